@@ -1,0 +1,26 @@
+//! `ordex-core`: the contract every ordex index keeps.
+//!
+//! - [`OrderedIndex`] and [`Snapshot`]: the dyn-compatible traits over
+//!   byte-string keys ordered by memcmp, with [`Seqno`] versions;
+//! - [`Error`]: why a write was refused (never a panic, never a half write);
+//! - [`codec`]: order-preserving encodings of integers, floats, strings and
+//!   tuples into byte keys;
+//! - [`sync`]: the loom shim every backend takes its atomics from;
+//! - [`olc`]: the optimistic version lock shared by the tree backends;
+//! - [`reference::LockedBTreeMap`]: the obviously-correct oracle and
+//!   baseline.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod codec;
+mod error;
+mod index;
+pub mod olc;
+pub mod reference;
+pub mod sync;
+
+pub use error::Error;
+pub use index::{
+    bounds_of, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot,
+    SnapshotExt,
+};

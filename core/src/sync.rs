@@ -1,0 +1,92 @@
+//! The one place where atomics and cells come from.
+//!
+//! Under `cfg(loom)` the types are loom's model-checked versions; otherwise
+//! they are `core`'s. Every ordex backend imports its atomics from here, so a
+//! loom build (`RUSTFLAGS="--cfg loom"`) checks the real code, not a copy.
+//! Same idea as `crossbeam-epoch`'s `primitive` module.
+//!
+//! Loom's atomics cannot be built in `const` context, so code that must stay
+//! loom-checkable creates its atomics with `::new` at run time.
+
+#[cfg(not(loom))]
+pub use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+#[cfg(loom)]
+pub use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+
+pub use core::sync::atomic::Ordering;
+
+/// `Arc`: loom's under `cfg(loom)` (so leaks and races on it are reported).
+#[cfg(not(loom))]
+pub use std::sync::Arc;
+#[cfg(loom)]
+pub use loom::sync::Arc;
+
+/// Threads: loom's model threads under `cfg(loom)`.
+pub mod thread {
+    #[cfg(not(loom))]
+    pub use std::thread::{spawn, yield_now, JoinHandle};
+    #[cfg(loom)]
+    pub use loom::thread::{spawn, yield_now, JoinHandle};
+}
+
+/// A spin-loop hint that, under loom, yields to the model scheduler so that
+/// spin-waits terminate in the model.
+#[inline]
+pub fn spin_hint() {
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// `UnsafeCell` with loom's checked access API (`with` / `with_mut`) in
+/// both builds.
+#[cfg(loom)]
+pub use loom::cell::UnsafeCell;
+
+/// `UnsafeCell` with loom's checked access API (`with` / `with_mut`) in
+/// both builds.
+#[cfg(not(loom))]
+#[derive(Debug, Default)]
+#[repr(transparent)]
+pub struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Wraps a value.
+    #[inline]
+    pub const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Unwraps the value.
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ?Sized> UnsafeCell<T> {
+    /// Runs `f` with a shared raw pointer to the contents.
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a mutable raw pointer to the contents.
+    #[inline]
+    pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Runs `f` as a loom model (every interleaving, bounded preemptions) under
+/// `cfg(loom)`, or once on real threads otherwise, so a model test doubles as
+/// a plain smoke test in `cargo test`.
+pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    #[cfg(loom)]
+    loom::model(f);
+    #[cfg(not(loom))]
+    f();
+}
