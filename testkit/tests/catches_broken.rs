@@ -1,0 +1,98 @@
+//! The suite must fail on deliberately broken indexes: each check that is
+//! meant to catch a flaw does, and names it.
+
+use ordex_testkit::broken::*;
+use ordex_testkit::{CheckResult, Suite};
+
+#[global_allocator]
+static ALLOC: ordex_testkit::alloc::CountingAllocator = ordex_testkit::alloc::CountingAllocator;
+
+/// Serializes the drop check against the others (it reads process-wide
+/// allocation counters).
+fn run(exclusive: bool, f: impl FnOnce() -> CheckResult) -> CheckResult {
+    if exclusive {
+        let _g = ordex_testkit::TEST_LOCK.write();
+        f()
+    } else {
+        let _g = ordex_testkit::TEST_LOCK.read();
+        f()
+    }
+}
+
+fn expect_failure(result: CheckResult, check: &str, mentions: &str) {
+    match result {
+        Ok(()) => panic!("`{check}` passed on a broken index"),
+        Err(e) => {
+            // Shown with `--nocapture`: what a backend author would read.
+            eprintln!("--- expected failure ---\n{e}\n");
+            assert_eq!(e.check, check);
+            assert!(
+                e.message.contains(mentions),
+                "`{check}` failed for another reason than expected ({mentions:?}): {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dropped_writes_are_caught_by_the_sequential_model() {
+    let r = run(false, || Suite::new(DropsWrites::default).sequential_model());
+    expect_failure(r, "sequential_model", "minimal program");
+}
+
+#[test]
+fn dropped_writes_are_caught_by_the_concurrent_model() {
+    let r = run(false, || Suite::new(DropsWrites::default).concurrent_model());
+    expect_failure(r, "concurrent_model", "");
+}
+
+#[test]
+fn leaky_snapshots_are_caught_by_snapshot_isolation() {
+    let r = run(false, || Suite::new(LeakySnapshots::default).snapshot_isolation());
+    expect_failure(r, "snapshot_isolation", "snapshot at seqno");
+}
+
+#[test]
+fn leaky_snapshots_are_caught_by_the_sequential_model() {
+    let r = run(false, || Suite::new(LeakySnapshots::default).sequential_model());
+    expect_failure(r, "sequential_model", "snapshot");
+}
+
+#[test]
+fn allocating_get_is_caught() {
+    let r = run(false, || Suite::new(AllocatingGet::default).allocation_free_reads());
+    expect_failure(r, "allocation_free_reads", "get of");
+}
+
+#[test]
+fn torn_upsert_passes_sequential_checks_but_not_linearizability() {
+    run(false, || {
+        let suite = Suite::new(TornUpsert::default);
+        suite.sequential_model().expect("sequentially it is correct");
+        expect_failure(suite.linearizability(), "linearizability", "not linearizable");
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn leaks_are_caught_by_the_drop_check() {
+    let r = run(true, || Suite::new(LeaksMemory::default).scale(0.1).drop_frees_everything());
+    expect_failure(r, "drop_frees_everything", "still allocated");
+}
+
+#[test]
+fn sloppy_limits_are_caught() {
+    let r = run(false, || Suite::new(SloppyLimits::default).bad_input());
+    expect_failure(r, "bad_input", "oversized key");
+}
+
+#[test]
+fn the_reference_passes_every_check_through_the_api() {
+    run(true, || {
+        Suite::new(ordex_core::reference::LockedBTreeMap::new)
+            .scale(0.2)
+            .run_all()
+    })
+    .unwrap();
+}
