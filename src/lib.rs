@@ -232,3 +232,8 @@ mod tests {
         }
     }
 }
+
+/// The README's examples, compiled and run as doctests so they never rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

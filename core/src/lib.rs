@@ -21,6 +21,5 @@ pub mod sync;
 
 pub use error::Error;
 pub use index::{
-    bounds_of, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot,
-    SnapshotExt,
+    bounds_of, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot, SnapshotExt,
 };

@@ -133,12 +133,10 @@ impl VersionLock {
     /// since `v`.
     #[inline]
     pub fn try_upgrade(&self, v: Version) -> Result<(), Restart> {
-        match self.word.compare_exchange(
-            v.0,
-            v.0 | LOCKED,
-            Ordering::Acquire,
-            Ordering::Relaxed,
-        ) {
+        match self
+            .word
+            .compare_exchange(v.0, v.0 | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+        {
             Ok(_) => {
                 // Order the lock bit before every data store of this write
                 // section: a reader that sees one of them validates against

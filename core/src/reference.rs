@@ -93,7 +93,13 @@ impl Inner {
             self.payload += key.len();
             self.bytes += key.len() + PER_KEY_OVERHEAD + new_bytes;
             self.live += usize::from(value.is_some());
-            self.map.insert(Box::from(key), Chain { newest: new, older: Vec::new() });
+            self.map.insert(
+                Box::from(key),
+                Chain {
+                    newest: new,
+                    older: Vec::new(),
+                },
+            );
             return (seqno, false);
         };
         let was_live = chain.newest.value.is_some();
@@ -333,10 +339,7 @@ impl OrderedIndex for LockedBTreeMap {
         if inner.sealed {
             return Err(Error::Sealed);
         }
-        let live = inner
-            .map
-            .get(key)
-            .is_some_and(|c| c.newest.value.is_some());
+        let live = inner.map.get(key).is_some_and(|c| c.newest.value.is_some());
         if !live {
             return Ok(false);
         }

@@ -15,18 +15,18 @@ pub use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
 
 pub use core::sync::atomic::Ordering;
 
+#[cfg(loom)]
+pub use loom::sync::Arc;
 /// `Arc`: loom's under `cfg(loom)` (so leaks and races on it are reported).
 #[cfg(not(loom))]
 pub use std::sync::Arc;
-#[cfg(loom)]
-pub use loom::sync::Arc;
 
 /// Threads: loom's model threads under `cfg(loom)`.
 pub mod thread {
-    #[cfg(not(loom))]
-    pub use std::thread::{spawn, yield_now, JoinHandle};
     #[cfg(loom)]
     pub use loom::thread::{spawn, yield_now, JoinHandle};
+    #[cfg(not(loom))]
+    pub use std::thread::{spawn, yield_now, JoinHandle};
 }
 
 /// A spin-loop hint that, under loom, yields to the model scheduler so that

@@ -16,7 +16,12 @@ const LIN_THREADS: usize = 6;
 /// Hot keys: short ones, one that is a prefix of another, and a long one
 /// (slow to copy, so races last longer).
 fn hot_keys() -> Vec<Vec<u8>> {
-    vec![b"h".to_vec(), b"hot".to_vec(), b"hot\x00".to_vec(), vec![b'H'; 2048]]
+    vec![
+        b"h".to_vec(),
+        b"hot".to_vec(),
+        b"hot\x00".to_vec(),
+        vec![b'H'; 2048],
+    ]
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -38,7 +43,7 @@ fn lin_thread<I: OrderedIndex>(
     scenario: Scenario,
     seed: u64,
 ) -> Result<Vec<(usize, Event)>, String> {
-    let mut rng = Rng::new(seed ^ (t as u64 + 1) * 0x5151_5151);
+    let mut rng = Rng::new(seed ^ ((t as u64 + 1) * 0x5151_5151));
     let mut events = Vec::with_capacity(ops);
     let mut next = ((t as u64) << 32) + 1;
     let writer = t % 2 == 0;
@@ -60,12 +65,19 @@ fn lin_thread<I: OrderedIndex>(
             let id = next;
             next += 1;
             let v = encode(k, id, (id % 5) as usize * 200);
-            let s = index.insert(k, &v).map_err(|e| format!("insert failed: {e}"))?;
-            Op::Put { value: id, seqno: Some(s) }
+            let s = index
+                .insert(k, &v)
+                .map_err(|e| format!("insert failed: {e}"))?;
+            Op::Put {
+                value: id,
+                seqno: Some(s),
+            }
         } else if kind < 65 {
             let mut seen: Option<Result<Option<u64>, String>> = None;
             index.get(k, &mut |v| seen = Some(read(Some(v))));
-            Op::Get { seen: seen.unwrap_or(Ok(None))? }
+            Op::Get {
+                seen: seen.unwrap_or(Ok(None))?,
+            }
         } else if kind < 80 {
             let mut seen = Ok(None);
             let mut wrong_key = None;
@@ -77,7 +89,12 @@ fn lin_thread<I: OrderedIndex>(
                 false
             });
             if let Some(w) = wrong_key {
-                return Err(format!("scan of [{}, {}] returned {}", show(k), show(k), show(&w)));
+                return Err(format!(
+                    "scan of [{}, {}] returned {}",
+                    show(k),
+                    show(k),
+                    show(&w)
+                ));
             }
             Op::Get { seen: seen? }
         } else {
@@ -85,19 +102,34 @@ fn lin_thread<I: OrderedIndex>(
             Op::Remove { removed }
         };
         let ret = clock.now();
-        events.push((ki, Event { thread: t, invoke, ret, op }));
+        events.push((
+            ki,
+            Event {
+                thread: t,
+                invoke,
+                ret,
+                op,
+            },
+        ));
     }
     Ok(events)
 }
 
-fn run_scenario<I: OrderedIndex>(index: &I, scenario: Scenario, ops: usize, seed: u64) -> Result<(), String> {
+fn run_scenario<I: OrderedIndex>(
+    index: &I,
+    scenario: Scenario,
+    ops: usize,
+    seed: u64,
+) -> Result<(), String> {
     let keys = hot_keys();
     let clock = Clock::new();
     let mut initial = vec![None; keys.len()];
     if scenario == Scenario::OverwriteWhileReading {
         for (i, k) in keys.iter().enumerate() {
             let id = 1000 + i as u64;
-            index.insert(k, &encode(k, id, 100)).map_err(|e| format!("insert failed: {e}"))?;
+            index
+                .insert(k, &encode(k, id, 100))
+                .map_err(|e| format!("insert failed: {e}"))?;
             initial[i] = Some(id);
         }
     }
@@ -112,7 +144,9 @@ fn run_scenario<I: OrderedIndex>(index: &I, scenario: Scenario, ops: usize, seed
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
     });
     let mut per_key: Vec<Vec<Event>> = vec![Vec::new(); keys.len()];
     for r in results {
@@ -121,8 +155,12 @@ fn run_scenario<I: OrderedIndex>(index: &I, scenario: Scenario, ops: usize, seed
         }
     }
     for (ki, events) in per_key.iter().enumerate() {
-        check_register(initial[ki], events)
-            .map_err(|e| format!("history of key {} is not linearizable:\n{e}", show(&keys[ki])))?;
+        check_register(initial[ki], events).map_err(|e| {
+            format!(
+                "history of key {} is not linearizable:\n{e}",
+                show(&keys[ki])
+            )
+        })?;
     }
     Ok(())
 }
@@ -170,7 +208,9 @@ impl<I: OrderedIndex> Suite<I> {
         }
         let (_, n) = alloc::count_allocations(|| std::hint::black_box(Vec::<u8>::with_capacity(8)));
         if n != 1 {
-            return Err(fail(format!("allocation counter is broken: a Vec counted {n} allocations")));
+            return Err(fail(format!(
+                "allocation counter is broken: a Vec counted {n} allocations"
+            )));
         }
         let index = self.index();
         let keys: Vec<Vec<u8>> = (0..3000u64)
@@ -183,7 +223,9 @@ impl<I: OrderedIndex> Suite<I> {
             })
             .collect();
         for (i, k) in keys.iter().enumerate() {
-            index.insert(k, &vec![i as u8; i % 100]).map_err(|e| fail(format!("insert failed: {e}")))?;
+            index
+                .insert(k, &vec![i as u8; i % 100])
+                .map_err(|e| fail(format!("insert failed: {e}")))?;
         }
         let mut sink = 0usize;
         let mut reads = |what: &str, f: &mut dyn FnMut(&mut usize)| -> CheckResult {
@@ -194,11 +236,18 @@ impl<I: OrderedIndex> Suite<I> {
                 }
             });
             if n != 0 {
-                return Err(fail(format!("{what} performed {n} heap allocations (3 rounds)")));
+                return Err(fail(format!(
+                    "{what} performed {n} heap allocations (3 rounds)"
+                )));
             }
             Ok(())
         };
-        let probes: Vec<Vec<u8>> = keys.iter().step_by(7).cloned().chain((0..100u64).map(|i| (i * 3 + 7_000_000).to_be_bytes().to_vec())).collect();
+        let probes: Vec<Vec<u8>> = keys
+            .iter()
+            .step_by(7)
+            .cloned()
+            .chain((0..100u64).map(|i| (i * 3 + 7_000_000).to_be_bytes().to_vec()))
+            .collect();
         reads("get of 529 keys (hits and misses)", &mut |sink| {
             for k in &probes {
                 index.get(k, &mut |v| *sink += v.len());
@@ -223,17 +272,24 @@ impl<I: OrderedIndex> Suite<I> {
         let snap = index.snapshot();
         for (i, k) in keys.iter().enumerate().step_by(3) {
             if i % 2 == 0 {
-                index.remove(k).map_err(|e| fail(format!("remove failed: {e}")))?;
+                index
+                    .remove(k)
+                    .map_err(|e| fail(format!("remove failed: {e}")))?;
             } else {
-                index.insert(k, b"newer").map_err(|e| fail(format!("insert failed: {e}")))?;
+                index
+                    .insert(k, b"newer")
+                    .map_err(|e| fail(format!("insert failed: {e}")))?;
             }
         }
         let snap = &*snap;
-        reads("snapshot get of 529 keys (with newer versions present)", &mut |sink| {
-            for k in &probes {
-                snap.get(k, &mut |v| *sink += v.len());
-            }
-        })?;
+        reads(
+            "snapshot get of 529 keys (with newer versions present)",
+            &mut |sink| {
+                for k in &probes {
+                    snap.get(k, &mut |v| *sink += v.len());
+                }
+            },
+        )?;
         reads("snapshot scan of 100 entries (20 scans)", &mut |sink| {
             for k in probes.iter().take(20) {
                 let mut n = 0;
@@ -257,7 +313,9 @@ impl<I: OrderedIndex> Suite<I> {
         let fail = |m: String| Failure::new("bad_input", m);
         let index = self.index();
         for i in 0..50u64 {
-            index.insert(&i.to_be_bytes(), &i.to_le_bytes()).map_err(|e| fail(format!("insert failed: {e}")))?;
+            index
+                .insert(&i.to_be_bytes(), &i.to_le_bytes())
+                .map_err(|e| fail(format!("insert failed: {e}")))?;
         }
         let limits = index.limits();
         const HUGE: usize = 1 << 24;
@@ -265,16 +323,28 @@ impl<I: OrderedIndex> Suite<I> {
         if limits.max_key_len < HUGE {
             let max = limits.max_key_len;
             let at_max = vec![0xAB; max];
-            index.insert(&at_max, b"v").map_err(|e| fail(format!("a key of exactly max_key_len ({max}) was refused: {e}")))?;
+            index.insert(&at_max, b"v").map_err(|e| {
+                fail(format!(
+                    "a key of exactly max_key_len ({max}) was refused: {e}"
+                ))
+            })?;
             if index.get_copied(&at_max).as_deref() != Some(&b"v"[..]) {
-                return Err(fail(format!("a key of exactly max_key_len ({max}) did not read back")));
+                return Err(fail(format!(
+                    "a key of exactly max_key_len ({max}) did not read back"
+                )));
             }
-            index.remove(&at_max).map_err(|e| fail(format!("remove failed: {e}")))?;
+            index
+                .remove(&at_max)
+                .map_err(|e| fail(format!("remove failed: {e}")))?;
             let big = vec![0xAB; max + 1];
             let want = Error::KeyTooLarge { len: max + 1, max };
             unchanged(&index, "oversized key", |ix| {
                 expect_err(ix.insert(&big, b"v"), want, "insert")?;
-                expect_err(ix.insert_batch(&[ok, (&big, b"v"), ok]), want, "insert_batch")?;
+                expect_err(
+                    ix.insert_batch(&[ok, (&big, b"v"), ok]),
+                    want,
+                    "insert_batch",
+                )?;
                 match ix.remove(&big) {
                     Ok(false) | Err(Error::KeyTooLarge { .. }) => {}
                     other => return Err(format!("remove of an oversized key returned {other:?}")),
@@ -290,9 +360,13 @@ impl<I: OrderedIndex> Suite<I> {
             let v: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
             index.insert(&k, &v).map_err(|e| fail(format!("a 64 KiB key with a 1 MiB value was refused ({e}) though limits() says unbounded")))?;
             if index.get_copied(&k) != Some(v) {
-                return Err(fail("a 64 KiB key with a 1 MiB value did not read back intact".into()));
+                return Err(fail(
+                    "a 64 KiB key with a 1 MiB value did not read back intact".into(),
+                ));
             }
-            index.remove(&k).map_err(|e| fail(format!("remove failed: {e}")))?;
+            index
+                .remove(&k)
+                .map_err(|e| fail(format!("remove failed: {e}")))?;
         }
         if limits.max_value_len < HUGE {
             let max = limits.max_value_len;
@@ -300,18 +374,27 @@ impl<I: OrderedIndex> Suite<I> {
             let want = Error::ValueTooLarge { len: max + 1, max };
             unchanged(&index, "oversized value", |ix| {
                 expect_err(ix.insert(b"k", &big), want, "insert")?;
-                expect_err(ix.insert_batch(&[ok, (b"k", &big), ok]), want, "insert_batch")
+                expect_err(
+                    ix.insert_batch(&[ok, (b"k", &big), ok]),
+                    want,
+                    "insert_batch",
+                )
             })
             .map_err(fail)?;
         }
         if let Some(bounded) = &self.bounded {
-            check_full(&bounded(), self.n(10_000_000)).map_err(|m| fail(format!("bounded index: {m}")))?;
+            check_full(&bounded(), self.n(10_000_000))
+                .map_err(|m| fail(format!("bounded index: {m}")))?;
         }
         if let Some(seal) = &self.seal {
             seal(&index);
             unchanged(&index, "sealed", |ix| {
                 expect_err(ix.insert(b"new", b"v"), Error::Sealed, "insert")?;
-                expect_err(ix.insert(&7u64.to_be_bytes(), b"v"), Error::Sealed, "overwrite")?;
+                expect_err(
+                    ix.insert(&7u64.to_be_bytes(), b"v"),
+                    Error::Sealed,
+                    "overwrite",
+                )?;
                 expect_err(ix.remove(&7u64.to_be_bytes()), Error::Sealed, "remove")?;
                 expect_err(ix.insert_batch(&[ok, ok]), Error::Sealed, "insert_batch")
             })
@@ -332,7 +415,9 @@ impl<I: OrderedIndex> Suite<I> {
     pub fn drop_frees_everything(&self) -> CheckResult {
         let fail = |m: String| Failure::new("drop_frees_everything", m);
         if !alloc::installed() {
-            return Err(fail("the counting allocator is not the global allocator of this test binary".into()));
+            return Err(fail(
+                "the counting allocator is not the global allocator of this test binary".into(),
+            ));
         }
         let n = self.n(1_000_000) as u64;
         let seed = seed();
@@ -342,23 +427,34 @@ impl<I: OrderedIndex> Suite<I> {
             let key = |i: u64| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed).to_be_bytes();
             let half = n / 2;
             for i in 0..half {
-                index.insert(&key(i), &i.to_le_bytes()[..(i % 8) as usize]).map_err(|e| fail(format!("insert failed: {e}")))?;
+                index
+                    .insert(&key(i), &i.to_le_bytes()[..(i % 8) as usize])
+                    .map_err(|e| fail(format!("insert failed: {e}")))?;
             }
             let mut i = half;
             while i < n {
                 let end = (i + 1000).min(n);
                 let keys: Vec<[u8; 8]> = (i..end).map(key).collect();
-                let entries: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (&k[..], &b"batch-value"[..])).collect();
-                index.insert_batch(&entries).map_err(|e| fail(format!("insert_batch failed: {e}")))?;
+                let entries: Vec<(&[u8], &[u8])> =
+                    keys.iter().map(|k| (&k[..], &b"batch-value"[..])).collect();
+                index
+                    .insert_batch(&entries)
+                    .map_err(|e| fail(format!("insert_batch failed: {e}")))?;
                 i = end;
             }
             let snap = index.snapshot();
             let mut removed = 0;
             for i in (0..n).step_by(4) {
                 if i % 8 == 0 {
-                    removed += u64::from(index.remove(&key(i)).map_err(|e| fail(format!("remove failed: {e}")))?);
+                    removed += u64::from(
+                        index
+                            .remove(&key(i))
+                            .map_err(|e| fail(format!("remove failed: {e}")))?,
+                    );
                 } else {
-                    index.insert(&key(i), b"overwritten, once").map_err(|e| fail(format!("insert failed: {e}")))?;
+                    index
+                        .insert(&key(i), b"overwritten, once")
+                        .map_err(|e| fail(format!("insert failed: {e}")))?;
                 }
             }
             if snap.get_copied(&key(0)).is_none() {
@@ -367,11 +463,17 @@ impl<I: OrderedIndex> Suite<I> {
             drop(snap);
             let snap = index.snapshot();
             for i in (2..n).step_by(16) {
-                index.insert(&key(i), b"overwritten while a snapshot is alive").map_err(|e| fail(format!("insert failed: {e}")))?;
+                index
+                    .insert(&key(i), b"overwritten while a snapshot is alive")
+                    .map_err(|e| fail(format!("insert failed: {e}")))?;
             }
             drop(snap);
             if index.len() as u64 != n - removed {
-                return Err(fail(format!("len() is {}, expected {}", index.len(), n - removed)));
+                return Err(fail(format!(
+                    "len() is {}, expected {}",
+                    index.len(),
+                    n - removed
+                )));
             }
             let heap = (alloc::live_bytes() - baseline).max(0) as usize;
             let reported = index.memory_usage();
@@ -386,13 +488,19 @@ impl<I: OrderedIndex> Suite<I> {
         let leaked = alloc::live_bytes() - baseline;
         // A little slack for the test harness's own bookkeeping.
         if leaked > 256 << 10 {
-            return Err(fail(format!("{leaked} bytes were still allocated after dropping the index of {n} entries")));
+            return Err(fail(format!(
+                "{leaked} bytes were still allocated after dropping the index of {n} entries"
+            )));
         }
         Ok(())
     }
 }
 
-fn expect_err<T: std::fmt::Debug>(got: Result<T, Error>, want: Error, what: &str) -> Result<(), String> {
+fn expect_err<T: std::fmt::Debug>(
+    got: Result<T, Error>,
+    want: Error,
+    what: &str,
+) -> Result<(), String> {
     match got {
         Err(e) if e == want => Ok(()),
         other => Err(format!("{what} returned {other:?}, expected Err({want:?})")),
@@ -408,18 +516,32 @@ fn state<I: OrderedIndex>(index: &I) -> Result<State, String> {
 
 /// Runs `f` and checks that the index's contents, `len()` and seqno are
 /// exactly as before.
-fn unchanged<I: OrderedIndex>(index: &I, what: &str, f: impl FnOnce(&I) -> Result<(), String>) -> Result<(), String> {
+fn unchanged<I: OrderedIndex>(
+    index: &I,
+    what: &str,
+    f: impl FnOnce(&I) -> Result<(), String>,
+) -> Result<(), String> {
     let before = state(index)?;
     f(index).map_err(|m| format!("{what}: {m}"))?;
     let after = state(index)?;
     if before.0 != after.0 {
-        return Err(format!("{what}: a refused write changed the contents ({} entries before, {} after)", before.0.len(), after.0.len()));
+        return Err(format!(
+            "{what}: a refused write changed the contents ({} entries before, {} after)",
+            before.0.len(),
+            after.0.len()
+        ));
     }
     if before.1 != after.1 {
-        return Err(format!("{what}: a refused write changed len() from {} to {}", before.1, after.1));
+        return Err(format!(
+            "{what}: a refused write changed len() from {} to {}",
+            before.1, after.1
+        ));
     }
     if before.2 != after.2 {
-        return Err(format!("{what}: a refused write consumed seqnos ({} before, {} after)", before.2, after.2));
+        return Err(format!(
+            "{what}: a refused write consumed seqnos ({} before, {} after)",
+            before.2, after.2
+        ));
     }
     Ok(())
 }
@@ -429,7 +551,9 @@ fn check_full<I: OrderedIndex>(index: &I, max_writes: usize) -> Result<(), Strin
     let mut written = 0u64;
     loop {
         if written as usize >= max_writes {
-            return Err(format!("never returned Error::Full after {written} inserts of 108 bytes"));
+            return Err(format!(
+                "never returned Error::Full after {written} inserts of 108 bytes"
+            ));
         }
         match index.insert(&written.to_be_bytes(), &value) {
             Ok(_) => written += 1,
@@ -448,11 +572,16 @@ fn check_full<I: OrderedIndex>(index: &I, max_writes: usize) -> Result<(), Strin
         expect_err(ix.insert_batch(&batch), Error::Full, "insert_batch")
     })?;
     if index.len() as u64 != written {
-        return Err(format!("len() is {} after {written} successful inserts", index.len()));
+        return Err(format!(
+            "len() is {} after {written} successful inserts",
+            index.len()
+        ));
     }
     for i in 0..written {
         if index.get_copied(&i.to_be_bytes()).as_deref() != Some(&value[..]) {
-            return Err(format!("entry {i}, written before Full, is missing or wrong"));
+            return Err(format!(
+                "entry {i}, written before Full, is missing or wrong"
+            ));
         }
     }
     Ok(())

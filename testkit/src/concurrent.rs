@@ -65,14 +65,21 @@ fn thread_body<I: OrderedIndex>(
             let k = owned_key(t, rng.below(OWNED_KEYS));
             let id = fresh_id();
             let v = encode(&k, id, (id % 40) as usize);
-            index.insert(&k, &v).map_err(|e| err(format!("insert failed: {e}")))?;
+            index
+                .insert(&k, &v)
+                .map_err(|e| err(format!("insert failed: {e}")))?;
             model.insert(k, v);
         } else if roll < 40 {
             let k = owned_key(t, rng.below(OWNED_KEYS));
-            let got = index.remove(&k).map_err(|e| err(format!("remove failed: {e}")))?;
+            let got = index
+                .remove(&k)
+                .map_err(|e| err(format!("remove failed: {e}")))?;
             let want = model.remove(&k).is_some();
             if got != want {
-                return Err(err(format!("remove({}) returned {got}, model says {want}", show(&k))));
+                return Err(err(format!(
+                    "remove({}) returned {got}, model says {want}",
+                    show(&k)
+                )));
             }
         } else if roll < 58 {
             let k = owned_key(t, rng.below(OWNED_KEYS));
@@ -90,20 +97,29 @@ fn thread_body<I: OrderedIndex>(
             if rng.percent(70) {
                 let id = fresh_id();
                 let v = encode(&k, id, (id % 24) as usize);
-                index.insert(&k, &v).map_err(|e| err(format!("insert failed: {e}")))?;
+                index
+                    .insert(&k, &v)
+                    .map_err(|e| err(format!("insert failed: {e}")))?;
                 last_shared.insert(k, Some(v));
             } else {
-                index.remove(&k).map_err(|e| err(format!("remove failed: {e}")))?;
+                index
+                    .remove(&k)
+                    .map_err(|e| err(format!("remove failed: {e}")))?;
                 last_shared.insert(k, None);
             }
         } else if roll < 78 {
             let k = shared_key(rng.below(SHARED_KEYS));
             if let Some(v) = index.get_copied(&k) {
-                decode(&k, &v).map_err(|e| err(format!("get({}) of a shared key: {e}", show(&k))))?;
+                decode(&k, &v)
+                    .map_err(|e| err(format!("get({}) of a shared key: {e}", show(&k))))?;
             }
         } else if roll < 86 {
             // Scan of the owned range: exact.
-            let limit = if rng.percent(50) { Some(1 + rng.index(20)) } else { None };
+            let limit = if rng.percent(50) {
+                Some(1 + rng.index(20))
+            } else {
+                None
+            };
             let got = scan_collect(
                 |f| index.scan(Bound::Included(&lo), Bound::Excluded(&hi), f),
                 limit,
@@ -123,7 +139,11 @@ fn thread_body<I: OrderedIndex>(
         } else if roll < 94 {
             // Scan across everybody's keys: ordered, in bounds, valid values,
             // and every owned live key in the covered interval is seen.
-            let start = if rng.percent(50) { owned_key(rng.index(THREADS), 0) } else { vec![b'o'] };
+            let start = if rng.percent(50) {
+                owned_key(rng.index(THREADS), 0)
+            } else {
+                vec![b'o']
+            };
             let limit = 1 + rng.index(60);
             let got = scan_collect(
                 |f| index.scan(Bound::Included(&start), Bound::Unbounded, f),
@@ -141,16 +161,29 @@ fn thread_body<I: OrderedIndex>(
             }
             for (k, v) in &got {
                 if k < &start {
-                    return Err(err(format!("scan from {} returned {}", show(&start), show(k))));
+                    return Err(err(format!(
+                        "scan from {} returned {}",
+                        show(&start),
+                        show(k)
+                    )));
                 }
                 decode(k, v).map_err(|e| err(format!("scan entry {}: {e}", show(k))))?;
                 if k >= &lo && k < &hi && model.get(k) != Some(v) {
-                    return Err(err(format!("scan saw owned key {} with a wrong value", show(k))));
+                    return Err(err(format!(
+                        "scan saw owned key {} with a wrong value",
+                        show(k)
+                    )));
                 }
             }
-            let end = if got.len() == limit { got.last().map(|(k, _)| k.clone()) } else { None };
+            let end = if got.len() == limit {
+                got.last().map(|(k, _)| k.clone())
+            } else {
+                None
+            };
             let seen: HashSet<&[u8]> = got.iter().map(|(k, _)| &k[..]).collect();
-            let upper = end.as_ref().map_or(Bound::Unbounded, |e| Bound::Included(&e[..]));
+            let upper = end
+                .as_ref()
+                .map_or(Bound::Unbounded, |e| Bound::Included(&e[..]));
             for (k, _) in model_range(&model, Bound::Included(&start), upper) {
                 if !seen.contains(&k[..]) {
                     return Err(err(format!(
@@ -201,7 +234,9 @@ fn thread_body<I: OrderedIndex>(
                 let k = owned_key(t, rng.below(OWNED_KEYS));
                 let id = fresh_id();
                 let v = encode(&k, id, 3);
-                index.insert(&k, &v).map_err(|e| err(format!("insert failed: {e}")))?;
+                index
+                    .insert(&k, &v)
+                    .map_err(|e| err(format!("insert failed: {e}")))?;
                 model.insert(k, v);
             }
             check(&*snap, "after 8 more writes")?;
@@ -237,7 +272,12 @@ impl<I: OrderedIndex> Suite<I> {
                 .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
                 .collect()
         });
-        let fail = |m: String| Failure::new("concurrent_model", format!("{m}\nseed: ORDEX_TEST_SEED={seed}"));
+        let fail = |m: String| {
+            Failure::new(
+                "concurrent_model",
+                format!("{m}\nseed: ORDEX_TEST_SEED={seed}"),
+            )
+        };
         let mut outcomes_ok = Vec::new();
         for o in outcomes {
             outcomes_ok.push(o.map_err(fail)?);
@@ -247,7 +287,8 @@ impl<I: OrderedIndex> Suite<I> {
         for o in &outcomes_ok {
             want.extend(o.model.clone());
         }
-        let all = scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None).map_err(fail)?;
+        let all = scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None)
+            .map_err(fail)?;
         let mut shared_live = 0;
         for (k, v) in &all {
             if k.first() == Some(&b's') {
@@ -255,7 +296,11 @@ impl<I: OrderedIndex> Suite<I> {
             }
             decode(k, v).map_err(|e| fail(format!("final entry {}: {e}", show(k))))?;
         }
-        let owned: Vec<_> = all.iter().filter(|(k, _)| k.first() == Some(&b'o')).cloned().collect();
+        let owned: Vec<_> = all
+            .iter()
+            .filter(|(k, _)| k.first() == Some(&b'o'))
+            .cloned()
+            .collect();
         let want_owned: Vec<_> = want.into_iter().collect();
         if owned != want_owned {
             return Err(fail(format!(
@@ -267,8 +312,10 @@ impl<I: OrderedIndex> Suite<I> {
         for i in 0..SHARED_KEYS {
             let k = shared_key(i);
             let got = index.get_copied(&k);
-            let candidates: Vec<&Option<Vec<u8>>> =
-                outcomes_ok.iter().filter_map(|o| o.last_shared.get(&k)).collect();
+            let candidates: Vec<&Option<Vec<u8>>> = outcomes_ok
+                .iter()
+                .filter_map(|o| o.last_shared.get(&k))
+                .collect();
             let ok = if candidates.is_empty() {
                 got.is_none()
             } else {

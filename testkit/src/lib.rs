@@ -67,7 +67,11 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "conformance check `{}` failed: {}", self.check, self.message)
+        write!(
+            f,
+            "conformance check `{}` failed: {}",
+            self.check, self.message
+        )
     }
 }
 

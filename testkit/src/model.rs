@@ -11,6 +11,9 @@ use std::ops::Bound;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
+/// Entries copied out of a scan.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Keys that break naive implementations: empty, single bytes at the
 /// extremes, chains of prefixes, embedded zeros.
 const SPECIAL_KEYS: &[&[u8]] = &[
@@ -91,9 +94,14 @@ impl fmt::Debug for Op {
             Op::Insert(k, v) => write!(f, "insert({}, <{} bytes>)", show(k), v.len()),
             Op::Remove(k) => write!(f, "remove({})", show(k)),
             Op::Get(k) => write!(f, "get({})", show(k)),
-            Op::Scan(a, b, l) => write!(f, "scan({}, {}, limit {l:?})", show_bound(a), show_bound(b)),
+            Op::Scan(a, b, l) => {
+                write!(f, "scan({}, {}, limit {l:?})", show_bound(a), show_bound(b))
+            }
             Op::Batch(es) => {
-                let keys: Vec<_> = es.iter().map(|(k, v)| format!("{}=<{}>", show(k), v.len())).collect();
+                let keys: Vec<_> = es
+                    .iter()
+                    .map(|(k, v)| format!("{}=<{}>", show(k), v.len()))
+                    .collect();
                 write!(f, "insert_batch([{}])", keys.join(", "))
             }
             Op::TakeSnapshot => write!(f, "snapshot()"),
@@ -150,7 +158,7 @@ pub(crate) fn model_range(
 pub(crate) fn scan_collect(
     scan: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> usize,
     limit: Option<usize>,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+) -> Result<Entries, String> {
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut calls = 0usize;
     let mut called_after_stop = false;
@@ -167,12 +175,17 @@ pub(crate) fn scan_collect(
         return Err("scan kept calling the callback after it returned false".into());
     }
     if n != calls {
-        return Err(format!("scan returned {n} but called the callback {calls} times"));
+        return Err(format!(
+            "scan returned {n} but called the callback {calls} times"
+        ));
     }
     Ok(out)
 }
 
-fn expect_limited(mut all: Vec<(Vec<u8>, Vec<u8>)>, limit: Option<usize>) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn expect_limited(
+    mut all: Vec<(Vec<u8>, Vec<u8>)>,
+    limit: Option<usize>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
     if let Some(l) = limit {
         all.truncate(l.max(1));
     }
@@ -183,9 +196,7 @@ fn fail(msg: String) -> TestCaseError {
     TestCaseError::fail(msg)
 }
 
-fn get_once(
-    get: impl FnOnce(&mut dyn FnMut(&[u8])) -> bool,
-) -> Result<Option<Vec<u8>>, String> {
+fn get_once(get: impl FnOnce(&mut dyn FnMut(&[u8])) -> bool) -> Result<Option<Vec<u8>>, String> {
     let mut calls = 0;
     let mut out = None;
     let found = get(&mut |v| {
@@ -194,7 +205,9 @@ fn get_once(
     });
     match (found, calls) {
         (true, 1) | (false, 0) => Ok(out),
-        _ => Err(format!("get returned {found} but called its callback {calls} times")),
+        _ => Err(format!(
+            "get returned {found} but called its callback {calls} times"
+        )),
     }
 }
 
@@ -238,7 +251,9 @@ fn run_program<I: OrderedIndex>(index: &I, ops: &[Op]) -> Result<(), TestCaseErr
                 }
                 (Err(e), Err(want)) if e == want => {}
                 (got, want) => {
-                    return Err(at(format!("returned {got:?}, limits {limits:?} call for {want:?}")))
+                    return Err(at(format!(
+                        "returned {got:?}, limits {limits:?} call for {want:?}"
+                    )))
                 }
             },
             Op::Remove(k) => {
@@ -289,7 +304,9 @@ fn run_program<I: OrderedIndex>(index: &I, ops: &[Op]) -> Result<(), TestCaseErr
                     }
                     (Err(e), Err(want)) if e == want => {}
                     (got, want) => {
-                        return Err(at(format!("returned {got:?}, limits {limits:?} call for {want:?}")))
+                        return Err(at(format!(
+                            "returned {got:?}, limits {limits:?} call for {want:?}"
+                        )))
                     }
                 }
             }
@@ -342,12 +359,16 @@ fn run_program<I: OrderedIndex>(index: &I, ops: &[Op]) -> Result<(), TestCaseErr
             }
         }
         if index.len() != model.len() {
-            return Err(at(format!("len() is {}, model has {}", index.len(), model.len())));
+            return Err(at(format!(
+                "len() is {}, model has {}",
+                index.len(),
+                model.len()
+            )));
         }
     }
     // Final full comparison, live and for every snapshot still held.
-    let got = scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None)
-        .map_err(fail)?;
+    let got =
+        scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None).map_err(fail)?;
     let want = model_range(&model, Bound::Unbounded, Bound::Unbounded);
     if got != want {
         return Err(fail(diff("final scan", &got, &want)));
@@ -399,9 +420,14 @@ impl<I: OrderedIndex> Suite<I> {
             Ok(()) => Ok(()),
             Err(TestError::Fail(why, ops)) => Err(Failure::new(
                 "sequential_model",
-                format!("{why}\nminimal program ({} ops): {ops:#?}\nseed: ORDEX_TEST_SEED={seed}", ops.len()),
+                format!(
+                    "{why}\nminimal program ({} ops): {ops:#?}\nseed: ORDEX_TEST_SEED={seed}",
+                    ops.len()
+                ),
             )),
-            Err(TestError::Abort(why)) => Err(Failure::new("sequential_model", format!("aborted: {why}"))),
+            Err(TestError::Abort(why)) => {
+                Err(Failure::new("sequential_model", format!("aborted: {why}")))
+            }
         }
     }
 }

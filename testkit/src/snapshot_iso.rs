@@ -46,7 +46,7 @@ fn writer<I: OrderedIndex>(
     seed: u64,
     progress: &AtomicUsize,
 ) -> Result<BTreeMap<Vec<u8>, Vec<Write>>, String> {
-    let mut rng = Rng::new(seed ^ (w as u64 + 1) * 0xABCD);
+    let mut rng = Rng::new(seed ^ ((w as u64 + 1) * 0xABCD));
     let mut log: BTreeMap<Vec<u8>, Vec<Write>> = BTreeMap::new();
     let mut live: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut prev: Seqno = 0;
@@ -55,17 +55,28 @@ fn writer<I: OrderedIndex>(
         let k = key(w, rng.below(KEYS_PER_WRITER));
         if rng.percent(75) || !live.contains_key(&k) {
             let v = format!("w{w}-{n}-{}", "v".repeat(n % 13)).into_bytes();
-            let s = index.insert(&k, &v).map_err(|e| format!("writer {w}: insert failed: {e}"))?;
+            let s = index
+                .insert(&k, &v)
+                .map_err(|e| format!("writer {w}: insert failed: {e}"))?;
             if s <= prev {
                 return Err(format!("writer {w}: seqno {s} after {prev}"));
             }
             prev = s;
-            log.entry(k.clone()).or_default().push(Write { lo: s, hi: s, value: Some(v.clone()) });
+            log.entry(k.clone()).or_default().push(Write {
+                lo: s,
+                hi: s,
+                value: Some(v.clone()),
+            });
             live.insert(k, v);
         } else {
-            let removed = index.remove(&k).map_err(|e| format!("writer {w}: remove failed: {e}"))?;
+            let removed = index
+                .remove(&k)
+                .map_err(|e| format!("writer {w}: remove failed: {e}"))?;
             if !removed {
-                return Err(format!("writer {w}: remove of its live key {} returned false", show(&k)));
+                return Err(format!(
+                    "writer {w}: remove of its live key {} returned false",
+                    show(&k)
+                ));
             }
             let hi = index.snapshot().seqno();
             if hi <= prev {
@@ -73,7 +84,11 @@ fn writer<I: OrderedIndex>(
                     "writer {w}: a snapshot right after a remove pins {hi}, not above the previous write {prev}"
                 ));
             }
-            log.entry(k.clone()).or_default().push(Write { lo: prev + 1, hi, value: None });
+            log.entry(k.clone()).or_default().push(Write {
+                lo: prev + 1,
+                hi,
+                value: None,
+            });
             live.remove(&k);
             prev = hi;
         }
@@ -92,15 +107,17 @@ fn reader<I: OrderedIndex>(
     step: usize,
     seed: u64,
 ) -> Vec<Observation> {
-    let mut rng = Rng::new(seed ^ (r as u64 + 11) * 0x1234_5678);
+    let mut rng = Rng::new(seed ^ ((r as u64 + 11) * 0x1234_5678));
     let mut out = Vec::new();
     let mut round = 0;
-    let all_keys: Vec<Vec<u8>> =
-        (0..WRITERS).flat_map(|w| (0..KEYS_PER_WRITER).map(move |i| key(w, i))).collect();
+    let all_keys: Vec<Vec<u8>> = (0..WRITERS)
+        .flat_map(|w| (0..KEYS_PER_WRITER).map(move |i| key(w, i)))
+        .collect();
     let mut last_progress = usize::MAX;
     while !done.load(Ordering::Relaxed) || round < 3 {
         let p = progress.load(Ordering::Relaxed);
-        if last_progress != usize::MAX && p < last_progress + step && !done.load(Ordering::Relaxed) {
+        if last_progress != usize::MAX && p < last_progress + step && !done.load(Ordering::Relaxed)
+        {
             std::thread::yield_now();
             continue;
         }
@@ -117,7 +134,13 @@ fn reader<I: OrderedIndex>(
                     (k, v)
                 })
                 .collect();
-            out.push(Observation { seqno: snap.seqno(), reader: r, round, scan, gets });
+            out.push(Observation {
+                seqno: snap.seqno(),
+                reader: r,
+                round,
+                scan,
+                gets,
+            });
             std::thread::yield_now();
         }
         round += 1;
@@ -127,7 +150,10 @@ fn reader<I: OrderedIndex>(
 
 /// The value of `key` at `seqno` per the log: `Ok(v)` exactly, or
 /// `Err((before, after))` when one remove's seqno range straddles `seqno`.
-fn expected(log: &[Write], seqno: Seqno) -> Result<Option<&[u8]>, (Option<&[u8]>, Option<&[u8]>)> {
+/// Either the one value a key must have, or the two it may have.
+type Expected<'a> = Result<Option<&'a [u8]>, (Option<&'a [u8]>, Option<&'a [u8]>)>;
+
+fn expected(log: &[Write], seqno: Seqno) -> Expected<'_> {
     let mut state: Option<&[u8]> = None;
     for w in log {
         if w.hi <= seqno {
@@ -163,7 +189,12 @@ impl<I: OrderedIndex> Suite<I> {
         let progress = AtomicUsize::new(0);
         let step = (ops * WRITERS / 100).max(1);
         let barrier = Barrier::new(WRITERS + READERS);
-        let fail = |m: String| Failure::new("snapshot_isolation", format!("{m}\nseed: ORDEX_TEST_SEED={seed}"));
+        let fail = |m: String| {
+            Failure::new(
+                "snapshot_isolation",
+                format!("{m}\nseed: ORDEX_TEST_SEED={seed}"),
+            )
+        };
         let (logs, observations) = std::thread::scope(|s| {
             let writers: Vec<_> = (0..WRITERS)
                 .map(|w| {
@@ -200,14 +231,18 @@ impl<I: OrderedIndex> Suite<I> {
             let obs = obs.map_err(|_| fail("reader panicked".into()))?;
             for o in obs {
                 let at = |m: String| {
-                    fail(format!("reader {} round {}, snapshot at seqno {}: {m}", o.reader, o.round, o.seqno))
+                    fail(format!(
+                        "reader {} round {}, snapshot at seqno {}: {m}",
+                        o.reader, o.round, o.seqno
+                    ))
                 };
                 for w in o.scan.windows(2) {
                     if w[0].0 >= w[1].0 {
                         return Err(at(format!("scan out of order at {}", show(&w[1].0))));
                     }
                 }
-                let seen: BTreeMap<&[u8], &[u8]> = o.scan.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+                let seen: BTreeMap<&[u8], &[u8]> =
+                    o.scan.iter().map(|(k, v)| (&k[..], &v[..])).collect();
                 for (k, writes) in &log {
                     let got = seen.get(&k[..]).copied();
                     if !matches(Some(writes), o.seqno, got) {
@@ -221,7 +256,10 @@ impl<I: OrderedIndex> Suite<I> {
                 }
                 for k in seen.keys() {
                     if !log.contains_key(*k) {
-                        return Err(at(format!("scan shows {} which was never written", show(k))));
+                        return Err(at(format!(
+                            "scan shows {} which was never written",
+                            show(k)
+                        )));
                     }
                 }
                 for (k, got) in &o.gets {
@@ -241,13 +279,22 @@ impl<I: OrderedIndex> Suite<I> {
             return Err(fail("no snapshot was observed".into()));
         }
         // The live state is the last write of every key.
-        let live = scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None).map_err(fail)?;
+        let live = scan_collect(|f| index.scan(Bound::Unbounded, Bound::Unbounded, f), None)
+            .map_err(fail)?;
         let want: Vec<(Vec<u8>, Vec<u8>)> = log
             .iter()
-            .filter_map(|(k, w)| w.last().and_then(|w| w.value.clone()).map(|v| (k.clone(), v)))
+            .filter_map(|(k, w)| {
+                w.last()
+                    .and_then(|w| w.value.clone())
+                    .map(|v| (k.clone(), v))
+            })
             .collect();
         if live != want {
-            return Err(fail(format!("final live state has {} entries, the log says {}", live.len(), want.len())));
+            return Err(fail(format!(
+                "final live state has {} entries, the log says {}",
+                live.len(),
+                want.len()
+            )));
         }
         Ok(())
     }

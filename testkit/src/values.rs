@@ -26,7 +26,10 @@ pub(crate) fn encode(key: &[u8], id: u64, pad: usize) -> Vec<u8> {
 /// Decodes a value written by [`encode`] for `key`: its id, or why not.
 pub(crate) fn decode(key: &[u8], v: &[u8]) -> Result<u64, String> {
     if v.len() < 16 {
-        return Err(format!("value of {} bytes is too short to be ours", v.len()));
+        return Err(format!(
+            "value of {} bytes is too short to be ours",
+            v.len()
+        ));
     }
     let id = u64::from_be_bytes(v[0..8].try_into().unwrap());
     let h = u32::from_be_bytes(v[8..12].try_into().unwrap());

@@ -36,31 +36,41 @@ fn expect_failure(result: CheckResult, check: &str, mentions: &str) {
 
 #[test]
 fn dropped_writes_are_caught_by_the_sequential_model() {
-    let r = run(false, || Suite::new(DropsWrites::default).sequential_model());
+    let r = run(false, || {
+        Suite::new(DropsWrites::default).sequential_model()
+    });
     expect_failure(r, "sequential_model", "minimal program");
 }
 
 #[test]
 fn dropped_writes_are_caught_by_the_concurrent_model() {
-    let r = run(false, || Suite::new(DropsWrites::default).concurrent_model());
+    let r = run(false, || {
+        Suite::new(DropsWrites::default).concurrent_model()
+    });
     expect_failure(r, "concurrent_model", "");
 }
 
 #[test]
 fn leaky_snapshots_are_caught_by_snapshot_isolation() {
-    let r = run(false, || Suite::new(LeakySnapshots::default).snapshot_isolation());
+    let r = run(false, || {
+        Suite::new(LeakySnapshots::default).snapshot_isolation()
+    });
     expect_failure(r, "snapshot_isolation", "snapshot at seqno");
 }
 
 #[test]
 fn leaky_snapshots_are_caught_by_the_sequential_model() {
-    let r = run(false, || Suite::new(LeakySnapshots::default).sequential_model());
+    let r = run(false, || {
+        Suite::new(LeakySnapshots::default).sequential_model()
+    });
     expect_failure(r, "sequential_model", "snapshot");
 }
 
 #[test]
 fn allocating_get_is_caught() {
-    let r = run(false, || Suite::new(AllocatingGet::default).allocation_free_reads());
+    let r = run(false, || {
+        Suite::new(AllocatingGet::default).allocation_free_reads()
+    });
     expect_failure(r, "allocation_free_reads", "get of");
 }
 
@@ -68,8 +78,14 @@ fn allocating_get_is_caught() {
 fn torn_upsert_passes_sequential_checks_but_not_linearizability() {
     run(false, || {
         let suite = Suite::new(TornUpsert::default);
-        suite.sequential_model().expect("sequentially it is correct");
-        expect_failure(suite.linearizability(), "linearizability", "not linearizable");
+        suite
+            .sequential_model()
+            .expect("sequentially it is correct");
+        expect_failure(
+            suite.linearizability(),
+            "linearizability",
+            "not linearizable",
+        );
         Ok(())
     })
     .unwrap();
@@ -77,7 +93,11 @@ fn torn_upsert_passes_sequential_checks_but_not_linearizability() {
 
 #[test]
 fn leaks_are_caught_by_the_drop_check() {
-    let r = run(true, || Suite::new(LeaksMemory::default).scale(0.1).drop_frees_everything());
+    let r = run(true, || {
+        Suite::new(LeaksMemory::default)
+            .scale(0.1)
+            .drop_frees_everything()
+    });
     expect_failure(r, "drop_frees_everything", "still allocated");
 }
 

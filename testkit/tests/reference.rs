@@ -3,7 +3,9 @@
 
 use ordex_core::reference::LockedBTreeMap;
 
-ordex_testkit::conformance!(LockedBTreeMap::new, |suite: ordex_testkit::Suite<LockedBTreeMap>| {
+ordex_testkit::conformance!(LockedBTreeMap::new, |suite: ordex_testkit::Suite<
+    LockedBTreeMap,
+>| {
     suite
         .bounded(|| LockedBTreeMap::builder().capacity(1 << 20).build())
         .sealable(|index| index.seal())

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# A short run of the comparative benchmark, to prove it runs end to end.
+set -euo pipefail
+cargo run --release -p index-bench -- --smoke
