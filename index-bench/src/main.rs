@@ -1,17 +1,386 @@
-//! `index-bench`: the comparative benchmark of ordex backends and their
-//! peers. Being built (see the project's index-bench issue); until then it
-//! reports that it has nothing to measure and exits successfully, so CI's
-//! smoke step is wired.
+//! `index-bench`: the comparative benchmark of the ordex backends and their
+//! peers. `cargo run --release -p index-bench` runs a short comparison of
+//! everything and writes a report; `--help` lists every option.
+
+use clap::{Args, Parser, Subcommand};
+use index_bench::{advise, alloc, keys, record, registry, report, runner, workload};
+use indicatif::{ProgressBar, ProgressStyle};
+use keys::{KeySet, KeySetKind};
+use record::Row;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use workload::Workload;
+
+#[global_allocator]
+static ALLOC: alloc::BenchAlloc = alloc::BenchAlloc;
+
+/// Compare concurrent ordered indexes on identical work.
+///
+/// With no subcommand, runs the default comparison (about two minutes on a
+/// 2-core machine): every ordex backend and every peer, YCSB A-F, load,
+/// uniform reads, memtable and snapshot workloads, on random u64 keys and
+/// English words, at 1 and 2 threads, 3 repeats. Prints a table per
+/// workload and writes a CSV, a JSON manifest, report.md and SVG plots
+/// under target/index-bench/<run>/.
+#[derive(Parser, Debug)]
+#[command(
+    name = "index-bench",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run benchmarks (the default).
+    Run(RunArgs),
+    /// Re-render report.md, the tables and the plots from a results CSV.
+    Report(ReportArgs),
+    /// Recommend an ordex backend for a workload mix and a key sample, from
+    /// a short calibration run.
+    Advise(advise::AdviseArgs),
+    /// List the indexes, workloads and key sets.
+    List,
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Indexes to run, comma-separated (see `list`); default: all.
+    #[arg(long, value_delimiter = ',')]
+    indexes: Vec<String>,
+    /// Workloads, comma-separated: load, ycsb-a … ycsb-f (or a … f),
+    /// read-uniform, memtable, snapshot; default: all.
+    #[arg(long, value_delimiter = ',')]
+    workloads: Vec<String>,
+    /// Key sets, comma-separated: u64-random, u64-mono, bin16, words, urls,
+    /// emails.
+    #[arg(long, value_delimiter = ',', default_value = "u64-random,words")]
+    keysets: Vec<String>,
+    /// Thread counts, comma-separated; counts above this machine's cores
+    /// are run and marked as oversubscribed.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Entries loaded before each workload.
+    #[arg(long, default_value_t = 100_000)]
+    entries: usize,
+    /// Operations per workload (all threads together).
+    #[arg(long, default_value_t = 200_000)]
+    ops: usize,
+    /// Value size in bytes (8, 32, 1024, …).
+    #[arg(long, default_value_t = 8)]
+    value_size: usize,
+    /// Repeats of each measurement (the report shows median and min-max).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Seed for key sets and operation streams.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Time one operation in this many for the latency percentiles.
+    #[arg(long, default_value_t = 16)]
+    latency_every: usize,
+    /// Output directory; each run writes a subdirectory named by its start
+    /// time.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A tiny run that checks everything works end to end (CI).
+    #[arg(long)]
+    smoke: bool,
+    /// Skip the SVG plots.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// The results.csv of a run.
+    csv: PathBuf,
+    /// Where to write report.md and the plots (default: beside the CSV).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn default_out() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("index-bench")
+}
+
+fn run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (d, s) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = d as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
 
 fn main() {
-    let smoke = std::env::args().any(|a| a == "--smoke");
-    let kinds: Vec<String> = ordex::IndexKind::available()
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Report(args)) => report_cmd(args),
+        Some(Command::Advise(args)) => advise::advise(args),
+        Some(Command::List) => {
+            list();
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("index-bench: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn list() {
+    println!("indexes:");
+    for e in registry::all() {
+        println!(
+            "  {:<20} {}",
+            e.name,
+            if e.ordex { "ordex" } else { "peer" }
+        );
+    }
+    println!("workloads:");
+    for w in Workload::ALL {
+        println!("  {:<20} {}", w.name(), w.describe());
+    }
+    println!("key sets:");
+    for k in KeySetKind::ALL {
+        println!("  {}", k.name());
+    }
+}
+
+fn run(mut args: RunArgs) -> Result<(), String> {
+    if args.smoke {
+        args.entries = args.entries.min(5_000);
+        args.ops = args.ops.min(10_000);
+        args.repeat = 1;
+    }
+    if args.threads.is_empty() || args.threads.contains(&0) {
+        return Err("--threads needs positive thread counts".into());
+    }
+    if args.entries == 0 || args.repeat == 0 {
+        return Err("--entries and --repeat must be positive".into());
+    }
+    if args.entries > u32::MAX as usize / 2 {
+        return Err("--entries is limited to 2^31 keys".into());
+    }
+    let workloads: Vec<Workload> = if args.workloads.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        args.workloads
+            .iter()
+            .map(|w| w.parse())
+            .collect::<Result<_, _>>()?
+    };
+    let kinds: Vec<KeySetKind> = args
+        .keysets
         .iter()
-        .map(|k| k.to_string())
+        .map(|k| {
+            k.parse()
+                .map_err(|e: keys::ParseKeySetKindError| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let entries = registry::select(&args.indexes)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = run_id();
+    let dir = args.out.clone().unwrap_or_else(default_out).join(&run);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let cfg = runner::Config {
+        run: run.clone(),
+        workloads: workloads.clone(),
+        threads: args.threads.clone(),
+        ops: args.ops,
+        value_size: args.value_size,
+        repeat: args.repeat,
+        seed: args.seed,
+        latency_every: args.latency_every,
+        cores,
+    };
+    let mut notes = Vec::new();
+    let t0 = Instant::now();
+    let keysets: Vec<KeySet> = kinds
+        .iter()
+        .map(|&k| {
+            let ks = KeySet::generate(k, args.entries, workload::fresh_needed(args.ops), args.seed);
+            if let Some(n) = &ks.note {
+                eprintln!("note: {n}");
+                notes.push(n.clone());
+            }
+            ks
+        })
         .collect();
-    println!(
-        "index-bench: not implemented yet; backends available: {}{}",
-        kinds.join(", "),
-        if smoke { " (smoke run)" } else { "" }
+    let units: usize = keysets
+        .iter()
+        .map(|ks| {
+            entries
+                .iter()
+                .filter(|e| (e.supports)(ks, args.value_size))
+                .count()
+        })
+        .sum::<usize>()
+        * args.threads.len()
+        * args.repeat;
+    let bar = if args.smoke {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(units as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
+    let csv = dir.join("results.csv");
+    let mut rows: Vec<Row> = Vec::new();
+    for ks in &keysets {
+        for e in &entries {
+            if !(e.supports)(ks, args.value_size) {
+                continue;
+            }
+            bar.set_message(format!("{} on {}", e.name, ks.kind.name()));
+            let tick = |_: String| bar.inc(1);
+            rows.extend((e.run)(&cfg, ks, &tick));
+            report::write_csv(&csv, &rows)
+                .map_err(|e| format!("writing {}: {e}", csv.display()))?;
+        }
+    }
+    bar.finish_and_clear();
+    // A peer that fails verification is a finding to report (e.g.
+    // crossbeam-skiplist 0.1.3 lets a get miss a key being overwritten:
+    // crossbeam-rs/crossbeam#1023); an ordex backend that fails is a bug
+    // and fails the run.
+    let failed: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.verified.starts_with("FAILED"))
+        .collect();
+    for r in &failed {
+        notes.push(format!(
+            "verification failed: {} {} {} t={}: {}",
+            r.index, r.workload, r.keyset, r.threads, r.verified
+        ));
+    }
+    let failed_ordex = failed.iter().filter(|r| r.ordex).count();
+    let options = vec![
+        (
+            "indexes".into(),
+            entries.iter().map(|e| e.name).collect::<Vec<_>>().join(","),
+        ),
+        (
+            "workloads".into(),
+            workloads
+                .iter()
+                .map(|w| w.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        (
+            "keysets".into(),
+            kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
+        ),
+        (
+            "threads".into(),
+            args.threads
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("entries".into(), args.entries.to_string()),
+        ("ops".into(), args.ops.to_string()),
+        ("value_size".into(), args.value_size.to_string()),
+        ("repeat".into(), args.repeat.to_string()),
+        ("seed".into(), args.seed.to_string()),
+        ("latency_every".into(), args.latency_every.to_string()),
+        (
+            "command".into(),
+            std::env::args().collect::<Vec<_>>().join(" "),
+        ),
+    ];
+    let manifest = report::collect(&run, options, notes);
+    manifest
+        .write_json(&dir.join("manifest.json"))
+        .map_err(|e| format!("writing manifest: {e}"))?;
+    render(&dir, &rows, &manifest, !args.no_plots)?;
+    println!("{}", report::render_terminal(&rows));
+    println!(
+        "{} measurements in {:.0} s; results in {}",
+        rows.len(),
+        t0.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if !failed.is_empty() {
+        eprintln!(
+            "note: {} measurements failed verification ({} of an ordex backend); see report.md",
+            failed.len(),
+            failed_ordex
+        );
+    }
+    if failed_ordex > 0 {
+        return Err(format!(
+            "{failed_ordex} measurements of ordex backends failed verification"
+        ));
+    }
+    Ok(())
+}
+
+fn render(
+    dir: &Path,
+    rows: &[Row],
+    manifest: &report::Manifest,
+    plots: bool,
+) -> Result<(), String> {
+    let md = report::render_markdown(rows, manifest);
+    std::fs::write(dir.join("report.md"), md).map_err(|e| format!("writing report.md: {e}"))?;
+    if plots {
+        report::write_plots(dir, rows).map_err(|e| format!("writing plots: {e}"))?;
+    }
+    Ok(())
+}
+
+fn report_cmd(args: ReportArgs) -> Result<(), String> {
+    let rows =
+        report::read_csv(&args.csv).map_err(|e| format!("reading {}: {e}", args.csv.display()))?;
+    let dir = args
+        .out
+        .or_else(|| args.csv.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let run = rows.first().map(|r| r.run.clone()).unwrap_or_default();
+    let manifest = report::collect(
+        &run,
+        vec![("source".into(), args.csv.display().to_string())],
+        vec![
+            "re-rendered from a results CSV; machine details are those of the re-rendering machine"
+                .into(),
+        ],
+    );
+    render(&dir, &rows, &manifest, true)?;
+    println!("{}", report::render_terminal(&rows));
+    println!("report written to {}", dir.display());
+    Ok(())
 }

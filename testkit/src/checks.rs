@@ -46,7 +46,7 @@ fn lin_thread<I: OrderedIndex>(
     let mut rng = Rng::new(seed ^ ((t as u64 + 1) * 0x5151_5151));
     let mut events = Vec::with_capacity(ops);
     let mut next = ((t as u64) << 32) + 1;
-    let writer = t % 2 == 0;
+    let writer = t.is_multiple_of(2);
     for _ in 0..ops {
         let ki = rng.index(keys.len());
         let k = &keys[ki][..];

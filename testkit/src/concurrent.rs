@@ -18,10 +18,10 @@ const SHARED_KEYS: u64 = 24;
 fn owned_key(t: usize, i: u64) -> Vec<u8> {
     let mut k = vec![b'o', t as u8];
     k.extend_from_slice(&i.to_be_bytes()[5..]);
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         k.truncate(k.len() - 1); // a prefix of its neighbours
     }
-    if i % 17 == 0 {
+    if i.is_multiple_of(17) {
         k.extend(std::iter::repeat_n(b'x', 300)); // a long one
     }
     k

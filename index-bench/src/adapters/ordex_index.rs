@@ -1,0 +1,153 @@
+//! Any ordex backend, through the `ordex_core::OrderedIndex` trait.
+//!
+//! - `insert` / `remove` = [`OrderedIndex::insert`] / [`OrderedIndex::remove`]
+//!   (the backend copies key and value itself; the adapter allocates
+//!   nothing). They panic if the backend refuses the write (`Err`): with
+//!   the unbounded backends the harness builds, a refusal is a bug or a
+//!   misconfiguration, not a result.
+//! - `get` = the zero-copy [`OrderedIndex::get`], computing the digest in
+//!   the callback on the borrowed value.
+//! - `scan` = [`OrderedIndex::scan`]`(Included(start), Unbounded)`, whose
+//!   callback returns `false` after the `n`th entry.
+//! - `snapshot_scan` = [`OrderedIndex::snapshot`] then the same scan on the
+//!   snapshot (exact).
+//! - `seal` = [`OrdexBackend::seal`]: the backend's own freeze before a
+//!   flush, if it has one (the reference index does; later writes are
+//!   refused, reads go on).
+//! - Static dispatch on the backend type; only the callbacks go through
+//!   `&mut dyn FnMut`, as the trait defines them.
+
+use crate::adapter::{digest, BenchIndex, Caps, Key};
+use ordex_core::{reference::LockedBTreeMap, OrderedIndex, Snapshot};
+use std::hint::black_box;
+use std::ops::Bound;
+
+/// An ordex backend the benchmark can build.
+pub trait OrdexBackend: OrderedIndex + Sized + 'static {
+    /// The name shown in tables and plots, e.g. `"ordex-skiplist"`.
+    const NAME: &'static str;
+    /// A new, empty index configured for benchmarking.
+    fn build() -> Self;
+
+    /// Freezes the index before a flush (`BenchIndex::seal`), for backends
+    /// that have such a step; a no-op by default.
+    fn seal(&self) {}
+}
+
+impl OrdexBackend for LockedBTreeMap {
+    const NAME: &'static str = "ordex-reference";
+
+    fn build() -> Self {
+        LockedBTreeMap::new()
+    }
+
+    fn seal(&self) {
+        LockedBTreeMap::seal(self);
+    }
+}
+
+/// Adapter over an ordex backend `B`.
+pub struct Ordex<B: OrdexBackend>(B);
+
+impl<B: OrdexBackend> Ordex<B> {
+    /// The backend, for what the adapter does not cover (e.g.
+    /// [`OrderedIndex::memory_usage`]).
+    pub fn inner(&self) -> &B {
+        &self.0
+    }
+}
+
+/// Visits up to `n` entries from `start` with `scan` (an index's or a
+/// snapshot's); returns how many.
+#[inline]
+fn scan_n(
+    scan: impl FnOnce(Bound<&[u8]>, Bound<&[u8]>, &mut dyn FnMut(&[u8], &[u8]) -> bool) -> usize,
+    start: Bound<&[u8]>,
+    n: usize,
+) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut acc = 0;
+    let mut left = n;
+    let seen = scan(start, Bound::Unbounded, &mut |k, v| {
+        acc = super::touch(acc, k, v);
+        left -= 1;
+        left > 0
+    });
+    black_box(acc);
+    seen
+}
+
+impl<B: OrdexBackend> BenchIndex for Ordex<B> {
+    const NAME: &'static str = B::NAME;
+    const ORDEX: bool = true;
+
+    fn caps() -> Caps {
+        Caps {
+            int_keys_only: false,
+            max_value_len: usize::MAX,
+            snapshots: true,
+            scans: true,
+            upserts: true,
+        }
+    }
+
+    fn new() -> Self {
+        Self(B::build())
+    }
+
+    #[inline]
+    fn insert(&self, key: Key<'_>, value: &[u8]) {
+        if let Err(e) = self.0.insert(key.bytes, value) {
+            panic!("{}: insert refused: {e}", B::NAME);
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: Key<'_>) -> Option<usize> {
+        let mut d = 0;
+        self.0.get(key.bytes, &mut |v| d = digest(v)).then_some(d)
+    }
+
+    #[inline]
+    fn remove(&self, key: Key<'_>) -> bool {
+        match self.0.remove(key.bytes) {
+            Ok(removed) => removed,
+            Err(e) => panic!("{}: remove refused: {e}", B::NAME),
+        }
+    }
+
+    fn scan(&self, start: Key<'_>, n: usize) -> usize {
+        scan_n(
+            |from, to, f| self.0.scan(from, to, f),
+            Bound::Included(start.bytes),
+            n,
+        )
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn snapshot_scan(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let snapshot = self.0.snapshot();
+        Some(scan_n(
+            |from, to, f| snapshot.scan(from, to, f),
+            Bound::Included(start.bytes),
+            n,
+        ))
+    }
+
+    fn seal(&self) {
+        B::seal(&self.0);
+    }
+
+    fn iterate_all(&self) -> usize {
+        scan_n(
+            |from, to, f| self.0.scan(from, to, f),
+            Bound::Unbounded,
+            usize::MAX,
+        )
+    }
+}

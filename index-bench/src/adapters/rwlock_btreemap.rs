@@ -1,0 +1,85 @@
+//! `parking_lot::RwLock<BTreeMap<Vec<u8>, Vec<u8>>>`: the coarse-locked
+//! baseline.
+//!
+//! - `insert` copies the key and value *before* taking the write lock and
+//!   drops a replaced value *after* releasing it, so the critical section
+//!   is the tree operation alone.
+//! - `get` / `remove` look up by `&[u8]` (`Vec<u8>: Borrow<[u8]>`, no
+//!   allocation); `remove` frees the removed entry outside the lock.
+//! - `scan` holds the read lock for the whole scan ([`BTreeMap::range`]),
+//!   so it is exact but stalls writers meanwhile.
+//! - `len` is O(1). No snapshots (`snapshot_scan` returns `None`).
+
+use crate::adapter::{digest, BenchIndex, Caps, Key};
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::ops::Bound;
+
+/// Adapter over an [`RwLock`]ed [`BTreeMap`].
+#[derive(Default)]
+pub struct RwLockBTreeMap(RwLock<BTreeMap<Vec<u8>, Vec<u8>>>);
+
+impl BenchIndex for RwLockBTreeMap {
+    const NAME: &'static str = "rwlock-btreemap";
+    const ORDEX: bool = false;
+
+    fn caps() -> Caps {
+        Caps {
+            int_keys_only: false,
+            max_value_len: usize::MAX,
+            snapshots: false,
+            scans: true,
+            upserts: true,
+        }
+    }
+
+    fn new() -> Self {
+        Self(RwLock::new(BTreeMap::new()))
+    }
+
+    #[inline]
+    fn insert(&self, key: Key<'_>, value: &[u8]) {
+        let (k, v) = (key.bytes.to_vec(), value.to_vec());
+        let old = self.0.write().insert(k, v);
+        drop(old);
+    }
+
+    #[inline]
+    fn get(&self, key: Key<'_>) -> Option<usize> {
+        self.0.read().get(key.bytes).map(|v| digest(v))
+    }
+
+    #[inline]
+    fn remove(&self, key: Key<'_>) -> bool {
+        let old = self.0.write().remove_entry(key.bytes);
+        old.is_some()
+    }
+
+    fn scan(&self, start: Key<'_>, n: usize) -> usize {
+        let map = self.0.read();
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in map.range::<[u8], _>(range).take(n) {
+            acc = super::touch(acc, k, v);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
+    fn len(&self) -> usize {
+        self.0.read().len()
+    }
+
+    fn iterate_all(&self) -> usize {
+        let map = self.0.read();
+        let mut acc = 0;
+        for (k, v) in map.iter() {
+            acc = super::touch(acc, k, v);
+        }
+        black_box(acc);
+        map.len()
+    }
+}

@@ -1,0 +1,89 @@
+//! `scc::TreeIndex<Vec<u8>, Vec<u8>>`: a concurrent B+ tree whose readers
+//! never lock (entries are immutable; writers publish new leaves and retire
+//! old ones through scc's epoch-based `Guard`).
+//!
+//! - `insert` = [`TreeIndex::upsert_sync`] (scc 3.x): an atomic upsert
+//!   (the crate removes the old entry and inserts the new one as one
+//!   operation, no window where the key is missing); it owns the key and
+//!   value, so both are copied. Entries are immutable, so every replace
+//!   also writes a new entry.
+//! - `get` = [`TreeIndex::peek_with`] by `&[u8]` (no allocation, no lock).
+//! - `remove` = [`TreeIndex::remove_sync`] by `&[u8]`.
+//! - `scan` = [`TreeIndex::range`] from `start` under one [`Guard`]; weakly
+//!   consistent (entries present since the scan started are seen).
+//! - **`len` is O(n)**: scc keeps no count, [`TreeIndex::len`] walks every
+//!   leaf. Call it outside timed sections.
+//! - No snapshots.
+
+use crate::adapter::{digest, BenchIndex, Caps, Key};
+use scc::{Guard, TreeIndex};
+use std::hint::black_box;
+use std::ops::Bound;
+
+/// Adapter over [`TreeIndex`].
+#[derive(Default)]
+pub struct SccTreeIndex(TreeIndex<Vec<u8>, Vec<u8>>);
+
+impl BenchIndex for SccTreeIndex {
+    const NAME: &'static str = "scc-treeindex";
+    const ORDEX: bool = false;
+
+    fn caps() -> Caps {
+        Caps {
+            int_keys_only: false,
+            max_value_len: usize::MAX,
+            snapshots: false,
+            scans: true,
+            upserts: true,
+        }
+    }
+
+    fn new() -> Self {
+        Self(TreeIndex::new())
+    }
+
+    #[inline]
+    fn insert(&self, key: Key<'_>, value: &[u8]) {
+        self.0.upsert_sync(key.bytes.to_vec(), value.to_vec());
+    }
+
+    #[inline]
+    fn get(&self, key: Key<'_>) -> Option<usize> {
+        self.0.peek_with(key.bytes, |_, v| digest(v))
+    }
+
+    #[inline]
+    fn remove(&self, key: Key<'_>) -> bool {
+        self.0.remove_sync(key.bytes)
+    }
+
+    fn scan(&self, start: Key<'_>, n: usize) -> usize {
+        let guard = Guard::new();
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in self.0.range::<[u8], _>(range, &guard).take(n) {
+            acc = super::touch(acc, k, v);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
+    /// O(n): walks every leaf.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iterate_all(&self) -> usize {
+        let guard = Guard::new();
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in self.0.iter(&guard) {
+            acc = super::touch(acc, k, v);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+}

@@ -1,0 +1,412 @@
+//! Conformance of every adapter against a `BTreeMap` model, and a
+//! concurrent smoke test.
+
+use super::congee::CongeeArt;
+use super::crossbeam_skiplist::CrossbeamSkipList;
+use super::fastskip::{FastSkip, SHARDS};
+use super::imbl_ordmap::ImblOrdMap;
+use super::null::Null;
+use super::ordex_index::Ordex;
+use super::rwlock_btreemap::RwLockBTreeMap;
+use super::scc_tree::SccTreeIndex;
+use crate::adapter::{digest, BenchIndex, Key};
+use ordex_core::reference::LockedBTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+/// SplitMix64: a tiny seeded PRNG.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// An owned test key: its bytes and, for integer keys, the integer.
+type TestKey = (Vec<u8>, Option<u64>);
+
+fn key(k: &TestKey) -> Key<'_> {
+    Key {
+        bytes: &k.0,
+        int: k.1,
+    }
+}
+
+fn int_key(i: u64) -> TestKey {
+    (i.to_be_bytes().to_vec(), Some(i))
+}
+
+/// ~300 distinct integer keys, including the extremes.
+fn int_keys(rng: &mut Rng) -> Vec<TestKey> {
+    let mut set: HashSet<u64> = [0, 1, 255, 256, u64::MAX - 1, u64::MAX].into();
+    while set.len() < 300 {
+        // Mix dense small keys with sparse 64-bit ones.
+        let k = if rng.below(2) == 0 {
+            rng.below(1000) as u64
+        } else {
+            rng.next()
+        };
+        set.insert(k);
+    }
+    set.into_iter().map(int_key).collect()
+}
+
+/// ~300 distinct byte keys of varied lengths, with prefixes of one
+/// another, the empty key and 0x00 / 0xff bytes.
+fn byte_keys(rng: &mut Rng) -> Vec<TestKey> {
+    let mut set: HashSet<Vec<u8>> =
+        [vec![], vec![0], vec![0, 0], vec![0xff], vec![0xff, 0xff]].into();
+    while set.len() < 300 {
+        let k = match rng.below(3) {
+            0 => format!("k{}", rng.below(200)).into_bytes(),
+            1 => format!("user:{:04}:x", rng.below(100)).into_bytes(),
+            _ => (0..rng.below(12)).map(|_| rng.next() as u8).collect(),
+        };
+        set.insert(k);
+    }
+    set.into_iter().map(|b| (b, None)).collect()
+}
+
+/// How `insert` behaves on a key that was inserted before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Semantics {
+    /// Inserts or replaces (the `BenchIndex` contract).
+    Upsert,
+    /// Only a key never inserted before is inserted (fastskip).
+    InsertOnce,
+}
+
+/// A random single-threaded program of 2000 operations checked against a
+/// `BTreeMap`, over integer keys and (unless the adapter takes integers
+/// only) byte keys.
+fn conformance<I: BenchIndex>() {
+    conformance_with::<I>(Semantics::Upsert);
+}
+
+fn conformance_with<I: BenchIndex>(semantics: Semantics) {
+    for seed in [1, 2, 3] {
+        let mut rng = Rng(seed);
+        let keys = int_keys(&mut rng);
+        run_program::<I>(semantics, &keys, &mut rng, true);
+        if !I::caps().int_keys_only {
+            let keys = byte_keys(&mut rng);
+            run_program::<I>(semantics, &keys, &mut rng, false);
+        }
+    }
+}
+
+fn run_program<I: BenchIndex>(semantics: Semantics, keys: &[TestKey], rng: &mut Rng, ints: bool) {
+    let name = I::NAME;
+    let caps = I::caps();
+    let index = I::new();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut ever: HashSet<Vec<u8>> = HashSet::new();
+    // Scan starts that are not keys, between and around the keys.
+    let probes: Vec<TestKey> = keys
+        .iter()
+        .map(|k| match k.1 {
+            Some(i) => int_key(i ^ 1),
+            None => ([&k.0[..], &[0x80]].concat(), None),
+        })
+        .collect();
+
+    for step in 0..2000 {
+        let k = &keys[rng.below(keys.len())];
+        match rng.below(100) {
+            0..40 => {
+                let value = rng.next().to_be_bytes();
+                index.insert(key(k), &value);
+                let fresh = ever.insert(k.0.clone());
+                if semantics == Semantics::Upsert || fresh {
+                    model.insert(k.0.clone(), value.to_vec());
+                }
+            }
+            40..65 => {
+                let want = model.get(&k.0).map(|v| digest(v));
+                assert_eq!(index.get(key(k)), want, "{name}: get, step {step}");
+            }
+            65..85 => {
+                let want = model.remove(&k.0).is_some();
+                assert_eq!(index.remove(key(k)), want, "{name}: remove, step {step}");
+            }
+            _ => {
+                let start = if rng.below(2) == 0 {
+                    k
+                } else {
+                    &probes[rng.below(probes.len())]
+                };
+                let n = rng.below(40);
+                let want = model.range(start.0.clone()..).take(n).count();
+                if caps.scans {
+                    assert_eq!(index.scan(key(start), n), want, "{name}: scan, step {step}");
+                }
+                let want_snap = caps.snapshots.then_some(want);
+                assert_eq!(
+                    index.snapshot_scan(key(start), n),
+                    want_snap,
+                    "{name}: snapshot_scan, step {step}"
+                );
+            }
+        }
+        assert_eq!(index.len(), model.len(), "{name}: len, step {step}");
+        if step % 100 == 0 {
+            assert_eq!(
+                index.iterate_all(),
+                model.len(),
+                "{name}: iterate_all, step {step}"
+            );
+        }
+    }
+
+    for k in keys {
+        let want = model.get(&k.0).map(|v| digest(v));
+        assert_eq!(index.get(key(k)), want, "{name}: final get");
+    }
+    assert_eq!(
+        index.iterate_all(),
+        model.len(),
+        "{name}: final iterate_all"
+    );
+    if caps.scans {
+        let first = if ints { int_key(0) } else { (vec![], None) };
+        assert_eq!(
+            index.scan(key(&first), usize::MAX),
+            model.len(),
+            "{name}: full scan"
+        );
+    }
+}
+
+/// Four threads insert disjoint keys (reading back as they go); then every
+/// key is found and `len` is the total.
+fn smoke<I: BenchIndex>() {
+    const THREADS: u64 = 4;
+    const PER_THREAD: u64 = 500;
+    let value = |i: u64| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_be_bytes();
+    let index = I::new();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let index = &index;
+            s.spawn(move || {
+                for j in 0..PER_THREAD {
+                    // Interleave the threads' keys in key order.
+                    let i = j * THREADS + t;
+                    let k = int_key(i);
+                    index.insert(key(&k), &value(i));
+                    assert_eq!(index.get(key(&k)), Some(digest(&value(i))));
+                }
+            });
+        }
+    });
+    let total = (THREADS * PER_THREAD) as usize;
+    assert_eq!(index.len(), total, "{}: len", I::NAME);
+    for i in 0..THREADS * PER_THREAD {
+        let k = int_key(i);
+        assert_eq!(
+            index.get(key(&k)),
+            Some(digest(&value(i))),
+            "{}: key {i}",
+            I::NAME
+        );
+    }
+    assert_eq!(index.iterate_all(), total, "{}: iterate_all", I::NAME);
+    if I::caps().scans {
+        assert_eq!(
+            index.scan(key(&int_key(0)), usize::MAX),
+            total,
+            "{}: scan",
+            I::NAME
+        );
+        assert_eq!(
+            index.scan(key(&int_key(1000)), 10),
+            10,
+            "{}: scan 10",
+            I::NAME
+        );
+    }
+}
+
+macro_rules! adapter_tests {
+    ($($name:ident: $ty:ty, $semantics:expr;)*) => {$(
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn conformance() {
+                conformance_with::<$ty>($semantics);
+            }
+
+            #[test]
+            fn smoke() {
+                super::smoke::<$ty>();
+            }
+        }
+    )*};
+}
+
+adapter_tests! {
+    crossbeam_skiplist: CrossbeamSkipList, Semantics::Upsert;
+    fastskip: FastSkip, Semantics::InsertOnce;
+    scc_treeindex: SccTreeIndex, Semantics::Upsert;
+    congee: CongeeArt, Semantics::Upsert;
+    imbl_ordmap: ImblOrdMap, Semantics::Upsert;
+    rwlock_btreemap: RwLockBTreeMap, Semantics::Upsert;
+    ordex_reference: Ordex<LockedBTreeMap>, Semantics::Upsert;
+}
+
+#[test]
+fn conformance_generic_entry_point() {
+    // The plain entry point is the upsert contract.
+    conformance::<RwLockBTreeMap>();
+}
+
+#[test]
+fn names_are_distinct_and_ordex_flagged() {
+    let names = [
+        (CrossbeamSkipList::NAME, CrossbeamSkipList::ORDEX),
+        (FastSkip::NAME, FastSkip::ORDEX),
+        (SccTreeIndex::NAME, SccTreeIndex::ORDEX),
+        (CongeeArt::NAME, CongeeArt::ORDEX),
+        (ImblOrdMap::NAME, ImblOrdMap::ORDEX),
+        (RwLockBTreeMap::NAME, RwLockBTreeMap::ORDEX),
+        (Null::NAME, Null::ORDEX),
+        (
+            <Ordex<LockedBTreeMap>>::NAME,
+            <Ordex<LockedBTreeMap>>::ORDEX,
+        ),
+    ];
+    let distinct: HashSet<_> = names.iter().map(|(n, _)| n).collect();
+    assert_eq!(distinct.len(), names.len());
+    for (name, ordex) in names {
+        assert_eq!(ordex, name.starts_with("ordex-"), "{name}");
+    }
+}
+
+#[test]
+fn null_does_nothing_but_answers() {
+    let null = Null::new();
+    let k = int_key(7);
+    null.insert(key(&k), b"value");
+    assert_eq!(null.get(key(&k)), Some(digest(&k.0)));
+    assert!(!null.remove(key(&k)));
+    assert_eq!(null.scan(key(&k), 17), 17);
+    assert_eq!(null.snapshot_scan(key(&k), 5), Some(5));
+    assert_eq!(null.len(), 0);
+    assert_eq!(null.iterate_all(), 0);
+    assert_eq!(Null::caps().max_value_len, usize::MAX);
+    assert!(Null::caps().snapshots && Null::caps().scans && !Null::caps().int_keys_only);
+}
+
+#[test]
+fn ordex_seal_freezes_the_backend() {
+    let index = <Ordex<LockedBTreeMap>>::new();
+    for i in 0..10 {
+        index.insert(key(&int_key(i)), b"v");
+    }
+    index.seal();
+    assert!(index.inner().is_sealed());
+    assert_eq!(index.iterate_all(), 10);
+    assert_eq!(index.scan(key(&int_key(5)), 100), 5);
+}
+
+#[test]
+fn seal_is_a_no_op_elsewhere() {
+    fn check<I: BenchIndex>() {
+        let index = I::new();
+        index.insert(key(&int_key(1)), b"v");
+        index.seal();
+        assert_eq!(index.iterate_all(), 1, "{}", I::NAME);
+    }
+    check::<CrossbeamSkipList>();
+    check::<FastSkip>();
+    check::<SccTreeIndex>();
+    check::<CongeeArt>();
+    check::<ImblOrdMap>();
+    check::<RwLockBTreeMap>();
+}
+
+#[test]
+fn fastskip_is_insert_once() {
+    let index = FastSkip::new();
+    let k = int_key(1);
+    index.insert(key(&k), b"first");
+    index.insert(key(&k), b"second!!");
+    assert_eq!(index.get(key(&k)), Some(digest(b"first")), "no upsert");
+    assert!(index.remove(key(&k)));
+    assert!(!index.remove(key(&k)));
+    index.insert(key(&k), b"again");
+    assert_eq!(index.get(key(&k)), None, "no re-insert after remove");
+    assert_eq!(index.len(), 0);
+    assert_eq!(
+        index.scan(key(&int_key(0)), 10),
+        0,
+        "tombstones are skipped"
+    );
+}
+
+#[test]
+fn fastskip_survives_long_lived_writer_threads_across_instances() {
+    // A pool of long-lived threads inserts into a series of indexes, each
+    // dropped on the main thread: the pattern that makes fastskip's
+    // address-keyed shard cache stale (see the adapter's docs).
+    use std::sync::{mpsc, Arc};
+    let workers: Vec<_> = (0..3u64)
+        .map(|w| {
+            let (tx, rx) = mpsc::channel::<(Arc<FastSkip>, mpsc::Sender<()>)>();
+            let handle = std::thread::spawn(move || {
+                for (index, done) in rx {
+                    for j in 0..200 {
+                        index.insert(key(&int_key(j * 3 + w)), &j.to_be_bytes());
+                    }
+                    drop(index);
+                    done.send(()).unwrap();
+                }
+            });
+            (tx, handle)
+        })
+        .collect();
+    for _ in 0..30 {
+        let index = Arc::new(FastSkip::new());
+        let (done_tx, done_rx) = mpsc::channel();
+        for (tx, _) in &workers {
+            tx.send((Arc::clone(&index), done_tx.clone())).unwrap();
+        }
+        for _ in &workers {
+            done_rx.recv().unwrap();
+        }
+        assert_eq!(index.len(), 600);
+        assert_eq!(index.iterate_all(), 600);
+        drop(index);
+    }
+    for (tx, handle) in workers {
+        drop(tx);
+        handle.join().unwrap();
+    }
+}
+
+#[test]
+fn fastskip_panics_past_its_shard_count() {
+    // Documented limit: each distinct inserting thread takes a shard for
+    // the life of the index (the constructing thread may have taken one
+    // too); a thread past the last shard panics, in that thread.
+    let index = FastSkip::new();
+    let mut ok = 0;
+    for t in 0..=SHARDS as u64 {
+        let inserted = std::thread::scope(|s| {
+            s.spawn(|| index.insert(key(&int_key(t)), b"v"))
+                .join()
+                .is_ok()
+        });
+        ok += usize::from(inserted);
+    }
+    assert!(ok == SHARDS - 1 || ok == SHARDS, "{ok} threads inserted");
+    assert_eq!(index.len(), ok);
+}

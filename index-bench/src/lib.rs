@@ -1,0 +1,21 @@
+//! The library behind the `index-bench` binary: adapters for every
+//! benchmarked index, key sets, request distributions, workloads, the
+//! runner, and the report writer. The binary (`src/main.rs`) is the
+//! command line over it; the criterion benches use it too.
+//!
+//! Adding an index to the comparison is one file in [`adapters`]
+//! implementing [`adapter::BenchIndex`], and one line in [`registry`].
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod adapter;
+pub mod adapters;
+pub mod advise;
+pub mod alloc;
+pub mod dist;
+pub mod keys;
+pub mod record;
+pub mod registry;
+pub mod report;
+pub mod runner;
+pub mod workload;

@@ -1,0 +1,70 @@
+//! One measured result: a row of the long-format CSV.
+
+/// One (index, workload, key set, threads, repeat) measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Run identifier (the output directory's name).
+    pub run: String,
+    /// Index name (adapter `NAME`).
+    pub index: String,
+    /// `true` for ordex backends.
+    pub ordex: bool,
+    /// Workload name (`load`, `ycsb-a` … `ycsb-f`, `read-uniform`, `memtable`, `snapshot`).
+    pub workload: String,
+    /// Key set name (`u64-random`, `u64-mono`, `bin16`, `words`, `urls`, `emails`).
+    pub keyset: String,
+    /// Value size in bytes.
+    pub value_size: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Whether `threads` exceeds this machine's cores.
+    pub oversubscribed: bool,
+    /// Repeat number, from 0.
+    pub repeat: usize,
+    /// Entries loaded before the workload ran.
+    pub entries: usize,
+    /// Operations performed in the timed section.
+    pub ops: u64,
+    /// Wall time of the timed section, seconds.
+    pub seconds: f64,
+    /// Throughput, million operations per second.
+    pub mops: f64,
+    /// Sampled latency percentiles and maximum, nanoseconds.
+    pub p50_ns: u64,
+    /// 90th percentile latency, ns.
+    pub p90_ns: u64,
+    /// 99th percentile latency, ns.
+    pub p99_ns: u64,
+    /// 99.9th percentile latency, ns.
+    pub p999_ns: u64,
+    /// Largest sampled latency, ns.
+    pub max_ns: u64,
+    /// Heap bytes per entry after load (live bytes / entries); NaN if not measured.
+    pub bytes_per_entry: f64,
+    /// Result verification: `ok`, `FAILED: …`, or `n/a`.
+    pub verified: String,
+}
+
+/// The CSV header, in column order.
+pub const HEADER: &[&str] = &[
+    "run",
+    "index",
+    "ordex",
+    "workload",
+    "keyset",
+    "value_size",
+    "threads",
+    "oversubscribed",
+    "repeat",
+    "entries",
+    "ops",
+    "seconds",
+    "mops",
+    "p50_ns",
+    "p90_ns",
+    "p99_ns",
+    "p999_ns",
+    "max_ns",
+    "bytes_per_entry",
+    "verified",
+];

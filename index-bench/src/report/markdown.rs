@@ -1,0 +1,546 @@
+//! `report.md` and the compact plain-text tables printed at the end of a run.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use super::fmt;
+use super::manifest::Manifest;
+use super::plots::plot_files;
+use super::summary::{scaling, summarize, Summary, Verified};
+use crate::record::Row;
+
+/// Summaries of one (workload, keyset, value_size), in report order.
+struct Group<'a> {
+    workload: &'a str,
+    keyset: &'a str,
+    value_size: usize,
+    items: Vec<&'a Summary>,
+}
+
+impl Group<'_> {
+    fn title(&self) -> String {
+        format!(
+            "{} · {} · {} B values",
+            self.workload, self.keyset, self.value_size
+        )
+    }
+
+    /// Thread counts measured, ascending, with their oversubscription flag.
+    fn threads(&self) -> Vec<(usize, bool)> {
+        let mut t: Vec<(usize, bool)> = self
+            .items
+            .iter()
+            .map(|s| (s.threads, s.oversubscribed))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        t.dedup_by_key(|x| x.0);
+        t
+    }
+
+    /// The summaries at `threads`, highest throughput first.
+    fn at(&self, threads: usize) -> Vec<&Summary> {
+        self.items
+            .iter()
+            .copied()
+            .filter(|s| s.threads == threads)
+            .collect()
+    }
+}
+
+/// Splits [`summarize`]'s output (already in report order) into groups.
+fn groups(summaries: &[Summary]) -> Vec<Group<'_>> {
+    let mut out: Vec<Group<'_>> = Vec::new();
+    for s in summaries {
+        match out.last_mut() {
+            Some(g) if (g.workload, g.keyset, g.value_size) == s.group() => g.items.push(s),
+            _ => out.push(Group {
+                workload: &s.workload,
+                keyset: &s.keyset,
+                value_size: s.value_size,
+                items: vec![s],
+            }),
+        }
+    }
+    out
+}
+
+fn threads_label(threads: usize, oversubscribed: bool) -> String {
+    if oversubscribed {
+        format!("{threads}*")
+    } else {
+        threads.to_string()
+    }
+}
+
+/// Escapes text for a markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn index_cell(s: &Summary) -> String {
+    if s.ordex {
+        format!("**{}**", cell(&s.index))
+    } else {
+        cell(&s.index)
+    }
+}
+
+fn ratio_cell(s: &Summary) -> String {
+    match (s.ratio_to_best_peer, &s.best_peer) {
+        (Some(r), Some(p)) => format!("{} ({})", fmt::ratio(r), cell(p)),
+        _ => "—".into(),
+    }
+}
+
+/// Renders `report.md` for `rows`, with the machine and options from `manifest`.
+///
+/// Sections: run facts and options; verification failures (if any); an
+/// overview of each ordex index against the best peer at the largest thread
+/// count; the plots (embedded by relative file name, as written by
+/// [`super::plots::write_plots`] into the same directory); then per
+/// (workload, keyset, value size) a results table and a scaling table.
+pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
+    let summaries = summarize(rows);
+    let groups = groups(&summaries);
+    let mut md = String::new();
+
+    // --- Header -----------------------------------------------------------
+    let _ = writeln!(md, "# index-bench report: {}\n", manifest.run);
+    md.push_str("| | |\n|---|---|\n");
+    let unknown = || "unknown".to_string();
+    let _ = writeln!(md, "| created | {} |", cell(&manifest.created));
+    let _ = writeln!(
+        md,
+        "| commit | {} |",
+        manifest
+            .git_commit
+            .as_deref()
+            .map_or_else(unknown, |c| format!("`{c}`"))
+    );
+    let _ = writeln!(
+        md,
+        "| rustc | {} |",
+        cell(&manifest.rustc.clone().unwrap_or_else(unknown))
+    );
+    let _ = writeln!(
+        md,
+        "| CPU | {} ({} hardware threads) |",
+        cell(&manifest.cpu.clone().unwrap_or_else(unknown)),
+        manifest.cores
+    );
+    let _ = writeln!(md, "| OS | {} |", cell(&manifest.os));
+    let _ = writeln!(md, "| measurements | {} rows |", rows.len());
+    if !manifest.options.is_empty() {
+        md.push_str("\n**Options**\n\n| option | value |\n|---|---|\n");
+        for (k, v) in &manifest.options {
+            let _ = writeln!(md, "| {} | `{}` |", cell(k), cell(v).replace('`', "'"));
+        }
+    }
+    if !manifest.notes.is_empty() {
+        md.push_str("\n**Notes**\n\n");
+        for n in &manifest.notes {
+            let _ = writeln!(md, "- {}", n.replace('\n', " "));
+        }
+    }
+    md.push_str(
+        "\nThroughput is the median over repeats (min–max in brackets), in million \
+         operations per second. *vs best peer* divides an ordex index's median by the \
+         fastest peer's median in the same configuration and thread count (above 1× \
+         the ordex index is faster); `null` is a no-op baseline, never a peer. \
+         Latencies are sampled per operation, median over repeats. Ordex indexes are \
+         in **bold**.\n",
+    );
+
+    // --- Verification failures --------------------------------------------
+    let failed: Vec<&Summary> = summaries
+        .iter()
+        .filter(|s| matches!(s.verified, Verified::Failed { .. }))
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## ⚠ Verification failures\n\n{} configuration(s) failed result verification; \
+             their numbers are not trustworthy.\n",
+            failed.len()
+        );
+        md.push_str("| index | workload | keyset | threads | failed | first message |\n");
+        md.push_str("|---|---|---|---|---|---|\n");
+        for s in failed {
+            if let Verified::Failed { failed, of, first } = &s.verified {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {failed}/{of} | {} |",
+                    cell(&s.index),
+                    cell(&s.workload),
+                    cell(&s.keyset),
+                    s.threads,
+                    cell(first)
+                );
+            }
+        }
+    }
+
+    // --- Overview: ordex vs best peer ---------------------------------------
+    let ordex_names: Vec<&str> = summaries
+        .iter()
+        .filter(|s| s.ordex)
+        .map(|s| s.index.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !ordex_names.is_empty() && summaries.iter().any(|s| s.ratio_to_best_peer.is_some()) {
+        md.push_str("\n## Overview: ordex vs best peer, at the largest thread count\n\n");
+        md.push_str("| workload | keyset | threads | best peer (Mops/s) |");
+        for n in &ordex_names {
+            let _ = write!(md, " **{}** |", cell(n));
+        }
+        md.push_str("\n|---|---|---|---|");
+        md.push_str(&"---|".repeat(ordex_names.len()));
+        md.push('\n');
+        for g in &groups {
+            let Some(&(t, over)) = g.threads().last() else {
+                continue;
+            };
+            let at = g.at(t);
+            let best = at
+                .iter()
+                .filter(|s| s.is_peer())
+                .max_by(|a, b| a.median_mops.total_cmp(&b.median_mops));
+            let _ = write!(
+                md,
+                "| {} | {} | {} | {} |",
+                cell(g.workload),
+                cell(g.keyset),
+                threads_label(t, over),
+                best.map_or("—".into(), |b| format!(
+                    "{} ({})",
+                    cell(&b.index),
+                    fmt::mops(b.median_mops)
+                ))
+            );
+            for n in &ordex_names {
+                let r = at
+                    .iter()
+                    .find(|s| s.index == *n)
+                    .and_then(|s| s.ratio_to_best_peer);
+                let _ = write!(md, " {} |", r.map_or("—".into(), fmt::ratio));
+            }
+            md.push('\n');
+        }
+    }
+
+    // --- Plots --------------------------------------------------------------
+    let plots = plot_files(rows);
+    if !plots.is_empty() {
+        md.push_str("\n## Plots\n\n");
+        for p in &plots {
+            let _ = writeln!(md, "- [{}]({})", p.title, p.file);
+        }
+        for p in &plots {
+            let _ = writeln!(md, "\n### {}\n\n![{}]({})", p.title, p.title, p.file);
+        }
+    }
+
+    // --- Per-configuration tables -------------------------------------------
+    let scalings = scaling(&summaries);
+    md.push_str("\n## Results\n");
+    for g in &groups {
+        let _ = writeln!(md, "\n### {}\n", g.title());
+        md.push_str(
+            "| index | threads | Mops/s median (min–max) | vs best peer | p50 | p99 | p99.9 | bytes/entry | verified |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|---|\n",
+        );
+        let threads = g.threads();
+        for &(t, _) in threads.iter().rev() {
+            for s in g.at(t) {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} |",
+                    index_cell(s),
+                    threads_label(s.threads, s.oversubscribed),
+                    fmt::mops(s.median_mops),
+                    fmt::mops(s.min_mops),
+                    fmt::mops(s.max_mops),
+                    ratio_cell(s),
+                    fmt::ns(s.p50_ns),
+                    fmt::ns(s.p99_ns),
+                    fmt::ns(s.p999_ns),
+                    fmt::bytes(s.bytes_per_entry),
+                    s.verified.short()
+                );
+            }
+        }
+        let over: Vec<String> = threads
+            .iter()
+            .filter(|t| t.1)
+            .map(|t| t.0.to_string())
+            .collect();
+        if !over.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n\\* oversubscribed: {} thread(s) exceed this machine's {} hardware threads; \
+                 expect noisy, pessimistic numbers.",
+                over.join(", "),
+                manifest.cores
+            );
+        }
+
+        // Scaling table: one row per index, one column per thread count.
+        if threads.len() > 1 {
+            let mut series: Vec<_> = scalings
+                .iter()
+                .filter(|sc| {
+                    sc.workload == g.workload
+                        && sc.keyset == g.keyset
+                        && sc.value_size == g.value_size
+                })
+                .collect();
+            let last = |sc: &&super::summary::Scaling| {
+                sc.points
+                    .last()
+                    .map_or(f64::NEG_INFINITY, |p| p.median_mops)
+            };
+            series.sort_by(|a, b| last(b).total_cmp(&last(a)));
+            let _ = writeln!(
+                md,
+                "\n**Scaling** ({}): median Mops/s, speedup vs 1 thread in brackets\n",
+                g.title()
+            );
+            md.push_str("| index |");
+            for &(t, o) in &threads {
+                let _ = write!(md, " {} |", threads_label(t, o));
+            }
+            md.push_str("\n|---|");
+            md.push_str(&"--:|".repeat(threads.len()));
+            md.push('\n');
+            for sc in series {
+                let name = if sc.ordex {
+                    format!("**{}**", cell(&sc.index))
+                } else {
+                    cell(&sc.index)
+                };
+                let _ = write!(md, "| {name} |");
+                for &(t, _) in &threads {
+                    match sc.points.iter().find(|p| p.threads == t) {
+                        Some(p) => {
+                            let sp = p
+                                .speedup
+                                .map_or(String::new(), |x| format!(" ({})", fmt::ratio(x)));
+                            let _ = write!(md, " {}{sp} |", fmt::mops(p.median_mops));
+                        }
+                        None => md.push_str(" — |"),
+                    }
+                }
+                md.push('\n');
+            }
+        }
+    }
+    md
+}
+
+/// Renders compact, aligned plain-text tables for the terminal: one per
+/// workload × keyset (× value size), with throughput at 1 thread and at the
+/// largest thread count, the ratio to the best peer (`x best peer`) and p99
+/// at the largest thread count. Indexes are sorted by throughput at the
+/// largest thread count; `*` marks an oversubscribed thread count.
+pub fn render_terminal(rows: &[Row]) -> String {
+    let summaries = summarize(rows);
+    let groups = groups(&summaries);
+    let multi_vs = summaries
+        .iter()
+        .map(|s| s.value_size)
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
+    let mut out = String::new();
+    let mut any_over = false;
+    for g in &groups {
+        let threads = g.threads();
+        let Some(&(tmax, over)) = threads.last() else {
+            continue;
+        };
+        any_over |= over;
+        let has_one = threads.first().is_some_and(|t| t.0 == 1) && tmax != 1;
+        let tl = threads_label(tmax, over);
+        let mut header = vec!["index".to_string()];
+        if has_one {
+            header.push("Mops/s 1t".into());
+        }
+        header.push(format!("Mops/s {tl}t"));
+        if has_one {
+            header.push("scaling".into());
+        }
+        header.extend([
+            "x best peer".into(),
+            format!("p99 {tl}t"),
+            "verified".into(),
+        ]);
+
+        let mut table: Vec<Vec<String>> = vec![header];
+        for s in g.at(tmax) {
+            let mut line = vec![format!(
+                "{}{}",
+                s.index,
+                if s.ordex { " (ordex)" } else { "" }
+            )];
+            let one = g
+                .items
+                .iter()
+                .find(|x| x.threads == 1 && x.index == s.index)
+                .map(|x| x.median_mops);
+            if has_one {
+                line.push(one.map_or("—".into(), fmt::mops));
+            }
+            line.push(fmt::mops(s.median_mops));
+            if has_one {
+                line.push(
+                    one.filter(|o| *o > 0.0)
+                        .map_or("—".into(), |o| fmt::ratio(s.median_mops / o)),
+                );
+            }
+            line.push(s.ratio_to_best_peer.map_or(String::new(), fmt::ratio));
+            line.push(fmt::ns(s.p99_ns));
+            line.push(s.verified.short());
+            table.push(line);
+        }
+        let title = if multi_vs {
+            g.title()
+        } else {
+            format!("{} · {}", g.workload, g.keyset)
+        };
+        let _ = writeln!(out, "== {title} ==");
+        out.push_str(&align(&table));
+        out.push('\n');
+    }
+    if any_over {
+        out.push_str("* more threads than hardware threads (oversubscribed)\n");
+    }
+    out
+}
+
+/// Aligns a table: first column left, the others right, two spaces apart.
+fn align(table: &[Vec<String>]) -> String {
+    let cols = table.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            table
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in table {
+        let mut line = String::new();
+        for (c, s) in row.iter().enumerate() {
+            let pad = width[c] - s.chars().count();
+            if c == 0 {
+                line.push_str(s);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(s);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::tests::synthetic;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            run: "synthetic".into(),
+            created: "2025-01-01T00:00:00Z".into(),
+            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            rustc: Some("rustc 1.85.0".into()),
+            cpu: Some("Test CPU".into()),
+            cores: 1,
+            os: "linux x86_64".into(),
+            options: vec![("repeats".into(), "3".into())],
+            notes: vec!["synthetic data".into()],
+        }
+    }
+
+    #[test]
+    fn markdown_has_ratios_and_marks() {
+        let md = render_markdown(&synthetic(), &manifest());
+        assert!(md.contains("# index-bench report: synthetic"));
+        assert!(md.contains("Test CPU (1 hardware threads)"));
+        assert!(md.contains("| repeats | `3` |"));
+        // ordex-a 10 vs peer-y 8 → 1.25×; ordex-b 4 vs 8 → 0.50×.
+        assert!(
+            md.contains("| **ordex-a** | 1 | 10.0 (9.00–12.0) | 1.25× (peer-y) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| **ordex-b** | 2* | 8.00 (7.20–9.60) | 0.50× (peer-y) |"),
+            "{md}"
+        );
+        // Peers and null have no ratio.
+        assert!(md.contains("| null | 1 | 100 (90.0–120) | — |"), "{md}");
+        // Oversubscribed footnote and scaling table.
+        assert!(
+            md.contains("\\* oversubscribed: 2 thread(s) exceed this machine's 1 hardware threads")
+        );
+        assert!(md.contains("| index | 1 | 2* |"));
+        assert!(
+            md.contains("| **ordex-a** | 10.0 (1.00×) | 20.0 (2.00×) |"),
+            "{md}"
+        );
+        // Overview row and plot links.
+        assert!(
+            md.contains("| ycsb-c | u64-random | 2* | peer-y (16.0) | 1.25× | 0.50× |"),
+            "{md}"
+        );
+        assert!(md.contains("](throughput-u64-random.svg)"));
+        assert!(md.contains("](scaling-ycsb-c.svg)"));
+        assert!(md.contains("](latency-ycsb-c.svg)"));
+        assert!(md.contains("](bytes-per-entry.svg)"));
+        assert!(!md.contains("Verification failures"));
+        // Within a thread count, indexes are sorted by throughput.
+        let pos = |s: &str| md.find(s).unwrap();
+        assert!(pos("| null | 2*") < pos("| **ordex-a** | 2*"));
+        assert!(pos("| **ordex-a** | 2*") < pos("| peer-y | 2*"));
+        assert!(pos("| peer-y | 2*") < pos("| peer-x | 2*"));
+    }
+
+    #[test]
+    fn markdown_lists_failures() {
+        let mut rows = synthetic();
+        rows[4].verified = "FAILED: key 7 | missing".into();
+        let md = render_markdown(&rows, &manifest());
+        assert!(md.contains("## ⚠ Verification failures"));
+        assert!(md.contains("| 1/3 | FAILED: key 7 \\| missing |"), "{md}");
+        assert!(md.contains("FAILED 1/3 |"));
+    }
+
+    #[test]
+    fn terminal_tables_are_aligned() {
+        let t = render_terminal(&synthetic());
+        assert!(t.starts_with("== ycsb-c · u64-random =="), "{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("index"));
+        assert!(lines[1].contains("Mops/s 1t") && lines[1].contains("Mops/s 2*t"));
+        assert!(lines[1].contains("x best peer"));
+        // Sorted by 2-thread throughput: null, ordex-a, peer-y, …
+        assert!(lines[2].starts_with("null"));
+        assert!(
+            lines[3].starts_with("ordex-a (ordex)") && lines[3].contains("1.25×"),
+            "{t}"
+        );
+        // The last column is right-aligned: every line of the table has the same width.
+        let widths: Vec<usize> = lines[1..8].iter().map(|l| l.chars().count()).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{t}");
+        assert!(t.ends_with("* more threads than hardware threads (oversubscribed)\n"));
+    }
+}

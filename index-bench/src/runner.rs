@@ -1,0 +1,491 @@
+//! Runs the workloads on one index type, with static dispatch in the timed
+//! loops, and turns what happened into [`Row`]s.
+
+use crate::adapter::{BenchIndex, Key};
+use crate::keys::KeySet;
+use crate::record::Row;
+use crate::workload::{interleaved, plan, Op, OpKind, Workload};
+use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Barrier;
+use std::time::Instant;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Run identifier.
+    pub run: String,
+    /// Workloads to run (the load phase always runs first).
+    pub workloads: Vec<Workload>,
+    /// Thread counts.
+    pub threads: Vec<usize>,
+    /// Operations per workload (all threads together).
+    pub ops: usize,
+    /// Value size in bytes.
+    pub value_size: usize,
+    /// Repeats of every measurement.
+    pub repeat: usize,
+    /// Seed of the operation streams.
+    pub seed: u64,
+    /// Time one operation in this many (a power of two).
+    pub latency_every: usize,
+    /// Cores of this machine.
+    pub cores: usize,
+}
+
+/// What one thread did in a timed section.
+#[derive(Default)]
+struct ThreadResult {
+    ops: u64,
+    reads: u64,
+    hits: u64,
+    scans: u64,
+    scanned: u64,
+    scan_requested: u64,
+    start: Option<Instant>,
+    end: Option<Instant>,
+    hist: Option<Histogram<u64>>,
+}
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The outcome of one timed section.
+struct Measured {
+    ops: u64,
+    seconds: f64,
+    reads: u64,
+    hits: u64,
+    scans: u64,
+    scanned: u64,
+    scan_requested: u64,
+    hist: Histogram<u64>,
+}
+
+fn merge(results: Vec<ThreadResult>) -> Measured {
+    let mut hist = new_hist();
+    let mut m = Measured {
+        ops: 0,
+        seconds: 0.0,
+        reads: 0,
+        hits: 0,
+        scans: 0,
+        scanned: 0,
+        scan_requested: 0,
+        hist: new_hist(),
+    };
+    let start = results.iter().filter_map(|r| r.start).min();
+    let end = results.iter().filter_map(|r| r.end).max();
+    for r in results {
+        m.ops += r.ops;
+        m.reads += r.reads;
+        m.hits += r.hits;
+        m.scans += r.scans;
+        m.scanned += r.scanned;
+        m.scan_requested += r.scan_requested;
+        if let Some(h) = r.hist {
+            let _ = hist.add(h);
+        }
+    }
+    m.hist = hist;
+    if let (Some(s), Some(e)) = (start, end) {
+        m.seconds = e.duration_since(s).as_secs_f64().max(1e-9);
+    }
+    m
+}
+
+#[inline(always)]
+fn key_of(ks: &KeySet, i: usize) -> Key<'_> {
+    Key {
+        bytes: &ks.keys[i],
+        int: ks.ints.as_ref().map(|v| v[i]),
+    }
+}
+
+/// Runs `f(thread)` on `threads` threads released together; each returns
+/// its result with its own start and end instants.
+fn parallel<F>(threads: usize, f: F) -> Vec<ThreadResult>
+where
+    F: Fn(usize) -> ThreadResult + Sync,
+{
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (f, barrier) = (&f, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(t)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("benchmark thread panicked"))
+            .collect()
+    })
+}
+
+/// The timed loop over a pre-generated stream.
+fn drive<I: BenchIndex>(
+    index: &I,
+    ks: &KeySet,
+    ops: &[Op],
+    values: [&[u8]; 2],
+    every: usize,
+) -> ThreadResult {
+    let mut r = ThreadResult::default();
+    let mut hist = new_hist();
+    let mask = every.max(1).next_power_of_two() - 1;
+    let start = Instant::now();
+    for (i, op) in ops.iter().enumerate() {
+        let sample = i & mask == 0;
+        let t0 = if sample { Some(Instant::now()) } else { None };
+        let key = key_of(ks, op.key as usize);
+        match op.kind {
+            OpKind::Read => {
+                r.reads += 1;
+                r.hits += u64::from(std::hint::black_box(index.get(key)).is_some());
+            }
+            OpKind::Update => index.insert(key, values[1]),
+            OpKind::Insert => index.insert(key, values[0]),
+            OpKind::Scan => {
+                r.scans += 1;
+                r.scan_requested += u64::from(op.len);
+                r.scanned += index.scan(key, op.len as usize) as u64;
+            }
+            OpKind::ReadModifyWrite => {
+                r.reads += 1;
+                let old = index.get(key);
+                r.hits += u64::from(old.is_some());
+                index.insert(key, values[(old.unwrap_or(0) & 1) ^ 1]);
+            }
+        }
+        if let Some(t0) = t0 {
+            let _ = hist.record(t0.elapsed().as_nanos().max(1) as u64);
+        }
+    }
+    r.end = Some(Instant::now());
+    r.start = Some(start);
+    r.ops = ops.len() as u64;
+    r.hist = Some(hist);
+    r
+}
+
+/// Loads `keys[lo..hi]` into `index` with `threads` threads, interleaved.
+fn load<I: BenchIndex>(
+    index: &I,
+    ks: &KeySet,
+    lo: usize,
+    hi: usize,
+    threads: usize,
+    value: &[u8],
+    every: usize,
+) -> Measured {
+    merge(parallel(threads, |t| {
+        let ops: Vec<Op> = interleaved(lo, hi, t, threads)
+            .map(|k| Op {
+                key: k as u32,
+                len: 0,
+                kind: OpKind::Insert,
+            })
+            .collect();
+        drive(index, ks, &ops, [value, value], every)
+    }))
+}
+
+/// Heap bytes per entry of `I` after a single-threaded load of the key set
+/// (untimed; the counting allocator is on only here).
+pub fn bytes_per_entry<I: BenchIndex>(ks: &KeySet, value: &[u8]) -> f64 {
+    if I::NAME == "null" {
+        return f64::NAN;
+    }
+    let (index, bytes) = crate::alloc::measure(|| {
+        let index = I::new();
+        for i in 0..ks.loaded {
+            index.insert(key_of(ks, i), value);
+        }
+        index
+    });
+    drop(index);
+    bytes as f64 / ks.loaded.max(1) as f64
+}
+
+/// Whether `I` can run `w` on key set `ks` with values of `value_size`.
+pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> bool {
+    let caps = I::caps();
+    if caps.int_keys_only && ks.ints.is_none() {
+        return false;
+    }
+    if value_size > caps.max_value_len {
+        return false;
+    }
+    match w {
+        Workload::A | Workload::B | Workload::F => caps.upserts,
+        Workload::E => caps.scans,
+        Workload::Snapshot => caps.snapshots,
+        _ => true,
+    }
+}
+
+/// Runs every configured workload on `I` for one key set; `tick` is called
+/// after each (threads, repeat) unit.
+pub fn run_index<I: BenchIndex>(cfg: &Config, ks: &KeySet, tick: &dyn Fn(String)) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if !supports::<I>(Workload::Load, ks, cfg.value_size) {
+        return rows;
+    }
+    let value_a = vec![0xA5u8; cfg.value_size];
+    let value_b = vec![0x5Au8; cfg.value_size];
+    let bpe = bytes_per_entry::<I>(ks, &value_a);
+    let is_null = I::NAME == "null";
+    for &threads in &cfg.threads {
+        for repeat in 0..cfg.repeat {
+            let seed = cfg.seed ^ (repeat as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut push =
+                |w: Workload, m: &Measured, entries: usize, verified: String, bpe: f64| {
+                    let q = |p: f64| m.hist.value_at_quantile(p);
+                    rows.push(Row {
+                        run: cfg.run.clone(),
+                        index: I::NAME.to_string(),
+                        ordex: I::ORDEX,
+                        workload: w.name().to_string(),
+                        keyset: ks.kind.name().to_string(),
+                        value_size: cfg.value_size,
+                        threads,
+                        oversubscribed: threads > cfg.cores,
+                        repeat,
+                        entries,
+                        ops: m.ops,
+                        seconds: m.seconds,
+                        mops: m.ops as f64 / m.seconds / 1e6,
+                        p50_ns: q(0.5),
+                        p90_ns: q(0.9),
+                        p99_ns: q(0.99),
+                        p999_ns: q(0.999),
+                        max_ns: m.hist.max(),
+                        bytes_per_entry: bpe,
+                        verified: if is_null { "n/a".into() } else { verified },
+                    });
+                };
+            let index = I::new();
+            let m = load(
+                &index,
+                ks,
+                0,
+                ks.loaded,
+                threads,
+                &value_a,
+                cfg.latency_every,
+            );
+            let len = index.len();
+            let verified = if len == ks.loaded {
+                "ok".to_string()
+            } else {
+                format!("FAILED: len() is {len} after loading {} keys", ks.loaded)
+            };
+            if cfg.workloads.contains(&Workload::Load) {
+                push(Workload::Load, &m, 0, verified, bpe);
+            }
+            for &w in &cfg.workloads {
+                if matches!(w, Workload::Load | Workload::Memtable | Workload::Snapshot)
+                    || !supports::<I>(w, ks, cfg.value_size)
+                {
+                    continue;
+                }
+                let p = plan(w, ks, threads, cfg.ops, seed);
+                let m = merge(parallel(threads, |t| {
+                    drive(
+                        &index,
+                        ks,
+                        &p.streams[t],
+                        [&value_a, &value_b],
+                        cfg.latency_every,
+                    )
+                }));
+                let verified = verify(w, &m);
+                push(w, &m, ks.loaded, verified, f64::NAN);
+            }
+            if cfg.workloads.contains(&Workload::Snapshot)
+                && supports::<I>(Workload::Snapshot, ks, cfg.value_size)
+            {
+                let m = snapshot_workload(
+                    &index,
+                    ks,
+                    threads,
+                    cfg.ops,
+                    &value_b,
+                    seed,
+                    cfg.latency_every,
+                );
+                let verified = if m.scans > 0 && m.scanned >= m.scans {
+                    "ok".to_string()
+                } else {
+                    format!(
+                        "FAILED: {} snapshot scans visited {} entries",
+                        m.scans, m.scanned
+                    )
+                };
+                push(Workload::Snapshot, &m, ks.loaded, verified, f64::NAN);
+            }
+            drop(index);
+            if cfg.workloads.contains(&Workload::Memtable) {
+                let index = I::new();
+                let inserted = load(
+                    &index,
+                    ks,
+                    0,
+                    ks.loaded,
+                    threads,
+                    &value_a,
+                    cfg.latency_every,
+                );
+                index.seal();
+                let t0 = Instant::now();
+                let n = index.iterate_all();
+                let flush = t0.elapsed().as_secs_f64().max(1e-9);
+                let total = inserted.seconds + flush;
+                let mut m = inserted;
+                m.ops += n as u64;
+                m.seconds = total;
+                let verified = if n == ks.loaded {
+                    "ok".to_string()
+                } else {
+                    format!("FAILED: flush visited {n} of {} entries", ks.loaded)
+                };
+                push(Workload::Memtable, &m, 0, verified, f64::NAN);
+            }
+            tick(format!(
+                "{} {} t={threads} #{repeat}",
+                I::NAME,
+                ks.kind.name()
+            ));
+        }
+    }
+    rows
+}
+
+fn verify(w: Workload, m: &Measured) -> String {
+    if m.hits != m.reads {
+        return format!(
+            "FAILED: {} of {} reads missed keys that are present",
+            m.reads - m.hits,
+            m.reads
+        );
+    }
+    if w == Workload::E && (m.scanned < m.scans || m.scanned > m.scan_requested) {
+        return format!(
+            "FAILED: {} scans from present keys visited {} entries ({} requested)",
+            m.scans, m.scanned, m.scan_requested
+        );
+    }
+    "ok".into()
+}
+
+/// Readers take snapshots and scan 100 entries while writers update
+/// uniformly random keys. With one thread, it alternates one snapshot scan
+/// and ten updates. Counts scans and updates as operations.
+fn snapshot_workload<I: BenchIndex>(
+    index: &I,
+    ks: &KeySet,
+    threads: usize,
+    ops: usize,
+    value: &[u8],
+    seed: u64,
+    every: usize,
+) -> Measured {
+    let writers = threads / 2;
+    let readers = threads - writers;
+    let scans_per_reader = (ops / 100 / readers).max(1);
+    let readers_left = AtomicUsize::new(readers);
+    let loaded = ks.loaded as u64;
+    let results = parallel(threads, |t| {
+        let mut rng = crate::dist::SplitMix64::new(seed ^ t as u64);
+        let mut r = ThreadResult::default();
+        let mut hist = new_hist();
+        let start = Instant::now();
+        if t < readers {
+            for i in 0..scans_per_reader {
+                let k = key_of(ks, rng.below(loaded) as usize);
+                let t0 = Instant::now();
+                r.scanned += index.snapshot_scan(k, 100).unwrap_or(0) as u64;
+                if i % every.max(1) == 0 {
+                    let _ = hist.record(t0.elapsed().as_nanos().max(1) as u64);
+                }
+                r.scans += 1;
+                r.ops += 1;
+                if writers == 0 {
+                    for _ in 0..10 {
+                        index.insert(key_of(ks, rng.below(loaded) as usize), value);
+                        r.ops += 1;
+                    }
+                }
+            }
+            readers_left.fetch_sub(1, Ordering::Release);
+        } else {
+            while readers_left.load(Ordering::Acquire) > 0 {
+                for _ in 0..64 {
+                    index.insert(key_of(ks, rng.below(loaded) as usize), value);
+                }
+                r.ops += 64;
+            }
+        }
+        r.start = Some(start);
+        r.end = Some(Instant::now());
+        r.hist = Some(hist);
+        r
+    });
+    merge(results)
+}
+
+/// What `advise` measures for one backend.
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    /// Median throughput, Mops/s.
+    pub mops: f64,
+    /// Median p99 latency, ns.
+    pub p99_ns: u64,
+    /// Heap bytes per entry after load.
+    pub bytes_per_entry: f64,
+    /// Whether every read of a present key hit.
+    pub verified: bool,
+}
+
+/// Loads the key set and runs a custom mix `repeat` times on a fresh index
+/// each time; returns medians.
+pub fn calibrate<I: BenchIndex>(
+    mix: crate::workload::Mix,
+    ks: &KeySet,
+    threads: usize,
+    ops: usize,
+    value_size: usize,
+    repeat: usize,
+    seed: u64,
+) -> Calibration {
+    let value_a = vec![0xA5u8; value_size];
+    let value_b = vec![0x5Au8; value_size];
+    let bpe = bytes_per_entry::<I>(ks, &value_a);
+    let mut mops = Vec::new();
+    let mut p99 = Vec::new();
+    let mut verified = true;
+    for r in 0..repeat.max(1) {
+        let index = I::new();
+        load(&index, ks, 0, ks.loaded, threads, &value_a, 64);
+        let p = crate::workload::plan_mix(mix, ks, threads, ops, seed ^ r as u64);
+        let m = merge(parallel(threads, |t| {
+            drive(&index, ks, &p.streams[t], [&value_a, &value_b], 16)
+        }));
+        verified &= m.hits == m.reads;
+        mops.push(m.ops as f64 / m.seconds / 1e6);
+        p99.push(m.hist.value_at_quantile(0.99));
+    }
+    mops.sort_by(f64::total_cmp);
+    p99.sort_unstable();
+    Calibration {
+        mops: mops[mops.len() / 2],
+        p99_ns: p99[p99.len() / 2],
+        bytes_per_entry: bpe,
+        verified,
+    }
+}
