@@ -135,7 +135,7 @@ pub fn advise(args: AdviseArgs) -> Result<(), String> {
         None => format!("{} generated {} keys", ks.loaded, ks.kind.name()),
     };
     println!(
-        "calibrating on {source}, avg key {:.1} B, values {} B, {threads} threads, mix: {}% read / {}% update / {}% insert / {}% scan({}) , {}",
+        "calibrating on {source}, avg key {:.1} B, values {} B, {threads} threads, mix: {}% read / {}% update / {}% insert / {}% scan({}), {}",
         ks.avg_key_len(),
         args.value_size,
         mix.read,

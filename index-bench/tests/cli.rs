@@ -1,0 +1,139 @@
+//! The binary end to end: a smoke run writes every artefact, `report`
+//! re-renders them from the CSV, `advise` recommends a backend, and bad
+//! options are refused with a message.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_index-bench"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("index-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn only_subdir(dir: &Path) -> PathBuf {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        runs.len(),
+        1,
+        "one run directory expected in {}",
+        dir.display()
+    );
+    runs.pop().unwrap()
+}
+
+#[test]
+fn smoke_run_writes_every_artefact_and_report_rerenders_them() {
+    let out = scratch("smoke");
+    let status = bin()
+        .args([
+            "--smoke",
+            "--entries",
+            "2000",
+            "--ops",
+            "4000",
+            "--keysets",
+            "u64-random,emails",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let run = only_subdir(&out);
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("run,index,ordex,workload,keyset"));
+    for index in [
+        "ordex-reference",
+        "crossbeam-skiplist",
+        "scc-treeindex",
+        "imbl-ordmap",
+        "null",
+    ] {
+        assert!(csv.contains(&format!(",{index},")), "no rows for {index}");
+    }
+    assert!(csv.contains(",congee,"), "congee runs on integer keys");
+    assert!(
+        !csv.lines()
+            .any(|l| l.contains(",congee,") && l.contains(",emails,")),
+        "congee is u64-only and must not run on string keys"
+    );
+    let ordex_failures = csv
+        .lines()
+        .filter(|l| l.contains(",ordex-reference,") && l.contains("FAILED"))
+        .count();
+    assert_eq!(ordex_failures, 0);
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"cores\""));
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("ycsb-c"));
+    for plot in ["throughput-u64-random.svg", "bytes-per-entry.svg"] {
+        let svg = std::fs::read_to_string(run.join(plot)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("ordex-reference"),
+            "{plot}"
+        );
+    }
+
+    let rerender = scratch("rerender");
+    let status = bin()
+        .arg("report")
+        .arg(run.join("results.csv"))
+        .arg("--out")
+        .arg(&rerender)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(rerender.join("report.md").exists());
+    assert!(rerender.join("throughput-emails.svg").exists());
+}
+
+#[test]
+fn advise_recommends_an_ordex_backend() {
+    let out = bin()
+        .args([
+            "advise",
+            "--entries",
+            "2000",
+            "--ops",
+            "4000",
+            "--repeat",
+            "1",
+            "--read",
+            "70",
+            "--scan",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("recommendation: ordex-"), "{text}");
+}
+
+#[test]
+fn bad_options_are_refused_with_a_message() {
+    for args in [
+        &["--threads", "0"][..],
+        &["--workloads", "ycsb-z"],
+        &["--indexes", "nope"],
+        &["--keysets", "x"],
+    ] {
+        let out = bin().args(args).arg("--smoke").output().unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(!out.stderr.is_empty(), "{args:?} gave no message");
+    }
+}
