@@ -299,6 +299,26 @@ impl LockedBTreeMap {
     }
 }
 
+/// Point read of the newest version, or of the one visible at `seqno`.
+fn get_map(
+    map: &BTreeMap<Box<[u8]>, Chain>,
+    key: &[u8],
+    seqno: Option<Seqno>,
+    f: &mut dyn FnMut(&[u8]),
+) -> bool {
+    let version = map.get(key).and_then(|c| match seqno {
+        None => Some(&c.newest),
+        Some(s) => c.visible_at(s),
+    });
+    match version.and_then(|v| v.value.as_deref()) {
+        Some(v) => {
+            f(v);
+            true
+        }
+        None => false,
+    }
+}
+
 fn scan_map(
     map: &BTreeMap<Box<[u8]>, Chain>,
     from: Bound<&[u8]>,
@@ -348,13 +368,7 @@ impl OrderedIndex for LockedBTreeMap {
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let inner = self.inner.read();
-        match inner.map.get(key).and_then(|c| c.newest.value.as_deref()) {
-            Some(v) => {
-                f(v);
-                true
-            }
-            None => false,
-        }
+        get_map(&inner.map, key, None, f)
     }
 
     fn scan(
@@ -433,18 +447,7 @@ impl Snapshot for ReferenceSnapshot<'_> {
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let inner = self.index.inner.read();
-        let value = inner
-            .map
-            .get(key)
-            .and_then(|c| c.visible_at(self.seqno))
-            .and_then(|v| v.value.as_deref());
-        match value {
-            Some(v) => {
-                f(v);
-                true
-            }
-            None => false,
-        }
+        get_map(&inner.map, key, Some(self.seqno), f)
     }
 
     fn scan(

@@ -2,64 +2,116 @@
 //! be. The kit's own tests run the suite on them to show that each check
 //! can fail (a check that cannot fail proves nothing).
 //!
-//! All wrap [`LockedBTreeMap`] and are correct except for their one flaw.
+//! Each is a [`Broken`] wrapper around [`LockedBTreeMap`] with one [`Flaw`]
+//! that overrides a single operation; everything else is the reference.
 
 use ordex_core::reference::LockedBTreeMap;
 use ordex_core::{Error, Limits, OrderedIndex, Seqno, Snapshot};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-macro_rules! delegate_rest {
-    () => {
-        fn scan(
-            &self,
-            from: Bound<&[u8]>,
-            to: Bound<&[u8]>,
-            f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-        ) -> usize {
-            self.0.scan(from, to, f)
+/// One way of being wrong: the operations it overrides. The defaults are
+/// the reference's own.
+pub trait Flaw: Default + Send + Sync {
+    /// The wrapped index (override for limits).
+    fn make() -> LockedBTreeMap {
+        LockedBTreeMap::new()
+    }
+    /// `insert`.
+    fn insert(&self, m: &LockedBTreeMap, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        m.insert(key, value)
+    }
+    /// `insert_batch`.
+    fn insert_batch(&self, m: &LockedBTreeMap, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
+        m.insert_batch(entries)
+    }
+    /// `get`.
+    fn get(&self, m: &LockedBTreeMap, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
+        m.get(key, f)
+    }
+    /// `snapshot`.
+    fn snapshot<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Snapshot + 'a> {
+        m.snapshot()
+    }
+}
+
+/// The reference index with one [`Flaw`].
+#[derive(Debug)]
+pub struct Broken<F> {
+    inner: LockedBTreeMap,
+    flaw: F,
+}
+
+impl<F: Flaw> Default for Broken<F> {
+    fn default() -> Self {
+        Broken {
+            inner: F::make(),
+            flaw: F::default(),
         }
-        fn len(&self) -> usize {
-            self.0.len()
-        }
-        fn memory_usage(&self) -> usize {
-            self.0.memory_usage()
-        }
-        fn name(&self) -> &'static str {
-            "broken"
-        }
-        fn limits(&self) -> Limits {
-            self.0.limits()
-        }
-    };
+    }
+}
+
+impl<F: Flaw> OrderedIndex for Broken<F> {
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        self.flaw.insert(&self.inner, key, value)
+    }
+    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
+        self.inner.remove(key)
+    }
+    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
+        self.flaw.get(&self.inner, key, f)
+    }
+    fn scan(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        self.inner.scan(from, to, f)
+    }
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        self.flaw.snapshot(&self.inner)
+    }
+    fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
+        self.flaw.insert_batch(&self.inner, entries)
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn memory_usage(&self) -> usize {
+        self.inner.memory_usage()
+    }
+    fn name(&self) -> &'static str {
+        "broken"
+    }
+    fn limits(&self) -> Limits {
+        self.inner.limits()
+    }
 }
 
 /// Silently drops every 5th insert (returns `Ok` with a seqno anyway).
-#[derive(Debug, Default)]
-pub struct DropsWrites(LockedBTreeMap, AtomicU64);
+pub type DropsWrites = Broken<DropEveryFifthInsert>;
 
-impl OrderedIndex for DropsWrites {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        if self.1.fetch_add(1, Ordering::Relaxed) % 5 == 4 {
-            return Ok(self.0.last_seqno() + 1);
+/// The flaw of [`DropsWrites`].
+#[derive(Debug, Default)]
+pub struct DropEveryFifthInsert(AtomicU64);
+
+impl Flaw for DropEveryFifthInsert {
+    fn insert(&self, m: &LockedBTreeMap, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        if self.0.fetch_add(1, Ordering::Relaxed) % 5 == 4 {
+            return Ok(m.last_seqno() + 1);
         }
-        self.0.insert(key, value)
+        m.insert(key, value)
     }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        self.0.get(key, f)
-    }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        self.0.snapshot()
-    }
-    delegate_rest!();
 }
 
 /// Snapshots that read the live index: they see writes made after them.
+pub type LeakySnapshots = Broken<SnapshotReadsLive>;
+
+/// The flaw of [`LeakySnapshots`].
 #[derive(Debug, Default)]
-pub struct LeakySnapshots(LockedBTreeMap);
+pub struct SnapshotReadsLive;
 
 struct LiveView<'a>(&'a LockedBTreeMap, Seqno);
 
@@ -80,128 +132,85 @@ impl Snapshot for LiveView<'_> {
     }
 }
 
-impl OrderedIndex for LeakySnapshots {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        self.0.insert(key, value)
+impl Flaw for SnapshotReadsLive {
+    fn snapshot<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Snapshot + 'a> {
+        Box::new(LiveView(m, m.last_seqno()))
     }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        self.0.get(key, f)
-    }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        Box::new(LiveView(&self.0, self.0.last_seqno()))
-    }
-    delegate_rest!();
 }
 
 /// Copies the key to the heap on every `get`.
-#[derive(Debug, Default)]
-pub struct AllocatingGet(LockedBTreeMap);
+pub type AllocatingGet = Broken<CopyKeyOnGet>;
 
-impl OrderedIndex for AllocatingGet {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        self.0.insert(key, value)
-    }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
+/// The flaw of [`AllocatingGet`].
+#[derive(Debug, Default)]
+pub struct CopyKeyOnGet;
+
+impl Flaw for CopyKeyOnGet {
+    fn get(&self, m: &LockedBTreeMap, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let owned = std::hint::black_box(key.to_vec());
-        self.0.get(&owned, f)
+        m.get(&owned, f)
     }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        self.0.snapshot()
-    }
-    delegate_rest!();
 }
 
 /// Upserts an existing key as remove-then-insert, two separate atomic steps:
 /// every sequential test passes, but a concurrent reader can see the key
 /// missing in between (the crossbeam-skiplist #1023 bug class).
-#[derive(Debug, Default)]
-pub struct TornUpsert(LockedBTreeMap);
+pub type TornUpsert = Broken<RemoveThenInsert>;
 
-impl OrderedIndex for TornUpsert {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        if self.0.remove(key)? {
+/// The flaw of [`TornUpsert`].
+#[derive(Debug, Default)]
+pub struct RemoveThenInsert;
+
+impl Flaw for RemoveThenInsert {
+    fn insert(&self, m: &LockedBTreeMap, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        if m.remove(key)? {
             std::thread::yield_now();
         }
-        self.0.insert(key, value)
+        m.insert(key, value)
     }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        self.0.get(key, f)
-    }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        self.0.snapshot()
-    }
-    delegate_rest!();
 }
 
 /// Leaks a little memory on every insert, so dropping it does not return
 /// the heap to its baseline. (The leaked blocks stay reachable from a
 /// global, the way a forgotten cache would, so LeakSanitizer does not
 /// report the fixture itself.)
+pub type LeaksMemory = Broken<LeakOnInsert>;
+
+/// The flaw of [`LeaksMemory`].
 #[derive(Debug, Default)]
-pub struct LeaksMemory(LockedBTreeMap);
+pub struct LeakOnInsert;
 
-static LEAKED: std::sync::Mutex<Vec<Box<[u8]>>> = std::sync::Mutex::new(Vec::new());
+static LEAKED: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
 
-impl OrderedIndex for LeaksMemory {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+impl Flaw for LeakOnInsert {
+    fn insert(&self, m: &LockedBTreeMap, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
         if let Ok(mut leaked) = LEAKED.lock() {
             leaked.push(vec![0u8; 16].into_boxed_slice());
         }
-        self.0.insert(key, value)
-    }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        self.0.get(key, f)
-    }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        self.0.snapshot()
-    }
-    delegate_rest!();
-}
-
-/// Half-applies a batch that contains an oversized entry (writes the
-/// entries before it), and does not count the bad one against limits on
-/// `insert`: key limit 64 bytes, but accepts longer keys silently
-/// truncated.
-#[derive(Debug)]
-pub struct SloppyLimits(LockedBTreeMap);
-
-impl Default for SloppyLimits {
-    fn default() -> Self {
-        SloppyLimits(LockedBTreeMap::builder().max_key_len(64).build())
+        m.insert(key, value)
     }
 }
 
-impl OrderedIndex for SloppyLimits {
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        self.0.insert(&key[..key.len().min(64)], value)
+/// Key limit 64 bytes, but longer keys are silently truncated on
+/// `insert`, and a batch with an oversized entry is half applied.
+pub type SloppyLimits = Broken<TruncateAndHalfApply>;
+
+/// The flaw of [`SloppyLimits`].
+#[derive(Debug, Default)]
+pub struct TruncateAndHalfApply;
+
+impl Flaw for TruncateAndHalfApply {
+    fn make() -> LockedBTreeMap {
+        LockedBTreeMap::builder().max_key_len(64).build()
     }
-    fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
+    fn insert(&self, m: &LockedBTreeMap, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        m.insert(&key[..key.len().min(64)], value)
+    }
+    fn insert_batch(&self, m: &LockedBTreeMap, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
         let mut last = 0;
         for (k, v) in entries {
-            last = self.0.insert(k, v)?;
+            last = m.insert(k, v)?;
         }
         Ok(last)
     }
-    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.0.remove(key)
-    }
-    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        self.0.get(key, f)
-    }
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        self.0.snapshot()
-    }
-    delegate_rest!();
 }
