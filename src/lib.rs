@@ -196,6 +196,8 @@ pub fn try_open(kind: IndexKind) -> Result<Box<dyn OrderedIndex>, Unavailable> {
     }
     match kind {
         IndexKind::Reference => Ok(Box::new(reference::LockedBTreeMap::new())),
+        #[cfg(feature = "skiplist")]
+        IndexKind::SkipList => Ok(Box::new(ordex_skiplist::SkipList::new())),
         // Each backend's issue adds its arm here as it lands.
         _ => Err(Unavailable(kind)),
     }

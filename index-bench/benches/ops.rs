@@ -75,8 +75,8 @@ fn bench_backend<I: OrderedIndex>(c: &mut Criterion, name: &str, index: I) {
 
 fn ops(c: &mut Criterion) {
     bench_backend(c, "ordex-reference", LockedBTreeMap::new());
-    // Each backend's issue adds its line here, e.g.:
-    // bench_backend(c, "ordex-skiplist", ordex_skiplist::SkipList::new());
+    bench_backend(c, "ordex-skiplist", ordex_skiplist::SkipList::new());
+    // Each backend's issue adds its line here.
 }
 
 criterion_group!(benches, ops);

@@ -53,6 +53,7 @@ fn entry<I: BenchIndex>() -> Entry {
 pub fn all() -> Vec<Entry> {
     vec![
         entry::<Ordex<LockedBTreeMap>>(),
+        entry::<Ordex<ordex_skiplist::SkipList>>(),
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),

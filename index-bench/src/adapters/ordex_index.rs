@@ -46,6 +46,18 @@ impl OrdexBackend for LockedBTreeMap {
     }
 }
 
+impl OrdexBackend for ordex_skiplist::SkipList {
+    const NAME: &'static str = "ordex-skiplist";
+
+    fn build() -> Self {
+        ordex_skiplist::SkipList::new()
+    }
+
+    fn seal(&self) {
+        ordex_skiplist::SkipList::seal(self);
+    }
+}
+
 /// Adapter over an ordex backend `B`.
 pub struct Ordex<B: OrdexBackend>(B);
 

@@ -260,6 +260,7 @@ adapter_tests! {
     imbl_ordmap: ImblOrdMap, Semantics::Upsert;
     rwlock_btreemap: RwLockBTreeMap, Semantics::Upsert;
     ordex_reference: Ordex<LockedBTreeMap>, Semantics::Upsert;
+    ordex_skiplist_table: Ordex<::ordex_skiplist::SkipList>, Semantics::Upsert;
 }
 
 #[test]
