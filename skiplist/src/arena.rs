@@ -58,8 +58,9 @@ pub(crate) struct Arena {
     max_chunks: usize,
     /// `chunk index << 32 | position` of the next free byte.
     cursor: AtomicU64,
-    /// Bytes handed out to nodes (excludes chunk tails left unused).
-    used: AtomicUsize,
+    /// Bytes of chunk tails skipped at handovers (so that the bytes in use
+    /// follow from the cursor without a counter on the allocation path).
+    wasted: AtomicUsize,
     /// Chunks allocated.
     allocated: AtomicUsize,
 }
@@ -89,7 +90,7 @@ impl Arena {
             max_chunks,
             // Byte 0 of chunk 0 is never handed out: offset 0 means null.
             cursor: AtomicU64::new(8),
-            used: AtomicUsize::new(0),
+            wasted: AtomicUsize::new(0),
             allocated: AtomicUsize::new(0),
         }
     }
@@ -110,7 +111,9 @@ impl Arena {
 
     /// Bytes handed out to nodes.
     pub(crate) fn used_bytes(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
+        let cur = self.cursor.load(Ordering::Relaxed);
+        let (ci, pos) = ((cur >> 32) as usize, cur as u32 as usize);
+        (ci * self.chunk_size() + pos).saturating_sub(8 + self.wasted.load(Ordering::Relaxed))
     }
 
     /// Bytes the arena may still allocate (chunks not yet allocated plus
@@ -167,10 +170,7 @@ impl Arena {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 ) {
-                    Ok(_) => {
-                        self.used.fetch_add(size, Ordering::Relaxed);
-                        return Ok(((ci as u32) << self.chunk_shift) | pos as u32);
-                    }
+                    Ok(_) => return Ok(((ci as u32) << self.chunk_shift) | pos as u32),
                     Err(now) => cur = now,
                 }
             } else {
@@ -187,7 +187,11 @@ impl Arena {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 ) {
-                    Ok(_) => cur = (next as u64) << 32,
+                    Ok(_) => {
+                        self.wasted
+                            .fetch_add((chunk - pos) as usize, Ordering::Relaxed);
+                        cur = (next as u64) << 32;
+                    }
                     Err(now) => cur = now,
                 }
             }
@@ -202,7 +206,9 @@ impl Arena {
     fn ptr(&self, off: u32) -> *mut u8 {
         let ci = (off >> self.chunk_shift) as usize;
         let pos = (off & ((1 << self.chunk_shift) - 1)) as usize;
-        let base = self.chunks[ci].load(Ordering::Acquire);
+        // Relaxed suffices: whoever holds an offset already synchronised
+        // with the chunk's installation (see the module invariant).
+        let base = self.chunks[ci].load(Ordering::Relaxed);
         assert!(!base.is_null(), "arena offset {off} is in no chunk");
         // SAFETY: `pos` < chunk size, so the result is inside the chunk.
         unsafe { base.add(pos) }
@@ -280,7 +286,9 @@ impl Arena {
     /// The node's trailer (`seqno << 8 | kind`).
     #[inline]
     pub(crate) fn trailer(&self, n: NodeRef) -> u64 {
-        self.header(n).2
+        let p = self.ptr(n.0);
+        // SAFETY: the immutable trailer of an initialised node (invariant).
+        unsafe { p.add(8).cast::<u64>().read() }
     }
 
     /// The node's height.
@@ -289,13 +297,21 @@ impl Arena {
         self.header(n).3
     }
 
+    /// The node's key and trailer, from one header read (the comparison
+    /// of a search step).
+    #[inline]
+    pub(crate) fn key_trailer(&self, n: NodeRef) -> (&[u8], u64) {
+        let (klen, _, trailer, height, p) = self.header(n);
+        // SAFETY: the key bytes follow the links inside the node's
+        // allocation, were written before publication and never change.
+        let key = unsafe { std::slice::from_raw_parts(p.add(links_at() + height * LINK), klen) };
+        (key, trailer)
+    }
+
     /// The node's key.
     #[inline]
     pub(crate) fn key(&self, n: NodeRef) -> &[u8] {
-        let (klen, _, _, height, p) = self.header(n);
-        // SAFETY: the key bytes follow the links inside the node's
-        // allocation, were written before publication and never change.
-        unsafe { std::slice::from_raw_parts(p.add(links_at() + height * LINK), klen) }
+        self.key_trailer(n).0
     }
 
     /// The node's value.
@@ -306,13 +322,18 @@ impl Arena {
         unsafe { std::slice::from_raw_parts(p.add(links_at() + height * LINK + klen), vlen) }
     }
 
+    /// Link `level` of `n`. The caller (the list) only asks for levels
+    /// below the node's height: it reached the node at that level, or it
+    /// allocated it with that height. Checked in debug builds; in release a
+    /// violation would read the node's own bytes as a link, still inside
+    /// its allocation.
     #[inline]
     fn link(&self, n: NodeRef, level: usize) -> &AtomicU32 {
-        let (_, _, _, height, p) = self.header(n);
-        assert!(level < height, "level {level} above node height {height}");
+        let p = self.ptr(n.0);
+        debug_assert!(level < self.height(n), "level {level} above node height");
         // SAFETY: link `level` of an initialised node, written as an
         // `AtomicU32` by `alloc`, suitably aligned, and only ever accessed
-        // atomically.
+        // atomically; `level < height` (above) keeps it inside the node.
         unsafe { &*p.add(links_at() + level * LINK).cast::<AtomicU32>() }
     }
 

@@ -55,9 +55,13 @@ mod list;
 
 use arena::{node_size, Arena, NodeRef};
 use list::{random_height, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
-use ordex_core::sync::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+use ordex_core::sync::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use ordex_core::{is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
+use smallvec::SmallVec;
 use std::ops::Bound;
+
+/// The nodes of one write: inline for the usual single entry.
+type Nodes = SmallVec<[NodeRef; 4]>;
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
@@ -93,18 +97,34 @@ impl Default for Config {
     }
 }
 
+/// Keeps a hot atomic on its own cache lines (two, against the adjacent
+/// line prefetcher), so writers on different cores do not false-share.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The sealed flag, in the top bit of the write state word.
+const SEALED: u64 = 1 << 63;
+
 /// The arena MVCC skip list. See the [crate docs](crate).
 pub struct SkipList {
     list: List,
     config: Config,
+    /// Writers in flight (low bits) and the sealed flag: one RMW to enter.
+    state: Padded<AtomicU64>,
     /// Last seqno handed out by the auto-seqno write path.
-    next_seqno: AtomicU64,
+    next_seqno: Padded<AtomicU64>,
     /// Every auto seqno at or below this is fully linked.
-    visible: AtomicU64,
-    live: AtomicIsize,
-    entries: AtomicUsize,
-    inflight: AtomicUsize,
-    sealed: AtomicBool,
+    visible: Padded<AtomicU64>,
+    live: Padded<AtomicIsize>,
+    entries: Padded<AtomicUsize>,
 }
 
 impl std::fmt::Debug for SkipList {
@@ -125,7 +145,7 @@ impl Default for SkipList {
 }
 
 /// Decrements the in-flight writer count on every exit path.
-struct Inflight<'a>(&'a AtomicUsize);
+struct Inflight<'a>(&'a AtomicU64);
 
 impl Drop for Inflight<'_> {
     fn drop(&mut self) {
@@ -148,12 +168,11 @@ impl SkipList {
         SkipList {
             list,
             config,
-            next_seqno: AtomicU64::new(0),
-            visible: AtomicU64::new(0),
-            live: AtomicIsize::new(0),
-            entries: AtomicUsize::new(0),
-            inflight: AtomicUsize::new(0),
-            sealed: AtomicBool::new(false),
+            state: Padded(AtomicU64::new(0)),
+            next_seqno: Padded(AtomicU64::new(0)),
+            visible: Padded(AtomicU64::new(0)),
+            live: Padded(AtomicIsize::new(0)),
+            entries: Padded(AtomicUsize::new(0)),
         }
     }
 
@@ -161,15 +180,15 @@ impl SkipList {
     /// writes in flight to finish: once it returns, the table is frozen and
     /// can be flushed.
     pub fn seal(&self) {
-        self.sealed.store(true, Ordering::SeqCst);
-        while self.inflight.load(Ordering::SeqCst) != 0 {
+        self.state.fetch_or(SEALED, Ordering::AcqRel);
+        while self.state.load(Ordering::Acquire) != SEALED {
             ordex_core::sync::thread::yield_now();
         }
     }
 
     /// Whether the table is sealed.
     pub fn is_sealed(&self) -> bool {
-        self.sealed.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & SEALED != 0
     }
 
     /// Versions held (every put and tombstone).
@@ -193,15 +212,22 @@ impl SkipList {
 
     /// Enters the write path, or fails if sealed.
     fn enter(&self) -> Result<Inflight<'_>, Error> {
-        self.inflight.fetch_add(1, Ordering::SeqCst);
-        let guard = Inflight(&self.inflight);
-        if self.sealed.load(Ordering::SeqCst) {
+        // One RMW both registers the writer and reads the flag: a seal
+        // either sees this writer in flight (and waits for it) or this
+        // writer sees the seal.
+        let before = self.state.fetch_add(1, Ordering::AcqRel);
+        let guard = Inflight(&self.state);
+        if before & SEALED != 0 {
             return Err(Error::Sealed);
         }
         Ok(guard)
     }
 
     fn reserve_entries(&self, n: usize) -> Result<(), Error> {
+        if self.config.max_entries == usize::MAX {
+            self.entries.fetch_add(n, Ordering::Relaxed);
+            return Ok(());
+        }
         let before = self.entries.fetch_add(n, Ordering::Relaxed);
         if before.saturating_add(n) > self.config.max_entries {
             self.entries.fetch_sub(n, Ordering::Relaxed);
@@ -213,8 +239,8 @@ impl SkipList {
     /// Allocates the nodes of a batch, all or none (room is checked first;
     /// a concurrent writer taking the room can still make a later node
     /// fail, which wastes the earlier ones' bytes but changes no data).
-    fn alloc_nodes(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Vec<NodeRef>, Error> {
-        let heights: Vec<usize> = entries.iter().map(|(k, _)| random_height(k)).collect();
+    fn alloc_nodes(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Nodes, Error> {
+        let heights: SmallVec<[usize; 4]> = entries.iter().map(|(k, _)| random_height(k)).collect();
         let need: usize = entries
             .iter()
             .zip(&heights)
@@ -223,7 +249,7 @@ impl SkipList {
         if need > self.list.arena.remaining() {
             return Err(Error::Full);
         }
-        let mut nodes = Vec::with_capacity(entries.len());
+        let mut nodes = Nodes::with_capacity(entries.len());
         for ((k, v), h) in entries.iter().zip(heights) {
             let kind = if v.is_some() { KIND_PUT } else { KIND_DELETE };
             let node = self
@@ -239,13 +265,15 @@ impl SkipList {
     /// The write path of the trait: validates, allocates, takes the next
     /// seqnos, links, and publishes the seqnos in order. Returns the last
     /// seqno and, per entry, whether it replaced or removed a live value.
-    fn write_auto(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<(Seqno, Vec<bool>), Error> {
+    /// Returns the last seqno and whether the first entry replaced or
+    /// removed a live value.
+    fn write_auto(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<(Seqno, bool), Error> {
         for (k, v) in entries {
             self.check(k, v.unwrap_or(&[]))?;
         }
         let _inflight = self.enter()?;
         if entries.is_empty() {
-            return Ok((self.visible_seqno(), Vec::new()));
+            return Ok((self.visible_seqno(), false));
         }
         self.reserve_entries(entries.len())?;
         let nodes = match self.alloc_nodes(entries) {
@@ -288,16 +316,20 @@ impl SkipList {
         }
         // Every older version of these keys is now linked, so each node's
         // successor is the version it superseded.
-        let mut replaced = Vec::with_capacity(nodes.len());
+        let mut first_replaced = false;
         let mut delta = 0isize;
-        for node in &nodes {
+        for (i, node) in nodes.iter().enumerate() {
             let was_live = self.older_is_live(*node);
             delta += isize::from(self.list.is_put(*node)) - isize::from(was_live);
-            replaced.push(was_live);
+            if i == 0 {
+                first_replaced = was_live;
+            }
         }
-        self.live.fetch_add(delta, Ordering::Relaxed);
+        if delta != 0 {
+            self.live.fetch_add(delta, Ordering::Relaxed);
+        }
         self.visible.store(last, Ordering::Release);
-        Ok((last, replaced))
+        Ok((last, first_replaced))
     }
 
     /// Whether the version right after `node` is a live value of its key.
@@ -492,7 +524,7 @@ impl OrderedIndex for SkipList {
             }
             return Ok(false);
         }
-        Ok(self.write_auto(&[(key, None)])?.1[0])
+        Ok(self.write_auto(&[(key, None)])?.1)
     }
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {

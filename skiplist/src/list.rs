@@ -71,11 +71,27 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
     })
 }
 
+/// memcmp order, with the first 8 bytes compared as one big-endian word:
+/// most comparisons in a search are decided there, without a call to
+/// `memcmp`.
+#[inline(always)]
+pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
+    if let (Some(pa), Some(pb)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (wa, wb) = (u64::from_be_bytes(*pa), u64::from_be_bytes(*pb));
+        if wa != wb {
+            return wa.cmp(&wb);
+        }
+        return a[8..].cmp(&b[8..]);
+    }
+    a.cmp(b)
+}
+
 pub(crate) type Splice = ([NodeRef; MAX_HEIGHT], [Option<NodeRef>; MAX_HEIGHT]);
 
 impl List {
     pub(crate) fn new(arena: Arena) -> Result<List, Full> {
         let head = arena.alloc(MAX_HEIGHT, u64::MAX, b"", b"")?;
+        debug_assert_eq!(compare_keys(b"abcdefgh1", b"abcdefgh2"), Cmp::Less);
         Ok(List {
             arena,
             head,
@@ -96,10 +112,11 @@ impl List {
     /// Whether node `n` sorts before the target `(key, seqno)`.
     #[inline]
     fn before(&self, n: NodeRef, key: &[u8], seqno: u64) -> bool {
-        match self.arena.key(n).cmp(key) {
+        let (k, trailer) = self.arena.key_trailer(n);
+        match compare_keys(k, key) {
             Cmp::Less => true,
             Cmp::Greater => false,
-            Cmp::Equal => self.seqno_of(n) > seqno,
+            Cmp::Equal => trailer >> 8 > seqno,
         }
     }
 
@@ -121,10 +138,15 @@ impl List {
     pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
         let mut x = self.head;
         let mut level = self.height.load(Ordering::Relaxed);
+        // The node that stopped the descent one level up: when a lower
+        // level leads to it again, it need not be compared again
+        // (RocksDB's `last_bigger`).
+        let mut stop: Option<NodeRef> = None;
         while level > 0 {
             level -= 1;
             while let Some(n) = self.arena.next(x, level) {
-                if !self.before(n, key, seqno) {
+                if Some(n) == stop || !self.before(n, key, seqno) {
+                    stop = Some(n);
                     break;
                 }
                 x = n;
@@ -154,11 +176,17 @@ impl List {
     /// The splice of `(key, seqno)` at every level below `top`.
     fn splice(&self, key: &[u8], seqno: u64, top: usize, s: &mut Splice) {
         let mut x = self.head;
+        let mut stop: Option<NodeRef> = None;
         for level in (0..top).rev() {
-            let (p, n) = self.find_at(x, level, key, seqno);
-            s.0[level] = p;
-            s.1[level] = n;
-            x = p;
+            let next = loop {
+                match self.arena.next(x, level) {
+                    Some(n) if Some(n) != stop && self.before(n, key, seqno) => x = n,
+                    next => break next,
+                }
+            };
+            stop = next;
+            s.0[level] = x;
+            s.1[level] = next;
         }
     }
 

@@ -107,6 +107,10 @@ fn chunk_handover() {
                 thread::spawn(move || t.insert(&[c], &[c; 300]).unwrap())
             })
             .collect();
+        // A reader racing the handover: a node it finds is intact.
+        if let Some(v) = t.get_copied(b"x") {
+            assert_eq!(v, [b'x'; 300]);
+        }
         let seqnos: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
         assert_ne!(seqnos[0], seqnos[1]);
         assert_eq!(t.get_copied(b"x").as_deref(), Some(&[b'x'; 300][..]));
