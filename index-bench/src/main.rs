@@ -71,7 +71,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 100_000)]
     entries: usize,
     /// Operations per workload (all threads together).
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 100_000)]
     ops: usize,
     /// Value size in bytes (8, 32, 1024, …).
     #[arg(long, default_value_t = 8)]
