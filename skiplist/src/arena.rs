@@ -10,10 +10,11 @@
 //!
 //! | field | size |
 //! |---|---|
-//! | key length | 4 |
+//! | key length (keys are at most 64 KiB − 1) | 2 |
+//! | height | 1 |
+//! | (padding) | 1 |
 //! | value length | 4 |
 //! | trailer (`seqno << 8 \| kind`) | 8 |
-//! | height | 4 |
 //! | `height` links (`sync::AtomicU32`, the next node per level) | `height × size_of::<AtomicU32>()` |
 //! | key bytes, then value bytes | key + value |
 //!
@@ -34,7 +35,7 @@ use std::mem::{align_of, size_of};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NodeRef(u32);
 
-const HEADER: usize = 20;
+const HEADER: usize = 16;
 const LINK: usize = size_of::<AtomicU32>();
 
 fn links_at() -> usize {
@@ -224,7 +225,7 @@ impl Arena {
         value: &[u8],
     ) -> Result<NodeRef, Full> {
         let size = node_size(height, key.len(), value.len());
-        if size > self.max_node() {
+        if size > self.max_node() || key.len() > u16::MAX as usize || height > u8::MAX as usize {
             return Err(Full);
         }
         let off = self.reserve(size)?;
@@ -234,10 +235,10 @@ impl Arena {
         // every size is a multiple of 8); nothing else reads them until the
         // node is published.
         unsafe {
-            p.cast::<u32>().write(key.len() as u32);
+            p.cast::<u16>().write(key.len() as u16);
+            p.add(2).write(height as u8);
             p.add(4).cast::<u32>().write(value.len() as u32);
             p.add(8).cast::<u64>().write(trailer);
-            p.add(16).cast::<u32>().write(height as u32);
             let links = p.add(links_at());
             for level in 0..height {
                 links
@@ -259,10 +260,10 @@ impl Arena {
         // whose header is immutable and visible to this thread.
         unsafe {
             (
-                p.cast::<u32>().read() as usize,
+                p.cast::<u16>().read() as usize,
                 p.add(4).cast::<u32>().read() as usize,
                 p.add(8).cast::<u64>().read(),
-                p.add(16).cast::<u32>().read() as usize,
+                p.add(2).read() as usize,
                 p,
             )
         }

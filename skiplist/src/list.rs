@@ -13,9 +13,10 @@ use ordex_core::sync::{AtomicUsize, Ordering};
 use std::cell::Cell;
 use std::cmp::Ordering as Cmp;
 
-/// Tallest tower. With branching 4, 12 levels index 4^12 ≈ 16M nodes with
-/// logarithmic search.
-pub(crate) const MAX_HEIGHT: usize = 12;
+/// Tallest tower. With branching 2 (measured faster than 4 at 1M entries:
+/// fewer cache misses in the lower levels), 24 levels index 2^24 ≈ 16M
+/// nodes with logarithmic search.
+pub(crate) const MAX_HEIGHT: usize = 24;
 
 /// Largest seqno (the trailer keeps 8 bits for the kind).
 pub(crate) const MAX_SEQNO: u64 = (1 << 56) - 1;
@@ -39,7 +40,7 @@ thread_local! {
     static HEIGHT_RNG: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A random tower height, P(h > k) = 4^-k (xorshift per thread). Under
+/// A random tower height, P(h > k) = 2^-k (xorshift per thread). Under
 /// loom, whose executions must be deterministic, the height is derived from
 /// the key instead.
 #[cfg(loom)]
@@ -47,7 +48,7 @@ pub(crate) fn random_height(key: &[u8]) -> usize {
     1 + key.iter().map(|&b| b as usize).sum::<usize>() % 3
 }
 
-/// A random tower height, P(h > k) = 4^-k (xorshift per thread). Under
+/// A random tower height, P(h > k) = 2^-k (xorshift per thread). Under
 /// loom, whose executions must be deterministic, the height is derived from
 /// the key instead.
 #[cfg(not(loom))]
@@ -63,9 +64,9 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
         c.set(x);
         let mut h = 1;
         let mut bits = x;
-        while h < MAX_HEIGHT && bits & 3 == 0 {
+        while h < MAX_HEIGHT && bits & 1 == 0 {
             h += 1;
-            bits >>= 2;
+            bits >>= 1;
         }
         h
     })
