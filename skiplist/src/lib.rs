@@ -43,10 +43,11 @@
 //!
 //! # Status
 //!
-//! This is the core: arena, lock-free insert, MVCC reads, snapshots, seal,
-//! all-or-nothing batches. Not yet: per-thread arena chunks, `seal()`
-//! returning a fresh table, backpressure, splice-reusing sorted batches,
-//! `multi_get`, cursors with `prev`, the full statistics set.
+//! This is the core: arena, lock-free insert, MVCC reads, snapshots,
+//! seal/rotate, backpressure, all-or-nothing batches, in-order flush
+//! iteration. Not yet: per-thread arena chunks, `reserve`, auto-seal,
+//! splice-reusing sorted batches, `multi_get`, cursors with `seek_for_prev`
+//! and `prev`, the full statistics set.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -176,10 +177,31 @@ impl SkipList {
         }
     }
 
+    /// Freezes this table and returns a fresh, empty one with the same
+    /// configuration: the memtable rotation of an LSM engine. The frozen
+    /// table keeps serving reads (and snapshots) and refuses writes with
+    /// [`Error::Sealed`]; flush it with [`versions`](Self::versions), then
+    /// drop it.
+    ///
+    /// ```
+    /// use ordex_core::{Error, OrderedIndex};
+    /// use ordex_skiplist::SkipList;
+    /// let active = SkipList::new();
+    /// active.insert(b"k", b"v")?;
+    /// let next = active.seal();
+    /// assert_eq!(active.insert(b"k2", b"v"), Err(Error::Sealed));
+    /// assert!(active.contains(b"k") && next.is_empty());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn seal(&self) -> SkipList {
+        self.freeze();
+        SkipList::with_config(self.config)
+    }
+
     /// Refuses every later write with [`Error::Sealed`], after waiting for
     /// writes in flight to finish: once it returns, the table is frozen and
     /// can be flushed.
-    pub fn seal(&self) {
+    pub fn freeze(&self) {
         self.state.fetch_or(SEALED, Ordering::AcqRel);
         while self.state.load(Ordering::Acquire) != SEALED {
             ordex_core::sync::thread::yield_now();
@@ -199,6 +221,30 @@ impl SkipList {
     /// Arena bytes handed out to entries.
     pub fn memory_used(&self) -> usize {
         self.list.arena.used_bytes()
+    }
+
+    /// The configuration this table was built with.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Whether the table has used 90% of its `max_memory` or `max_entries`:
+    /// the moment for an engine to slow writers down and rotate.
+    pub fn is_under_backpressure(&self) -> bool {
+        let memory =
+            self.list.arena.used_bytes() as u128 * 10 >= self.config.max_memory as u128 * 9;
+        let entries = self.entries() as u128 * 10 >= self.config.max_entries as u128 * 9;
+        memory || entries
+    }
+
+    /// Every version in table order (key ascending, seqno descending):
+    /// what a flush writes out. Allocation-free; weakly consistent on a
+    /// table still being written, exact on a frozen one.
+    pub fn versions(&self) -> Versions<'_> {
+        Versions {
+            table: self,
+            next: self.list.first(),
+        }
     }
 
     /// The seqno a snapshot taken now would pin.
@@ -475,6 +521,44 @@ impl SkipList {
             }
         }
         visited
+    }
+}
+
+/// One version of a key, as [`SkipList::versions`] yields it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version<'a> {
+    /// The user key.
+    pub key: &'a [u8],
+    /// The write's seqno.
+    pub seqno: Seqno,
+    /// The value, or `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+}
+
+/// Iterator over every version of a [`SkipList`], in table order.
+pub struct Versions<'a> {
+    table: &'a SkipList,
+    next: Option<NodeRef>,
+}
+
+impl<'a> Iterator for Versions<'a> {
+    type Item = Version<'a>;
+
+    fn next(&mut self) -> Option<Version<'a>> {
+        let n = self.next?;
+        let list = &self.table.list;
+        self.next = list.next(n);
+        Some(Version {
+            key: list.arena.key(n),
+            seqno: list.seqno_of(n),
+            value: list.is_put(n).then(|| list.arena.value(n)),
+        })
+    }
+}
+
+impl std::fmt::Debug for Versions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Versions").finish_non_exhaustive()
     }
 }
 

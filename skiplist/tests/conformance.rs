@@ -11,5 +11,5 @@ ordex_testkit::conformance!(SkipList::new, |suite: ordex_testkit::Suite<SkipList
                 ..Config::default()
             })
         })
-        .sealable(|t| t.seal())
+        .sealable(|t| t.freeze())
 });

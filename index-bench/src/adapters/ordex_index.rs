@@ -54,7 +54,7 @@ impl OrdexBackend for ordex_skiplist::SkipList {
     }
 
     fn seal(&self) {
-        ordex_skiplist::SkipList::seal(self);
+        ordex_skiplist::SkipList::freeze(self);
     }
 }
 
