@@ -27,12 +27,14 @@ proptest! {
                 Some(v) => table.insert_at(k, *seqno, v),
                 None => table.delete_at(k, *seqno),
             };
-            let slot = (k.clone(), Reverse(*seqno));
-            if model.contains_key(&slot) {
-                prop_assert_eq!(got, Err(WriteAtError::Duplicate));
-            } else {
-                prop_assert_eq!(got, Ok(()));
-                model.insert(slot, value.clone());
+            match model.entry((k.clone(), Reverse(*seqno))) {
+                std::collections::btree_map::Entry::Occupied(_) => {
+                    prop_assert_eq!(got, Err(WriteAtError::Duplicate));
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    prop_assert_eq!(got, Ok(()));
+                    slot.insert(value.clone());
+                }
             }
         }
         prop_assert_eq!(table.entries(), model.len());
