@@ -31,8 +31,8 @@ use core::fmt;
 use core::str::FromStr;
 
 pub use ordex_core::{
-    bounds_of, codec, is_empty_range, reference, Error, Limits, OrderedIndex, OrderedIndexExt,
-    Seqno, Snapshot, SnapshotExt,
+    bounds_of, codec, deliver, is_empty_range, reference, Error, Limits, OrderedIndex,
+    OrderedIndexExt, Seqno, Snapshot, SnapshotExt,
 };
 
 #[cfg(feature = "art")]

@@ -230,6 +230,27 @@ pub trait Snapshot: Send + Sync {
     }
 }
 
+/// Hands a looked-up value to a `get` callback: calls `f` once if there is
+/// a value, and returns whether there was. The common tail of every
+/// backend's `get`.
+///
+/// ```
+/// let mut len = 0;
+/// assert!(ordex_core::deliver(Some(&b"abc"[..]), &mut |v| len = v.len()));
+/// assert!(!ordex_core::deliver(None, &mut |_| unreachable!()));
+/// assert_eq!(len, 3);
+/// ```
+#[inline]
+pub fn deliver(value: Option<&[u8]>, f: &mut dyn FnMut(&[u8])) -> bool {
+    match value {
+        Some(v) => {
+            f(v);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Converts any `RangeBounds` over byte-like keys into the pair of bounds
 /// the traits take.
 ///

@@ -21,5 +21,6 @@ pub mod sync;
 
 pub use error::Error;
 pub use index::{
-    bounds_of, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot, SnapshotExt,
+    bounds_of, deliver, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot,
+    SnapshotExt,
 };

@@ -2,7 +2,7 @@
 //! version chains. Obviously correct, so it is the oracle every backend is
 //! compared against, and the baseline every backend must beat.
 
-use crate::{is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
+use crate::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use core::ops::Bound;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
@@ -310,13 +310,7 @@ fn get_map(
         None => Some(&c.newest),
         Some(s) => c.visible_at(s),
     });
-    match version.and_then(|v| v.value.as_deref()) {
-        Some(v) => {
-            f(v);
-            true
-        }
-        None => false,
-    }
+    deliver(version.and_then(|v| v.value.as_deref()), f)
 }
 
 fn scan_map(

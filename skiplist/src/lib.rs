@@ -57,7 +57,7 @@ mod list;
 use arena::{node_size, Arena, NodeRef};
 use list::{random_height, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
 use ordex_core::sync::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
-use ordex_core::{is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
+use ordex_core::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use smallvec::SmallVec;
 use std::ops::Bound;
 
@@ -612,13 +612,7 @@ impl OrderedIndex for SkipList {
     }
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        match self.get_live(key) {
-            Some(v) => {
-                f(v);
-                true
-            }
-            None => false,
-        }
+        deliver(self.get_live(key), f)
     }
 
     fn scan(
@@ -678,13 +672,7 @@ impl Snapshot for SkipSnapshot<'_> {
     }
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        match self.table.get_at(key, self.seqno).flatten() {
-            Some(v) => {
-                f(v);
-                true
-            }
-            None => false,
-        }
+        deliver(self.table.get_at(key, self.seqno).flatten(), f)
     }
 
     fn scan(
