@@ -179,6 +179,23 @@ impl Arena {
                 // unused).
                 let next = ci as usize + 1;
                 if next >= self.max_chunks {
+                    // Full is a state, not a size: close the last chunk so
+                    // that no later (smaller) node squeezes into its tail and
+                    // every later write sees `Full` too, as an engine
+                    // rotating its memtable expects.
+                    if self
+                        .cursor
+                        .compare_exchange(
+                            cur,
+                            (ci << 32) | chunk,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        )
+                        .is_ok()
+                    {
+                        self.wasted
+                            .fetch_add((chunk - pos) as usize, Ordering::Relaxed);
+                    }
                     return Err(Full);
                 }
                 self.ensure_chunk(next);
