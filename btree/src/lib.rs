@@ -1,11 +1,319 @@
-//! `ordex-btree`: the optimistic-lock-coupling B-link tree.
+//! `ordex-btree`: a concurrent B-link tree with optimistic lock coupling
+//! and per-key version chains.
 //!
-//! Not implemented yet: this crate is a placeholder in the workspace so the
-//! facade, the benchmark and CI are wired for it. Until it lands,
-//! `ordex::IndexKind::available()` does not list it.
+//! [`BTree`] maps byte-string keys (memcmp order) to byte-string values,
+//! implements [`OrderedIndex`], and is built after Leis et al.'s BTreeOLC
+//! and Lehman–Yao's B-link tree:
+//!
+//! - **Readers never write shared memory.** Every node has a version word
+//!   (lock bit, obsolete bit, counter: [`ordex_core::olc::VersionLock`]).
+//!   A reader reads the version, reads the node through atomics, and
+//!   validates (`fence(Acquire)` + version load); on a mismatch it
+//!   restarts, and after a few restarts it yields its time slice instead of
+//!   spinning, so a preempted writer on an oversubscribed machine is not
+//!   starved.
+//! - **Writers latch only the node they change.** An insert or remove
+//!   upgrades the leaf's version to the latch. A full node is half-split:
+//!   under its own latch only, its upper half moves to a new right sibling
+//!   that is linked in (right-link + high key) before the latch is
+//!   released; the separator is installed in the parent afterwards, under
+//!   the parent's latch alone. Anyone whose key is above a node's high key
+//!   moves right, so the tree is always searchable mid-split.
+//! - **Values are out-of-line, immutable version records** (seqno, bytes,
+//!   older version), newest first per key. [`BTree::get_ref`] returns the
+//!   value borrowed from its record under a crossbeam-epoch guard: no copy,
+//!   no allocation.
+//!
+//! # Guarantees
+//!
+//! - `insert`, `remove` and `get` (trait and typed) are **linearizable**.
+//!   A write linearizes when it installs its version under the leaf latch;
+//!   a read at its final successful validation. Writes to one key take
+//!   effect in seqno order; a write's seqno is above that of every write
+//!   that completed before it started.
+//! - A **snapshot** ([`BTree::snapshot_ref`], or the trait's `snapshot`)
+//!   pins a seqno `s` once every write at or below `s` is complete, and
+//!   sees exactly those writes for as long as it lives. Snapshot gets and
+//!   scans are exact.
+//! - **Live scans are weakly consistent**: keys come strictly ascending,
+//!   never twice; each entry passed on was present at some moment during
+//!   the scan; a key present throughout the scan is seen. A scan copies
+//!   each leaf (entry and newest-version pointers, high key, right-link)
+//!   into a stack buffer, validates the copy, hands the entries on, and
+//!   continues along the right-link. Both bounds are checked on every
+//!   entry.
+//! - **No heap allocation** in `get`, `get_ref`, scans or snapshot reads
+//!   (checked by the conformance suite's counting allocator). The only
+//!   allocation on a read path is crossbeam-epoch's one-time registration
+//!   of a new thread.
+//! - **Memory**: a superseded version is retired (crossbeam-epoch) as soon
+//!   as no live snapshot can see it — with no snapshot alive every chain
+//!   has length one — and a removed key's entry and versions are retired at
+//!   once when no snapshot can see them. Retired memory is freed once every
+//!   guard pinned before the retirement is gone. Dropping a `BTree` frees
+//!   every node, and then drives the epoch until the garbage it retired is
+//!   freed (it gives up, leaving the rest to crossbeam's collector, if
+//!   another thread keeps a guard pinned). [`memory_usage`] counts nodes,
+//!   keys, versions and garbage not yet freed.
+//! - Keys and values of any length are accepted (keys are stored out of
+//!   line); `limits()` is unbounded.
+//! - Unwinding: node latches are released by a drop guard, so a panic in
+//!   an allocation under a latch does not leave a node locked. A panic
+//!   between taking a seqno and publishing it would stall later writers
+//!   and snapshots (seqnos are published in order); the only such point is
+//!   an out-of-memory abort.
+//!
+//! # Not done yet (see issue 5)
+//!
+//! - Node layout: keys are out-of-line immutable entries (one allocation
+//!   for the entry and one for the key bytes), with the 4-byte key heads
+//!   inside the node; fence-key prefix truncation and an in-node slotted
+//!   key heap are not built, and node size is a const generic (`N` slots,
+//!   default 64) that has not been swept by measurement yet.
+//! - Optimistic readers dereference epoch-protected, immutable entries
+//!   *before* validating the node (sound: see `node.rs`, invariant 3);
+//!   nothing else is dereferenced before validation.
+//! - Empty leaves are not merged or unlinked: nodes are freed only when
+//!   the tree is dropped (entries and versions are freed at once).
+//! - Tombstone chains kept for a snapshot are trimmed on the next write to
+//!   that key, not swept when the snapshot goes.
+//! - Seqnos are published in order (each writer waits for its predecessor
+//!   after releasing its latch), which serializes the tail of writes.
+//! - No cursors (`seek`, `next`, `prev`), no reverse scan, no `update`,
+//!   `remove_range` or bulk load yet.
+//!
+//! ```
+//! use ordex_btree::BTree;
+//! use ordex_core::{OrderedIndex, OrderedIndexExt, Snapshot};
+//!
+//! let tree: BTree = BTree::new();
+//! tree.insert(b"apple", b"red").unwrap();
+//! let snap = tree.snapshot();
+//! tree.insert(b"apple", b"green").unwrap();
+//! assert_eq!(tree.get_copied(b"apple").as_deref(), Some(&b"green"[..]));
+//! assert_eq!(snap.get_copied(b"apple").as_deref(), Some(&b"red"[..]));
+//!
+//! // Zero-copy, under a guard that can serve many calls.
+//! let guard = ordex_btree::pin();
+//! assert_eq!(tree.get_ref(b"apple", &guard), Some(&b"green"[..]));
+//! ```
+//!
+//! [`memory_usage`]: OrderedIndex::memory_usage
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+
+mod latch;
+mod node;
+mod tree;
+
+use crossbeam_epoch as epoch;
+use ordex_core::{deliver, Error, OrderedIndex, Seqno, Snapshot};
+use std::fmt;
+use std::ops::Bound;
+use tree::Tree;
+
+pub use crossbeam_epoch::Guard;
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
 pub const IMPLEMENTED: bool = false;
+
+/// Pins the current thread to crossbeam-epoch: values borrowed under the
+/// guard ([`BTree::get_ref`]) stay valid until it is dropped. One guard can
+/// serve many calls; keep it short-lived, as it holds back reclamation.
+pub fn pin() -> Guard {
+    epoch::pin()
+}
+
+/// A concurrent, versioned B-link tree with `N` slots per node (default
+/// 64). See the [crate docs](crate) for the guarantees.
+pub struct BTree<const N: usize = 64> {
+    tree: Tree<N>,
+}
+
+impl<const N: usize> fmt::Debug for BTree<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BTree")
+            .field("slots_per_node", &N)
+            .field("len", &self.tree.len())
+            .finish()
+    }
+}
+
+impl<const N: usize> Default for BTree<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> BTree<N> {
+    /// An empty tree.
+    pub fn new() -> Self {
+        BTree { tree: Tree::new() }
+    }
+
+    /// The value of `key`, borrowed from its immutable version record for
+    /// as long as `guard` lives. Linearizable; no allocation.
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
+        self.tree.get(key, None, guard)
+    }
+
+    /// Upserts; returns the seqno of the write. Never fails (keys and
+    /// values of any size are accepted).
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Seqno {
+        self.tree.insert(key, value)
+    }
+
+    /// Removes `key`; returns the seqno of the write if a live value was
+    /// removed (an absent key consumes no seqno).
+    pub fn delete(&self, key: &[u8]) -> Option<Seqno> {
+        self.tree.remove(key)
+    }
+
+    /// A typed snapshot (the trait's `snapshot` boxes it).
+    pub fn snapshot_ref(&self) -> BTreeSnapshot<'_, N> {
+        BTreeSnapshot {
+            tree: &self.tree,
+            seqno: self.tree.snapshot_begin(),
+        }
+    }
+
+    /// The newest seqno all of whose writes are complete.
+    pub fn last_seqno(&self) -> Seqno {
+        self.tree.last_visible()
+    }
+
+    /// Retirements whose deferred free has not run yet (for tests and
+    /// benchmarks: garbage stays bounded under steady load).
+    pub fn pending_garbage(&self) -> usize {
+        self.tree
+            .heap()
+            .pending
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl<const N: usize> Drop for BTree<N> {
+    fn drop(&mut self) {
+        // Nodes are freed by the tree's root (with `&mut`, nobody else is
+        // here). Garbage retired earlier sits in crossbeam-epoch's queues:
+        // drive the epoch until it has run, unless another thread keeps a
+        // guard pinned (then crossbeam frees it later).
+        #[cfg(not(loom))]
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            let pending = &self.tree.heap().pending;
+            let mut last = pending.load(Relaxed);
+            let mut idle = 0u32;
+            while last != 0 && idle < 2_000 {
+                let g = epoch::pin();
+                g.flush();
+                drop(g);
+                let now = pending.load(Relaxed);
+                if now < last {
+                    idle = 0;
+                } else {
+                    idle += 1;
+                    if idle.is_multiple_of(64) {
+                        std::thread::yield_now();
+                    }
+                }
+                last = now;
+            }
+        }
+    }
+}
+
+impl<const N: usize> OrderedIndex for BTree<N> {
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
+        Ok(self.tree.insert(key, value))
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool, Error> {
+        Ok(self.tree.remove(key).is_some())
+    }
+
+    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
+        let guard = &epoch::pin();
+        deliver(self.tree.get(key, None, guard), f)
+    }
+
+    fn scan(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        self.tree.scan(from, to, None, f)
+    }
+
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        Box::new(self.snapshot_ref())
+    }
+
+    fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    fn memory_usage(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self
+                .tree
+                .heap()
+                .bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn name(&self) -> &'static str {
+        "btree"
+    }
+}
+
+/// A point-in-time view of a [`BTree`]: it sees exactly the writes with
+/// seqno at or below [`Snapshot::seqno`]. While it lives, the versions it
+/// can see are kept; dropping it lets later writes trim them.
+pub struct BTreeSnapshot<'a, const N: usize = 64> {
+    tree: &'a Tree<N>,
+    seqno: Seqno,
+}
+
+impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BTreeSnapshot")
+            .field("seqno", &self.seqno)
+            .finish()
+    }
+}
+
+impl<'a, const N: usize> BTreeSnapshot<'a, N> {
+    /// The value of `key` in this snapshot, borrowed under `guard`.
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
+        self.tree.get(key, Some(self.seqno), guard)
+    }
+}
+
+impl<const N: usize> Drop for BTreeSnapshot<'_, N> {
+    fn drop(&mut self) {
+        self.tree.snapshot_end(self.seqno);
+    }
+}
+
+impl<const N: usize> Snapshot for BTreeSnapshot<'_, N> {
+    fn seqno(&self) -> Seqno {
+        self.seqno
+    }
+
+    fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
+        let guard = &epoch::pin();
+        deliver(self.tree.get(key, Some(self.seqno), guard), f)
+    }
+
+    fn scan(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        self.tree.scan(from, to, Some(self.seqno), f)
+    }
+}

@@ -1,0 +1,791 @@
+//! Node layout, version records, and the tree's whole unsafe core.
+//!
+//! # Layout
+//!
+//! A [`Node`] is a fixed-size block of `N` slots (a const generic):
+//!
+//! - `latch`: the version lock ([`Latch`]);
+//! - `level`: 0 for leaves, parent = child + 1 (immutable after creation);
+//! - `count`: entries in a leaf, separators in an inner node (which has
+//!   `count + 1` children, so at most `N - 1` separators);
+//! - `high`: the node's high key (inclusive upper bound of its range), or
+//!   null for the rightmost node of a level (+∞); `right`: the right
+//!   sibling (B-link);
+//! - `heads[i]`: the first 4 bytes of key `i`, big-endian, zero-padded, so
+//!   most comparisons never leave the node;
+//! - `slots[i]`: the [`Entry`] of key `i` (leaf) or separator `i` (inner):
+//!   an immutable, out-of-line key (plus, in a leaf, the key's version
+//!   chain);
+//! - `kids[i]`: child `i` of an inner node; it holds the keys in
+//!   `(sep[i-1], sep[i]]`.
+//!
+//! Every field is an atomic, so an optimistic reader that races a writer
+//! reads stale or mixed values but never undefined behaviour; every count
+//! is clamped to the node capacity before it is used as an index, and a
+//! null where a pointer is expected makes the reader restart.
+//!
+//! # Memory invariants (what makes the safe accessors sound)
+//!
+//! 1. Every non-null pointer ever stored in a node field points to an
+//!    object allocated here and fully initialised before the (Release)
+//!    store that published it; readers load with Acquire.
+//! 2. Nodes are freed only when the tree is dropped (no merge yet), which
+//!    needs `&mut` access: a `&Node` obtained under `&BTree` stays valid.
+//! 3. An [`Entry`] or a run of [`Rec`]s is retired only after a writer
+//!    holding the owning leaf's latch has made it unreachable from every
+//!    node and chain, and it is freed through crossbeam-epoch only once
+//!    every guard pinned before the retirement is gone. A reader holding a
+//!    guard may therefore dereference any pointer it loaded while pinned,
+//!    before validating the node version: at worst it reads an
+//!    unlinked-but-live, immutable object and then fails validation.
+//! 4. Entries and records are immutable once published, except the atomic
+//!    links (`Entry::versions`, `Rec::older`), which change only under the
+//!    owning leaf's latch.
+//!
+//! Under `cfg(loom)` retired objects go to a limbo list freed with the tree
+//! instead of to crossbeam-epoch (whose collector runs outside the model).
+
+use crate::latch::Latch;
+use crossbeam_epoch::Guard;
+use ordex_core::olc::{Restart, Version};
+use ordex_core::sync::{AtomicPtr, AtomicU32, Ordering};
+use std::ptr;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+use std::sync::Arc;
+
+/// The 4-byte big-endian key head: the first four bytes, zero-padded.
+///
+/// If the heads of two keys differ, they order the keys exactly as memcmp
+/// does; if they are equal, the full keys decide.
+#[inline]
+pub(crate) fn head_of(key: &[u8]) -> u32 {
+    let mut b = [0u8; 4];
+    let n = key.len().min(4);
+    b[..n].copy_from_slice(&key[..n]);
+    u32::from_be_bytes(b)
+}
+
+/// Heap accounting shared with deferred frees (which outlive a call).
+#[derive(Debug, Default)]
+pub(crate) struct Heap {
+    /// Bytes of nodes, entries and records allocated and not yet freed.
+    pub(crate) bytes: StdAtomicUsize,
+    /// Retirements whose deferred free has not run yet.
+    pub(crate) pending: StdAtomicUsize,
+    #[cfg(loom)]
+    limbo: std::sync::Mutex<Vec<Garbage>>,
+}
+
+#[cfg(loom)]
+#[derive(Debug)]
+enum Garbage {
+    Entry(*mut Entry),
+    Recs(*mut Rec),
+}
+
+// SAFETY: the limbo only holds pointers to retired objects that no thread
+// accesses any more; they are freed by whoever drops the tree.
+#[cfg(loom)]
+unsafe impl Send for Garbage {}
+
+impl Heap {
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, StdOrdering::Relaxed);
+    }
+    fn sub(&self, n: usize) {
+        self.bytes.fetch_sub(n, StdOrdering::Relaxed);
+    }
+}
+
+/// One immutable version of a key: its seqno, its value (`None`: a
+/// tombstone) and the next older version.
+#[derive(Debug)]
+pub(crate) struct Rec {
+    seqno: u64,
+    value: Option<Box<[u8]>>,
+    older: AtomicPtr<Rec>,
+}
+
+impl Rec {
+    /// The value, or `None` for a tombstone.
+    #[inline]
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        self.value.as_deref()
+    }
+
+    /// The newest version at or below `seqno`, walking the chain.
+    pub(crate) fn visible_at<'g>(&'g self, seqno: u64, _guard: &'g Guard) -> Option<&'g Rec> {
+        let mut r = self;
+        loop {
+            if r.seqno <= seqno {
+                return Some(r);
+            }
+            let p = r.older.load(Ordering::Acquire);
+            // SAFETY: invariant 1 and 3 of the module docs: a non-null
+            // `older` points to a record that is live while `_guard` is
+            // pinned (records are retired only after being unlinked, and
+            // freed only after every guard pinned before that is gone).
+            r = unsafe { p.as_ref() }?;
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        core::mem::size_of::<Rec>() + self.value.as_ref().map_or(0, |v| v.len())
+    }
+}
+
+/// A version record not yet published.
+#[derive(Debug)]
+pub(crate) struct NewRec(Box<Rec>);
+
+impl NewRec {
+    /// A record for `value` (`None`: tombstone); the seqno is set later,
+    /// under the leaf latch.
+    pub(crate) fn new(value: Option<&[u8]>) -> Self {
+        NewRec(Box::new(Rec {
+            seqno: 0,
+            value: value.map(Box::from),
+            older: AtomicPtr::new(ptr::null_mut()),
+        }))
+    }
+
+    /// Sets the seqno (before publication).
+    pub(crate) fn set_seqno(&mut self, seqno: u64) {
+        self.0.seqno = seqno;
+    }
+
+    fn publish(self, heap: &Heap, older: *mut Rec) -> *mut Rec {
+        heap.add(self.0.bytes());
+        self.0.older.store(older, Ordering::Relaxed);
+        Box::into_raw(self.0)
+    }
+}
+
+/// A key, stored out of line and immutable; in a leaf it also anchors the
+/// key's version chain (newest first).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    head: u32,
+    versions: AtomicPtr<Rec>,
+    key: Box<[u8]>,
+}
+
+impl Entry {
+    /// The key bytes.
+    #[inline]
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The newest version (None only for separator keys, which have none).
+    #[inline]
+    pub(crate) fn newest<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Rec> {
+        let p = self.versions.load(Ordering::Acquire);
+        // SAFETY: module invariants 1 and 3: the pointer was loaded while
+        // `_guard` is pinned, so the record is not freed before the guard
+        // goes away.
+        unsafe { p.as_ref() }
+    }
+
+    fn alloc(key: &[u8], versions: *mut Rec, heap: &Heap) -> *mut Entry {
+        heap.add(core::mem::size_of::<Entry>() + key.len());
+        Box::into_raw(Box::new(Entry {
+            head: head_of(key),
+            versions: AtomicPtr::new(versions),
+            key: Box::from(key),
+        }))
+    }
+}
+
+/// Frees a run of records linked through `older`; returns the bytes freed.
+///
+/// # Safety
+/// `r` is null or the head of a run of records allocated by [`NewRec`]
+/// that no thread can reach any more and that no one else frees.
+unsafe fn free_chain(mut r: *mut Rec) -> usize {
+    let mut bytes = 0;
+    while !r.is_null() {
+        // SAFETY: the caller hands over exclusive ownership of the run.
+        let b = unsafe { Box::from_raw(r) };
+        bytes += b.bytes();
+        r = b.older.load(Ordering::Relaxed);
+    }
+    bytes
+}
+
+/// Frees an entry and its whole chain; returns the bytes freed.
+///
+/// # Safety
+/// `e` was allocated by [`Entry::alloc`], no thread can reach it any more,
+/// and no one else frees it or its chain.
+unsafe fn free_entry(e: *mut Entry) -> usize {
+    // SAFETY: the caller hands over exclusive ownership.
+    let b = unsafe { Box::from_raw(e) };
+    // SAFETY: the chain is owned by the entry alone.
+    let chain = unsafe { free_chain(b.versions.load(Ordering::Relaxed)) };
+    chain + core::mem::size_of::<Entry>() + b.key.len()
+}
+
+/// Retires a run of records: frees it once no pinned reader can see it.
+///
+/// # Safety
+/// The run starting at `r` (non-null) is unreachable from the tree (the
+/// caller unlinked it under the leaf latch) and is retired exactly once.
+unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
+    heap.pending.fetch_add(1, StdOrdering::Relaxed);
+    #[cfg(not(loom))]
+    {
+        let heap = heap.clone();
+        let f = move || {
+            // SAFETY: the epoch has passed every guard that could have
+            // loaded a pointer into the run; the caller's contract makes
+            // this the only free.
+            let b = unsafe { free_chain(r) };
+            heap.sub(b);
+            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
+        };
+        // SAFETY: `f` frees only the unlinked run (see above) and touches
+        // the `Arc`-owned counters, which it keeps alive itself.
+        unsafe { guard.defer_unchecked(f) };
+    }
+    #[cfg(loom)]
+    {
+        let _ = guard;
+        heap.limbo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Garbage::Recs(r));
+    }
+}
+
+/// Retires an entry (and its chain).
+///
+/// # Safety
+/// `e` is unreachable from every node (unlinked under the leaf latch) and
+/// retired exactly once.
+unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
+    heap.pending.fetch_add(1, StdOrdering::Relaxed);
+    #[cfg(not(loom))]
+    {
+        let heap = heap.clone();
+        let f = move || {
+            // SAFETY: as in `retire_chain`.
+            let b = unsafe { free_entry(e) };
+            heap.sub(b);
+            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
+        };
+        // SAFETY: as in `retire_chain`.
+        unsafe { guard.defer_unchecked(f) };
+    }
+    #[cfg(loom)]
+    {
+        let _ = guard;
+        heap.limbo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Garbage::Entry(e));
+    }
+}
+
+/// A B-link tree node of `N` slots. See the module docs for the layout.
+#[derive(Debug)]
+pub(crate) struct Node<const N: usize> {
+    latch: Latch,
+    level: u8,
+    count: AtomicU32,
+    high: AtomicPtr<Entry>,
+    right: AtomicPtr<Node<N>>,
+    heads: [AtomicU32; N],
+    slots: [AtomicPtr<Entry>; N],
+    kids: [AtomicPtr<Node<N>>; N],
+}
+
+/// A half-split to finish: the separator (the left node's new high key,
+/// already copied for the parent) and the new right node.
+#[derive(Debug)]
+pub(crate) struct Split<const N: usize> {
+    sep: *mut Entry,
+    right: *mut Node<N>,
+}
+
+impl<const N: usize> Split<N> {
+    /// The separator key.
+    pub(crate) fn sep(&self) -> &[u8] {
+        // SAFETY: the split owns its separator entry until it is stored in
+        // a parent (which consumes the split).
+        unsafe { &(*self.sep).key }
+    }
+}
+
+impl<const N: usize> Node<N> {
+    const OK: () = assert!(
+        N >= 4 && N <= 1 << 16,
+        "node size must be in 4..=65536 slots"
+    );
+
+    fn alloc(level: u8, heap: &Heap) -> *mut Node<N> {
+        let () = Self::OK;
+        heap.add(core::mem::size_of::<Node<N>>());
+        Box::into_raw(Box::new(Node {
+            latch: Latch::new(),
+            level,
+            count: AtomicU32::new(0),
+            high: AtomicPtr::new(ptr::null_mut()),
+            right: AtomicPtr::new(ptr::null_mut()),
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            kids: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+        }))
+    }
+
+    /// 0 for a leaf.
+    #[inline]
+    pub(crate) fn level(&self) -> u8 {
+        self.level
+    }
+
+    /// Starts an optimistic read.
+    #[inline]
+    pub(crate) fn read(&self) -> Result<Version, Restart> {
+        self.latch.read()
+    }
+
+    /// Validates an optimistic read.
+    #[inline]
+    pub(crate) fn check(&self, v: Version) -> Result<(), Restart> {
+        self.latch.check(v)
+    }
+
+    fn cap(&self) -> usize {
+        if self.level == 0 {
+            N
+        } else {
+            N - 1
+        }
+    }
+
+    /// The entry (or separator) count, clamped to the capacity: a racy
+    /// read never yields an out-of-bounds index.
+    #[inline]
+    pub(crate) fn count(&self) -> usize {
+        (self.count.load(Ordering::Relaxed) as usize).min(self.cap())
+    }
+
+    /// Slot `i` (None if out of range or, in a racy read, null).
+    #[inline]
+    pub(crate) fn slot<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Entry> {
+        let p = self.slots.get(i)?.load(Ordering::Acquire);
+        // SAFETY: module invariants 1 and 3: any non-null slot value is a
+        // published entry that stays allocated while `_guard` is pinned.
+        unsafe { p.as_ref() }
+    }
+
+    /// The high key; None means +∞ (or, in a racy read, a torn state that
+    /// validation catches).
+    #[inline]
+    pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Entry> {
+        let p = self.high.load(Ordering::Acquire);
+        // SAFETY: as for `slot`; high keys are freed only with the tree.
+        unsafe { p.as_ref() }
+    }
+
+    /// The right sibling.
+    #[inline]
+    pub(crate) fn right<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<N>> {
+        let p = self.right.load(Ordering::Acquire);
+        // SAFETY: module invariant 2: nodes live as long as the tree.
+        unsafe { p.as_ref() }
+    }
+
+    /// Child `i` of an inner node.
+    #[inline]
+    pub(crate) fn kid<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<N>> {
+        let p = self.kids.get(i)?.load(Ordering::Acquire);
+        // SAFETY: module invariant 2.
+        unsafe { p.as_ref() }
+    }
+
+    /// Binary search: the first position whose key is `>= key`, and whether
+    /// it is equal. Under a racy read the answer is only meaningful after
+    /// validation; a torn slot makes it restart.
+    pub(crate) fn lower_bound(
+        &self,
+        key: &[u8],
+        head: u32,
+        guard: &Guard,
+    ) -> Result<(usize, bool), Restart> {
+        let (mut lo, mut hi) = (0, self.count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let h = self.heads[mid].load(Ordering::Relaxed);
+            let ord = if h != head {
+                h.cmp(&head)
+            } else {
+                self.slot(mid, guard).ok_or(Restart)?.key().cmp(key)
+            };
+            match ord {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return Ok((mid, true)),
+            }
+        }
+        Ok((lo, false))
+    }
+
+    /// Upgrades the optimistic read `v` to the exclusive latch.
+    #[inline]
+    pub(crate) fn upgrade<'a>(
+        &'a self,
+        v: Version,
+        heap: &'a Arc<Heap>,
+    ) -> Result<Locked<'a, N>, Restart> {
+        self.latch.upgrade(v)?;
+        Ok(Locked { node: self, heap })
+    }
+
+    // --- plain accessors for a writer holding the latch (or an owner) ---
+
+    fn slot_ptr(&self, i: usize) -> *mut Entry {
+        self.slots[i].load(Ordering::Relaxed)
+    }
+
+    fn kid_ptr(&self, i: usize) -> *mut Node<N> {
+        self.kids[i].load(Ordering::Relaxed)
+    }
+
+    fn set_slot(&self, i: usize, e: *mut Entry) {
+        let head = if e.is_null() {
+            0
+        } else {
+            // SAFETY: a non-null `e` is an entry this thread owns or that
+            // the latched node holds (invariant 1).
+            unsafe { (*e).head }
+        };
+        self.heads[i].store(head, Ordering::Relaxed);
+        self.slots[i].store(e, Ordering::Release);
+    }
+
+    fn set_kid(&self, i: usize, n: *mut Node<N>) {
+        self.kids[i].store(n, Ordering::Release);
+    }
+
+    fn set_count(&self, n: usize) {
+        self.count.store(n as u32, Ordering::Relaxed);
+    }
+}
+
+/// A node whose latch this thread holds; unlocks on drop (also on unwind).
+pub(crate) struct Locked<'a, const N: usize> {
+    node: &'a Node<N>,
+    heap: &'a Arc<Heap>,
+}
+
+impl<const N: usize> Drop for Locked<'_, N> {
+    fn drop(&mut self) {
+        self.node.latch.unlock();
+    }
+}
+
+impl<'a, const N: usize> Locked<'a, N> {
+    fn count_exact(&self) -> usize {
+        self.node.count.load(Ordering::Relaxed) as usize
+    }
+
+    /// Pushes `rec` as the newest version of the entry at `pos`, then trims
+    /// the chain to what the oldest live snapshot (`oldest`, `u64::MAX` if
+    /// none) can need: every version newer than `oldest` and the newest one
+    /// at or below it. Returns whether the replaced version was a value.
+    pub(crate) fn push_version(&self, pos: usize, rec: NewRec, oldest: u64, guard: &Guard) -> bool {
+        let e = self.node.slot_ptr(pos);
+        // SAFETY: `pos` is an occupied slot of the latched leaf (the caller
+        // found it there under the latch), so `e` is a live entry.
+        let entry = unsafe { &*e };
+        let old = entry.versions.load(Ordering::Relaxed);
+        // SAFETY: the chain head of a live entry is live (invariant 3).
+        let was_live = unsafe { old.as_ref() }.is_some_and(|r| r.value.is_some());
+        let new = rec.publish(self.heap, old);
+        entry.versions.store(new, Ordering::Release);
+        self.trim(new, oldest, guard);
+        was_live
+    }
+
+    fn trim(&self, head: *mut Rec, oldest: u64, guard: &Guard) {
+        let mut r = head;
+        loop {
+            // SAFETY: `r` is in the chain of an entry of the latched leaf;
+            // only latch holders unlink records, so it is live.
+            let rec = unsafe { &*r };
+            let older = rec.older.load(Ordering::Relaxed);
+            if older.is_null() {
+                return;
+            }
+            if rec.seqno <= oldest {
+                rec.older.store(ptr::null_mut(), Ordering::Release);
+                // SAFETY: the run below `rec` was just unlinked, and only
+                // this latch holder could unlink it.
+                unsafe { retire_chain(older, guard, self.heap) };
+                return;
+            }
+            r = older;
+        }
+    }
+
+    /// Unlinks the entry at `pos` and retires it with its chain.
+    pub(crate) fn remove_entry(&self, pos: usize, guard: &Guard) {
+        let n = self.count_exact();
+        let node = self.node;
+        let e = node.slot_ptr(pos);
+        for i in pos..n - 1 {
+            node.set_slot(i, node.slot_ptr(i + 1));
+        }
+        node.set_slot(n - 1, ptr::null_mut());
+        node.set_count(n - 1);
+        // SAFETY: `e` is no longer in any slot (each entry is in exactly
+        // one slot of one leaf), and this latch holder is its only retirer.
+        unsafe { retire_entry(e, guard, self.heap) };
+    }
+
+    /// Inserts a new entry for `key` with version `rec` at `pos` of the
+    /// latched leaf; if the leaf is full, half-splits it and returns the
+    /// split to finish in the parent.
+    pub(crate) fn leaf_insert(&self, pos: usize, key: &[u8], rec: NewRec) -> Option<Split<N>> {
+        let r = rec.publish(self.heap, ptr::null_mut());
+        let e = Entry::alloc(key, r, self.heap);
+        self.insert_at(pos, e, ptr::null_mut())
+    }
+
+    /// Inserts the separator of a child's split at `pos` of the latched
+    /// inner node (the new child goes right of it); half-splits if full.
+    pub(crate) fn inner_insert(&self, pos: usize, split: Split<N>) -> Option<Split<N>> {
+        self.insert_at(pos, split.sep, split.right)
+    }
+
+    /// Shared insert/split. In a leaf `kid` is null; in an inner node it is
+    /// the child that goes right of the new separator.
+    fn insert_at(&self, pos: usize, e: *mut Entry, kid: *mut Node<N>) -> Option<Split<N>> {
+        let node = self.node;
+        let leaf = node.level == 0;
+        let n = self.count_exact();
+        if n < node.cap() {
+            for i in (pos..n).rev() {
+                node.set_slot(i + 1, node.slot_ptr(i));
+            }
+            node.set_slot(pos, e);
+            if !leaf {
+                for i in (pos + 1..n + 1).rev() {
+                    node.set_kid(i + 1, node.kid_ptr(i));
+                }
+                node.set_kid(pos + 1, kid);
+            }
+            node.set_count(n + 1);
+            return None;
+        }
+        // Full: split. `total` keys after the insert; key(i) and kid(i)
+        // index the merged sequence without materialising it.
+        let total = n + 1;
+        let key_at = |i: usize| -> *mut Entry {
+            match i.cmp(&pos) {
+                core::cmp::Ordering::Less => node.slot_ptr(i),
+                core::cmp::Ordering::Equal => e,
+                core::cmp::Ordering::Greater => node.slot_ptr(i - 1),
+            }
+        };
+        let kid_at = |i: usize| -> *mut Node<N> {
+            match i.cmp(&(pos + 1)) {
+                core::cmp::Ordering::Less => node.kid_ptr(i),
+                core::cmp::Ordering::Equal => kid,
+                core::cmp::Ordering::Greater => node.kid_ptr(i - 1),
+            }
+        };
+        let right_ptr = Node::<N>::alloc(node.level, self.heap);
+        // SAFETY: freshly allocated, not yet shared.
+        let right = unsafe { &*right_ptr };
+        let heap = self.heap;
+        let (left_keys, sep_entry, left_high) = if leaf {
+            // Leaf: left keeps `mid` entries; its last key is the separator
+            // (copied: one copy is the left high key, one goes up).
+            let mid = total / 2;
+            for i in mid..total {
+                right.set_slot(i - mid, key_at(i));
+            }
+            right.set_count(total - mid);
+            // SAFETY: key_at(mid - 1) is a live entry (in the leaf, or new).
+            let sep_key = unsafe { &(*key_at(mid - 1)).key };
+            let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
+            let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
+            (mid, sep, high)
+        } else {
+            // Inner: `total` separators, `total + 1` kids. Left keeps kids
+            // [0, m) and separators [0, m-1); separator m-1 moves up (the
+            // entry itself becomes the left high key, a copy goes up).
+            let m = total.div_ceil(2);
+            for i in m..total {
+                right.set_slot(i - m, key_at(i));
+            }
+            for i in m..total + 1 {
+                right.set_kid(i - m, kid_at(i));
+            }
+            right.set_count(total - m);
+            let promoted = key_at(m - 1);
+            // SAFETY: a live separator entry of the latched node (or new).
+            let sep_key = unsafe { &(*promoted).key };
+            let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
+            // Rewrite the left kids now (before slots are shuffled).
+            let mut kids_tmp = [ptr::null_mut(); N];
+            for (i, k) in kids_tmp.iter_mut().enumerate().take(m) {
+                *k = kid_at(i);
+            }
+            for (i, k) in kids_tmp.iter().enumerate().take(m) {
+                node.set_kid(i, *k);
+            }
+            for i in m..N {
+                node.set_kid(i, ptr::null_mut());
+            }
+            (m - 1, sep, promoted)
+        };
+        right
+            .high
+            .store(node.high.load(Ordering::Relaxed), Ordering::Relaxed);
+        right
+            .right
+            .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
+        // Left: the first `left_keys` merged keys.
+        let mut tmp = [ptr::null_mut(); N];
+        for (i, t) in tmp.iter_mut().enumerate().take(left_keys) {
+            *t = key_at(i);
+        }
+        for (i, t) in tmp.iter().enumerate().take(left_keys) {
+            node.set_slot(i, *t);
+        }
+        for i in left_keys..N {
+            node.set_slot(i, ptr::null_mut());
+        }
+        node.set_count(left_keys);
+        // Publish the right node (fully initialised) through the B-link.
+        node.right.store(right_ptr, Ordering::Release);
+        node.high.store(left_high, Ordering::Release);
+        Some(Split {
+            sep: sep_entry,
+            right: right_ptr,
+        })
+    }
+}
+
+/// The root pointer; owns the whole tree.
+#[derive(Debug)]
+pub(crate) struct Root<const N: usize> {
+    ptr: AtomicPtr<Node<N>>,
+    heap: Arc<Heap>,
+}
+
+impl<const N: usize> Root<N> {
+    /// A tree of one empty leaf.
+    pub(crate) fn new() -> Self {
+        let heap = Arc::new(Heap::default());
+        Root {
+            ptr: AtomicPtr::new(Node::alloc(0, &heap)),
+            heap,
+        }
+    }
+
+    /// Heap accounting.
+    pub(crate) fn heap(&self) -> &Arc<Heap> {
+        &self.heap
+    }
+
+    /// The current root node.
+    #[inline]
+    pub(crate) fn load<'g>(&'g self, _guard: &'g Guard) -> &'g Node<N> {
+        // SAFETY: the root is never null and nodes live as long as the tree
+        // (invariant 2).
+        unsafe { &*self.ptr.load(Ordering::Acquire) }
+    }
+
+    /// Finishes a split of the root node `left`: installs a new root above
+    /// it. Fails (giving the split back) if `left` is no longer the root.
+    pub(crate) fn try_grow(&self, left: &Node<N>, split: Split<N>) -> Result<(), Split<N>> {
+        let left_ptr = left as *const Node<N> as *mut Node<N>;
+        if self.ptr.load(Ordering::Acquire) != left_ptr {
+            return Err(split);
+        }
+        let level = left.level.checked_add(1).expect("tree height exceeds 255");
+        let root_ptr = Node::<N>::alloc(level, &self.heap);
+        // SAFETY: freshly allocated, not yet shared.
+        let root = unsafe { &*root_ptr };
+        root.set_slot(0, split.sep);
+        root.set_kid(0, left_ptr);
+        root.set_kid(1, split.right);
+        root.set_count(1);
+        match self
+            .ptr
+            .compare_exchange(left_ptr, root_ptr, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                // SAFETY: the node was never published; it owns nothing
+                // (the separator goes back to the split).
+                drop(unsafe { Box::from_raw(root_ptr) });
+                self.heap.sub(core::mem::size_of::<Node<N>>());
+                Err(split)
+            }
+        }
+    }
+}
+
+impl<const N: usize> Drop for Root<N> {
+    fn drop(&mut self) {
+        // `&mut self`: no reader or writer is left. Walk each level from
+        // its leftmost node along the right-links, freeing every node and
+        // the keys it owns.
+        let mut leftmost = self.ptr.load(Ordering::Relaxed);
+        while !leftmost.is_null() {
+            // SAFETY: nodes are live until freed here, once each.
+            let first = unsafe { &*leftmost };
+            let next_level = if first.level == 0 {
+                ptr::null_mut()
+            } else {
+                first.kid_ptr(0)
+            };
+            let mut p = leftmost;
+            while !p.is_null() {
+                // SAFETY: every node is reachable once along its level's
+                // right-links and freed once.
+                let node = unsafe { Box::from_raw(p) };
+                let mut freed = core::mem::size_of::<Node<N>>();
+                let n = node.count.load(Ordering::Relaxed) as usize;
+                for i in 0..n.min(N) {
+                    let e = node.slot_ptr(i);
+                    if !e.is_null() {
+                        // SAFETY: each slot entry is owned by its node alone.
+                        freed += unsafe { free_entry(e) };
+                    }
+                }
+                let h = node.high.load(Ordering::Relaxed);
+                if !h.is_null() {
+                    // SAFETY: a high key is owned by its node alone.
+                    freed += unsafe { free_entry(h) };
+                }
+                self.heap.sub(freed);
+                p = node.right.load(Ordering::Relaxed);
+            }
+            leftmost = next_level;
+        }
+        #[cfg(loom)]
+        {
+            let limbo =
+                core::mem::take(&mut *self.heap.limbo.lock().unwrap_or_else(|e| e.into_inner()));
+            for g in limbo {
+                // SAFETY: retired objects are unreachable and in the limbo
+                // once; no thread is left to read them.
+                let b = unsafe {
+                    match g {
+                        Garbage::Entry(e) => free_entry(e),
+                        Garbage::Recs(r) => free_chain(r),
+                    }
+                };
+                self.heap.sub(b);
+                self.heap.pending.fetch_sub(1, StdOrdering::Relaxed);
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The tree: optimistic descent with move-right, writes, half-split
+//! completion, seqno publication and snapshots, scans. Safe code over
+//! [`crate::node`].
+
+use crate::node::{head_of, Entry, Heap, NewRec, Node, Rec, Root, Split};
+use crossbeam_epoch::{self as epoch, Guard};
+use ordex_core::olc::{Restart, Version};
+use ordex_core::sync::{self, AtomicU64, Ordering};
+use ordex_core::{is_empty_range, Seqno};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+use std::sync::Mutex;
+
+/// Restarts before a thread starts yielding its time slice instead of
+/// spinning (a preempted latch holder cannot finish while we spin on an
+/// oversubscribed machine).
+const SPINS_BEFORE_YIELD: u32 = 4;
+
+#[inline]
+pub(crate) fn backoff(restarts: &mut u32) {
+    *restarts += 1;
+    if *restarts > SPINS_BEFORE_YIELD {
+        sync::thread::yield_now();
+    } else {
+        sync::spin_hint();
+    }
+}
+
+/// No snapshot alive.
+const NO_SNAPSHOT: u64 = u64::MAX;
+
+/// The tree state shared by the public types.
+#[derive(Debug)]
+pub(crate) struct Tree<const N: usize> {
+    root: Root<N>,
+    /// Last seqno handed out.
+    seq: AtomicU64,
+    /// Every write with a seqno at or below this one is complete.
+    visible: AtomicU64,
+    /// The oldest seqno a live snapshot may pin ([`NO_SNAPSHOT`] if none).
+    oldest: AtomicU64,
+    /// Live snapshot seqnos (a multiset).
+    snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// Keys whose newest version is a value.
+    live: StdAtomicUsize,
+}
+
+/// What a scan reads from a leaf: the entry and its newest version at the
+/// time of the validated copy.
+type Slot<'g> = Option<(&'g Entry, Option<&'g Rec>)>;
+
+impl<const N: usize> Tree<N> {
+    pub(crate) fn new() -> Self {
+        Tree {
+            root: Root::new(),
+            seq: AtomicU64::new(0),
+            visible: AtomicU64::new(0),
+            oldest: AtomicU64::new(NO_SNAPSHOT),
+            snapshots: Mutex::new(BTreeMap::new()),
+            live: StdAtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn heap(&self) -> &Heap {
+        self.root.heap()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live.load(StdOrdering::Relaxed)
+    }
+
+    pub(crate) fn last_visible(&self) -> Seqno {
+        self.visible.load(Ordering::Acquire)
+    }
+
+    /// Descends to the node at `level` whose range holds `key`, moving
+    /// right past concurrent splits. Returns it with the version read.
+    fn find<'g>(
+        &'g self,
+        key: &[u8],
+        head: u32,
+        level: u8,
+        guard: &'g Guard,
+    ) -> Result<(&'g Node<N>, Version), Restart> {
+        let mut node = self.root.load(guard);
+        let mut v = node.read()?;
+        if node.level() < level {
+            return Err(Restart);
+        }
+        loop {
+            // Move right while the key is above the high key (B-link).
+            while let Some(h) = node.high(guard) {
+                if key <= h.key() {
+                    break;
+                }
+                let r = node.right(guard).ok_or(Restart)?;
+                node.check(v)?;
+                v = r.read()?;
+                node = r;
+            }
+            if node.level() == level {
+                return Ok((node, v));
+            }
+            let (pos, _) = node.lower_bound(key, head, guard)?;
+            let kid = node.kid(pos, guard).ok_or(Restart)?;
+            node.check(v)?;
+            v = kid.read()?;
+            node = kid;
+        }
+    }
+
+    /// The newest version of `key` (None: absent), linearizable.
+    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g Rec> {
+        let head = head_of(key);
+        let mut restarts = 0;
+        loop {
+            match self.try_newest(key, head, guard) {
+                Ok(r) => return r,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    fn try_newest<'g>(
+        &'g self,
+        key: &[u8],
+        head: u32,
+        guard: &'g Guard,
+    ) -> Result<Option<&'g Rec>, Restart> {
+        let (leaf, v) = self.find(key, head, 0, guard)?;
+        let (pos, found) = leaf.lower_bound(key, head, guard)?;
+        let r = if found {
+            leaf.slot(pos, guard).ok_or(Restart)?.newest(guard)
+        } else {
+            None
+        };
+        leaf.check(v)?;
+        Ok(r)
+    }
+
+    /// The value of `key` now (`seqno` None) or as of a snapshot seqno.
+    pub(crate) fn get<'g>(
+        &'g self,
+        key: &[u8],
+        seqno: Option<Seqno>,
+        guard: &'g Guard,
+    ) -> Option<&'g [u8]> {
+        let r = self.newest(key, guard)?;
+        match seqno {
+            None => r.value(),
+            Some(s) => r.visible_at(s, guard)?.value(),
+        }
+    }
+
+    /// Takes the next seqno (under a leaf latch) and reads the oldest
+    /// snapshot bound. SeqCst on both, paired with the SeqCst store/load in
+    /// [`snapshot_begin`](Self::snapshot_begin): a snapshot that pins a
+    /// seqno below this write is seen here.
+    fn next_seqno(&self) -> (u64, u64) {
+        let w = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        (w, self.oldest.load(Ordering::SeqCst))
+    }
+
+    /// Publishes seqno `w` once every earlier write is complete, so that a
+    /// snapshot at `visible` sees all writes at or below it.
+    fn publish(&self, w: u64) {
+        let mut restarts = 0;
+        while self.visible.load(Ordering::Acquire) != w - 1 {
+            backoff(&mut restarts);
+        }
+        self.visible.store(w, Ordering::Release);
+    }
+
+    /// Upsert. Returns the seqno.
+    pub(crate) fn insert(&self, key: &[u8], value: &[u8]) -> Seqno {
+        let guard = &epoch::pin();
+        let head = head_of(key);
+        let mut rec = Some(NewRec::new(Some(value)));
+        let mut restarts = 0;
+        loop {
+            let attempt = (|| -> Result<_, Restart> {
+                let (leaf, v) = self.find(key, head, 0, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let locked = leaf.upgrade(v, self.root.heap())?;
+                let (w, oldest) = self.next_seqno();
+                let mut r = rec.take().expect("record used once");
+                r.set_seqno(w);
+                let split = if found {
+                    if !locked.push_version(pos, r, oldest, guard) {
+                        self.live.fetch_add(1, StdOrdering::Relaxed);
+                    }
+                    None
+                } else {
+                    self.live.fetch_add(1, StdOrdering::Relaxed);
+                    locked.leaf_insert(pos, key, r)
+                };
+                drop(locked);
+                Ok((w, leaf, split))
+            })();
+            match attempt {
+                Ok((w, leaf, split)) => {
+                    self.publish(w);
+                    if let Some(split) = split {
+                        self.finish_split(leaf, split, guard);
+                    }
+                    return w;
+                }
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Removes `key`; `Some(seqno)` if a live value was removed.
+    pub(crate) fn remove(&self, key: &[u8]) -> Option<Seqno> {
+        let guard = &epoch::pin();
+        let head = head_of(key);
+        let mut restarts = 0;
+        loop {
+            let attempt = (|| -> Result<Option<u64>, Restart> {
+                let (leaf, v) = self.find(key, head, 0, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let live = found
+                    && leaf
+                        .slot(pos, guard)
+                        .ok_or(Restart)?
+                        .newest(guard)
+                        .is_some_and(|r| r.value().is_some());
+                if !live {
+                    // Read-only: linearizes at the validation.
+                    leaf.check(v)?;
+                    return Ok(None);
+                }
+                let locked = leaf.upgrade(v, self.root.heap())?;
+                let (w, oldest) = self.next_seqno();
+                if w <= oldest {
+                    // No snapshot can see an older version: the key goes.
+                    locked.remove_entry(pos, guard);
+                } else {
+                    let mut t = NewRec::new(None);
+                    t.set_seqno(w);
+                    locked.push_version(pos, t, oldest, guard);
+                }
+                self.live.fetch_sub(1, StdOrdering::Relaxed);
+                drop(locked);
+                Ok(Some(w))
+            })();
+            match attempt {
+                Ok(Some(w)) => {
+                    self.publish(w);
+                    return Some(w);
+                }
+                Ok(None) => return None,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Installs the separator of a half-split of `left` in its parent,
+    /// splitting upwards as needed (or growing a new root).
+    fn finish_split<'g>(&'g self, mut left: &'g Node<N>, mut split: Split<N>, guard: &'g Guard) {
+        let mut restarts = 0;
+        loop {
+            let level = left.level();
+            let root = self.root.load(guard);
+            if root.level() == level {
+                match self.root.try_grow(left, split) {
+                    Ok(()) => return,
+                    Err(s) => {
+                        // Another node of this level is the root: its own
+                        // split is growing the tree; wait for it.
+                        split = s;
+                        backoff(&mut restarts);
+                        continue;
+                    }
+                }
+            }
+            let attempt = (|| -> Result<_, Restart> {
+                let sep = split.sep();
+                let (parent, v) = self.find(sep, head_of(sep), level + 1, guard)?;
+                let (pos, found) = parent.lower_bound(sep, head_of(sep), guard)?;
+                debug_assert!(!found, "separators are unique");
+                let locked = parent.upgrade(v, self.root.heap())?;
+                Ok((parent, pos, locked))
+            })();
+            match attempt {
+                Ok((parent, pos, locked)) => {
+                    let up = locked.inner_insert(pos, split);
+                    drop(locked);
+                    match up {
+                        None => return,
+                        Some(s) => {
+                            split = s;
+                            left = parent;
+                        }
+                    }
+                }
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Registers a snapshot and returns its seqno: every write at or below
+    /// it is complete when this returns, and versions it can see are kept.
+    pub(crate) fn snapshot_begin(&self) -> Seqno {
+        let s = {
+            let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+            // A placeholder first (a lower bound of the final seqno), so a
+            // writer whose seqno is above the one we read next sees it.
+            let p = self.visible.load(Ordering::SeqCst);
+            *snaps.entry(p).or_insert(0) += 1;
+            self.store_oldest(&snaps);
+            let s = self.seq.load(Ordering::SeqCst);
+            Self::dec(&mut snaps, p);
+            *snaps.entry(s).or_insert(0) += 1;
+            self.store_oldest(&snaps);
+            s
+        };
+        let mut restarts = 0;
+        while self.visible.load(Ordering::Acquire) < s {
+            backoff(&mut restarts);
+        }
+        s
+    }
+
+    /// Unregisters a snapshot.
+    pub(crate) fn snapshot_end(&self, s: Seqno) {
+        let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        Self::dec(&mut snaps, s);
+        self.store_oldest(&snaps);
+    }
+
+    fn dec(snaps: &mut BTreeMap<u64, usize>, s: u64) {
+        if let Some(n) = snaps.get_mut(&s) {
+            *n -= 1;
+            if *n == 0 {
+                snaps.remove(&s);
+            }
+        }
+    }
+
+    fn store_oldest(&self, snaps: &BTreeMap<u64, usize>) {
+        let o = snaps.keys().next().copied().unwrap_or(NO_SNAPSHOT);
+        self.oldest.store(o, Ordering::SeqCst);
+    }
+
+    /// Ascending scan, live (`seqno` None, weakly consistent) or as of a
+    /// snapshot (exact). No heap allocation: each leaf is copied into a
+    /// stack buffer and validated before its entries are passed on.
+    pub(crate) fn scan(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        seqno: Option<Seqno>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        if is_empty_range(from, to) {
+            return 0;
+        }
+        let guard = &epoch::pin();
+        let start: &[u8] = match from {
+            Bound::Included(k) | Bound::Excluded(k) => k,
+            Bound::Unbounded => &[],
+        };
+        let mut restarts = 0;
+        let (mut node, mut v) = loop {
+            match self.find(start, head_of(start), 0, guard) {
+                Ok(x) => break x,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        };
+        let mut buf: [Slot<'_>; N] = [None; N];
+        let mut last: Option<&[u8]> = None;
+        let mut n = 0;
+        loop {
+            // Copy the leaf, its high key and right-link; validate.
+            let (count, high, right) = loop {
+                match Self::copy_leaf(node, v, &mut buf, guard) {
+                    Ok(x) => break x,
+                    Err(Restart) => {
+                        backoff(&mut restarts);
+                        // The leaf changed: re-read it (nodes are never
+                        // retired yet, so it is still the right place to
+                        // continue; keys only ever move right of it).
+                        v = loop {
+                            match node.read() {
+                                Ok(v) => break v,
+                                Err(Restart) => backoff(&mut restarts),
+                            }
+                        };
+                    }
+                }
+            };
+            for &(e, r) in buf[..count].iter().flatten() {
+                let k = e.key();
+                if last.is_some_and(|l| k <= l) {
+                    continue;
+                }
+                let below = match from {
+                    Bound::Included(lo) => k < lo,
+                    Bound::Excluded(lo) => k <= lo,
+                    Bound::Unbounded => false,
+                };
+                if below {
+                    continue;
+                }
+                let above = match to {
+                    Bound::Included(hi) => k > hi,
+                    Bound::Excluded(hi) => k >= hi,
+                    Bound::Unbounded => false,
+                };
+                if above {
+                    return n;
+                }
+                let Some(r) = r else { continue };
+                let value = match seqno {
+                    None => r.value(),
+                    Some(s) => r.visible_at(s, guard).and_then(Rec::value),
+                };
+                let Some(value) = value else { continue };
+                last = Some(k);
+                n += 1;
+                if !f(k, value) {
+                    return n;
+                }
+            }
+            let (Some(h), Some(r)) = (high, right) else {
+                return n;
+            };
+            let done = match to {
+                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
+                Bound::Unbounded => false,
+            };
+            if done {
+                return n;
+            }
+            node = r;
+            v = loop {
+                match node.read() {
+                    Ok(v) => break v,
+                    Err(Restart) => backoff(&mut restarts),
+                }
+            };
+        }
+    }
+
+    /// Copies a leaf's entries, newest versions, high key and right-link
+    /// into `buf`, validated against `v`.
+    #[allow(clippy::type_complexity)]
+    fn copy_leaf<'g>(
+        node: &'g Node<N>,
+        v: Version,
+        buf: &mut [Slot<'g>; N],
+        guard: &'g Guard,
+    ) -> Result<(usize, Option<&'g Entry>, Option<&'g Node<N>>), Restart> {
+        let count = node.count();
+        for (i, b) in buf.iter_mut().enumerate().take(count) {
+            let e = node.slot(i, guard).ok_or(Restart)?;
+            *b = Some((e, e.newest(guard)));
+        }
+        let high = node.high(guard);
+        let right = node.right(guard);
+        node.check(v)?;
+        Ok((count, high, right))
+    }
+}

@@ -1,0 +1,9 @@
+//! The ordex conformance suite on a B-link tree of 4-slot nodes: every
+//! check then exercises half-splits, root growth and move-right on a tall
+//! tree.
+
+use ordex_btree::BTree;
+
+ordex_testkit::conformance!(BTree::<4>::new, |suite: ordex_testkit::Suite<BTree<4>>| {
+    suite.scale(0.25)
+});
