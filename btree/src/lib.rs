@@ -59,9 +59,9 @@
 //!   line); `limits()` is unbounded.
 //! - Unwinding: node latches are released by a drop guard, so a panic in
 //!   an allocation under a latch does not leave a node locked. A panic
-//!   between taking a seqno and publishing it would stall later writers
-//!   and snapshots (seqnos are published in order); the only such point is
-//!   an out-of-memory abort.
+//!   between taking a seqno and publishing it would stall
+//!   snapshots (a snapshot waits until every write at or below its seqno
+//!   is complete); the only such point is an out-of-memory abort.
 //!
 //! # Not done yet (see issue 5)
 //!
@@ -77,8 +77,6 @@
 //!   the tree is dropped (entries and versions are freed at once).
 //! - Tombstone chains kept for a snapshot are trimmed on the next write to
 //!   that key, not swept when the snapshot goes.
-//! - Seqnos are published in order (each writer waits for its predecessor
-//!   after releasing its latch), which serializes the tail of writes.
 //! - No cursors (`seek`, `next`, `prev`), no reverse scan, no `update`,
 //!   `remove_range` or bulk load yet.
 //!
@@ -181,6 +179,14 @@ impl<const N: usize> BTree<N> {
     /// The newest seqno all of whose writes are complete.
     pub fn last_seqno(&self) -> Seqno {
         self.tree.last_visible()
+    }
+
+    /// Checks the tree's structure; meaningful only while no writer is
+    /// active (for tests). With `no_snapshot`, also checks that every
+    /// version chain has length one.
+    #[doc(hidden)]
+    pub fn check_invariants(&self, no_snapshot: bool) -> Result<(), String> {
+        self.tree.check_invariants(no_snapshot)
     }
 
     /// Retirements whose deferred free has not run yet (for tests and

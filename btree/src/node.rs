@@ -113,6 +113,11 @@ impl Rec {
         self.value.as_deref()
     }
 
+    /// Whether an older version is linked (for invariant checks).
+    pub(crate) fn has_older(&self) -> bool {
+        !self.older.load(Ordering::Relaxed).is_null()
+    }
+
     /// The newest version at or below `seqno`, walking the chain.
     pub(crate) fn visible_at<'g>(&'g self, seqno: u64, _guard: &'g Guard) -> Option<&'g Rec> {
         let mut r = self;

@@ -30,6 +30,13 @@ pub(crate) fn backoff(restarts: &mut u32) {
 /// No snapshot alive.
 const NO_SNAPSHOT: u64 = u64::MAX;
 
+/// Slots of the completion ring: how many writes may be between taking a
+/// seqno and completing before a writer waits for an older one.
+#[cfg(not(loom))]
+const RING: u64 = 1024;
+#[cfg(loom)]
+const RING: u64 = 8;
+
 /// The tree state shared by the public types.
 #[derive(Debug)]
 pub(crate) struct Tree<const N: usize> {
@@ -38,6 +45,9 @@ pub(crate) struct Tree<const N: usize> {
     seq: AtomicU64,
     /// Every write with a seqno at or below this one is complete.
     visible: AtomicU64,
+    /// `done[w % RING] == w` once write `w` is complete; `visible` advances
+    /// over consecutive completed seqnos (any thread may advance it).
+    done: Box<[AtomicU64]>,
     /// The oldest seqno a live snapshot may pin ([`NO_SNAPSHOT`] if none).
     oldest: AtomicU64,
     /// Live snapshot seqnos (a multiset).
@@ -56,6 +66,7 @@ impl<const N: usize> Tree<N> {
             root: Root::new(),
             seq: AtomicU64::new(0),
             visible: AtomicU64::new(0),
+            done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
             oldest: AtomicU64::new(NO_SNAPSHOT),
             snapshots: Mutex::new(BTreeMap::new()),
             live: StdAtomicUsize::new(0),
@@ -162,14 +173,35 @@ impl<const N: usize> Tree<N> {
         (w, self.oldest.load(Ordering::SeqCst))
     }
 
-    /// Publishes seqno `w` once every earlier write is complete, so that a
-    /// snapshot at `visible` sees all writes at or below it.
+    /// Marks write `w` complete and advances `visible` as far as the
+    /// completed seqnos are consecutive. A writer never waits for another
+    /// one here, unless `RING` writes are in flight at once.
     fn publish(&self, w: u64) {
         let mut restarts = 0;
-        while self.visible.load(Ordering::Acquire) != w - 1 {
+        while self.visible.load(Ordering::Acquire) + RING < w {
+            self.advance();
             backoff(&mut restarts);
         }
-        self.visible.store(w, Ordering::Release);
+        self.done[(w % RING) as usize].store(w, Ordering::Release);
+        self.advance();
+    }
+
+    /// Moves `visible` over every consecutive completed seqno.
+    fn advance(&self) {
+        let mut v = self.visible.load(Ordering::Acquire);
+        loop {
+            let next = v + 1;
+            if self.done[(next % RING) as usize].load(Ordering::Acquire) != next {
+                return;
+            }
+            match self
+                .visible
+                .compare_exchange(v, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => v = next,
+                Err(cur) => v = cur,
+            }
+        }
     }
 
     /// Upsert. Returns the seqno.
@@ -318,6 +350,7 @@ impl<const N: usize> Tree<N> {
         };
         let mut restarts = 0;
         while self.visible.load(Ordering::Acquire) < s {
+            self.advance();
             backoff(&mut restarts);
         }
         s
@@ -462,5 +495,78 @@ impl<const N: usize> Tree<N> {
         let right = node.right(guard);
         node.check(v)?;
         Ok((count, high, right))
+    }
+}
+
+impl<const N: usize> Tree<N> {
+    /// Checks the structure of a quiescent tree (no writer active): every
+    /// level is a right-linked list of nodes in ascending key order, each
+    /// key at or below its node's high key and above the previous node's,
+    /// the last node of a level has no high key, children are one level
+    /// down, the live keys number `len()`, and (`no_snapshot`) every chain
+    /// has length one.
+    pub(crate) fn check_invariants(&self, no_snapshot: bool) -> Result<(), String> {
+        let guard = &epoch::pin();
+        let mut leftmost = Some(self.root.load(guard));
+        let mut live = 0usize;
+        while let Some(first) = leftmost {
+            let level = first.level();
+            let mut prev_high: Option<&[u8]> = None;
+            let mut node = Some(first);
+            let mut nodes = 0usize;
+            while let Some(n) = node {
+                nodes += 1;
+                if n.level() != level {
+                    return Err(format!("node of level {} on level {level}", n.level()));
+                }
+                let high = n.high(guard).map(Entry::key);
+                let mut prev = prev_high;
+                for i in 0..n.count() {
+                    let e = n.slot(i, guard).ok_or(format!("null slot {i}"))?;
+                    let k = e.key();
+                    if prev.is_some_and(|p| k <= p) {
+                        return Err(format!("key {k:?} out of order on level {level}"));
+                    }
+                    if high.is_some_and(|h| k > h) {
+                        return Err(format!("key {k:?} above its node's high key"));
+                    }
+                    if level == 0 {
+                        let r = e.newest(guard).ok_or("entry without versions")?;
+                        live += usize::from(r.value().is_some());
+                        if no_snapshot && (r.has_older() || r.value().is_none()) {
+                            return Err(format!("key {k:?} keeps old versions with no snapshot"));
+                        }
+                    }
+                    prev = Some(k);
+                }
+                if level > 0 {
+                    for i in 0..=n.count() {
+                        let kid = n.kid(i, guard).ok_or(format!("missing kid {i}"))?;
+                        if kid.level() + 1 != level {
+                            return Err("child not one level down".into());
+                        }
+                    }
+                }
+                let right = n.right(guard);
+                match (high, right) {
+                    (None, None) | (Some(_), Some(_)) => {}
+                    _ => return Err("high key and right-link disagree".into()),
+                }
+                prev_high = high;
+                node = right;
+            }
+            if level == 0 && nodes == 0 {
+                return Err("empty leaf level".into());
+            }
+            leftmost = if level == 0 {
+                None
+            } else {
+                first.kid(0, guard)
+            };
+        }
+        if live != self.len() {
+            return Err(format!("{live} live keys, len() says {}", self.len()));
+        }
+        Ok(())
     }
 }

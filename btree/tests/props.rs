@@ -1,0 +1,214 @@
+//! Model tests of the B-link tree against `std::collections::BTreeMap`,
+//! with 4-slot nodes so that short programs already split leaves and inner
+//! nodes and grow the root several times. After every program the tree's
+//! structure is checked (`check_invariants`): key order along every level,
+//! high keys, right-links, levels, `len()`, and chains of length one when
+//! no snapshot was ever taken.
+
+use ordex_btree::BTree;
+use ordex_core::{OrderedIndex, OrderedIndexExt, Snapshot, SnapshotExt};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+    Get(Vec<u8>),
+    Scan(Bound<Vec<u8>>, Bound<Vec<u8>>, usize),
+    TakeSnapshot,
+    DropSnapshot(usize),
+    SnapshotGet(usize, Vec<u8>),
+    SnapshotScan(usize, Bound<Vec<u8>>, Bound<Vec<u8>>),
+}
+
+/// Keys from a tiny alphabet (prefixes, 0x00 and 0xFF, equal 4-byte heads),
+/// sometimes long.
+fn key() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => prop::collection::vec(prop::sample::select(vec![0u8, 1, b'a', b'b', 0xFF]), 0..7),
+        1 => (prop::collection::vec(prop::sample::select(vec![0u8, b'a', 0xFF]), 0..3), 4usize..40)
+            .prop_map(|(mut k, n)| { k.extend(std::iter::repeat_n(b'x', n)); k }),
+    ]
+}
+
+fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
+    prop_oneof![
+        1 => Just(Bound::Unbounded),
+        2 => key().prop_map(Bound::Included),
+        2 => key().prop_map(Bound::Excluded),
+    ]
+}
+
+fn op(snapshots: bool) -> impl Strategy<Value = Op> {
+    let value = prop::collection::vec(any::<u8>(), 0..12);
+    let base = prop_oneof![
+        8 => (key(), value).prop_map(|(k, v)| Op::Insert(k, v)),
+        4 => key().prop_map(Op::Remove),
+        2 => key().prop_map(Op::Get),
+        1 => (bound(), bound(), 1usize..50).prop_map(|(a, b, n)| Op::Scan(a, b, n)),
+    ];
+    if snapshots {
+        prop_oneof![
+            14 => base,
+            1 => Just(Op::TakeSnapshot),
+            1 => any::<usize>().prop_map(Op::DropSnapshot),
+            1 => (any::<usize>(), key()).prop_map(|(i, k)| Op::SnapshotGet(i, k)),
+            1 => (any::<usize>(), bound(), bound()).prop_map(|(i, a, b)| Op::SnapshotScan(i, a, b)),
+        ]
+        .boxed()
+    } else {
+        base.boxed()
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k),
+        Bound::Excluded(k) => Bound::Excluded(k),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn model_range(m: &Model, from: &Bound<Vec<u8>>, to: &Bound<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    if ordex_core::is_empty_range(as_ref(from), as_ref(to)) {
+        return Vec::new();
+    }
+    m.range::<[u8], _>((as_ref(from), as_ref(to)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn run(ops: Vec<Op>, no_snapshot: bool) -> Result<(), TestCaseError> {
+    let tree = BTree::<4>::new();
+    let mut model = Model::new();
+    let mut snaps: Vec<(Box<dyn Snapshot + '_>, Model)> = Vec::new();
+    let mut last_seqno = 0;
+    for op in ops {
+        match op {
+            Op::Insert(k, v) => {
+                let s = tree.insert(&k, &v).unwrap();
+                prop_assert!(s > last_seqno, "seqnos increase");
+                last_seqno = s;
+                model.insert(k, v);
+            }
+            Op::Remove(k) => {
+                let removed = tree.remove(&k).unwrap();
+                prop_assert_eq!(removed, model.remove(&k).is_some());
+                if removed {
+                    prop_assert_eq!(tree.last_seqno(), last_seqno + 1, "a remove is a write");
+                    last_seqno += 1;
+                } else {
+                    prop_assert_eq!(tree.last_seqno(), last_seqno, "a no-op remove is not");
+                }
+            }
+            Op::Get(k) => prop_assert_eq!(tree.get_copied(&k), model.get(&k).cloned()),
+            Op::Scan(from, to, limit) => {
+                let mut got = Vec::new();
+                let n = tree.scan(as_ref(&from), as_ref(&to), &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    got.len() < limit
+                });
+                let mut want = model_range(&model, &from, &to);
+                want.truncate(limit);
+                prop_assert_eq!(n, want.len());
+                prop_assert_eq!(got, want);
+            }
+            Op::TakeSnapshot => {
+                let s = tree.snapshot();
+                prop_assert_eq!(s.seqno(), last_seqno);
+                snaps.push((s, model.clone()));
+            }
+            Op::DropSnapshot(i) => {
+                if !snaps.is_empty() {
+                    let i = i % snaps.len();
+                    snaps.swap_remove(i);
+                }
+            }
+            Op::SnapshotGet(i, k) => {
+                if !snaps.is_empty() {
+                    let (s, m) = &snaps[i % snaps.len()];
+                    prop_assert_eq!(s.get_copied(&k), m.get(&k).cloned());
+                }
+            }
+            Op::SnapshotScan(i, from, to) => {
+                if !snaps.is_empty() {
+                    let (s, m) = &snaps[i % snaps.len()];
+                    let mut got = Vec::new();
+                    s.scan(as_ref(&from), as_ref(&to), &mut |k, v| {
+                        got.push((k.to_vec(), v.to_vec()));
+                        true
+                    });
+                    prop_assert_eq!(got, model_range(m, &from, &to));
+                }
+            }
+        }
+        prop_assert_eq!(tree.len(), model.len());
+    }
+    for (s, m) in &snaps {
+        let got = s.collect_range::<[u8], _>(..);
+        let want: Vec<_> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(got, want, "snapshot at {} changed", s.seqno());
+    }
+    if let Err(e) = tree.check_invariants(no_snapshot) {
+        return Err(TestCaseError::fail(e));
+    }
+    let all = tree.collect_range::<[u8], _>(..);
+    let want: Vec<_> = model.into_iter().collect();
+    prop_assert_eq!(all, want);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Inserts, removes, gets and scans agree with the model; with no
+    /// snapshot every version chain has length one afterwards.
+    #[test]
+    fn agrees_with_model(ops in prop::collection::vec(op(false), 1..400)) {
+        run(ops, true)?;
+    }
+
+    /// The same with snapshots taken, read and dropped along the way:
+    /// each snapshot reads as the model did when it was taken.
+    #[test]
+    fn snapshots_agree_with_model(ops in prop::collection::vec(op(true), 1..400)) {
+        run(ops, false)?;
+    }
+}
+
+/// Ascending, descending and interleaved insertion orders of many keys all
+/// build a valid tall tree (4-slot nodes), and removing everything leaves
+/// an empty, still valid tree.
+#[test]
+fn sequential_patterns_build_valid_trees() {
+    let n = 3000u32;
+    let orders: Vec<Vec<u32>> = vec![
+        (0..n).collect(),
+        (0..n).rev().collect(),
+        (0..n).map(|i| (i * 7919) % n).collect(),
+    ];
+    for order in orders {
+        let tree = BTree::<4>::new();
+        for &i in &order {
+            tree.insert(&i.to_be_bytes(), &i.to_le_bytes()).unwrap();
+        }
+        tree.check_invariants(true).unwrap();
+        assert_eq!(tree.len(), n as usize);
+        let all = tree.collect_range::<[u8], _>(..);
+        assert_eq!(all.len(), n as usize);
+        for (i, (k, v)) in all.iter().enumerate() {
+            assert_eq!(k, &(i as u32).to_be_bytes());
+            assert_eq!(v, &(i as u32).to_le_bytes());
+        }
+        for &i in &order {
+            assert!(tree.remove(&i.to_be_bytes()).unwrap());
+        }
+        tree.check_invariants(true).unwrap();
+        assert!(tree.is_empty());
+        assert_eq!(tree.collect_range::<[u8], _>(..), vec![]);
+    }
+}

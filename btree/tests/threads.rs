@@ -1,0 +1,171 @@
+//! 8 threads on 2 cores, checked against a model: 4 writers insert and
+//! remove their own keys (logging each write's seqno), 2 threads scan, 2
+//! take and re-read snapshots. Afterwards every snapshot must equal the
+//! replay of the logged writes up to its seqno, and the tree the replay
+//! of all of them. `ORDEX_STRESS_ROUNDS` (default 3000 writes per writer)
+//! lengthens the run: CI runs it in release and under AddressSanitizer
+//! with a larger value.
+
+use ordex_btree::BTree;
+use ordex_core::{OrderedIndex, OrderedIndexExt, SnapshotExt};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+type Log = Vec<(u64, Vec<u8>, Option<Vec<u8>>)>;
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+const STABLE: u32 = 400;
+
+fn stable_key(i: u32) -> Vec<u8> {
+    [&b"s"[..], &i.to_be_bytes()].concat()
+}
+
+fn own_key(w: u8, i: u16) -> Vec<u8> {
+    [&[b'w', w][..], &i.to_be_bytes()].concat()
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+#[test]
+fn eight_threads_against_the_model() {
+    let rounds: usize = std::env::var("ORDEX_STRESS_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    // Small nodes: many splits under contention.
+    let tree = BTree::<8>::new();
+    for i in 0..STABLE {
+        tree.put(&stable_key(i), b"stable");
+    }
+    let writers_left = AtomicUsize::new(4);
+    let stop = AtomicBool::new(false);
+    let logs: Mutex<Vec<Log>> = Mutex::new(Vec::new());
+    let snapshots: Mutex<Vec<(u64, Entries)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for w in 0..4u8 {
+            let (tree, logs, writers_left, stop) = (&tree, &logs, &writers_left, &stop);
+            s.spawn(move || {
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(w);
+                let mut log = Log::new();
+                let mut mine: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+                for r in 0..rounds {
+                    let k = own_key(w, (xorshift(&mut x) % 300) as u16);
+                    if xorshift(&mut x).is_multiple_of(3) {
+                        let s = tree.delete(&k);
+                        assert_eq!(s.is_some(), mine.remove(&k).is_some());
+                        if let Some(s) = s {
+                            log.push((s, k.clone(), None));
+                        }
+                    } else {
+                        let v = [&k[..], &(r as u64).to_le_bytes()].concat();
+                        let s = tree.put(&k, &v);
+                        log.push((s, k.clone(), Some(v.clone())));
+                        mine.insert(k.clone(), v);
+                    }
+                    // Reads of own keys are linearizable: they see our
+                    // last write.
+                    assert_eq!(tree.get_copied(&k), mine.get(&k).cloned());
+                }
+                logs.lock().unwrap().push(log);
+                if writers_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (tree, stop) = (&tree, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let mut prev: Option<Vec<u8>> = None;
+                    let mut stable = 0;
+                    tree.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+                        if let Some(p) = &prev {
+                            assert!(k > &p[..], "scan out of order");
+                        }
+                        if k[0] == b's' {
+                            assert_eq!(v, b"stable");
+                            stable += 1;
+                        } else {
+                            assert!(v.starts_with(k), "invented value");
+                        }
+                        prev = Some(k.to_vec());
+                        true
+                    });
+                    assert_eq!(stable, STABLE, "a key present throughout was missed");
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (tree, stop, snapshots) = (&tree, &stop, &snapshots);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let snap = tree.snapshot_ref();
+                    let first = snap.collect_range(&b"w"[..]..&b"x"[..]);
+                    std::thread::yield_now();
+                    let again = snap.collect_range(&b"w"[..]..&b"x"[..]);
+                    assert_eq!(first, again, "a snapshot changed while it lived");
+                    let seqno = ordex_core::Snapshot::seqno(&snap);
+                    snapshots.lock().unwrap().push((seqno, first));
+                }
+            });
+        }
+    });
+    let mut all: Log = logs.into_inner().unwrap().into_iter().flatten().collect();
+    all.sort_by_key(|e| e.0);
+    for pair in all.windows(2) {
+        assert!(pair[0].0 < pair[1].0, "a seqno was handed out twice");
+    }
+    let replay = |upto: u64| {
+        let mut m = BTreeMap::new();
+        for (s, k, v) in &all {
+            if *s > upto {
+                break;
+            }
+            match v {
+                Some(v) => m.insert(k.clone(), v.clone()),
+                None => m.remove(k),
+            };
+        }
+        m.into_iter().collect::<Vec<_>>()
+    };
+    let snapshots = snapshots.into_inner().unwrap();
+    assert!(!snapshots.is_empty());
+    for (seqno, got) in &snapshots {
+        assert_eq!(got, &replay(*seqno), "snapshot at {seqno} is not exact");
+    }
+    let fin = tree.collect_range(&b"w"[..]..&b"x"[..]);
+    assert_eq!(fin, replay(u64::MAX));
+    assert_eq!(tree.len(), STABLE as usize + fin.len());
+    tree.check_invariants(false).unwrap();
+}
+
+/// With no snapshot ever taken, concurrent overwrites and removes leave
+/// every chain at length one and retire the rest: garbage stays bounded.
+#[test]
+fn no_snapshot_chains_stay_short() {
+    let tree = BTree::<16>::new();
+    std::thread::scope(|s| {
+        for t in 0..8u32 {
+            let tree = &tree;
+            s.spawn(move || {
+                for i in 0..5000u32 {
+                    let k = ((i * 31 + t) % 512).to_be_bytes();
+                    if i % 4 == 3 {
+                        tree.delete(&k);
+                    } else {
+                        tree.put(&k, &i.to_le_bytes());
+                    }
+                }
+            });
+        }
+    });
+    tree.check_invariants(true).unwrap();
+    assert!(tree.len() <= 512);
+}
