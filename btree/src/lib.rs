@@ -75,10 +75,13 @@
 //!   nothing else is dereferenced before validation.
 //! - Empty leaves are not merged or unlinked: nodes are freed only when
 //!   the tree is dropped (entries and versions are freed at once).
-//! - Tombstone chains kept for a snapshot are trimmed on the next write to
-//!   that key, not swept when the snapshot goes.
-//! - No cursors (`seek`, `next`, `prev`), no reverse scan, no `update`,
-//!   `remove_range` or bulk load yet.
+//! - Versions kept for snapshots are trimmed by the next write to their
+//!   key, or by a sweep of all leaves when the last snapshot goes and at
+//!   least 64 kept versions (and a quarter of the live key count) have
+//!   piled up; below that threshold they wait for the next write.
+//! - No cursors (`seek`, `next`, `prev`), no reverse scan, no bulk load
+//!   yet; `remove_range` is a loop of single removes (not atomic as a
+//!   whole).
 //!
 //! ```
 //! use ordex_btree::BTree;
@@ -166,6 +169,60 @@ impl<const N: usize> BTree<N> {
     /// removed (an absent key consumes no seqno).
     pub fn delete(&self, key: &[u8]) -> Option<Seqno> {
         self.tree.remove(key)
+    }
+
+    /// Atomic read-modify-write of one key: `f` gets the current value
+    /// and returns the new one (`None` removes the key). Returns the seqno
+    /// of the write, or `None` if nothing was written (`f` returned `None`
+    /// for an absent key). Linearizable.
+    ///
+    /// `f` runs exactly once, while the key's leaf latch is held: keep it
+    /// short, and do not touch this tree from it (that would deadlock).
+    ///
+    /// ```
+    /// let tree: ordex_btree::BTree = ordex_btree::BTree::new();
+    /// let add = |old: Option<&[u8]>| {
+    ///     let n = old.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+    ///     Some((n + 1).to_be_bytes().to_vec())
+    /// };
+    /// tree.update(b"counter", add);
+    /// tree.update(b"counter", add);
+    /// let guard = ordex_btree::pin();
+    /// assert_eq!(tree.get_ref(b"counter", &guard), Some(&2u64.to_be_bytes()[..]));
+    /// ```
+    pub fn update<F>(&self, key: &[u8], f: F) -> Option<Seqno>
+    where
+        F: FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+    {
+        self.tree.update(key, f)
+    }
+
+    /// Removes every live key within the bounds; returns how many were
+    /// removed. Each key is removed atomically, the range as a whole is
+    /// not: a key inserted into the range concurrently may survive.
+    /// Allocates (it collects keys in batches of 256).
+    pub fn remove_range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> usize {
+        const BATCH: usize = 256;
+        let mut removed = 0;
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let mut batch: Vec<Vec<u8>> = Vec::new();
+            let lo = match &last {
+                Some(k) => Bound::Excluded(&k[..]),
+                None => from,
+            };
+            self.tree.scan(lo, to, None, &mut |k, _| {
+                batch.push(k.to_vec());
+                batch.len() < BATCH
+            });
+            for k in &batch {
+                removed += usize::from(self.tree.remove(k).is_some());
+            }
+            if batch.len() < BATCH {
+                return removed;
+            }
+            last = batch.pop();
+        }
     }
 
     /// A typed snapshot (the trait's `snapshot` boxes it).

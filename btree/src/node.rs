@@ -437,6 +437,20 @@ impl<const N: usize> Node<N> {
         Ok((lo, false))
     }
 
+    /// Takes the exclusive latch, waiting (with backoff) while another
+    /// writer holds it.
+    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Locked<'a, N> {
+        let mut restarts = 0;
+        loop {
+            if let Ok(v) = self.read() {
+                if let Ok(l) = self.upgrade(v, heap) {
+                    return l;
+                }
+            }
+            crate::tree::backoff(&mut restarts);
+        }
+    }
+
     /// Upgrades the optimistic read `v` to the exclusive latch.
     #[inline]
     pub(crate) fn upgrade<'a>(
@@ -499,8 +513,15 @@ impl<'a, const N: usize> Locked<'a, N> {
     /// Pushes `rec` as the newest version of the entry at `pos`, then trims
     /// the chain to what the oldest live snapshot (`oldest`, `u64::MAX` if
     /// none) can need: every version newer than `oldest` and the newest one
-    /// at or below it. Returns whether the replaced version was a value.
-    pub(crate) fn push_version(&self, pos: usize, rec: NewRec, oldest: u64, guard: &Guard) -> bool {
+    /// at or below it. Returns whether the replaced version was a value,
+    /// and whether the chain kept more than the new version.
+    pub(crate) fn push_version(
+        &self,
+        pos: usize,
+        rec: NewRec,
+        oldest: u64,
+        guard: &Guard,
+    ) -> (bool, bool) {
         let e = self.node.slot_ptr(pos);
         // SAFETY: `pos` is an occupied slot of the latched leaf (the caller
         // found it there under the latch), so `e` is a live entry.
@@ -510,11 +531,12 @@ impl<'a, const N: usize> Locked<'a, N> {
         let was_live = unsafe { old.as_ref() }.is_some_and(|r| r.value.is_some());
         let new = rec.publish(self.heap, old);
         entry.versions.store(new, Ordering::Release);
-        self.trim(new, oldest, guard);
-        was_live
+        (was_live, self.trim(new, oldest, guard))
     }
 
-    fn trim(&self, head: *mut Rec, oldest: u64, guard: &Guard) {
+    /// Trims a chain (see [`push_version`](Self::push_version)); returns
+    /// whether more than the head is left.
+    fn trim(&self, head: *mut Rec, oldest: u64, guard: &Guard) -> bool {
         let mut r = head;
         loop {
             // SAFETY: `r` is in the chain of an entry of the latched leaf;
@@ -522,17 +544,38 @@ impl<'a, const N: usize> Locked<'a, N> {
             let rec = unsafe { &*r };
             let older = rec.older.load(Ordering::Relaxed);
             if older.is_null() {
-                return;
+                return r != head;
             }
             if rec.seqno <= oldest {
                 rec.older.store(ptr::null_mut(), Ordering::Release);
                 // SAFETY: the run below `rec` was just unlinked, and only
                 // this latch holder could unlink it.
                 unsafe { retire_chain(older, guard, self.heap) };
-                return;
+                return r != head;
             }
             r = older;
         }
+    }
+
+    /// Trims every chain of the latched leaf to what `oldest` can need and
+    /// unlinks entries left with a lone tombstone no snapshot can tell from
+    /// absence. Returns the number of entries removed.
+    pub(crate) fn sweep(&self, oldest: u64, guard: &Guard) -> usize {
+        let mut removed = 0;
+        for i in (0..self.count_exact()).rev() {
+            let e = self.node.slot_ptr(i);
+            // SAFETY: an occupied slot of the latched leaf holds a live
+            // entry, whose chain head is live.
+            let head = unsafe { (*e).versions.load(Ordering::Relaxed) };
+            let longer = self.trim(head, oldest, guard);
+            // SAFETY: as above.
+            let rec = unsafe { &*head };
+            if !longer && rec.value.is_none() && rec.seqno <= oldest {
+                self.remove_entry(i, guard);
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Unlinks the entry at `pos` and retires it with its chain.

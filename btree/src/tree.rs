@@ -2,7 +2,7 @@
 //! completion, seqno publication and snapshots, scans. Safe code over
 //! [`crate::node`].
 
-use crate::node::{head_of, Entry, Heap, NewRec, Node, Rec, Root, Split};
+use crate::node::{head_of, Entry, Heap, Locked, NewRec, Node, Rec, Root, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::{Restart, Version};
 use ordex_core::sync::{self, AtomicU64, Ordering};
@@ -54,6 +54,9 @@ pub(crate) struct Tree<const N: usize> {
     snapshots: Mutex<BTreeMap<u64, usize>>,
     /// Keys whose newest version is a value.
     live: StdAtomicUsize,
+    /// Writes that left a chain longer than one (kept for a snapshot)
+    /// since the last sweep.
+    kept: StdAtomicUsize,
 }
 
 /// What a scan reads from a leaf: the entry and its newest version at the
@@ -70,6 +73,7 @@ impl<const N: usize> Tree<N> {
             oldest: AtomicU64::new(NO_SNAPSHOT),
             snapshots: Mutex::new(BTreeMap::new()),
             live: StdAtomicUsize::new(0),
+            kept: StdAtomicUsize::new(0),
         }
     }
 
@@ -204,10 +208,66 @@ impl<const N: usize> Tree<N> {
         }
     }
 
+    /// Under the leaf latch: takes the next seqno and writes `rec` for the
+    /// key at `pos` (`found`: the entry exists), or, with `rec` None,
+    /// removes the key (the caller checked that it is live).
+    fn apply(
+        &self,
+        locked: &Locked<'_, N>,
+        pos: usize,
+        found: bool,
+        key: &[u8],
+        rec: Option<NewRec>,
+        guard: &Guard,
+    ) -> (u64, Option<Split<N>>) {
+        let (w, oldest) = self.next_seqno();
+        let Some(mut r) = rec else {
+            if w <= oldest {
+                // No snapshot can see an older version: the key goes.
+                locked.remove_entry(pos, guard);
+            } else {
+                let mut t = NewRec::new(None);
+                t.set_seqno(w);
+                locked.push_version(pos, t, oldest, guard);
+                self.kept.fetch_add(1, StdOrdering::Relaxed);
+            }
+            self.live.fetch_sub(1, StdOrdering::Relaxed);
+            return (w, None);
+        };
+        r.set_seqno(w);
+        if !found {
+            self.live.fetch_add(1, StdOrdering::Relaxed);
+            return (w, locked.leaf_insert(pos, key, r));
+        }
+        let (was_live, kept) = locked.push_version(pos, r, oldest, guard);
+        if !was_live {
+            self.live.fetch_add(1, StdOrdering::Relaxed);
+        }
+        if kept {
+            self.kept.fetch_add(1, StdOrdering::Relaxed);
+        }
+        (w, None)
+    }
+
+    /// Completes a write applied under `leaf`'s latch (already released).
+    fn complete<'g>(
+        &'g self,
+        w: u64,
+        leaf: &'g Node<N>,
+        split: Option<Split<N>>,
+        guard: &'g Guard,
+    ) {
+        self.publish(w);
+        if let Some(split) = split {
+            self.finish_split(leaf, split, guard);
+        }
+    }
+
     /// Upsert. Returns the seqno.
     pub(crate) fn insert(&self, key: &[u8], value: &[u8]) -> Seqno {
         let guard = &epoch::pin();
         let head = head_of(key);
+        // Copy the value before taking the latch.
         let mut rec = Some(NewRec::new(Some(value)));
         let mut restarts = 0;
         loop {
@@ -215,27 +275,13 @@ impl<const N: usize> Tree<N> {
                 let (leaf, v) = self.find(key, head, 0, guard)?;
                 let (pos, found) = leaf.lower_bound(key, head, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
-                let (w, oldest) = self.next_seqno();
-                let mut r = rec.take().expect("record used once");
-                r.set_seqno(w);
-                let split = if found {
-                    if !locked.push_version(pos, r, oldest, guard) {
-                        self.live.fetch_add(1, StdOrdering::Relaxed);
-                    }
-                    None
-                } else {
-                    self.live.fetch_add(1, StdOrdering::Relaxed);
-                    locked.leaf_insert(pos, key, r)
-                };
+                let (w, split) = self.apply(&locked, pos, found, key, rec.take(), guard);
                 drop(locked);
                 Ok((w, leaf, split))
             })();
             match attempt {
                 Ok((w, leaf, split)) => {
-                    self.publish(w);
-                    if let Some(split) = split {
-                        self.finish_split(leaf, split, guard);
-                    }
+                    self.complete(w, leaf, split, guard);
                     return w;
                 }
                 Err(Restart) => backoff(&mut restarts),
@@ -249,7 +295,7 @@ impl<const N: usize> Tree<N> {
         let head = head_of(key);
         let mut restarts = 0;
         loop {
-            let attempt = (|| -> Result<Option<u64>, Restart> {
+            let attempt = (|| -> Result<_, Restart> {
                 let (leaf, v) = self.find(key, head, 0, guard)?;
                 let (pos, found) = leaf.lower_bound(key, head, guard)?;
                 let live = found
@@ -259,27 +305,64 @@ impl<const N: usize> Tree<N> {
                         .newest(guard)
                         .is_some_and(|r| r.value().is_some());
                 if !live {
-                    // Read-only: linearizes at the validation.
+                    // Nothing to write: linearizes at the validation,
+                    // without taking the latch.
                     leaf.check(v)?;
                     return Ok(None);
                 }
                 let locked = leaf.upgrade(v, self.root.heap())?;
-                let (w, oldest) = self.next_seqno();
-                if w <= oldest {
-                    // No snapshot can see an older version: the key goes.
-                    locked.remove_entry(pos, guard);
-                } else {
-                    let mut t = NewRec::new(None);
-                    t.set_seqno(w);
-                    locked.push_version(pos, t, oldest, guard);
-                }
-                self.live.fetch_sub(1, StdOrdering::Relaxed);
+                let (w, split) = self.apply(&locked, pos, found, key, None, guard);
                 drop(locked);
-                Ok(Some(w))
+                Ok(Some((w, leaf, split)))
             })();
             match attempt {
-                Ok(Some(w)) => {
-                    self.publish(w);
+                Ok(Some((w, leaf, split))) => {
+                    self.complete(w, leaf, split, guard);
+                    return Some(w);
+                }
+                Ok(None) => return None,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Atomic read-modify-write: under the key's leaf latch, `f` gets the
+    /// current value and returns the new one (`None`: remove). Returns the
+    /// seqno of the write, or `None` if nothing was written (removing an
+    /// absent key). `f` runs exactly once.
+    pub(crate) fn update<F>(&self, key: &[u8], f: F) -> Option<Seqno>
+    where
+        F: FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+    {
+        let guard = &epoch::pin();
+        let head = head_of(key);
+        let mut f = Some(f);
+        let mut restarts = 0;
+        loop {
+            let attempt = (|| -> Result<_, Restart> {
+                let (leaf, v) = self.find(key, head, 0, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let cur = if found {
+                    leaf.slot(pos, guard)
+                        .ok_or(Restart)?
+                        .newest(guard)
+                        .and_then(Rec::value)
+                } else {
+                    None
+                };
+                let locked = leaf.upgrade(v, self.root.heap())?;
+                let new = (f.take().expect("f runs once"))(cur);
+                if new.is_none() && cur.is_none() {
+                    return Ok(None);
+                }
+                let rec = new.map(|v| NewRec::new(Some(&v)));
+                let (w, split) = self.apply(&locked, pos, found, key, rec, guard);
+                drop(locked);
+                Ok(Some((w, leaf, split)))
+            })();
+            match attempt {
+                Ok(Some((w, leaf, split))) => {
+                    self.complete(w, leaf, split, guard);
                     return Some(w);
                 }
                 Ok(None) => return None,
@@ -356,11 +439,50 @@ impl<const N: usize> Tree<N> {
         s
     }
 
-    /// Unregisters a snapshot.
+    /// Unregisters a snapshot. When the last one goes and enough versions
+    /// were kept for snapshots (at least 64, and a quarter of the live
+    /// keys: amortised O(1) per kept version), sweeps the leaves so chains
+    /// are back to length one; otherwise leftovers are trimmed by the next
+    /// write to their key.
     pub(crate) fn snapshot_end(&self, s: Seqno) {
-        let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
-        Self::dec(&mut snaps, s);
-        self.store_oldest(&snaps);
+        let last = {
+            let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+            Self::dec(&mut snaps, s);
+            self.store_oldest(&snaps);
+            snaps.is_empty()
+        };
+        let kept = self.kept.load(StdOrdering::Relaxed);
+        if last && kept >= 64 && kept * 4 >= self.len() {
+            self.kept.store(0, StdOrdering::Relaxed);
+            self.sweep();
+        }
+    }
+
+    /// Trims every chain to what the live snapshots need (see
+    /// [`snapshot_end`](Self::snapshot_end)). Latches one leaf at a time.
+    pub(crate) fn sweep(&self) {
+        let guard = &epoch::pin();
+        let mut restarts = 0;
+        let mut node = loop {
+            match self.find(&[], 0, 0, guard) {
+                Ok((n, _)) => break n,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        };
+        loop {
+            let locked = node.lock(self.root.heap());
+            // Read under the latch, after every write this leaf saw: a
+            // snapshot registered later pins a seqno at or above each of
+            // their seqnos (see `next_seqno`), so it needs no more.
+            let oldest = self.oldest.load(Ordering::SeqCst);
+            locked.sweep(oldest, guard);
+            let right = node.right(guard);
+            drop(locked);
+            match right {
+                Some(r) => node = r,
+                None => return,
+            }
+        }
     }
 
     fn dec(snaps: &mut BTreeMap<u64, usize>, s: u64) {

@@ -212,3 +212,92 @@ fn sequential_patterns_build_valid_trees() {
         assert_eq!(tree.collect_range::<[u8], _>(..), vec![]);
     }
 }
+
+/// `update` and `remove_range` against the model, on a tall tree.
+#[test]
+fn update_and_remove_range_agree_with_model() {
+    let tree = BTree::<4>::new();
+    let mut model = Model::new();
+    for i in 0..600u32 {
+        let k = (i * 37 % 600).to_be_bytes().to_vec();
+        tree.insert(&k, &[1]).unwrap();
+        model.insert(k, vec![1]);
+    }
+    // Increment every third key, remove every fifth through update, and
+    // leave absent keys absent.
+    for i in 0..700u32 {
+        let k = i.to_be_bytes().to_vec();
+        let want_write = model.contains_key(&k) || i % 3 == 0;
+        let s = tree.update(&k, |old| {
+            if i % 5 == 0 {
+                return None;
+            }
+            match old {
+                Some(v) => Some(vec![v[0] + 1]),
+                None if i % 3 == 0 => Some(vec![7]),
+                None => None,
+            }
+        });
+        let before = model.get(&k).cloned();
+        match (i % 5 == 0, before) {
+            (true, Some(_)) => {
+                model.remove(&k);
+            }
+            (true, None) => {}
+            (false, Some(v)) => {
+                model.insert(k.clone(), vec![v[0] + 1]);
+            }
+            (false, None) if i % 3 == 0 => {
+                model.insert(k.clone(), vec![7]);
+            }
+            (false, None) => {}
+        }
+        assert_eq!(
+            s.is_some(),
+            want_write && !(i % 5 == 0 && i >= 600),
+            "key {i}"
+        );
+        assert_eq!(tree.get_copied(&k), model.get(&k).cloned(), "key {i}");
+    }
+    let lo = 100u32.to_be_bytes();
+    let hi = 450u32.to_be_bytes();
+    let n = tree.remove_range(Bound::Excluded(&lo[..]), Bound::Included(&hi[..]));
+    let doomed: Vec<Vec<u8>> = model
+        .range::<[u8], _>((Bound::Excluded(&lo[..]), Bound::Included(&hi[..])))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(n, doomed.len());
+    for k in doomed {
+        model.remove(&k);
+    }
+    assert_eq!(
+        tree.collect_range::<[u8], _>(..),
+        model.into_iter().collect::<Vec<_>>()
+    );
+    tree.check_invariants(true).unwrap();
+}
+
+/// Versions kept for a snapshot are swept when the last snapshot goes:
+/// every chain is back to length one and removed keys' entries are gone.
+#[test]
+fn last_snapshot_drop_sweeps_kept_versions() {
+    let tree = BTree::<8>::new();
+    for i in 0..1000u32 {
+        tree.insert(&i.to_be_bytes(), b"a").unwrap();
+    }
+    let s1 = tree.snapshot();
+    let s2 = tree.snapshot();
+    for i in 0..1000u32 {
+        if i % 2 == 0 {
+            tree.remove(&i.to_be_bytes()).unwrap();
+        } else {
+            tree.insert(&i.to_be_bytes(), b"b").unwrap();
+        }
+    }
+    assert!(tree.check_invariants(true).is_err(), "chains are long now");
+    drop(s1);
+    assert_eq!(s2.collect_range::<[u8], _>(..).len(), 1000);
+    drop(s2);
+    tree.check_invariants(true).unwrap();
+    assert_eq!(tree.len(), 500);
+}
