@@ -1,55 +1,123 @@
 //! The arena: the one module of the skip list that touches raw memory.
 //!
 //! Nodes are bump-allocated from chunks of `1 << chunk_shift` bytes that
-//! are allocated on demand (so an empty table costs nothing and
-//! `memory_usage` is exact) and freed all at once when the arena drops. A
-//! node is addressed by a `u32` offset: chunk index in the high bits,
-//! position in the chunk in the low bits; offset 0 is null.
+//! are allocated on demand (so an empty table costs nothing) and freed all
+//! at once when the arena drops. A node is addressed by a `u32` offset:
+//! chunk index in the high bits, position in the chunk in the low bits;
+//! offset 0 is null.
 //!
-//! Node layout (8-byte aligned):
+//! Writers do not share one bump pointer: each writer lane (see
+//! `lane.rs`) owns a [`Block`] of `chunk / 16` bytes carved from the shared
+//! chunk cursor and bump-allocates inside it, so two threads inserting at
+//! once touch different cache lines. Nodes larger than a quarter of a block
+//! are carved from the shared cursor directly. A block's bump is a CAS on
+//! the block's own word, so allocation stays lock-free and safe even if two
+//! threads ever share a lane.
 //!
-//! | field | size |
+//! Node layout (4-byte aligned):
+//!
+//! | offset | field |
 //! |---|---|
-//! | key length (keys are at most 64 KiB − 1) | 2 |
-//! | height | 1 |
-//! | (padding) | 1 |
-//! | value length | 4 |
-//! | trailer (`seqno << 8 \| kind`) | 8 |
-//! | `height` links (`sync::AtomicU32`, the next node per level) | `height × size_of::<AtomicU32>()` |
-//! | key bytes, then value bytes | key + value |
+//! | 0 | meta, `u64`: `seqno << 8 \| height << 2 \| kind` (unaligned read) |
+//! | 8 | key length, `u16` |
+//! | 10 | value length, `u16` (`LONG`: the length is the `u32` before the key) |
+//! | 12 | prev link at level 0, `AtomicU32` (a hint, see `list.rs`) |
+//! | 16 | `height` next links, `AtomicU32` each |
+//! | 16 + 4·height | (`u32` value length if long), key bytes, value bytes |
+//!
+//! 16 bytes of header and 4 bytes per level: with branching 2 (two levels
+//! on average) a node costs its key and value plus 24 bytes, rounded up to
+//! 4.
 //!
 //! Invariant (what makes the accessors safe): a [`NodeRef`] is only ever
 //! made by [`Arena::alloc`], which fully initialises the node, or loaded
 //! from a link, whose stores are `Release` and loads `Acquire`, so every
 //! thread holding a `NodeRef` sees the node's initialisation. After
-//! initialisation only the links change, and only through atomics; key,
-//! value, trailer and height are immutable. Chunks are never moved or freed
+//! publication only the links change, and only through atomics; key,
+//! value, meta and height are immutable. Chunks are never moved or freed
 //! while the arena lives.
 
-use ordex_core::sync::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use ordex_core::sync::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::mem::{align_of, size_of};
 
 /// An arena offset that points to a fully initialised node (see the module
 /// invariant). `Copy`, 4 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct NodeRef(u32);
 
-const HEADER: usize = 16;
 const LINK: usize = size_of::<AtomicU32>();
+/// Node alignment: links are `AtomicU32` (4 bytes; loom's are larger).
+const ALIGN: usize = if align_of::<AtomicU32>() > 4 {
+    align_of::<AtomicU32>()
+} else {
+    4
+};
+/// The prev link follows the 12 bytes of meta and lengths.
+const PREV_AT: usize = 12usize.next_multiple_of(ALIGN);
+/// The next links follow the prev link (16 bytes of header in all).
+const HEADER: usize = PREV_AT + LINK;
+/// Value length marker for values of 64 KiB − 1 bytes or more.
+const LONG: usize = u16::MAX as usize;
 
-fn links_at() -> usize {
-    HEADER.next_multiple_of(align_of::<AtomicU32>())
-}
-
-/// Bytes a node of this shape occupies (rounded up to 8).
+/// Bytes a node of this shape occupies (rounded up to [`ALIGN`]).
 pub(crate) fn node_size(height: usize, key: usize, value: usize) -> usize {
-    (links_at() + height * LINK + key + value).next_multiple_of(8)
+    let long = if value >= LONG { 4 } else { 0 };
+    (HEADER + height * LINK + long + key + value).next_multiple_of(ALIGN)
 }
 
 /// The arena ran out of room (its capacity, or the chunk table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Full;
+
+/// A bump region owned by one writer lane or one reservation: `cur << 32
+/// | left` (next free offset, bytes left). Empty when `left` is 0.
+#[derive(Debug)]
+pub(crate) struct Block {
+    state: AtomicU64,
+    /// Node bytes handed out from this block (and direct allocations made
+    /// through its lane).
+    used: AtomicUsize,
+}
+
+impl Block {
+    pub(crate) fn new() -> Block {
+        Block {
+            state: AtomicU64::new(0),
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bytes this block still holds unused.
+    pub(crate) fn left(&self) -> usize {
+        self.state.load(Ordering::Relaxed) as u32 as usize
+    }
+
+    /// Node bytes allocated through this block.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Bump-allocates `size` bytes, if they fit.
+    #[inline]
+    fn bump(&self, size: usize) -> Option<u32> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            let (cur, left) = ((s >> 32) as u32, s as u32 as usize);
+            if size > left {
+                return None;
+            }
+            let next = (u64::from(cur) + size as u64) << 32 | (left - size) as u64;
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(cur),
+                Err(now) => s = now,
+            }
+        }
+    }
+}
 
 pub(crate) struct Arena {
     chunk_shift: u32,
@@ -59,11 +127,16 @@ pub(crate) struct Arena {
     max_chunks: usize,
     /// `chunk index << 32 | position` of the next free byte.
     cursor: AtomicU64,
-    /// Bytes of chunk tails skipped at handovers (so that the bytes in use
-    /// follow from the cursor without a counter on the allocation path).
-    wasted: AtomicUsize,
     /// Chunks allocated.
     allocated: AtomicUsize,
+    /// Set by the first allocation that does not fit: every later one
+    /// fails too, so a small node never squeezes into a tail after a
+    /// larger one was refused (`Full` is a state, as an engine rotating
+    /// its memtable expects).
+    full: AtomicBool,
+    /// Node bytes allocated outside lane blocks (large nodes and
+    /// reservations' nodes).
+    direct_used: AtomicUsize,
 }
 
 // SAFETY: the chunks are plain heap memory owned by the arena; all shared
@@ -75,12 +148,14 @@ unsafe impl Sync for Arena {}
 
 impl Arena {
     /// An arena of at most `capacity` bytes in chunks of `1 << chunk_shift`
-    /// bytes (`8 <= chunk_shift <= 24`).
+    /// bytes (`10 <= chunk_shift <= 24`).
     pub(crate) fn new(capacity: usize, chunk_shift: u32) -> Arena {
-        assert!((8..=24).contains(&chunk_shift), "chunk_shift out of range");
+        assert!((10..=24).contains(&chunk_shift), "chunk_shift out of range");
         let chunk = 1usize << chunk_shift;
-        // Offsets are u32: chunk index in the bits above chunk_shift.
-        let addressable = 1usize << (32 - chunk_shift);
+        // Offsets are u32: chunk index in the bits above chunk_shift; the
+        // last chunk index is left out so that an offset one past the end
+        // of a chunk still fits in 32 bits.
+        let addressable = (1usize << (32 - chunk_shift)) - 1;
         let max_chunks = (capacity / chunk).clamp(1, addressable);
         let chunks = (0..max_chunks)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
@@ -90,9 +165,10 @@ impl Arena {
             chunks,
             max_chunks,
             // Byte 0 of chunk 0 is never handed out: offset 0 means null.
-            cursor: AtomicU64::new(8),
-            wasted: AtomicUsize::new(0),
+            cursor: AtomicU64::new(ALIGN as u64),
             allocated: AtomicUsize::new(0),
+            full: AtomicBool::new(false),
+            direct_used: AtomicUsize::new(0),
         }
     }
 
@@ -100,9 +176,14 @@ impl Arena {
         1 << self.chunk_shift
     }
 
-    /// The largest node this arena can hold.
+    /// Bytes a lane block takes from the shared cursor.
+    fn block_size(&self) -> usize {
+        self.chunk_size() / 16
+    }
+
+    /// The largest node (or reservation) this arena can hold.
     pub(crate) fn max_node(&self) -> usize {
-        self.chunk_size() - 8
+        self.chunk_size() - ALIGN
     }
 
     /// Heap bytes held (allocated chunks).
@@ -110,16 +191,28 @@ impl Arena {
         self.allocated.load(Ordering::Relaxed) * self.chunk_size()
     }
 
-    /// Bytes handed out to nodes.
-    pub(crate) fn used_bytes(&self) -> usize {
-        let cur = self.cursor.load(Ordering::Relaxed);
-        let (ci, pos) = ((cur >> 32) as usize, cur as u32 as usize);
-        (ci * self.chunk_size() + pos).saturating_sub(8 + self.wasted.load(Ordering::Relaxed))
+    /// The arena's capacity in bytes.
+    pub(crate) fn capacity(&self) -> usize {
+        self.max_chunks * self.chunk_size()
     }
 
-    /// Bytes the arena may still allocate (chunks not yet allocated plus
-    /// the rest of the current one).
+    /// Node bytes allocated outside lane blocks.
+    pub(crate) fn direct_used(&self) -> usize {
+        self.direct_used.load(Ordering::Relaxed)
+    }
+
+    /// Whether an allocation has failed (every later one fails too).
+    pub(crate) fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the arena may still hand out from its shared cursor (chunks
+    /// not yet carved plus the rest of the current one), not counting what
+    /// the lane blocks still hold.
     pub(crate) fn remaining(&self) -> usize {
+        if self.is_full() {
+            return 0;
+        }
         let cur = self.cursor.load(Ordering::Relaxed);
         let (ci, pos) = ((cur >> 32) as usize, cur as u32 as usize);
         (self.max_chunks - ci) * self.chunk_size() - pos
@@ -152,16 +245,20 @@ impl Arena {
     }
 
     fn chunk_layout(&self) -> Layout {
-        Layout::from_size_align(self.chunk_size(), 8).expect("valid chunk layout")
+        Layout::from_size_align(self.chunk_size(), ALIGN.max(8)).expect("valid chunk layout")
     }
 
-    /// Reserves `size` bytes (a multiple of 8, at most `max_node`); returns
-    /// their offset.
-    fn reserve(&self, size: usize) -> Result<u32, Full> {
-        debug_assert!(size.is_multiple_of(8) && size <= self.max_node());
+    /// Carves `size` bytes (a multiple of [`ALIGN`], at most `max_node`)
+    /// from the shared cursor; returns their offset. The first failure
+    /// makes the arena full for good.
+    fn take(&self, size: usize, sticky: bool) -> Result<u32, Full> {
+        debug_assert!(size.is_multiple_of(ALIGN) && size <= self.max_node());
         let chunk = self.chunk_size() as u64;
         let mut cur = self.cursor.load(Ordering::Acquire);
         loop {
+            if self.is_full() {
+                return Err(Full);
+            }
             let (ci, pos) = (cur >> 32, cur & 0xFFFF_FFFF);
             if pos + size as u64 <= chunk {
                 self.ensure_chunk(ci as usize);
@@ -179,22 +276,8 @@ impl Arena {
                 // unused).
                 let next = ci as usize + 1;
                 if next >= self.max_chunks {
-                    // Full is a state, not a size: close the last chunk so
-                    // that no later (smaller) node squeezes into its tail and
-                    // every later write sees `Full` too, as an engine
-                    // rotating its memtable expects.
-                    if self
-                        .cursor
-                        .compare_exchange(
-                            cur,
-                            (ci << 32) | chunk,
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                        )
-                        .is_ok()
-                    {
-                        self.wasted
-                            .fetch_add((chunk - pos) as usize, Ordering::Relaxed);
+                    if sticky {
+                        self.full.store(true, Ordering::Relaxed);
                     }
                     return Err(Full);
                 }
@@ -205,14 +288,59 @@ impl Arena {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 ) {
-                    Ok(_) => {
-                        self.wasted
-                            .fetch_add((chunk - pos) as usize, Ordering::Relaxed);
-                        cur = (next as u64) << 32;
-                    }
+                    Ok(_) => cur = (next as u64) << 32,
                     Err(now) => cur = now,
                 }
             }
+        }
+    }
+
+    /// Fills `block` with a fresh region of `size` bytes (the rest of its
+    /// old region is abandoned). A lane's refill that fails makes the arena
+    /// full for good; a reservation's (`sticky` false) changes nothing.
+    pub(crate) fn refill(&self, block: &Block, size: usize, sticky: bool) -> Result<(), Full> {
+        let size = size.next_multiple_of(ALIGN);
+        if size > self.max_node() {
+            return Err(Full);
+        }
+        let start = self.take(size, sticky)?;
+        block
+            .state
+            .store(u64::from(start) << 32 | size as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives what is left of a reservation's block to a lane's block, if
+    /// it is more than the lane has left (whichever rest is smaller is
+    /// abandoned). The caller holds the lane.
+    pub(crate) fn hand_over(&self, reservation: &Block, lane: &Block) {
+        let rest = reservation.state.swap(0, Ordering::Relaxed);
+        if rest as u32 as usize > lane.left() {
+            lane.state.store(rest, Ordering::Relaxed);
+        }
+    }
+
+    /// Room for a node of `size` bytes: from `block` if it is small enough,
+    /// refilling the block from the shared cursor when it runs out.
+    fn place(&self, block: &Block, size: usize) -> Result<u32, Full> {
+        if self.is_full() {
+            return Err(Full);
+        }
+        let block_size = self.block_size();
+        if size > block_size / 4 {
+            let off = self.take(size, true)?;
+            self.direct_used.fetch_add(size, Ordering::Relaxed);
+            return Ok(off);
+        }
+        loop {
+            if let Some(off) = block.bump(size) {
+                block.used.fetch_add(size, Ordering::Relaxed);
+                return Ok(off);
+            }
+            // The block ran out: take a new one. If another thread sharing
+            // this lane refilled it meanwhile, ours replaces it (its tail is
+            // abandoned, which only costs bytes).
+            self.refill(block, block_size, true)?;
         }
     }
 
@@ -232,127 +360,230 @@ impl Arena {
         unsafe { base.add(pos) }
     }
 
-    /// Allocates and fully initialises a node; its links are null. The
+    /// Allocates (from `block`, see [`place`](Self::place)) and fully
+    /// initialises a node of `height` levels; its links are null. The
     /// node is private to the caller until it publishes it through a link.
+    /// `height` must be 1 to 32 and the key at most 64 KiB − 1 bytes.
     pub(crate) fn alloc(
         &self,
+        block: &Block,
         height: usize,
-        trailer: u64,
+        seqno: u64,
+        kind: u64,
         key: &[u8],
         value: &[u8],
     ) -> Result<NodeRef, Full> {
+        self.alloc_from(height, seqno, kind, key, value, |size| {
+            self.place(block, size)
+        })
+    }
+
+    /// Like [`alloc`](Self::alloc), but only from a reservation's block
+    /// (never refilled; its nodes count as the arena's own bytes). A node
+    /// that does not fit fails without touching the arena's state.
+    pub(crate) fn alloc_reserved(
+        &self,
+        block: &Block,
+        height: usize,
+        seqno: u64,
+        kind: u64,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<NodeRef, Full> {
+        self.alloc_from(height, seqno, kind, key, value, |size| {
+            let off = block.bump(size).ok_or(Full)?;
+            self.direct_used.fetch_add(size, Ordering::Relaxed);
+            Ok(off)
+        })
+    }
+
+    fn alloc_from(
+        &self,
+        height: usize,
+        seqno: u64,
+        kind: u64,
+        key: &[u8],
+        value: &[u8],
+        place: impl FnOnce(usize) -> Result<u32, Full>,
+    ) -> Result<NodeRef, Full> {
         let size = node_size(height, key.len(), value.len());
-        if size > self.max_node() || key.len() > u16::MAX as usize || height > u8::MAX as usize {
+        if size > self.max_node() || key.len() > u16::MAX as usize || !(1..=32).contains(&height) {
             return Err(Full);
         }
-        let off = self.reserve(size)?;
+        let off = place(size)?;
         let p = self.ptr(off);
-        // SAFETY: `reserve` handed out `size` bytes at `p` to this thread
-        // alone, inside one chunk, 8-aligned (chunks are 8-aligned and
-        // every size is a multiple of 8); nothing else reads them until the
-        // node is published.
+        let long = value.len() >= LONG;
+        let meta = seqno << 8 | ((height as u64 - 1) << 2) | (kind & 0b11);
+        // SAFETY: `place` handed out `size` bytes at `p` to this thread
+        // alone, inside one chunk, 4-aligned (chunks are 8-aligned and
+        // every size is a multiple of 4); nothing else reads them until
+        // the node is published. `size` covers the header, the links, the
+        // long length and the key and value bytes written here.
         unsafe {
-            p.cast::<u16>().write(key.len() as u16);
-            p.add(2).write(height as u8);
-            p.add(4).cast::<u32>().write(value.len() as u32);
-            p.add(8).cast::<u64>().write(trailer);
-            let links = p.add(links_at());
+            p.cast::<u64>().write_unaligned(meta);
+            p.add(8).cast::<u16>().write(key.len() as u16);
+            p.add(10).cast::<u16>().write(if long {
+                LONG as u16
+            } else {
+                value.len() as u16
+            });
+            p.add(PREV_AT).cast::<AtomicU32>().write(AtomicU32::new(0));
+            let links = p.add(HEADER);
             for level in 0..height {
                 links
                     .add(level * LINK)
                     .cast::<AtomicU32>()
                     .write(AtomicU32::new(0));
             }
-            let data = links.add(height * LINK);
+            let mut data = links.add(height * LINK);
+            if long {
+                data.cast::<u32>().write(value.len() as u32);
+                data = data.add(4);
+            }
             std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
             std::ptr::copy_nonoverlapping(value.as_ptr(), data.add(key.len()), value.len());
         }
         Ok(NodeRef(off))
     }
 
+    /// The node's meta word.
     #[inline]
-    fn header(&self, n: NodeRef) -> (usize, usize, u64, usize, *const u8) {
+    fn meta(&self, n: NodeRef) -> u64 {
         let p = self.ptr(n.0);
         // SAFETY: by the module invariant `n` points to an initialised node
-        // whose header is immutable and visible to this thread.
-        unsafe {
-            (
-                p.cast::<u16>().read() as usize,
-                p.add(4).cast::<u32>().read() as usize,
-                p.add(8).cast::<u64>().read(),
-                p.add(2).read() as usize,
-                p,
-            )
-        }
+        // whose meta is immutable and visible to this thread.
+        unsafe { p.cast::<u64>().read_unaligned() }
     }
 
-    /// Sets the trailer of a node that is not yet published.
+    /// Sets the seqno of a node that is not yet published.
     ///
     /// # Safety
     ///
     /// `n` must come from [`alloc`](Self::alloc) on this thread and not be
     /// published yet (no link points to it), so no other thread can read
-    /// the trailer concurrently.
+    /// the meta word concurrently.
     #[inline]
-    pub(crate) unsafe fn set_trailer(&self, n: NodeRef, trailer: u64) {
+    pub(crate) unsafe fn set_seqno(&self, n: NodeRef, seqno: u64) {
         let p = self.ptr(n.0);
-        // SAFETY: the trailer field of an allocated node, 8-aligned; the
-        // caller guarantees exclusive access.
-        unsafe { p.add(8).cast::<u64>().write(trailer) };
+        let meta = seqno << 8 | (self.meta(n) & 0xFF);
+        // SAFETY: the meta field of an allocated node; the caller
+        // guarantees exclusive access.
+        unsafe { p.cast::<u64>().write_unaligned(meta) };
     }
 
-    /// The node's trailer (`seqno << 8 | kind`).
+    /// The node's seqno.
     #[inline]
-    pub(crate) fn trailer(&self, n: NodeRef) -> u64 {
-        let p = self.ptr(n.0);
-        // SAFETY: the immutable trailer of an initialised node (invariant).
-        unsafe { p.add(8).cast::<u64>().read() }
+    pub(crate) fn seqno(&self, n: NodeRef) -> u64 {
+        self.meta(n) >> 8
+    }
+
+    /// The node's kind (the low two bits of its meta word).
+    #[inline]
+    pub(crate) fn kind(&self, n: NodeRef) -> u64 {
+        self.meta(n) & 0b11
     }
 
     /// The node's height.
     #[inline]
     pub(crate) fn height(&self, n: NodeRef) -> usize {
-        self.header(n).3
+        ((self.meta(n) >> 2) & 0x3F) as usize + 1
     }
 
-    /// The node's key and trailer, from one header read (the comparison
-    /// of a search step).
+    /// The node's key, value and seqno, from one header read.
     #[inline]
-    pub(crate) fn key_trailer(&self, n: NodeRef) -> (&[u8], u64) {
-        let (klen, _, trailer, height, p) = self.header(n);
-        // SAFETY: the key bytes follow the links inside the node's
-        // allocation, were written before publication and never change.
-        let key = unsafe { std::slice::from_raw_parts(p.add(links_at() + height * LINK), klen) };
-        (key, trailer)
+    pub(crate) fn entry(&self, n: NodeRef) -> (&[u8], &[u8], u64) {
+        let p = self.ptr(n.0);
+        // SAFETY: the header of an initialised node is immutable and
+        // visible (invariant); the key and value bytes follow the links
+        // (and the long length) inside the node's allocation, were written
+        // before publication and never change.
+        unsafe {
+            let meta = p.cast::<u64>().read_unaligned();
+            let height = ((meta >> 2) & 0x3F) as usize + 1;
+            let klen = p.add(8).cast::<u16>().read() as usize;
+            let mut vlen = p.add(10).cast::<u16>().read() as usize;
+            let mut data = p.add(HEADER + height * LINK);
+            if vlen == LONG {
+                vlen = data.cast::<u32>().read() as usize;
+                data = data.add(4);
+            }
+            (
+                std::slice::from_raw_parts(data, klen),
+                std::slice::from_raw_parts(data.add(klen), vlen),
+                meta >> 8,
+            )
+        }
+    }
+
+    /// The node's key and seqno (the comparison of a search step).
+    #[inline]
+    pub(crate) fn key_seqno(&self, n: NodeRef) -> (&[u8], u64) {
+        let p = self.ptr(n.0);
+        // SAFETY: as for `entry`: the key follows the links and, if the
+        // value is long, its 4-byte length.
+        unsafe {
+            let meta = p.cast::<u64>().read_unaligned();
+            let height = ((meta >> 2) & 0x3F) as usize + 1;
+            let klen = p.add(8).cast::<u16>().read() as usize;
+            let long = p.add(10).cast::<u16>().read() as usize == LONG;
+            let data = p.add(HEADER + height * LINK + if long { 4 } else { 0 });
+            (std::slice::from_raw_parts(data, klen), meta >> 8)
+        }
     }
 
     /// The node's key.
     #[inline]
     pub(crate) fn key(&self, n: NodeRef) -> &[u8] {
-        self.key_trailer(n).0
+        self.key_seqno(n).0
     }
 
     /// The node's value.
     #[inline]
     pub(crate) fn value(&self, n: NodeRef) -> &[u8] {
-        let (klen, vlen, _, height, p) = self.header(n);
-        // SAFETY: as for `key`; the value follows the key.
-        unsafe { std::slice::from_raw_parts(p.add(links_at() + height * LINK + klen), vlen) }
+        self.entry(n).1
     }
 
     /// Link `level` of `n`. The caller (the list) only asks for levels
     /// below the node's height: it reached the node at that level, or it
     /// allocated it with that height. Checked in debug builds; in release a
     /// violation would read the node's own bytes as a link, still inside
-    /// its allocation.
+    /// the chunk.
     #[inline]
     fn link(&self, n: NodeRef, level: usize) -> &AtomicU32 {
         let p = self.ptr(n.0);
         debug_assert!(level < self.height(n), "level {level} above node height");
         // SAFETY: link `level` of an initialised node, written as an
-        // `AtomicU32` by `alloc`, suitably aligned, and only ever accessed
+        // `AtomicU32` by `alloc`, 4-aligned, and only ever accessed
         // atomically; `level < height` (above) keeps it inside the node.
-        unsafe { &*p.add(links_at() + level * LINK).cast::<AtomicU32>() }
+        unsafe { &*p.add(HEADER + level * LINK).cast::<AtomicU32>() }
+    }
+
+    /// The level-0 prev link of `n`.
+    #[inline]
+    fn prev_link(&self, n: NodeRef) -> &AtomicU32 {
+        let p = self.ptr(n.0);
+        // SAFETY: the prev link of an initialised node, written as an
+        // `AtomicU32` by `alloc`, 4-aligned, only accessed atomically.
+        unsafe { &*p.add(PREV_AT).cast::<AtomicU32>() }
+    }
+
+    /// Prefetches the start of node `n` (its header, low links and, for
+    /// short towers, its key) into the cache.
+    #[inline]
+    pub(crate) fn prefetch(&self, n: NodeRef) {
+        #[cfg(all(target_arch = "x86_64", not(loom)))]
+        {
+            let p = self.ptr(n.0);
+            // SAFETY: `_mm_prefetch` is a hint: it never faults and reads
+            // nothing the program observes; `p` points into a chunk.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.cast::<i8>(),
+                )
+            };
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+        let _ = n;
     }
 
     /// The next node at `level` (Acquire).
@@ -364,12 +595,41 @@ impl Arena {
         }
     }
 
-    /// Sets `n`'s link at `level` before `n` is published (Relaxed: the
-    /// publishing CAS releases it).
+    /// The prev hint of `n` (Acquire): a node that sorts before `n`, or
+    /// `None` if not set.
+    #[inline]
+    pub(crate) fn prev(&self, n: NodeRef) -> Option<NodeRef> {
+        match self.prev_link(n).load(Ordering::Acquire) {
+            0 => None,
+            off => Some(NodeRef(off)),
+        }
+    }
+
+    /// Sets `n`'s link at `level` before it is published at that level
+    /// (Relaxed: the publishing CAS releases it).
     #[inline]
     pub(crate) fn set_next(&self, n: NodeRef, level: usize, next: Option<NodeRef>) {
         self.link(n, level)
             .store(next.map_or(0, |r| r.0), Ordering::Relaxed);
+    }
+
+    /// Sets `n`'s prev hint before `n` is published.
+    #[inline]
+    pub(crate) fn set_prev(&self, n: NodeRef, prev: NodeRef) {
+        self.prev_link(n).store(prev.0, Ordering::Relaxed);
+    }
+
+    /// Moves `n`'s prev hint from `expected` to `new` (Release).
+    #[inline]
+    pub(crate) fn cas_prev(&self, n: NodeRef, expected: Option<NodeRef>, new: NodeRef) -> bool {
+        self.prev_link(n)
+            .compare_exchange(
+                expected.map_or(0, |r| r.0),
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
     }
 
     /// Publishes `new` after `prev` at `level` if `prev`'s link is still
@@ -414,12 +674,13 @@ mod tests {
     #[test]
     fn nodes_round_trip_across_chunk_handovers() {
         let arena = Arena::new(1 << 16, 10); // 1 KiB chunks, 64 of them
+        let block = Block::new();
         let mut nodes = Vec::new();
-        for i in 0..200u32 {
+        for i in 0..300u32 {
             let key = i.to_be_bytes();
             let value = vec![i as u8; (i % 50) as usize];
             let height = 1 + (i % 4) as usize;
-            match arena.alloc(height, u64::from(i) << 8 | 1, &key, &value) {
+            match arena.alloc(&block, height, u64::from(i), 1, &key, &value) {
                 Ok(n) => nodes.push((n, key, value, height)),
                 Err(Full) => break,
             }
@@ -430,32 +691,56 @@ mod tests {
             assert_eq!(arena.key(*n), key);
             assert_eq!(arena.value(*n), &value[..]);
             assert_eq!(arena.height(*n), *height);
-            assert_eq!(arena.trailer(*n) >> 8, i as u64);
+            assert_eq!(arena.seqno(*n), i as u64);
+            assert_eq!(arena.kind(*n), 1);
             assert_eq!(arena.next(*n, 0), None);
+            assert_eq!(arena.prev(*n), None);
         }
         arena.set_next(nodes[0].0, 0, Some(nodes[1].0));
         assert_eq!(arena.next(nodes[0].0, 0), Some(nodes[1].0));
         assert!(arena.cas_next(nodes[0].0, 0, Some(nodes[1].0), nodes[2].0));
         assert!(!arena.cas_next(nodes[0].0, 0, Some(nodes[1].0), nodes[3].0));
+        assert!(arena.cas_prev(nodes[2].0, None, nodes[0].0));
+        assert_eq!(arena.prev(nodes[2].0), Some(nodes[0].0));
+        let used: usize = nodes
+            .iter()
+            .map(|(_, k, v, h)| node_size(*h, k.len(), v.len()))
+            .sum();
+        assert_eq!(block.used() + arena.direct_used(), used, "exact accounting");
     }
 
     #[test]
-    fn full_is_reported_and_oversized_nodes_refused() {
+    fn long_values_round_trip() {
+        let arena = Arena::new(1 << 22, 20);
+        let block = Block::new();
+        for len in [0usize, 1, LONG - 1, LONG, LONG + 1, 200_000] {
+            let value = vec![(len % 251) as u8; len];
+            let n = arena.alloc(&block, 3, 9, 0, b"key", &value).unwrap();
+            assert_eq!(arena.entry(n), (&b"key"[..], &value[..], 9));
+            assert_eq!(arena.key(n), b"key");
+            assert_eq!(arena.kind(n), 0);
+            assert_eq!(arena.height(n), 3);
+        }
+    }
+
+    #[test]
+    fn full_is_reported_sticky_and_oversized_nodes_refused() {
         let arena = Arena::new(2048, 10);
-        assert_eq!(arena.alloc(1, 0, &[0; 2000], b""), Err(Full));
+        let block = Block::new();
+        assert_eq!(arena.alloc(&block, 1, 0, 1, &[0; 2000], b""), Err(Full));
         let mut n = 0;
-        while arena.alloc(1, 0, b"k", &[0; 100]).is_ok() {
+        while arena.alloc(&block, 1, 0, 1, b"k", &[0; 100]).is_ok() {
             n += 1;
         }
+        // 120-byte nodes are larger than a quarter of a 64-byte block, so
+        // they come from the shared cursor: 8 fit the first chunk (after
+        // the null word), 8 the second.
+        assert_eq!(n, 8 + 8);
         assert_eq!(
-            n,
-            7 + 8,
-            "128-byte nodes: 7 fit the first chunk (after the null byte), 8 the second"
-        );
-        assert_eq!(
-            arena.alloc(1, 0, b"k", &[0; 100]),
+            arena.alloc(&block, 1, 0, 1, b"k", &[]),
             Err(Full),
-            "Full is stable"
+            "Full is sticky: not even the smallest node fits afterwards"
         );
+        assert!(arena.is_full() && arena.remaining() == 0);
     }
 }

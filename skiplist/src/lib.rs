@@ -2,9 +2,9 @@
 //! LSM storage engine.
 //!
 //! Many threads insert concurrently; readers never block, never pin an
-//! epoch and never write shared memory; versions of a key coexist, ordered
-//! by seqno; the table can be sealed and then flushed in order; dropping it
-//! frees every chunk at once.
+//! epoch, never write shared memory and never allocate; versions of a key
+//! coexist, ordered by seqno; the table can be sealed and then flushed in
+//! order; dropping it frees every chunk at once.
 //!
 //! ```
 //! use ordex_core::{OrderedIndex, Snapshot};
@@ -17,46 +17,65 @@
 //! assert_eq!(table.get_copied(b"apple").as_deref(), Some(&b"green"[..]));
 //! assert_eq!(snap.get_copied(b"apple").as_deref(), Some(&b"red"[..]));
 //! assert_eq!(table.entries(), 2);             // both versions are kept
+//!
+//! // Cursors: the newest visible version of each key, both directions.
+//! table.insert(b"banana", b"yellow")?;
+//! let mut c = table.cursor();
+//! assert!(c.seek_for_prev(b"b"));             // last key <= "b"
+//! assert_eq!(c.key(), Some(&b"apple"[..]));
+//! assert!(c.next() && c.key() == Some(&b"banana"[..]));
+//! assert!(c.prev() && c.value() == Some(&b"green"[..]));
 //! # Ok::<(), ordex_core::Error>(())
 //! ```
 //!
 //! # Guarantees
 //!
-//! - `insert`, `remove` and `get` are linearizable. Writes to one key take
-//!   effect in seqno order.
+//! - `insert`, `remove`, `get` and [`get_or_insert`](SkipList::get_or_insert)
+//!   are linearizable. Writes to one key take effect in seqno order.
 //! - Every write through [`OrderedIndex`] gets the next seqno; a snapshot
-//!   pins the highest seqno below which every write is complete, and sees
-//!   exactly the writes up to it. A batch becomes visible to snapshots all
-//!   at once.
-//! - Reads (`get`, `scan`, snapshot reads) take no lock, do no atomic
-//!   read-modify-write and allocate nothing.
+//!   pins the highest seqno handed out, after waiting for the writes at or
+//!   below it still in flight, and sees exactly the writes up to it. A
+//!   batch takes one seqno range and becomes visible to snapshots all at
+//!   once.
+//! - Reads (`get`, `scan`, cursors, snapshot reads) take no lock, do no
+//!   atomic read-modify-write and allocate nothing.
+//! - Writers do not contend on shared counters: each write claims a lane
+//!   (see *Writers* below) and allocates from that lane's arena block. The
+//!   only shared write on the insert path is the seqno counter.
 //! - A write refused with `Err` (`KeyTooLarge`, `ValueTooLarge`, `Full`,
 //!   `Sealed`) changed nothing and consumed no seqno.
-//! - Memory: nodes live in 1 MiB chunks allocated on demand up to
-//!   `max_memory`; versions are kept until the table is dropped (the LSM
-//!   memtable contract: a flush writes them out, then the table goes away).
+//! - Memory: nodes live in chunks (1 MiB by default) allocated on demand up
+//!   to `max_memory`; versions are kept until the table is dropped (the
+//!   LSM memtable contract: a flush writes them out, then the table goes
+//!   away, freeing every chunk at once).
+//!
+//! # Writers
+//!
+//! A table has twice as many writer lanes as the machine has cores (at
+//! least 4). A write holds one lane for its duration; any number of
+//! threads may write, over the table's life and at once (with more
+//! writers in flight than lanes, a writer waits for a lane to come free).
+//! Snapshots and [`freeze`](SkipList::freeze) wait for the writes in
+//! flight that they must include or exclude; plain reads never wait.
 //!
 //! # Limits
 //!
-//! Keys up to [`MAX_KEY_LEN`] bytes, values up to [`MAX_VALUE_LEN`] bytes,
-//! seqnos up to 2^56 − 1.
-//!
-//! # Status
-//!
-//! This is the core: arena, lock-free insert, MVCC reads, snapshots,
-//! seal/rotate, backpressure, all-or-nothing batches, in-order flush
-//! iteration. Not yet: per-thread arena chunks, `reserve`, auto-seal,
-//! splice-reusing sorted batches, `multi_get`, cursors with `seek_for_prev`
-//! and `prev`, the full statistics set.
+//! Keys up to [`MAX_KEY_LEN`] bytes and a quarter of a chunk, values up to
+//! [`MAX_VALUE_LEN`] bytes and half a chunk, seqnos up to 2^56 − 1.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 mod arena;
+mod cursor;
+mod lane;
 mod list;
 
-use arena::{node_size, Arena, NodeRef};
-use list::{random_height, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
-use ordex_core::sync::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+pub use cursor::{Cursor, VersionCursor};
+
+use arena::{node_size, Arena, Block, NodeRef};
+use lane::{Claim, Lane, Lanes, NO_SEQNO, PENDING};
+use list::{random_height, Linked, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
+use ordex_core::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use ordex_core::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use smallvec::SmallVec;
 use std::ops::Bound;
@@ -71,21 +90,26 @@ pub const IMPLEMENTED: bool = true;
 /// Longest key accepted.
 pub const MAX_KEY_LEN: usize = 64 * 1024 - 1;
 /// Longest value accepted.
-pub const MAX_VALUE_LEN: usize = 512 * 1024;
+pub const MAX_VALUE_LEN: usize = 8 * 1024 * 1024;
 
 /// How a [`SkipList`] is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Arena bytes the table may allocate before writes fail with
-    /// [`Error::Full`] (default 1 GiB, allocated lazily in 1 MiB chunks).
+    /// [`Error::Full`] (default 1 GiB, allocated lazily chunk by chunk).
     pub max_memory: usize,
     /// Entries (versions) the table may hold before writes fail with
     /// [`Error::Full`] (default: unlimited).
     pub max_entries: usize,
     /// Arena chunk size as a power of two, 10 to 24 (default 20: 1 MiB).
-    /// Keys are limited to a quarter of a chunk and values to half of one
-    /// (and to [`MAX_KEY_LEN`] / [`MAX_VALUE_LEN`]).
+    /// Keys are limited to a quarter of a chunk, values and reservations
+    /// to half of one.
     pub chunk_shift: u32,
+    /// Seal the table when a write hits `max_memory` or `max_entries`
+    /// (default `false`): that write fails with [`Error::Full`], every
+    /// later one with [`Error::Sealed`], and the engine rotates with
+    /// [`SkipList::seal`].
+    pub auto_seal: bool,
 }
 
 impl Default for Config {
@@ -94,6 +118,7 @@ impl Default for Config {
             max_memory: 1 << 30,
             max_entries: usize::MAX,
             chunk_shift: 20,
+            auto_seal: false,
         }
     }
 }
@@ -111,21 +136,17 @@ impl<T> std::ops::Deref for Padded<T> {
     }
 }
 
-/// The sealed flag, in the top bit of the write state word.
-const SEALED: u64 = 1 << 63;
-
 /// The arena MVCC skip list. See the [crate docs](crate).
 pub struct SkipList {
     list: List,
     config: Config,
-    /// Writers in flight (low bits) and the sealed flag: one RMW to enter.
-    state: Padded<AtomicU64>,
+    lanes: Lanes,
+    sealed: Padded<AtomicBool>,
     /// Last seqno handed out by the auto-seqno write path.
     next_seqno: Padded<AtomicU64>,
-    /// Every auto seqno at or below this is fully linked.
-    visible: Padded<AtomicU64>,
-    live: Padded<AtomicIsize>,
-    entries: Padded<AtomicUsize>,
+    /// Entries admitted against `max_entries` (only counted when it is
+    /// finite).
+    admitted: Padded<AtomicUsize>,
 }
 
 impl std::fmt::Debug for SkipList {
@@ -145,14 +166,46 @@ impl Default for SkipList {
     }
 }
 
-/// Decrements the in-flight writer count on every exit path.
-struct Inflight<'a>(&'a AtomicU64);
-
-impl Drop for Inflight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Release);
-    }
+/// Statistics of a [`SkipList`] (see [`SkipList::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Arena bytes in use by nodes (exact: header, tower, key and value of
+    /// every version, plus the head node).
+    pub memory_usage: usize,
+    /// Heap bytes the arena holds (allocated chunks).
+    pub memory_reserved: usize,
+    /// `memory_reserved - memory_usage`: chunk space not (yet) holding
+    /// nodes, including block tails and unused reservation space.
+    pub memory_idle: usize,
+    /// `memory_usage / memory_reserved` (0 for an empty table).
+    pub memory_utilization: f64,
+    /// The `max_memory` limit.
+    pub memory_limit: usize,
+    /// Live keys (keys whose newest version is a put).
+    pub len: usize,
+    /// Versions held (puts and tombstones).
+    pub entries: usize,
+    /// Average key length over every version written.
+    pub avg_key_size: f64,
+    /// Average value length over every version written.
+    pub avg_value_size: f64,
+    /// Write attempts, refused ones included.
+    pub insert_attempts: u64,
+    /// Writer lanes.
+    pub lanes: usize,
 }
+
+/// What [`SkipList::get_or_insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetOrInsert<'a> {
+    /// The key had a live value; nothing was written.
+    Present(&'a [u8]),
+    /// The value was inserted with this seqno.
+    Inserted(Seqno),
+}
+
+/// One entry of a write: key and value (`None` for a tombstone).
+type Write<'a> = (&'a [u8], Option<&'a [u8]>);
 
 impl SkipList {
     /// An empty table with the default [`Config`].
@@ -165,15 +218,16 @@ impl SkipList {
         config.chunk_shift = config.chunk_shift.clamp(10, 24);
         let shift = config.chunk_shift;
         let arena = Arena::new(config.max_memory.max(2 << shift), shift);
-        let list = List::new(arena).expect("the first chunk holds the head node");
+        let lanes = Lanes::new(Lanes::default_count());
+        let first = lanes.iter().next().expect("at least one lane");
+        let list = List::new(arena, &first.block).expect("the first chunk holds the head node");
         SkipList {
             list,
             config,
-            state: Padded(AtomicU64::new(0)),
+            lanes,
+            sealed: Padded(AtomicBool::new(false)),
             next_seqno: Padded(AtomicU64::new(0)),
-            visible: Padded(AtomicU64::new(0)),
-            live: Padded(AtomicIsize::new(0)),
-            entries: Padded(AtomicUsize::new(0)),
+            admitted: Padded(AtomicUsize::new(0)),
         }
     }
 
@@ -200,27 +254,64 @@ impl SkipList {
 
     /// Refuses every later write with [`Error::Sealed`], after waiting for
     /// writes in flight to finish: once it returns, the table is frozen and
-    /// can be flushed.
+    /// can be flushed. Idempotent.
     pub fn freeze(&self) {
-        self.state.fetch_or(SEALED, Ordering::AcqRel);
-        while self.state.load(Ordering::Acquire) != SEALED {
-            ordex_core::sync::thread::yield_now();
-        }
+        // SeqCst pairs with the writers' SeqCst lane claim and flag load
+        // (see `enter`): either a writer sees the flag, or this scan sees
+        // its lane taken and waits for it.
+        self.sealed.store(true, Ordering::SeqCst);
+        self.lanes.wait_idle();
     }
 
     /// Whether the table is sealed.
     pub fn is_sealed(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SEALED != 0
+        self.sealed.load(Ordering::Acquire)
     }
 
     /// Versions held (every put and tombstone).
     pub fn entries(&self) -> usize {
-        self.entries.load(Ordering::Relaxed)
+        self.lanes
+            .iter()
+            .map(|l| l.entries.load(Ordering::Relaxed) as usize)
+            .sum()
     }
 
-    /// Arena bytes handed out to entries.
+    /// Arena bytes in use by nodes (exact; see [`Stats::memory_usage`]).
     pub fn memory_used(&self) -> usize {
-        self.list.arena.used_bytes()
+        self.lanes.iter().map(|l| l.block.used()).sum::<usize>() + self.list.arena.direct_used()
+    }
+
+    /// The table's statistics, summed over its writer lanes (each figure
+    /// is exact once writers are quiet).
+    pub fn stats(&self) -> Stats {
+        let usage = self.memory_used();
+        let reserved = self.list.arena.allocated_bytes();
+        let sum = |f: fn(&Lane) -> u64| self.lanes.iter().map(f).sum::<u64>();
+        let entries = self.entries();
+        let avg = |total: u64| {
+            if entries == 0 {
+                0.0
+            } else {
+                total as f64 / entries as f64
+            }
+        };
+        Stats {
+            memory_usage: usage,
+            memory_reserved: reserved,
+            memory_idle: reserved.saturating_sub(usage),
+            memory_utilization: if reserved == 0 {
+                0.0
+            } else {
+                usage as f64 / reserved as f64
+            },
+            memory_limit: self.list.arena.capacity(),
+            len: self.len(),
+            entries,
+            avg_key_size: avg(sum(|l| l.key_bytes.load(Ordering::Relaxed))),
+            avg_value_size: avg(sum(|l| l.value_bytes.load(Ordering::Relaxed))),
+            insert_attempts: sum(|l| l.attempts.load(Ordering::Relaxed)),
+            lanes: self.lanes.iter().count(),
+        }
     }
 
     /// The configuration this table was built with.
@@ -231,10 +322,9 @@ impl SkipList {
     /// Whether the table has used 90% of its `max_memory` or `max_entries`:
     /// the moment for an engine to slow writers down and rotate.
     pub fn is_under_backpressure(&self) -> bool {
-        let memory =
-            self.list.arena.used_bytes() as u128 * 10 >= self.config.max_memory as u128 * 9;
+        let memory = self.memory_used() as u128 * 10 >= self.list.arena.capacity() as u128 * 9;
         let entries = self.entries() as u128 * 10 >= self.config.max_entries as u128 * 9;
-        memory || entries
+        memory || entries || self.list.arena.is_full()
     }
 
     /// Every version in table order (key ascending, seqno descending):
@@ -247,184 +337,292 @@ impl SkipList {
         }
     }
 
-    /// The seqno a snapshot taken now would pin.
+    /// A cursor over the newest live version of each key (what a reader
+    /// wants), at the current seqno. Unpositioned until a seek.
+    pub fn cursor(&self) -> Cursor<'_> {
+        Cursor::new(self, MAX_SEQNO)
+    }
+
+    /// A cursor over the newest version of each key visible at `seqno`.
+    pub fn cursor_at(&self, seqno: Seqno) -> Cursor<'_> {
+        Cursor::new(self, seqno.min(MAX_SEQNO))
+    }
+
+    /// A cursor over every version, with its seqno and kind (what a flush
+    /// wants).
+    pub fn version_cursor(&self) -> VersionCursor<'_> {
+        VersionCursor::new(self)
+    }
+
+    /// The seqno a snapshot taken now pins: the last one handed out, once
+    /// the writes at or below it still in flight have finished.
     pub fn visible_seqno(&self) -> Seqno {
-        self.visible.load(Ordering::Acquire)
+        let n = self.next_seqno.load(Ordering::SeqCst);
+        self.lanes.wait_below(n);
+        n
+    }
+
+    /// A snapshot at a caller-chosen seqno (for engines that assign seqnos
+    /// themselves with [`insert_at`](Self::insert_at)): it sees the
+    /// versions at or below `seqno` that are in the table.
+    pub fn snapshot_at(&self, seqno: Seqno) -> SkipSnapshot<'_> {
+        SkipSnapshot {
+            table: self,
+            seqno: seqno.min(MAX_SEQNO),
+        }
+    }
+
+    /// The most bytes an entry of this shape can take in the arena (with
+    /// the tallest tower): the unit of [`reserve`](Self::reserve), as
+    /// Pebble's `MaxNodeSize` is for its memtable reservations. An entry
+    /// takes `key_len + value_len + 24` bytes on average.
+    pub fn entry_size(key_len: usize, value_len: usize) -> usize {
+        node_size(MAX_HEIGHT, key_len, value_len)
     }
 
     fn check(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
         self.limits().check(key, value)
     }
 
-    /// Enters the write path, or fails if sealed.
-    fn enter(&self) -> Result<Inflight<'_>, Error> {
-        // One RMW both registers the writer and reads the flag: a seal
-        // either sees this writer in flight (and waits for it) or this
-        // writer sees the seal.
-        let before = self.state.fetch_add(1, Ordering::AcqRel);
-        let guard = Inflight(&self.state);
-        if before & SEALED != 0 {
+    /// Enters the write path: claims a lane in state `initial`, or fails
+    /// if sealed.
+    fn enter(&self, initial: u64) -> Result<Claim<'_>, Error> {
+        let claim = self.lanes.claim(initial);
+        Lane::add(&claim.lane.attempts, 1);
+        // SeqCst after the SeqCst claim: see `freeze`.
+        if self.sealed.load(Ordering::SeqCst) {
             return Err(Error::Sealed);
         }
-        Ok(guard)
+        Ok(claim)
     }
 
-    fn reserve_entries(&self, n: usize) -> Result<(), Error> {
+    /// The table is full: refuse, and seal it if configured to.
+    fn full(&self) -> Error {
+        if self.config.auto_seal {
+            self.sealed.store(true, Ordering::SeqCst);
+        }
+        Error::Full
+    }
+
+    fn admit(&self, n: usize) -> Result<(), Error> {
         if self.config.max_entries == usize::MAX {
-            self.entries.fetch_add(n, Ordering::Relaxed);
             return Ok(());
         }
-        let before = self.entries.fetch_add(n, Ordering::Relaxed);
+        let before = self.admitted.fetch_add(n, Ordering::Relaxed);
         if before.saturating_add(n) > self.config.max_entries {
-            self.entries.fetch_sub(n, Ordering::Relaxed);
-            return Err(Error::Full);
+            self.admitted.fetch_sub(n, Ordering::Relaxed);
+            return Err(self.full());
         }
         Ok(())
     }
 
-    /// Allocates the nodes of a batch, all or none (room is checked first;
-    /// a concurrent writer taking the room can still make a later node
-    /// fail, which wastes the earlier ones' bytes but changes no data).
-    fn alloc_nodes(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Nodes, Error> {
-        let heights: SmallVec<[usize; 4]> = entries.iter().map(|(k, _)| random_height(k)).collect();
-        let need: usize = entries
-            .iter()
-            .zip(&heights)
-            .map(|((k, v), h)| node_size(*h, k.len(), v.map_or(0, <[u8]>::len)))
-            .sum();
-        if need > self.list.arena.remaining() {
-            return Err(Error::Full);
+    fn unadmit(&self, n: usize) {
+        if self.config.max_entries != usize::MAX {
+            self.admitted.fetch_sub(n, Ordering::Relaxed);
         }
-        let mut nodes = Nodes::with_capacity(entries.len());
-        for ((k, v), h) in entries.iter().zip(heights) {
-            let kind = if v.is_some() { KIND_PUT } else { KIND_DELETE };
-            let node = self
+    }
+
+    /// Allocates one node, from the reservation if there is one (its
+    /// height trimmed to fit what the reservation has left) and from the
+    /// claimed lane's block otherwise.
+    fn alloc_node(
+        &self,
+        lane: &Lane,
+        reservation: Option<&Block>,
+        key: &[u8],
+        value: Option<&[u8]>,
+        seqno: Seqno,
+    ) -> Result<NodeRef, Error> {
+        let kind = if value.is_some() {
+            KIND_PUT
+        } else {
+            KIND_DELETE
+        };
+        let value = value.unwrap_or(&[]);
+        let mut height = random_height(key);
+        if let Some(block) = reservation {
+            while height > 1 && node_size(height, key.len(), value.len()) > block.left() {
+                height -= 1;
+            }
+            if let Ok(n) = self
                 .list
                 .arena
-                .alloc(h, kind, k, v.unwrap_or(&[]))
-                .map_err(|_| Error::Full)?;
-            nodes.push(node);
+                .alloc_reserved(block, height, seqno, kind, key, value)
+            {
+                return Ok(n);
+            }
+        }
+        self.list
+            .arena
+            .alloc(&lane.block, height, seqno, kind, key, value)
+            .map_err(|_| self.full())
+    }
+
+    /// Allocates the nodes of a write, all or none (room is checked first;
+    /// a concurrent writer taking the room can still make a later node
+    /// fail, which wastes the earlier ones' bytes but changes no data).
+    fn alloc_nodes(
+        &self,
+        lane: &Lane,
+        reservation: Option<&Block>,
+        entries: &[Write<'_>],
+    ) -> Result<Nodes, Error> {
+        if entries.len() > 1 && reservation.is_none() {
+            let need: usize = entries
+                .iter()
+                .map(|(k, v)| node_size(1, k.len(), v.map_or(0, <[u8]>::len)))
+                .sum();
+            if need > self.list.arena.remaining() + lane.block.left() {
+                return Err(self.full());
+            }
+        }
+        let mut nodes = Nodes::with_capacity(entries.len());
+        for (k, v) in entries {
+            nodes.push(self.alloc_node(lane, reservation, k, *v, 0)?);
         }
         Ok(nodes)
     }
 
+    /// Counts a version linked at `at` into the lane's statistics.
+    fn account(&self, lane: &Lane, node: NodeRef, at: Linked) {
+        let arena = &self.list.arena;
+        let (key, value, _) = arena.entry(node);
+        Lane::add(&lane.entries, 1);
+        Lane::add(&lane.key_bytes, key.len() as u64);
+        Lane::add(&lane.value_bytes, value.len() as u64);
+        // The live count changes only when the node became its key's newest
+        // version: by its own kind, minus the kind of the version it
+        // superseded (`next`, if it is the same key).
+        let newest = at.prev == self.list.head() || arena.key(at.prev) != key;
+        if newest {
+            let older_live =
+                matches!(at.next, Some(n) if self.list.is_put(n) && arena.key(n) == key);
+            let delta = i64::from(self.list.is_put(node)) - i64::from(older_live);
+            if delta != 0 {
+                lane.live
+                    .store(lane.live.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// The write path of the trait: validates, allocates, takes the next
-    /// seqnos, links, and publishes the seqnos in order. Returns the last
-    /// seqno and, per entry, whether it replaced or removed a live value.
-    /// Returns the last seqno and whether the first entry replaced or
-    /// removed a live value.
-    fn write_auto(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<(Seqno, bool), Error> {
+    /// seqnos, links (a batch in key order, reusing the splice). Returns
+    /// the last seqno and, if `exact_removed`, whether the first entry
+    /// superseded a live value (waiting for lower seqnos in flight, so the
+    /// answer is the linearizable one).
+    fn write_auto(
+        &self,
+        entries: &[Write<'_>],
+        reservation: Option<&Block>,
+        exact_removed: bool,
+    ) -> Result<(Seqno, bool), Error> {
         for (k, v) in entries {
             self.check(k, v.unwrap_or(&[]))?;
         }
-        let _inflight = self.enter()?;
         if entries.is_empty() {
+            if self.is_sealed() {
+                return Err(Error::Sealed);
+            }
             return Ok((self.visible_seqno(), false));
         }
-        self.reserve_entries(entries.len())?;
-        let nodes = match self.alloc_nodes(entries) {
+        let claim = self.enter(PENDING)?;
+        self.admit(entries.len())?;
+        let nodes = match self.alloc_nodes(claim.lane, reservation, entries) {
             Ok(n) => n,
             Err(e) => {
-                self.entries.fetch_sub(entries.len(), Ordering::Relaxed);
+                self.unadmit(entries.len());
                 return Err(e);
             }
         };
         let n = entries.len() as u64;
         let first = self.next_seqno.fetch_add(n, Ordering::SeqCst) + 1;
+        claim.set_seqno(first);
         for (i, node) in nodes.iter().enumerate() {
-            let kind = if entries[i].1.is_some() {
-                KIND_PUT
-            } else {
-                KIND_DELETE
-            };
             // SAFETY: the node was allocated above by this thread and is not
             // linked yet.
-            unsafe {
-                self.list
-                    .arena
-                    .set_trailer(*node, (first + i as u64) << 8 | kind)
+            unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
+        }
+        let mut splice = self.list.new_splice();
+        if nodes.len() == 1 {
+            let at = self.link(&nodes[0], &mut splice);
+            self.account(claim.lane, nodes[0], at);
+        } else {
+            // Key order (seqno descending within a key: later entries
+            // first), so each insert starts from the previous splice.
+            let mut order: SmallVec<[u32; 16]> = (0..nodes.len() as u32).collect();
+            let arena = &self.list.arena;
+            let key = |i: u32| entries[i as usize].0;
+            let sorted = order.windows(2).all(|w| key(w[0]) < key(w[1]));
+            if !sorted {
+                order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(b.cmp(&a)));
+            }
+            for &i in &order {
+                let node = nodes[i as usize];
+                let at = self.link(&node, &mut splice);
+                self.account(claim.lane, node, at);
+            }
+            debug_assert!(order
+                .iter()
+                .all(|&i| arena.seqno(nodes[i as usize]) >= first));
+        }
+        let mut removed = false;
+        if exact_removed {
+            // Every lower seqno is linked once no lane holds one.
+            self.lanes.wait_below(first - 1);
+            let node = nodes[0];
+            removed = match self.list.next(node) {
+                Some(older) => {
+                    self.list.is_put(older) && self.list.arena.key(older) == entries[0].0
+                }
+                None => false,
             };
-            self.list
-                .insert(*node)
-                .expect("auto seqnos are unique, so no duplicate");
         }
-        let last = first + n - 1;
-        // Publish in seqno order: every earlier seqno is linked once
-        // `visible` reaches first - 1.
-        let mut spins = 0u32;
-        while self.visible.load(Ordering::Acquire) != first - 1 {
-            spins += 1;
-            if spins < 64 {
-                ordex_core::sync::spin_hint();
-            } else {
-                ordex_core::sync::thread::yield_now();
-            }
-        }
-        // Every older version of these keys is now linked, so each node's
-        // successor is the version it superseded.
-        let mut first_replaced = false;
-        let mut delta = 0isize;
-        for (i, node) in nodes.iter().enumerate() {
-            let was_live = self.older_is_live(*node);
-            delta += isize::from(self.list.is_put(*node)) - isize::from(was_live);
-            if i == 0 {
-                first_replaced = was_live;
-            }
-        }
-        if delta != 0 {
-            self.live.fetch_add(delta, Ordering::Relaxed);
-        }
-        self.visible.store(last, Ordering::Release);
-        Ok((last, first_replaced))
+        drop(claim);
+        Ok((first + n - 1, removed))
     }
 
-    /// Whether the version right after `node` is a live value of its key.
-    fn older_is_live(&self, node: NodeRef) -> bool {
-        match self.list.next(node) {
-            Some(n) => self.list.arena.key(n) == self.list.arena.key(node) && self.list.is_put(n),
-            None => false,
-        }
+    fn link(&self, node: &NodeRef, splice: &mut list::Splice) -> Linked {
+        self.list
+            .insert(*node, splice, |_, _| true)
+            .expect("auto seqnos are unique, so no duplicate")
+            .expect("accepted")
     }
 
     /// Writes a version with a caller-assigned seqno (the way an engine
     /// assigns seqnos at its write-ahead log); `value: None` writes a
     /// tombstone. Refusals are [`WriteAtError`]s; a duplicate (key, seqno)
     /// is one of them, never a panic.
-    fn write_at(&self, key: &[u8], seqno: Seqno, value: Option<&[u8]>) -> Result<(), WriteAtError> {
+    fn write_at(
+        &self,
+        key: &[u8],
+        seqno: Seqno,
+        value: Option<&[u8]>,
+        reservation: Option<&Block>,
+    ) -> Result<(), WriteAtError> {
         if seqno > MAX_SEQNO {
             return Err(WriteAtError::SeqnoTooLarge);
         }
         self.check(key, value.unwrap_or(&[]))?;
-        let _inflight = self.enter()?;
-        self.reserve_entries(1)?;
-        let kind = if value.is_some() {
-            KIND_PUT
-        } else {
-            KIND_DELETE
-        };
-        let node = match self.list.arena.alloc(
-            random_height(key),
-            seqno << 8 | kind,
-            key,
-            value.unwrap_or(&[]),
-        ) {
+        let claim = self.enter(NO_SEQNO)?;
+        self.admit(1)?;
+        let node = match self.alloc_node(claim.lane, reservation, key, value, seqno) {
             Ok(n) => n,
-            Err(_) => {
-                self.entries.fetch_sub(1, Ordering::Relaxed);
-                return Err(Error::Full.into());
+            Err(e) => {
+                self.unadmit(1);
+                return Err(e.into());
             }
         };
-        if self.list.insert(node).is_err() {
-            self.entries.fetch_sub(1, Ordering::Relaxed);
-            return Err(WriteAtError::Duplicate);
+        let mut splice = self.list.new_splice();
+        match self.list.insert(node, &mut splice, |_, _| true) {
+            Ok(at) => {
+                self.account(claim.lane, node, at.expect("accepted"));
+                Ok(())
+            }
+            Err(_) => {
+                self.unadmit(1);
+                Err(WriteAtError::Duplicate)
+            }
         }
-        // Keep len() meaningful: this version counts if it is the newest.
-        let newest = self.list.seek(key, MAX_SEQNO) == Some(node);
-        if newest {
-            let delta = isize::from(value.is_some()) - isize::from(self.older_is_live(node));
-            self.live.fetch_add(delta, Ordering::Relaxed);
-        }
-        Ok(())
     }
 
     /// Inserts `value` for `key` at a caller-assigned `seqno`.
@@ -438,12 +636,123 @@ impl SkipList {
     /// assert!(t.insert_at(b"k", 9, b"again").is_err()); // duplicate (key, seqno)
     /// ```
     pub fn insert_at(&self, key: &[u8], seqno: Seqno, value: &[u8]) -> Result<(), WriteAtError> {
-        self.write_at(key, seqno, Some(value))
+        self.write_at(key, seqno, Some(value), None)
     }
 
     /// Writes a tombstone for `key` at a caller-assigned `seqno`.
     pub fn delete_at(&self, key: &[u8], seqno: Seqno) -> Result<(), WriteAtError> {
-        self.write_at(key, seqno, None)
+        self.write_at(key, seqno, None, None)
+    }
+
+    /// Writes a batch of puts (`Some`) and tombstones (`None`) with the
+    /// next seqnos, in one range in input order (a later entry for the
+    /// same key wins): all or nothing, visible to snapshots all at once.
+    /// Linked in key order with a reused splice, so a sorted batch costs a
+    /// fraction of the same inserts one by one. Returns the last seqno.
+    pub fn write_batch(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Seqno, Error> {
+        Ok(self.write_auto(entries, None, false)?.0)
+    }
+
+    /// Reserves `bytes` of arena room for the writes of one batch, so that
+    /// none of them can fail with [`Error::Full`]: writes through the
+    /// [`Reservation`] whose [`entry_size`](Self::entry_size)s add up to at
+    /// most `bytes` always find room. Fails with `Full`, changing nothing,
+    /// if the table has not that much room; reservations are limited to
+    /// half a chunk. When the reservation drops, the room it did not use
+    /// goes to the dropping thread's writer lane (if that lane has less
+    /// left), so little of it is lost.
+    ///
+    /// ```
+    /// use ordex_skiplist::SkipList;
+    /// let t = SkipList::new();
+    /// let batch: [(&[u8], &[u8]); 2] = [(b"a", b"1"), (b"b", b"2")];
+    /// let need = batch.iter().map(|(k, v)| SkipList::entry_size(k.len(), v.len())).sum();
+    /// let r = t.reserve(need)?;
+    /// for (i, (k, v)) in batch.iter().enumerate() {
+    ///     r.insert_at(k, 10 + i as u64, v).expect("reserved");
+    /// }
+    /// drop(r);
+    /// assert_eq!(t.get_live(b"b"), Some(&b"2"[..]));
+    /// # Ok::<(), ordex_core::Error>(())
+    /// ```
+    pub fn reserve(&self, bytes: usize) -> Result<Reservation<'_>, Error> {
+        if self.is_sealed() {
+            return Err(Error::Sealed);
+        }
+        let block = Block::new();
+        if bytes > self.list.arena.max_node() / 2 {
+            return Err(Error::Full);
+        }
+        if bytes > 0 {
+            self.list
+                .arena
+                .refill(&block, bytes, false)
+                .map_err(|_| self.full())?;
+        }
+        Ok(Reservation { table: self, block })
+    }
+
+    /// Inserts `value` for `key` only if the key has no live value, as one
+    /// atomic step: concurrent `get_or_insert`s of one key agree on a
+    /// single winner.
+    ///
+    /// ```
+    /// use ordex_skiplist::{GetOrInsert, SkipList};
+    /// let t = SkipList::new();
+    /// assert!(matches!(t.get_or_insert(b"k", b"first")?, GetOrInsert::Inserted(_)));
+    /// assert_eq!(t.get_or_insert(b"k", b"second")?, GetOrInsert::Present(b"first"));
+    /// # Ok::<(), ordex_core::Error>(())
+    /// ```
+    pub fn get_or_insert(&self, key: &[u8], value: &[u8]) -> Result<GetOrInsert<'_>, Error> {
+        self.check(key, value)?;
+        loop {
+            if let Some(v) = self.get_live(key) {
+                return Ok(GetOrInsert::Present(v));
+            }
+            let claim = self.enter(PENDING)?;
+            self.admit(1)?;
+            let node = match self.alloc_node(claim.lane, None, key, Some(value), 0) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.unadmit(1);
+                    return Err(e);
+                }
+            };
+            let seqno = self.next_seqno.fetch_add(1, Ordering::SeqCst) + 1;
+            claim.set_seqno(seqno);
+            // SAFETY: allocated above by this thread, not linked yet.
+            unsafe { self.list.arena.set_seqno(node, seqno) };
+            // Every lower seqno is linked once no lane holds one: the
+            // version right after the insert position is then the newest
+            // older one, and the decision below is final.
+            self.lanes.wait_below(seqno - 1);
+            let arena = &self.list.arena;
+            let mut present = None;
+            let mut newer = false;
+            let mut splice = self.list.new_splice();
+            let at = self
+                .list
+                .insert(node, &mut splice, |prev, next| {
+                    if prev != self.list.head() && arena.key(prev) == key {
+                        newer = true;
+                        return false;
+                    }
+                    present = next.filter(|&n| self.list.is_put(n) && arena.key(n) == key);
+                    present.is_none()
+                })
+                .expect("auto seqnos are unique");
+            if let Some(at) = at {
+                self.account(claim.lane, node, at);
+                return Ok(GetOrInsert::Inserted(seqno));
+            }
+            self.unadmit(1);
+            drop(claim);
+            if let Some(n) = present {
+                return Ok(GetOrInsert::Present(arena.value(n)));
+            }
+            // A newer write landed first (`newer`): decide again against it.
+            debug_assert!(newer);
+        }
     }
 
     /// The newest version of `key` at or below `seqno`: `Some(Some(value))`
@@ -451,15 +760,48 @@ impl SkipList {
     /// version of the key that old.
     pub fn get_at(&self, key: &[u8], seqno: Seqno) -> Option<Option<&[u8]>> {
         let n = self.list.seek(key, seqno.min(MAX_SEQNO))?;
-        if self.list.arena.key(n) != key {
+        let (k, v, _) = self.list.arena.entry(n);
+        if k != key {
             return None;
         }
-        Some(self.list.is_put(n).then(|| self.list.arena.value(n)))
+        Some(self.list.is_put(n).then_some(v))
     }
 
     /// The newest value of `key`, if it is live.
     pub fn get_live(&self, key: &[u8]) -> Option<&[u8]> {
         self.get_at(key, MAX_SEQNO).flatten()
+    }
+
+    /// Whether `key` has a live value.
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.get_live(key).is_some()
+    }
+
+    /// Looks up many keys at once, calling `f(i, value)` for `keys[i]`
+    /// (in an unspecified order) with its newest live value. The searches
+    /// run interleaved, eight at a time, each prefetching the node it will
+    /// compare next while the others compare theirs, so their cache misses
+    /// overlap. Allocation-free.
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// use ordex_skiplist::SkipList;
+    /// let t = SkipList::new();
+    /// t.insert(b"a", b"1")?;
+    /// t.insert(b"c", b"3")?;
+    /// let mut got = [None; 3];
+    /// t.multi_get(&[&b"a"[..], b"b", b"c"], |i, v| got[i] = v.map(|v| v[0]));
+    /// assert_eq!(got, [Some(b'1'), None, Some(b'3')]);
+    /// # Ok::<(), ordex_core::Error>(())
+    /// ```
+    pub fn multi_get<'a>(&'a self, keys: &[&[u8]], mut f: impl FnMut(usize, Option<&'a [u8]>)) {
+        self.list.multi_seek(keys, |i, n| {
+            let value = n.and_then(|n| {
+                let (k, v, _) = self.list.arena.entry(n);
+                (k == keys[i] && self.list.is_put(n)).then_some(v)
+            });
+            f(i, value)
+        });
     }
 
     fn scan_at(
@@ -472,23 +814,15 @@ impl SkipList {
         if is_empty_range(from, to) {
             return 0;
         }
-        let arena = &self.list.arena;
-        let (mut cur, skip) = match from {
-            Bound::Included(k) => (self.list.seek(k, MAX_SEQNO), None),
-            Bound::Excluded(k) => (self.list.seek(k, MAX_SEQNO), Some(k)),
-            Bound::Unbounded => (self.list.first(), None),
+        let mut c = Cursor::new(self, seqno);
+        let mut ok = match from {
+            Bound::Included(k) => c.seek(k),
+            Bound::Excluded(k) => c.seek_after(k),
+            Bound::Unbounded => c.first(),
         };
-        if let Some(k) = skip {
-            while let Some(n) = cur {
-                if arena.key(n) != k {
-                    break;
-                }
-                cur = self.list.next(n);
-            }
-        }
         let mut visited = 0;
-        while let Some(first) = cur {
-            let key = arena.key(first);
+        while ok {
+            let (key, value) = c.entry().expect("positioned");
             let past = match to {
                 Bound::Included(hi) => key > hi,
                 Bound::Excluded(hi) => key >= hi,
@@ -497,30 +831,61 @@ impl SkipList {
             if past {
                 break;
             }
-            // The versions of `key` follow each other, newest first: take
-            // the first one the reader may see, then skip to the next key.
-            let mut version = None;
-            let mut n = Some(first);
-            while let Some(x) = n {
-                if arena.key(x) != key {
-                    break;
-                }
-                if version.is_none() && self.list.seqno_of(x) <= seqno {
-                    version = Some(x);
-                }
-                n = self.list.next(x);
+            visited += 1;
+            if !f(key, value) {
+                break;
             }
-            cur = n;
-            if let Some(v) = version {
-                if self.list.is_put(v) {
-                    visited += 1;
-                    if !f(key, arena.value(v)) {
-                        break;
-                    }
-                }
-            }
+            ok = c.next();
         }
         visited
+    }
+}
+
+/// Room reserved by [`SkipList::reserve`] for the writes of one batch.
+/// Writes through it never fail with `Full` while the reserved room lasts.
+pub struct Reservation<'a> {
+    table: &'a SkipList,
+    block: Block,
+}
+
+impl Reservation<'_> {
+    /// Reserved bytes not yet used.
+    pub fn remaining(&self) -> usize {
+        self.block.left()
+    }
+
+    /// [`SkipList::insert_at`] from the reserved room.
+    pub fn insert_at(&self, key: &[u8], seqno: Seqno, value: &[u8]) -> Result<(), WriteAtError> {
+        self.table
+            .write_at(key, seqno, Some(value), Some(&self.block))
+    }
+
+    /// [`SkipList::delete_at`] from the reserved room.
+    pub fn delete_at(&self, key: &[u8], seqno: Seqno) -> Result<(), WriteAtError> {
+        self.table.write_at(key, seqno, None, Some(&self.block))
+    }
+
+    /// [`SkipList::write_batch`] from the reserved room.
+    pub fn write_batch(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Seqno, Error> {
+        Ok(self.table.write_auto(entries, Some(&self.block), false)?.0)
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let claim = self.table.lanes.claim(NO_SEQNO);
+        self.table
+            .list
+            .arena
+            .hand_over(&self.block, &claim.lane.block);
+    }
+}
+
+impl std::fmt::Debug for Reservation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation")
+            .field("remaining", &self.remaining())
+            .finish()
     }
 }
 
@@ -535,6 +900,17 @@ pub struct Version<'a> {
     pub value: Option<&'a [u8]>,
 }
 
+impl<'a> Version<'a> {
+    fn of(table: &'a SkipList, n: NodeRef) -> Version<'a> {
+        let (key, value, seqno) = table.list.arena.entry(n);
+        Version {
+            key,
+            seqno,
+            value: table.list.is_put(n).then_some(value),
+        }
+    }
+}
+
 /// Iterator over every version of a [`SkipList`], in table order.
 pub struct Versions<'a> {
     table: &'a SkipList,
@@ -546,13 +922,8 @@ impl<'a> Iterator for Versions<'a> {
 
     fn next(&mut self) -> Option<Version<'a>> {
         let n = self.next?;
-        let list = &self.table.list;
-        self.next = list.next(n);
-        Some(Version {
-            key: list.arena.key(n),
-            seqno: list.seqno_of(n),
-            value: list.is_put(n).then(|| list.arena.value(n)),
-        })
+        self.next = self.table.list.next(n);
+        Some(Version::of(self.table, n))
     }
 }
 
@@ -595,7 +966,7 @@ impl std::error::Error for WriteAtError {}
 
 impl OrderedIndex for SkipList {
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
-        Ok(self.write_auto(&[(key, Some(value))])?.0)
+        Ok(self.write_auto(&[(key, Some(value))], None, false)?.0)
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool, Error> {
@@ -608,7 +979,7 @@ impl OrderedIndex for SkipList {
             }
             return Ok(false);
         }
-        Ok(self.write_auto(&[(key, None)])?.1)
+        Ok(self.write_auto(&[(key, None)], None, true)?.1)
     }
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
@@ -632,17 +1003,24 @@ impl OrderedIndex for SkipList {
     }
 
     fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
-        let entries: Vec<(&[u8], Option<&[u8]>)> =
+        let entries: SmallVec<[Write<'_>; 16]> =
             entries.iter().map(|(k, v)| (*k, Some(*v))).collect();
-        Ok(self.write_auto(&entries)?.0)
+        Ok(self.write_auto(&entries, None, false)?.0)
     }
 
     fn len(&self) -> usize {
-        self.live.load(Ordering::Relaxed).max(0) as usize
+        let live: i64 = self
+            .lanes
+            .iter()
+            .map(|l| l.live.load(Ordering::Relaxed))
+            .sum();
+        live.max(0) as usize
     }
 
     fn memory_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.list.arena.allocated_bytes()
+        std::mem::size_of::<Self>()
+            + self.lanes.iter().count() * std::mem::size_of::<Lane>()
+            + self.list.arena.allocated_bytes()
     }
 
     fn name(&self) -> &'static str {
@@ -666,6 +1044,13 @@ pub struct SkipSnapshot<'a> {
     seqno: Seqno,
 }
 
+impl<'a> SkipSnapshot<'a> {
+    /// A cursor over this snapshot (newest visible version of each key).
+    pub fn cursor(&self) -> Cursor<'a> {
+        Cursor::new(self.table, self.seqno)
+    }
+}
+
 impl Snapshot for SkipSnapshot<'_> {
     fn seqno(&self) -> Seqno {
         self.seqno
@@ -685,5 +1070,5 @@ impl Snapshot for SkipSnapshot<'_> {
     }
 }
 
-// Tall towers must fit the layout computations.
+// Towers must fit the meta word's 6 height bits.
 const _: () = assert!(MAX_HEIGHT <= 32);

@@ -6,8 +6,15 @@
 //!
 //! Order: user key ascending (memcmp), then seqno descending, so the first
 //! node of a key is its newest version.
+//!
+//! Level 0 also has prev links, kept as *hints* in the manner of Pebble's
+//! arenaskl: a node's prev link always names a node that sorts before it,
+//! and after the insert that set it completes, the node right before it
+//! (unless a later insert has since moved it). [`List::prev_of`] follows
+//! the hint and then walks forward to the exact predecessor, so a stale
+//! hint costs steps, never a wrong answer.
 
-use crate::arena::{Arena, Full, NodeRef};
+use crate::arena::{Arena, Block, Full, NodeRef};
 use ordex_core::sync::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -18,10 +25,10 @@ use std::cmp::Ordering as Cmp;
 /// nodes with logarithmic search.
 pub(crate) const MAX_HEIGHT: usize = 24;
 
-/// Largest seqno (the trailer keeps 8 bits for the kind).
+/// Largest seqno (the meta word keeps 8 bits for height and kind).
 pub(crate) const MAX_SEQNO: u64 = (1 << 56) - 1;
 
-/// Entry kinds, in the low byte of the trailer.
+/// Entry kinds, in the low bits of the meta word.
 pub(crate) const KIND_DELETE: u64 = 0;
 pub(crate) const KIND_PUT: u64 = 1;
 
@@ -40,17 +47,14 @@ thread_local! {
     static HEIGHT_RNG: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A random tower height, P(h > k) = 2^-k (xorshift per thread). Under
-/// loom, whose executions must be deterministic, the height is derived from
-/// the key instead.
+/// A random tower height, P(h > k) = 2^-k. Under loom, whose executions
+/// must be deterministic, the height is derived from the key instead.
 #[cfg(loom)]
 pub(crate) fn random_height(key: &[u8]) -> usize {
     1 + key.iter().map(|&b| b as usize).sum::<usize>() % 3
 }
 
-/// A random tower height, P(h > k) = 2^-k (xorshift per thread). Under
-/// loom, whose executions must be deterministic, the height is derived from
-/// the key instead.
+/// A random tower height, P(h > k) = 2^-k (xorshift per thread).
 #[cfg(not(loom))]
 pub(crate) fn random_height(_key: &[u8]) -> usize {
     HEIGHT_RNG.with(|c| {
@@ -62,13 +66,7 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
         x ^= x >> 7;
         x ^= x << 17;
         c.set(x);
-        let mut h = 1;
-        let mut bits = x;
-        while h < MAX_HEIGHT && bits & 1 == 0 {
-            h += 1;
-            bits >>= 1;
-        }
-        h
+        (1 + x.trailing_zeros() as usize).min(MAX_HEIGHT)
     })
 }
 
@@ -87,12 +85,27 @@ pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
     a.cmp(b)
 }
 
-pub(crate) type Splice = ([NodeRef; MAX_HEIGHT], [Option<NodeRef>; MAX_HEIGHT]);
+/// The predecessors and successors of a position at every level. Kept
+/// across the inserts of a sorted batch so each insert starts where the
+/// previous one ended (RocksDB's splice hint).
+pub(crate) struct Splice {
+    prev: [NodeRef; MAX_HEIGHT],
+    next: [Option<NodeRef>; MAX_HEIGHT],
+    /// Levels below this are valid for the last position computed.
+    valid: usize,
+}
+
+/// Where a node landed at level 0: its neighbours at the moment of the
+/// linking CAS (the insert's linearization point).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Linked {
+    pub(crate) prev: NodeRef,
+    pub(crate) next: Option<NodeRef>,
+}
 
 impl List {
-    pub(crate) fn new(arena: Arena) -> Result<List, Full> {
-        let head = arena.alloc(MAX_HEIGHT, u64::MAX, b"", b"")?;
-        debug_assert_eq!(compare_keys(b"abcdefgh1", b"abcdefgh2"), Cmp::Less);
+    pub(crate) fn new(arena: Arena, block: &Block) -> Result<List, Full> {
+        let head = arena.alloc(block, MAX_HEIGHT, MAX_SEQNO, KIND_PUT, b"", b"")?;
         Ok(List {
             arena,
             head,
@@ -100,24 +113,31 @@ impl List {
         })
     }
 
-    #[inline]
-    pub(crate) fn seqno_of(&self, n: NodeRef) -> u64 {
-        self.arena.trailer(n) >> 8
+    pub(crate) fn head(&self) -> NodeRef {
+        self.head
+    }
+
+    pub(crate) fn new_splice(&self) -> Splice {
+        Splice {
+            prev: [self.head; MAX_HEIGHT],
+            next: [None; MAX_HEIGHT],
+            valid: 0,
+        }
     }
 
     #[inline]
     pub(crate) fn is_put(&self, n: NodeRef) -> bool {
-        self.arena.trailer(n) & 0xFF == KIND_PUT
+        self.arena.kind(n) == KIND_PUT
     }
 
     /// Whether node `n` sorts before the target `(key, seqno)`.
     #[inline]
     fn before(&self, n: NodeRef, key: &[u8], seqno: u64) -> bool {
-        let (k, trailer) = self.arena.key_trailer(n);
+        let (k, s) = self.arena.key_seqno(n);
         match compare_keys(k, key) {
             Cmp::Less => true,
             Cmp::Greater => false,
-            Cmp::Equal => trailer >> 8 > seqno,
+            Cmp::Equal => s > seqno,
         }
     }
 
@@ -133,10 +153,11 @@ impl List {
         self.arena.next(n, 0)
     }
 
-    /// The first node at or after `(key, seqno)`: with `seqno` = the
-    /// reader's snapshot, the newest version of `key` visible to it (if the
-    /// key matches).
-    pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
+    /// Descends to the last node for which `before` holds (the head if
+    /// none does). `before` must be monotone along the list (true, then
+    /// false).
+    #[inline]
+    fn descend(&self, mut before: impl FnMut(NodeRef) -> bool) -> NodeRef {
         let mut x = self.head;
         let mut level = self.height.load(Ordering::Relaxed);
         // The node that stopped the descent one level up: when a lower
@@ -146,14 +167,64 @@ impl List {
         while level > 0 {
             level -= 1;
             while let Some(n) = self.arena.next(x, level) {
-                if Some(n) == stop || !self.before(n, key, seqno) {
+                if Some(n) == stop || !before(n) {
                     stop = Some(n);
                     break;
                 }
                 x = n;
             }
         }
+        x
+    }
+
+    /// The first node at or after `(key, seqno)`: with `seqno` = the
+    /// reader's snapshot, the newest version of `key` visible to it (if the
+    /// key matches).
+    #[inline]
+    pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
+        let x = self.descend(|n| self.before(n, key, seqno));
         self.arena.next(x, 0)
+    }
+
+    /// The last node whose user key is at most `key` (the oldest version
+    /// of that key), if any.
+    pub(crate) fn seek_last_le(&self, key: &[u8]) -> Option<NodeRef> {
+        let x = self.descend(|n| compare_keys(self.arena.key(n), key) != Cmp::Greater);
+        (x != self.head).then_some(x)
+    }
+
+    /// The last node whose user key is below `key`, if any.
+    pub(crate) fn seek_last_lt(&self, key: &[u8]) -> Option<NodeRef> {
+        let x = self.descend(|n| compare_keys(self.arena.key(n), key) == Cmp::Less);
+        (x != self.head).then_some(x)
+    }
+
+    /// The last node, if any.
+    pub(crate) fn last(&self) -> Option<NodeRef> {
+        let x = self.descend(|_| true);
+        (x != self.head).then_some(x)
+    }
+
+    /// The node right before `n` at level 0 (`None` if `n` is the first):
+    /// the prev hint, then forward steps to the exact predecessor. O(1)
+    /// when the hint is fresh, which it is once the inserts around `n`
+    /// have completed.
+    pub(crate) fn prev_of(&self, n: NodeRef) -> Option<NodeRef> {
+        let mut p = self.arena.prev(n).unwrap_or(self.head);
+        loop {
+            match self.arena.next(p, 0) {
+                Some(q) if q == n => break,
+                Some(q) => p = q,
+                // Unreachable for a linked `n` (the hint sorts before it);
+                // fall back to a search rather than trust it.
+                None => {
+                    let (key, seqno) = self.arena.key_seqno(n);
+                    p = self.descend(|m| self.before(m, key, seqno));
+                    break;
+                }
+            }
+        }
+        (p != self.head).then_some(p)
     }
 
     /// Moves `prev` forward at `level` until its successor no longer sorts
@@ -174,11 +245,34 @@ impl List {
         }
     }
 
-    /// The splice of `(key, seqno)` at every level below `top`.
+    /// Makes `s` the splice of `(key, seqno)` at every level below `top`,
+    /// reusing the levels of the previous position that still bracket the
+    /// target (the target must sort after that position).
     fn splice(&self, key: &[u8], seqno: u64, top: usize, s: &mut Splice) {
-        let mut x = self.head;
-        let mut stop: Option<NodeRef> = None;
-        for level in (0..top).rev() {
+        // The lowest level from which the old splice still brackets the
+        // target (prev sorts before it, by the batch order; next does not).
+        let mut from = top;
+        if s.valid >= top {
+            from = 0;
+            while from < top {
+                match s.next[from] {
+                    Some(n) if self.before(n, key, seqno) => from += 1,
+                    _ => break,
+                }
+            }
+            // Levels at and above `from` bracket the target only if all of
+            // them do: find the first level above which every one does.
+            let mut l = from;
+            while l < top {
+                if matches!(s.next[l], Some(n) if self.before(n, key, seqno)) {
+                    from = l + 1;
+                }
+                l += 1;
+            }
+        }
+        let mut x = if from < top { s.prev[from] } else { self.head };
+        let mut stop = if from < top { s.next[from] } else { None };
+        for level in (0..from).rev() {
             let next = loop {
                 match self.arena.next(x, level) {
                     Some(n) if Some(n) != stop && self.before(n, key, seqno) => x = n,
@@ -186,19 +280,15 @@ impl List {
                 }
             };
             stop = next;
-            s.0[level] = x;
-            s.1[level] = next;
+            s.prev[level] = x;
+            s.next[level] = next;
         }
+        s.valid = top;
     }
 
-    /// Links `node` (allocated, trailer set, not yet published) into the
-    /// list. Lock-free: each level is one CAS, retried from its predecessor
-    /// when another insert wins. Fails, without linking anything, if the
-    /// same (key, seqno) is already present.
-    pub(crate) fn insert(&self, node: NodeRef) -> Result<(), Duplicate> {
-        let key = self.arena.key(node);
-        let seqno = self.seqno_of(node);
-        let height = self.arena.height(node);
+    /// Raises the list height to at least `height`; returns the height to
+    /// splice at.
+    fn grow(&self, height: usize) -> usize {
         let mut cur = self.height.load(Ordering::Relaxed);
         while height > cur {
             match self.height.compare_exchange_weak(
@@ -207,32 +297,156 @@ impl List {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(_) => return height,
                 Err(now) => cur = now,
             }
         }
-        let top = self.height.load(Ordering::Relaxed).max(height);
-        let mut s: Splice = ([self.head; MAX_HEIGHT], [None; MAX_HEIGHT]);
-        self.splice(key, seqno, top, &mut s);
+        cur
+    }
+
+    /// Links `node` (allocated, seqno set, not yet published) into the
+    /// list, starting from the splice `s` of an earlier insert of a
+    /// smaller target (or a fresh one). Lock-free: each level is one CAS,
+    /// retried from its predecessor when another insert wins. `accept`
+    /// sees the level-0 neighbours before the linking CAS and may refuse
+    /// (then nothing is linked). Fails, without linking anything, if the
+    /// same (key, seqno) is already present.
+    pub(crate) fn insert(
+        &self,
+        node: NodeRef,
+        s: &mut Splice,
+        mut accept: impl FnMut(NodeRef, Option<NodeRef>) -> bool,
+    ) -> Result<Option<Linked>, Duplicate> {
+        let (key, seqno) = self.arena.key_seqno(node);
+        let height = self.arena.height(node);
+        // Splice at every level the list may have (not only below the
+        // current height): a sorted batch reuses the upper levels too.
+        let top = self.grow(height).max(height).max(s.valid.min(MAX_HEIGHT));
+        self.splice(key, seqno, top, s);
+        let mut linked = None;
         for level in 0..height {
             loop {
-                let (prev, next) = (s.0[level], s.1[level]);
+                let (prev, next) = (s.prev[level], s.next[level]);
                 if level == 0 {
                     if let Some(n) = next {
-                        if self.arena.key(n) == key && self.seqno_of(n) == seqno {
+                        if self.arena.key_seqno(n) == (key, seqno) {
                             return Err(Duplicate);
                         }
+                    }
+                    if !accept(prev, next) {
+                        return Ok(None);
+                    }
+                    self.arena.set_prev(node, prev);
+                    if let Some(n) = next {
+                        self.help_prev(prev, n);
                     }
                 }
                 self.arena.set_next(node, level, next);
                 if self.arena.cas_next(prev, level, next, node) {
+                    if level == 0 {
+                        linked = Some(Linked { prev, next });
+                        if let Some(n) = next {
+                            // Best effort: if it fails, a later insert
+                            // between `node` and `n` (or its helper) sets it.
+                            self.arena.cas_prev(n, Some(prev), node);
+                        }
+                    }
                     break;
                 }
                 let (p, n) = self.find_at(prev, level, key, seqno);
-                s.0[level] = p;
-                s.1[level] = n;
+                s.prev[level] = p;
+                s.next[level] = n;
             }
         }
-        Ok(())
+        // The node is the new predecessor at the levels it reached.
+        for level in 0..height {
+            s.prev[level] = node;
+        }
+        Ok(linked)
+    }
+
+    /// Seeks every key of `keys` (at the newest seqno), calling `f(i,
+    /// first node >= keys[i])`. The searches run [`LANES`] at a time,
+    /// round-robin, one step each: a step compares the candidate node
+    /// that was prefetched on the previous round, then loads and
+    /// prefetches the next candidate, so up to [`LANES`] cache misses are
+    /// in flight at once instead of one.
+    pub(crate) fn multi_seek(&self, keys: &[&[u8]], mut f: impl FnMut(usize, Option<NodeRef>)) {
+        #[derive(Clone, Copy)]
+        struct Search {
+            key: usize,
+            x: NodeRef,
+            level: usize,
+            cand: Option<NodeRef>,
+            stop: Option<NodeRef>,
+        }
+        const LANES: usize = 8;
+        let top = self.height.load(Ordering::Relaxed);
+        let start = |i: usize| {
+            let cand = self.arena.next(self.head, top - 1);
+            if let Some(c) = cand {
+                self.arena.prefetch(c);
+            }
+            Search {
+                key: i,
+                x: self.head,
+                level: top - 1,
+                cand,
+                stop: None,
+            }
+        };
+        let mut active: [Option<Search>; LANES] = [None; LANES];
+        let mut next_key = 0;
+        for slot in active.iter_mut() {
+            if next_key < keys.len() {
+                *slot = Some(start(next_key));
+                next_key += 1;
+            }
+        }
+        let mut running = active.iter().flatten().count();
+        while running > 0 {
+            for slot in active.iter_mut() {
+                let Some(s) = slot else { continue };
+                let key = keys[s.key];
+                match s.cand {
+                    Some(c) if Some(c) != s.stop && self.before(c, key, MAX_SEQNO) => {
+                        s.x = c;
+                        s.cand = self.arena.next(c, s.level);
+                    }
+                    cand => {
+                        s.stop = cand;
+                        if s.level == 0 {
+                            f(s.key, cand);
+                            *slot = if next_key < keys.len() {
+                                next_key += 1;
+                                Some(start(next_key - 1))
+                            } else {
+                                running -= 1;
+                                None
+                            };
+                            continue;
+                        }
+                        s.level -= 1;
+                        s.cand = self.arena.next(s.x, s.level);
+                    }
+                }
+                if let Some(c) = s.cand {
+                    if Some(c) != s.stop {
+                        self.arena.prefetch(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pebble's helping step: if `next`'s prev hint is not `prev` although
+    /// `prev` links to `next`, the insert that linked `next` has not
+    /// updated it yet; do it for that insert.
+    #[inline]
+    fn help_prev(&self, prev: NodeRef, next: NodeRef) {
+        let hint = self.arena.prev(next);
+        if hint != Some(prev) && self.arena.next(prev, 0) == Some(next) {
+            self.arena.cas_prev(next, hint, prev);
+        }
     }
 }

@@ -1,0 +1,228 @@
+//! Writer lanes: per-writer state without a shared counter on the write
+//! path.
+//!
+//! A table has a few lanes (twice the cores, at least 4). A writer claims
+//! one for the length of one write with a CAS on the lane's own cache line
+//! (the one its thread used last, so the line stays in that core's cache),
+//! and while it holds the lane it allocates from the lane's arena block
+//! and counts into the lane's statistics. Nothing on the write path
+//! touches a line another writer is using, except the seqno counter.
+//!
+//! The lane's state word also tells snapshots which seqnos are still being
+//! written: a snapshot waits until no lane holds a seqno at or below the
+//! one it pins (so it sees exactly the writes up to it), instead of every
+//! writer waiting for all earlier seqnos to be published.
+//!
+//! Any number of threads may write: if every lane is taken, a writer spins
+//! over them, then yields; a thread's lane choice is only a hint.
+
+use crate::arena::Block;
+use ordex_core::sync::{spin_hint, thread, AtomicI64, AtomicU64, Ordering};
+#[cfg(not(loom))]
+use std::cell::Cell;
+
+/// State of a free lane.
+pub(crate) const FREE: u64 = 0;
+/// Claimed, seqno not yet taken (a snapshot must wait: the seqno may end
+/// up below the one it pins).
+pub(crate) const PENDING: u64 = u64::MAX;
+/// Claimed by a write that takes no auto seqno (`insert_at`, `delete_at`).
+pub(crate) const NO_SEQNO: u64 = u64::MAX - 1;
+
+/// One writer lane, on its own cache lines.
+#[repr(align(128))]
+#[derive(Debug)]
+pub(crate) struct Lane {
+    /// `FREE`, `PENDING`, `NO_SEQNO`, or the first seqno of the write in
+    /// flight.
+    pub(crate) state: AtomicU64,
+    /// The lane's arena block.
+    pub(crate) block: Block,
+    /// Versions written through this lane.
+    pub(crate) entries: AtomicU64,
+    /// Change of the number of live keys by this lane's writes.
+    pub(crate) live: AtomicI64,
+    /// Key and value bytes written through this lane.
+    pub(crate) key_bytes: AtomicU64,
+    pub(crate) value_bytes: AtomicU64,
+    /// Write attempts (including refused ones).
+    pub(crate) attempts: AtomicU64,
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            state: AtomicU64::new(FREE),
+            block: Block::new(),
+            entries: AtomicU64::new(0),
+            live: AtomicI64::new(0),
+            key_bytes: AtomicU64::new(0),
+            value_bytes: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds to a counter of this lane. The holder is the only writer, so
+    /// a load and a store suffice (no read-modify-write).
+    #[inline]
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    static LANE_HINT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+#[cfg(not(loom))]
+static NEXT_HINT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// This thread's preferred lane index (before reduction modulo the lane
+/// count): threads get consecutive hints, so up to `lanes` threads never
+/// share one.
+#[inline]
+fn hint() -> usize {
+    #[cfg(not(loom))]
+    {
+        LANE_HINT.with(|h| {
+            let mut v = h.get();
+            if v == usize::MAX {
+                v = NEXT_HINT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                h.set(v);
+            }
+            v
+        })
+    }
+    #[cfg(loom)]
+    {
+        0
+    }
+}
+
+#[cfg(not(loom))]
+fn remember(i: usize) {
+    LANE_HINT.with(|h| h.set(i));
+}
+
+#[cfg(loom)]
+fn remember(_: usize) {}
+
+/// The lanes of one table.
+#[derive(Debug)]
+pub(crate) struct Lanes {
+    lanes: Box<[Lane]>,
+}
+
+/// A claimed lane; dropping it frees the lane (Release: the write's links
+/// and counters happen before a snapshot or a seal that sees it free).
+pub(crate) struct Claim<'a> {
+    pub(crate) lane: &'a Lane,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.lane.state.store(FREE, Ordering::Release);
+    }
+}
+
+impl Claim<'_> {
+    /// Records the first seqno of the write in flight (after taking it).
+    #[inline]
+    pub(crate) fn set_seqno(&self, first: u64) {
+        self.lane.state.store(first, Ordering::Release);
+    }
+}
+
+impl Lanes {
+    /// `n` lanes (at least one).
+    pub(crate) fn new(n: usize) -> Lanes {
+        Lanes {
+            lanes: (0..n.max(1)).map(|_| Lane::new()).collect(),
+        }
+    }
+
+    /// The number of lanes a table gets on this machine.
+    pub(crate) fn default_count() -> usize {
+        #[cfg(loom)]
+        {
+            2
+        }
+        #[cfg(not(loom))]
+        {
+            let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+            (2 * cores).next_power_of_two().clamp(4, 64)
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Lane> {
+        self.lanes.iter()
+    }
+
+    /// Claims a lane in state `initial` (`PENDING` or `NO_SEQNO`). SeqCst,
+    /// so that the claim and a later load of the sealed flag order against
+    /// a seal's store of the flag and its scan of the lanes (each sees the
+    /// other), and against a snapshot's load of the seqno counter.
+    pub(crate) fn claim(&self, initial: u64) -> Claim<'_> {
+        let n = self.lanes.len();
+        let start = hint() % n;
+        let mut round = 0u32;
+        loop {
+            for i in 0..n {
+                let idx = (start + i) % n;
+                let lane = &self.lanes[idx];
+                if lane.state.load(Ordering::Relaxed) == FREE
+                    && lane
+                        .state
+                        .compare_exchange(FREE, initial, Ordering::SeqCst, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    if i != 0 {
+                        remember(idx);
+                    }
+                    return Claim { lane };
+                }
+            }
+            round += 1;
+            if round < 4 {
+                spin_hint();
+            } else {
+                thread::yield_now();
+            }
+        }
+    }
+
+    /// Waits until no lane holds a write whose seqno may be at or below
+    /// `seqno`.
+    pub(crate) fn wait_below(&self, seqno: u64) {
+        for lane in self.lanes.iter() {
+            let mut spins = 0u32;
+            loop {
+                let s = lane.state.load(Ordering::SeqCst);
+                if s == FREE || (s != PENDING && s > seqno) {
+                    break;
+                }
+                spins += 1;
+                if spins < 64 {
+                    spin_hint();
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }
+    }
+
+    /// Waits until every lane is free (a seal draining its writers).
+    pub(crate) fn wait_idle(&self) {
+        for lane in self.lanes.iter() {
+            let mut spins = 0u32;
+            while lane.state.load(Ordering::SeqCst) != FREE {
+                spins += 1;
+                if spins < 64 {
+                    spin_hint();
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }
+    }
+}
