@@ -66,10 +66,12 @@
 //! # Not done yet (see issue 5)
 //!
 //! - Node layout: keys are out-of-line immutable entries (one allocation
-//!   for the entry and one for the key bytes), with the 4-byte key heads
-//!   inside the node; fence-key prefix truncation and an in-node slotted
-//!   key heap are not built, and node size is a const generic (`N` slots,
-//!   default 64) that has not been swept by measurement yet.
+//!   each: header, then the key bytes), with the 4-byte key heads inside
+//!   the node; values are one allocation per version (header, then the
+//!   bytes). Fence-key prefix truncation and an in-node slotted key heap
+//!   are not built; a leaf also carries an unused child array (one node
+//!   type for both levels). Node size is a const generic (`N` slots,
+//!   default 64), not yet swept by measurement.
 //! - Optimistic readers dereference epoch-protected, immutable entries
 //!   *before* validating the node (sound: see `node.rs`, invariant 3);
 //!   nothing else is dereferenced before validation.

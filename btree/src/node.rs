@@ -14,8 +14,9 @@
 //! - `heads[i]`: the first 4 bytes of key `i`, big-endian, zero-padded, so
 //!   most comparisons never leave the node;
 //! - `slots[i]`: the [`Entry`] of key `i` (leaf) or separator `i` (inner):
-//!   an immutable, out-of-line key (plus, in a leaf, the key's version
-//!   chain);
+//!   an immutable, out-of-line key in one allocation (header, then the key
+//!   bytes) which, in a leaf, also anchors the key's version chain of
+//!   [`Rec`]s (each one allocation: header, then the value bytes);
 //! - `kids[i]`: child `i` of an inner node; it holds the keys in
 //!   `(sep[i-1], sep[i]]`.
 //!
@@ -42,6 +43,11 @@
 //!    links (`Entry::versions`, `Rec::older`), which change only under the
 //!    owning leaf's latch.
 //!
+//! Outside this module, entries and records are reached only through the
+//! guard-bound handles [`EntryRef`] and [`RecRef`] (raw pointers inside, so
+//! the trailing bytes keep the allocation's provenance), which only this
+//! module creates, from pointers loaded under a guard.
+//!
 //! Under `cfg(loom)` retired objects go to a limbo list freed with the tree
 //! instead of to crossbeam-epoch (whose collector runs outside the model).
 
@@ -49,7 +55,10 @@ use crate::latch::Latch;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::{Restart, Version};
 use ordex_core::sync::{AtomicPtr, AtomicU32, Ordering};
-use std::ptr;
+use std::alloc::{self, Layout};
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::slice;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
 
@@ -97,108 +106,245 @@ impl Heap {
     }
 }
 
-/// One immutable version of a key: its seqno, its value (`None`: a
-/// tombstone) and the next older version.
+/// One immutable version of a key, in one allocation: this header, then
+/// the value bytes. Handled through [`RecRef`] outside this module.
+#[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Rec {
     seqno: u64,
-    value: Option<Box<[u8]>>,
     older: AtomicPtr<Rec>,
+    len: usize,
+    tomb: bool,
 }
 
-impl Rec {
+const REC_HDR: usize = core::mem::size_of::<Rec>();
+const ENTRY_HDR: usize = core::mem::size_of::<Entry>();
+
+fn rec_layout(len: usize) -> Layout {
+    Layout::from_size_align(REC_HDR + len, core::mem::align_of::<Rec>())
+        .expect("value too large for an allocation")
+}
+
+fn entry_layout(len: usize) -> Layout {
+    Layout::from_size_align(ENTRY_HDR + len, core::mem::align_of::<Entry>())
+        .expect("key too large for an allocation")
+}
+
+/// The value bytes of a record.
+///
+/// # Safety
+/// `p` points to a live record allocated by [`NewRec::new`] (its provenance
+/// covers the whole allocation), which stays live for `'a`.
+unsafe fn rec_value<'a>(p: *const Rec) -> Option<&'a [u8]> {
+    // SAFETY: the caller guarantees a live record; header fields are
+    // immutable after publication.
+    let (tomb, len) = unsafe { ((*p).tomb, (*p).len) };
+    if tomb {
+        return None;
+    }
+    // SAFETY: the value bytes follow the header in the same allocation,
+    // were initialised before publication and never change.
+    Some(unsafe { slice::from_raw_parts(p.cast::<u8>().add(REC_HDR), len) })
+}
+
+/// The key bytes of an entry.
+///
+/// # Safety
+/// `p` points to a live entry allocated by [`Entry::alloc`], which stays
+/// live for `'a`.
+unsafe fn entry_key<'a>(p: *const Entry) -> &'a [u8] {
+    // SAFETY: as for `rec_value`: immutable header, then the key bytes.
+    unsafe { slice::from_raw_parts(p.cast::<u8>().add(ENTRY_HDR), (*p).len) }
+}
+
+/// A version record borrowed under an epoch guard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecRef<'g> {
+    p: NonNull<Rec>,
+    _guard: PhantomData<&'g Guard>,
+}
+
+impl<'g> RecRef<'g> {
+    /// Module invariants 1 and 3: a non-null pointer loaded while a guard
+    /// for `'g` is pinned names a record live for `'g`.
+    fn new(p: *mut Rec) -> Option<Self> {
+        NonNull::new(p).map(|p| RecRef {
+            p,
+            _guard: PhantomData,
+        })
+    }
+
     /// The value, or `None` for a tombstone.
     #[inline]
-    pub(crate) fn value(&self) -> Option<&[u8]> {
-        self.value.as_deref()
+    pub(crate) fn value(self) -> Option<&'g [u8]> {
+        // SAFETY: `self` names a record live for `'g` (see `new`).
+        unsafe { rec_value(self.p.as_ptr()) }
     }
 
     /// Whether an older version is linked (for invariant checks).
-    pub(crate) fn has_older(&self) -> bool {
-        !self.older.load(Ordering::Relaxed).is_null()
+    pub(crate) fn has_older(self) -> bool {
+        // SAFETY: live record (see `new`).
+        !unsafe { &(*self.p.as_ptr()).older }
+            .load(Ordering::Relaxed)
+            .is_null()
     }
 
     /// The newest version at or below `seqno`, walking the chain.
-    pub(crate) fn visible_at<'g>(&'g self, seqno: u64, _guard: &'g Guard) -> Option<&'g Rec> {
+    pub(crate) fn visible_at(self, seqno: u64) -> Option<RecRef<'g>> {
         let mut r = self;
         loop {
-            if r.seqno <= seqno {
+            // SAFETY: live record (see `new`); `seqno` is immutable.
+            let (s, older) = unsafe {
+                let p = r.p.as_ptr();
+                ((*p).seqno, &(*p).older)
+            };
+            if s <= seqno {
                 return Some(r);
             }
-            let p = r.older.load(Ordering::Acquire);
-            // SAFETY: invariant 1 and 3 of the module docs: a non-null
-            // `older` points to a record that is live while `_guard` is
-            // pinned (records are retired only after being unlinked, and
-            // freed only after every guard pinned before that is gone).
-            r = unsafe { p.as_ref() }?;
+            // Records the chain links to are live while the guard is
+            // pinned (invariant 3), so `new` applies.
+            r = RecRef::new(older.load(Ordering::Acquire))?;
         }
-    }
-
-    fn bytes(&self) -> usize {
-        core::mem::size_of::<Rec>() + self.value.as_ref().map_or(0, |v| v.len())
     }
 }
 
-/// A version record not yet published.
+/// A version record not yet published (owned).
 #[derive(Debug)]
-pub(crate) struct NewRec(Box<Rec>);
+pub(crate) struct NewRec(NonNull<Rec>);
 
 impl NewRec {
     /// A record for `value` (`None`: tombstone); the seqno is set later,
     /// under the leaf latch.
     pub(crate) fn new(value: Option<&[u8]>) -> Self {
-        NewRec(Box::new(Rec {
-            seqno: 0,
-            value: value.map(Box::from),
-            older: AtomicPtr::new(ptr::null_mut()),
-        }))
+        let len = value.map_or(0, <[u8]>::len);
+        let layout = rec_layout(len);
+        // SAFETY: the layout has a non-zero size (the header).
+        let p = unsafe { alloc::alloc(layout) }.cast::<Rec>();
+        let Some(p) = NonNull::new(p) else {
+            alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: `p` is a fresh allocation of header + `len` bytes.
+        unsafe {
+            p.as_ptr().write(Rec {
+                seqno: 0,
+                older: AtomicPtr::new(ptr::null_mut()),
+                len,
+                tomb: value.is_none(),
+            });
+            if let Some(v) = value {
+                ptr::copy_nonoverlapping(v.as_ptr(), p.as_ptr().cast::<u8>().add(REC_HDR), len);
+            }
+        }
+        NewRec(p)
     }
 
     /// Sets the seqno (before publication).
     pub(crate) fn set_seqno(&mut self, seqno: u64) {
-        self.0.seqno = seqno;
+        // SAFETY: the record is owned and not yet shared.
+        unsafe { (*self.0.as_ptr()).seqno = seqno };
     }
 
     fn publish(self, heap: &Heap, older: *mut Rec) -> *mut Rec {
-        heap.add(self.0.bytes());
-        self.0.older.store(older, Ordering::Relaxed);
-        Box::into_raw(self.0)
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: owned, not yet shared.
+        unsafe {
+            heap.add(REC_HDR + (*p).len);
+            (*p).older.store(older, Ordering::Relaxed);
+        }
+        p
     }
 }
 
-/// A key, stored out of line and immutable; in a leaf it also anchors the
-/// key's version chain (newest first).
-#[derive(Debug)]
-pub(crate) struct Entry {
-    head: u32,
-    versions: AtomicPtr<Rec>,
-    key: Box<[u8]>,
+impl Drop for NewRec {
+    fn drop(&mut self) {
+        // SAFETY: never published (publish forgets `self`), so owned alone.
+        unsafe { free_rec(self.0.as_ptr()) };
+    }
 }
 
-impl Entry {
+// SAFETY: a `NewRec` owns its allocation exclusively.
+unsafe impl Send for NewRec {}
+
+/// Frees one record; returns its bytes.
+///
+/// # Safety
+/// `p` is a record allocated by [`NewRec::new`], unreachable, freed once.
+unsafe fn free_rec(p: *mut Rec) -> usize {
+    // SAFETY: the caller's contract; the layout is recomputed from the
+    // immutable length.
+    unsafe {
+        let len = (*p).len;
+        ptr::drop_in_place(p);
+        alloc::dealloc(p.cast::<u8>(), rec_layout(len));
+        REC_HDR + len
+    }
+}
+
+/// A key, stored out of line and immutable, in one allocation (this
+/// header, then the key bytes); in a leaf it also anchors the key's
+/// version chain (newest first). Handled through [`EntryRef`] outside this
+/// module.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Entry {
+    versions: AtomicPtr<Rec>,
+    len: usize,
+    head: u32,
+}
+
+/// An entry borrowed under an epoch guard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'g> {
+    p: NonNull<Entry>,
+    _guard: PhantomData<&'g Guard>,
+}
+
+impl<'g> EntryRef<'g> {
+    /// Module invariants 1–3: a non-null pointer loaded from a node while
+    /// a guard for `'g` is pinned names an entry live for `'g`.
+    fn new(p: *mut Entry) -> Option<Self> {
+        NonNull::new(p).map(|p| EntryRef {
+            p,
+            _guard: PhantomData,
+        })
+    }
+
     /// The key bytes.
     #[inline]
-    pub(crate) fn key(&self) -> &[u8] {
-        &self.key
+    pub(crate) fn key(self) -> &'g [u8] {
+        // SAFETY: `self` names an entry live for `'g` (see `new`).
+        unsafe { entry_key(self.p.as_ptr()) }
     }
 
     /// The newest version (None only for separator keys, which have none).
     #[inline]
-    pub(crate) fn newest<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Rec> {
-        let p = self.versions.load(Ordering::Acquire);
-        // SAFETY: module invariants 1 and 3: the pointer was loaded while
-        // `_guard` is pinned, so the record is not freed before the guard
-        // goes away.
-        unsafe { p.as_ref() }
+    pub(crate) fn newest(self) -> Option<RecRef<'g>> {
+        // SAFETY: live entry (see `new`).
+        let versions = unsafe { &(*self.p.as_ptr()).versions };
+        RecRef::new(versions.load(Ordering::Acquire))
     }
+}
 
+impl Entry {
     fn alloc(key: &[u8], versions: *mut Rec, heap: &Heap) -> *mut Entry {
-        heap.add(core::mem::size_of::<Entry>() + key.len());
-        Box::into_raw(Box::new(Entry {
-            head: head_of(key),
-            versions: AtomicPtr::new(versions),
-            key: Box::from(key),
-        }))
+        let layout = entry_layout(key.len());
+        heap.add(layout.size());
+        // SAFETY: the layout has a non-zero size (the header).
+        let p = unsafe { alloc::alloc(layout) }.cast::<Entry>();
+        if p.is_null() {
+            alloc::handle_alloc_error(layout)
+        }
+        // SAFETY: `p` is a fresh allocation of header + key bytes.
+        unsafe {
+            p.write(Entry {
+                versions: AtomicPtr::new(versions),
+                len: key.len(),
+                head: head_of(key),
+            });
+            ptr::copy_nonoverlapping(key.as_ptr(), p.cast::<u8>().add(ENTRY_HDR), key.len());
+        }
+        p
     }
 }
 
@@ -211,9 +357,10 @@ unsafe fn free_chain(mut r: *mut Rec) -> usize {
     let mut bytes = 0;
     while !r.is_null() {
         // SAFETY: the caller hands over exclusive ownership of the run.
-        let b = unsafe { Box::from_raw(r) };
-        bytes += b.bytes();
-        r = b.older.load(Ordering::Relaxed);
+        let next = unsafe { (*r).older.load(Ordering::Relaxed) };
+        // SAFETY: as above; `r` is freed once.
+        bytes += unsafe { free_rec(r) };
+        r = next;
     }
     bytes
 }
@@ -224,11 +371,15 @@ unsafe fn free_chain(mut r: *mut Rec) -> usize {
 /// `e` was allocated by [`Entry::alloc`], no thread can reach it any more,
 /// and no one else frees it or its chain.
 unsafe fn free_entry(e: *mut Entry) -> usize {
-    // SAFETY: the caller hands over exclusive ownership.
-    let b = unsafe { Box::from_raw(e) };
-    // SAFETY: the chain is owned by the entry alone.
-    let chain = unsafe { free_chain(b.versions.load(Ordering::Relaxed)) };
-    chain + core::mem::size_of::<Entry>() + b.key.len()
+    // SAFETY: the caller hands over exclusive ownership of the entry and
+    // of its chain.
+    unsafe {
+        let chain = free_chain((*e).versions.load(Ordering::Relaxed));
+        let len = (*e).len;
+        ptr::drop_in_place(e);
+        alloc::dealloc(e.cast::<u8>(), entry_layout(len));
+        chain + ENTRY_HDR + len
+    }
 }
 
 /// Retires a run of records: frees it once no pinned reader can see it.
@@ -318,7 +469,7 @@ impl<const N: usize> Split<N> {
     pub(crate) fn sep(&self) -> &[u8] {
         // SAFETY: the split owns its separator entry until it is stored in
         // a parent (which consumes the split).
-        unsafe { &(*self.sep).key }
+        unsafe { entry_key(self.sep) }
     }
 }
 
@@ -378,20 +529,18 @@ impl<const N: usize> Node<N> {
 
     /// Slot `i` (None if out of range or, in a racy read, null).
     #[inline]
-    pub(crate) fn slot<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Entry> {
-        let p = self.slots.get(i)?.load(Ordering::Acquire);
-        // SAFETY: module invariants 1 and 3: any non-null slot value is a
-        // published entry that stays allocated while `_guard` is pinned.
-        unsafe { p.as_ref() }
+    pub(crate) fn slot<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<EntryRef<'g>> {
+        // Module invariants 1 and 3: any non-null slot value is a published
+        // entry that stays allocated while `_guard` is pinned.
+        EntryRef::new(self.slots.get(i)?.load(Ordering::Acquire))
     }
 
     /// The high key; None means +∞ (or, in a racy read, a torn state that
     /// validation catches).
     #[inline]
-    pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Entry> {
-        let p = self.high.load(Ordering::Acquire);
-        // SAFETY: as for `slot`; high keys are freed only with the tree.
-        unsafe { p.as_ref() }
+    pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<EntryRef<'g>> {
+        // As for `slot`; high keys are freed only with the tree.
+        EntryRef::new(self.high.load(Ordering::Acquire))
     }
 
     /// The right sibling.
@@ -528,7 +677,7 @@ impl<'a, const N: usize> Locked<'a, N> {
         let entry = unsafe { &*e };
         let old = entry.versions.load(Ordering::Relaxed);
         // SAFETY: the chain head of a live entry is live (invariant 3).
-        let was_live = unsafe { old.as_ref() }.is_some_and(|r| r.value.is_some());
+        let was_live = unsafe { old.as_ref() }.is_some_and(|r| !r.tomb);
         let new = rec.publish(self.heap, old);
         entry.versions.store(new, Ordering::Release);
         (was_live, self.trim(new, oldest, guard))
@@ -570,7 +719,7 @@ impl<'a, const N: usize> Locked<'a, N> {
             let longer = self.trim(head, oldest, guard);
             // SAFETY: as above.
             let rec = unsafe { &*head };
-            if !longer && rec.value.is_none() && rec.seqno <= oldest {
+            if !longer && rec.tomb && rec.seqno <= oldest {
                 self.remove_entry(i, guard);
                 removed += 1;
             }
@@ -658,7 +807,7 @@ impl<'a, const N: usize> Locked<'a, N> {
             }
             right.set_count(total - mid);
             // SAFETY: key_at(mid - 1) is a live entry (in the leaf, or new).
-            let sep_key = unsafe { &(*key_at(mid - 1)).key };
+            let sep_key = unsafe { entry_key(key_at(mid - 1)) };
             let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
             let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
             (mid, sep, high)
@@ -676,7 +825,7 @@ impl<'a, const N: usize> Locked<'a, N> {
             right.set_count(total - m);
             let promoted = key_at(m - 1);
             // SAFETY: a live separator entry of the latched node (or new).
-            let sep_key = unsafe { &(*promoted).key };
+            let sep_key = unsafe { entry_key(promoted) };
             let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
             // Rewrite the left kids now (before slots are shuffled).
             let mut kids_tmp = [ptr::null_mut(); N];

@@ -2,7 +2,7 @@
 //! completion, seqno publication and snapshots, scans. Safe code over
 //! [`crate::node`].
 
-use crate::node::{head_of, Entry, Heap, Locked, NewRec, Node, Rec, Root, Split};
+use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, RecRef, Root, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::{Restart, Version};
 use ordex_core::sync::{self, AtomicU64, Ordering};
@@ -61,7 +61,7 @@ pub(crate) struct Tree<const N: usize> {
 
 /// What a scan reads from a leaf: the entry and its newest version at the
 /// time of the validated copy.
-type Slot<'g> = Option<(&'g Entry, Option<&'g Rec>)>;
+type Slot<'g> = Option<(EntryRef<'g>, Option<RecRef<'g>>)>;
 
 impl<const N: usize> Tree<N> {
     pub(crate) fn new() -> Self {
@@ -126,7 +126,7 @@ impl<const N: usize> Tree<N> {
     }
 
     /// The newest version of `key` (None: absent), linearizable.
-    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g Rec> {
+    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<RecRef<'g>> {
         let head = head_of(key);
         let mut restarts = 0;
         loop {
@@ -142,11 +142,11 @@ impl<const N: usize> Tree<N> {
         key: &[u8],
         head: u32,
         guard: &'g Guard,
-    ) -> Result<Option<&'g Rec>, Restart> {
+    ) -> Result<Option<RecRef<'g>>, Restart> {
         let (leaf, v) = self.find(key, head, 0, guard)?;
         let (pos, found) = leaf.lower_bound(key, head, guard)?;
         let r = if found {
-            leaf.slot(pos, guard).ok_or(Restart)?.newest(guard)
+            leaf.slot(pos, guard).ok_or(Restart)?.newest()
         } else {
             None
         };
@@ -164,7 +164,7 @@ impl<const N: usize> Tree<N> {
         let r = self.newest(key, guard)?;
         match seqno {
             None => r.value(),
-            Some(s) => r.visible_at(s, guard)?.value(),
+            Some(s) => r.visible_at(s)?.value(),
         }
     }
 
@@ -302,7 +302,7 @@ impl<const N: usize> Tree<N> {
                     && leaf
                         .slot(pos, guard)
                         .ok_or(Restart)?
-                        .newest(guard)
+                        .newest()
                         .is_some_and(|r| r.value().is_some());
                 if !live {
                     // Nothing to write: linearizes at the validation,
@@ -345,8 +345,8 @@ impl<const N: usize> Tree<N> {
                 let cur = if found {
                     leaf.slot(pos, guard)
                         .ok_or(Restart)?
-                        .newest(guard)
-                        .and_then(Rec::value)
+                        .newest()
+                        .and_then(RecRef::value)
                 } else {
                     None
                 };
@@ -570,7 +570,7 @@ impl<const N: usize> Tree<N> {
                 let Some(r) = r else { continue };
                 let value = match seqno {
                     None => r.value(),
-                    Some(s) => r.visible_at(s, guard).and_then(Rec::value),
+                    Some(s) => r.visible_at(s).and_then(RecRef::value),
                 };
                 let Some(value) = value else { continue };
                 last = Some(k);
@@ -607,11 +607,11 @@ impl<const N: usize> Tree<N> {
         v: Version,
         buf: &mut [Slot<'g>; N],
         guard: &'g Guard,
-    ) -> Result<(usize, Option<&'g Entry>, Option<&'g Node<N>>), Restart> {
+    ) -> Result<(usize, Option<EntryRef<'g>>, Option<&'g Node<N>>), Restart> {
         let count = node.count();
         for (i, b) in buf.iter_mut().enumerate().take(count) {
             let e = node.slot(i, guard).ok_or(Restart)?;
-            *b = Some((e, e.newest(guard)));
+            *b = Some((e, e.newest()));
         }
         let high = node.high(guard);
         let right = node.right(guard);
@@ -641,7 +641,7 @@ impl<const N: usize> Tree<N> {
                 if n.level() != level {
                     return Err(format!("node of level {} on level {level}", n.level()));
                 }
-                let high = n.high(guard).map(Entry::key);
+                let high = n.high(guard).map(EntryRef::key);
                 let mut prev = prev_high;
                 for i in 0..n.count() {
                     let e = n.slot(i, guard).ok_or(format!("null slot {i}"))?;
@@ -653,7 +653,7 @@ impl<const N: usize> Tree<N> {
                         return Err(format!("key {k:?} above its node's high key"));
                     }
                     if level == 0 {
-                        let r = e.newest(guard).ok_or("entry without versions")?;
+                        let r = e.newest().ok_or("entry without versions")?;
                         live += usize::from(r.value().is_some());
                         if no_snapshot && (r.has_older() || r.value().is_none()) {
                             return Err(format!("key {k:?} keeps old versions with no snapshot"));
