@@ -81,8 +81,8 @@
 //!   key, or by a sweep of all leaves when the last snapshot goes and at
 //!   least 64 kept versions (and a quarter of the live key count) have
 //!   piled up; below that threshold they wait for the next write.
-//! - No cursors (`seek`, `next`, `prev`), no reverse scan, no bulk load
-//!   yet; `remove_range` is a loop of single removes (not atomic as a
+//! - Forward iteration only ([`BTree::range`]): no reverse scan,
+//!   `seek_for_prev` or `prev`, and no bulk load yet; `remove_range` is a loop of single removes (not atomic as a
 //!   whole).
 //!
 //! ```
@@ -116,6 +116,7 @@ use std::ops::Bound;
 use tree::Tree;
 
 pub use crossbeam_epoch::Guard;
+pub use tree::Range;
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
@@ -171,6 +172,33 @@ impl<const N: usize> BTree<N> {
     /// removed (an absent key consumes no seqno).
     pub fn delete(&self, key: &[u8]) -> Option<Seqno> {
         self.tree.remove(key)
+    }
+
+    /// An ascending iterator over the live entries within the bounds, with
+    /// keys and values borrowed under `guard`. Weakly consistent like
+    /// [`scan`](OrderedIndex::scan); no allocation (the current leaf is
+    /// copied into a buffer inside the iterator).
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// let tree: ordex_btree::BTree = ordex_btree::BTree::new();
+    /// for k in [b"a", b"b", b"c"] {
+    ///     tree.put(k, b"v");
+    /// }
+    /// let guard = ordex_btree::pin();
+    /// let keys: Vec<&[u8]> = tree
+    ///     .range(Bound::Excluded(b"a"), Bound::Unbounded, &guard)
+    ///     .map(|(k, _)| k)
+    ///     .collect();
+    /// assert_eq!(keys, [b"b", b"c"]);
+    /// ```
+    pub fn range<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        guard: &'g Guard,
+    ) -> Range<'g, N> {
+        self.tree.range(from, to, None, guard)
     }
 
     /// Atomic read-modify-write of one key: `f` gets the current value
@@ -358,6 +386,17 @@ impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
 }
 
 impl<'a, const N: usize> BTreeSnapshot<'a, N> {
+    /// An ascending iterator over this snapshot's entries within the
+    /// bounds (exact), borrowed under `guard`.
+    pub fn range<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        guard: &'g Guard,
+    ) -> Range<'g, N> {
+        self.tree.range(from, to, Some(self.seqno), guard)
+    }
+
     /// The value of `key` in this snapshot, borrowed under `guard`.
     pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
         self.tree.get(key, Some(self.seqno), guard)

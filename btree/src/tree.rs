@@ -500,8 +500,7 @@ impl<const N: usize> Tree<N> {
     }
 
     /// Ascending scan, live (`seqno` None, weakly consistent) or as of a
-    /// snapshot (exact). No heap allocation: each leaf is copied into a
-    /// stack buffer and validated before its entries are passed on.
+    /// snapshot (exact), through [`Range`]. No heap allocation.
     pub(crate) fn scan(
         &self,
         from: Bound<&[u8]>,
@@ -509,49 +508,185 @@ impl<const N: usize> Tree<N> {
         seqno: Option<Seqno>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
-        if is_empty_range(from, to) {
-            return 0;
-        }
         let guard = &epoch::pin();
-        let start: &[u8] = match from {
-            Bound::Included(k) | Bound::Excluded(k) => k,
-            Bound::Unbounded => &[],
-        };
-        let mut restarts = 0;
-        let (mut node, mut v) = loop {
-            match self.find(start, head_of(start), 0, guard) {
-                Ok(x) => break x,
-                Err(Restart) => backoff(&mut restarts),
-            }
-        };
-        let mut buf: [Slot<'_>; N] = [None; N];
-        let mut last: Option<&[u8]> = None;
         let mut n = 0;
-        loop {
-            // Copy the leaf, its high key and right-link; validate.
-            let (count, high, right) = loop {
-                match Self::copy_leaf(node, v, &mut buf, guard) {
-                    Ok(x) => break x,
-                    Err(Restart) => {
-                        backoff(&mut restarts);
-                        // The leaf changed: re-read it (nodes are never
-                        // retired yet, so it is still the right place to
-                        // continue; keys only ever move right of it).
-                        v = loop {
-                            match node.read() {
-                                Ok(v) => break v,
-                                Err(Restart) => backoff(&mut restarts),
-                            }
-                        };
+        for (k, v) in self.range(from, to, seqno, guard) {
+            n += 1;
+            if !f(k, v) {
+                break;
+            }
+        }
+        n
+    }
+
+    /// An ascending iterator over the entries within the bounds, live or
+    /// as of `seqno`, borrowing keys and values under `guard`.
+    pub(crate) fn range<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        seqno: Option<Seqno>,
+        guard: &'g Guard,
+    ) -> Range<'g, N> {
+        Range {
+            tree: self,
+            guard,
+            seqno,
+            from,
+            to,
+            buf: [None; N],
+            len: 0,
+            pos: 0,
+            next: Next::Start,
+            last: None,
+        }
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Range<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Range")
+            .field("seqno", &self.seqno)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a [`Range`] goes once its buffer is drained.
+#[derive(Clone, Copy)]
+enum Next<'g, const N: usize> {
+    /// Descend to the leaf of the lower bound.
+    Start,
+    /// Continue with this right sibling.
+    Leaf(&'g Node<N>),
+    /// Nothing is left.
+    End,
+}
+
+/// An ascending iterator over a tree or a snapshot, from
+/// [`BTree::range`](crate::BTree::range) or
+/// [`BTreeSnapshot::range`](crate::BTreeSnapshot::range): it copies one leaf at a time
+/// (entries and newest-version pointers, high key, right-link) into a
+/// stack buffer, validates the copy, yields from it, and follows the
+/// right-link. Live: weakly consistent (never a duplicate, never out of
+/// order, a key present throughout is seen); as of a snapshot: exact.
+pub struct Range<'g, const N: usize> {
+    tree: &'g Tree<N>,
+    guard: &'g Guard,
+    seqno: Option<Seqno>,
+    from: Bound<&'g [u8]>,
+    to: Bound<&'g [u8]>,
+    buf: [Slot<'g>; N],
+    len: usize,
+    pos: usize,
+    next: Next<'g, N>,
+    /// The last key yielded: later entries must be above it.
+    last: Option<&'g [u8]>,
+}
+
+impl<'g, const N: usize> Range<'g, N> {
+    /// Loads the next leaf into the buffer; false at the end.
+    fn refill(&mut self) -> bool {
+        let mut restarts = 0;
+        let guard = self.guard;
+        let (node, skip) = match self.next {
+            Next::End => return false,
+            Next::Leaf(n) => (n, false),
+            Next::Start => {
+                if is_empty_range(self.from, self.to) {
+                    self.next = Next::End;
+                    return false;
+                }
+                let start: &[u8] = match self.from {
+                    Bound::Included(k) | Bound::Excluded(k) => k,
+                    Bound::Unbounded => &[],
+                };
+                loop {
+                    match self.tree.find(start, head_of(start), 0, guard) {
+                        Ok((n, _)) => break (n, true),
+                        Err(Restart) => backoff(&mut restarts),
                     }
                 }
+            }
+        };
+        loop {
+            let Ok(v) = node.read() else {
+                backoff(&mut restarts);
+                continue;
             };
-            for &(e, r) in buf[..count].iter().flatten() {
+            match self.copy_leaf(node, v, skip) {
+                Ok((high, right)) => {
+                    self.next = match (high, right) {
+                        (Some(h), Some(r)) => {
+                            let past = match self.to {
+                                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
+                                Bound::Unbounded => false,
+                            };
+                            if past {
+                                Next::End
+                            } else {
+                                Next::Leaf(r)
+                            }
+                        }
+                        _ => Next::End,
+                    };
+                    return true;
+                }
+                // The leaf changed under the copy: copy it again. Nodes
+                // are not retired yet, so it is still the place to go on
+                // from (keys only ever move right of it).
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Copies the leaf (from the lower bound's position if `skip`) into
+    /// the buffer, validated against `v`.
+    #[allow(clippy::type_complexity)]
+    fn copy_leaf(
+        &mut self,
+        node: &'g Node<N>,
+        v: Version,
+        skip: bool,
+    ) -> Result<(Option<EntryRef<'g>>, Option<&'g Node<N>>), Restart> {
+        let guard = self.guard;
+        let first = match (skip, self.from) {
+            (true, Bound::Included(k) | Bound::Excluded(k)) => {
+                node.lower_bound(k, head_of(k), guard)?.0
+            }
+            _ => 0,
+        };
+        let count = node.count();
+        let mut len = 0;
+        for i in first..count {
+            let e = node.slot(i, guard).ok_or(Restart)?;
+            self.buf[len] = Some((e, e.newest()));
+            len += 1;
+        }
+        let high = node.high(guard);
+        let right = node.right(guard);
+        node.check(v)?;
+        self.len = len;
+        self.pos = 0;
+        Ok((high, right))
+    }
+}
+
+impl<'g, const N: usize> Iterator for Range<'g, N> {
+    type Item = (&'g [u8], &'g [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            while self.pos < self.len {
+                let slot = self.buf[self.pos];
+                self.pos += 1;
+                let Some((e, r)) = slot else { continue };
                 let k = e.key();
-                if last.is_some_and(|l| k <= l) {
+                if self.last.is_some_and(|l| k <= l) {
                     continue;
                 }
-                let below = match from {
+                let below = match self.from {
                     Bound::Included(lo) => k < lo,
                     Bound::Excluded(lo) => k <= lo,
                     Bound::Unbounded => false,
@@ -559,64 +694,29 @@ impl<const N: usize> Tree<N> {
                 if below {
                     continue;
                 }
-                let above = match to {
+                let above = match self.to {
                     Bound::Included(hi) => k > hi,
                     Bound::Excluded(hi) => k >= hi,
                     Bound::Unbounded => false,
                 };
                 if above {
-                    return n;
+                    self.next = Next::End;
+                    self.len = 0;
+                    return None;
                 }
                 let Some(r) = r else { continue };
-                let value = match seqno {
+                let value = match self.seqno {
                     None => r.value(),
                     Some(s) => r.visible_at(s).and_then(RecRef::value),
                 };
                 let Some(value) = value else { continue };
-                last = Some(k);
-                n += 1;
-                if !f(k, value) {
-                    return n;
-                }
+                self.last = Some(k);
+                return Some((k, value));
             }
-            let (Some(h), Some(r)) = (high, right) else {
-                return n;
-            };
-            let done = match to {
-                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
-                Bound::Unbounded => false,
-            };
-            if done {
-                return n;
+            if !self.refill() {
+                return None;
             }
-            node = r;
-            v = loop {
-                match node.read() {
-                    Ok(v) => break v,
-                    Err(Restart) => backoff(&mut restarts),
-                }
-            };
         }
-    }
-
-    /// Copies a leaf's entries, newest versions, high key and right-link
-    /// into `buf`, validated against `v`.
-    #[allow(clippy::type_complexity)]
-    fn copy_leaf<'g>(
-        node: &'g Node<N>,
-        v: Version,
-        buf: &mut [Slot<'g>; N],
-        guard: &'g Guard,
-    ) -> Result<(usize, Option<EntryRef<'g>>, Option<&'g Node<N>>), Restart> {
-        let count = node.count();
-        for (i, b) in buf.iter_mut().enumerate().take(count) {
-            let e = node.slot(i, guard).ok_or(Restart)?;
-            *b = Some((e, e.newest()));
-        }
-        let high = node.high(guard);
-        let right = node.right(guard);
-        node.check(v)?;
-        Ok((count, high, right))
     }
 }
 

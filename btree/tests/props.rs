@@ -113,6 +113,12 @@ fn run(ops: Vec<Op>, no_snapshot: bool) -> Result<(), TestCaseError> {
                     got.len() < limit
                 });
                 let mut want = model_range(&model, &from, &to);
+                let guard = ordex_btree::pin();
+                let iterated: Vec<_> = tree
+                    .range(as_ref(&from), as_ref(&to), &guard)
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .collect();
+                prop_assert_eq!(&iterated, &want, "range() iterator");
                 want.truncate(limit);
                 prop_assert_eq!(n, want.len());
                 prop_assert_eq!(got, want);
