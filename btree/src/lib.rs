@@ -314,9 +314,13 @@ impl<const N: usize> Drop for BTree<N> {
                 last = now;
             }
             if last == 0 {
-                // Freeing garbage makes garbage of crossbeam's own (the
-                // queue nodes of the bags just run): a few more rounds.
-                for _ in 0..64 {
+                // Running garbage makes garbage of crossbeam's own: each
+                // bag of deferred frees sits in a queue node whose own
+                // free is deferred. A round collects up to 8 bags of up to
+                // 64 deferred calls; go on in proportion to what this tree
+                // retired in its life.
+                let retired = self.tree.heap().retired.load(Relaxed);
+                for _ in 0..64 + retired / 128 {
                     epoch::pin().flush();
                 }
             }

@@ -81,6 +81,8 @@ pub(crate) struct Heap {
     pub(crate) bytes: StdAtomicUsize,
     /// Retirements whose deferred free has not run yet.
     pub(crate) pending: StdAtomicUsize,
+    /// Retirements over the tree's life.
+    pub(crate) retired: StdAtomicUsize,
     #[cfg(loom)]
     limbo: std::sync::Mutex<Vec<Garbage>>,
 }
@@ -389,6 +391,7 @@ unsafe fn free_entry(e: *mut Entry) -> usize {
 /// caller unlinked it under the leaf latch) and is retired exactly once.
 unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
     heap.pending.fetch_add(1, StdOrdering::Relaxed);
+    heap.retired.fetch_add(1, StdOrdering::Relaxed);
     #[cfg(not(loom))]
     {
         let heap = heap.clone();
@@ -421,6 +424,7 @@ unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
 /// retired exactly once.
 unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
     heap.pending.fetch_add(1, StdOrdering::Relaxed);
+    heap.retired.fetch_add(1, StdOrdering::Relaxed);
     #[cfg(not(loom))]
     {
         let heap = heap.clone();
