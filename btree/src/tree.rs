@@ -5,11 +5,16 @@
 use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, RecRef, Root, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::{Restart, Version};
-use ordex_core::sync::{self, AtomicU64, Ordering};
+use ordex_core::sync::{self, fence, AtomicU64, Ordering};
 use ordex_core::{is_empty_range, Seqno};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+// The snapshot registry's lock: loom's under `cfg(loom)`, so that a model
+// thread preempted inside it does not block the model's only OS thread.
+#[cfg(loom)]
+use loom::sync::Mutex;
+#[cfg(not(loom))]
 use std::sync::Mutex;
 
 /// Restarts before a thread starts yielding its time slice instead of
@@ -174,6 +179,11 @@ impl<const N: usize> Tree<N> {
     /// seqno below this write is seen here.
     fn next_seqno(&self) -> (u64, u64) {
         let w = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        // Store-load ordering against `snapshot_begin` (which stores its
+        // placeholder, fences, then loads `seq`): at least one side sees
+        // the other. Fences rather than SeqCst accesses alone, which loom
+        // models only as acquire/release.
+        fence(Ordering::SeqCst);
         (w, self.oldest.load(Ordering::SeqCst))
     }
 
@@ -425,6 +435,7 @@ impl<const N: usize> Tree<N> {
             let p = self.visible.load(Ordering::SeqCst);
             *snaps.entry(p).or_insert(0) += 1;
             self.store_oldest(&snaps);
+            fence(Ordering::SeqCst);
             let s = self.seq.load(Ordering::SeqCst);
             Self::dec(&mut snaps, p);
             *snaps.entry(s).or_insert(0) += 1;
@@ -474,6 +485,7 @@ impl<const N: usize> Tree<N> {
             // Read under the latch, after every write this leaf saw: a
             // snapshot registered later pins a seqno at or above each of
             // their seqnos (see `next_seqno`), so it needs no more.
+            fence(Ordering::SeqCst);
             let oldest = self.oldest.load(Ordering::SeqCst);
             locked.sweep(oldest, guard);
             let right = node.right(guard);
