@@ -2,3 +2,4 @@
 # A short run of the comparative benchmark, to prove it runs end to end.
 set -euo pipefail
 cargo run --release -p index-bench -- --smoke
+cargo run --release -p index-bench -- memtable --entries 20000 --repeat 1

@@ -6,10 +6,11 @@
 //! single-threaded load of each index.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Forwards to [`System`]; counts live bytes while [`measure`] runs.
 pub struct BenchAlloc;
@@ -22,6 +23,7 @@ unsafe impl GlobalAlloc for BenchAlloc {
         let p = unsafe { System.alloc(layout) };
         if ENABLED.load(Relaxed) && !p.is_null() {
             LIVE.fetch_add(layout.size() as isize, Relaxed);
+            COUNT.fetch_add(1, Relaxed);
         }
         p
     }
@@ -31,6 +33,7 @@ unsafe impl GlobalAlloc for BenchAlloc {
         let p = unsafe { System.alloc_zeroed(layout) };
         if ENABLED.load(Relaxed) && !p.is_null() {
             LIVE.fetch_add(layout.size() as isize, Relaxed);
+            COUNT.fetch_add(1, Relaxed);
         }
         p
     }
@@ -48,6 +51,7 @@ unsafe impl GlobalAlloc for BenchAlloc {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if ENABLED.load(Relaxed) && !p.is_null() {
             LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+            COUNT.fetch_add(1, Relaxed);
         }
         p
     }
@@ -61,4 +65,15 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, isize) {
     let r = f();
     ENABLED.store(false, Relaxed);
     (r, LIVE.load(Relaxed) - before)
+}
+
+/// Runs `f` with counting on; returns its result and the number of
+/// allocations (and reallocations) it made. Only meaningful when the
+/// binary's global allocator is [`BenchAlloc`].
+pub fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = COUNT.load(Relaxed);
+    ENABLED.store(true, Relaxed);
+    let r = f();
+    ENABLED.store(false, Relaxed);
+    (r, COUNT.load(Relaxed) - before)
 }

@@ -3,7 +3,9 @@
 //! everything and writes a report; `--help` lists every option.
 
 use clap::{Args, Parser, Subcommand};
-use index_bench::{advise, alloc, keys, record, registry, report, runner, workload};
+use index_bench::{
+    advise, alloc, keys, memtable_study, record, registry, report, runner, workload,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use keys::{KeySet, KeySetKind};
 use record::Row;
@@ -46,6 +48,10 @@ enum Command {
     /// Recommend an ordex backend for a workload mix and a key sample, from
     /// a short calibration run.
     Advise(advise::AdviseArgs),
+    /// The memtable study of ordex-skiplist: multi_get, sorted batches,
+    /// reverse scans, flush iteration against its peers, bytes and
+    /// allocations per entry.
+    Memtable(memtable_study::MemtableArgs),
     /// List the indexes, workloads and key sets.
     List,
 }
@@ -146,6 +152,7 @@ fn main() {
         Some(Command::Run(args)) => run(args),
         Some(Command::Report(args)) => report_cmd(args),
         Some(Command::Advise(args)) => advise::advise(args),
+        Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
         Some(Command::List) => {
             list();
             Ok(())

@@ -137,3 +137,32 @@ fn bad_options_are_refused_with_a_message() {
         assert!(!out.stderr.is_empty(), "{args:?} gave no message");
     }
 }
+
+#[test]
+fn memtable_study_writes_its_table_and_finds_every_key() {
+    let out = scratch("memtable");
+    let run = bin()
+        .args(["memtable", "--entries", "3000", "--repeat", "1"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "memtable study failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("memtable.md")).unwrap();
+    for row in [
+        "multi_get of 64 random keys",
+        "sorted insert_batch",
+        "reverse vs forward scan",
+        "flush iteration vs crossbeam-skiplist",
+        "heap allocations",
+    ] {
+        assert!(md.contains(row), "memtable.md lacks {row:?}:\n{md}");
+    }
+    // Reads and cursor steps never allocate, whatever the machine's speed.
+    assert!(md.contains("| 0 / 0 / "), "allocations row:\n{md}");
+}

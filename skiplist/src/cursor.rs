@@ -130,12 +130,12 @@ impl<'a> Cursor<'a> {
         let Some(n) = self.node else { return false };
         let list = &self.table.list;
         let key = list.arena.key(n);
-        let mut cur = list.next(n);
+        let mut cur = list.next_ahead(n);
         while let Some(m) = cur {
             if list.arena.key(m) != key {
                 break;
             }
-            cur = list.next(m);
+            cur = list.next_ahead(m);
         }
         self.set(self.forward(cur))
     }
@@ -273,7 +273,7 @@ impl<'a> VersionCursor<'a> {
     /// Moves to the next version.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> bool {
-        let n = self.node.and_then(|n| self.table.list.next(n));
+        let n = self.node.and_then(|n| self.table.list.next_ahead(n));
         self.set(n)
     }
 

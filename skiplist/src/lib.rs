@@ -922,7 +922,7 @@ impl<'a> Iterator for Versions<'a> {
 
     fn next(&mut self) -> Option<Version<'a>> {
         let n = self.next?;
-        self.next = self.table.list.next(n);
+        self.next = self.table.list.next_ahead(n);
         Some(Version::of(self.table, n))
     }
 }
