@@ -82,7 +82,8 @@
 //!   least 64 kept versions (and a quarter of the live key count) have
 //!   piled up; below that threshold they wait for the next write.
 //! - Forward iteration only ([`BTree::range`]): no reverse scan,
-//!   `seek_for_prev` or `prev`, and no bulk load yet; `remove_range` is a loop of single removes (not atomic as a
+//!   `seek_for_prev` or `prev`; bulk load ([`BTree::from_sorted`]) is
+//!   sequential (not rayon-parallel); `remove_range` is a loop of single removes (not atomic as a
 //!   whole).
 //!
 //! ```
@@ -154,6 +155,32 @@ impl<const N: usize> BTree<N> {
     /// An empty tree.
     pub fn new() -> Self {
         BTree { tree: Tree::new() }
+    }
+
+    /// Bulk load: builds the tree bottom-up with full nodes in O(n) from
+    /// entries in ascending key order, giving them seqnos `1..=n` in input
+    /// order. Entries out of order (or repeating a key) are not refused:
+    /// they are upserted after the build, in input order, as by
+    /// [`put`](Self::put).
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// let tree: ordex_btree::BTree = ordex_btree::BTree::from_sorted(
+    ///     (0u32..10_000).map(|i| (i.to_be_bytes(), i.to_le_bytes())),
+    /// );
+    /// assert_eq!(tree.len(), 10_000);
+    /// assert_eq!(tree.last_seqno(), 10_000);
+    /// assert_eq!(tree.get_copied(&7u32.to_be_bytes()).as_deref(), Some(&7u32.to_le_bytes()[..]));
+    /// ```
+    pub fn from_sorted<I, K, V>(entries: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        BTree {
+            tree: Tree::from_entries(entries.into_iter()),
+        }
     }
 
     /// The value of `key`, borrowed from its immutable version record for

@@ -889,6 +889,111 @@ impl<const N: usize> Root<N> {
         }
     }
 
+    /// Builds a tree bottom-up, with full nodes, from the entries whose
+    /// keys ascend strictly; an entry whose key is not above the previous
+    /// one goes to `rest` (for the caller to insert afterwards). Entry `i`
+    /// gets seqno `first_seqno + i`. Returns the tree and the number of
+    /// entries built in.
+    pub(crate) fn build<K, V>(
+        entries: impl Iterator<Item = (K, V)>,
+        first_seqno: u64,
+        rest: &mut Vec<(K, V)>,
+    ) -> (Self, usize)
+    where
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let heap = Arc::new(Heap::default());
+        // Leaves, left to right; each full but the last.
+        let mut level: Vec<*mut Node<N>> = vec![Node::alloc(0, &heap)];
+        let mut n = 0usize;
+        let mut prev: Option<*mut Entry> = None;
+        for (key, value) in entries {
+            let (k, v) = (key.as_ref(), value.as_ref());
+            // SAFETY: `prev` is an entry of the tree being built, live.
+            if prev.is_some_and(|p| unsafe { entry_key(p) } >= k) {
+                rest.push((key, value));
+                continue;
+            }
+            let mut leaf_ptr = *level.last().expect("one leaf at least");
+            // SAFETY: nodes being built are owned by this function.
+            let mut leaf = unsafe { &*leaf_ptr };
+            if leaf.count.load(Ordering::Relaxed) as usize == N {
+                let next = Node::<N>::alloc(0, &heap);
+                // SAFETY: as above; `prev` is the last key of `leaf`.
+                let high = Entry::alloc(
+                    unsafe { entry_key(prev.expect("full leaf")) },
+                    ptr::null_mut(),
+                    &heap,
+                );
+                leaf.high.store(high, Ordering::Relaxed);
+                leaf.right.store(next, Ordering::Relaxed);
+                level.push(next);
+                leaf_ptr = next;
+                // SAFETY: as above.
+                leaf = unsafe { &*leaf_ptr };
+            }
+            let mut rec = NewRec::new(Some(v));
+            rec.set_seqno(first_seqno + n as u64);
+            let r = rec.publish(&heap, ptr::null_mut());
+            let e = Entry::alloc(k, r, &heap);
+            let c = leaf.count.load(Ordering::Relaxed) as usize;
+            leaf.set_slot(c, e);
+            leaf.set_count(c + 1);
+            prev = Some(e);
+            n += 1;
+        }
+        // Inner levels: each parent takes up to N children; its separators
+        // are copies of the children's high keys, its high key the last
+        // child's (moved up by copy as well).
+        let mut height = 0u8;
+        while level.len() > 1 {
+            height += 1;
+            let mut parents: Vec<*mut Node<N>> = Vec::with_capacity(level.len() / N + 1);
+            for group in level.chunks(N) {
+                let p_ptr = Node::<N>::alloc(height, &heap);
+                // SAFETY: owned by this function until the root is set.
+                let p = unsafe { &*p_ptr };
+                for (i, &kid) in group.iter().enumerate() {
+                    p.set_kid(i, kid);
+                    if i + 1 < group.len() {
+                        // SAFETY: every child but the last of its level has
+                        // a high key (set above or in the previous round).
+                        let h = unsafe { entry_key((*kid).high.load(Ordering::Relaxed)) };
+                        p.set_slot(i, Entry::alloc(h, ptr::null_mut(), &heap));
+                    }
+                }
+                p.set_count(group.len() - 1);
+                if let Some(&prev_parent) = parents.last() {
+                    // SAFETY: as above.
+                    let prev_parent = unsafe { &*prev_parent };
+                    let first_kid = group[0];
+                    // The previous parent ends where this group begins: at
+                    // the high key of the previous group's last child (the
+                    // node left of `first_kid`).
+                    let last_kid =
+                        prev_parent.kid_ptr(prev_parent.count.load(Ordering::Relaxed) as usize);
+                    // SAFETY: a node built above, owned by this function.
+                    let last_right = unsafe { (*last_kid).right.load(Ordering::Relaxed) };
+                    debug_assert_eq!(last_right, first_kid);
+                    // SAFETY: `last_kid` has a high key (it has a right sibling).
+                    let h = unsafe { entry_key((*last_kid).high.load(Ordering::Relaxed)) };
+                    prev_parent
+                        .high
+                        .store(Entry::alloc(h, ptr::null_mut(), &heap), Ordering::Relaxed);
+                    prev_parent.right.store(p_ptr, Ordering::Relaxed);
+                }
+                parents.push(p_ptr);
+            }
+            level = parents;
+        }
+        let root = Root {
+            ptr: AtomicPtr::new(level[0]),
+            heap,
+        };
+        (root, n)
+    }
+
     /// Heap accounting.
     pub(crate) fn heap(&self) -> &Arc<Heap> {
         &self.heap

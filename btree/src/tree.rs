@@ -82,6 +82,32 @@ impl<const N: usize> Tree<N> {
         }
     }
 
+    /// A tree bulk-loaded bottom-up with full nodes from `entries`
+    /// (O(n) for ascending keys); entries out of order are upserted after
+    /// the build, in input order.
+    pub(crate) fn from_entries<K, V>(entries: impl Iterator<Item = (K, V)>) -> Self
+    where
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut rest = Vec::new();
+        let (root, n) = Root::build(entries, 1, &mut rest);
+        let tree = Tree {
+            root,
+            seq: AtomicU64::new(n as u64),
+            visible: AtomicU64::new(n as u64),
+            done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
+            oldest: AtomicU64::new(NO_SNAPSHOT),
+            snapshots: Mutex::new(BTreeMap::new()),
+            live: StdAtomicUsize::new(n),
+            kept: StdAtomicUsize::new(0),
+        };
+        for (k, v) in rest {
+            tree.insert(k.as_ref(), v.as_ref());
+        }
+        tree
+    }
+
     pub(crate) fn heap(&self) -> &Heap {
         self.root.heap()
     }

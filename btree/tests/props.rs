@@ -307,3 +307,76 @@ fn last_snapshot_drop_sweeps_kept_versions() {
     tree.check_invariants(true).unwrap();
     assert_eq!(tree.len(), 500);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Bulk load agrees with the model for sorted input with some entries
+    /// out of order or repeated (those are upserted after the build), the
+    /// built tree is well formed, and it keeps working under more writes.
+    #[test]
+    fn bulk_load_agrees_with_model(
+        keys in prop::collection::btree_set(key(), 0..600),
+        stray in prop::collection::vec((key(), any::<u8>()), 0..20),
+        after in prop::collection::vec(op(false), 0..200),
+    ) {
+        let mut input: Vec<(Vec<u8>, Vec<u8>)> =
+            keys.into_iter().map(|k| { let v = k.clone(); (k, v) }).collect();
+        // Splice stray entries in at spread positions.
+        for (i, (k, b)) in stray.into_iter().enumerate() {
+            let at = (i * 37) % (input.len() + 1);
+            input.insert(at, (k, vec![b]));
+        }
+        let mut model = Model::new();
+        for (k, v) in &input {
+            model.insert(k.clone(), v.clone());
+        }
+        let tree = BTree::<4>::from_sorted(input.iter().map(|(k, v)| (&k[..], &v[..])));
+        prop_assert_eq!(tree.len(), model.len());
+        if let Err(e) = tree.check_invariants(true) {
+            return Err(TestCaseError::fail(e));
+        }
+        prop_assert_eq!(
+            tree.collect_range::<[u8], _>(..),
+            model.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()
+        );
+        for op in after {
+            match op {
+                Op::Insert(k, v) => {
+                    tree.insert(&k, &v).unwrap();
+                    model.insert(k, v);
+                }
+                Op::Remove(k) => {
+                    prop_assert_eq!(tree.remove(&k).unwrap(), model.remove(&k).is_some());
+                }
+                Op::Get(k) => prop_assert_eq!(tree.get_copied(&k), model.get(&k).cloned()),
+                _ => {}
+            }
+        }
+        if let Err(e) = tree.check_invariants(true) {
+            return Err(TestCaseError::fail(e));
+        }
+        prop_assert_eq!(
+            tree.collect_range::<[u8], _>(..),
+            model.into_iter().collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Bulk load of many ascending keys builds a tall tree of full nodes.
+#[test]
+fn bulk_load_large() {
+    let n = 20_000u32;
+    let tree = BTree::<8>::from_sorted((0..n).map(|i| (i.to_be_bytes(), i.to_le_bytes())));
+    tree.check_invariants(true).unwrap();
+    assert_eq!(tree.len(), n as usize);
+    assert_eq!(tree.last_seqno(), u64::from(n));
+    for i in (0..n).step_by(97) {
+        assert_eq!(
+            tree.get_copied(&i.to_be_bytes()).as_deref(),
+            Some(&i.to_le_bytes()[..])
+        );
+    }
+    let s = tree.insert(b"after", b"x").unwrap();
+    assert_eq!(s, u64::from(n) + 1);
+}
