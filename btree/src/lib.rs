@@ -81,9 +81,10 @@
 //!   key, or by a sweep of all leaves when the last snapshot goes and at
 //!   least 64 kept versions (and a quarter of the live key count) have
 //!   piled up; below that threshold they wait for the next write.
-//! - Forward iteration only ([`BTree::range`]): no reverse scan,
-//!   `seek_for_prev` or `prev`; bulk load ([`BTree::from_sorted`]) is
-//!   sequential (not rayon-parallel); `remove_range` is a loop of single removes (not atomic as a
+//! - Iterators ([`BTree::range`], [`BTree::range_rev`], `first`, `last`)
+//!   but no bidirectional cursor (`seek` then `next`/`prev` on one
+//!   object); bulk load ([`BTree::from_sorted`]) is sequential (not
+//!   rayon-parallel); `remove_range` is a loop of single removes (not atomic as a
 //!   whole).
 //!
 //! ```
@@ -117,7 +118,7 @@ use std::ops::Bound;
 use tree::Tree;
 
 pub use crossbeam_epoch::Guard;
-pub use tree::Range;
+pub use tree::{Range, RevRange};
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
@@ -226,6 +227,44 @@ impl<const N: usize> BTree<N> {
         guard: &'g Guard,
     ) -> Range<'g, N> {
         self.tree.range(from, to, None, guard)
+    }
+
+    /// A descending iterator over the live entries within the bounds
+    /// (same consistency as [`range`](Self::range)); it descends once per
+    /// leaf, to the leaf below the previous one's low fence key.
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// let tree: ordex_btree::BTree = ordex_btree::BTree::new();
+    /// for k in [b"a", b"b", b"c"] {
+    ///     tree.put(k, b"v");
+    /// }
+    /// let guard = ordex_btree::pin();
+    /// let keys: Vec<&[u8]> = tree
+    ///     .range_rev(Bound::Unbounded, Bound::Excluded(b"c"), &guard)
+    ///     .map(|(k, _)| k)
+    ///     .collect();
+    /// assert_eq!(keys, [b"b", b"a"]);
+    /// assert_eq!(tree.last(&guard), Some((&b"c"[..], &b"v"[..])));
+    /// ```
+    pub fn range_rev<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        guard: &'g Guard,
+    ) -> RevRange<'g, N> {
+        self.tree.range_rev(from, to, None, guard)
+    }
+
+    /// The smallest live entry.
+    pub fn first<'g>(&'g self, guard: &'g Guard) -> Option<(&'g [u8], &'g [u8])> {
+        self.range(Bound::Unbounded, Bound::Unbounded, guard).next()
+    }
+
+    /// The largest live entry.
+    pub fn last<'g>(&'g self, guard: &'g Guard) -> Option<(&'g [u8], &'g [u8])> {
+        self.range_rev(Bound::Unbounded, Bound::Unbounded, guard)
+            .next()
     }
 
     /// Atomic read-modify-write of one key: `f` gets the current value
@@ -426,6 +465,17 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
         guard: &'g Guard,
     ) -> Range<'g, N> {
         self.tree.range(from, to, Some(self.seqno), guard)
+    }
+
+    /// A descending iterator over this snapshot's entries within the
+    /// bounds (exact), borrowed under `guard`.
+    pub fn range_rev<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        guard: &'g Guard,
+    ) -> RevRange<'g, N> {
+        self.tree.range_rev(from, to, Some(self.seqno), guard)
     }
 
     /// The value of `key` in this snapshot, borrowed under `guard`.

@@ -10,7 +10,9 @@
 //!   `count + 1` children, so at most `N - 1` separators);
 //! - `high`: the node's high key (inclusive upper bound of its range), or
 //!   null for the rightmost node of a level (+∞); `right`: the right
-//!   sibling (B-link);
+//!   sibling (B-link); `low` (leaves only): the low fence key, the
+//!   exclusive lower bound, which lets reverse iteration find the previous
+//!   leaf by descending to it;
 //! - `heads[i]`: the first 4 bytes of key `i`, big-endian, zero-padded, so
 //!   most comparisons never leave the node;
 //! - `slots[i]`: the [`Entry`] of key `i` (leaf) or separator `i` (inner):
@@ -454,6 +456,9 @@ pub(crate) struct Node<const N: usize> {
     level: u8,
     count: AtomicU32,
     high: AtomicPtr<Entry>,
+    /// Leaves only: the low fence key (exclusive lower bound; null: -∞).
+    /// Immutable once the leaf is published (no merges yet).
+    low: AtomicPtr<Entry>,
     right: AtomicPtr<Node<N>>,
     heads: [AtomicU32; N],
     slots: [AtomicPtr<Entry>; N],
@@ -491,6 +496,7 @@ impl<const N: usize> Node<N> {
             level,
             count: AtomicU32::new(0),
             high: AtomicPtr::new(ptr::null_mut()),
+            low: AtomicPtr::new(ptr::null_mut()),
             right: AtomicPtr::new(ptr::null_mut()),
             heads: core::array::from_fn(|_| AtomicU32::new(0)),
             slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
@@ -545,6 +551,13 @@ impl<const N: usize> Node<N> {
     pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<EntryRef<'g>> {
         // As for `slot`; high keys are freed only with the tree.
         EntryRef::new(self.high.load(Ordering::Acquire))
+    }
+
+    /// A leaf's low fence key (exclusive lower bound); None means -∞.
+    #[inline]
+    pub(crate) fn low<'g>(&'g self, _guard: &'g Guard) -> Option<EntryRef<'g>> {
+        // As for `high`; immutable once the leaf is published.
+        EntryRef::new(self.low.load(Ordering::Acquire))
     }
 
     /// The right sibling.
@@ -814,6 +827,10 @@ impl<'a, const N: usize> Locked<'a, N> {
             let sep_key = unsafe { entry_key(key_at(mid - 1)) };
             let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
             let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
+            right.low.store(
+                Entry::alloc(sep_key, ptr::null_mut(), heap),
+                Ordering::Relaxed,
+            );
             (mid, sep, high)
         } else {
             // Inner: `total` separators, `total + 1` kids. Left keeps kids
@@ -928,6 +945,14 @@ impl<const N: usize> Root<N> {
                 );
                 leaf.high.store(high, Ordering::Relaxed);
                 leaf.right.store(next, Ordering::Relaxed);
+                // SAFETY: as above.
+                let low = Entry::alloc(
+                    unsafe { entry_key(prev.expect("full leaf")) },
+                    ptr::null_mut(),
+                    &heap,
+                );
+                // SAFETY: `next` was just allocated here.
+                unsafe { (*next).low.store(low, Ordering::Relaxed) };
                 level.push(next);
                 leaf_ptr = next;
                 // SAFETY: as above.
@@ -1066,10 +1091,12 @@ impl<const N: usize> Drop for Root<N> {
                         freed += unsafe { free_entry(e) };
                     }
                 }
-                let h = node.high.load(Ordering::Relaxed);
-                if !h.is_null() {
-                    // SAFETY: a high key is owned by its node alone.
-                    freed += unsafe { free_entry(h) };
+                for fence in [&node.high, &node.low] {
+                    let h = fence.load(Ordering::Relaxed);
+                    if !h.is_null() {
+                        // SAFETY: a fence key is owned by its node alone.
+                        freed += unsafe { free_entry(h) };
+                    }
                 }
                 self.heap.sub(freed);
                 p = node.right.load(Ordering::Relaxed);

@@ -759,6 +759,199 @@ impl<'g, const N: usize> Iterator for Range<'g, N> {
 }
 
 impl<const N: usize> Tree<N> {
+    /// A descending iterator over the entries within the bounds, live or
+    /// as of `seqno`, borrowing keys and values under `guard`.
+    pub(crate) fn range_rev<'g>(
+        &'g self,
+        from: Bound<&'g [u8]>,
+        to: Bound<&'g [u8]>,
+        seqno: Option<Seqno>,
+        guard: &'g Guard,
+    ) -> RevRange<'g, N> {
+        RevRange {
+            tree: self,
+            guard,
+            seqno,
+            from,
+            to,
+            buf: [None; N],
+            len: 0,
+            next: if is_empty_range(from, to) {
+                RevNext::End
+            } else {
+                RevNext::Upto(to)
+            },
+            last: None,
+        }
+    }
+
+    /// The rightmost leaf, with the version read.
+    fn find_last<'g>(&'g self, guard: &'g Guard) -> Result<(&'g Node<N>, Version), Restart> {
+        let mut node = self.root.load(guard);
+        let mut v = node.read()?;
+        loop {
+            while node.high(guard).is_some() {
+                let r = node.right(guard).ok_or(Restart)?;
+                node.check(v)?;
+                v = r.read()?;
+                node = r;
+            }
+            if node.level() == 0 {
+                return Ok((node, v));
+            }
+            let kid = node.kid(node.count(), guard).ok_or(Restart)?;
+            node.check(v)?;
+            v = kid.read()?;
+            node = kid;
+        }
+    }
+}
+
+/// Where a [`RevRange`] goes once its buffer is drained.
+#[derive(Clone, Copy)]
+enum RevNext<'g> {
+    /// Descend to the leaf holding the largest keys within this bound.
+    Upto(Bound<&'g [u8]>),
+    /// Nothing is left.
+    End,
+}
+
+/// A descending iterator over a tree or a snapshot, from
+/// [`BTree::range_rev`](crate::BTree::range_rev) or
+/// [`BTreeSnapshot::range_rev`](crate::BTreeSnapshot::range_rev). It copies
+/// the part of a leaf below the current bound into a stack buffer,
+/// validates it, yields it backwards, then descends again to the leaf
+/// below the copied leaf's low fence key. Same consistency as [`Range`].
+pub struct RevRange<'g, const N: usize> {
+    tree: &'g Tree<N>,
+    guard: &'g Guard,
+    seqno: Option<Seqno>,
+    from: Bound<&'g [u8]>,
+    to: Bound<&'g [u8]>,
+    buf: [Slot<'g>; N],
+    len: usize,
+    next: RevNext<'g>,
+    /// The last key yielded: later entries must be below it.
+    last: Option<&'g [u8]>,
+}
+
+impl<const N: usize> core::fmt::Debug for RevRange<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RevRange")
+            .field("seqno", &self.seqno)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'g, const N: usize> RevRange<'g, N> {
+    /// Loads the leaf below the current bound; false at the end.
+    fn refill(&mut self) -> bool {
+        let RevNext::Upto(upto) = self.next else {
+            return false;
+        };
+        let guard = self.guard;
+        let mut restarts = 0;
+        loop {
+            match self.try_refill(upto, guard) {
+                Ok(()) => return true,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    fn try_refill(&mut self, upto: Bound<&'g [u8]>, guard: &'g Guard) -> Result<(), Restart> {
+        let (node, v) = match upto {
+            Bound::Unbounded => self.tree.find_last(guard)?,
+            Bound::Included(k) | Bound::Excluded(k) => self.tree.find(k, head_of(k), 0, guard)?,
+        };
+        let cut = match upto {
+            Bound::Unbounded => node.count(),
+            Bound::Included(k) => match node.lower_bound(k, head_of(k), guard)? {
+                (pos, true) => pos + 1,
+                (pos, false) => pos,
+            },
+            Bound::Excluded(k) => node.lower_bound(k, head_of(k), guard)?.0,
+        };
+        for i in 0..cut {
+            let e = node.slot(i, guard).ok_or(Restart)?;
+            self.buf[i] = Some((e, e.newest()));
+        }
+        let low = node.low(guard);
+        node.check(v)?;
+        self.len = cut;
+        self.next = match low {
+            None => RevNext::End,
+            Some(l) => {
+                let l = l.key();
+                // Keys at or below `l` remain; stop if the lower bound
+                // excludes all of them.
+                let past = match self.from {
+                    Bound::Included(lo) => lo > l,
+                    Bound::Excluded(lo) => lo >= l,
+                    Bound::Unbounded => false,
+                };
+                if past {
+                    RevNext::End
+                } else {
+                    RevNext::Upto(Bound::Included(l))
+                }
+            }
+        };
+        Ok(())
+    }
+}
+
+impl<'g, const N: usize> Iterator for RevRange<'g, N> {
+    type Item = (&'g [u8], &'g [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            while self.len > 0 {
+                self.len -= 1;
+                let Some((e, r)) = self.buf[self.len] else {
+                    continue;
+                };
+                let k = e.key();
+                if self.last.is_some_and(|l| k >= l) {
+                    continue;
+                }
+                let above = match self.to {
+                    Bound::Included(hi) => k > hi,
+                    Bound::Excluded(hi) => k >= hi,
+                    Bound::Unbounded => false,
+                };
+                if above {
+                    continue;
+                }
+                let below = match self.from {
+                    Bound::Included(lo) => k < lo,
+                    Bound::Excluded(lo) => k <= lo,
+                    Bound::Unbounded => false,
+                };
+                if below {
+                    self.next = RevNext::End;
+                    self.len = 0;
+                    return None;
+                }
+                let Some(r) = r else { continue };
+                let value = match self.seqno {
+                    None => r.value(),
+                    Some(s) => r.visible_at(s).and_then(RecRef::value),
+                };
+                let Some(value) = value else { continue };
+                self.last = Some(k);
+                return Some((k, value));
+            }
+            if !self.refill() {
+                return None;
+            }
+        }
+    }
+}
+
+impl<const N: usize> Tree<N> {
     /// Checks the structure of a quiescent tree (no writer active): every
     /// level is a right-linked list of nodes in ascending key order, each
     /// key at or below its node's high key and above the previous node's,
@@ -780,6 +973,9 @@ impl<const N: usize> Tree<N> {
                     return Err(format!("node of level {} on level {level}", n.level()));
                 }
                 let high = n.high(guard).map(EntryRef::key);
+                if level == 0 && n.low(guard).map(EntryRef::key) != prev_high {
+                    return Err("a leaf's low fence is not its left sibling's high key".into());
+                }
                 let mut prev = prev_high;
                 for i in 0..n.count() {
                     let e = n.slot(i, guard).ok_or(format!("null slot {i}"))?;

@@ -119,6 +119,25 @@ fn run(ops: Vec<Op>, no_snapshot: bool) -> Result<(), TestCaseError> {
                     .map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .collect();
                 prop_assert_eq!(&iterated, &want, "range() iterator");
+                let mut backwards: Vec<_> = tree
+                    .range_rev(as_ref(&from), as_ref(&to), &guard)
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .collect();
+                backwards.reverse();
+                prop_assert_eq!(&backwards, &want, "range_rev() iterator");
+                let first = tree.first(&guard).map(|(k, v)| (k.to_vec(), v.to_vec()));
+                let last = tree.last(&guard).map(|(k, v)| (k.to_vec(), v.to_vec()));
+                prop_assert_eq!(
+                    first,
+                    model.iter().next().map(|(k, v)| (k.clone(), v.clone()))
+                );
+                prop_assert_eq!(
+                    last,
+                    model
+                        .iter()
+                        .next_back()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                );
                 want.truncate(limit);
                 prop_assert_eq!(n, want.len());
                 prop_assert_eq!(got, want);

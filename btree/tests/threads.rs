@@ -79,15 +79,20 @@ fn eight_threads_against_the_model() {
                 }
             });
         }
-        for _ in 0..2 {
+        // One forward scanner (the trait's scan), one backward (range_rev).
+        for backward in [false, true] {
             let (tree, stop) = (&tree, &stop);
             s.spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     let mut prev: Option<Vec<u8>> = None;
                     let mut stable = 0;
-                    tree.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+                    let mut check = |k: &[u8], v: &[u8]| {
                         if let Some(p) = &prev {
-                            assert!(k > &p[..], "scan out of order");
+                            if backward {
+                                assert!(k < &p[..], "reverse scan out of order");
+                            } else {
+                                assert!(k > &p[..], "scan out of order");
+                            }
                         }
                         if k[0] == b's' {
                             assert_eq!(v, b"stable");
@@ -97,7 +102,15 @@ fn eight_threads_against_the_model() {
                         }
                         prev = Some(k.to_vec());
                         true
-                    });
+                    };
+                    if backward {
+                        let guard = ordex_btree::pin();
+                        for (k, v) in tree.range_rev(Bound::Unbounded, Bound::Unbounded, &guard) {
+                            check(k, v);
+                        }
+                    } else {
+                        tree.scan(Bound::Unbounded, Bound::Unbounded, &mut check);
+                    }
                     assert_eq!(stable, STABLE, "a key present throughout was missed");
                 }
             });
