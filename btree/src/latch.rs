@@ -1,6 +1,6 @@
 //! The node latch, behind one small interface.
 //!
-//! Every node carries one [`Latch`]; the tree only ever calls the five
+//! Every node carries one [`Latch`]; the tree only ever calls the
 //! methods below. Today it is the optimistic version lock of
 //! [`ordex_core::olc`] (Leis et al.: lock bit, obsolete bit, version
 //! counter). Issue 6 turns this into a type parameter with a stated
@@ -44,5 +44,18 @@ impl Latch {
     #[inline]
     pub(crate) fn unlock(&self) {
         self.0.unlock()
+    }
+
+    /// Releases the exclusive latch and marks the node obsolete (unlinked):
+    /// every later read or upgrade fails.
+    #[inline]
+    pub(crate) fn unlock_obsolete(&self) {
+        self.0.unlock_obsolete()
+    }
+
+    /// Whether the node was unlinked.
+    #[inline]
+    pub(crate) fn is_obsolete(&self) -> bool {
+        self.0.is_obsolete()
     }
 }

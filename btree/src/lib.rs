@@ -342,6 +342,13 @@ impl<const N: usize> BTree<N> {
         self.tree.check_invariants(no_snapshot)
     }
 
+    /// The number of leaves (for tests; meaningful while no writer is
+    /// active).
+    #[doc(hidden)]
+    pub fn leaf_count(&self) -> usize {
+        self.tree.leaf_count()
+    }
+
     /// Retirements whose deferred free has not run yet (for tests and
     /// benchmarks: garbage stays bounded under steady load).
     pub fn pending_garbage(&self) -> usize {

@@ -32,8 +32,11 @@
 //! 1. Every non-null pointer ever stored in a node field points to an
 //!    object allocated here and fully initialised before the (Release)
 //!    store that published it; readers load with Acquire.
-//! 2. Nodes are freed only when the tree is dropped (no merge yet), which
-//!    needs `&mut` access: a `&Node` obtained under `&BTree` stays valid.
+//! 2. A node is freed when the tree is dropped (which needs `&mut`
+//!    access), or, for an empty leaf unlinked by
+//!    [`Locked::unlink_right_leaf`], through crossbeam-epoch after it was
+//!    marked obsolete: a `&Node` obtained under a guard stays valid while
+//!    the guard lives, and a reader that reaches an obsolete node restarts.
 //! 3. An [`Entry`] or a run of [`Rec`]s is retired only after a writer
 //!    holding the owning leaf's latch has made it unreachable from every
 //!    node and chain, and it is freed through crossbeam-epoch only once
@@ -94,6 +97,7 @@ pub(crate) struct Heap {
 enum Garbage {
     Entry(*mut Entry),
     Recs(*mut Rec),
+    Node(*mut u8, unsafe fn(*mut u8) -> usize),
 }
 
 // SAFETY: the limbo only holds pointers to retired objects that no thread
@@ -449,6 +453,55 @@ unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
     }
 }
 
+/// Frees an unlinked node and its low fence key; returns the bytes freed.
+///
+/// # Safety
+/// `p` is a `Node<N>` allocated by [`Node::alloc`], unreachable from the
+/// tree, owning no slot entries and no high key (moved or nulled), freed
+/// once.
+unsafe fn free_node<const N: usize>(p: *mut u8) -> usize {
+    // SAFETY: the caller's contract.
+    let node = unsafe { Box::from_raw(p.cast::<Node<N>>()) };
+    let low = node.low.load(Ordering::Relaxed);
+    let mut bytes = core::mem::size_of::<Node<N>>();
+    if !low.is_null() {
+        // SAFETY: the low fence is owned by its node alone.
+        bytes += unsafe { free_entry(low) };
+    }
+    bytes
+}
+
+/// Retires an unlinked node.
+///
+/// # Safety
+/// As for [`free_node`], except that readers may still hold the node: it is
+/// freed once every guard pinned before the retirement is gone.
+unsafe fn retire_node<const N: usize>(p: *mut Node<N>, guard: &Guard, heap: &Arc<Heap>) {
+    heap.pending.fetch_add(1, StdOrdering::Relaxed);
+    heap.retired.fetch_add(1, StdOrdering::Relaxed);
+    #[cfg(not(loom))]
+    {
+        let heap = heap.clone();
+        let p = p.cast::<u8>();
+        let f = move || {
+            // SAFETY: the epoch has passed every guard that could reach it.
+            let b = unsafe { free_node::<N>(p) };
+            heap.sub(b);
+            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
+        };
+        // SAFETY: `f` frees only the unlinked node.
+        unsafe { guard.defer_unchecked(f) };
+    }
+    #[cfg(loom)]
+    {
+        let _ = guard;
+        heap.limbo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Garbage::Node(p.cast::<u8>(), free_node::<N>));
+    }
+}
+
 /// A B-link tree node of `N` slots. See the module docs for the layout.
 #[derive(Debug)]
 pub(crate) struct Node<const N: usize> {
@@ -605,16 +658,26 @@ impl<const N: usize> Node<N> {
 
     /// Takes the exclusive latch, waiting (with backoff) while another
     /// writer holds it.
-    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Locked<'a, N> {
+    /// Fails if the node is (or becomes) obsolete.
+    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Result<Locked<'a, N>, Restart> {
         let mut restarts = 0;
         loop {
+            if self.latch.is_obsolete() {
+                return Err(Restart);
+            }
             if let Ok(v) = self.read() {
                 if let Ok(l) = self.upgrade(v, heap) {
-                    return l;
+                    return Ok(l);
                 }
             }
             crate::tree::backoff(&mut restarts);
         }
+    }
+
+    /// Whether the node was unlinked (it is retired; readers that reach it
+    /// restart).
+    pub(crate) fn is_obsolete(&self) -> bool {
+        self.latch.is_obsolete()
     }
 
     /// Upgrades the optimistic read `v` to the exclusive latch.
@@ -674,6 +737,11 @@ impl<const N: usize> Drop for Locked<'_, N> {
 impl<'a, const N: usize> Locked<'a, N> {
     fn count_exact(&self) -> usize {
         self.node.count.load(Ordering::Relaxed) as usize
+    }
+
+    /// Whether the latched node holds no entry (or separator).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count_exact() == 0
     }
 
     /// Pushes `rec` as the newest version of the entry at `pos`, then trims
@@ -757,6 +825,71 @@ impl<'a, const N: usize> Locked<'a, N> {
         // SAFETY: `e` is no longer in any slot (each entry is in exactly
         // one slot of one leaf), and this latch holder is its only retirer.
         unsafe { retire_entry(e, guard, self.heap) };
+    }
+
+    /// Unlinks the empty leaf `leaf` (latched) from its left sibling `self`
+    /// (latched; `leaf`'s right-link predecessor) and from `parent`
+    /// (latched; child `pos` is `self`, child `pos + 1` is `leaf`, and
+    /// separator `pos` is between them): `self` takes over `leaf`'s range
+    /// (high key and right-link), `parent` drops the separator and the
+    /// child, and `leaf` is marked obsolete and retired. Returns false,
+    /// changing nothing, if the shape is not exactly that.
+    pub(crate) fn unlink_right_leaf(
+        &self,
+        leaf: Locked<'a, N>,
+        parent: &Locked<'a, N>,
+        pos: usize,
+        guard: &Guard,
+    ) -> bool {
+        let (left, l, p) = (self.node, leaf.node, parent.node);
+        let l_ptr = l as *const Node<N> as *mut Node<N>;
+        let left_ptr = left as *const Node<N> as *mut Node<N>;
+        let pn = parent.count_exact();
+        let shape = left.level == 0
+            && l.level == 0
+            && p.level == 1
+            && leaf.count_exact() == 0
+            && left.right.load(Ordering::Relaxed) == l_ptr
+            && pos < pn
+            && p.kid_ptr(pos) == left_ptr
+            && p.kid_ptr(pos + 1) == l_ptr
+            && !l.low.load(Ordering::Relaxed).is_null();
+        if !shape {
+            return false;
+        }
+        // The left sibling takes over the leaf's range.
+        let old_high = left.high.load(Ordering::Relaxed);
+        left.high
+            .store(l.high.load(Ordering::Relaxed), Ordering::Release);
+        left.right
+            .store(l.right.load(Ordering::Relaxed), Ordering::Release);
+        l.high.store(ptr::null_mut(), Ordering::Relaxed);
+        // The parent drops separator `pos` and child `pos + 1`.
+        let sep = p.slot_ptr(pos);
+        for i in pos..pn - 1 {
+            p.set_slot(i, p.slot_ptr(i + 1));
+        }
+        p.set_slot(pn - 1, ptr::null_mut());
+        for i in pos + 1..pn {
+            p.set_kid(i, p.kid_ptr(i + 1));
+        }
+        p.set_kid(pn, ptr::null_mut());
+        p.set_count(pn - 1);
+        // The leaf is unreachable now (one parent slot, one right-link).
+        l.latch.unlock_obsolete();
+        core::mem::forget(leaf);
+        // SAFETY: `old_high` was owned by `left` alone and was replaced;
+        // `sep` was owned by `parent` alone and was removed; the leaf was
+        // reachable only through the two links just replaced, owns no
+        // entries (empty) and no high key (moved to `left`).
+        unsafe {
+            if !old_high.is_null() {
+                retire_entry(old_high, guard, self.heap);
+            }
+            retire_entry(sep, guard, self.heap);
+            retire_node(l_ptr, guard, self.heap);
+        }
+        true
     }
 
     /// Inserts a new entry for `key` with version `rec` at `pos` of the
@@ -1114,6 +1247,7 @@ impl<const N: usize> Drop for Root<N> {
                     match g {
                         Garbage::Entry(e) => free_entry(e),
                         Garbage::Recs(r) => free_chain(r),
+                        Garbage::Node(p, free) => free(p),
                     }
                 };
                 self.heap.sub(b);

@@ -348,12 +348,16 @@ impl<const N: usize> Tree<N> {
                 }
                 let locked = leaf.upgrade(v, self.root.heap())?;
                 let (w, split) = self.apply(&locked, pos, found, key, None, guard);
+                let empty = locked.is_empty();
                 drop(locked);
-                Ok(Some((w, leaf, split)))
+                Ok(Some((w, leaf, split, empty)))
             })();
             match attempt {
-                Ok(Some((w, leaf, split))) => {
+                Ok(Some((w, leaf, split, empty))) => {
                     self.complete(w, leaf, split, guard);
+                    if empty {
+                        self.try_unlink(leaf, guard);
+                    }
                     return Some(w);
                 }
                 Ok(None) => return None,
@@ -403,6 +407,40 @@ impl<const N: usize> Tree<N> {
                 }
                 Ok(None) => return None,
                 Err(Restart) => backoff(&mut restarts),
+            }
+        }
+    }
+
+    /// Best effort: unlinks the empty leaf `leaf` (PostgreSQL style: its
+    /// left sibling takes over its range, the parent drops it) when its
+    /// left sibling is the parent's previous child. Gives up on contention,
+    /// on the leftmost leaf, or when the separator is not in that parent.
+    fn try_unlink<'g>(&'g self, leaf: &'g Node<N>, guard: &'g Guard) {
+        let heap = self.root.heap();
+        let attempt = || -> Result<bool, Restart> {
+            let Some(low) = leaf.low(guard) else {
+                return Ok(false);
+            };
+            let low = low.key();
+            let (parent, vp) = self.find(low, head_of(low), 1, guard)?;
+            let (pos, found) = parent.lower_bound(low, head_of(low), guard)?;
+            let left = parent.kid(pos, guard).ok_or(Restart)?;
+            parent.check(vp)?;
+            if !found {
+                return Ok(false);
+            }
+            // Latch order: left sibling, leaf, parent (a writer never holds
+            // two latches, and upgrades fail rather than wait).
+            let vl = left.read()?;
+            let vleaf = leaf.read()?;
+            let left = left.upgrade(vl, heap)?;
+            let leaf = leaf.upgrade(vleaf, heap)?;
+            let parent = parent.upgrade(vp, heap)?;
+            Ok(left.unlink_right_leaf(leaf, &parent, pos, guard))
+        };
+        for _ in 0..3 {
+            if attempt().is_ok() {
+                return;
             }
         }
     }
@@ -507,7 +545,19 @@ impl<const N: usize> Tree<N> {
             }
         };
         loop {
-            let locked = node.lock(self.root.heap());
+            let Ok(locked) = node.lock(self.root.heap()) else {
+                // Unlinked meanwhile: its left sibling took its range over;
+                // go on from there.
+                let Some(low) = node.low(guard) else { return };
+                let low = low.key();
+                node = loop {
+                    match self.find(low, head_of(low), 0, guard) {
+                        Ok((n, _)) => break n,
+                        Err(Restart) => backoff(&mut restarts),
+                    }
+                };
+                continue;
+            };
             // Read under the latch, after every write this leaf saw: a
             // snapshot registered later pins a seqno at or above each of
             // their seqnos (see `next_seqno`), so it needs no more.
@@ -648,8 +698,26 @@ impl<'g, const N: usize> Range<'g, N> {
                 }
             }
         };
+        let (mut node, mut skip) = (node, skip);
         loop {
             let Ok(v) = node.read() else {
+                if node.is_obsolete() {
+                    // The leaf was unlinked (it was empty): descend again
+                    // from the last key yielded (or the lower bound).
+                    let key: &[u8] = match (self.last, self.from) {
+                        (Some(k), _) => k,
+                        (None, Bound::Included(k) | Bound::Excluded(k)) => k,
+                        (None, Bound::Unbounded) => &[],
+                    };
+                    node = loop {
+                        match self.tree.find(key, head_of(key), 0, guard) {
+                            Ok((n, _)) => break n,
+                            Err(Restart) => backoff(&mut restarts),
+                        }
+                    };
+                    skip = true;
+                    continue;
+                }
                 backoff(&mut restarts);
                 continue;
             };
@@ -671,9 +739,9 @@ impl<'g, const N: usize> Range<'g, N> {
                     };
                     return true;
                 }
-                // The leaf changed under the copy: copy it again. Nodes
-                // are not retired yet, so it is still the place to go on
-                // from (keys only ever move right of it).
+                // The leaf changed under the copy: copy it again (keys
+                // only ever move right of it; if it was unlinked, the read
+                // above notices and descends again).
                 Err(Restart) => backoff(&mut restarts),
             }
         }
@@ -952,6 +1020,24 @@ impl<'g, const N: usize> Iterator for RevRange<'g, N> {
 }
 
 impl<const N: usize> Tree<N> {
+    /// The number of leaves (walks the leaf level; for tests).
+    pub(crate) fn leaf_count(&self) -> usize {
+        let guard = &epoch::pin();
+        let mut restarts = 0;
+        let mut node = loop {
+            match self.find(&[], 0, 0, guard) {
+                Ok((n, _)) => break n,
+                Err(Restart) => backoff(&mut restarts),
+            }
+        };
+        let mut n = 1;
+        while let Some(r) = node.right(guard) {
+            n += 1;
+            node = r;
+        }
+        n
+    }
+
     /// Checks the structure of a quiescent tree (no writer active): every
     /// level is a right-linked list of nodes in ascending key order, each
     /// key at or below its node's high key and above the previous node's,

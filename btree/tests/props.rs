@@ -399,3 +399,41 @@ fn bulk_load_large() {
     let s = tree.insert(b"after", b"x").unwrap();
     assert_eq!(s, u64::from(n) + 1);
 }
+
+/// Removing every key unlinks and retires most empty leaves (an empty leaf
+/// that is its parent's first child stays), so memory falls back far below
+/// the peak; the tree stays valid and usable.
+#[test]
+fn removes_give_leaves_back() {
+    let tree = BTree::<16>::new();
+    let n = 20_000u32;
+    let base = tree.memory_usage();
+    for i in 0..n {
+        tree.insert(&(i.wrapping_mul(2_654_435_761)).to_be_bytes(), b"v")
+            .unwrap();
+    }
+    let peak = tree.memory_usage() - base;
+    for i in 0..n {
+        assert!(tree
+            .remove(&(i.wrapping_mul(2_654_435_761)).to_be_bytes())
+            .unwrap());
+    }
+    // Let the epoch run the retired frees.
+    for _ in 0..1000 {
+        ordex_btree::pin().flush();
+    }
+    tree.check_invariants(true).unwrap();
+    assert!(tree.is_empty());
+    let leaves = tree.leaf_count();
+    assert!(leaves * 4 < n as usize / 16, "{leaves} leaves left");
+    let left = tree.memory_usage() - base;
+    assert!(
+        left * 5 < peak,
+        "{left} bytes left of a {peak}-byte peak after removing everything"
+    );
+    for i in 0..1000u32 {
+        tree.insert(&i.to_be_bytes(), b"again").unwrap();
+    }
+    tree.check_invariants(true).unwrap();
+    assert_eq!(tree.len(), 1000);
+}

@@ -146,3 +146,67 @@ fn snapshot_races_remove() {
         assert_eq!(ordex_core::Snapshot::get_copied(&snap, b"k"), want);
     });
 }
+
+/// Two leaves under one root; the right one holds only "e".
+fn two_leaves() -> BTree<4> {
+    let t = BTree::<4>::new();
+    for k in [b"a", b"b", b"c", b"d", b"e"] {
+        t.insert(k, k).unwrap();
+    }
+    t.remove(b"c").unwrap();
+    t.remove(b"d").unwrap();
+    t
+}
+
+/// Removing the last key of the right leaf unlinks it (its left sibling
+/// takes its range over) while a scan runs: the scan sees the keys present
+/// throughout, ascending, once, whether it meets the leaf before, during
+/// or after the unlink (an obsolete leaf sends it down again).
+#[test]
+fn unlink_races_scan() {
+    sync::model(|| {
+        let t = Arc::new(two_leaves());
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                assert!(t.remove(b"e").unwrap());
+            })
+        };
+        let mut seen = Vec::new();
+        t.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+            assert_eq!(k, v);
+            seen.push(k.to_vec());
+            true
+        });
+        seen.retain(|k| k != b"e");
+        assert_eq!(seen, vec![b"a".to_vec(), b"b".to_vec()]);
+        w.join().unwrap();
+        t.check_invariants(true).unwrap();
+        assert_eq!(t.leaf_count(), 1, "the empty leaf was unlinked");
+    });
+}
+
+/// An insert into the emptied leaf's range races its unlink: the key lands
+/// either in the leaf (which then is not unlinked) or in the left sibling
+/// that took the range over; nothing is lost.
+#[test]
+fn unlink_races_insert() {
+    sync::model(|| {
+        let t = Arc::new(two_leaves());
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                assert!(t.remove(b"e").unwrap());
+            })
+        };
+        t.insert(b"f", b"f").unwrap();
+        w.join().unwrap();
+        let keys: Vec<Vec<u8>> = t
+            .collect_range::<[u8], _>(..)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"f"].map(|k| k.to_vec()));
+        t.check_invariants(true).unwrap();
+    });
+}

@@ -56,6 +56,20 @@ fn eight_threads_against_the_model() {
                 let mut log = Log::new();
                 let mut mine: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
                 for r in 0..rounds {
+                    if r % 500 == 499 {
+                        // Empty a run of keys, so leaves empty out and get
+                        // unlinked under the scanners and snapshots.
+                        let start = (xorshift(&mut x) % 260) as u16;
+                        for i in start..start + 40 {
+                            let k = own_key(w, i);
+                            if let Some(s) = tree.delete(&k) {
+                                assert!(mine.remove(&k).is_some());
+                                log.push((s, k, None));
+                            } else {
+                                assert!(!mine.contains_key(&k));
+                            }
+                        }
+                    }
                     let k = own_key(w, (xorshift(&mut x) % 300) as u16);
                     if xorshift(&mut x).is_multiple_of(3) {
                         let s = tree.delete(&k);
