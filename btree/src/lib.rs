@@ -49,8 +49,13 @@
 //! - **Memory**: a superseded version is retired (crossbeam-epoch) as soon
 //!   as no live snapshot can see it — with no snapshot alive every chain
 //!   has length one — and a removed key's entry and versions are retired at
-//!   once when no snapshot can see them. Retired memory is freed once every
-//!   guard pinned before the retirement is gone. Dropping a `BTree` frees
+//!   once when no snapshot can see them. A leaf emptied by a remove is
+//!   unlinked (PostgreSQL style: under the latches of its left sibling,
+//!   itself and its parent, the left sibling takes its range and
+//!   right-link over and the parent drops it; the leaf is marked obsolete,
+//!   so optimistic readers that reach it restart, and is retired). Retired
+//!   memory is freed once every guard pinned before the retirement is
+//!   gone. Dropping a `BTree` frees
 //!   every node, and then drives the epoch until the garbage it retired is
 //!   freed (it gives up, leaving the rest to crossbeam's collector, if
 //!   another thread keeps a guard pinned). [`memory_usage`] counts nodes,
@@ -75,8 +80,11 @@
 //! - Optimistic readers dereference epoch-protected, immutable entries
 //!   *before* validating the node (sound: see `node.rs`, invariant 3);
 //!   nothing else is dereferenced before validation.
-//! - Empty leaves are not merged or unlinked: nodes are freed only when
-//!   the tree is dropped (entries and versions are freed at once).
+//! - Empty-leaf unlinking is best effort: it skips the leftmost leaf, a
+//!   leaf that is the first child of its parent, a leaf whose separator
+//!   is not installed yet, and gives up on latch contention; such leaves
+//!   stay until the tree is dropped (or refill). Inner nodes are never
+//!   merged or freed before the drop; non-empty leaves are not merged.
 //! - Versions kept for snapshots are trimmed by the next write to their
 //!   key, or by a sweep of all leaves when the last snapshot goes and at
 //!   least 64 kept versions (and a quarter of the live key count) have
@@ -84,8 +92,11 @@
 //! - Iterators ([`BTree::range`], [`BTree::range_rev`], `first`, `last`)
 //!   but no bidirectional cursor (`seek` then `next`/`prev` on one
 //!   object); bulk load ([`BTree::from_sorted`]) is sequential (not
-//!   rayon-parallel); `remove_range` is a loop of single removes (not atomic as a
-//!   whole).
+//!   rayon-parallel); `remove_range` is a loop of single removes (not
+//!   atomic as a whole).
+//! - Performance has only been smoke-measured (`examples/quick_bench.rs`),
+//!   not against scc / crossbeam-skiplist in `index-bench` (not wired in
+//!   yet); the issue's targets are not shown to be met.
 //!
 //! ```
 //! use ordex_btree::BTree;

@@ -397,12 +397,16 @@ impl<const N: usize> Tree<N> {
                 }
                 let rec = new.map(|v| NewRec::new(Some(&v)));
                 let (w, split) = self.apply(&locked, pos, found, key, rec, guard);
+                let empty = locked.is_empty();
                 drop(locked);
-                Ok(Some((w, leaf, split)))
+                Ok(Some((w, leaf, split, empty)))
             })();
             match attempt {
-                Ok(Some((w, leaf, split))) => {
+                Ok(Some((w, leaf, split, empty))) => {
                     self.complete(w, leaf, split, guard);
+                    if empty {
+                        self.try_unlink(leaf, guard);
+                    }
                     return Some(w);
                 }
                 Ok(None) => return None,
