@@ -78,7 +78,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let keys = keys(n);
     run("btree<64>", &BTree::<64>::new(), &keys);
-    run("btree<32>", &BTree::<32>::new(), &keys);
+    run("btree<256>", &BTree::<256>::new(), &keys);
     run("btree<128>", &BTree::<128>::new(), &keys);
     run("reference", &LockedBTreeMap::new(), &keys);
 }

@@ -143,7 +143,8 @@ pub fn pin() -> Guard {
 }
 
 /// A concurrent, versioned B-link tree with `N` slots per node (default
-/// 64). See the [crate docs](crate) for the guarantees.
+/// 64; `4..=1024`, checked at compile time). See the [crate docs](crate)
+/// for the guarantees.
 pub struct BTree<const N: usize = 64> {
     tree: Tree<N>,
 }

@@ -510,7 +510,8 @@ pub(crate) struct Node<const N: usize> {
     count: AtomicU32,
     high: AtomicPtr<Entry>,
     /// Leaves only: the low fence key (exclusive lower bound; null: -∞).
-    /// Immutable once the leaf is published (no merges yet).
+    /// Immutable once the leaf is published (an unlink changes the left
+    /// sibling's high key, never a low key).
     low: AtomicPtr<Entry>,
     right: AtomicPtr<Node<N>>,
     heads: [AtomicU32; N],
@@ -536,10 +537,7 @@ impl<const N: usize> Split<N> {
 }
 
 impl<const N: usize> Node<N> {
-    const OK: () = assert!(
-        N >= 4 && N <= 1 << 16,
-        "node size must be in 4..=65536 slots"
-    );
+    const OK: () = assert!(N >= 4 && N <= 1024, "node size must be in 4..=1024 slots");
 
     fn alloc(level: u8, heap: &Heap) -> *mut Node<N> {
         let () = Self::OK;
@@ -602,7 +600,8 @@ impl<const N: usize> Node<N> {
     /// validation catches).
     #[inline]
     pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<EntryRef<'g>> {
-        // As for `slot`; high keys are freed only with the tree.
+        // As for `slot`: a high key replaced by an unlink is retired
+        // through the epoch; otherwise it is freed with the tree.
         EntryRef::new(self.high.load(Ordering::Acquire))
     }
 
