@@ -11,7 +11,10 @@
 //!   validates (`fence(Acquire)` + version load); on a mismatch it
 //!   restarts, and after a few restarts it yields its time slice instead of
 //!   spinning, so a preempted writer on an oversubscribed machine is not
-//!   starved.
+//!   starved. Counts read optimistically are clamped to the node capacity
+//!   before use as indexes, and a pointer read from a node (key entry,
+//!   high or low key) is dereferenced only after the node version has
+//!   been validated (the epoch guard would keep it allocated anyway).
 //! - **Writers latch only the node they change.** An insert or remove
 //!   upgrades the leaf's version to the latch. A full node is half-split:
 //!   under its own latch only, its upper half moves to a new right sibling
@@ -77,9 +80,6 @@
 //!   are not built; a leaf also carries an unused child array (one node
 //!   type for both levels). Node size is a const generic (`N` slots,
 //!   default 64), not yet swept by measurement.
-//! - Optimistic readers dereference epoch-protected, immutable entries
-//!   *before* validating the node (sound: see `node.rs`, invariant 3);
-//!   nothing else is dereferenced before validation.
 //! - Empty-leaf unlinking is best effort: it skips the leftmost leaf, a
 //!   leaf that is the first child of its parent, a leaf whose separator
 //!   is not installed yet, and gives up on latch contention; such leaves

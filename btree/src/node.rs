@@ -40,10 +40,12 @@
 //! 3. An [`Entry`] or a run of [`Rec`]s is retired only after a writer
 //!    holding the owning leaf's latch has made it unreachable from every
 //!    node and chain, and it is freed through crossbeam-epoch only once
-//!    every guard pinned before the retirement is gone. A reader holding a
-//!    guard may therefore dereference any pointer it loaded while pinned,
-//!    before validating the node version: at worst it reads an
-//!    unlinked-but-live, immutable object and then fails validation.
+//!    every guard pinned before the retirement is gone. A pointer loaded
+//!    while pinned therefore stays dereferenceable while the guard lives,
+//!    even if it was read from a torn node state. (The tree still
+//!    validates the node version before it dereferences such a pointer,
+//!    so it never acts on a torn state; the guard makes a slip harmless
+//!    rather than undefined.)
 //! 4. Entries and records are immutable once published, except the atomic
 //!    links (`Entry::versions`, `Rec::older`), which change only under the
 //!    owning leaf's latch.
@@ -629,12 +631,15 @@ impl<const N: usize> Node<N> {
     }
 
     /// Binary search: the first position whose key is `>= key`, and whether
-    /// it is equal. Under a racy read the answer is only meaningful after
-    /// validation; a torn slot makes it restart.
+    /// it is equal, under the optimistic read `v` (or the latch). The 4-byte
+    /// heads decide most steps; on a tie the slot's entry is dereferenced
+    /// only after validating `v`. The answer is meaningful only if `v`
+    /// still validates afterwards; a torn slot makes it restart.
     pub(crate) fn lower_bound(
         &self,
         key: &[u8],
         head: u32,
+        v: Version,
         guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
         let (mut lo, mut hi) = (0, self.count());
@@ -644,7 +649,11 @@ impl<const N: usize> Node<N> {
             let ord = if h != head {
                 h.cmp(&head)
             } else {
-                self.slot(mid, guard).ok_or(Restart)?.key().cmp(key)
+                // Equal heads: the full key decides. Validate the slot
+                // pointer before dereferencing it.
+                let e = self.slot(mid, guard).ok_or(Restart)?;
+                self.check(v)?;
+                e.key().cmp(key)
             };
             match ord {
                 core::cmp::Ordering::Less => lo = mid + 1,

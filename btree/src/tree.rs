@@ -137,6 +137,8 @@ impl<const N: usize> Tree<N> {
         loop {
             // Move right while the key is above the high key (B-link).
             while let Some(h) = node.high(guard) {
+                // Validate the pointer before dereferencing it.
+                node.check(v)?;
                 if key <= h.key() {
                     break;
                 }
@@ -148,12 +150,29 @@ impl<const N: usize> Tree<N> {
             if node.level() == level {
                 return Ok((node, v));
             }
-            let (pos, _) = node.lower_bound(key, head, guard)?;
+            let (pos, _) = node.lower_bound(key, head, v, guard)?;
             let kid = node.kid(pos, guard).ok_or(Restart)?;
             node.check(v)?;
             v = kid.read()?;
             node = kid;
         }
+    }
+
+    /// The newest version of the entry at `pos` of `node` under the
+    /// optimistic read `v`: the slot pointer is validated before the entry
+    /// is dereferenced, and the version pointer after it is read, so the
+    /// pair is one consistent state of the leaf.
+    fn newest_at<'g>(
+        node: &'g Node<N>,
+        pos: usize,
+        v: Version,
+        guard: &'g Guard,
+    ) -> Result<Option<RecRef<'g>>, Restart> {
+        let e = node.slot(pos, guard).ok_or(Restart)?;
+        node.check(v)?;
+        let r = e.newest();
+        node.check(v)?;
+        Ok(r)
     }
 
     /// The newest version of `key` (None: absent), linearizable.
@@ -175,14 +194,13 @@ impl<const N: usize> Tree<N> {
         guard: &'g Guard,
     ) -> Result<Option<RecRef<'g>>, Restart> {
         let (leaf, v) = self.find(key, head, 0, guard)?;
-        let (pos, found) = leaf.lower_bound(key, head, guard)?;
-        let r = if found {
-            leaf.slot(pos, guard).ok_or(Restart)?.newest()
+        let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
+        if found {
+            Self::newest_at(leaf, pos, v, guard)
         } else {
-            None
-        };
-        leaf.check(v)?;
-        Ok(r)
+            leaf.check(v)?;
+            Ok(None)
+        }
     }
 
     /// The value of `key` now (`seqno` None) or as of a snapshot seqno.
@@ -309,7 +327,7 @@ impl<const N: usize> Tree<N> {
         loop {
             let attempt = (|| -> Result<_, Restart> {
                 let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
                 let (w, split) = self.apply(&locked, pos, found, key, rec.take(), guard);
                 drop(locked);
@@ -333,13 +351,9 @@ impl<const N: usize> Tree<N> {
         loop {
             let attempt = (|| -> Result<_, Restart> {
                 let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
                 let live = found
-                    && leaf
-                        .slot(pos, guard)
-                        .ok_or(Restart)?
-                        .newest()
-                        .is_some_and(|r| r.value().is_some());
+                    && Self::newest_at(leaf, pos, v, guard)?.is_some_and(|r| r.value().is_some());
                 if !live {
                     // Nothing to write: linearizes at the validation,
                     // without taking the latch.
@@ -381,12 +395,9 @@ impl<const N: usize> Tree<N> {
         loop {
             let attempt = (|| -> Result<_, Restart> {
                 let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
                 let cur = if found {
-                    leaf.slot(pos, guard)
-                        .ok_or(Restart)?
-                        .newest()
-                        .and_then(RecRef::value)
+                    Self::newest_at(leaf, pos, v, guard)?.and_then(RecRef::value)
                 } else {
                     None
                 };
@@ -422,12 +433,15 @@ impl<const N: usize> Tree<N> {
     fn try_unlink<'g>(&'g self, leaf: &'g Node<N>, guard: &'g Guard) {
         let heap = self.root.heap();
         let attempt = || -> Result<bool, Restart> {
-            let Some(low) = leaf.low(guard) else {
+            let v0 = leaf.read()?;
+            let low = leaf.low(guard);
+            leaf.check(v0)?;
+            let Some(low) = low else {
                 return Ok(false);
             };
             let low = low.key();
             let (parent, vp) = self.find(low, head_of(low), 1, guard)?;
-            let (pos, found) = parent.lower_bound(low, head_of(low), guard)?;
+            let (pos, found) = parent.lower_bound(low, head_of(low), vp, guard)?;
             let left = parent.kid(pos, guard).ok_or(Restart)?;
             parent.check(vp)?;
             if !found {
@@ -471,7 +485,7 @@ impl<const N: usize> Tree<N> {
             let attempt = (|| -> Result<_, Restart> {
                 let sep = split.sep();
                 let (parent, v) = self.find(sep, head_of(sep), level + 1, guard)?;
-                let (pos, found) = parent.lower_bound(sep, head_of(sep), guard)?;
+                let (pos, found) = parent.lower_bound(sep, head_of(sep), v, guard)?;
                 debug_assert!(!found, "separators are unique");
                 let locked = parent.upgrade(v, self.root.heap())?;
                 Ok((parent, pos, locked))
@@ -763,19 +777,24 @@ impl<'g, const N: usize> Range<'g, N> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
-                node.lower_bound(k, head_of(k), guard)?.0
+                node.lower_bound(k, head_of(k), v, guard)?.0
             }
             _ => 0,
         };
         let count = node.count();
         let mut len = 0;
         for i in first..count {
-            let e = node.slot(i, guard).ok_or(Restart)?;
-            self.buf[len] = Some((e, e.newest()));
+            self.buf[len] = Some((node.slot(i, guard).ok_or(Restart)?, None));
             len += 1;
         }
         let high = node.high(guard);
         let right = node.right(guard);
+        // The entry pointers are validated before the entries are
+        // dereferenced; their version pointers after they are read.
+        node.check(v)?;
+        for (e, r) in self.buf[..len].iter_mut().flatten() {
+            *r = e.newest();
+        }
         node.check(v)?;
         self.len = len;
         self.pos = 0;
@@ -940,17 +959,21 @@ impl<'g, const N: usize> RevRange<'g, N> {
         };
         let cut = match upto {
             Bound::Unbounded => node.count(),
-            Bound::Included(k) => match node.lower_bound(k, head_of(k), guard)? {
+            Bound::Included(k) => match node.lower_bound(k, head_of(k), v, guard)? {
                 (pos, true) => pos + 1,
                 (pos, false) => pos,
             },
-            Bound::Excluded(k) => node.lower_bound(k, head_of(k), guard)?.0,
+            Bound::Excluded(k) => node.lower_bound(k, head_of(k), v, guard)?.0,
         };
         for i in 0..cut {
-            let e = node.slot(i, guard).ok_or(Restart)?;
-            self.buf[i] = Some((e, e.newest()));
+            self.buf[i] = Some((node.slot(i, guard).ok_or(Restart)?, None));
         }
         let low = node.low(guard);
+        // As in `Range::copy_leaf`: validate, dereference, validate.
+        node.check(v)?;
+        for (e, r) in self.buf[..cut].iter_mut().flatten() {
+            *r = e.newest();
+        }
         node.check(v)?;
         self.len = cut;
         self.next = match low {
