@@ -158,10 +158,10 @@ impl Lanes {
         self.lanes.iter()
     }
 
-    /// Claims a lane in state `initial` (`PENDING` or `NO_SEQNO`). SeqCst,
-    /// so that the claim and a later load of the sealed flag order against
-    /// a seal's store of the flag and its scan of the lanes (each sees the
-    /// other), and against a snapshot's load of the seqno counter.
+    /// Claims a lane in state `initial` (`PENDING` or `NO_SEQNO`). The
+    /// caller fences (SeqCst) before it loads the sealed flag; a seqno it
+    /// takes afterwards (AcqRel) carries the claim to a snapshot that
+    /// reads that seqno.
     pub(crate) fn claim(&self, initial: u64) -> Claim<'_> {
         let n = self.lanes.len();
         let start = hint() % n;
@@ -173,7 +173,7 @@ impl Lanes {
                 if lane.state.load(Ordering::Relaxed) == FREE
                     && lane
                         .state
-                        .compare_exchange(FREE, initial, Ordering::SeqCst, Ordering::Relaxed)
+                        .compare_exchange(FREE, initial, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                 {
                     if i != 0 {
@@ -197,7 +197,7 @@ impl Lanes {
         for lane in self.lanes.iter() {
             let mut spins = 0u32;
             loop {
-                let s = lane.state.load(Ordering::SeqCst);
+                let s = lane.state.load(Ordering::Acquire);
                 if s == FREE || (s != PENDING && s > seqno) {
                     break;
                 }
@@ -215,7 +215,7 @@ impl Lanes {
     pub(crate) fn wait_idle(&self) {
         for lane in self.lanes.iter() {
             let mut spins = 0u32;
-            while lane.state.load(Ordering::SeqCst) != FREE {
+            while lane.state.load(Ordering::Acquire) != FREE {
                 spins += 1;
                 if spins < 64 {
                     spin_hint();

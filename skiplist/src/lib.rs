@@ -75,7 +75,7 @@ pub use cursor::{Cursor, VersionCursor};
 use arena::{node_size, Arena, Block, NodeRef};
 use lane::{Claim, Lane, Lanes, NO_SEQNO, PENDING};
 use list::{random_height, Linked, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
-use ordex_core::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use ordex_core::sync::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use ordex_core::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use smallvec::SmallVec;
 use std::ops::Bound;
@@ -256,10 +256,13 @@ impl SkipList {
     /// writes in flight to finish: once it returns, the table is frozen and
     /// can be flushed. Idempotent.
     pub fn freeze(&self) {
-        // SeqCst pairs with the writers' SeqCst lane claim and flag load
-        // (see `enter`): either a writer sees the flag, or this scan sees
-        // its lane taken and waits for it.
-        self.sealed.store(true, Ordering::SeqCst);
+        // Store, SeqCst fence, then load the lanes; a writer claims its
+        // lane, fences, then loads the flag (see `enter`). The two fences
+        // are ordered, so either the writer sees the flag, or this scan
+        // sees its lane taken and waits for it. (Fences rather than SeqCst
+        // accesses: loom checks fences exactly.)
+        self.sealed.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         self.lanes.wait_idle();
     }
 
@@ -357,7 +360,11 @@ impl SkipList {
     /// The seqno a snapshot taken now pins: the last one handed out, once
     /// the writes at or below it still in flight have finished.
     pub fn visible_seqno(&self) -> Seqno {
-        let n = self.next_seqno.load(Ordering::SeqCst);
+        // Acquire: reading a seqno synchronises with the fetch_add that
+        // handed it out (and every earlier one, a release sequence), which
+        // came after that writer claimed its lane: the lane scan below
+        // sees the claim (or its end).
+        let n = self.next_seqno.load(Ordering::Acquire);
         self.lanes.wait_below(n);
         n
     }
@@ -389,8 +396,9 @@ impl SkipList {
     fn enter(&self, initial: u64) -> Result<Claim<'_>, Error> {
         let claim = self.lanes.claim(initial);
         Lane::add(&claim.lane.attempts, 1);
-        // SeqCst after the SeqCst claim: see `freeze`.
-        if self.sealed.load(Ordering::SeqCst) {
+        // The fence between the claim and the flag load: see `freeze`.
+        fence(Ordering::SeqCst);
+        if self.sealed.load(Ordering::Relaxed) {
             return Err(Error::Sealed);
         }
         Ok(claim)
@@ -399,7 +407,7 @@ impl SkipList {
     /// The table is full: refuse, and seal it if configured to.
     fn full(&self) -> Error {
         if self.config.auto_seal {
-            self.sealed.store(true, Ordering::SeqCst);
+            self.sealed.store(true, Ordering::Release);
         }
         Error::Full
     }
@@ -535,7 +543,7 @@ impl SkipList {
             }
         };
         let n = entries.len() as u64;
-        let first = self.next_seqno.fetch_add(n, Ordering::SeqCst) + 1;
+        let first = self.next_seqno.fetch_add(n, Ordering::AcqRel) + 1;
         claim.set_seqno(first);
         for (i, node) in nodes.iter().enumerate() {
             // SAFETY: the node was allocated above by this thread and is not
@@ -718,7 +726,7 @@ impl SkipList {
                     return Err(e);
                 }
             };
-            let seqno = self.next_seqno.fetch_add(1, Ordering::SeqCst) + 1;
+            let seqno = self.next_seqno.fetch_add(1, Ordering::AcqRel) + 1;
             claim.set_seqno(seqno);
             // SAFETY: allocated above by this thread, not linked yet.
             unsafe { self.list.arena.set_seqno(node, seqno) };
@@ -761,6 +769,7 @@ impl SkipList {
     pub fn get_at(&self, key: &[u8], seqno: Seqno) -> Option<Option<&[u8]>> {
         let n = self.list.seek(key, seqno.min(MAX_SEQNO))?;
         let (k, v, _) = self.list.arena.entry(n);
+
         if k != key {
             return None;
         }

@@ -177,27 +177,50 @@ impl List {
     }
 
     /// Descends to the last node for which `before` holds (the head if
-    /// none does). `before` must be monotone along the list (true, then
+    /// none does), and returns it with the node after it at level 0 that
+    /// the descent compared (the first for which `before` fails, `None` at
+    /// the end). `before` must be monotone along the list (true, then
     /// false).
+    ///
+    /// The successor must come from the descent, never from a second load
+    /// of the predecessor's link: an insert between the two loads would
+    /// put an uncompared node there, and a `get` would then miss a key
+    /// that is present (the rare miss CI saw once, found by the
+    /// `snapshot_races_a_batch` loom model).
     #[inline]
-    fn descend(&self, mut before: impl FnMut(NodeRef) -> bool) -> NodeRef {
+    fn descend(&self, mut before: impl FnMut(NodeRef) -> bool) -> (NodeRef, Option<NodeRef>) {
         let mut x = self.head;
         let mut level = self.height.load(Ordering::Relaxed);
         // The node that stopped the descent one level up: when a lower
         // level leads to it again, it need not be compared again
         // (RocksDB's `last_bigger`).
         let mut stop: Option<NodeRef> = None;
-        while level > 0 {
+        loop {
             level -= 1;
-            while let Some(n) = self.arena.next(x, level) {
-                if Some(n) == stop || !before(n) {
-                    stop = Some(n);
-                    break;
+            let next = loop {
+                let next = self.arena.next(x, level);
+                let Some(n) = next else { break None };
+                if next == stop {
+                    break next;
+                }
+                // Look ahead (as fastskip's search does): start loading the
+                // node after `n` while `n` is compared, so that moving on
+                // to it finds it in flight.
+                if let Some(ahead) = self.arena.next(n, level) {
+                    self.arena.prefetch(ahead);
+                }
+                if !before(n) {
+                    break next;
                 }
                 x = n;
+            };
+            if level == 0 {
+                return (x, next);
+            }
+            if next.is_some() {
+                stop = next;
             }
         }
-        x
     }
 
     /// The first node at or after `(key, seqno)`: with `seqno` = the
@@ -205,26 +228,29 @@ impl List {
     /// key matches).
     #[inline]
     pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
-        let x = self.descend(|n| self.before(n, key, seqno));
-        self.arena.next(x, 0)
+        self.descend(|n| self.before(n, key, seqno)).1
     }
 
     /// The last node whose user key is at most `key` (the oldest version
     /// of that key), if any.
     pub(crate) fn seek_last_le(&self, key: &[u8]) -> Option<NodeRef> {
-        let x = self.descend(|n| compare_keys(self.arena.key(n), key) != Cmp::Greater);
+        let x = self
+            .descend(|n| compare_keys(self.arena.key(n), key) != Cmp::Greater)
+            .0;
         (x != self.head).then_some(x)
     }
 
     /// The last node whose user key is below `key`, if any.
     pub(crate) fn seek_last_lt(&self, key: &[u8]) -> Option<NodeRef> {
-        let x = self.descend(|n| compare_keys(self.arena.key(n), key) == Cmp::Less);
+        let x = self
+            .descend(|n| compare_keys(self.arena.key(n), key) == Cmp::Less)
+            .0;
         (x != self.head).then_some(x)
     }
 
     /// The last node, if any.
     pub(crate) fn last(&self) -> Option<NodeRef> {
-        let x = self.descend(|_| true);
+        let x = self.descend(|_| true).0;
         (x != self.head).then_some(x)
     }
 
@@ -242,7 +268,7 @@ impl List {
                 // fall back to a search rather than trust it.
                 None => {
                     let (key, seqno) = self.arena.key_seqno(n);
-                    p = self.descend(|m| self.before(m, key, seqno));
+                    p = self.descend(|m| self.before(m, key, seqno)).0;
                     break;
                 }
             }
@@ -298,7 +324,15 @@ impl List {
         for level in (0..from).rev() {
             let next = loop {
                 match self.arena.next(x, level) {
-                    Some(n) if Some(n) != stop && self.before(n, key, seqno) => x = n,
+                    Some(n) if Some(n) != stop => {
+                        if let Some(ahead) = self.arena.next(n, level) {
+                            self.arena.prefetch(ahead);
+                        }
+                        if !self.before(n, key, seqno) {
+                            break Some(n);
+                        }
+                        x = n;
+                    }
                     next => break next,
                 }
             };

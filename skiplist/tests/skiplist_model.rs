@@ -123,3 +123,102 @@ fn chunk_handover() {
         assert!(snap.contains(b"x") && snap.contains(b"y"));
     });
 }
+
+/// A snapshot racing a two-entry batch sees both entries or neither, and
+/// exactly according to its seqno (the lane protocol: a snapshot waits for
+/// writes in flight at or below the seqno it pins).
+#[test]
+fn snapshot_races_a_batch() {
+    sync::model(|| {
+        let t = Arc::new(table());
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                let batch: [(&[u8], Option<&[u8]>); 2] = [(b"a", Some(b"1")), (b"b", Some(b"2"))];
+                t.write_batch(&batch).unwrap()
+            })
+        };
+        let snap = t.snapshot();
+        let (a, b) = (snap.contains(b"a"), snap.contains(b"b"));
+        assert_eq!(a, b, "a snapshot saw half a batch (seqno {})", snap.seqno());
+        assert_eq!(a, snap.seqno() >= 2, "visibility follows the seqno");
+        let last = w.join().unwrap();
+        assert_eq!(last, 2);
+        let after = t.snapshot();
+        assert!(after.contains(b"a") && after.contains(b"b"));
+    });
+}
+
+/// Two `get_or_insert`s of one key: exactly one inserts, and both report
+/// the winner's value.
+#[test]
+fn get_or_insert_race_has_one_winner() {
+    use ordex_skiplist::GetOrInsert;
+    sync::model(|| {
+        let t = Arc::new(table());
+        let other = {
+            let t = t.clone();
+            thread::spawn(move || match t.get_or_insert(b"k", b"x").unwrap() {
+                GetOrInsert::Inserted(_) => b'x',
+                GetOrInsert::Present(v) => v[0],
+            })
+        };
+        let mine = match t.get_or_insert(b"k", b"y").unwrap() {
+            GetOrInsert::Inserted(_) => b'y',
+            GetOrInsert::Present(v) => v[0],
+        };
+        let theirs = other.join().unwrap();
+        assert_eq!(mine, theirs, "both agree on the winner");
+        assert_eq!(t.get_copied(b"k").as_deref(), Some(&[mine][..]));
+        assert_eq!(t.entries(), 1);
+    });
+}
+
+/// A write racing `freeze` either lands before the freeze returns (and
+/// stays visible) or is refused with `Sealed` (and is nowhere).
+#[test]
+fn freeze_races_a_writer() {
+    sync::model(|| {
+        let t = Arc::new(table());
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || t.insert(b"k", b"v"))
+        };
+        t.freeze();
+        let landed = t.contains(b"k");
+        match w.join().unwrap() {
+            Ok(_) => assert!(
+                landed,
+                "a write that succeeded finished before freeze returned"
+            ),
+            Err(e) => {
+                assert_eq!(e, ordex_core::Error::Sealed);
+                assert!(!t.contains(b"k"));
+            }
+        }
+    });
+}
+
+/// A `get` racing an insert of a smaller key right before the one it reads
+/// never misses the present key (a search must return the successor it
+/// compared, not reload the link: the rare miss CI once saw).
+#[test]
+fn get_races_an_insert_just_before_its_key() {
+    sync::model(|| {
+        let t = Arc::new(table());
+        t.insert(b"a", b"1").unwrap();
+        t.insert(b"c", b"3").unwrap();
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                t.insert(b"b", b"2").unwrap();
+            })
+        };
+        assert_eq!(
+            t.get_copied(b"c").as_deref(),
+            Some(&b"3"[..]),
+            "missed a present key"
+        );
+        w.join().unwrap();
+    });
+}

@@ -2,7 +2,8 @@
 //! than cores (`--include-ignored`, run under AddressSanitizer by CI).
 
 use ordex_core::{OrderedIndex, Snapshot};
-use ordex_skiplist::SkipList;
+use ordex_skiplist::{GetOrInsert, SkipList};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,84 +35,151 @@ fn sixty_four_short_lived_threads_can_all_write() {
     }
 }
 
-/// 8 threads on 2 cores: 4 writers insert and remove overlapping keys while
-/// 2 threads scan and 2 take snapshots; scans must stay sorted and
-/// snapshots stable across re-reads.
+/// 8 threads on 2 cores: 4 writers insert, delete (tombstones), batch and
+/// `get_or_insert` overlapping keys while 2 threads scan and walk cursors
+/// both ways and 2 take snapshots. Every write's seqno is logged, so the
+/// final table and every sampled snapshot are checked against the model
+/// the log implies (the newest seqno of each key wins).
 #[test]
 #[ignore = "stress: run with --include-ignored (CI runs it under AddressSanitizer)"]
 fn stress_overlapping_writers_with_scanners_and_snapshots() {
+    type Log = Vec<(u64, Vec<u8>, Option<Vec<u8>>)>;
     let table = SkipList::new();
     let done = AtomicBool::new(false);
     let rounds: u32 = std::env::var("ORDEX_STRESS_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
-    std::thread::scope(|s| {
+    let (logs, samples) = std::thread::scope(|s| {
         let writers: Vec<_> = (0..4u32)
             .map(|w| {
                 let table = &table;
                 s.spawn(move || {
+                    let mut log: Log = Vec::new();
                     let mut x = w.wrapping_mul(2_654_435_761) | 1;
-                    for i in 0..rounds {
+                    let mut next = || {
                         x ^= x << 13;
                         x ^= x >> 17;
                         x ^= x << 5;
-                        let key = (x % 2000).to_be_bytes();
-                        if i % 5 == 4 {
-                            table.remove(&key).unwrap();
-                        } else {
-                            let value = vec![(x % 251) as u8; (x % 64) as usize];
-                            table.insert(&key, &value).unwrap();
+                        x
+                    };
+                    for i in 0..rounds {
+                        let r = next();
+                        let key = (r % 2000).to_be_bytes().to_vec();
+                        let value = vec![(r % 251) as u8; (r % 64) as usize];
+                        match i % 10 {
+                            0 | 1 => {
+                                let seqno = table.write_batch(&[(&key, None)]).unwrap();
+                                log.push((seqno, key, None));
+                            }
+                            2 => {
+                                let k2 = (next() % 2000).to_be_bytes().to_vec();
+                                let batch: [(&[u8], Option<&[u8]>); 2] =
+                                    [(&key, Some(&value)), (&k2, Some(&value))];
+                                let last = table.write_batch(&batch).unwrap();
+                                log.push((last - 1, key, Some(value.clone())));
+                                log.push((last, k2, Some(value)));
+                            }
+                            3 => {
+                                if let GetOrInsert::Inserted(seqno) =
+                                    table.get_or_insert(&key, &value).unwrap()
+                                {
+                                    log.push((seqno, key, Some(value)));
+                                }
+                            }
+                            _ => {
+                                let seqno = table.insert(&key, &value).unwrap();
+                                log.push((seqno, key, Some(value)));
+                            }
                         }
                     }
+                    log
                 })
             })
             .collect();
-        for _ in 0..2 {
-            s.spawn(|| {
+        for reverse in [false, true] {
+            let (table, done) = (&table, &done);
+            s.spawn(move || {
                 while !done.load(Ordering::Relaxed) {
+                    let mut c = table.cursor();
                     let mut last: Option<Vec<u8>> = None;
-                    table.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+                    let mut ok = if reverse { c.last() } else { c.first() };
+                    while ok {
+                        let (k, v) = c.entry().unwrap();
                         if let Some(l) = &last {
-                            assert!(l.as_slice() < k, "scan out of order");
+                            let ordered = if reverse { k < &l[..] } else { &l[..] < k };
+                            assert!(ordered, "cursor out of order (reverse: {reverse})");
                         }
                         assert!(
                             v.iter().all(|&b| b == v.first().copied().unwrap_or(0)),
                             "torn value"
                         );
                         last = Some(k.to_vec());
-                        true
-                    });
+                        ok = if reverse { c.prev() } else { c.next() };
+                    }
                 }
             });
         }
-        for _ in 0..2 {
-            s.spawn(|| {
-                while !done.load(Ordering::Relaxed) {
-                    let snap = table.snapshot();
-                    let collect = || {
-                        let mut out = Vec::new();
-                        snap.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
-                            out.push((k.to_vec(), v.to_vec()));
-                            true
-                        });
-                        out
-                    };
-                    let first = collect();
-                    std::thread::yield_now();
-                    assert_eq!(first, collect(), "a snapshot changed while it was held");
-                }
-            });
-        }
-        for w in writers {
-            w.join().unwrap();
-        }
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (table, done) = (&table, &done);
+                s.spawn(move || {
+                    let mut samples = Vec::new();
+                    while !done.load(Ordering::Relaxed) {
+                        let snap = table.snapshot();
+                        let collect = || {
+                            let mut out = Vec::new();
+                            snap.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+                                out.push((k.to_vec(), v.to_vec()));
+                                true
+                            });
+                            out
+                        };
+                        let first = collect();
+                        std::thread::yield_now();
+                        assert_eq!(first, collect(), "a snapshot changed while it was held");
+                        if samples.len() < 50 {
+                            samples.push((snap.seqno(), first));
+                        }
+                    }
+                    samples
+                })
+            })
+            .collect();
+        let logs: Vec<Log> = writers.into_iter().map(|w| w.join().unwrap()).collect();
         done.store(true, Ordering::Relaxed);
+        let samples: Vec<_> = readers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect();
+        (logs, samples)
     });
-    let mut n = 0;
-    table.scan(Bound::Unbounded, Bound::Unbounded, &mut |_, _| {
-        n += 1;
+    let mut log: Log = logs.into_iter().flatten().collect();
+    log.sort();
+    assert!(
+        log.windows(2).all(|w| w[0].0 < w[1].0),
+        "a seqno was handed out twice"
+    );
+    let model_at = |seqno: u64| {
+        let mut m: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (s, k, v) in &log {
+            if *s <= seqno {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        m.into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect::<Vec<_>>()
+    };
+    for (seqno, seen) in &samples {
+        assert_eq!(seen, &model_at(*seqno), "snapshot at {seqno}");
+    }
+    let want = model_at(u64::MAX);
+    let mut all = Vec::new();
+    table.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, v| {
+        all.push((k.to_vec(), v.to_vec()));
         true
     });
-    assert_eq!(n, table.len());
+    assert_eq!(all, want);
+    assert_eq!(table.len(), want.len());
 }
