@@ -133,7 +133,7 @@ pub use tree::{Range, RevRange};
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
-pub const IMPLEMENTED: bool = false;
+pub const IMPLEMENTED: bool = true;
 
 /// Pins the current thread to crossbeam-epoch: values borrowed under the
 /// guard ([`BTree::get_ref`]) stay valid until it is dropped. One guard can

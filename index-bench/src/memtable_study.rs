@@ -264,7 +264,7 @@ pub fn run(args: MemtableArgs, default_out: PathBuf) -> Result<(), String> {
     lines.push(Line {
         what: "arena bytes per entry beyond key + value (16 + 32)".into(),
         value: format!(
-            "{over:.1} (in use; {:.1} counting whole chunks)",
+            "{over:.2} (in use; {:.2} counting whole chunks)",
             s.memory_reserved as f64 / s.entries as f64 - 48.0
         ),
         target: "<= 24",

@@ -54,6 +54,7 @@ pub fn all() -> Vec<Entry> {
     vec![
         entry::<Ordex<LockedBTreeMap>>(),
         entry::<Ordex<ordex_skiplist::SkipList>>(),
+        entry::<Ordex<ordex_btree::BTree>>(),
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),

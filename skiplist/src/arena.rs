@@ -25,9 +25,9 @@
 //! | 16 | `height` next links, `AtomicU32` each |
 //! | 16 + 4·height | (`u32` value length if long), key bytes, value bytes |
 //!
-//! 16 bytes of header and 4 bytes per level: with the list's tower odds
-//! (1.6 levels on average) a node costs its key and value plus 22.4 bytes
-//! on average, rounded up to 4.
+//! 16 bytes of header and 4 bytes per level: with branching 2 (two levels
+//! on average) a node costs its key and value plus 24 bytes on average,
+//! rounded up to 4.
 //!
 //! Invariant (what makes the accessors safe): a [`NodeRef`] is only ever
 //! made by [`Arena::alloc`], which fully initialises the node, or loaded

@@ -58,6 +58,14 @@ impl OrdexBackend for ordex_skiplist::SkipList {
     }
 }
 
+impl OrdexBackend for ordex_btree::BTree {
+    const NAME: &'static str = "ordex-btree";
+
+    fn build() -> Self {
+        ordex_btree::BTree::new()
+    }
+}
+
 /// Adapter over an ordex backend `B`.
 pub struct Ordex<B: OrdexBackend>(B);
 
