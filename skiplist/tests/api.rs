@@ -369,3 +369,18 @@ fn stats_are_exact() {
     assert_eq!(s.memory_idle, s.memory_reserved - s.memory_usage);
     assert!(s.memory_utilization > 0.0 && s.memory_utilization < 1.0);
 }
+
+#[test]
+fn cursors_and_snapshots_can_be_sent_to_another_thread() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let table = SkipList::new();
+    table.insert(b"k", b"v").unwrap();
+    let mut c = table.cursor();
+    assert!(c.first());
+    send_sync(&c);
+    send_sync(&table.version_cursor());
+    send_sync(&table.snapshot_at(1));
+    // A positioned cursor moves to another thread and keeps its place.
+    let key = std::thread::scope(|s| s.spawn(move || c.key().map(<[u8]>::to_vec)).join().unwrap());
+    assert_eq!(key.as_deref(), Some(&b"k"[..]));
+}
