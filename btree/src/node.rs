@@ -94,13 +94,11 @@ pub(crate) struct Heap {
     limbo: std::sync::Mutex<Vec<Garbage>>,
 }
 
+/// A retired object under loom: its address and the function that frees
+/// it (returning the bytes freed).
 #[cfg(loom)]
 #[derive(Debug)]
-enum Garbage {
-    Entry(*mut Entry),
-    Recs(*mut Rec),
-    Node(*mut u8, unsafe fn(*mut u8) -> usize),
-}
+struct Garbage(*mut u8, unsafe fn(*mut u8) -> usize);
 
 // SAFETY: the limbo only holds pointers to retired objects that no thread
 // accesses any more; they are freed by whoever drops the tree.
@@ -392,12 +390,14 @@ unsafe fn free_entry(e: *mut Entry) -> usize {
     }
 }
 
-/// Retires a run of records: frees it once no pinned reader can see it.
+/// Retires an unlinked object: `free(p)` runs once every guard pinned
+/// before the retirement is gone (under loom: when the tree drops).
 ///
 /// # Safety
-/// The run starting at `r` (non-null) is unreachable from the tree (the
-/// caller unlinked it under the leaf latch) and is retired exactly once.
-unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
+/// `p` is unreachable from the tree (the caller unlinked it under the
+/// latch that guards it), is retired exactly once, and `free` is the
+/// function that frees an object of its kind.
+unsafe fn retire(p: *mut u8, free: unsafe fn(*mut u8) -> usize, guard: &Guard, heap: &Arc<Heap>) {
     heap.pending.fetch_add(1, StdOrdering::Relaxed);
     heap.retired.fetch_add(1, StdOrdering::Relaxed);
     #[cfg(not(loom))]
@@ -405,14 +405,14 @@ unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
         let heap = heap.clone();
         let f = move || {
             // SAFETY: the epoch has passed every guard that could have
-            // loaded a pointer into the run; the caller's contract makes
-            // this the only free.
-            let b = unsafe { free_chain(r) };
+            // loaded a pointer to `p`; the caller's contract makes this the
+            // only free, with the right function.
+            let b = unsafe { free(p) };
             heap.sub(b);
             heap.pending.fetch_sub(1, StdOrdering::Relaxed);
         };
-        // SAFETY: `f` frees only the unlinked run (see above) and touches
-        // the `Arc`-owned counters, which it keeps alive itself.
+        // SAFETY: `f` frees only the unlinked object (see above) and
+        // touches the `Arc`-owned counters, which it keeps alive itself.
         unsafe { guard.defer_unchecked(f) };
     }
     #[cfg(loom)]
@@ -421,8 +421,24 @@ unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
         heap.limbo
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Garbage::Recs(r));
+            .push(Garbage(p, free));
     }
+}
+
+/// Retires a run of records: frees it once no pinned reader can see it.
+///
+/// # Safety
+/// The run starting at `r` (non-null) is unreachable from the tree (the
+/// caller unlinked it under the leaf latch) and is retired exactly once.
+unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
+    /// # Safety
+    /// As for [`free_chain`].
+    unsafe fn free(p: *mut u8) -> usize {
+        // SAFETY: `p` is the `*mut Rec` that `retire_chain` was given.
+        unsafe { free_chain(p.cast::<Rec>()) }
+    }
+    // SAFETY: the caller's contract, with the matching free function.
+    unsafe { retire(r.cast::<u8>(), free, guard, heap) }
 }
 
 /// Retires an entry (and its chain).
@@ -431,28 +447,14 @@ unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
 /// `e` is unreachable from every node (unlinked under the leaf latch) and
 /// retired exactly once.
 unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
-    heap.pending.fetch_add(1, StdOrdering::Relaxed);
-    heap.retired.fetch_add(1, StdOrdering::Relaxed);
-    #[cfg(not(loom))]
-    {
-        let heap = heap.clone();
-        let f = move || {
-            // SAFETY: as in `retire_chain`.
-            let b = unsafe { free_entry(e) };
-            heap.sub(b);
-            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
-        };
-        // SAFETY: as in `retire_chain`.
-        unsafe { guard.defer_unchecked(f) };
+    /// # Safety
+    /// As for [`free_entry`].
+    unsafe fn free(p: *mut u8) -> usize {
+        // SAFETY: `p` is the `*mut Entry` that `retire_entry` was given.
+        unsafe { free_entry(p.cast::<Entry>()) }
     }
-    #[cfg(loom)]
-    {
-        let _ = guard;
-        heap.limbo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Garbage::Entry(e));
-    }
+    // SAFETY: the caller's contract, with the matching free function.
+    unsafe { retire(e.cast::<u8>(), free, guard, heap) }
 }
 
 /// Frees an unlinked node and its low fence key; returns the bytes freed.
@@ -479,29 +481,8 @@ unsafe fn free_node<const N: usize>(p: *mut u8) -> usize {
 /// As for [`free_node`], except that readers may still hold the node: it is
 /// freed once every guard pinned before the retirement is gone.
 unsafe fn retire_node<const N: usize>(p: *mut Node<N>, guard: &Guard, heap: &Arc<Heap>) {
-    heap.pending.fetch_add(1, StdOrdering::Relaxed);
-    heap.retired.fetch_add(1, StdOrdering::Relaxed);
-    #[cfg(not(loom))]
-    {
-        let heap = heap.clone();
-        let p = p.cast::<u8>();
-        let f = move || {
-            // SAFETY: the epoch has passed every guard that could reach it.
-            let b = unsafe { free_node::<N>(p) };
-            heap.sub(b);
-            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
-        };
-        // SAFETY: `f` frees only the unlinked node.
-        unsafe { guard.defer_unchecked(f) };
-    }
-    #[cfg(loom)]
-    {
-        let _ = guard;
-        heap.limbo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Garbage::Node(p.cast::<u8>(), free_node::<N>));
-    }
+    // SAFETY: the caller's contract, with the matching free function.
+    unsafe { retire(p.cast::<u8>(), free_node::<N>, guard, heap) }
 }
 
 /// A B-link tree node of `N` slots. See the module docs for the layout.
@@ -1251,13 +1232,7 @@ impl<const N: usize> Drop for Root<N> {
             for g in limbo {
                 // SAFETY: retired objects are unreachable and in the limbo
                 // once; no thread is left to read them.
-                let b = unsafe {
-                    match g {
-                        Garbage::Entry(e) => free_entry(e),
-                        Garbage::Recs(r) => free_chain(r),
-                        Garbage::Node(p, free) => free(p),
-                    }
-                };
+                let b = unsafe { (g.1)(g.0) };
                 self.heap.sub(b);
                 self.heap.pending.fetch_sub(1, StdOrdering::Relaxed);
             }

@@ -6,7 +6,7 @@ use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, RecRef, Root, S
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::{Restart, Version};
 use ordex_core::sync::{self, fence, AtomicU64, Ordering};
-use ordex_core::{is_empty_range, Seqno};
+use ordex_core::{below_start, is_empty_range, past_end, Seqno};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
@@ -815,19 +815,11 @@ impl<'g, const N: usize> Iterator for Range<'g, N> {
                 if self.last.is_some_and(|l| k <= l) {
                     continue;
                 }
-                let below = match self.from {
-                    Bound::Included(lo) => k < lo,
-                    Bound::Excluded(lo) => k <= lo,
-                    Bound::Unbounded => false,
-                };
+                let below = below_start(k, self.from);
                 if below {
                     continue;
                 }
-                let above = match self.to {
-                    Bound::Included(hi) => k > hi,
-                    Bound::Excluded(hi) => k >= hi,
-                    Bound::Unbounded => false,
-                };
+                let above = past_end(k, self.to);
                 if above {
                     self.next = Next::End;
                     self.len = 0;
@@ -1012,19 +1004,11 @@ impl<'g, const N: usize> Iterator for RevRange<'g, N> {
                 if self.last.is_some_and(|l| k >= l) {
                     continue;
                 }
-                let above = match self.to {
-                    Bound::Included(hi) => k > hi,
-                    Bound::Excluded(hi) => k >= hi,
-                    Bound::Unbounded => false,
-                };
+                let above = past_end(k, self.to);
                 if above {
                     continue;
                 }
-                let below = match self.from {
-                    Bound::Included(lo) => k < lo,
-                    Bound::Excluded(lo) => k <= lo,
-                    Bound::Unbounded => false,
-                };
+                let below = below_start(k, self.from);
                 if below {
                     self.next = RevNext::End;
                     self.len = 0;

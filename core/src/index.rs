@@ -298,6 +298,44 @@ pub fn is_empty_range(from: Bound<&[u8]>, to: Bound<&[u8]>) -> bool {
     }
 }
 
+/// Whether `key` sorts below the lower bound `from` (outside the range on
+/// its low side).
+///
+/// ```
+/// use ordex_core::below_start;
+/// use std::ops::Bound::*;
+/// assert!(below_start(b"a", Included(&b"b"[..])));
+/// assert!(below_start(b"b", Excluded(&b"b"[..])));
+/// assert!(!below_start(b"b", Included(&b"b"[..])) && !below_start(b"", Unbounded));
+/// ```
+#[inline]
+pub fn below_start(key: &[u8], from: Bound<&[u8]>) -> bool {
+    match from {
+        Bound::Included(lo) => key < lo,
+        Bound::Excluded(lo) => key <= lo,
+        Bound::Unbounded => false,
+    }
+}
+
+/// Whether `key` sorts above the upper bound `to` (outside the range on
+/// its high side).
+///
+/// ```
+/// use ordex_core::past_end;
+/// use std::ops::Bound::*;
+/// assert!(past_end(b"c", Included(&b"b"[..])));
+/// assert!(past_end(b"b", Excluded(&b"b"[..])));
+/// assert!(!past_end(b"b", Included(&b"b"[..])) && !past_end(b"z", Unbounded));
+/// ```
+#[inline]
+pub fn past_end(key: &[u8], to: Bound<&[u8]>) -> bool {
+    match to {
+        Bound::Included(hi) => key > hi,
+        Bound::Excluded(hi) => key >= hi,
+        Bound::Unbounded => false,
+    }
+}
+
 /// Generic conveniences over any [`OrderedIndex`], including `dyn`.
 pub trait OrderedIndexExt: OrderedIndex {
     /// [`scan`](OrderedIndex::scan) over any `RangeBounds` of byte-like keys.

@@ -21,6 +21,6 @@ pub mod sync;
 
 pub use error::Error;
 pub use index::{
-    bounds_of, deliver, is_empty_range, Limits, OrderedIndex, OrderedIndexExt, Seqno, Snapshot,
-    SnapshotExt,
+    below_start, bounds_of, deliver, is_empty_range, past_end, Limits, OrderedIndex,
+    OrderedIndexExt, Seqno, Snapshot, SnapshotExt,
 };

@@ -76,7 +76,7 @@ use arena::{node_size, Arena, Block, NodeRef};
 use lane::{Claim, Lane, Lanes, NO_SEQNO, PENDING};
 use list::{random_height, Linked, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
 use ordex_core::sync::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use ordex_core::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
+use ordex_core::{deliver, is_empty_range, past_end, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use smallvec::SmallVec;
 use std::ops::Bound;
 
@@ -558,7 +558,6 @@ impl SkipList {
             // Key order (seqno descending within a key: later entries
             // first), so each insert starts from the previous splice.
             let mut order: SmallVec<[u32; 16]> = (0..nodes.len() as u32).collect();
-            let arena = &self.list.arena;
             let key = |i: u32| entries[i as usize].0;
             let sorted = order.windows(2).all(|w| key(w[0]) < key(w[1]));
             if !sorted {
@@ -569,9 +568,6 @@ impl SkipList {
                 let at = self.link(&node, &mut splice);
                 self.account(claim.lane, node, at);
             }
-            debug_assert!(order
-                .iter()
-                .all(|&i| arena.seqno(nodes[i as usize]) >= first));
         }
         let mut removed = false;
         if exact_removed {
@@ -832,12 +828,7 @@ impl SkipList {
         let mut visited = 0;
         while ok {
             let (key, value) = c.entry().expect("positioned");
-            let past = match to {
-                Bound::Included(hi) => key > hi,
-                Bound::Excluded(hi) => key >= hi,
-                Bound::Unbounded => false,
-            };
-            if past {
+            if past_end(key, to) {
                 break;
             }
             visited += 1;
