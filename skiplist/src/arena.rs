@@ -14,16 +14,23 @@
 //! the block's own word, so allocation stays lock-free and safe even if two
 //! threads ever share a lane.
 //!
-//! Node layout (4-byte aligned):
+//! Node layout (4-byte aligned), at offsets from the node's [`NodeRef`]:
 //!
 //! | offset | field |
 //! |---|---|
-//! | 0 | meta, `u64`: `seqno << 8 \| height << 2 \| kind` (unaligned read) |
+//! | −4·height … −4 | next links, `AtomicU32` each: level `l` at −4·(l + 1) |
+//! | 0 | meta, `u64`: `seqno << 8 \| (height − 1) << 2 \| kind` (unaligned read) |
 //! | 8 | key length, `u16` |
-//! | 10 | value length, `u16` (`LONG`: the length is the `u32` before the key) |
+//! | 10 | value length, `u16` (`LONG`: the length is the `u32` after the key) |
 //! | 12 | prev link at level 0, `AtomicU32` (a hint, see `list.rs`) |
-//! | 16 | `height` next links, `AtomicU32` each |
-//! | 16 + 4·height | (`u32` value length if long), key bytes, value bytes |
+//! | 16 | key bytes, (`u32` value length if long), value bytes |
+//!
+//! The tower grows *down* from the header so that everything a search
+//! step reads sits at a fixed offset from the reference: the link of any
+//! level, the key length and the key. Nothing waits for the height to be
+//! decoded, and when a node straddles two cache lines both misses are in
+//! flight at once instead of one after the other (with the key after a
+//! variable-height tower, its address depended on the header's load).
 //!
 //! 16 bytes of header and 4 bytes per level: with branching 2 (two levels
 //! on average) a node costs its key and value plus 24 bytes on average,
@@ -37,8 +44,8 @@
 //! value, meta and height are immutable. Chunks are never moved or freed
 //! while the arena lives.
 
-use ordex_core::sync::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use crate::pages::Memory;
+use ordex_core::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::mem::{align_of, size_of};
 
 /// An arena offset that points to a fully initialised node (see the module
@@ -55,7 +62,7 @@ const ALIGN: usize = if align_of::<AtomicU32>() > 4 {
 };
 /// The prev link follows the 12 bytes of meta and lengths.
 const PREV_AT: usize = 12usize.next_multiple_of(ALIGN);
-/// The next links follow the prev link (16 bytes of header in all).
+/// The key follows the prev link (16 bytes of header in all).
 const HEADER: usize = PREV_AT + LINK;
 /// Value length marker for values of 64 KiB − 1 bytes or more.
 const LONG: usize = u16::MAX as usize;
@@ -121,13 +128,13 @@ impl Block {
 
 pub(crate) struct Arena {
     chunk_shift: u32,
-    /// Installed chunks; a null entry is not yet allocated.
-    chunks: Box<[AtomicPtr<u8>]>,
+    /// The address space offsets point into.
+    mem: Memory,
     /// Chunks this arena may allocate (capacity / chunk size).
     max_chunks: usize,
     /// `chunk index << 32 | position` of the next free byte.
     cursor: AtomicU64,
-    /// Chunks allocated.
+    /// Chunks in use (reached by the cursor).
     allocated: AtomicUsize,
     /// Set by the first allocation that does not fit: every later one
     /// fails too, so a small node never squeezes into a tail after a
@@ -148,21 +155,23 @@ unsafe impl Sync for Arena {}
 
 impl Arena {
     /// An arena of at most `capacity` bytes in chunks of `1 << chunk_shift`
-    /// bytes (`10 <= chunk_shift <= 24`).
-    pub(crate) fn new(capacity: usize, chunk_shift: u32) -> Arena {
+    /// bytes (`10 <= chunk_shift <= 24`), advised for huge pages if
+    /// `huge_pages` (see `pages.rs`).
+    pub(crate) fn new(capacity: usize, chunk_shift: u32, huge_pages: bool) -> Arena {
         assert!((10..=24).contains(&chunk_shift), "chunk_shift out of range");
         let chunk = 1usize << chunk_shift;
         // Offsets are u32: chunk index in the bits above chunk_shift; the
         // last chunk index is left out so that an offset one past the end
         // of a chunk still fits in 32 bits.
         let addressable = (1usize << (32 - chunk_shift)) - 1;
-        let max_chunks = (capacity / chunk).clamp(1, addressable);
-        let chunks = (0..max_chunks)
-            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-            .collect();
+        let (mem, max_chunks) = Memory::new(
+            (capacity / chunk).clamp(1, addressable),
+            chunk_shift,
+            huge_pages,
+        );
         Arena {
             chunk_shift,
-            chunks,
+            mem,
             max_chunks,
             // Byte 0 of chunk 0 is never handed out: offset 0 means null.
             cursor: AtomicU64::new(ALIGN as u64),
@@ -218,34 +227,12 @@ impl Arena {
         (self.max_chunks - ci) * self.chunk_size() - pos
     }
 
-    /// Makes sure chunk `ci` is allocated. Several threads may race here;
-    /// exactly one allocation wins and the others free theirs.
+    /// Makes sure chunk `ci` is usable and counted.
     fn ensure_chunk(&self, ci: usize) {
-        if !self.chunks[ci].load(Ordering::Acquire).is_null() {
-            return;
+        self.mem.install(ci);
+        if self.allocated.load(Ordering::Relaxed) <= ci {
+            self.allocated.fetch_max(ci + 1, Ordering::Relaxed);
         }
-        let layout = self.chunk_layout();
-        // SAFETY: the layout has a non-zero size.
-        let p = unsafe { alloc_zeroed(layout) };
-        if p.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        match self.chunks[ci].compare_exchange(
-            std::ptr::null_mut(),
-            p,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => {
-                self.allocated.fetch_add(1, Ordering::Relaxed);
-            }
-            // SAFETY: `p` was allocated above with `layout` and never shared.
-            Err(_) => unsafe { dealloc(p, layout) },
-        }
-    }
-
-    fn chunk_layout(&self) -> Layout {
-        Layout::from_size_align(self.chunk_size(), ALIGN.max(8)).expect("valid chunk layout")
     }
 
     /// Carves `size` bytes (a multiple of [`ALIGN`], at most `max_node`)
@@ -344,20 +331,10 @@ impl Arena {
         }
     }
 
-    /// Pointer to byte `off` of the arena.
-    ///
-    /// Panics if `off` is not in an allocated chunk (a broken invariant,
-    /// never bad input).
-    #[inline]
+    /// Pointer to byte `off` of the arena (see `pages.rs`).
+    #[inline(always)]
     fn ptr(&self, off: u32) -> *mut u8 {
-        let ci = (off >> self.chunk_shift) as usize;
-        let pos = (off & ((1 << self.chunk_shift) - 1)) as usize;
-        // Relaxed suffices: whoever holds an offset already synchronised
-        // with the chunk's installation (see the module invariant).
-        let base = self.chunks[ci].load(Ordering::Relaxed);
-        assert!(!base.is_null(), "arena offset {off} is in no chunk");
-        // SAFETY: `pos` < chunk size, so the result is inside the chunk.
-        unsafe { base.add(pos) }
+        self.mem.ptr(off)
     }
 
     /// Allocates (from `block`, see [`place`](Self::place)) and fully
@@ -410,16 +387,23 @@ impl Arena {
         if size > self.max_node() || key.len() > u16::MAX as usize || !(1..=32).contains(&height) {
             return Err(Full);
         }
-        let off = place(size)?;
+        let start = place(size)?;
+        // The tower comes first; the reference points at the header.
+        let off = start + (height * LINK) as u32;
         let p = self.ptr(off);
         let long = value.len() >= LONG;
         let meta = seqno << 8 | ((height as u64 - 1) << 2) | (kind & 0b11);
-        // SAFETY: `place` handed out `size` bytes at `p` to this thread
+        // SAFETY: `place` handed out `size` bytes at `start` to this thread
         // alone, inside one chunk, 4-aligned (chunks are 8-aligned and
         // every size is a multiple of 4); nothing else reads them until
-        // the node is published. `size` covers the header, the links, the
-        // long length and the key and value bytes written here.
+        // the node is published. `size` covers the links below `p`, the
+        // header, the key, the long length and the value written here.
         unsafe {
+            for level in 0..height {
+                p.sub((level + 1) * LINK)
+                    .cast::<AtomicU32>()
+                    .write(AtomicU32::new(0));
+            }
             p.cast::<u64>().write_unaligned(meta);
             p.add(8).cast::<u16>().write(key.len() as u16);
             p.add(10).cast::<u16>().write(if long {
@@ -428,20 +412,14 @@ impl Arena {
                 value.len() as u16
             });
             p.add(PREV_AT).cast::<AtomicU32>().write(AtomicU32::new(0));
-            let links = p.add(HEADER);
-            for level in 0..height {
-                links
-                    .add(level * LINK)
-                    .cast::<AtomicU32>()
-                    .write(AtomicU32::new(0));
-            }
-            let mut data = links.add(height * LINK);
+            let data = p.add(HEADER);
+            std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
+            let mut data = data.add(key.len());
             if long {
-                data.cast::<u32>().write(value.len() as u32);
+                data.cast::<u32>().write_unaligned(value.len() as u32);
                 data = data.add(4);
             }
-            std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
-            std::ptr::copy_nonoverlapping(value.as_ptr(), data.add(key.len()), value.len());
+            std::ptr::copy_nonoverlapping(value.as_ptr(), data, value.len());
         }
         Ok(NodeRef(off))
     }
@@ -494,22 +472,22 @@ impl Arena {
     pub(crate) fn entry(&self, n: NodeRef) -> (&[u8], &[u8], u64) {
         let p = self.ptr(n.0);
         // SAFETY: the header of an initialised node is immutable and
-        // visible (invariant); the key and value bytes follow the links
-        // (and the long length) inside the node's allocation, were written
-        // before publication and never change.
+        // visible (invariant); the key, the long length and the value
+        // follow it inside the node's allocation, were written before
+        // publication and never change.
         unsafe {
             let meta = p.cast::<u64>().read_unaligned();
-            let height = ((meta >> 2) & 0x3F) as usize + 1;
             let klen = p.add(8).cast::<u16>().read() as usize;
             let mut vlen = p.add(10).cast::<u16>().read() as usize;
-            let mut data = p.add(HEADER + height * LINK);
+            let key = p.add(HEADER);
+            let mut value = key.add(klen);
             if vlen == LONG {
-                vlen = data.cast::<u32>().read() as usize;
-                data = data.add(4);
+                vlen = value.cast::<u32>().read_unaligned() as usize;
+                value = value.add(4);
             }
             (
-                std::slice::from_raw_parts(data, klen),
-                std::slice::from_raw_parts(data.add(klen), vlen),
+                std::slice::from_raw_parts(key, klen),
+                std::slice::from_raw_parts(value, vlen),
                 meta >> 8,
             )
         }
@@ -519,15 +497,11 @@ impl Arena {
     #[inline]
     pub(crate) fn key_seqno(&self, n: NodeRef) -> (&[u8], u64) {
         let p = self.ptr(n.0);
-        // SAFETY: as for `entry`: the key follows the links and, if the
-        // value is long, its 4-byte length.
+        // SAFETY: as for `entry`: the key follows the header.
         unsafe {
             let meta = p.cast::<u64>().read_unaligned();
-            let height = ((meta >> 2) & 0x3F) as usize + 1;
             let klen = p.add(8).cast::<u16>().read() as usize;
-            let long = p.add(10).cast::<u16>().read() as usize == LONG;
-            let data = p.add(HEADER + height * LINK + if long { 4 } else { 0 });
-            (std::slice::from_raw_parts(data, klen), meta >> 8)
+            (std::slice::from_raw_parts(p.add(HEADER), klen), meta >> 8)
         }
     }
 
@@ -545,17 +519,16 @@ impl Arena {
 
     /// Link `level` of `n`. The caller (the list) only asks for levels
     /// below the node's height: it reached the node at that level, or it
-    /// allocated it with that height. Checked in debug builds; in release a
-    /// violation would read the node's own bytes as a link, still inside
-    /// the chunk.
+    /// allocated it with that height (checked in debug builds).
     #[inline]
     fn link(&self, n: NodeRef, level: usize) -> &AtomicU32 {
         let p = self.ptr(n.0);
         debug_assert!(level < self.height(n), "level {level} above node height");
         // SAFETY: link `level` of an initialised node, written as an
         // `AtomicU32` by `alloc`, 4-aligned, and only ever accessed
-        // atomically; `level < height` (above) keeps it inside the node.
-        unsafe { &*p.add(HEADER + level * LINK).cast::<AtomicU32>() }
+        // atomically; `level < height` (the list's invariant, above) keeps
+        // it inside the node's tower.
+        unsafe { &*p.sub((level + 1) * LINK).cast::<AtomicU32>() }
     }
 
     /// The level-0 prev link of `n`.
@@ -567,20 +540,21 @@ impl Arena {
         unsafe { &*p.add(PREV_AT).cast::<AtomicU32>() }
     }
 
-    /// Prefetches the start of node `n` (its header, low links and, for
-    /// short towers, its key) into the cache.
+    /// Prefetches what a search step reads of node `n`: its lowest link,
+    /// header and the start of its key (one or two cache lines).
     #[inline]
     pub(crate) fn prefetch(&self, n: NodeRef) {
         #[cfg(all(target_arch = "x86_64", not(loom)))]
         {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let p = self.ptr(n.0);
             // SAFETY: `_mm_prefetch` is a hint: it never faults and reads
-            // nothing the program observes; `p` points into a chunk.
+            // nothing the program observes (the addresses are only
+            // computed, with wrapping arithmetic).
             unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    p.cast::<i8>(),
-                )
-            };
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_sub(LINK).cast::<i8>());
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(HEADER + 4).cast::<i8>());
+            }
         }
         #[cfg(not(all(target_arch = "x86_64", not(loom))))]
         let _ = n;
@@ -653,27 +627,13 @@ impl Arena {
     }
 }
 
-impl Drop for Arena {
-    fn drop(&mut self) {
-        let layout = self.chunk_layout();
-        for c in self.chunks.iter() {
-            let p = c.load(Ordering::Relaxed);
-            if !p.is_null() {
-                // SAFETY: `p` was allocated by `ensure_chunk` with `layout`;
-                // `&mut self` means no reader is left.
-                unsafe { dealloc(p, layout) };
-            }
-        }
-    }
-}
-
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
     #[test]
     fn nodes_round_trip_across_chunk_handovers() {
-        let arena = Arena::new(1 << 16, 10); // 1 KiB chunks, 64 of them
+        let arena = Arena::new(1 << 16, 10, false); // 1 KiB chunks, 64 of them
         let block = Block::new();
         let mut nodes = Vec::new();
         for i in 0..300u32 {
@@ -711,7 +671,7 @@ mod tests {
 
     #[test]
     fn long_values_round_trip() {
-        let arena = Arena::new(1 << 22, 20);
+        let arena = Arena::new(1 << 22, 20, true);
         let block = Block::new();
         for len in [0usize, 1, LONG - 1, LONG, LONG + 1, 200_000] {
             let value = vec![(len % 251) as u8; len];
@@ -725,7 +685,7 @@ mod tests {
 
     #[test]
     fn full_is_reported_sticky_and_oversized_nodes_refused() {
-        let arena = Arena::new(2048, 10);
+        let arena = Arena::new(2048, 10, false);
         let block = Block::new();
         assert_eq!(arena.alloc(&block, 1, 0, 1, &[0; 2000], b""), Err(Full));
         let mut n = 0;

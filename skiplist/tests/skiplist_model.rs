@@ -11,7 +11,7 @@ fn table() -> SkipList {
         max_memory: 64 << 10,
         max_entries: usize::MAX,
         chunk_shift: 10,
-        auto_seal: false,
+        ..Config::default()
     })
 }
 

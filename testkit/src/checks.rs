@@ -422,6 +422,10 @@ impl<I: OrderedIndex> Suite<I> {
         let n = self.n(1_000_000) as u64;
         let seed = seed();
         let baseline = alloc::live_bytes();
+        let baseline_rss = alloc::resident_bytes();
+        // Peak growth seen by the allocator and, beyond it, memory the
+        // index mapped from the kernel itself (0 where RSS is unknown).
+        let (heap, mapped);
         {
             let index = self.index();
             let key = |i: u64| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed).to_be_bytes();
@@ -475,14 +479,33 @@ impl<I: OrderedIndex> Suite<I> {
                     n - removed
                 )));
             }
-            let heap = (alloc::live_bytes() - baseline).max(0) as usize;
+            heap = (alloc::live_bytes() - baseline).max(0) as usize;
+            let rss = match (baseline_rss, alloc::resident_bytes()) {
+                (Some(before), Some(now)) => (now - before).max(0) as usize,
+                _ => 0,
+            };
+            mapped = rss.saturating_sub(heap);
+            let grown = heap.max(rss);
             let reported = index.memory_usage();
             let payload = (n - removed) as usize * 8;
-            if reported < payload || reported > 4 * heap + (1 << 20) {
+            if reported < payload || reported > 4 * grown + (1 << 20) {
                 return Err(fail(format!(
-                    "memory_usage() reports {reported} bytes; the heap grew by {heap} bytes for {} live entries ({payload} bytes of keys alone)",
+                    "memory_usage() reports {reported} bytes; the heap grew by {heap} bytes and the resident set by {rss} for {} live entries ({payload} bytes of keys alone)",
                     n - removed
                 )));
+            }
+        }
+        // Memory the index mapped itself must be unmapped: the resident set
+        // may keep what the allocator freed (up to the heap's peak), not
+        // more. Checked only where the index did map much on its own.
+        if mapped > 16 << 20 {
+            if let (Some(before), Some(now)) = (baseline_rss, alloc::resident_bytes()) {
+                let kept = (now - before).max(0) as usize;
+                if kept > heap + (8 << 20) {
+                    return Err(fail(format!(
+                        "the resident set is still {kept} bytes above its start after dropping the index, which mapped about {mapped} bytes itself"
+                    )));
+                }
             }
         }
         let leaked = alloc::live_bytes() - baseline;
