@@ -422,12 +422,29 @@ impl List {
     }
 
     /// Seeks every key of `keys` (at the newest seqno), calling `f(i,
-    /// first node >= keys[i])`. The searches run [`LANES`] at a time,
-    /// round-robin, one step each: a step compares the candidate node
-    /// that was prefetched on the previous round, then loads and
-    /// prefetches the next candidate, so up to [`LANES`] cache misses are
-    /// in flight at once instead of one.
+    /// first node >= keys[i])`, in an unspecified order. Allocation-free.
+    ///
+    /// Keys are taken [`GROUP`] at a time, in key order, in two phases:
+    ///
+    /// 1. **Finger search through the upper levels** (the top
+    ///    [`UPPER_LEVELS`], whose few nodes stay in cache): each key starts
+    ///    from the previous key's path at the lowest level where that path
+    ///    still lies before it (the node that stopped the previous search
+    ///    there sorts at or after the new key), instead of from the head.
+    ///    For 64 keys in a million entries, that skips the top third of
+    ///    every descent.
+    /// 2. **Interleaved descent through the lower levels**, where nearly
+    ///    every step is a cache miss: the searches run [`LANES`] at a time,
+    ///    round-robin, one step each; a step compares the candidate node
+    ///    prefetched on the previous round, then loads and prefetches the
+    ///    next one, so up to [`LANES`] misses are in flight at once.
     pub(crate) fn multi_seek(&self, keys: &[&[u8]], mut f: impl FnMut(usize, Option<NodeRef>)) {
+        /// Keys sorted and searched together.
+        const GROUP: usize = 64;
+        /// Levels searched by finger search (phase 1).
+        const UPPER_LEVELS: usize = 12;
+        /// Searches interleaved in phase 2.
+        const LANES: usize = 12;
         #[derive(Clone, Copy)]
         struct Search {
             key: usize,
@@ -436,59 +453,134 @@ impl List {
             cand: Option<NodeRef>,
             stop: Option<NodeRef>,
         }
-        const LANES: usize = 8;
-        let top = self.height.load(Ordering::Relaxed);
-        let start = |i: usize| {
-            let cand = self.arena.next(self.head, top - 1);
-            if let Some(c) = cand {
-                self.arena.prefetch(c);
+        for (g, group) in keys.chunks(GROUP).enumerate() {
+            let base = g * GROUP;
+            let mut order = [0u8; GROUP];
+            for (i, o) in order.iter_mut().enumerate().take(group.len()) {
+                *o = i as u8;
             }
-            Search {
-                key: i,
-                x: self.head,
-                level: top - 1,
-                cand,
-                stop: None,
-            }
-        };
-        let mut active: [Option<Search>; LANES] = [None; LANES];
-        let mut next_key = 0;
-        for slot in active.iter_mut() {
-            if next_key < keys.len() {
-                *slot = Some(start(next_key));
-                next_key += 1;
-            }
-        }
-        let mut running = active.iter().flatten().count();
-        while running > 0 {
-            for slot in active.iter_mut() {
-                let Some(s) = slot else { continue };
-                let key = keys[s.key];
-                match s.cand {
-                    Some(c) if Some(c) != s.stop && self.before(c, key, MAX_SEQNO) => {
-                        s.x = c;
-                        s.cand = self.arena.next(c, s.level);
-                    }
-                    cand => {
-                        s.stop = cand;
-                        if s.level == 0 {
-                            f(s.key, cand);
-                            *slot = if next_key < keys.len() {
-                                next_key += 1;
-                                Some(start(next_key - 1))
-                            } else {
-                                running -= 1;
-                                None
-                            };
-                            continue;
+            let order = &mut order[..group.len()];
+            order.sort_unstable_by(|&a, &b| compare_keys(group[a as usize], group[b as usize]));
+
+            // Phase 1: finger search down to level `low`.
+            let top = self.height.load(Ordering::Relaxed);
+            let low = top.saturating_sub(UPPER_LEVELS);
+            let mut prev = [self.head; MAX_HEIGHT];
+            let mut next: [Option<NodeRef>; MAX_HEIGHT] = [None; MAX_HEIGHT];
+            let mut starts = [(self.head, None::<NodeRef>); GROUP];
+            let mut first = true;
+            for &i in order.iter() {
+                let key = group[i as usize];
+                // The lowest level at which the previous path still lies
+                // before `key`; from the top for the first key.
+                let mut level = top - 1;
+                if !first {
+                    level = low;
+                    while level < top - 1 {
+                        match next[level] {
+                            Some(n) if self.before(n, key, MAX_SEQNO) => level += 1,
+                            _ => break,
                         }
-                        s.level -= 1;
-                        s.cand = self.arena.next(s.x, s.level);
                     }
                 }
-                if let Some(c) = s.cand {
-                    if Some(c) != s.stop {
+                first = false;
+                let mut x = prev[level];
+                let mut stop = if level + 1 < top {
+                    next[level + 1]
+                } else {
+                    None
+                };
+                loop {
+                    let n = loop {
+                        let n = self.arena.next(x, level);
+                        match n {
+                            Some(c) if n != stop && self.before(c, key, MAX_SEQNO) => x = c,
+                            _ => break n,
+                        }
+                    };
+                    prev[level] = x;
+                    next[level] = n;
+                    if n.is_some() {
+                        stop = n;
+                    }
+                    if level == low {
+                        break;
+                    }
+                    level -= 1;
+                }
+                starts[i as usize] = (x, next[low]);
+            }
+
+            // Phase 2: the levels below `low`, interleaved.
+            let start = |i: usize| -> Option<Search> {
+                let (x, stop) = starts[i];
+                if low == 0 {
+                    return None;
+                }
+                let cand = self.arena.next(x, low - 1);
+                if let Some(c) = cand {
+                    if cand != stop {
                         self.arena.prefetch(c);
+                    }
+                }
+                Some(Search {
+                    key: i,
+                    x,
+                    level: low - 1,
+                    cand,
+                    stop,
+                })
+            };
+            let mut active: [Option<Search>; LANES] = [None; LANES];
+            let mut pending = order.iter().map(|&i| i as usize);
+            // Fills a lane with the next search that still has levels to
+            // go; searches done in phase 1 report at once.
+            let mut refill =
+                |slot: &mut Option<Search>, f: &mut dyn FnMut(usize, Option<NodeRef>)| {
+                    *slot = None;
+                    for i in pending.by_ref() {
+                        match start(i) {
+                            Some(s) => {
+                                *slot = Some(s);
+                                return;
+                            }
+                            None => f(base + i, starts[i].1),
+                        }
+                    }
+                };
+            for slot in active.iter_mut() {
+                refill(slot, &mut f);
+            }
+            let mut running = active.iter().flatten().count();
+            while running > 0 {
+                for slot in active.iter_mut() {
+                    let Some(s) = slot else { continue };
+                    let key = group[s.key];
+                    match s.cand {
+                        Some(c) if Some(c) != s.stop && self.before(c, key, MAX_SEQNO) => {
+                            s.x = c;
+                            s.cand = self.arena.next(c, s.level);
+                        }
+                        cand => {
+                            if cand.is_some() {
+                                s.stop = cand;
+                            }
+                            if s.level == 0 {
+                                f(base + s.key, cand);
+                                refill(slot, &mut f);
+                                if slot.is_none() {
+                                    running -= 1;
+                                }
+                                continue;
+                            }
+                            s.level -= 1;
+                            s.cand = self.arena.next(s.x, s.level);
+                        }
+                    }
+                    if let Some(c) = s.cand {
+                        if Some(c) != s.stop {
+                            self.arena.prefetch(c);
+                        }
                     }
                 }
             }
