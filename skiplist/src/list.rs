@@ -202,6 +202,16 @@ impl List {
                 if next == stop {
                     break next;
                 }
+                // Half the steps end a level: the descent then continues
+                // from `x` one level down. Start loading that node now
+                // (`x` is in cache), so its miss overlaps `n`'s.
+                if level > 0 {
+                    if let Some(down) = self.arena.next(x, level - 1) {
+                        if down != n {
+                            self.arena.prefetch(down);
+                        }
+                    }
+                }
                 // Look ahead (as fastskip's search does): start loading the
                 // node after `n` while `n` is compared, so that moving on
                 // to it finds it in flight.
@@ -324,6 +334,14 @@ impl List {
             let next = loop {
                 match self.arena.next(x, level) {
                     Some(n) if Some(n) != stop => {
+                        // As in `descend`: the node one level down from `x`.
+                        if level > 0 {
+                            if let Some(down) = self.arena.next(x, level - 1) {
+                                if down != n {
+                                    self.arena.prefetch(down);
+                                }
+                            }
+                        }
                         if let Some(ahead) = self.arena.next(n, level) {
                             self.arena.prefetch(ahead);
                         }
