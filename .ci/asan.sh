@@ -13,6 +13,8 @@ export RUSTC_BOOTSTRAP=1
 export RUSTFLAGS="-Zsanitizer=address ${RUSTFLAGS:-}"
 export RUSTDOCFLAGS="-Zsanitizer=address"
 export ORDEX_TEST_SCALE="${ORDEX_TEST_SCALE:-3}"
+# The suites skip resident-set checks under a sanitizer (shadow memory).
+export ORDEX_SANITIZER=address
 asan=(cargo test --profile stress --target x86_64-unknown-linux-gnu --target-dir target/asan)
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}" \
     "${asan[@]}" --workspace --exclude index-bench --tests -- --include-ignored
