@@ -44,10 +44,29 @@
 //!   only shared write on the insert path is the seqno counter.
 //! - A write refused with `Err` (`KeyTooLarge`, `ValueTooLarge`, `Full`,
 //!   `Sealed`) changed nothing and consumed no seqno.
-//! - Memory: nodes live in chunks (1 MiB by default) allocated on demand up
-//!   to `max_memory`; versions are kept until the table is dropped (the
-//!   LSM memtable contract: a flush writes them out, then the table goes
-//!   away, freeing every chunk at once).
+//! - Memory: nodes are bump-allocated in one arena of up to `max_memory`
+//!   bytes. On Linux the arena is one address-space reservation whose
+//!   pages the kernel commits as they are first written, backed by
+//!   transparent huge pages where the kernel gives them
+//!   ([`Config::huge_pages`]); elsewhere, chunks (1 MiB by default) are
+//!   allocated on demand. Versions are kept until the table is dropped
+//!   (the LSM memtable contract: a flush writes them out, then the table
+//!   goes away, freeing the whole arena at once). A node costs its key and
+//!   value plus 23.6 bytes on average: 16 bytes of header and a tower of
+//!   1.9 four-byte links.
+//!
+//! # Performance
+//!
+//! A search is a chain of cache misses, one or two per level, so the
+//! design spends its effort there: every field a search step reads (the
+//! link of any level, the key length, the key) sits at a fixed offset from
+//! the node's reference, so a step's misses are issued together; an offset
+//! becomes an address with one addition; the node one level down is
+//! prefetched while the candidate at this level is compared; huge pages
+//! keep the page walks out of the chain. [`SkipList::multi_get`] sorts its
+//! keys, finger-searches the upper levels and interleaves twelve searches
+//! through the lower ones. Measured figures, with the commands that
+//! produced them, are in the repository README.
 //!
 //! # Writers
 //!
@@ -799,10 +818,12 @@ impl SkipList {
     }
 
     /// Looks up many keys at once, calling `f(i, value)` for `keys[i]`
-    /// (in an unspecified order) with its newest live value. The searches
-    /// run interleaved, eight at a time, each prefetching the node it will
-    /// compare next while the others compare theirs, so their cache misses
-    /// overlap. Allocation-free.
+    /// (in an unspecified order) with its newest live value. Keys are
+    /// taken 64 at a time in key order: each finger-searches the upper
+    /// levels from the previous key's path, then twelve searches run
+    /// interleaved through the lower levels, each prefetching the node it
+    /// will compare next while the others compare theirs, so their cache
+    /// misses overlap. Allocation-free.
     ///
     /// ```
     /// use ordex_core::OrderedIndex;
