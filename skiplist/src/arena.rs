@@ -73,6 +73,19 @@ pub(crate) fn node_size(height: usize, key: usize, value: usize) -> usize {
     (HEADER + height * LINK + long + key + value).next_multiple_of(ALIGN)
 }
 
+/// Prefetches the first cache line of `bytes` (a hint; never faults).
+#[inline(always)]
+pub(crate) fn prefetch_bytes(bytes: &[u8]) {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 has; it is a
+    // hint that never faults and reads nothing the program observes.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().cast())
+    };
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    let _ = bytes;
+}
+
 /// The arena ran out of room (its capacity, or the chunk table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Full;

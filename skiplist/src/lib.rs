@@ -64,7 +64,7 @@
 //! becomes an address with one addition; the node one level down is
 //! prefetched while the candidate at this level is compared; huge pages
 //! keep the page walks out of the chain. [`SkipList::multi_get`] sorts its
-//! keys, finger-searches the upper levels and interleaves twelve searches
+//! keys, finger-searches the upper levels and interleaves sixteen searches
 //! through the lower ones. Measured figures, with the commands that
 //! produced them, are in the repository README.
 //!
@@ -820,7 +820,7 @@ impl SkipList {
     /// Looks up many keys at once, calling `f(i, value)` for `keys[i]`
     /// (in an unspecified order) with its newest live value. Keys are
     /// taken 64 at a time in key order: each finger-searches the upper
-    /// levels from the previous key's path, then twelve searches run
+    /// levels from the previous key's path, then sixteen searches run
     /// interleaved through the lower levels, each prefetching the node it
     /// will compare next while the others compare theirs, so their cache
     /// misses overlap. Allocation-free.

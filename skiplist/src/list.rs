@@ -14,7 +14,7 @@
 //! the hint and then walks forward to the exact predecessor, so a stale
 //! hint costs steps, never a wrong answer.
 
-use crate::arena::{Arena, Block, Full, NodeRef};
+use crate::arena::{prefetch_bytes, Arena, Block, Full, NodeRef};
 use ordex_core::sync::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -471,7 +471,7 @@ impl List {
         /// Levels searched by finger search (phase 1).
         const UPPER_LEVELS: usize = 12;
         /// Searches interleaved in phase 2.
-        const LANES: usize = 12;
+        const LANES: usize = 16;
         #[derive(Clone, Copy)]
         struct Search {
             key: usize,
@@ -482,6 +482,11 @@ impl List {
         }
         for (g, group) in keys.chunks(GROUP).enumerate() {
             let base = g * GROUP;
+            // The caller's keys may be scattered in memory too: start
+            // loading all of them before the sort compares them.
+            for k in group {
+                prefetch_bytes(k);
+            }
             let mut order = [0u8; GROUP];
             for (i, o) in order.iter_mut().enumerate().take(group.len()) {
                 *o = i as u8;
