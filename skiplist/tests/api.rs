@@ -226,21 +226,75 @@ fn multi_get_agrees_with_get_on_a_large_table() {
             .insert(&(i * 3).to_be_bytes(), &i.to_le_bytes())
             .unwrap();
     }
+    // Every tenth key repeats an earlier one: a group may hold duplicates.
     let keys: Vec<[u8; 8]> = (0..3000u64)
-        .map(|i| (i * 7919 % 60_000).to_be_bytes())
+        .map(|i| {
+            let j = if i % 10 == 9 { i / 2 } else { i };
+            (j * 7919 % 60_000).to_be_bytes()
+        })
         .collect();
     let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
     let mut hits = 0;
+    let mut calls = vec![0u32; refs.len()];
     table.multi_get(&refs, |i, v| {
         assert_eq!(v, table.get_live(refs[i]));
+        calls[i] += 1;
         hits += usize::from(v.is_some());
     });
+    assert!(calls.iter().all(|&c| c == 1), "each key is answered once");
     assert_eq!(
         hits,
         keys.iter()
             .filter(|k| u64::from_be_bytes(**k) % 3 == 0)
             .count()
     );
+}
+
+/// `multi_get` (finger search, then interleaved descents) racing writers
+/// that insert keys between the ones it looks for: a key present
+/// throughout is always found with its value, an absent one never.
+#[test]
+fn multi_get_finds_present_keys_while_writers_insert_around_them() {
+    let table = SkipList::new();
+    for i in 0..30_000u64 {
+        table
+            .insert(&(i * 4).to_be_bytes(), &i.to_le_bytes())
+            .unwrap();
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for w in 0..2u64 {
+            let (table, done) = (&table, &done);
+            s.spawn(move || {
+                // Odd keys: between the present (multiples of 4) and the
+                // absent (2 mod 4) ones.
+                for i in 0..30_000u64 {
+                    let k = i * 4 + 1 + 2 * w;
+                    table.insert(&k.to_be_bytes(), b"new").unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        let mut rounds = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) || rounds < 3 {
+            rounds += 1;
+            let keys: Vec<[u8; 8]> = (0..640u64)
+                .map(|i| ((i * 104_729 + rounds) % 120_000 / 2 * 2).to_be_bytes())
+                .collect();
+            let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+            let mut calls = vec![0u32; refs.len()];
+            table.multi_get(&refs, |i, v| {
+                calls[i] += 1;
+                let k = u64::from_be_bytes(keys[i]);
+                if k % 4 == 0 {
+                    assert_eq!(v, Some(&(k / 4).to_le_bytes()[..]), "present key {k}");
+                } else {
+                    assert_eq!(v, None, "absent key {k}");
+                }
+            });
+            assert!(calls.iter().all(|&c| c == 1), "each key is answered once");
+        }
+    });
 }
 
 #[test]
