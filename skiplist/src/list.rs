@@ -214,13 +214,7 @@ impl List {
                 // Half the steps end a level: the descent then continues
                 // from `x` one level down. Start loading that node now
                 // (`x` is in cache), so its miss overlaps `n`'s.
-                if level > 0 {
-                    if let Some(down) = self.arena.next(x, level - 1) {
-                        if down != n {
-                            self.arena.prefetch(down);
-                        }
-                    }
-                }
+                self.prefetch_down(x, level, n);
                 // Look ahead (as fastskip's search does): start loading the
                 // node after `n` while `n` is compared, so that moving on
                 // to it finds it in flight.
@@ -237,6 +231,27 @@ impl List {
             }
             if next.is_some() {
                 stop = next;
+            }
+        }
+    }
+
+    /// Half the steps of a search end a level, and the search then goes
+    /// on from `x` one level down: prefetches the first node below `level`
+    /// that `x` links to other than `n` (the candidate being compared at
+    /// `level`, already on its way), so that its miss overlaps `n`'s. `x`
+    /// is in cache, and so is its tower.
+    #[inline(always)]
+    fn prefetch_down(&self, x: NodeRef, level: usize, n: NodeRef) {
+        let mut lv = level;
+        while lv > 0 {
+            lv -= 1;
+            match self.arena.next(x, lv) {
+                Some(d) if d == n => continue,
+                Some(d) => {
+                    self.arena.prefetch(d);
+                    return;
+                }
+                None => return,
             }
         }
     }
@@ -343,14 +358,8 @@ impl List {
             let next = loop {
                 match self.arena.next(x, level) {
                     Some(n) if Some(n) != stop => {
-                        // As in `descend`: the node one level down from `x`.
-                        if level > 0 {
-                            if let Some(down) = self.arena.next(x, level - 1) {
-                                if down != n {
-                                    self.arena.prefetch(down);
-                                }
-                            }
-                        }
+                        // As in `descend`.
+                        self.prefetch_down(x, level, n);
                         if let Some(ahead) = self.arena.next(n, level) {
                             self.arena.prefetch(ahead);
                         }
