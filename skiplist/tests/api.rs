@@ -286,7 +286,7 @@ fn multi_get_finds_present_keys_while_writers_insert_around_them() {
             table.multi_get(&refs, |i, v| {
                 calls[i] += 1;
                 let k = u64::from_be_bytes(keys[i]);
-                if k % 4 == 0 {
+                if k.is_multiple_of(4) {
                     assert_eq!(v, Some(&(k / 4).to_le_bytes()[..]), "present key {k}");
                 } else {
                     assert_eq!(v, None, "absent key {k}");
