@@ -118,7 +118,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-mod latch;
+pub mod latch;
 mod node;
 mod tree;
 
@@ -129,6 +129,7 @@ use std::ops::Bound;
 use tree::Tree;
 
 pub use crossbeam_epoch::Guard;
+pub use latch::{contention, Contention, GlobalLock, Latch, LockCoupling, Optimistic};
 pub use tree::{Range, RevRange};
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
@@ -145,26 +146,27 @@ pub fn pin() -> Guard {
 /// A concurrent, versioned B-link tree with `N` slots per node (default
 /// 64; `4..=1024`, checked at compile time). See the [crate docs](crate)
 /// for the guarantees.
-pub struct BTree<const N: usize = 64> {
-    tree: Tree<N>,
+pub struct BTree<L: Latch = Optimistic, const N: usize = 64> {
+    tree: Tree<L, N>,
 }
 
-impl<const N: usize> fmt::Debug for BTree<N> {
+impl<L: Latch, const N: usize> fmt::Debug for BTree<L, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BTree")
+            .field("protocol", &L::NAME)
             .field("slots_per_node", &N)
             .field("len", &self.tree.len())
             .finish()
     }
 }
 
-impl<const N: usize> Default for BTree<N> {
+impl<L: Latch, const N: usize> Default for BTree<L, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> BTree<N> {
+impl<L: Latch, const N: usize> BTree<L, N> {
     /// An empty tree.
     pub fn new() -> Self {
         BTree { tree: Tree::new() }
@@ -237,7 +239,7 @@ impl<const N: usize> BTree<N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> Range<'g, N> {
+    ) -> Range<'g, L, N> {
         self.tree.range(from, to, None, guard)
     }
 
@@ -264,7 +266,7 @@ impl<const N: usize> BTree<N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> RevRange<'g, N> {
+    ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, None, guard)
     }
 
@@ -334,7 +336,7 @@ impl<const N: usize> BTree<N> {
     }
 
     /// A typed snapshot (the trait's `snapshot` boxes it).
-    pub fn snapshot_ref(&self) -> BTreeSnapshot<'_, N> {
+    pub fn snapshot_ref(&self) -> BTreeSnapshot<'_, L, N> {
         BTreeSnapshot {
             tree: &self.tree,
             seqno: self.tree.snapshot_begin(),
@@ -371,7 +373,7 @@ impl<const N: usize> BTree<N> {
     }
 }
 
-impl<const N: usize> Drop for BTree<N> {
+impl<L: Latch, const N: usize> Drop for BTree<L, N> {
     fn drop(&mut self) {
         // Nodes are freed by the tree's root (with `&mut`, nobody else is
         // here). Garbage retired earlier sits in crossbeam-epoch's queues:
@@ -413,7 +415,7 @@ impl<const N: usize> Drop for BTree<N> {
     }
 }
 
-impl<const N: usize> OrderedIndex for BTree<N> {
+impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
         Ok(self.tree.insert(key, value))
     }
@@ -461,12 +463,12 @@ impl<const N: usize> OrderedIndex for BTree<N> {
 /// A point-in-time view of a [`BTree`]: it sees exactly the writes with
 /// seqno at or below [`Snapshot::seqno`]. While it lives, the versions it
 /// can see are kept; dropping it lets later writes trim them.
-pub struct BTreeSnapshot<'a, const N: usize = 64> {
-    tree: &'a Tree<N>,
+pub struct BTreeSnapshot<'a, L: Latch = Optimistic, const N: usize = 64> {
+    tree: &'a Tree<L, N>,
     seqno: Seqno,
 }
 
-impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> fmt::Debug for BTreeSnapshot<'_, L, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BTreeSnapshot")
             .field("seqno", &self.seqno)
@@ -474,7 +476,7 @@ impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
     }
 }
 
-impl<'a, const N: usize> BTreeSnapshot<'a, N> {
+impl<'a, L: Latch, const N: usize> BTreeSnapshot<'a, L, N> {
     /// An ascending iterator over this snapshot's entries within the
     /// bounds (exact), borrowed under `guard`.
     pub fn range<'g>(
@@ -482,7 +484,7 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> Range<'g, N> {
+    ) -> Range<'g, L, N> {
         self.tree.range(from, to, Some(self.seqno), guard)
     }
 
@@ -493,7 +495,7 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> RevRange<'g, N> {
+    ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, Some(self.seqno), guard)
     }
 
@@ -503,13 +505,13 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
     }
 }
 
-impl<const N: usize> Drop for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> Drop for BTreeSnapshot<'_, L, N> {
     fn drop(&mut self) {
         self.tree.snapshot_end(self.seqno);
     }
 }
 
-impl<const N: usize> Snapshot for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> Snapshot for BTreeSnapshot<'_, L, N> {
     fn seqno(&self) -> Seqno {
         self.seqno
     }

@@ -6,7 +6,7 @@
 //! lengthens the run: CI runs it in release and under AddressSanitizer
 //! with a larger value.
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, Optimistic};
 use ordex_core::{OrderedIndex, OrderedIndexExt, SnapshotExt};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -40,7 +40,7 @@ fn eight_threads_against_the_model() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
     // Small nodes: many splits under contention.
-    let tree = BTree::<8>::new();
+    let tree = BTree::<Optimistic, 8>::new();
     for i in 0..STABLE {
         tree.put(&stable_key(i), b"stable");
     }
@@ -187,7 +187,7 @@ fn eight_threads_against_the_model() {
 /// every chain at length one and retire the rest: garbage stays bounded.
 #[test]
 fn no_snapshot_chains_stay_short() {
-    let tree = BTree::<16>::new();
+    let tree = BTree::<Optimistic, 16>::new();
     std::thread::scope(|s| {
         for t in 0..8u32 {
             let tree = &tree;
