@@ -27,6 +27,42 @@
 //!   value borrowed from its record under a crossbeam-epoch guard: no copy,
 //!   no allocation.
 //!
+//! # Synchronization protocols
+//!
+//! The node latch is a type parameter, `BTree<L: Latch = Optimistic, const
+//! N: usize = 64>`, with the contract stated on the `unsafe trait`
+//! [`Latch`] (see the [`latch`] module). One node layout and one set of
+//! code paths (descent with move-right, half-split, unlink, scans) run
+//! under three protocols:
+//!
+//! - [`Optimistic`] (the default, described above): version words,
+//!   readers validate instead of latching. `BTree` with no parameters is
+//!   this one; the abstraction costs it nothing measurable (see
+//!   `docs/techniques.md` for the side-by-side measurement).
+//! - [`LockCoupling`]: a reader-writer latch per node, taken
+//!   hand-over-hand; writers descend with shared latches and take the
+//!   node they modify exclusively.
+//! - [`GlobalLock`]: one reader-writer lock around the tree, the naive
+//!   baseline.
+//!
+//! All three pass the ordex conformance suite. Restarts and lock waits
+//! are counted per thread ([`contention`]) on the slow paths only. The
+//! guarantees below hold for every protocol; with `GlobalLock`, writes
+//! also exclude each other and readers, and `update`'s closure runs
+//! under the tree lock. `index-bench techniques` compares them
+//! (`docs/techniques.md`).
+//!
+//! ```
+//! use ordex_btree::{BTree, GlobalLock, LockCoupling};
+//! use ordex_core::{OrderedIndex, OrderedIndexExt};
+//!
+//! let coupled: BTree<LockCoupling> = BTree::new();
+//! let global: BTree<GlobalLock> = BTree::new();
+//! coupled.insert(b"k", b"v").unwrap();
+//! global.insert(b"k", b"v").unwrap();
+//! assert_eq!(coupled.get_copied(b"k"), global.get_copied(b"k"));
+//! ```
+//!
 //! # Guarantees
 //!
 //! - `insert`, `remove` and `get` (trait and typed) are **linearizable**.
@@ -144,8 +180,9 @@ pub fn pin() -> Guard {
 }
 
 /// A concurrent, versioned B-link tree with `N` slots per node (default
-/// 64; `4..=1024`, checked at compile time). See the [crate docs](crate)
-/// for the guarantees.
+/// 64; `4..=1024`, checked at compile time), synchronized by the protocol
+/// `L` (default [`Optimistic`]; see [`Latch`]). See the [crate
+/// docs](crate) for the guarantees.
 pub struct BTree<L: Latch = Optimistic, const N: usize = 64> {
     tree: Tree<L, N>,
 }
