@@ -210,6 +210,17 @@ pub(crate) fn backoff(restarts: &mut u32) {
     pause(*restarts);
 }
 
+/// Waiting for another thread to finish something (not a restart):
+/// counted as one wait on the first round; spin a little, then yield.
+#[inline]
+pub(crate) fn wait(round: &mut u32) {
+    if *round == 0 {
+        count_wait();
+    }
+    *round += 1;
+    pause(*round);
+}
+
 /// Waits a little: spins the first few times, then yields.
 #[inline]
 fn pause(round: u32) {

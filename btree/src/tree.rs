@@ -2,7 +2,7 @@
 //! completion, seqno publication and snapshots, scans. Safe code over
 //! [`crate::node`].
 
-use crate::latch::{backoff, Latch};
+use crate::latch::{backoff, wait, Latch};
 use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, Reading, RecRef, Root, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
@@ -234,7 +234,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let mut restarts = 0;
         while self.visible.load(Ordering::Acquire) + RING < w {
             self.advance();
-            backoff(&mut restarts);
+            wait(&mut restarts);
         }
         self.done[(w % RING) as usize].store(w, Ordering::Release);
         self.advance();
@@ -484,7 +484,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                         // Another node of this level is the root: its own
                         // split is growing the tree; wait for it.
                         split = s;
-                        backoff(&mut restarts);
+                        wait(&mut restarts);
                         continue;
                     }
                 }
@@ -534,7 +534,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let mut restarts = 0;
         while self.visible.load(Ordering::Acquire) < s {
             self.advance();
-            backoff(&mut restarts);
+            wait(&mut restarts);
         }
         s
     }
