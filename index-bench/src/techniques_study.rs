@@ -9,7 +9,8 @@
 //! skip-list sweep). The ART and the persistent tree join as the RCU and
 //! path-copying data points once they are implemented.
 //!
-//! Every cell (technique × thread count × read fraction) builds a fresh
+//! Every run of a cell (technique × thread count × read fraction; the
+//! techniques take turns, repeat by repeat) builds a fresh
 //! index, loads the same `--entries` random u64 keys (big-endian, 8-byte
 //! values), then runs `--threads` threads for `--millis` ms: each
 //! operation is a get of a loaded key with probability `read%`, otherwise
@@ -258,28 +259,29 @@ pub fn run(args: TechniquesArgs, default_out: PathBuf) -> Result<(), String> {
         args.reads,
         args.millis
     );
+    // Techniques take turns within each cell, repeat by repeat, so that a
+    // burst of load from elsewhere on a shared machine hits them alike
+    // rather than one technique's whole line.
     let mut points = Vec::new();
-    for t in &chosen {
-        for &threads in &args.threads {
-            for &read_pct in &args.reads {
-                let runs = (0..repeat)
-                    .map(|r| {
-                        (t.run)(&Cell {
-                            keys: &keys,
-                            loaded,
-                            threads,
-                            read_pct,
-                            millis: args.millis,
-                            seed: args.seed ^ (r as u64) << 32,
-                        })
-                    })
-                    .collect();
+    for &threads in &args.threads {
+        for &read_pct in &args.reads {
+            let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); chosen.len()];
+            for r in 0..repeat {
+                for (i, t) in chosen.iter().enumerate() {
+                    runs[i].push((t.run)(&Cell {
+                        keys: &keys,
+                        loaded,
+                        threads,
+                        read_pct,
+                        millis: args.millis,
+                        seed: args.seed ^ (r as u64) << 32,
+                    }));
+                }
+            }
+            let mut line = format!("  {threads} thr {read_pct:>3}% reads:");
+            for (t, runs) in chosen.iter().zip(runs) {
                 let m = median(runs);
-                eprintln!(
-                    "  {:<17} {threads} thr {read_pct:>3}% reads: {:>7.3} Mops/s",
-                    t.name,
-                    m.mops()
-                );
+                let _ = write!(line, " {} {:.2}", t.name, m.mops());
                 points.push(Point {
                     technique: t.name,
                     threads,
@@ -288,6 +290,7 @@ pub fn run(args: TechniquesArgs, default_out: PathBuf) -> Result<(), String> {
                     counters: t.counters,
                 });
             }
+            eprintln!("{line} Mops/s");
         }
     }
 
