@@ -18,7 +18,8 @@
 //! writes insert new keys, so nodes split). Reported per cell: the median
 //! throughput of `--repeat` runs, and for the B-tree protocols restarts
 //! and lock waits per operation (ordex_btree's per-thread counters, from
-//! the median run). Writes `techniques.md`, `techniques.csv` and
+//! the median run). Every get of a loaded key must hit (the study fails
+//! otherwise). Writes `techniques.md`, `techniques.csv` and
 //! `techniques.svg` (throughput against read fraction, one line per
 //! technique, one panel per thread count).
 
@@ -134,6 +135,9 @@ struct Measured {
     secs: f64,
     restarts: u64,
     waits: u64,
+    /// Gets of loaded keys that found nothing (must be 0: loaded keys
+    /// are never removed).
+    misses: u64,
 }
 
 impl Measured {
@@ -168,12 +172,15 @@ fn run_cell<I: BenchIndex>(c: &Cell<'_>) -> Measured {
                     let before = ordex_btree::contention();
                     start.wait();
                     let mut ops = 0u64;
-                    let mut hits = 0usize;
+                    let (mut hits, mut misses) = (0usize, 0u64);
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..64 {
                             if rng.below(100) < u64::from(c.read_pct) {
                                 let k = &c.keys[rng.below(c.loaded as u64) as usize];
-                                hits += index.get(key(k)).unwrap_or(0);
+                                match index.get(key(k)) {
+                                    Some(d) => hits += d,
+                                    None => misses += 1,
+                                }
                             } else {
                                 let k = &c.keys[rng.below(c.keys.len() as u64) as usize];
                                 index.insert(key(k), &VALUE);
@@ -188,6 +195,7 @@ fn run_cell<I: BenchIndex>(c: &Cell<'_>) -> Measured {
                         secs: 0.0,
                         restarts: after.restarts - before.restarts,
                         waits: after.waits - before.waits,
+                        misses,
                     }
                 })
             })
@@ -202,6 +210,7 @@ fn run_cell<I: BenchIndex>(c: &Cell<'_>) -> Measured {
             total.ops += m.ops;
             total.restarts += m.restarts;
             total.waits += m.waits;
+            total.misses += m.misses;
         }
         (total, t0.elapsed().as_secs_f64())
     });
@@ -268,14 +277,22 @@ pub fn run(args: TechniquesArgs, default_out: PathBuf) -> Result<(), String> {
             let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); chosen.len()];
             for r in 0..repeat {
                 for (i, t) in chosen.iter().enumerate() {
-                    runs[i].push((t.run)(&Cell {
+                    let m = (t.run)(&Cell {
                         keys: &keys,
                         loaded,
                         threads,
                         read_pct,
                         millis: args.millis,
                         seed: args.seed ^ (r as u64) << 32,
-                    }));
+                    });
+                    if m.misses > 0 {
+                        return Err(format!(
+                            "{} missed {} gets of loaded keys ({threads} threads, \
+                             {read_pct}% reads): a lost write or a broken read",
+                            t.name, m.misses
+                        ));
+                    }
+                    runs[i].push(m);
                 }
             }
             let mut line = format!("  {threads} thr {read_pct:>3}% reads:");
