@@ -199,7 +199,9 @@ pub fn try_open(kind: IndexKind) -> Result<Box<dyn OrderedIndex>, Unavailable> {
         #[cfg(feature = "skiplist")]
         IndexKind::SkipList => Ok(Box::new(ordex_skiplist::SkipList::new())),
         #[cfg(feature = "btree")]
-        IndexKind::BTree => Ok(Box::new(ordex_btree::BTree::<64>::new())),
+        IndexKind::BTree => Ok(Box::new(
+            ordex_btree::BTree::<ordex_btree::Optimistic, 64>::new(),
+        )),
         // Each backend's issue adds its arm here as it lands.
         _ => Err(Unavailable(kind)),
     }

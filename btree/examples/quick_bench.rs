@@ -5,7 +5,7 @@
 //!
 //! `cargo run -p ordex-btree --profile stress --example quick_bench [n]`
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, Optimistic};
 use ordex_core::reference::LockedBTreeMap;
 use ordex_core::OrderedIndex;
 use std::ops::Bound;
@@ -77,8 +77,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let keys = keys(n);
-    run("btree<64>", &BTree::<64>::new(), &keys);
-    run("btree<256>", &BTree::<256>::new(), &keys);
-    run("btree<128>", &BTree::<128>::new(), &keys);
+    run("btree<64>", &BTree::<Optimistic, 64>::new(), &keys);
+    run("btree<256>", &BTree::<Optimistic, 256>::new(), &keys);
+    run("btree<128>", &BTree::<Optimistic, 128>::new(), &keys);
     run("reference", &LockedBTreeMap::new(), &keys);
 }

@@ -27,6 +27,42 @@
 //!   value borrowed from its record under a crossbeam-epoch guard: no copy,
 //!   no allocation.
 //!
+//! # Synchronization protocols
+//!
+//! The node latch is a type parameter, `BTree<L: Latch = Optimistic, const
+//! N: usize = 64>`, with the contract stated on the `unsafe trait`
+//! [`Latch`] (see the [`latch`] module). One node layout and one set of
+//! code paths (descent with move-right, half-split, unlink, scans) run
+//! under three protocols:
+//!
+//! - [`Optimistic`] (the default, described above): version words,
+//!   readers validate instead of latching. `BTree` with no parameters is
+//!   this one; the abstraction costs it nothing measurable (see
+//!   `docs/techniques.md` for the side-by-side measurement).
+//! - [`LockCoupling`]: a reader-writer latch per node, taken
+//!   hand-over-hand; writers descend with shared latches and take the
+//!   node they modify exclusively.
+//! - [`GlobalLock`]: one reader-writer lock around the tree, the naive
+//!   baseline.
+//!
+//! All three pass the ordex conformance suite. Restarts and lock waits
+//! are counted per thread ([`contention`]) on the slow paths only. The
+//! guarantees below hold for every protocol; with `GlobalLock`, writes
+//! also exclude each other and readers, and `update`'s closure runs
+//! under the tree lock. `index-bench techniques` compares them
+//! (`docs/techniques.md`).
+//!
+//! ```
+//! use ordex_btree::{BTree, GlobalLock, LockCoupling};
+//! use ordex_core::{OrderedIndex, OrderedIndexExt};
+//!
+//! let coupled: BTree<LockCoupling> = BTree::new();
+//! let global: BTree<GlobalLock> = BTree::new();
+//! coupled.insert(b"k", b"v").unwrap();
+//! global.insert(b"k", b"v").unwrap();
+//! assert_eq!(coupled.get_copied(b"k"), global.get_copied(b"k"));
+//! ```
+//!
 //! # Guarantees
 //!
 //! - `insert`, `remove` and `get` (trait and typed) are **linearizable**.
@@ -118,7 +154,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-mod latch;
+pub mod latch;
 mod node;
 mod tree;
 
@@ -129,6 +165,7 @@ use std::ops::Bound;
 use tree::Tree;
 
 pub use crossbeam_epoch::Guard;
+pub use latch::{contention, Contention, GlobalLock, Latch, LockCoupling, Optimistic};
 pub use tree::{Range, RevRange};
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
@@ -143,28 +180,30 @@ pub fn pin() -> Guard {
 }
 
 /// A concurrent, versioned B-link tree with `N` slots per node (default
-/// 64; `4..=1024`, checked at compile time). See the [crate docs](crate)
-/// for the guarantees.
-pub struct BTree<const N: usize = 64> {
-    tree: Tree<N>,
+/// 64; `4..=1024`, checked at compile time), synchronized by the protocol
+/// `L` (default [`Optimistic`]; see [`Latch`]). See the [crate
+/// docs](crate) for the guarantees.
+pub struct BTree<L: Latch = Optimistic, const N: usize = 64> {
+    tree: Tree<L, N>,
 }
 
-impl<const N: usize> fmt::Debug for BTree<N> {
+impl<L: Latch, const N: usize> fmt::Debug for BTree<L, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BTree")
+            .field("protocol", &L::NAME)
             .field("slots_per_node", &N)
             .field("len", &self.tree.len())
             .finish()
     }
 }
 
-impl<const N: usize> Default for BTree<N> {
+impl<L: Latch, const N: usize> Default for BTree<L, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> BTree<N> {
+impl<L: Latch, const N: usize> BTree<L, N> {
     /// An empty tree.
     pub fn new() -> Self {
         BTree { tree: Tree::new() }
@@ -237,7 +276,7 @@ impl<const N: usize> BTree<N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> Range<'g, N> {
+    ) -> Range<'g, L, N> {
         self.tree.range(from, to, None, guard)
     }
 
@@ -264,7 +303,7 @@ impl<const N: usize> BTree<N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> RevRange<'g, N> {
+    ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, None, guard)
     }
 
@@ -334,7 +373,7 @@ impl<const N: usize> BTree<N> {
     }
 
     /// A typed snapshot (the trait's `snapshot` boxes it).
-    pub fn snapshot_ref(&self) -> BTreeSnapshot<'_, N> {
+    pub fn snapshot_ref(&self) -> BTreeSnapshot<'_, L, N> {
         BTreeSnapshot {
             tree: &self.tree,
             seqno: self.tree.snapshot_begin(),
@@ -371,7 +410,7 @@ impl<const N: usize> BTree<N> {
     }
 }
 
-impl<const N: usize> Drop for BTree<N> {
+impl<L: Latch, const N: usize> Drop for BTree<L, N> {
     fn drop(&mut self) {
         // Nodes are freed by the tree's root (with `&mut`, nobody else is
         // here). Garbage retired earlier sits in crossbeam-epoch's queues:
@@ -413,7 +452,7 @@ impl<const N: usize> Drop for BTree<N> {
     }
 }
 
-impl<const N: usize> OrderedIndex for BTree<N> {
+impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<Seqno, Error> {
         Ok(self.tree.insert(key, value))
     }
@@ -461,12 +500,12 @@ impl<const N: usize> OrderedIndex for BTree<N> {
 /// A point-in-time view of a [`BTree`]: it sees exactly the writes with
 /// seqno at or below [`Snapshot::seqno`]. While it lives, the versions it
 /// can see are kept; dropping it lets later writes trim them.
-pub struct BTreeSnapshot<'a, const N: usize = 64> {
-    tree: &'a Tree<N>,
+pub struct BTreeSnapshot<'a, L: Latch = Optimistic, const N: usize = 64> {
+    tree: &'a Tree<L, N>,
     seqno: Seqno,
 }
 
-impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> fmt::Debug for BTreeSnapshot<'_, L, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BTreeSnapshot")
             .field("seqno", &self.seqno)
@@ -474,7 +513,7 @@ impl<const N: usize> fmt::Debug for BTreeSnapshot<'_, N> {
     }
 }
 
-impl<'a, const N: usize> BTreeSnapshot<'a, N> {
+impl<'a, L: Latch, const N: usize> BTreeSnapshot<'a, L, N> {
     /// An ascending iterator over this snapshot's entries within the
     /// bounds (exact), borrowed under `guard`.
     pub fn range<'g>(
@@ -482,7 +521,7 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> Range<'g, N> {
+    ) -> Range<'g, L, N> {
         self.tree.range(from, to, Some(self.seqno), guard)
     }
 
@@ -493,7 +532,7 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
         from: Bound<&'g [u8]>,
         to: Bound<&'g [u8]>,
         guard: &'g Guard,
-    ) -> RevRange<'g, N> {
+    ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, Some(self.seqno), guard)
     }
 
@@ -503,13 +542,13 @@ impl<'a, const N: usize> BTreeSnapshot<'a, N> {
     }
 }
 
-impl<const N: usize> Drop for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> Drop for BTreeSnapshot<'_, L, N> {
     fn drop(&mut self) {
         self.tree.snapshot_end(self.seqno);
     }
 }
 
-impl<const N: usize> Snapshot for BTreeSnapshot<'_, N> {
+impl<L: Latch, const N: usize> Snapshot for BTreeSnapshot<'_, L, N> {
     fn seqno(&self) -> Seqno {
         self.seqno
     }

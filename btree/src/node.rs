@@ -60,7 +60,7 @@
 
 use crate::latch::Latch;
 use crossbeam_epoch::Guard;
-use ordex_core::olc::{Restart, Version};
+use ordex_core::olc::Restart;
 use ordex_core::sync::{AtomicPtr, AtomicU32, Ordering};
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
@@ -460,14 +460,14 @@ unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
 /// Frees an unlinked node and its low fence key; returns the bytes freed.
 ///
 /// # Safety
-/// `p` is a `Node<N>` allocated by [`Node::alloc`], unreachable from the
+/// `p` is a `Node<L, N>` allocated by [`Node::alloc`], unreachable from the
 /// tree, owning no slot entries and no high key (moved or nulled), freed
 /// once.
-unsafe fn free_node<const N: usize>(p: *mut u8) -> usize {
+unsafe fn free_node<L: Latch, const N: usize>(p: *mut u8) -> usize {
     // SAFETY: the caller's contract.
-    let node = unsafe { Box::from_raw(p.cast::<Node<N>>()) };
+    let node = unsafe { Box::from_raw(p.cast::<Node<L, N>>()) };
     let low = node.low.load(Ordering::Relaxed);
-    let mut bytes = core::mem::size_of::<Node<N>>();
+    let mut bytes = core::mem::size_of::<Node<L, N>>();
     if !low.is_null() {
         // SAFETY: the low fence is owned by its node alone.
         bytes += unsafe { free_entry(low) };
@@ -480,15 +480,19 @@ unsafe fn free_node<const N: usize>(p: *mut u8) -> usize {
 /// # Safety
 /// As for [`free_node`], except that readers may still hold the node: it is
 /// freed once every guard pinned before the retirement is gone.
-unsafe fn retire_node<const N: usize>(p: *mut Node<N>, guard: &Guard, heap: &Arc<Heap>) {
+unsafe fn retire_node<L: Latch, const N: usize>(
+    p: *mut Node<L, N>,
+    guard: &Guard,
+    heap: &Arc<Heap>,
+) {
     // SAFETY: the caller's contract, with the matching free function.
-    unsafe { retire(p.cast::<u8>(), free_node::<N>, guard, heap) }
+    unsafe { retire(p.cast::<u8>(), free_node::<L, N>, guard, heap) }
 }
 
 /// A B-link tree node of `N` slots. See the module docs for the layout.
 #[derive(Debug)]
-pub(crate) struct Node<const N: usize> {
-    latch: Latch,
+pub(crate) struct Node<L: Latch, const N: usize> {
+    latch: L,
     level: u8,
     count: AtomicU32,
     high: AtomicPtr<Entry>,
@@ -496,21 +500,21 @@ pub(crate) struct Node<const N: usize> {
     /// Immutable once the leaf is published (an unlink changes the left
     /// sibling's high key, never a low key).
     low: AtomicPtr<Entry>,
-    right: AtomicPtr<Node<N>>,
+    right: AtomicPtr<Node<L, N>>,
     heads: [AtomicU32; N],
     slots: [AtomicPtr<Entry>; N],
-    kids: [AtomicPtr<Node<N>>; N],
+    kids: [AtomicPtr<Node<L, N>>; N],
 }
 
 /// A half-split to finish: the separator (the left node's new high key,
 /// already copied for the parent) and the new right node.
 #[derive(Debug)]
-pub(crate) struct Split<const N: usize> {
+pub(crate) struct Split<L: Latch, const N: usize> {
     sep: *mut Entry,
-    right: *mut Node<N>,
+    right: *mut Node<L, N>,
 }
 
-impl<const N: usize> Split<N> {
+impl<L: Latch, const N: usize> Split<L, N> {
     /// The separator key.
     pub(crate) fn sep(&self) -> &[u8] {
         // SAFETY: the split owns its separator entry until it is stored in
@@ -519,14 +523,14 @@ impl<const N: usize> Split<N> {
     }
 }
 
-impl<const N: usize> Node<N> {
+impl<L: Latch, const N: usize> Node<L, N> {
     const OK: () = assert!(N >= 4 && N <= 1024, "node size must be in 4..=1024 slots");
 
-    fn alloc(level: u8, heap: &Heap) -> *mut Node<N> {
+    fn alloc(level: u8, heap: &Heap) -> *mut Node<L, N> {
         let () = Self::OK;
-        heap.add(core::mem::size_of::<Node<N>>());
+        heap.add(core::mem::size_of::<Node<L, N>>());
         Box::into_raw(Box::new(Node {
-            latch: Latch::new(),
+            latch: L::new(),
             level,
             count: AtomicU32::new(0),
             high: AtomicPtr::new(ptr::null_mut()),
@@ -544,16 +548,40 @@ impl<const N: usize> Node<N> {
         self.level
     }
 
-    /// Starts an optimistic read.
+    /// Starts a read of the node (see [`Latch::read`]); it ends when the
+    /// returned guard is dropped (or upgraded).
     #[inline]
-    pub(crate) fn read(&self) -> Result<Version, Restart> {
-        self.latch.read()
+    pub(crate) fn read(&self) -> Result<Reading<'_, L>, Restart> {
+        let t = self.latch.read()?;
+        Ok(Reading {
+            latch: &self.latch,
+            t,
+        })
     }
 
-    /// Validates an optimistic read.
+    /// Starts a read that the caller means to upgrade (`excl`; see
+    /// [`Latch::read_for_write`]), or a plain read.
     #[inline]
-    pub(crate) fn check(&self, v: Version) -> Result<(), Restart> {
-        self.latch.check(v)
+    pub(crate) fn read_mode(&self, excl: bool) -> Result<Reading<'_, L>, Restart> {
+        let t = if excl {
+            self.latch.read_for_write()?
+        } else {
+            self.latch.read()?
+        };
+        Ok(Reading {
+            latch: &self.latch,
+            t,
+        })
+    }
+
+    /// Validates the read `v` of this node.
+    #[inline]
+    pub(crate) fn check(&self, v: &Reading<'_, L>) -> Result<(), Restart> {
+        debug_assert!(
+            core::ptr::eq(v.latch, &self.latch),
+            "a read of another node"
+        );
+        self.latch.check(v.t)
     }
 
     fn cap(&self) -> usize {
@@ -597,7 +625,7 @@ impl<const N: usize> Node<N> {
 
     /// The right sibling.
     #[inline]
-    pub(crate) fn right<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<N>> {
+    pub(crate) fn right<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
         let p = self.right.load(Ordering::Acquire);
         // SAFETY: module invariant 2: nodes live as long as the tree.
         unsafe { p.as_ref() }
@@ -605,7 +633,7 @@ impl<const N: usize> Node<N> {
 
     /// Child `i` of an inner node.
     #[inline]
-    pub(crate) fn kid<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<N>> {
+    pub(crate) fn kid<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
         let p = self.kids.get(i)?.load(Ordering::Acquire);
         // SAFETY: module invariant 2.
         unsafe { p.as_ref() }
@@ -620,7 +648,7 @@ impl<const N: usize> Node<N> {
         &self,
         key: &[u8],
         head: u32,
-        v: Version,
+        v: &Reading<'_, L>,
         guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
         let (mut lo, mut hi) = (0, self.count());
@@ -645,22 +673,12 @@ impl<const N: usize> Node<N> {
         Ok((lo, false))
     }
 
-    /// Takes the exclusive latch, waiting (with backoff) while another
-    /// writer holds it.
-    /// Fails if the node is (or becomes) obsolete.
-    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Result<Locked<'a, N>, Restart> {
-        let mut restarts = 0;
-        loop {
-            if self.latch.is_obsolete() {
-                return Err(Restart);
-            }
-            if let Ok(v) = self.read() {
-                if let Ok(l) = self.upgrade(v, heap) {
-                    return Ok(l);
-                }
-            }
-            crate::tree::backoff(&mut restarts);
-        }
+    /// Takes the exclusive latch, waiting while another thread holds it
+    /// (the caller holds no latch). Fails if the node is (or becomes)
+    /// obsolete.
+    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Result<Locked<'a, L, N>, Restart> {
+        self.latch.lock()?;
+        Ok(Locked { node: self, heap })
     }
 
     /// Whether the node was unlinked (it is retired; readers that reach it
@@ -669,15 +687,29 @@ impl<const N: usize> Node<N> {
         self.latch.is_obsolete()
     }
 
-    /// Upgrades the optimistic read `v` to the exclusive latch.
+    /// Upgrades the read `v` of this node to the exclusive latch; on
+    /// failure the read ends.
     #[inline]
     pub(crate) fn upgrade<'a>(
         &'a self,
-        v: Version,
+        v: Reading<'a, L>,
         heap: &'a Arc<Heap>,
-    ) -> Result<Locked<'a, N>, Restart> {
-        self.latch.upgrade(v)?;
-        Ok(Locked { node: self, heap })
+    ) -> Result<Locked<'a, L, N>, Restart> {
+        debug_assert!(
+            core::ptr::eq(v.latch, &self.latch),
+            "a read of another node"
+        );
+        let v = core::mem::ManuallyDrop::new(v);
+        // SAFETY: `v` is a read of this latch that has not ended (the
+        // guard is consumed here: on success it became the exclusive
+        // latch, on failure it ends below).
+        match unsafe { self.latch.upgrade(v.t) } {
+            Ok(()) => Ok(Locked { node: self, heap }),
+            Err(Restart) => {
+                drop(core::mem::ManuallyDrop::into_inner(v));
+                Err(Restart)
+            }
+        }
     }
 
     // --- plain accessors for a writer holding the latch (or an owner) ---
@@ -686,7 +718,7 @@ impl<const N: usize> Node<N> {
         self.slots[i].load(Ordering::Relaxed)
     }
 
-    fn kid_ptr(&self, i: usize) -> *mut Node<N> {
+    fn kid_ptr(&self, i: usize) -> *mut Node<L, N> {
         self.kids[i].load(Ordering::Relaxed)
     }
 
@@ -702,7 +734,7 @@ impl<const N: usize> Node<N> {
         self.slots[i].store(e, Ordering::Release);
     }
 
-    fn set_kid(&self, i: usize, n: *mut Node<N>) {
+    fn set_kid(&self, i: usize, n: *mut Node<L, N>) {
         self.kids[i].store(n, Ordering::Release);
     }
 
@@ -711,19 +743,39 @@ impl<const N: usize> Node<N> {
     }
 }
 
-/// A node whose latch this thread holds; unlocks on drop (also on unwind).
-pub(crate) struct Locked<'a, const N: usize> {
-    node: &'a Node<N>,
-    heap: &'a Arc<Heap>,
+/// A read of a node in progress (a token of [`Latch::read`]); ends the
+/// read on drop, also on early returns and unwinding. Descents assign the
+/// child's read over the parent's, which ends the parent's read after the
+/// child's started: hand-over-hand.
+pub(crate) struct Reading<'a, L: Latch> {
+    latch: &'a L,
+    t: L::Token,
 }
 
-impl<const N: usize> Drop for Locked<'_, N> {
+impl<L: Latch> Drop for Reading<'_, L> {
+    #[inline]
     fn drop(&mut self) {
-        self.node.latch.unlock();
+        // SAFETY: the guard holds a read of `latch` that has not ended
+        // (`upgrade` consumes the guard without dropping it).
+        unsafe { self.latch.read_end(self.t) };
     }
 }
 
-impl<'a, const N: usize> Locked<'a, N> {
+/// A node whose latch this thread holds; unlocks on drop (also on unwind).
+pub(crate) struct Locked<'a, L: Latch, const N: usize> {
+    node: &'a Node<L, N>,
+    heap: &'a Arc<Heap>,
+}
+
+impl<L: Latch, const N: usize> Drop for Locked<'_, L, N> {
+    fn drop(&mut self) {
+        // SAFETY: a `Locked` exists only while its thread holds the
+        // exclusive latch (from `lock` or `upgrade`), and is dropped once.
+        unsafe { self.node.latch.unlock() };
+    }
+}
+
+impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     fn count_exact(&self) -> usize {
         self.node.count.load(Ordering::Relaxed) as usize
     }
@@ -825,14 +877,14 @@ impl<'a, const N: usize> Locked<'a, N> {
     /// changing nothing, if the shape is not exactly that.
     pub(crate) fn unlink_right_leaf(
         &self,
-        leaf: Locked<'a, N>,
-        parent: &Locked<'a, N>,
+        leaf: Locked<'a, L, N>,
+        parent: &Locked<'a, L, N>,
         pos: usize,
         guard: &Guard,
     ) -> bool {
         let (left, l, p) = (self.node, leaf.node, parent.node);
-        let l_ptr = l as *const Node<N> as *mut Node<N>;
-        let left_ptr = left as *const Node<N> as *mut Node<N>;
+        let l_ptr = l as *const Node<L, N> as *mut Node<L, N>;
+        let left_ptr = left as *const Node<L, N> as *mut Node<L, N>;
         let pn = parent.count_exact();
         let shape = left.level == 0
             && l.level == 0
@@ -865,7 +917,9 @@ impl<'a, const N: usize> Locked<'a, N> {
         p.set_kid(pn, ptr::null_mut());
         p.set_count(pn - 1);
         // The leaf is unreachable now (one parent slot, one right-link).
-        l.latch.unlock_obsolete();
+        // SAFETY: `leaf` holds the exclusive latch; it is forgotten, so
+        // this is its only release.
+        unsafe { l.latch.unlock_obsolete() };
         core::mem::forget(leaf);
         // SAFETY: `old_high` was owned by `left` alone and was replaced;
         // `sep` was owned by `parent` alone and was removed; the leaf was
@@ -884,7 +938,7 @@ impl<'a, const N: usize> Locked<'a, N> {
     /// Inserts a new entry for `key` with version `rec` at `pos` of the
     /// latched leaf; if the leaf is full, half-splits it and returns the
     /// split to finish in the parent.
-    pub(crate) fn leaf_insert(&self, pos: usize, key: &[u8], rec: NewRec) -> Option<Split<N>> {
+    pub(crate) fn leaf_insert(&self, pos: usize, key: &[u8], rec: NewRec) -> Option<Split<L, N>> {
         let r = rec.publish(self.heap, ptr::null_mut());
         let e = Entry::alloc(key, r, self.heap);
         self.insert_at(pos, e, ptr::null_mut())
@@ -892,13 +946,13 @@ impl<'a, const N: usize> Locked<'a, N> {
 
     /// Inserts the separator of a child's split at `pos` of the latched
     /// inner node (the new child goes right of it); half-splits if full.
-    pub(crate) fn inner_insert(&self, pos: usize, split: Split<N>) -> Option<Split<N>> {
+    pub(crate) fn inner_insert(&self, pos: usize, split: Split<L, N>) -> Option<Split<L, N>> {
         self.insert_at(pos, split.sep, split.right)
     }
 
     /// Shared insert/split. In a leaf `kid` is null; in an inner node it is
     /// the child that goes right of the new separator.
-    fn insert_at(&self, pos: usize, e: *mut Entry, kid: *mut Node<N>) -> Option<Split<N>> {
+    fn insert_at(&self, pos: usize, e: *mut Entry, kid: *mut Node<L, N>) -> Option<Split<L, N>> {
         let node = self.node;
         let leaf = node.level == 0;
         let n = self.count_exact();
@@ -926,14 +980,14 @@ impl<'a, const N: usize> Locked<'a, N> {
                 core::cmp::Ordering::Greater => node.slot_ptr(i - 1),
             }
         };
-        let kid_at = |i: usize| -> *mut Node<N> {
+        let kid_at = |i: usize| -> *mut Node<L, N> {
             match i.cmp(&(pos + 1)) {
                 core::cmp::Ordering::Less => node.kid_ptr(i),
                 core::cmp::Ordering::Equal => kid,
                 core::cmp::Ordering::Greater => node.kid_ptr(i - 1),
             }
         };
-        let right_ptr = Node::<N>::alloc(node.level, self.heap);
+        let right_ptr = Node::<L, N>::alloc(node.level, self.heap);
         // SAFETY: freshly allocated, not yet shared.
         let right = unsafe { &*right_ptr };
         let heap = self.heap;
@@ -1013,12 +1067,12 @@ impl<'a, const N: usize> Locked<'a, N> {
 
 /// The root pointer; owns the whole tree.
 #[derive(Debug)]
-pub(crate) struct Root<const N: usize> {
-    ptr: AtomicPtr<Node<N>>,
+pub(crate) struct Root<L: Latch, const N: usize> {
+    ptr: AtomicPtr<Node<L, N>>,
     heap: Arc<Heap>,
 }
 
-impl<const N: usize> Root<N> {
+impl<L: Latch, const N: usize> Root<L, N> {
     /// A tree of one empty leaf.
     pub(crate) fn new() -> Self {
         let heap = Arc::new(Heap::default());
@@ -1044,7 +1098,7 @@ impl<const N: usize> Root<N> {
     {
         let heap = Arc::new(Heap::default());
         // Leaves, left to right; each full but the last.
-        let mut level: Vec<*mut Node<N>> = vec![Node::alloc(0, &heap)];
+        let mut level: Vec<*mut Node<L, N>> = vec![Node::alloc(0, &heap)];
         let mut n = 0usize;
         let mut prev: Option<*mut Entry> = None;
         for (key, value) in entries {
@@ -1058,7 +1112,7 @@ impl<const N: usize> Root<N> {
             // SAFETY: nodes being built are owned by this function.
             let mut leaf = unsafe { &*leaf_ptr };
             if leaf.count.load(Ordering::Relaxed) as usize == N {
-                let next = Node::<N>::alloc(0, &heap);
+                let next = Node::<L, N>::alloc(0, &heap);
                 // SAFETY: as above; `prev` is the last key of `leaf`.
                 let high = Entry::alloc(
                     unsafe { entry_key(prev.expect("full leaf")) },
@@ -1096,9 +1150,9 @@ impl<const N: usize> Root<N> {
         let mut height = 0u8;
         while level.len() > 1 {
             height += 1;
-            let mut parents: Vec<*mut Node<N>> = Vec::with_capacity(level.len() / N + 1);
+            let mut parents: Vec<*mut Node<L, N>> = Vec::with_capacity(level.len() / N + 1);
             for group in level.chunks(N) {
-                let p_ptr = Node::<N>::alloc(height, &heap);
+                let p_ptr = Node::<L, N>::alloc(height, &heap);
                 // SAFETY: owned by this function until the root is set.
                 let p = unsafe { &*p_ptr };
                 for (i, &kid) in group.iter().enumerate() {
@@ -1148,7 +1202,7 @@ impl<const N: usize> Root<N> {
 
     /// The current root node.
     #[inline]
-    pub(crate) fn load<'g>(&'g self, _guard: &'g Guard) -> &'g Node<N> {
+    pub(crate) fn load<'g>(&'g self, _guard: &'g Guard) -> &'g Node<L, N> {
         // SAFETY: the root is never null and nodes live as long as the tree
         // (invariant 2).
         unsafe { &*self.ptr.load(Ordering::Acquire) }
@@ -1156,13 +1210,17 @@ impl<const N: usize> Root<N> {
 
     /// Finishes a split of the root node `left`: installs a new root above
     /// it. Fails (giving the split back) if `left` is no longer the root.
-    pub(crate) fn try_grow(&self, left: &Node<N>, split: Split<N>) -> Result<(), Split<N>> {
-        let left_ptr = left as *const Node<N> as *mut Node<N>;
+    pub(crate) fn try_grow(
+        &self,
+        left: &Node<L, N>,
+        split: Split<L, N>,
+    ) -> Result<(), Split<L, N>> {
+        let left_ptr = left as *const Node<L, N> as *mut Node<L, N>;
         if self.ptr.load(Ordering::Acquire) != left_ptr {
             return Err(split);
         }
         let level = left.level.checked_add(1).expect("tree height exceeds 255");
-        let root_ptr = Node::<N>::alloc(level, &self.heap);
+        let root_ptr = Node::<L, N>::alloc(level, &self.heap);
         // SAFETY: freshly allocated, not yet shared.
         let root = unsafe { &*root_ptr };
         root.set_slot(0, split.sep);
@@ -1178,14 +1236,14 @@ impl<const N: usize> Root<N> {
                 // SAFETY: the node was never published; it owns nothing
                 // (the separator goes back to the split).
                 drop(unsafe { Box::from_raw(root_ptr) });
-                self.heap.sub(core::mem::size_of::<Node<N>>());
+                self.heap.sub(core::mem::size_of::<Node<L, N>>());
                 Err(split)
             }
         }
     }
 }
 
-impl<const N: usize> Drop for Root<N> {
+impl<L: Latch, const N: usize> Drop for Root<L, N> {
     fn drop(&mut self) {
         // `&mut self`: no reader or writer is left. Walk each level from
         // its leftmost node along the right-links, freeing every node and
@@ -1204,7 +1262,7 @@ impl<const N: usize> Drop for Root<N> {
                 // SAFETY: every node is reachable once along its level's
                 // right-links and freed once.
                 let node = unsafe { Box::from_raw(p) };
-                let mut freed = core::mem::size_of::<Node<N>>();
+                let mut freed = core::mem::size_of::<Node<L, N>>();
                 let n = node.count.load(Ordering::Relaxed) as usize;
                 for i in 0..n.min(N) {
                     let e = node.slot_ptr(i);

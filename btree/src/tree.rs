@@ -2,10 +2,11 @@
 //! completion, seqno publication and snapshots, scans. Safe code over
 //! [`crate::node`].
 
-use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, RecRef, Root, Split};
+use crate::latch::{backoff, wait, Latch};
+use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, Reading, RecRef, Root, Split};
 use crossbeam_epoch::{self as epoch, Guard};
-use ordex_core::olc::{Restart, Version};
-use ordex_core::sync::{self, fence, AtomicU64, Ordering};
+use ordex_core::olc::Restart;
+use ordex_core::sync::{fence, AtomicU64, Ordering};
 use ordex_core::{below_start, is_empty_range, past_end, Seqno};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -16,21 +17,6 @@ use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use loom::sync::Mutex;
 #[cfg(not(loom))]
 use std::sync::Mutex;
-
-/// Restarts before a thread starts yielding its time slice instead of
-/// spinning (a preempted latch holder cannot finish while we spin on an
-/// oversubscribed machine).
-const SPINS_BEFORE_YIELD: u32 = 4;
-
-#[inline]
-pub(crate) fn backoff(restarts: &mut u32) {
-    *restarts += 1;
-    if *restarts > SPINS_BEFORE_YIELD {
-        sync::thread::yield_now();
-    } else {
-        sync::spin_hint();
-    }
-}
 
 /// No snapshot alive.
 const NO_SNAPSHOT: u64 = u64::MAX;
@@ -44,8 +30,8 @@ const RING: u64 = 8;
 
 /// The tree state shared by the public types.
 #[derive(Debug)]
-pub(crate) struct Tree<const N: usize> {
-    root: Root<N>,
+pub(crate) struct Tree<L: Latch, const N: usize> {
+    root: Root<L, N>,
     /// Last seqno handed out.
     seq: AtomicU64,
     /// Every write with a seqno at or below this one is complete.
@@ -57,6 +43,8 @@ pub(crate) struct Tree<const N: usize> {
     oldest: AtomicU64,
     /// Live snapshot seqnos (a multiset).
     snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// The protocol's tree-wide lock (`()` unless [`GlobalLock`](crate::GlobalLock)).
+    tl: L::TreeLock,
     /// Keys whose newest version is a value.
     live: StdAtomicUsize,
     /// Writes that left a chain longer than one (kept for a snapshot)
@@ -68,7 +56,7 @@ pub(crate) struct Tree<const N: usize> {
 /// time of the validated copy.
 type Slot<'g> = Option<(EntryRef<'g>, Option<RecRef<'g>>)>;
 
-impl<const N: usize> Tree<N> {
+impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn new() -> Self {
         Tree {
             root: Root::new(),
@@ -77,6 +65,7 @@ impl<const N: usize> Tree<N> {
             done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
             oldest: AtomicU64::new(NO_SNAPSHOT),
             snapshots: Mutex::new(BTreeMap::new()),
+            tl: L::TreeLock::default(),
             live: StdAtomicUsize::new(0),
             kept: StdAtomicUsize::new(0),
         }
@@ -99,6 +88,7 @@ impl<const N: usize> Tree<N> {
             done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
             oldest: AtomicU64::new(NO_SNAPSHOT),
             snapshots: Mutex::new(BTreeMap::new()),
+            tl: L::TreeLock::default(),
             live: StdAtomicUsize::new(n),
             kept: StdAtomicUsize::new(0),
         };
@@ -121,16 +111,21 @@ impl<const N: usize> Tree<N> {
     }
 
     /// Descends to the node at `level` whose range holds `key`, moving
-    /// right past concurrent splits. Returns it with the version read.
+    /// right past concurrent splits. Returns it with its read in progress
+    /// (`excl`: the caller means to write it, see
+    /// [`Latch::read_for_write`]). Hand-over-hand: each read starts
+    /// before the previous one ends (at the assignment to `v`), and a
+    /// thread only waits for a latch below or right of the one it holds.
     fn find<'g>(
         &'g self,
         key: &[u8],
         head: u32,
         level: u8,
+        excl: bool,
         guard: &'g Guard,
-    ) -> Result<(&'g Node<N>, Version), Restart> {
+    ) -> Result<(&'g Node<L, N>, Reading<'g, L>), Restart> {
         let mut node = self.root.load(guard);
-        let mut v = node.read()?;
+        let mut v = node.read_mode(excl && node.level() == level)?;
         if node.level() < level {
             return Err(Restart);
         }
@@ -138,22 +133,22 @@ impl<const N: usize> Tree<N> {
             // Move right while the key is above the high key (B-link).
             while let Some(h) = node.high(guard) {
                 // Validate the pointer before dereferencing it.
-                node.check(v)?;
+                node.check(&v)?;
                 if key <= h.key() {
                     break;
                 }
                 let r = node.right(guard).ok_or(Restart)?;
-                node.check(v)?;
-                v = r.read()?;
+                node.check(&v)?;
+                v = r.read_mode(excl && r.level() == level)?;
                 node = r;
             }
             if node.level() == level {
                 return Ok((node, v));
             }
-            let (pos, _) = node.lower_bound(key, head, v, guard)?;
+            let (pos, _) = node.lower_bound(key, head, &v, guard)?;
             let kid = node.kid(pos, guard).ok_or(Restart)?;
-            node.check(v)?;
-            v = kid.read()?;
+            node.check(&v)?;
+            v = kid.read_mode(excl && kid.level() == level)?;
             node = kid;
         }
     }
@@ -163,9 +158,9 @@ impl<const N: usize> Tree<N> {
     /// is dereferenced, and the version pointer after it is read, so the
     /// pair is one consistent state of the leaf.
     fn newest_at<'g>(
-        node: &'g Node<N>,
+        node: &'g Node<L, N>,
         pos: usize,
-        v: Version,
+        v: &Reading<'g, L>,
         guard: &'g Guard,
     ) -> Result<Option<RecRef<'g>>, Restart> {
         let e = node.slot(pos, guard).ok_or(Restart)?;
@@ -178,6 +173,7 @@ impl<const N: usize> Tree<N> {
     /// The newest version of `key` (None: absent), linearizable.
     pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<RecRef<'g>> {
         let head = head_of(key);
+        let _in = L::enter_shared(&self.tl);
         let mut restarts = 0;
         loop {
             match self.try_newest(key, head, guard) {
@@ -193,12 +189,12 @@ impl<const N: usize> Tree<N> {
         head: u32,
         guard: &'g Guard,
     ) -> Result<Option<RecRef<'g>>, Restart> {
-        let (leaf, v) = self.find(key, head, 0, guard)?;
-        let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
+        let (leaf, v) = self.find(key, head, 0, false, guard)?;
+        let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
         if found {
-            Self::newest_at(leaf, pos, v, guard)
+            Self::newest_at(leaf, pos, &v, guard)
         } else {
-            leaf.check(v)?;
+            leaf.check(&v)?;
             Ok(None)
         }
     }
@@ -238,7 +234,7 @@ impl<const N: usize> Tree<N> {
         let mut restarts = 0;
         while self.visible.load(Ordering::Acquire) + RING < w {
             self.advance();
-            backoff(&mut restarts);
+            wait(&mut restarts);
         }
         self.done[(w % RING) as usize].store(w, Ordering::Release);
         self.advance();
@@ -267,13 +263,13 @@ impl<const N: usize> Tree<N> {
     /// removes the key (the caller checked that it is live).
     fn apply(
         &self,
-        locked: &Locked<'_, N>,
+        locked: &Locked<'_, L, N>,
         pos: usize,
         found: bool,
         key: &[u8],
         rec: Option<NewRec>,
         guard: &Guard,
-    ) -> (u64, Option<Split<N>>) {
+    ) -> (u64, Option<Split<L, N>>) {
         let (w, oldest) = self.next_seqno();
         let Some(mut r) = rec else {
             if w <= oldest {
@@ -307,8 +303,8 @@ impl<const N: usize> Tree<N> {
     fn complete<'g>(
         &'g self,
         w: u64,
-        leaf: &'g Node<N>,
-        split: Option<Split<N>>,
+        leaf: &'g Node<L, N>,
+        split: Option<Split<L, N>>,
         guard: &'g Guard,
     ) {
         self.publish(w);
@@ -323,11 +319,12 @@ impl<const N: usize> Tree<N> {
         let head = head_of(key);
         // Copy the value before taking the latch.
         let mut rec = Some(NewRec::new(Some(value)));
+        let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
+                let (leaf, v) = self.find(key, head, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
                 let (w, split) = self.apply(&locked, pos, found, key, rec.take(), guard);
                 drop(locked);
@@ -347,17 +344,18 @@ impl<const N: usize> Tree<N> {
     pub(crate) fn remove(&self, key: &[u8]) -> Option<Seqno> {
         let guard = &epoch::pin();
         let head = head_of(key);
+        let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
+                let (leaf, v) = self.find(key, head, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
                 let live = found
-                    && Self::newest_at(leaf, pos, v, guard)?.is_some_and(|r| r.value().is_some());
+                    && Self::newest_at(leaf, pos, &v, guard)?.is_some_and(|r| r.value().is_some());
                 if !live {
                     // Nothing to write: linearizes at the validation,
                     // without taking the latch.
-                    leaf.check(v)?;
+                    leaf.check(&v)?;
                     return Ok(None);
                 }
                 let locked = leaf.upgrade(v, self.root.heap())?;
@@ -390,14 +388,15 @@ impl<const N: usize> Tree<N> {
     {
         let guard = &epoch::pin();
         let head = head_of(key);
+        let _in = L::enter_exclusive(&self.tl);
         let mut f = Some(f);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, v, guard)?;
+                let (leaf, v) = self.find(key, head, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
                 let cur = if found {
-                    Self::newest_at(leaf, pos, v, guard)?.and_then(RecRef::value)
+                    Self::newest_at(leaf, pos, &v, guard)?.and_then(RecRef::value)
                 } else {
                     None
                 };
@@ -430,20 +429,23 @@ impl<const N: usize> Tree<N> {
     /// left sibling takes over its range, the parent drops it) when its
     /// left sibling is the parent's previous child. Gives up on contention,
     /// on the leftmost leaf, or when the separator is not in that parent.
-    fn try_unlink<'g>(&'g self, leaf: &'g Node<N>, guard: &'g Guard) {
+    fn try_unlink<'g>(&'g self, leaf: &'g Node<L, N>, guard: &'g Guard) {
         let heap = self.root.heap();
         let attempt = || -> Result<bool, Restart> {
             let v0 = leaf.read()?;
             let low = leaf.low(guard);
-            leaf.check(v0)?;
+            leaf.check(&v0)?;
+            // End the read before descending from the root: a thread waits
+            // only for latches below or right of those it holds.
+            drop(v0);
             let Some(low) = low else {
                 return Ok(false);
             };
             let low = low.key();
-            let (parent, vp) = self.find(low, head_of(low), 1, guard)?;
-            let (pos, found) = parent.lower_bound(low, head_of(low), vp, guard)?;
+            let (parent, vp) = self.find(low, head_of(low), 1, false, guard)?;
+            let (pos, found) = parent.lower_bound(low, head_of(low), &vp, guard)?;
             let left = parent.kid(pos, guard).ok_or(Restart)?;
-            parent.check(vp)?;
+            parent.check(&vp)?;
             if !found {
                 return Ok(false);
             }
@@ -465,7 +467,12 @@ impl<const N: usize> Tree<N> {
 
     /// Installs the separator of a half-split of `left` in its parent,
     /// splitting upwards as needed (or growing a new root).
-    fn finish_split<'g>(&'g self, mut left: &'g Node<N>, mut split: Split<N>, guard: &'g Guard) {
+    fn finish_split<'g>(
+        &'g self,
+        mut left: &'g Node<L, N>,
+        mut split: Split<L, N>,
+        guard: &'g Guard,
+    ) {
         let mut restarts = 0;
         loop {
             let level = left.level();
@@ -477,15 +484,15 @@ impl<const N: usize> Tree<N> {
                         // Another node of this level is the root: its own
                         // split is growing the tree; wait for it.
                         split = s;
-                        backoff(&mut restarts);
+                        wait(&mut restarts);
                         continue;
                     }
                 }
             }
             let attempt = (|| -> Result<_, Restart> {
                 let sep = split.sep();
-                let (parent, v) = self.find(sep, head_of(sep), level + 1, guard)?;
-                let (pos, found) = parent.lower_bound(sep, head_of(sep), v, guard)?;
+                let (parent, v) = self.find(sep, head_of(sep), level + 1, true, guard)?;
+                let (pos, found) = parent.lower_bound(sep, head_of(sep), &v, guard)?;
                 debug_assert!(!found, "separators are unique");
                 let locked = parent.upgrade(v, self.root.heap())?;
                 Ok((parent, pos, locked))
@@ -527,7 +534,7 @@ impl<const N: usize> Tree<N> {
         let mut restarts = 0;
         while self.visible.load(Ordering::Acquire) < s {
             self.advance();
-            backoff(&mut restarts);
+            wait(&mut restarts);
         }
         s
     }
@@ -555,9 +562,10 @@ impl<const N: usize> Tree<N> {
     /// [`snapshot_end`](Self::snapshot_end)). Latches one leaf at a time.
     pub(crate) fn sweep(&self) {
         let guard = &epoch::pin();
+        let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         let mut node = loop {
-            match self.find(&[], 0, 0, guard) {
+            match self.find(&[], 0, 0, false, guard) {
                 Ok((n, _)) => break n,
                 Err(Restart) => backoff(&mut restarts),
             }
@@ -569,7 +577,7 @@ impl<const N: usize> Tree<N> {
                 let Some(low) = node.low(guard) else { return };
                 let low = low.key();
                 node = loop {
-                    match self.find(low, head_of(low), 0, guard) {
+                    match self.find(low, head_of(low), 0, false, guard) {
                         Ok((n, _)) => break n,
                         Err(Restart) => backoff(&mut restarts),
                     }
@@ -633,7 +641,7 @@ impl<const N: usize> Tree<N> {
         to: Bound<&'g [u8]>,
         seqno: Option<Seqno>,
         guard: &'g Guard,
-    ) -> Range<'g, N> {
+    ) -> Range<'g, L, N> {
         Range {
             tree: self,
             guard,
@@ -649,7 +657,7 @@ impl<const N: usize> Tree<N> {
     }
 }
 
-impl<const N: usize> core::fmt::Debug for Range<'_, N> {
+impl<L: Latch, const N: usize> core::fmt::Debug for Range<'_, L, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Range")
             .field("seqno", &self.seqno)
@@ -660,12 +668,11 @@ impl<const N: usize> core::fmt::Debug for Range<'_, N> {
 }
 
 /// Where a [`Range`] goes once its buffer is drained.
-#[derive(Clone, Copy)]
-enum Next<'g, const N: usize> {
+enum Next<'g, L: Latch, const N: usize> {
     /// Descend to the leaf of the lower bound.
     Start,
     /// Continue with this right sibling.
-    Leaf(&'g Node<N>),
+    Leaf(&'g Node<L, N>),
     /// Nothing is left.
     End,
 }
@@ -677,8 +684,8 @@ enum Next<'g, const N: usize> {
 /// stack buffer, validates the copy, yields from it, and follows the
 /// right-link. Live: weakly consistent (never a duplicate, never out of
 /// order, a key present throughout is seen); as of a snapshot: exact.
-pub struct Range<'g, const N: usize> {
-    tree: &'g Tree<N>,
+pub struct Range<'g, L: Latch, const N: usize> {
+    tree: &'g Tree<L, N>,
     guard: &'g Guard,
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
@@ -686,16 +693,26 @@ pub struct Range<'g, const N: usize> {
     buf: [Slot<'g>; N],
     len: usize,
     pos: usize,
-    next: Next<'g, N>,
+    next: Next<'g, L, N>,
     /// The last key yielded: later entries must be above it.
     last: Option<&'g [u8]>,
 }
 
-impl<'g, const N: usize> Range<'g, N> {
+impl<L: Latch, const N: usize> Clone for Next<'_, L, N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Latch, const N: usize> Copy for Next<'_, L, N> {}
+
+impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// Loads the next leaf into the buffer; false at the end.
     fn refill(&mut self) -> bool {
         let mut restarts = 0;
         let guard = self.guard;
+        // Entered per leaf: no lock is held between `next` calls.
+        let _in = L::enter_shared(&self.tree.tl);
         let (node, skip) = match self.next {
             Next::End => return false,
             Next::Leaf(n) => (n, false),
@@ -709,7 +726,7 @@ impl<'g, const N: usize> Range<'g, N> {
                     Bound::Unbounded => &[],
                 };
                 loop {
-                    match self.tree.find(start, head_of(start), 0, guard) {
+                    match self.tree.find(start, head_of(start), 0, false, guard) {
                         Ok((n, _)) => break (n, true),
                         Err(Restart) => backoff(&mut restarts),
                     }
@@ -728,7 +745,7 @@ impl<'g, const N: usize> Range<'g, N> {
                         (None, Bound::Unbounded) => &[],
                     };
                     node = loop {
-                        match self.tree.find(key, head_of(key), 0, guard) {
+                        match self.tree.find(key, head_of(key), 0, false, guard) {
                             Ok((n, _)) => break n,
                             Err(Restart) => backoff(&mut restarts),
                         }
@@ -739,7 +756,7 @@ impl<'g, const N: usize> Range<'g, N> {
                 backoff(&mut restarts);
                 continue;
             };
-            match self.copy_leaf(node, v, skip) {
+            match self.copy_leaf(node, &v, skip) {
                 Ok((high, right)) => {
                     self.next = match (high, right) {
                         (Some(h), Some(r)) => {
@@ -770,10 +787,10 @@ impl<'g, const N: usize> Range<'g, N> {
     #[allow(clippy::type_complexity)]
     fn copy_leaf(
         &mut self,
-        node: &'g Node<N>,
-        v: Version,
+        node: &'g Node<L, N>,
+        v: &Reading<'g, L>,
         skip: bool,
-    ) -> Result<(Option<EntryRef<'g>>, Option<&'g Node<N>>), Restart> {
+    ) -> Result<(Option<EntryRef<'g>>, Option<&'g Node<L, N>>), Restart> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
@@ -802,7 +819,7 @@ impl<'g, const N: usize> Range<'g, N> {
     }
 }
 
-impl<'g, const N: usize> Iterator for Range<'g, N> {
+impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
     type Item = (&'g [u8], &'g [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -841,7 +858,7 @@ impl<'g, const N: usize> Iterator for Range<'g, N> {
     }
 }
 
-impl<const N: usize> Tree<N> {
+impl<L: Latch, const N: usize> Tree<L, N> {
     /// A descending iterator over the entries within the bounds, live or
     /// as of `seqno`, borrowing keys and values under `guard`.
     pub(crate) fn range_rev<'g>(
@@ -850,7 +867,7 @@ impl<const N: usize> Tree<N> {
         to: Bound<&'g [u8]>,
         seqno: Option<Seqno>,
         guard: &'g Guard,
-    ) -> RevRange<'g, N> {
+    ) -> RevRange<'g, L, N> {
         RevRange {
             tree: self,
             guard,
@@ -869,13 +886,16 @@ impl<const N: usize> Tree<N> {
     }
 
     /// The rightmost leaf, with the version read.
-    fn find_last<'g>(&'g self, guard: &'g Guard) -> Result<(&'g Node<N>, Version), Restart> {
+    fn find_last<'g>(
+        &'g self,
+        guard: &'g Guard,
+    ) -> Result<(&'g Node<L, N>, Reading<'g, L>), Restart> {
         let mut node = self.root.load(guard);
         let mut v = node.read()?;
         loop {
             while node.high(guard).is_some() {
                 let r = node.right(guard).ok_or(Restart)?;
-                node.check(v)?;
+                node.check(&v)?;
                 v = r.read()?;
                 node = r;
             }
@@ -883,7 +903,7 @@ impl<const N: usize> Tree<N> {
                 return Ok((node, v));
             }
             let kid = node.kid(node.count(), guard).ok_or(Restart)?;
-            node.check(v)?;
+            node.check(&v)?;
             v = kid.read()?;
             node = kid;
         }
@@ -905,8 +925,8 @@ enum RevNext<'g> {
 /// the part of a leaf below the current bound into a stack buffer,
 /// validates it, yields it backwards, then descends again to the leaf
 /// below the copied leaf's low fence key. Same consistency as [`Range`].
-pub struct RevRange<'g, const N: usize> {
-    tree: &'g Tree<N>,
+pub struct RevRange<'g, L: Latch, const N: usize> {
+    tree: &'g Tree<L, N>,
     guard: &'g Guard,
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
@@ -918,7 +938,7 @@ pub struct RevRange<'g, const N: usize> {
     last: Option<&'g [u8]>,
 }
 
-impl<const N: usize> core::fmt::Debug for RevRange<'_, N> {
+impl<L: Latch, const N: usize> core::fmt::Debug for RevRange<'_, L, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RevRange")
             .field("seqno", &self.seqno)
@@ -928,13 +948,14 @@ impl<const N: usize> core::fmt::Debug for RevRange<'_, N> {
     }
 }
 
-impl<'g, const N: usize> RevRange<'g, N> {
+impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
     /// Loads the leaf below the current bound; false at the end.
     fn refill(&mut self) -> bool {
         let RevNext::Upto(upto) = self.next else {
             return false;
         };
         let guard = self.guard;
+        let _in = L::enter_shared(&self.tree.tl);
         let mut restarts = 0;
         loop {
             match self.try_refill(upto, guard) {
@@ -947,26 +968,28 @@ impl<'g, const N: usize> RevRange<'g, N> {
     fn try_refill(&mut self, upto: Bound<&'g [u8]>, guard: &'g Guard) -> Result<(), Restart> {
         let (node, v) = match upto {
             Bound::Unbounded => self.tree.find_last(guard)?,
-            Bound::Included(k) | Bound::Excluded(k) => self.tree.find(k, head_of(k), 0, guard)?,
+            Bound::Included(k) | Bound::Excluded(k) => {
+                self.tree.find(k, head_of(k), 0, false, guard)?
+            }
         };
         let cut = match upto {
             Bound::Unbounded => node.count(),
-            Bound::Included(k) => match node.lower_bound(k, head_of(k), v, guard)? {
+            Bound::Included(k) => match node.lower_bound(k, head_of(k), &v, guard)? {
                 (pos, true) => pos + 1,
                 (pos, false) => pos,
             },
-            Bound::Excluded(k) => node.lower_bound(k, head_of(k), v, guard)?.0,
+            Bound::Excluded(k) => node.lower_bound(k, head_of(k), &v, guard)?.0,
         };
         for i in 0..cut {
             self.buf[i] = Some((node.slot(i, guard).ok_or(Restart)?, None));
         }
         let low = node.low(guard);
         // As in `Range::copy_leaf`: validate, dereference, validate.
-        node.check(v)?;
+        node.check(&v)?;
         for (e, r) in self.buf[..cut].iter_mut().flatten() {
             *r = e.newest();
         }
-        node.check(v)?;
+        node.check(&v)?;
         self.len = cut;
         self.next = match low {
             None => RevNext::End,
@@ -990,7 +1013,7 @@ impl<'g, const N: usize> RevRange<'g, N> {
     }
 }
 
-impl<'g, const N: usize> Iterator for RevRange<'g, N> {
+impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
     type Item = (&'g [u8], &'g [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1030,13 +1053,14 @@ impl<'g, const N: usize> Iterator for RevRange<'g, N> {
     }
 }
 
-impl<const N: usize> Tree<N> {
+impl<L: Latch, const N: usize> Tree<L, N> {
     /// The number of leaves (walks the leaf level; for tests).
     pub(crate) fn leaf_count(&self) -> usize {
         let guard = &epoch::pin();
+        let _in = L::enter_shared(&self.tl);
         let mut restarts = 0;
         let mut node = loop {
-            match self.find(&[], 0, 0, guard) {
+            match self.find(&[], 0, 0, false, guard) {
                 Ok((n, _)) => break n,
                 Err(Restart) => backoff(&mut restarts),
             }
@@ -1057,6 +1081,7 @@ impl<const N: usize> Tree<N> {
     /// has length one.
     pub(crate) fn check_invariants(&self, no_snapshot: bool) -> Result<(), String> {
         let guard = &epoch::pin();
+        let _in = L::enter_shared(&self.tl);
         let mut leftmost = Some(self.root.load(guard));
         let mut live = 0usize;
         while let Some(first) = leftmost {

@@ -5,7 +5,7 @@
 //! high keys, right-links, levels, `len()`, and chains of length one when
 //! no snapshot was ever taken.
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, Optimistic};
 use ordex_core::{OrderedIndex, OrderedIndexExt, Snapshot, SnapshotExt};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ fn model_range(m: &Model, from: &Bound<Vec<u8>>, to: &Bound<Vec<u8>>) -> Vec<(Ve
 }
 
 fn run(ops: Vec<Op>, no_snapshot: bool) -> Result<(), TestCaseError> {
-    let tree = BTree::<4>::new();
+    let tree = BTree::<Optimistic, 4>::new();
     let mut model = Model::new();
     let mut snaps: Vec<(Box<dyn Snapshot + '_>, Model)> = Vec::new();
     let mut last_seqno = 0;
@@ -217,7 +217,7 @@ fn sequential_patterns_build_valid_trees() {
         (0..n).map(|i| (i * 7919) % n).collect(),
     ];
     for order in orders {
-        let tree = BTree::<4>::new();
+        let tree = BTree::<Optimistic, 4>::new();
         for &i in &order {
             tree.insert(&i.to_be_bytes(), &i.to_le_bytes()).unwrap();
         }
@@ -241,7 +241,7 @@ fn sequential_patterns_build_valid_trees() {
 /// `update` and `remove_range` against the model, on a tall tree.
 #[test]
 fn update_and_remove_range_agree_with_model() {
-    let tree = BTree::<4>::new();
+    let tree = BTree::<Optimistic, 4>::new();
     let mut model = Model::new();
     for i in 0..600u32 {
         let k = (i * 37 % 600).to_be_bytes().to_vec();
@@ -306,7 +306,7 @@ fn update_and_remove_range_agree_with_model() {
 /// every chain is back to length one and removed keys' entries are gone.
 #[test]
 fn last_snapshot_drop_sweeps_kept_versions() {
-    let tree = BTree::<8>::new();
+    let tree = BTree::<Optimistic, 8>::new();
     for i in 0..1000u32 {
         tree.insert(&i.to_be_bytes(), b"a").unwrap();
     }
@@ -350,7 +350,7 @@ proptest! {
         for (k, v) in &input {
             model.insert(k.clone(), v.clone());
         }
-        let tree = BTree::<4>::from_sorted(input.iter().map(|(k, v)| (&k[..], &v[..])));
+        let tree = BTree::<Optimistic, 4>::from_sorted(input.iter().map(|(k, v)| (&k[..], &v[..])));
         prop_assert_eq!(tree.len(), model.len());
         if let Err(e) = tree.check_invariants(true) {
             return Err(TestCaseError::fail(e));
@@ -386,7 +386,8 @@ proptest! {
 #[test]
 fn bulk_load_large() {
     let n = 20_000u32;
-    let tree = BTree::<8>::from_sorted((0..n).map(|i| (i.to_be_bytes(), i.to_le_bytes())));
+    let tree =
+        BTree::<Optimistic, 8>::from_sorted((0..n).map(|i| (i.to_be_bytes(), i.to_le_bytes())));
     tree.check_invariants(true).unwrap();
     assert_eq!(tree.len(), n as usize);
     assert_eq!(tree.last_seqno(), u64::from(n));
@@ -405,7 +406,7 @@ fn bulk_load_large() {
 /// the peak; the tree stays valid and usable.
 #[test]
 fn removes_give_leaves_back() {
-    let tree = BTree::<16>::new();
+    let tree = BTree::<Optimistic, 16>::new();
     let n = 20_000u32;
     let base = tree.memory_usage();
     for i in 0..n {

@@ -2,8 +2,9 @@
 //! check then exercises half-splits, root growth and move-right on a tall
 //! tree.
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, Optimistic};
 
-ordex_testkit::conformance!(BTree::<4>::new, |suite: ordex_testkit::Suite<BTree<4>>| {
-    suite.scale(0.25)
-});
+ordex_testkit::conformance!(
+    BTree::<Optimistic, 4>::new,
+    |suite: ordex_testkit::Suite<BTree<Optimistic, 4>>| { suite.scale(0.25) }
+);

@@ -8,13 +8,13 @@
 //! The trees have 4-slot nodes and start with one full leaf (the root), so
 //! the fifth key splits it and grows a new root.
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, Optimistic};
 use ordex_core::sync::{self, thread, Arc};
 use ordex_core::{OrderedIndex, OrderedIndexExt};
 use std::ops::Bound;
 
-fn full_leaf() -> BTree<4> {
-    let t = BTree::<4>::new();
+fn full_leaf() -> BTree<Optimistic, 4> {
+    let t = BTree::<Optimistic, 4>::new();
     for k in [b"b", b"d", b"f", b"h"] {
         t.insert(k, k).unwrap();
     }
@@ -104,7 +104,7 @@ fn split_races_second_writer() {
 #[test]
 fn snapshot_races_overwrite() {
     sync::model(|| {
-        let t = Arc::new(BTree::<4>::new());
+        let t = Arc::new(BTree::<Optimistic, 4>::new());
         let first = t.put(b"k", b"1");
         let w = {
             let t = t.clone();
@@ -131,7 +131,7 @@ fn snapshot_races_overwrite() {
 #[test]
 fn snapshot_races_remove() {
     sync::model(|| {
-        let t = Arc::new(BTree::<4>::new());
+        let t = Arc::new(BTree::<Optimistic, 4>::new());
         t.put(b"k", b"1");
         let w = {
             let t = t.clone();
@@ -148,8 +148,8 @@ fn snapshot_races_remove() {
 }
 
 /// Two leaves under one root; the right one holds only "e".
-fn two_leaves() -> BTree<4> {
-    let t = BTree::<4>::new();
+fn two_leaves() -> BTree<Optimistic, 4> {
+    let t = BTree::<Optimistic, 4>::new();
     for k in [b"a", b"b", b"c", b"d", b"e"] {
         t.insert(k, k).unwrap();
     }

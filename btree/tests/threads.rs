@@ -6,7 +6,7 @@
 //! lengthens the run: CI runs it in release and under AddressSanitizer
 //! with a larger value.
 
-use ordex_btree::BTree;
+use ordex_btree::{BTree, GlobalLock, Latch, LockCoupling, Optimistic};
 use ordex_core::{OrderedIndex, OrderedIndexExt, SnapshotExt};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -35,12 +35,29 @@ fn xorshift(x: &mut u64) -> u64 {
 
 #[test]
 fn eight_threads_against_the_model() {
+    eight_threads::<Optimistic>();
+}
+
+/// The same run under pessimistic lock coupling: hand-over-hand readers
+/// and scanners against splitting, unlinking writers (a deadlock hangs).
+#[test]
+fn eight_threads_against_the_model_lock_coupling() {
+    eight_threads::<LockCoupling>();
+}
+
+/// The same run under one tree-wide lock.
+#[test]
+fn eight_threads_against_the_model_global_lock() {
+    eight_threads::<GlobalLock>();
+}
+
+fn eight_threads<L: Latch>() {
     let rounds: usize = std::env::var("ORDEX_STRESS_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
     // Small nodes: many splits under contention.
-    let tree = BTree::<8>::new();
+    let tree = BTree::<L, 8>::new();
     for i in 0..STABLE {
         tree.put(&stable_key(i), b"stable");
     }
@@ -187,7 +204,7 @@ fn eight_threads_against_the_model() {
 /// every chain at length one and retire the rest: garbage stays bounded.
 #[test]
 fn no_snapshot_chains_stay_short() {
-    let tree = BTree::<16>::new();
+    let tree = BTree::<Optimistic, 16>::new();
     std::thread::scope(|s| {
         for t in 0..8u32 {
             let tree = &tree;

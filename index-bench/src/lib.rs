@@ -19,4 +19,5 @@ pub mod record;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod techniques_study;
 pub mod workload;

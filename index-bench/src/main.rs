@@ -4,7 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    advise, alloc, keys, memtable_study, record, registry, report, runner, workload,
+    advise, alloc, keys, memtable_study, record, registry, report, runner, techniques_study,
+    workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use keys::{KeySet, KeySetKind};
@@ -52,6 +53,11 @@ enum Command {
     /// reverse scans, flush iteration against its peers, bytes and
     /// allocations per entry.
     Memtable(memtable_study::MemtableArgs),
+    /// The concurrency-techniques study: ordex-btree under its three
+    /// protocols (global lock, lock coupling, optimistic) beside the
+    /// lock-free skip list and RwLock<BTreeMap>, across read fractions
+    /// 0-100% and 1, 2, 4 threads; a table and a plot.
+    Techniques(techniques_study::TechniquesArgs),
     /// List the indexes, workloads and key sets.
     List,
 }
@@ -153,6 +159,7 @@ fn main() {
         Some(Command::Report(args)) => report_cmd(args),
         Some(Command::Advise(args)) => advise::advise(args),
         Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
+        Some(Command::Techniques(args)) => techniques_study::run(args, default_out()),
         Some(Command::List) => {
             list();
             Ok(())

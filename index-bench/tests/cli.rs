@@ -166,3 +166,61 @@ fn memtable_study_writes_its_table_and_finds_every_key() {
     // Reads and cursor steps never allocate, whatever the machine's speed.
     assert!(md.contains("| 0 / 0 / "), "allocations row:\n{md}");
 }
+
+#[test]
+fn techniques_study_writes_its_table_and_plot() {
+    let out = scratch("techniques");
+    let run = bin()
+        .args([
+            "techniques",
+            "--entries",
+            "2000",
+            "--millis",
+            "5",
+            "--threads",
+            "1,2",
+            "--reads",
+            "0,50,100",
+            "--repeat",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "techniques study failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("techniques.md")).unwrap();
+    for t in [
+        "btree-global",
+        "btree-coupling",
+        "btree-optimistic",
+        "skiplist",
+        "rwlock-btreemap",
+    ] {
+        assert!(
+            md.contains(&format!("| {t} |")),
+            "techniques.md lacks {t}:\n{md}"
+        );
+    }
+    assert!(md.contains("## 2 thread(s)"), "{md}");
+    let csv = std::fs::read_to_string(out.join("techniques.csv")).unwrap();
+    // Header, then 5 techniques × 2 thread counts × 3 read fractions.
+    assert_eq!(csv.lines().count(), 1 + 5 * 2 * 3, "{csv}");
+    let svg = std::fs::read_to_string(out.join("techniques.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("btree-optimistic"));
+}
+
+#[test]
+fn techniques_study_refuses_an_unknown_technique() {
+    let run = bin()
+        .args(["techniques", "--techniques", "btree-magic", "--repeat", "1"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("unknown technique"));
+}

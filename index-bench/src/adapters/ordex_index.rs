@@ -66,6 +66,22 @@ impl OrdexBackend for ordex_btree::BTree {
     }
 }
 
+impl OrdexBackend for ordex_btree::BTree<ordex_btree::LockCoupling> {
+    const NAME: &'static str = "ordex-btree-coupling";
+
+    fn build() -> Self {
+        ordex_btree::BTree::new()
+    }
+}
+
+impl OrdexBackend for ordex_btree::BTree<ordex_btree::GlobalLock> {
+    const NAME: &'static str = "ordex-btree-global";
+
+    fn build() -> Self {
+        ordex_btree::BTree::new()
+    }
+}
+
 /// Adapter over an ordex backend `B`.
 pub struct Ordex<B: OrdexBackend>(B);
 
