@@ -182,6 +182,13 @@ impl<'g> RecRef<'g> {
         })
     }
 
+    /// Starts loading the record (header and the start of the value), so
+    /// a scan's misses overlap instead of following one another.
+    #[inline]
+    pub(crate) fn prefetch(self) {
+        ordex_core::sync::prefetch(self.p.as_ptr());
+    }
+
     /// The value, or `None` for a tombstone.
     #[inline]
     pub(crate) fn value(self) -> Option<&'g [u8]> {
@@ -316,6 +323,13 @@ impl<'g> EntryRef<'g> {
             p,
             _guard: PhantomData,
         })
+    }
+
+    /// Starts loading the entry (its version pointer and the start of its
+    /// key), so a scan's misses overlap instead of following one another.
+    #[inline]
+    pub(crate) fn prefetch(self) {
+        ordex_core::sync::prefetch(self.p.as_ptr());
     }
 
     /// The key bytes.

@@ -809,10 +809,18 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         // The entry pointers are validated before the entries are
         // dereferenced; their version pointers after they are read.
         node.check(v)?;
+        // Every entry, then every newest record, is a cache miss of its
+        // own: start them all before using the first.
+        for (e, _) in self.buf[..len].iter().flatten() {
+            e.prefetch();
+        }
         for (e, r) in self.buf[..len].iter_mut().flatten() {
             *r = e.newest();
         }
         node.check(v)?;
+        for r in self.buf[..len].iter().flatten().filter_map(|(_, r)| *r) {
+            r.prefetch();
+        }
         self.len = len;
         self.pos = 0;
         Ok((high, right))
@@ -984,12 +992,19 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
             self.buf[i] = Some((node.slot(i, guard).ok_or(Restart)?, None));
         }
         let low = node.low(guard);
-        // As in `Range::copy_leaf`: validate, dereference, validate.
+        // As in `Range::copy_leaf`: validate, dereference, validate, and
+        // start every entry's and every record's miss at once.
         node.check(&v)?;
+        for (e, _) in self.buf[..cut].iter().flatten() {
+            e.prefetch();
+        }
         for (e, r) in self.buf[..cut].iter_mut().flatten() {
             *r = e.newest();
         }
         node.check(&v)?;
+        for r in self.buf[..cut].iter().flatten().filter_map(|(_, r)| *r) {
+            r.prefetch();
+        }
         self.len = cut;
         self.next = match low {
             None => RevNext::End,
