@@ -17,8 +17,14 @@ use crate::list::MAX_SEQNO;
 use crate::{SkipList, Version};
 use ordex_core::Seqno;
 
-/// A cursor over the newest version of each key visible at a seqno. See
-/// the [module docs](self).
+/// A cursor over the newest version of each key visible at a seqno,
+/// skipping keys whose newest visible version is a tombstone (what a
+/// reader wants). It holds a `&SkipList` and a 4-byte node offset, so it
+/// is `Send` and `Sync` and costs nothing to create. `next` follows the
+/// level-0 link; `prev` follows the level-0 prev hint and checks it, so
+/// both are O(1) steps. On a table still being written a cursor is weakly
+/// consistent (it sees each entry present throughout, and maybe some added
+/// meanwhile); on a frozen table or at a snapshot seqno it is exact.
 ///
 /// ```
 /// use ordex_core::OrderedIndex;
@@ -221,7 +227,8 @@ impl<'a> Cursor<'a> {
 }
 
 /// A cursor over every version (puts and tombstones), in table order: key
-/// ascending, seqno descending. See the [module docs](self).
+/// ascending, seqno descending (what a flush or a merge wants). Like
+/// [`Cursor`]: `Send`, `Sync`, O(1) steps both ways.
 #[derive(Debug, Clone)]
 pub struct VersionCursor<'a> {
     table: &'a SkipList,
