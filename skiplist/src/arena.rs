@@ -147,8 +147,6 @@ pub(crate) struct Arena {
     max_chunks: usize,
     /// `chunk index << 32 | position` of the next free byte.
     cursor: AtomicU64,
-    /// Chunks in use (reached by the cursor).
-    allocated: AtomicUsize,
     /// Set by the first allocation that does not fit: every later one
     /// fails too, so a small node never squeezes into a tail after a
     /// larger one was refused (`Full` is a state, as an engine rotating
@@ -188,7 +186,6 @@ impl Arena {
             max_chunks,
             // Byte 0 of chunk 0 is never handed out: offset 0 means null.
             cursor: AtomicU64::new(ALIGN as u64),
-            allocated: AtomicUsize::new(0),
             full: AtomicBool::new(false),
             direct_used: AtomicUsize::new(0),
         }
@@ -208,9 +205,12 @@ impl Arena {
         self.chunk_size() - ALIGN
     }
 
-    /// Heap bytes held (allocated chunks).
+    /// Bytes of the chunks in use: every chunk up to the one the shared
+    /// cursor is in (chunks are taken in order, and the cursor moves into
+    /// a chunk only after it is installed).
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.allocated.load(Ordering::Relaxed) * self.chunk_size()
+        let ci = (self.cursor.load(Ordering::Relaxed) >> 32) as usize;
+        (ci + 1) * self.chunk_size()
     }
 
     /// The arena's capacity in bytes.
@@ -240,12 +240,9 @@ impl Arena {
         (self.max_chunks - ci) * self.chunk_size() - pos
     }
 
-    /// Makes sure chunk `ci` is usable and counted.
+    /// Makes sure chunk `ci` is usable.
     fn ensure_chunk(&self, ci: usize) {
         self.mem.install(ci);
-        if self.allocated.load(Ordering::Relaxed) <= ci {
-            self.allocated.fetch_max(ci + 1, Ordering::Relaxed);
-        }
     }
 
     /// Carves `size` bytes (a multiple of [`ALIGN`], at most `max_node`)

@@ -205,10 +205,14 @@ impl Memory {
 #[cfg(not(all(target_os = "linux", not(loom))))]
 impl Drop for Memory {
     fn drop(&mut self) {
-        use ordex_core::sync::Ordering;
         let layout = self.layout();
-        for c in self.chunks.iter() {
-            let p = c.load(Ordering::Relaxed);
+        for c in self.chunks.iter_mut() {
+            // `&mut self`: no other thread can touch the table any more, so
+            // a plain read (under loom, one that is not a scheduling point).
+            #[cfg(loom)]
+            let p = c.with_mut(|p| *p);
+            #[cfg(not(loom))]
+            let p = *c.get_mut();
             if !p.is_null() {
                 // SAFETY: `p` was allocated by `install` with `layout`;
                 // `&mut self` means no reader is left.
