@@ -6,6 +6,7 @@ use crate::keys::KeySet;
 use crate::record::Row;
 use crate::workload::{interleaved, plan, Op, OpKind, Workload};
 use hdrhistogram::Histogram;
+use ordex_core::sync::prefetch;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
@@ -129,19 +130,6 @@ where
 
 /// How many operations ahead the timed loop prefetches keys.
 const PREFETCH_AHEAD: usize = 8;
-
-/// A hint to bring `p`'s cache line in; never faults.
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 has; it is a
-    // hint that never faults and reads nothing the program observes.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// The timed loop over a pre-generated stream.
 fn drive<I: BenchIndex>(

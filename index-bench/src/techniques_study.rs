@@ -372,15 +372,7 @@ fn markdown(
     let _ = writeln!(md);
     for &threads in &args.threads {
         let _ = writeln!(md, "## {threads} thread(s): throughput, Mops/s\n");
-        let _ = write!(md, "| technique |");
-        for r in &args.reads {
-            let _ = write!(md, " {r}% |");
-        }
-        let _ = write!(md, "\n|---|");
-        for _ in &args.reads {
-            let _ = write!(md, "---:|");
-        }
-        let _ = writeln!(md);
+        table_header(&mut md, &args.reads);
         for t in chosen {
             let _ = write!(md, "| {} |", t.name);
             for &r in &args.reads {
@@ -399,15 +391,7 @@ fn markdown(
             md,
             "\nRestarts / lock waits per operation (ordex-btree protocols):\n"
         );
-        let _ = write!(md, "| technique |");
-        for r in &args.reads {
-            let _ = write!(md, " {r}% |");
-        }
-        let _ = write!(md, "\n|---|");
-        for _ in &args.reads {
-            let _ = write!(md, "---:|");
-        }
-        let _ = writeln!(md);
+        table_header(&mut md, &args.reads);
         for t in chosen.iter().filter(|t| t.counters) {
             let _ = write!(md, "| {} |", t.name);
             for &r in &args.reads {
@@ -520,4 +504,17 @@ fn plot(
     }
     root.present()?;
     Ok(())
+}
+
+/// The header of a table with one column per read percentage.
+fn table_header(md: &mut String, reads: &[u32]) {
+    let _ = write!(md, "| technique |");
+    for r in reads {
+        let _ = write!(md, " {r}% |");
+    }
+    let _ = write!(md, "\n|---|");
+    for _ in reads {
+        let _ = write!(md, "---:|");
+    }
+    let _ = writeln!(md);
 }

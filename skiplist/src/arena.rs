@@ -45,7 +45,7 @@
 //! while the arena lives.
 
 use crate::pages::Memory;
-use ordex_core::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use ordex_core::sync::{prefetch, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::mem::{align_of, size_of};
 
 /// An arena offset that points to a fully initialised node (see the module
@@ -71,19 +71,6 @@ const LONG: usize = u16::MAX as usize;
 pub(crate) fn node_size(height: usize, key: usize, value: usize) -> usize {
     let long = if value >= LONG { 4 } else { 0 };
     (HEADER + height * LINK + long + key + value).next_multiple_of(ALIGN)
-}
-
-/// Prefetches the first cache line of `bytes` (a hint; never faults).
-#[inline(always)]
-pub(crate) fn prefetch_bytes(bytes: &[u8]) {
-    #[cfg(all(target_arch = "x86_64", not(loom)))]
-    // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 has; it is a
-    // hint that never faults and reads nothing the program observes.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().cast())
-    };
-    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
-    let _ = bytes;
 }
 
 /// The arena ran out of room (its capacity, or the chunk table).
@@ -554,20 +541,9 @@ impl Arena {
     /// header and the start of its key (one or two cache lines).
     #[inline]
     pub(crate) fn prefetch(&self, n: NodeRef) {
-        #[cfg(all(target_arch = "x86_64", not(loom)))]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let p = self.ptr(n.0);
-            // SAFETY: `_mm_prefetch` is a hint: it never faults and reads
-            // nothing the program observes (the addresses are only
-            // computed, with wrapping arithmetic).
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_sub(LINK).cast::<i8>());
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(HEADER + 4).cast::<i8>());
-            }
-        }
-        #[cfg(not(all(target_arch = "x86_64", not(loom))))]
-        let _ = n;
+        let p = self.ptr(n.0);
+        prefetch(p.wrapping_sub(LINK));
+        prefetch(p.wrapping_add(HEADER + 4));
     }
 
     /// The next node at `level` (Acquire).

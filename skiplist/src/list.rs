@@ -14,8 +14,8 @@
 //! the hint and then walks forward to the exact predecessor, so a stale
 //! hint costs steps, never a wrong answer.
 
-use crate::arena::{prefetch_bytes, Arena, Block, Full, NodeRef};
-use ordex_core::sync::{AtomicUsize, Ordering};
+use crate::arena::{Arena, Block, Full, NodeRef};
+use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
 use std::cmp::Ordering as Cmp;
@@ -494,7 +494,7 @@ impl List {
             // The caller's keys may be scattered in memory too: start
             // loading all of them before the sort compares them.
             for k in group {
-                prefetch_bytes(k);
+                prefetch(k.as_ptr());
             }
             let mut order = [0u8; GROUP];
             for (i, o) in order.iter_mut().enumerate().take(group.len()) {
