@@ -156,13 +156,14 @@
 //!
 //! // Zero-copy, under a guard that can serve many calls.
 //! let guard = ordex_btree::pin();
-//! assert_eq!(tree.get_ref(b"apple", &guard), Some(&b"green"[..]));
+//! assert_eq!(tree.get_ref(b"apple", &guard).as_deref(), Some(&b"green"[..]));
 //! ```
 //!
 //! [`memory_usage`]: OrderedIndex::memory_usage
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod bytes;
 pub mod latch;
 mod node;
 mod tree;
@@ -173,6 +174,7 @@ use std::fmt;
 use std::ops::Bound;
 use tree::Tree;
 
+pub use bytes::Bytes;
 pub use crossbeam_epoch::Guard;
 pub use latch::{contention, Contention, GlobalLock, Latch, LockCoupling, Optimistic};
 pub use tree::{Range, RevRange};
@@ -244,9 +246,11 @@ impl<L: Latch, const N: usize> BTree<L, N> {
         }
     }
 
-    /// The value of `key`, borrowed from its immutable version record for
-    /// as long as `guard` lives. Linearizable; no allocation.
-    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
+    /// The value of `key`: borrowed from its immutable version record for
+    /// as long as `guard` lives, or, for a value of at most 8 bytes stored
+    /// in the leaf, copied out (see [`Bytes`]). Linearizable; no
+    /// allocation.
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Bytes<'g>> {
         self.tree.get(key, None, guard)
     }
 
@@ -274,9 +278,9 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     ///     tree.put(k, b"v");
     /// }
     /// let guard = ordex_btree::pin();
-    /// let keys: Vec<&[u8]> = tree
+    /// let keys: Vec<Vec<u8>> = tree
     ///     .range(Bound::Excluded(b"a"), Bound::Unbounded, &guard)
-    ///     .map(|(k, _)| k)
+    ///     .map(|(k, _)| k.to_vec())
     ///     .collect();
     /// assert_eq!(keys, [b"b", b"c"]);
     /// ```
@@ -300,12 +304,13 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     ///     tree.put(k, b"v");
     /// }
     /// let guard = ordex_btree::pin();
-    /// let keys: Vec<&[u8]> = tree
+    /// let keys: Vec<Vec<u8>> = tree
     ///     .range_rev(Bound::Unbounded, Bound::Excluded(b"c"), &guard)
-    ///     .map(|(k, _)| k)
+    ///     .map(|(k, _)| k.to_vec())
     ///     .collect();
     /// assert_eq!(keys, [b"b", b"a"]);
-    /// assert_eq!(tree.last(&guard), Some((&b"c"[..], &b"v"[..])));
+    /// let (k, v) = tree.last(&guard).unwrap();
+    /// assert_eq!((&*k, &*v), (&b"c"[..], &b"v"[..]));
     /// ```
     pub fn range_rev<'g>(
         &'g self,
@@ -317,12 +322,12 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     }
 
     /// The smallest live entry.
-    pub fn first<'g>(&'g self, guard: &'g Guard) -> Option<(&'g [u8], &'g [u8])> {
+    pub fn first<'g>(&'g self, guard: &'g Guard) -> Option<(Bytes<'g>, Bytes<'g>)> {
         self.range(Bound::Unbounded, Bound::Unbounded, guard).next()
     }
 
     /// The largest live entry.
-    pub fn last<'g>(&'g self, guard: &'g Guard) -> Option<(&'g [u8], &'g [u8])> {
+    pub fn last<'g>(&'g self, guard: &'g Guard) -> Option<(Bytes<'g>, Bytes<'g>)> {
         self.range_rev(Bound::Unbounded, Bound::Unbounded, guard)
             .next()
     }
@@ -344,7 +349,7 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     /// tree.update(b"counter", add);
     /// tree.update(b"counter", add);
     /// let guard = ordex_btree::pin();
-    /// assert_eq!(tree.get_ref(b"counter", &guard), Some(&2u64.to_be_bytes()[..]));
+    /// assert_eq!(tree.get_ref(b"counter", &guard).as_deref(), Some(&2u64.to_be_bytes()[..]));
     /// ```
     pub fn update<F>(&self, key: &[u8], f: F) -> Option<Seqno>
     where
@@ -472,7 +477,7 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let guard = &epoch::pin();
-        deliver(self.tree.get(key, None, guard), f)
+        deliver(self.tree.get(key, None, guard).as_deref(), f)
     }
 
     fn scan(
@@ -545,8 +550,9 @@ impl<'a, L: Latch, const N: usize> BTreeSnapshot<'a, L, N> {
         self.tree.range_rev(from, to, Some(self.seqno), guard)
     }
 
-    /// The value of `key` in this snapshot, borrowed under `guard`.
-    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
+    /// The value of `key` in this snapshot, borrowed under `guard` (or
+    /// copied, see [`BTree::get_ref`]).
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Bytes<'g>> {
         self.tree.get(key, Some(self.seqno), guard)
     }
 }
@@ -564,7 +570,7 @@ impl<L: Latch, const N: usize> Snapshot for BTreeSnapshot<'_, L, N> {
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let guard = &epoch::pin();
-        deliver(self.tree.get(key, Some(self.seqno), guard), f)
+        deliver(self.tree.get(key, Some(self.seqno), guard).as_deref(), f)
     }
 
     fn scan(

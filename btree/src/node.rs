@@ -9,29 +9,52 @@
 //! - `count`: entries in a leaf, separators in an inner node (which has
 //!   `count + 1` children, so at most `N - 1` separators);
 //! - `high`: the node's high key (inclusive upper bound of its range), or
-//!   null for the rightmost node of a level (+∞); `right`: the right
-//!   sibling (B-link); `low` (leaves only): the low fence key, the
-//!   exclusive lower bound, which lets reverse iteration find the previous
-//!   leaf by descending to it;
-//! - `heads[i]`: the first 4 bytes of key `i`, big-endian, zero-padded, so
-//!   most comparisons never leave the node;
-//! - `slots[i]`: the [`Entry`] of key `i` (leaf) or separator `i` (inner):
-//!   an immutable, out-of-line key in one allocation (header, then the key
-//!   bytes) which, in a leaf, also anchors the key's version chain of
-//!   [`Rec`]s (each one allocation: header, then the value bytes);
-//! - `kids[i]`: child `i` of an inner node; it holds the keys in
-//!   `(sep[i-1], sep[i]]`.
+//!   null for the rightmost node of a level (+∞), with its head and length
+//!   class copied into `high_head`/`high_meta` so that moving right is
+//!   decided inside the node; `right`: the right sibling (B-link); `low`
+//!   (leaves only): the low fence key, the exclusive lower bound, which
+//!   lets reverse iteration find the previous leaf by descending to it;
+//! - `heads[i]`: the first 8 bytes of key `i`, big-endian, zero-padded;
+//!   with the key length class in `meta[i]`, it orders any key of at most
+//!   8 bytes completely, so such keys live in the slot and comparisons
+//!   with them never leave the node;
+//! - `meta[i]`: the key length if at most 8 bytes, else [`KLEN_LONG`];
+//!   in a leaf also whether the value is inline ([`CHAIN`] clear) and its
+//!   length;
+//! - `words[i]`, in a leaf, the value of key `i`, one of:
+//!   - *inline* (key of at most 8 bytes, value of at most 8 bytes, no
+//!     older version any snapshot needs): the value bytes themselves, as
+//!     a pointer-sized integer (no provenance);
+//!   - *chain* (key of at most 8 bytes): the newest [`Rec`] of the key's
+//!     version chain (seqno, value bytes, older version), out of line;
+//!   - *long key*: an out-of-line, immutable [`Entry`] (the key bytes)
+//!     which anchors the key's version chain;
 //!
-//! Every field is an atomic, so an optimistic reader that races a writer
-//! reads stale or mixed values but never undefined behaviour; every count
-//! is clamped to the node capacity before it is used as an index, and a
-//! null where a pointer is expected makes the reader restart.
+//!   in an inner node, `words[i]` is child `i`, which holds the keys in
+//!   `(sep[i-1], sep[i]]`, and separator `i`'s bytes are an [`Entry`] in
+//!   the node's `ext` array (read only when heads tie on long keys).
+//!
+//! Every field read by optimistic readers is an atomic, so a reader that
+//! races a writer reads stale or mixed values but never undefined
+//! behaviour; every count is clamped to the node capacity before it is
+//! used as an index; and a word is interpreted (as inline bytes or as a
+//! pointer to follow) only after the read of the node has been validated,
+//! so a torn `(meta, word)` pair is never dereferenced.
+//!
+//! An inline value carries no seqno: a write stores inline only if no
+//! live snapshot is older than it and any snapshot taken later pins a
+//! seqno at or above it (see `Tree::next_seqno`), so every reader may see
+//! it. When a snapshot needs an older version kept, the inline value
+//! moves into a chain record with seqno 0 (visible to every snapshot) and
+//! the new version is pushed on top; a sweep (or a later write) folds the
+//! chain back inline when no snapshot needs it.
 //!
 //! # Memory invariants (what makes the safe accessors sound)
 //!
-//! 1. Every non-null pointer ever stored in a node field points to an
-//!    object allocated here and fully initialised before the (Release)
-//!    store that published it; readers load with Acquire.
+//! 1. Every pointer ever stored in a node field (other than an inline
+//!    value word) points to an object allocated here and fully
+//!    initialised before the (Release) store that published it; readers
+//!    load with Acquire.
 //! 2. A node is freed when the tree is dropped (which needs `&mut`
 //!    access), or, for an empty leaf unlinked by
 //!    [`Locked::unlink_right_leaf`], through crossbeam-epoch after it was
@@ -40,28 +63,27 @@
 //! 3. An [`Entry`] or a run of [`Rec`]s is retired only after a writer
 //!    holding the owning leaf's latch has made it unreachable from every
 //!    node and chain, and it is freed through crossbeam-epoch only once
-//!    every guard pinned before the retirement is gone. A pointer loaded
-//!    while pinned therefore stays dereferenceable while the guard lives,
-//!    even if it was read from a torn node state. (The tree still
-//!    validates the node version before it dereferences such a pointer,
-//!    so it never acts on a torn state; the guard makes a slip harmless
-//!    rather than undefined.)
+//!    every guard pinned before the retirement is gone. A pointer read in
+//!    a validated read of a node, under a guard, therefore stays
+//!    dereferenceable while the guard lives.
 //! 4. Entries and records are immutable once published, except the atomic
 //!    links (`Entry::versions`, `Rec::older`), which change only under the
 //!    owning leaf's latch.
 //!
 //! Outside this module, entries and records are reached only through the
 //! guard-bound handles [`EntryRef`] and [`RecRef`] (raw pointers inside, so
-//! the trailing bytes keep the allocation's provenance), which only this
-//! module creates, from pointers loaded under a guard.
+//! the trailing bytes keep the allocation's provenance), and slots only
+//! through [`LeafSlot`]s, which only this module creates, from validated
+//! reads under a guard.
 //!
 //! Under `cfg(loom)` retired objects go to a limbo list freed with the tree
 //! instead of to crossbeam-epoch (whose collector runs outside the model).
 
+use crate::bytes::Bytes;
 use crate::latch::Latch;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
-use ordex_core::sync::{AtomicPtr, AtomicU32, Ordering};
+use ordex_core::sync::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -69,16 +91,18 @@ use std::slice;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
 
-/// The 4-byte big-endian key head: the first four bytes, zero-padded.
+/// The 8-byte big-endian key head: the first eight bytes, zero-padded.
 ///
 /// If the heads of two keys differ, they order the keys exactly as memcmp
-/// does; if they are equal, the full keys decide.
+/// does; if they are equal and one key has at most 8 bytes, the shorter
+/// key is the smaller (it is a prefix of the other); otherwise the full
+/// keys decide.
 #[inline]
-pub(crate) fn head_of(key: &[u8]) -> u32 {
-    let mut b = [0u8; 4];
-    let n = key.len().min(4);
+pub(crate) fn head_of(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
     b[..n].copy_from_slice(&key[..n]);
-    u32::from_be_bytes(b)
+    u64::from_be_bytes(b)
 }
 
 /// Heap accounting shared with deferred frees (which outlive a call).
@@ -182,18 +206,17 @@ impl<'g> RecRef<'g> {
         })
     }
 
-    /// Starts loading the record (header and the start of the value), so
-    /// a scan's misses overlap instead of following one another.
-    #[inline]
-    pub(crate) fn prefetch(self) {
-        ordex_core::sync::prefetch(self.p.as_ptr());
-    }
-
     /// The value, or `None` for a tombstone.
     #[inline]
-    pub(crate) fn value(self) -> Option<&'g [u8]> {
+    pub(crate) fn value(self) -> Option<Bytes<'g>> {
         // SAFETY: `self` names a record live for `'g` (see `new`).
-        unsafe { rec_value(self.p.as_ptr()) }
+        unsafe { rec_value(self.p.as_ptr()) }.map(Bytes::borrowed)
+    }
+
+    /// Whether the newest version is a tombstone.
+    fn is_tomb(self) -> bool {
+        // SAFETY: live record (see `new`); immutable field.
+        unsafe { (*self.p.as_ptr()).tomb }
     }
 
     /// Whether an older version is linked (for invariant checks).
@@ -228,9 +251,8 @@ impl<'g> RecRef<'g> {
 pub(crate) struct NewRec(NonNull<Rec>);
 
 impl NewRec {
-    /// A record for `value` (`None`: tombstone); the seqno is set later,
-    /// under the leaf latch.
-    pub(crate) fn new(value: Option<&[u8]>) -> Self {
+    /// A record for `value` (`None`: tombstone) with seqno `seqno`.
+    pub(crate) fn new(value: Option<&[u8]>, seqno: u64) -> Self {
         let len = value.map_or(0, <[u8]>::len);
         let layout = rec_layout(len);
         // SAFETY: the layout has a non-zero size (the header).
@@ -241,7 +263,7 @@ impl NewRec {
         // SAFETY: `p` is a fresh allocation of header + `len` bytes.
         unsafe {
             p.as_ptr().write(Rec {
-                seqno: 0,
+                seqno,
                 older: AtomicPtr::new(ptr::null_mut()),
                 len,
                 tomb: value.is_none(),
@@ -251,12 +273,6 @@ impl NewRec {
             }
         }
         NewRec(p)
-    }
-
-    /// Sets the seqno (before publication).
-    pub(crate) fn set_seqno(&mut self, seqno: u64) {
-        // SAFETY: the record is owned and not yet shared.
-        unsafe { (*self.0.as_ptr()).seqno = seqno };
     }
 
     fn publish(self, heap: &Heap, older: *mut Rec) -> *mut Rec {
@@ -305,7 +321,6 @@ unsafe fn free_rec(p: *mut Rec) -> usize {
 pub(crate) struct Entry {
     versions: AtomicPtr<Rec>,
     len: usize,
-    head: u32,
 }
 
 /// An entry borrowed under an epoch guard.
@@ -325,26 +340,11 @@ impl<'g> EntryRef<'g> {
         })
     }
 
-    /// Starts loading the entry (its version pointer and the start of its
-    /// key), so a scan's misses overlap instead of following one another.
-    #[inline]
-    pub(crate) fn prefetch(self) {
-        ordex_core::sync::prefetch(self.p.as_ptr());
-    }
-
     /// The key bytes.
     #[inline]
     pub(crate) fn key(self) -> &'g [u8] {
         // SAFETY: `self` names an entry live for `'g` (see `new`).
         unsafe { entry_key(self.p.as_ptr()) }
-    }
-
-    /// The newest version (None only for separator keys, which have none).
-    #[inline]
-    pub(crate) fn newest(self) -> Option<RecRef<'g>> {
-        // SAFETY: live entry (see `new`).
-        let versions = unsafe { &(*self.p.as_ptr()).versions };
-        RecRef::new(versions.load(Ordering::Acquire))
     }
 }
 
@@ -362,7 +362,6 @@ impl Entry {
             p.write(Entry {
                 versions: AtomicPtr::new(versions),
                 len: key.len(),
-                head: head_of(key),
             });
             ptr::copy_nonoverlapping(key.as_ptr(), p.cast::<u8>().add(ENTRY_HDR), key.len());
         }
@@ -471,17 +470,18 @@ unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
     unsafe { retire(e.cast::<u8>(), free, guard, heap) }
 }
 
-/// Frees an unlinked node and its low fence key; returns the bytes freed.
+/// Frees an unlinked node, its low fence key and (inner nodes) its
+/// separator array; returns the bytes freed.
 ///
 /// # Safety
 /// `p` is a `Node<L, N>` allocated by [`Node::alloc`], unreachable from the
-/// tree, owning no slot entries and no high key (moved or nulled), freed
-/// once.
+/// tree, owning no slot contents, separators or high key (moved or
+/// nulled), freed once.
 unsafe fn free_node<L: Latch, const N: usize>(p: *mut u8) -> usize {
     // SAFETY: the caller's contract.
     let node = unsafe { Box::from_raw(p.cast::<Node<L, N>>()) };
     let low = node.low.load(Ordering::Relaxed);
-    let mut bytes = core::mem::size_of::<Node<L, N>>();
+    let mut bytes = Node::<L, N>::bytes(node.level);
     if !low.is_null() {
         // SAFETY: the low fence is owned by its node alone.
         bytes += unsafe { free_entry(low) };
@@ -503,21 +503,180 @@ unsafe fn retire_node<L: Latch, const N: usize>(
     unsafe { retire(p.cast::<u8>(), free_node::<L, N>, guard, heap) }
 }
 
+/// `meta` bits 0..4: the key length if at most 8 bytes, else this.
+pub(crate) const KLEN_LONG: u16 = 0xF;
+const KLEN_MASK: u16 = 0xF;
+/// `meta` bit 4 (leaves, keys of at most 8 bytes): the word is a chain.
+const CHAIN: u16 = 0x10;
+/// `meta` bits 8..12 (leaves, inline values): the value length.
+const VLEN_SHIFT: u16 = 8;
+/// The longest value stored inline: one pointer-sized word.
+const INLINE_MAX: usize = core::mem::size_of::<usize>();
+const _: () = assert!(INLINE_MAX <= 8, "inline values fit in a Bytes copy");
+
+/// A search key with its head computed once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SKey<'k> {
+    pub(crate) key: &'k [u8],
+    pub(crate) head: u64,
+}
+
+impl<'k> SKey<'k> {
+    #[inline]
+    pub(crate) fn new(key: &'k [u8]) -> Self {
+        SKey {
+            key,
+            head: head_of(key),
+        }
+    }
+}
+
+/// The key-length part of `meta` for `key`.
+fn klen_meta(key: &[u8]) -> u16 {
+    if key.len() <= 8 {
+        key.len() as u16
+    } else {
+        KLEN_LONG
+    }
+}
+
+/// Orders a slot key (whose head equals `sk.head`) against `sk` when at
+/// least one of them has at most 8 bytes; `None` when both are long and
+/// the full keys must decide.
+#[inline]
+fn tie_order(meta: u16, sk: SKey<'_>) -> Option<core::cmp::Ordering> {
+    let klen = meta & KLEN_MASK;
+    if klen != KLEN_LONG {
+        Some(usize::from(klen).cmp(&sk.key.len()))
+    } else if sk.key.len() <= 8 {
+        Some(core::cmp::Ordering::Greater)
+    } else {
+        None
+    }
+}
+
+/// A short key rebuilt from its head and length.
+#[inline]
+fn short_key<'g>(head: u64, meta: u16) -> Bytes<'g> {
+    Bytes::inline(head.to_be_bytes(), usize::from(meta & KLEN_MASK))
+}
+
+/// Packs a value of at most [`INLINE_MAX`] bytes into a word.
+fn pack(value: &[u8]) -> *mut u8 {
+    let mut b = [0u8; INLINE_MAX];
+    b[..value.len()].copy_from_slice(value);
+    ptr::without_provenance_mut(usize::from_le_bytes(b))
+}
+
+/// Unpacks an inline value word.
+#[inline]
+fn unpack<'g>(word: *mut u8, meta: u16) -> Bytes<'g> {
+    let mut b = [0u8; 8];
+    b[..INLINE_MAX].copy_from_slice(&word.addr().to_le_bytes());
+    Bytes::inline(b, usize::from((meta >> VLEN_SHIFT) & 0xF))
+}
+
+/// The raw contents of a slot, loaded without interpretation.
+#[derive(Debug, Clone, Copy)]
+struct Raw {
+    head: u64,
+    meta: u16,
+    word: *mut u8,
+}
+
+impl Raw {
+    const EMPTY: Raw = Raw {
+        head: 0,
+        meta: 0,
+        word: ptr::null_mut(),
+    };
+
+    fn is_long(self) -> bool {
+        self.meta & KLEN_MASK == KLEN_LONG
+    }
+
+    fn is_chain(self) -> bool {
+        !self.is_long() && self.meta & CHAIN != 0
+    }
+
+    fn is_inline(self) -> bool {
+        !self.is_long() && self.meta & CHAIN == 0
+    }
+
+    /// An inline slot.
+    fn inline(key: &[u8], value: &[u8]) -> Raw {
+        Raw {
+            head: head_of(key),
+            meta: klen_meta(key) | ((value.len() as u16) << VLEN_SHIFT),
+            word: pack(value),
+        }
+    }
+}
+
+/// The value of a leaf slot as of a validated read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Val<'g> {
+    /// An inline value: visible to every reader and snapshot.
+    Inline(Bytes<'g>),
+    /// The newest record of the key's version chain.
+    Chain(RecRef<'g>),
+}
+
+impl<'g> Val<'g> {
+    /// The newest value (None: tombstone).
+    #[inline]
+    pub(crate) fn now(self) -> Option<Bytes<'g>> {
+        match self {
+            Val::Inline(b) => Some(b),
+            Val::Chain(r) => r.value(),
+        }
+    }
+
+    /// The value visible at `seqno` (None: absent or tombstone).
+    #[inline]
+    pub(crate) fn at(self, seqno: u64) -> Option<Bytes<'g>> {
+        match self {
+            Val::Inline(b) => Some(b),
+            Val::Chain(r) => r.visible_at(seqno)?.value(),
+        }
+    }
+
+    /// For invariant checks: whether a chain keeps more than one version
+    /// or ends in a lone tombstone.
+    pub(crate) fn has_older_or_tomb(self) -> bool {
+        match self {
+            Val::Inline(_) => false,
+            Val::Chain(r) => r.has_older() || r.is_tomb(),
+        }
+    }
+}
+
+/// A leaf slot as of a validated read: its key and value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeafSlot<'g> {
+    pub(crate) key: Bytes<'g>,
+    pub(crate) val: Val<'g>,
+}
+
 /// A B-link tree node of `N` slots. See the module docs for the layout.
 #[derive(Debug)]
 pub(crate) struct Node<L: Latch, const N: usize> {
     latch: L,
     level: u8,
     count: AtomicU32,
+    high_meta: AtomicU16,
+    high_head: AtomicU64,
     high: AtomicPtr<Entry>,
     /// Leaves only: the low fence key (exclusive lower bound; null: -∞).
     /// Immutable once the leaf is published (an unlink changes the left
     /// sibling's high key, never a low key).
     low: AtomicPtr<Entry>,
     right: AtomicPtr<Node<L, N>>,
-    heads: [AtomicU32; N],
-    slots: [AtomicPtr<Entry>; N],
-    kids: [AtomicPtr<Node<L, N>>; N],
+    /// Inner nodes only: the separator entries (immutable box).
+    ext: Option<Box<[AtomicPtr<Entry>; N]>>,
+    heads: [AtomicU64; N],
+    meta: [AtomicU16; N],
+    words: [AtomicPtr<u8>; N],
 }
 
 /// A half-split to finish: the separator (the left node's new high key,
@@ -540,19 +699,33 @@ impl<L: Latch, const N: usize> Split<L, N> {
 impl<L: Latch, const N: usize> Node<L, N> {
     const OK: () = assert!(N >= 4 && N <= 1024, "node size must be in 4..=1024 slots");
 
+    /// Heap bytes of a node of `level`.
+    fn bytes(level: u8) -> usize {
+        core::mem::size_of::<Node<L, N>>()
+            + if level == 0 {
+                0
+            } else {
+                core::mem::size_of::<[AtomicPtr<Entry>; N]>()
+            }
+    }
+
     fn alloc(level: u8, heap: &Heap) -> *mut Node<L, N> {
         let () = Self::OK;
-        heap.add(core::mem::size_of::<Node<L, N>>());
+        heap.add(Self::bytes(level));
         Box::into_raw(Box::new(Node {
             latch: L::new(),
             level,
             count: AtomicU32::new(0),
+            high_meta: AtomicU16::new(0),
+            high_head: AtomicU64::new(0),
             high: AtomicPtr::new(ptr::null_mut()),
             low: AtomicPtr::new(ptr::null_mut()),
             right: AtomicPtr::new(ptr::null_mut()),
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            kids: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            ext: (level > 0)
+                .then(|| Box::new(core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())))),
+            heads: core::array::from_fn(|_| AtomicU64::new(0)),
+            meta: core::array::from_fn(|_| AtomicU16::new(0)),
+            words: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }))
     }
 
@@ -613,21 +786,192 @@ impl<L: Latch, const N: usize> Node<L, N> {
         (self.count.load(Ordering::Relaxed) as usize).min(self.cap())
     }
 
-    /// Slot `i` (None if out of range or, in a racy read, null).
     #[inline]
-    pub(crate) fn slot<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<EntryRef<'g>> {
-        // Module invariants 1 and 3: any non-null slot value is a published
-        // entry that stays allocated while `_guard` is pinned.
-        EntryRef::new(self.slots.get(i)?.load(Ordering::Acquire))
+    fn raw(&self, i: usize) -> Raw {
+        Raw {
+            head: self.heads[i].load(Ordering::Relaxed),
+            meta: self.meta[i].load(Ordering::Relaxed),
+            word: self.words[i].load(Ordering::Acquire),
+        }
+    }
+
+    /// Interprets a leaf slot's raw contents.
+    ///
+    /// # Safety
+    /// `raw` was loaded from this leaf (a latched one, or under a read
+    /// validated after the load), while a guard for `'g` is pinned; for a
+    /// long key, the entry's version pointer `versions` was loaded under
+    /// the same validated read.
+    unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> Result<LeafSlot<'g>, Restart> {
+        if raw.is_inline() {
+            return Ok(LeafSlot {
+                key: short_key(raw.head, raw.meta),
+                val: Val::Inline(unpack(raw.word, raw.meta)),
+            });
+        }
+        if raw.is_chain() {
+            // Invariants 1 and 3: a validated chain word is a live record.
+            let r = RecRef::new(raw.word.cast::<Rec>()).ok_or(Restart)?;
+            return Ok(LeafSlot {
+                key: short_key(raw.head, raw.meta),
+                val: Val::Chain(r),
+            });
+        }
+        // Invariants 1 and 3: a validated long-key word is a live entry,
+        // and its validated version pointer a live record.
+        let e = EntryRef::new(raw.word.cast::<Entry>()).ok_or(Restart)?;
+        let r = RecRef::new(versions).ok_or(Restart)?;
+        Ok(LeafSlot {
+            key: Bytes::borrowed(e.key()),
+            val: Val::Chain(r),
+        })
+    }
+
+    /// Slot `pos` of this leaf under the read `v`, validated.
+    #[inline]
+    pub(crate) fn leaf_slot<'g>(
+        &'g self,
+        pos: usize,
+        v: &Reading<'_, L>,
+        _guard: &'g Guard,
+    ) -> Result<LeafSlot<'g>, Restart> {
+        if pos >= N {
+            return Err(Restart);
+        }
+        let raw = self.raw(pos);
+        self.check(v)?;
+        let mut versions = ptr::null_mut();
+        if raw.is_long() {
+            // SAFETY: validated long-key word: a live entry (invariants 1
+            // and 3; the guard is pinned for `'g`).
+            versions = unsafe { &*raw.word.cast::<Entry>() }
+                .versions
+                .load(Ordering::Acquire);
+            self.check(v)?;
+        }
+        // SAFETY: loaded from this leaf under `v`, validated after the
+        // loads, with the guard pinned.
+        unsafe { Self::resolve(raw, versions) }
+    }
+
+    /// Copies slots `from..to` of this leaf into `out[..to - from]`
+    /// (clamped to the count), with the high key and right-link, all as
+    /// of one validated read `v`. Every out-of-line entry, then every
+    /// newest record, is prefetched before any is used, so their misses
+    /// overlap. Returns the number of slots copied.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn copy_leaf<'g>(
+        &'g self,
+        from: usize,
+        to: usize,
+        v: &Reading<'_, L>,
+        guard: &'g Guard,
+        out: &mut [Option<LeafSlot<'g>>; N],
+    ) -> Result<(usize, Option<EntryRef<'g>>, Option<&'g Node<L, N>>), Restart> {
+        let to = to.min(self.count());
+        let from = from.min(to);
+        let len = to - from;
+        let mut raws = [Raw::EMPTY; N];
+        for (i, r) in raws[..len].iter_mut().enumerate() {
+            *r = self.raw(from + i);
+        }
+        let high = self.high(guard);
+        let right = self.right(guard);
+        self.check(v)?;
+        let mut longs = false;
+        for r in &raws[..len] {
+            if r.is_long() {
+                ordex_core::sync::prefetch(r.word.cast_const());
+                longs = true;
+            } else if r.is_chain() {
+                ordex_core::sync::prefetch(r.word.cast_const());
+            }
+        }
+        let mut versions = [ptr::null_mut::<Rec>(); N];
+        if longs {
+            for (r, ver) in raws[..len].iter().zip(versions.iter_mut()) {
+                if r.is_long() {
+                    // SAFETY: validated long-key word: a live entry.
+                    *ver = unsafe { &*r.word.cast::<Entry>() }
+                        .versions
+                        .load(Ordering::Acquire);
+                    ordex_core::sync::prefetch(ver.cast_const());
+                }
+            }
+            self.check(v)?;
+        }
+        for i in 0..len {
+            // SAFETY: loaded from this leaf under `v`, validated after the
+            // loads, with the guard pinned.
+            out[i] = Some(unsafe { Self::resolve(raws[i], versions[i]) }?);
+        }
+        Ok((len, high, right))
+    }
+
+    /// The key of slot `i` (leaf entry or inner separator) under the read
+    /// `v`, validated.
+    pub(crate) fn key_at<'g>(
+        &'g self,
+        i: usize,
+        v: &Reading<'_, L>,
+        _guard: &'g Guard,
+    ) -> Result<Bytes<'g>, Restart> {
+        if i >= N {
+            return Err(Restart);
+        }
+        let raw = self.raw(i);
+        let sep = self.ext.as_ref().map(|x| x[i].load(Ordering::Acquire));
+        self.check(v)?;
+        if !raw.is_long() {
+            return Ok(short_key(raw.head, raw.meta));
+        }
+        let p = sep.unwrap_or(raw.word.cast::<Entry>());
+        // Invariants 1 and 3: a validated entry pointer is live.
+        Ok(Bytes::borrowed(EntryRef::new(p).ok_or(Restart)?.key()))
+    }
+
+    /// Whether `sk` is within this node's range (at or below its high
+    /// key), under the read `v`; decided by the high key's head when it
+    /// can be, else validated before the high key is dereferenced.
+    #[inline]
+    pub(crate) fn covers(
+        &self,
+        sk: SKey<'_>,
+        v: &Reading<'_, L>,
+        guard: &Guard,
+    ) -> Result<bool, Restart> {
+        let h = self.high.load(Ordering::Acquire);
+        if h.is_null() {
+            return Ok(true);
+        }
+        let head = self.high_head.load(Ordering::Relaxed);
+        if head != sk.head {
+            return Ok(sk.head < head);
+        }
+        let ord = match tie_order(self.high_meta.load(Ordering::Relaxed), sk) {
+            Some(o) => o,
+            None => {
+                self.check(v)?;
+                let high = self.high(guard).ok_or(Restart)?;
+                high.key().cmp(sk.key)
+            }
+        };
+        Ok(ord != core::cmp::Ordering::Less)
     }
 
     /// The high key; None means +∞ (or, in a racy read, a torn state that
     /// validation catches).
     #[inline]
     pub(crate) fn high<'g>(&'g self, _guard: &'g Guard) -> Option<EntryRef<'g>> {
-        // As for `slot`: a high key replaced by an unlink is retired
+        // Invariants 1 and 3: a high key replaced by an unlink is retired
         // through the epoch; otherwise it is freed with the tree.
         EntryRef::new(self.high.load(Ordering::Acquire))
+    }
+
+    /// Whether the node has a high key (is not the last of its level).
+    #[inline]
+    pub(crate) fn has_high(&self) -> bool {
+        !self.high.load(Ordering::Acquire).is_null()
     }
 
     /// A leaf's low fence key (exclusive lower bound); None means -∞.
@@ -641,42 +985,55 @@ impl<L: Latch, const N: usize> Node<L, N> {
     #[inline]
     pub(crate) fn right<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
         let p = self.right.load(Ordering::Acquire);
-        // SAFETY: module invariant 2: nodes live as long as the tree.
+        // SAFETY: module invariant 2: nodes live as long as the tree, or
+        // (unlinked leaves) while a guard pinned before their retirement.
         unsafe { p.as_ref() }
     }
 
     /// Child `i` of an inner node.
     #[inline]
     pub(crate) fn kid<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
-        let p = self.kids.get(i)?.load(Ordering::Acquire);
-        // SAFETY: module invariant 2.
-        unsafe { p.as_ref() }
+        if self.level == 0 {
+            return None;
+        }
+        let p = self.words.get(i)?.load(Ordering::Acquire);
+        // SAFETY: module invariant 2; in an inner node every non-null
+        // word is a child pointer (words never hold inline bytes there).
+        unsafe { p.cast::<Node<L, N>>().as_ref() }
     }
 
-    /// Binary search: the first position whose key is `>= key`, and whether
-    /// it is equal, under the optimistic read `v` (or the latch). The 4-byte
-    /// heads decide most steps; on a tie the slot's entry is dereferenced
+    /// Binary search: the first position whose key is `>= sk`, and whether
+    /// it is equal, under the optimistic read `v` (or the latch). Heads and
+    /// length classes decide every comparison with a key of at most 8
+    /// bytes; on a tie between long keys the slot's entry is dereferenced
     /// only after validating `v`. The answer is meaningful only if `v`
-    /// still validates afterwards; a torn slot makes it restart.
+    /// still validates afterwards.
+    #[inline]
     pub(crate) fn lower_bound(
         &self,
-        key: &[u8],
-        head: u32,
+        sk: SKey<'_>,
         v: &Reading<'_, L>,
-        guard: &Guard,
+        _guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
         let (mut lo, mut hi) = (0, self.count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let h = self.heads[mid].load(Ordering::Relaxed);
-            let ord = if h != head {
-                h.cmp(&head)
+            let ord = if h != sk.head {
+                h.cmp(&sk.head)
             } else {
-                // Equal heads: the full key decides. Validate the slot
-                // pointer before dereferencing it.
-                let e = self.slot(mid, guard).ok_or(Restart)?;
-                self.check(v)?;
-                e.key().cmp(key)
+                match tie_order(self.meta[mid].load(Ordering::Relaxed), sk) {
+                    Some(o) => o,
+                    None => {
+                        let p = match &self.ext {
+                            Some(x) => x[mid].load(Ordering::Acquire),
+                            None => self.words[mid].load(Ordering::Acquire).cast::<Entry>(),
+                        };
+                        self.check(v)?;
+                        // Invariants 1 and 3: validated, so a live entry.
+                        EntryRef::new(p).ok_or(Restart)?.key().cmp(sk.key)
+                    }
+                }
             };
             match ord {
                 core::cmp::Ordering::Less => lo = mid + 1,
@@ -728,32 +1085,142 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     // --- plain accessors for a writer holding the latch (or an owner) ---
 
-    fn slot_ptr(&self, i: usize) -> *mut Entry {
-        self.slots[i].load(Ordering::Relaxed)
+    fn set_raw(&self, i: usize, r: Raw) {
+        self.heads[i].store(r.head, Ordering::Relaxed);
+        self.meta[i].store(r.meta, Ordering::Relaxed);
+        self.words[i].store(r.word, Ordering::Release);
     }
 
     fn kid_ptr(&self, i: usize) -> *mut Node<L, N> {
-        self.kids[i].load(Ordering::Relaxed)
-    }
-
-    fn set_slot(&self, i: usize, e: *mut Entry) {
-        let head = if e.is_null() {
-            0
-        } else {
-            // SAFETY: a non-null `e` is an entry this thread owns or that
-            // the latched node holds (invariant 1).
-            unsafe { (*e).head }
-        };
-        self.heads[i].store(head, Ordering::Relaxed);
-        self.slots[i].store(e, Ordering::Release);
+        self.words[i].load(Ordering::Relaxed).cast::<Node<L, N>>()
     }
 
     fn set_kid(&self, i: usize, n: *mut Node<L, N>) {
-        self.kids[i].store(n, Ordering::Release);
+        self.words[i].store(n.cast::<u8>(), Ordering::Release);
+    }
+
+    fn ext(&self) -> &[AtomicPtr<Entry>; N] {
+        self.ext.as_deref().expect("inner node")
+    }
+
+    fn sep_ptr(&self, i: usize) -> *mut Entry {
+        self.ext()[i].load(Ordering::Relaxed)
+    }
+
+    /// Sets separator `i` of an inner node (head and length class from
+    /// the entry's key).
+    fn set_sep(&self, i: usize, e: *mut Entry) {
+        let (head, meta) = if e.is_null() {
+            (0, 0)
+        } else {
+            // SAFETY: a non-null `e` is an entry this thread owns or that
+            // the latched node holds (invariant 1).
+            let k = unsafe { entry_key(e) };
+            (head_of(k), klen_meta(k))
+        };
+        self.heads[i].store(head, Ordering::Relaxed);
+        self.meta[i].store(meta, Ordering::Relaxed);
+        self.ext()[i].store(e, Ordering::Release);
+    }
+
+    /// Sets the high key (null: +∞) with its head and length class.
+    fn set_high(&self, e: *mut Entry) {
+        let (head, meta) = if e.is_null() {
+            (0, 0)
+        } else {
+            // SAFETY: as for `set_sep`.
+            let k = unsafe { entry_key(e) };
+            (head_of(k), klen_meta(k))
+        };
+        self.high_head.store(head, Ordering::Relaxed);
+        self.high_meta.store(meta, Ordering::Relaxed);
+        self.high.store(e, Ordering::Release);
     }
 
     fn set_count(&self, n: usize) {
         self.count.store(n as u32, Ordering::Relaxed);
+    }
+
+    /// The key bytes of a leaf slot this thread owns or holds latched.
+    fn owned_key(&self, r: &Raw) -> KeyBuf<'_> {
+        if r.is_long() {
+            // SAFETY: a long-key word of an owned or latched leaf is a live
+            // entry (invariant 1), not freed while the latch is held.
+            KeyBuf::Long(unsafe { entry_key(r.word.cast::<Entry>()) })
+        } else {
+            KeyBuf::Short(r.head.to_be_bytes(), usize::from(r.meta & KLEN_MASK))
+        }
+    }
+}
+
+/// A key read under a latch: rebuilt from a short slot, or borrowed from a
+/// long key's entry.
+enum KeyBuf<'a> {
+    Short([u8; 8], usize),
+    Long(&'a [u8]),
+}
+
+impl KeyBuf<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            KeyBuf::Short(b, n) => &b[..*n],
+            KeyBuf::Long(k) => k,
+        }
+    }
+}
+
+/// The slot content for a new key written at seqno `w` with the oldest
+/// snapshot bound `oldest`: inline if both key and value are small and no
+/// snapshot can need the seqno.
+fn new_raw(heap: &Heap, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
+    if key.len() <= 8 {
+        if value.len() <= INLINE_MAX && w <= oldest {
+            return Raw::inline(key, value);
+        }
+        let r = NewRec::new(Some(value), w).publish(heap, ptr::null_mut());
+        return Raw {
+            head: head_of(key),
+            meta: klen_meta(key) | CHAIN,
+            word: r.cast::<u8>(),
+        };
+    }
+    let r = NewRec::new(Some(value), w).publish(heap, ptr::null_mut());
+    Raw {
+        head: head_of(key),
+        meta: KLEN_LONG,
+        word: Entry::alloc(key, r, heap).cast::<u8>(),
+    }
+}
+
+/// Frees what a leaf slot owns (chain, or entry and chain); returns the
+/// bytes freed.
+///
+/// # Safety
+/// `r` is the content of a leaf slot that no thread can reach any more and
+/// that no one else frees.
+unsafe fn free_raw(r: Raw) -> usize {
+    if r.is_long() {
+        // SAFETY: the caller hands over the entry and its chain.
+        unsafe { free_entry(r.word.cast::<Entry>()) }
+    } else if r.is_chain() {
+        // SAFETY: the caller hands over the chain.
+        unsafe { free_chain(r.word.cast::<Rec>()) }
+    } else {
+        0
+    }
+}
+
+/// Retires what a leaf slot owns.
+///
+/// # Safety
+/// `r` was unlinked from its leaf under the latch and is retired once.
+unsafe fn retire_raw(r: Raw, guard: &Guard, heap: &Arc<Heap>) {
+    if r.is_long() {
+        // SAFETY: the caller's contract.
+        unsafe { retire_entry(r.word.cast::<Entry>(), guard, heap) }
+    } else if r.is_chain() {
+        // SAFETY: the caller's contract.
+        unsafe { retire_chain(r.word.cast::<Rec>(), guard, heap) }
     }
 }
 
@@ -789,6 +1256,14 @@ impl<L: Latch, const N: usize> Drop for Locked<'_, L, N> {
     }
 }
 
+/// What a write did to a key: whether the replaced version was a value,
+/// and whether the chain kept more than the new version for a snapshot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pushed {
+    pub(crate) was_live: bool,
+    pub(crate) kept: bool,
+}
+
 impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     fn count_exact(&self) -> usize {
         self.node.count.load(Ordering::Relaxed) as usize
@@ -799,28 +1274,79 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         self.count_exact() == 0
     }
 
-    /// Pushes `rec` as the newest version of the entry at `pos`, then trims
-    /// the chain to what the oldest live snapshot (`oldest`, `u64::MAX` if
-    /// none) can need: every version newer than `oldest` and the newest one
-    /// at or below it. Returns whether the replaced version was a value,
-    /// and whether the chain kept more than the new version.
+    /// Writes version `value` (None: tombstone) at seqno `w` for the key at
+    /// `pos` of the latched leaf, keeping what the oldest live snapshot
+    /// (`oldest`, `u64::MAX` if none) can need: every version newer than
+    /// `oldest` and the newest one at or below it. A tombstone with
+    /// `w <= oldest` is the caller's to handle ([`remove_entry`]).
+    ///
+    /// [`remove_entry`]: Self::remove_entry
     pub(crate) fn push_version(
         &self,
         pos: usize,
-        rec: NewRec,
+        value: Option<&[u8]>,
+        w: u64,
         oldest: u64,
         guard: &Guard,
-    ) -> (bool, bool) {
-        let e = self.node.slot_ptr(pos);
-        // SAFETY: `pos` is an occupied slot of the latched leaf (the caller
-        // found it there under the latch), so `e` is a live entry.
-        let entry = unsafe { &*e };
-        let old = entry.versions.load(Ordering::Relaxed);
-        // SAFETY: the chain head of a live entry is live (invariant 3).
+    ) -> Pushed {
+        let node = self.node;
+        let raw = node.raw(pos);
+        let fits = value.is_some_and(|v| v.len() <= INLINE_MAX);
+        if raw.is_inline() {
+            if w <= oldest {
+                if let Some(v) = value.filter(|_| fits) {
+                    node.set_raw(pos, Raw::inline(&[], v).with_key(raw));
+                } else {
+                    let r = NewRec::new(value, w).publish(self.heap, ptr::null_mut());
+                    node.set_raw(pos, raw.chain(r));
+                }
+                return Pushed {
+                    was_live: true,
+                    kept: false,
+                };
+            }
+            // A snapshot may need the inline value: it becomes a record
+            // visible to every snapshot (seqno 0) under the new version.
+            let old = unpack(raw.word, raw.meta);
+            let older = NewRec::new(Some(&old), 0).publish(self.heap, ptr::null_mut());
+            let r = NewRec::new(value, w).publish(self.heap, older);
+            node.set_raw(pos, raw.chain(r));
+            let kept = self.trim(r, oldest, guard);
+            return Pushed {
+                was_live: true,
+                kept,
+            };
+        }
+        let (anchor, old) = if raw.is_long() {
+            // SAFETY: an occupied long slot of the latched leaf holds a live
+            // entry.
+            let e = unsafe { &*raw.word.cast::<Entry>() };
+            (Some(e), e.versions.load(Ordering::Relaxed))
+        } else {
+            (None, raw.word.cast::<Rec>())
+        };
+        // SAFETY: the chain head of a live slot is live (invariant 3).
         let was_live = unsafe { old.as_ref() }.is_some_and(|r| !r.tomb);
-        let new = rec.publish(self.heap, old);
-        entry.versions.store(new, Ordering::Release);
-        (was_live, self.trim(new, oldest, guard))
+        if anchor.is_none() && fits && w <= oldest {
+            // No snapshot needs the chain: fold it back inline.
+            node.set_raw(pos, Raw::inline(&[], value.unwrap_or(&[])).with_key(raw));
+            // SAFETY: the chain was unlinked from the slot just now, under
+            // the latch; only this latch holder could unlink it.
+            unsafe { retire_chain(old, guard, self.heap) };
+            return Pushed {
+                was_live,
+                kept: false,
+            };
+        }
+        let r = NewRec::new(value, w).publish(self.heap, old);
+        match anchor {
+            Some(e) => e.versions.store(r, Ordering::Release),
+            None => node.set_raw(pos, raw.chain(r)),
+        }
+        Pushed {
+            was_live,
+            kept: self.trim(r, oldest, guard),
+        }
     }
 
     /// Trims a chain (see [`push_version`](Self::push_version)); returns
@@ -828,7 +1354,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     fn trim(&self, head: *mut Rec, oldest: u64, guard: &Guard) -> bool {
         let mut r = head;
         loop {
-            // SAFETY: `r` is in the chain of an entry of the latched leaf;
+            // SAFETY: `r` is in the chain of a slot of the latched leaf;
             // only latch holders unlink records, so it is live.
             let rec = unsafe { &*r };
             let older = rec.older.load(Ordering::Relaxed);
@@ -846,40 +1372,60 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
     }
 
-    /// Trims every chain of the latched leaf to what `oldest` can need and
-    /// unlinks entries left with a lone tombstone no snapshot can tell from
+    /// Trims every chain of the latched leaf to what `oldest` can need,
+    /// folds lone small values of short keys back inline, and unlinks
+    /// entries left with a lone tombstone no snapshot can tell from
     /// absence. Returns the number of entries removed.
     pub(crate) fn sweep(&self, oldest: u64, guard: &Guard) -> usize {
+        let node = self.node;
         let mut removed = 0;
         for i in (0..self.count_exact()).rev() {
-            let e = self.node.slot_ptr(i);
-            // SAFETY: an occupied slot of the latched leaf holds a live
-            // entry, whose chain head is live.
-            let head = unsafe { (*e).versions.load(Ordering::Relaxed) };
+            let raw = node.raw(i);
+            if raw.is_inline() {
+                continue;
+            }
+            let head = if raw.is_long() {
+                // SAFETY: an occupied long slot holds a live entry.
+                unsafe { &*raw.word.cast::<Entry>() }
+                    .versions
+                    .load(Ordering::Relaxed)
+            } else {
+                raw.word.cast::<Rec>()
+            };
             let longer = self.trim(head, oldest, guard);
-            // SAFETY: as above.
+            // SAFETY: the chain head of a live slot is live.
             let rec = unsafe { &*head };
-            if !longer && rec.tomb && rec.seqno <= oldest {
+            if longer || rec.seqno > oldest {
+                continue;
+            }
+            if rec.tomb {
                 self.remove_entry(i, guard);
                 removed += 1;
+            } else if raw.is_chain() && rec.len <= INLINE_MAX {
+                // SAFETY: a live record's value (not a tombstone).
+                let v = unsafe { rec_value(head) }.unwrap_or(&[]);
+                node.set_raw(i, Raw::inline(&[], v).with_key(raw));
+                // SAFETY: unlinked from the slot just now, under the latch.
+                unsafe { retire_chain(head, guard, self.heap) };
             }
         }
         removed
     }
 
-    /// Unlinks the entry at `pos` and retires it with its chain.
+    /// Unlinks the entry at `pos` and retires what it owns.
     pub(crate) fn remove_entry(&self, pos: usize, guard: &Guard) {
         let n = self.count_exact();
         let node = self.node;
-        let e = node.slot_ptr(pos);
+        let raw = node.raw(pos);
         for i in pos..n - 1 {
-            node.set_slot(i, node.slot_ptr(i + 1));
+            node.set_raw(i, node.raw(i + 1));
         }
-        node.set_slot(n - 1, ptr::null_mut());
+        node.set_raw(n - 1, Raw::EMPTY);
         node.set_count(n - 1);
-        // SAFETY: `e` is no longer in any slot (each entry is in exactly
-        // one slot of one leaf), and this latch holder is its only retirer.
-        unsafe { retire_entry(e, guard, self.heap) };
+        // SAFETY: `raw` is no longer in any slot (each slot content is in
+        // exactly one slot of one leaf), and this latch holder is its only
+        // retirer.
+        unsafe { retire_raw(raw, guard, self.heap) };
     }
 
     /// Unlinks the empty leaf `leaf` (latched) from its left sibling `self`
@@ -914,17 +1460,16 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         // The left sibling takes over the leaf's range.
         let old_high = left.high.load(Ordering::Relaxed);
-        left.high
-            .store(l.high.load(Ordering::Relaxed), Ordering::Release);
+        left.set_high(l.high.load(Ordering::Relaxed));
         left.right
             .store(l.right.load(Ordering::Relaxed), Ordering::Release);
-        l.high.store(ptr::null_mut(), Ordering::Relaxed);
+        l.set_high(ptr::null_mut());
         // The parent drops separator `pos` and child `pos + 1`.
-        let sep = p.slot_ptr(pos);
+        let sep = p.sep_ptr(pos);
         for i in pos..pn - 1 {
-            p.set_slot(i, p.slot_ptr(i + 1));
+            p.set_sep(i, p.sep_ptr(i + 1));
         }
-        p.set_slot(pn - 1, ptr::null_mut());
+        p.set_sep(pn - 1, ptr::null_mut());
         for i in pos + 1..pn {
             p.set_kid(i, p.kid_ptr(i + 1));
         }
@@ -949,49 +1494,110 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         true
     }
 
-    /// Inserts a new entry for `key` with version `rec` at `pos` of the
-    /// latched leaf; if the leaf is full, half-splits it and returns the
-    /// split to finish in the parent.
-    pub(crate) fn leaf_insert(&self, pos: usize, key: &[u8], rec: NewRec) -> Option<Split<L, N>> {
-        let r = rec.publish(self.heap, ptr::null_mut());
-        let e = Entry::alloc(key, r, self.heap);
-        self.insert_at(pos, e, ptr::null_mut())
+    /// Inserts a new key with value `value`, written at seqno `w` (inline
+    /// if it can be, see [`push_version`](Self::push_version)), at `pos`
+    /// of the latched leaf; if the leaf is full, half-splits it and
+    /// returns the split to finish in the parent.
+    pub(crate) fn leaf_insert(
+        &self,
+        pos: usize,
+        key: &[u8],
+        value: &[u8],
+        w: u64,
+        oldest: u64,
+    ) -> Option<Split<L, N>> {
+        let raw = new_raw(self.heap, key, value, w, oldest);
+        let node = self.node;
+        let n = self.count_exact();
+        if n < N {
+            for i in (pos..n).rev() {
+                node.set_raw(i + 1, node.raw(i));
+            }
+            node.set_raw(pos, raw);
+            node.set_count(n + 1);
+            return None;
+        }
+        // Full: split. `total` slots after the insert; at(i) indexes the
+        // merged sequence without materialising it.
+        let total = n + 1;
+        let at = |i: usize| -> Raw {
+            match i.cmp(&pos) {
+                core::cmp::Ordering::Less => node.raw(i),
+                core::cmp::Ordering::Equal => raw,
+                core::cmp::Ordering::Greater => node.raw(i - 1),
+            }
+        };
+        let heap = self.heap;
+        let right_ptr = Node::<L, N>::alloc(0, heap);
+        // SAFETY: freshly allocated, not yet shared.
+        let right = unsafe { &*right_ptr };
+        // Left keeps `mid` entries; its last key is the separator (three
+        // copies: the left high key, the right low key, the parent's).
+        let mid = total / 2;
+        for i in mid..total {
+            right.set_raw(i - mid, at(i));
+        }
+        right.set_count(total - mid);
+        let last = at(mid - 1);
+        let kb = node.owned_key(&last);
+        let sep_key = kb.bytes();
+        let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
+        let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
+        right.low.store(
+            Entry::alloc(sep_key, ptr::null_mut(), heap),
+            Ordering::Relaxed,
+        );
+        right.set_high(node.high.load(Ordering::Relaxed));
+        right
+            .right
+            .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
+        // Left: the first `mid` merged slots (only the inserted one moves
+        // into the left half from outside, at or after `pos`).
+        let mut tmp = [Raw::EMPTY; N];
+        for (i, t) in tmp.iter_mut().enumerate().take(mid) {
+            *t = at(i);
+        }
+        for (i, t) in tmp.iter().enumerate().take(mid) {
+            node.set_raw(i, *t);
+        }
+        for i in mid..N {
+            node.set_raw(i, Raw::EMPTY);
+        }
+        node.set_count(mid);
+        // Publish the right node (fully initialised) through the B-link.
+        node.right.store(right_ptr, Ordering::Release);
+        node.set_high(high);
+        Some(Split {
+            sep,
+            right: right_ptr,
+        })
     }
 
     /// Inserts the separator of a child's split at `pos` of the latched
     /// inner node (the new child goes right of it); half-splits if full.
     pub(crate) fn inner_insert(&self, pos: usize, split: Split<L, N>) -> Option<Split<L, N>> {
-        self.insert_at(pos, split.sep, split.right)
-    }
-
-    /// Shared insert/split. In a leaf `kid` is null; in an inner node it is
-    /// the child that goes right of the new separator.
-    fn insert_at(&self, pos: usize, e: *mut Entry, kid: *mut Node<L, N>) -> Option<Split<L, N>> {
         let node = self.node;
-        let leaf = node.level == 0;
+        let (e, kid) = (split.sep, split.right);
         let n = self.count_exact();
-        if n < node.cap() {
+        if n < N - 1 {
             for i in (pos..n).rev() {
-                node.set_slot(i + 1, node.slot_ptr(i));
+                node.set_sep(i + 1, node.sep_ptr(i));
             }
-            node.set_slot(pos, e);
-            if !leaf {
-                for i in (pos + 1..n + 1).rev() {
-                    node.set_kid(i + 1, node.kid_ptr(i));
-                }
-                node.set_kid(pos + 1, kid);
+            node.set_sep(pos, e);
+            for i in (pos + 1..n + 1).rev() {
+                node.set_kid(i + 1, node.kid_ptr(i));
             }
+            node.set_kid(pos + 1, kid);
             node.set_count(n + 1);
             return None;
         }
-        // Full: split. `total` keys after the insert; key(i) and kid(i)
-        // index the merged sequence without materialising it.
+        // Full: `total` separators and `total + 1` kids after the insert.
         let total = n + 1;
-        let key_at = |i: usize| -> *mut Entry {
+        let sep_at = |i: usize| -> *mut Entry {
             match i.cmp(&pos) {
-                core::cmp::Ordering::Less => node.slot_ptr(i),
+                core::cmp::Ordering::Less => node.sep_ptr(i),
                 core::cmp::Ordering::Equal => e,
-                core::cmp::Ordering::Greater => node.slot_ptr(i - 1),
+                core::cmp::Ordering::Greater => node.sep_ptr(i - 1),
             }
         };
         let kid_at = |i: usize| -> *mut Node<L, N> {
@@ -1001,81 +1607,67 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 core::cmp::Ordering::Greater => node.kid_ptr(i - 1),
             }
         };
-        let right_ptr = Node::<L, N>::alloc(node.level, self.heap);
+        let heap = self.heap;
+        let right_ptr = Node::<L, N>::alloc(node.level, heap);
         // SAFETY: freshly allocated, not yet shared.
         let right = unsafe { &*right_ptr };
-        let heap = self.heap;
-        let (left_keys, sep_entry, left_high) = if leaf {
-            // Leaf: left keeps `mid` entries; its last key is the separator
-            // (copied: one copy is the left high key, one goes up).
-            let mid = total / 2;
-            for i in mid..total {
-                right.set_slot(i - mid, key_at(i));
-            }
-            right.set_count(total - mid);
-            // SAFETY: key_at(mid - 1) is a live entry (in the leaf, or new).
-            let sep_key = unsafe { entry_key(key_at(mid - 1)) };
-            let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
-            let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
-            right.low.store(
-                Entry::alloc(sep_key, ptr::null_mut(), heap),
-                Ordering::Relaxed,
-            );
-            (mid, sep, high)
-        } else {
-            // Inner: `total` separators, `total + 1` kids. Left keeps kids
-            // [0, m) and separators [0, m-1); separator m-1 moves up (the
-            // entry itself becomes the left high key, a copy goes up).
-            let m = total.div_ceil(2);
-            for i in m..total {
-                right.set_slot(i - m, key_at(i));
-            }
-            for i in m..total + 1 {
-                right.set_kid(i - m, kid_at(i));
-            }
-            right.set_count(total - m);
-            let promoted = key_at(m - 1);
-            // SAFETY: a live separator entry of the latched node (or new).
-            let sep_key = unsafe { entry_key(promoted) };
-            let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
-            // Rewrite the left kids now (before slots are shuffled).
-            let mut kids_tmp = [ptr::null_mut(); N];
-            for (i, k) in kids_tmp.iter_mut().enumerate().take(m) {
-                *k = kid_at(i);
-            }
-            for (i, k) in kids_tmp.iter().enumerate().take(m) {
-                node.set_kid(i, *k);
-            }
-            for i in m..N {
-                node.set_kid(i, ptr::null_mut());
-            }
-            (m - 1, sep, promoted)
-        };
-        right
-            .high
-            .store(node.high.load(Ordering::Relaxed), Ordering::Relaxed);
+        // Left keeps kids [0, m) and separators [0, m-1); separator m-1
+        // moves up (the entry itself becomes the left high key, a copy
+        // goes up).
+        let m = total.div_ceil(2);
+        for i in m..total {
+            right.set_sep(i - m, sep_at(i));
+        }
+        for i in m..total + 1 {
+            right.set_kid(i - m, kid_at(i));
+        }
+        right.set_count(total - m);
+        let promoted = sep_at(m - 1);
+        // SAFETY: a live separator entry of the latched node (or new).
+        let sep = Entry::alloc(unsafe { entry_key(promoted) }, ptr::null_mut(), heap);
+        right.set_high(node.high.load(Ordering::Relaxed));
         right
             .right
             .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
-        // Left: the first `left_keys` merged keys.
-        let mut tmp = [ptr::null_mut(); N];
-        for (i, t) in tmp.iter_mut().enumerate().take(left_keys) {
-            *t = key_at(i);
+        let mut kids = [ptr::null_mut(); N];
+        let mut seps = [ptr::null_mut(); N];
+        for (i, k) in kids.iter_mut().enumerate().take(m) {
+            *k = kid_at(i);
         }
-        for (i, t) in tmp.iter().enumerate().take(left_keys) {
-            node.set_slot(i, *t);
+        for (i, s) in seps.iter_mut().enumerate().take(m - 1) {
+            *s = sep_at(i);
         }
-        for i in left_keys..N {
-            node.set_slot(i, ptr::null_mut());
+        for i in 0..N {
+            node.set_kid(i, kids[i]);
+            node.set_sep(i, seps[i]);
         }
-        node.set_count(left_keys);
-        // Publish the right node (fully initialised) through the B-link.
+        node.set_count(m - 1);
         node.right.store(right_ptr, Ordering::Release);
-        node.high.store(left_high, Ordering::Release);
+        node.set_high(promoted);
         Some(Split {
-            sep: sep_entry,
+            sep,
             right: right_ptr,
         })
+    }
+}
+
+impl Raw {
+    /// This slot's value with `key`'s head and length class.
+    fn with_key(self, key: Raw) -> Raw {
+        Raw {
+            head: key.head,
+            meta: (key.meta & KLEN_MASK) | (self.meta & !KLEN_MASK),
+            word: self.word,
+        }
+    }
+
+    /// A chain slot for this short key, headed by `r`.
+    fn chain(self, r: *mut Rec) -> Raw {
+        Raw {
+            head: self.head,
+            meta: (self.meta & KLEN_MASK) | CHAIN,
+            word: r.cast::<u8>(),
+        }
     }
 }
 
@@ -1099,8 +1691,9 @@ impl<L: Latch, const N: usize> Root<L, N> {
     /// Builds a tree bottom-up, with full nodes, from the entries whose
     /// keys ascend strictly; an entry whose key is not above the previous
     /// one goes to `rest` (for the caller to insert afterwards). Entry `i`
-    /// gets seqno `first_seqno + i`. Returns the tree and the number of
-    /// entries built in.
+    /// gets seqno `first_seqno + i` (no snapshot exists yet, so small
+    /// values go inline). Returns the tree and the number of entries built
+    /// in.
     pub(crate) fn build<K, V>(
         entries: impl Iterator<Item = (K, V)>,
         first_seqno: u64,
@@ -1114,11 +1707,10 @@ impl<L: Latch, const N: usize> Root<L, N> {
         // Leaves, left to right; each full but the last.
         let mut level: Vec<*mut Node<L, N>> = vec![Node::alloc(0, &heap)];
         let mut n = 0usize;
-        let mut prev: Option<*mut Entry> = None;
+        let mut prev: Vec<u8> = Vec::new();
         for (key, value) in entries {
             let (k, v) = (key.as_ref(), value.as_ref());
-            // SAFETY: `prev` is an entry of the tree being built, live.
-            if prev.is_some_and(|p| unsafe { entry_key(p) } >= k) {
+            if n > 0 && prev.as_slice() >= k {
                 rest.push((key, value));
                 continue;
             }
@@ -1127,20 +1719,9 @@ impl<L: Latch, const N: usize> Root<L, N> {
             let mut leaf = unsafe { &*leaf_ptr };
             if leaf.count.load(Ordering::Relaxed) as usize == N {
                 let next = Node::<L, N>::alloc(0, &heap);
-                // SAFETY: as above; `prev` is the last key of `leaf`.
-                let high = Entry::alloc(
-                    unsafe { entry_key(prev.expect("full leaf")) },
-                    ptr::null_mut(),
-                    &heap,
-                );
-                leaf.high.store(high, Ordering::Relaxed);
+                leaf.set_high(Entry::alloc(&prev, ptr::null_mut(), &heap));
                 leaf.right.store(next, Ordering::Relaxed);
-                // SAFETY: as above.
-                let low = Entry::alloc(
-                    unsafe { entry_key(prev.expect("full leaf")) },
-                    ptr::null_mut(),
-                    &heap,
-                );
+                let low = Entry::alloc(&prev, ptr::null_mut(), &heap);
                 // SAFETY: `next` was just allocated here.
                 unsafe { (*next).low.store(low, Ordering::Relaxed) };
                 level.push(next);
@@ -1148,14 +1729,12 @@ impl<L: Latch, const N: usize> Root<L, N> {
                 // SAFETY: as above.
                 leaf = unsafe { &*leaf_ptr };
             }
-            let mut rec = NewRec::new(Some(v));
-            rec.set_seqno(first_seqno + n as u64);
-            let r = rec.publish(&heap, ptr::null_mut());
-            let e = Entry::alloc(k, r, &heap);
+            let raw = new_raw(&heap, k, v, first_seqno + n as u64, u64::MAX);
             let c = leaf.count.load(Ordering::Relaxed) as usize;
-            leaf.set_slot(c, e);
+            leaf.set_raw(c, raw);
             leaf.set_count(c + 1);
-            prev = Some(e);
+            prev.clear();
+            prev.extend_from_slice(k);
             n += 1;
         }
         // Inner levels: each parent takes up to N children; its separators
@@ -1175,7 +1754,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                         // SAFETY: every child but the last of its level has
                         // a high key (set above or in the previous round).
                         let h = unsafe { entry_key((*kid).high.load(Ordering::Relaxed)) };
-                        p.set_slot(i, Entry::alloc(h, ptr::null_mut(), &heap));
+                        p.set_sep(i, Entry::alloc(h, ptr::null_mut(), &heap));
                     }
                 }
                 p.set_count(group.len() - 1);
@@ -1193,9 +1772,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                     debug_assert_eq!(last_right, first_kid);
                     // SAFETY: `last_kid` has a high key (it has a right sibling).
                     let h = unsafe { entry_key((*last_kid).high.load(Ordering::Relaxed)) };
-                    prev_parent
-                        .high
-                        .store(Entry::alloc(h, ptr::null_mut(), &heap), Ordering::Relaxed);
+                    prev_parent.set_high(Entry::alloc(h, ptr::null_mut(), &heap));
                     prev_parent.right.store(p_ptr, Ordering::Relaxed);
                 }
                 parents.push(p_ptr);
@@ -1237,7 +1814,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
         let root_ptr = Node::<L, N>::alloc(level, &self.heap);
         // SAFETY: freshly allocated, not yet shared.
         let root = unsafe { &*root_ptr };
-        root.set_slot(0, split.sep);
+        root.set_sep(0, split.sep);
         root.set_kid(0, left_ptr);
         root.set_kid(1, split.right);
         root.set_count(1);
@@ -1250,7 +1827,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                 // SAFETY: the node was never published; it owns nothing
                 // (the separator goes back to the split).
                 drop(unsafe { Box::from_raw(root_ptr) });
-                self.heap.sub(core::mem::size_of::<Node<L, N>>());
+                self.heap.sub(Node::<L, N>::bytes(level));
                 Err(split)
             }
         }
@@ -1261,7 +1838,7 @@ impl<L: Latch, const N: usize> Drop for Root<L, N> {
     fn drop(&mut self) {
         // `&mut self`: no reader or writer is left. Walk each level from
         // its leftmost node along the right-links, freeing every node and
-        // the keys it owns.
+        // what it owns.
         let mut leftmost = self.ptr.load(Ordering::Relaxed);
         while !leftmost.is_null() {
             // SAFETY: nodes are live until freed here, once each.
@@ -1276,13 +1853,19 @@ impl<L: Latch, const N: usize> Drop for Root<L, N> {
                 // SAFETY: every node is reachable once along its level's
                 // right-links and freed once.
                 let node = unsafe { Box::from_raw(p) };
-                let mut freed = core::mem::size_of::<Node<L, N>>();
-                let n = node.count.load(Ordering::Relaxed) as usize;
-                for i in 0..n.min(N) {
-                    let e = node.slot_ptr(i);
-                    if !e.is_null() {
-                        // SAFETY: each slot entry is owned by its node alone.
-                        freed += unsafe { free_entry(e) };
+                let mut freed = Node::<L, N>::bytes(node.level);
+                let n = (node.count.load(Ordering::Relaxed) as usize).min(N);
+                for i in 0..n {
+                    if node.level == 0 {
+                        // SAFETY: each slot's content is owned by its
+                        // node alone.
+                        freed += unsafe { free_raw(node.raw(i)) };
+                    } else {
+                        let e = node.sep_ptr(i);
+                        if !e.is_null() {
+                            // SAFETY: each separator is owned by its node.
+                            freed += unsafe { free_entry(e) };
+                        }
                     }
                 }
                 for fence in [&node.high, &node.low] {

@@ -3,7 +3,8 @@
 //! [`crate::node`].
 
 use crate::latch::{backoff, wait, Latch};
-use crate::node::{head_of, EntryRef, Heap, Locked, NewRec, Node, Reading, RecRef, Root, Split};
+use crate::bytes::Bytes;
+use crate::node::{EntryRef, Heap, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
 use ordex_core::sync::{fence, AtomicU64, Ordering};
@@ -51,10 +52,6 @@ pub(crate) struct Tree<L: Latch, const N: usize> {
     /// since the last sweep.
     kept: StdAtomicUsize,
 }
-
-/// What a scan reads from a leaf: the entry and its newest version at the
-/// time of the validated copy.
-type Slot<'g> = Option<(EntryRef<'g>, Option<RecRef<'g>>)>;
 
 impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn new() -> Self {
@@ -118,8 +115,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// thread only waits for a latch below or right of the one it holds.
     fn find<'g>(
         &'g self,
-        key: &[u8],
-        head: u32,
+        sk: SKey<'_>,
         level: u8,
         excl: bool,
         guard: &'g Guard,
@@ -131,12 +127,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
         loop {
             // Move right while the key is above the high key (B-link).
-            while let Some(h) = node.high(guard) {
-                // Validate the pointer before dereferencing it.
-                node.check(&v)?;
-                if key <= h.key() {
-                    break;
-                }
+            while !node.covers(sk, &v, guard)? {
                 let r = node.right(guard).ok_or(Restart)?;
                 node.check(&v)?;
                 v = r.read_mode(excl && r.level() == level)?;
@@ -145,7 +136,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             if node.level() == level {
                 return Ok((node, v));
             }
-            let (pos, _) = node.lower_bound(key, head, &v, guard)?;
+            let (pos, _) = node.lower_bound(sk, &v, guard)?;
             let kid = node.kid(pos, guard).ok_or(Restart)?;
             node.check(&v)?;
             v = kid.read_mode(excl && kid.level() == level)?;
@@ -153,46 +144,25 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
     }
 
-    /// The newest version of the entry at `pos` of `node` under the
-    /// optimistic read `v`: the slot pointer is validated before the entry
-    /// is dereferenced, and the version pointer after it is read, so the
-    /// pair is one consistent state of the leaf.
-    fn newest_at<'g>(
-        node: &'g Node<L, N>,
-        pos: usize,
-        v: &Reading<'g, L>,
-        guard: &'g Guard,
-    ) -> Result<Option<RecRef<'g>>, Restart> {
-        let e = node.slot(pos, guard).ok_or(Restart)?;
-        node.check(v)?;
-        let r = e.newest();
-        node.check(v)?;
-        Ok(r)
-    }
-
     /// The newest version of `key` (None: absent), linearizable.
-    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<RecRef<'g>> {
-        let head = head_of(key);
+    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Val<'g>> {
+        let sk = SKey::new(key);
         let _in = L::enter_shared(&self.tl);
         let mut restarts = 0;
         loop {
-            match self.try_newest(key, head, guard) {
+            match self.try_newest(sk, guard) {
                 Ok(r) => return r,
                 Err(Restart) => backoff(&mut restarts),
             }
         }
     }
 
-    fn try_newest<'g>(
-        &'g self,
-        key: &[u8],
-        head: u32,
-        guard: &'g Guard,
-    ) -> Result<Option<RecRef<'g>>, Restart> {
-        let (leaf, v) = self.find(key, head, 0, false, guard)?;
-        let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
+    #[inline]
+    fn try_newest<'g>(&'g self, sk: SKey<'_>, guard: &'g Guard) -> Result<Option<Val<'g>>, Restart> {
+        let (leaf, v) = self.find(sk, 0, false, guard)?;
+        let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
         if found {
-            Self::newest_at(leaf, pos, &v, guard)
+            Ok(Some(leaf.leaf_slot(pos, &v, guard)?.val))
         } else {
             leaf.check(&v)?;
             Ok(None)
@@ -205,11 +175,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         key: &[u8],
         seqno: Option<Seqno>,
         guard: &'g Guard,
-    ) -> Option<&'g [u8]> {
+    ) -> Option<Bytes<'g>> {
         let r = self.newest(key, guard)?;
         match seqno {
-            None => r.value(),
-            Some(s) => r.visible_at(s)?.value(),
+            None => r.now(),
+            Some(s) => r.at(s),
         }
     }
 
@@ -258,8 +228,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
     }
 
-    /// Under the leaf latch: takes the next seqno and writes `rec` for the
-    /// key at `pos` (`found`: the entry exists), or, with `rec` None,
+    /// Under the leaf latch: takes the next seqno and writes `value` for
+    /// the key at `pos` (`found`: the entry exists), or, with `value` None,
     /// removes the key (the caller checked that it is live).
     fn apply(
         &self,
@@ -267,33 +237,30 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         pos: usize,
         found: bool,
         key: &[u8],
-        rec: Option<NewRec>,
+        value: Option<&[u8]>,
         guard: &Guard,
     ) -> (u64, Option<Split<L, N>>) {
         let (w, oldest) = self.next_seqno();
-        let Some(mut r) = rec else {
+        let Some(value) = value else {
             if w <= oldest {
                 // No snapshot can see an older version: the key goes.
                 locked.remove_entry(pos, guard);
             } else {
-                let mut t = NewRec::new(None);
-                t.set_seqno(w);
-                locked.push_version(pos, t, oldest, guard);
+                locked.push_version(pos, None, w, oldest, guard);
                 self.kept.fetch_add(1, StdOrdering::Relaxed);
             }
             self.live.fetch_sub(1, StdOrdering::Relaxed);
             return (w, None);
         };
-        r.set_seqno(w);
         if !found {
             self.live.fetch_add(1, StdOrdering::Relaxed);
-            return (w, locked.leaf_insert(pos, key, r));
+            return (w, locked.leaf_insert(pos, key, value, w, oldest));
         }
-        let (was_live, kept) = locked.push_version(pos, r, oldest, guard);
-        if !was_live {
+        let pushed = locked.push_version(pos, Some(value), w, oldest, guard);
+        if !pushed.was_live {
             self.live.fetch_add(1, StdOrdering::Relaxed);
         }
-        if kept {
+        if pushed.kept {
             self.kept.fetch_add(1, StdOrdering::Relaxed);
         }
         (w, None)
@@ -316,17 +283,15 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// Upsert. Returns the seqno.
     pub(crate) fn insert(&self, key: &[u8], value: &[u8]) -> Seqno {
         let guard = &epoch::pin();
-        let head = head_of(key);
-        // Copy the value before taking the latch.
-        let mut rec = Some(NewRec::new(Some(value)));
+        let sk = SKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, true, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
+                let (leaf, v) = self.find(sk, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
-                let (w, split) = self.apply(&locked, pos, found, key, rec.take(), guard);
+                let (w, split) = self.apply(&locked, pos, found, key, Some(value), guard);
                 drop(locked);
                 Ok((w, leaf, split))
             })();
@@ -343,15 +308,14 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// Removes `key`; `Some(seqno)` if a live value was removed.
     pub(crate) fn remove(&self, key: &[u8]) -> Option<Seqno> {
         let guard = &epoch::pin();
-        let head = head_of(key);
+        let sk = SKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, true, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
-                let live = found
-                    && Self::newest_at(leaf, pos, &v, guard)?.is_some_and(|r| r.value().is_some());
+                let (leaf, v) = self.find(sk, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
+                let live = found && leaf.leaf_slot(pos, &v, guard)?.val.now().is_some();
                 if !live {
                     // Nothing to write: linearizes at the validation,
                     // without taking the latch.
@@ -387,26 +351,25 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         F: FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
     {
         let guard = &epoch::pin();
-        let head = head_of(key);
+        let sk = SKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut f = Some(f);
         let mut restarts = 0;
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(key, head, 0, true, guard)?;
-                let (pos, found) = leaf.lower_bound(key, head, &v, guard)?;
+                let (leaf, v) = self.find(sk, 0, true, guard)?;
+                let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let cur = if found {
-                    Self::newest_at(leaf, pos, &v, guard)?.and_then(RecRef::value)
+                    leaf.leaf_slot(pos, &v, guard)?.val.now()
                 } else {
                     None
                 };
                 let locked = leaf.upgrade(v, self.root.heap())?;
-                let new = (f.take().expect("f runs once"))(cur);
+                let new = (f.take().expect("f runs once"))(cur.as_deref());
                 if new.is_none() && cur.is_none() {
                     return Ok(None);
                 }
-                let rec = new.map(|v| NewRec::new(Some(&v)));
-                let (w, split) = self.apply(&locked, pos, found, key, rec, guard);
+                let (w, split) = self.apply(&locked, pos, found, key, new.as_deref(), guard);
                 let empty = locked.is_empty();
                 drop(locked);
                 Ok(Some((w, leaf, split, empty)))
@@ -441,9 +404,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let Some(low) = low else {
                 return Ok(false);
             };
-            let low = low.key();
-            let (parent, vp) = self.find(low, head_of(low), 1, false, guard)?;
-            let (pos, found) = parent.lower_bound(low, head_of(low), &vp, guard)?;
+            let low = SKey::new(low.key());
+            let (parent, vp) = self.find(low, 1, false, guard)?;
+            let (pos, found) = parent.lower_bound(low, &vp, guard)?;
             let left = parent.kid(pos, guard).ok_or(Restart)?;
             parent.check(&vp)?;
             if !found {
@@ -490,9 +453,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 }
             }
             let attempt = (|| -> Result<_, Restart> {
-                let sep = split.sep();
-                let (parent, v) = self.find(sep, head_of(sep), level + 1, true, guard)?;
-                let (pos, found) = parent.lower_bound(sep, head_of(sep), &v, guard)?;
+                let sep = SKey::new(split.sep());
+                let (parent, v) = self.find(sep, level + 1, true, guard)?;
+                let (pos, found) = parent.lower_bound(sep, &v, guard)?;
                 debug_assert!(!found, "separators are unique");
                 let locked = parent.upgrade(v, self.root.heap())?;
                 Ok((parent, pos, locked))
@@ -565,7 +528,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         let mut node = loop {
-            match self.find(&[], 0, 0, false, guard) {
+            match self.find(SKey::new(&[]), 0, false, guard) {
                 Ok((n, _)) => break n,
                 Err(Restart) => backoff(&mut restarts),
             }
@@ -575,9 +538,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 // Unlinked meanwhile: its left sibling took its range over;
                 // go on from there.
                 let Some(low) = node.low(guard) else { return };
-                let low = low.key();
+                let low = SKey::new(low.key());
                 node = loop {
-                    match self.find(low, head_of(low), 0, false, guard) {
+                    match self.find(low, 0, false, guard) {
                         Ok((n, _)) => break n,
                         Err(Restart) => backoff(&mut restarts),
                     }
@@ -626,7 +589,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let mut n = 0;
         for (k, v) in self.range(from, to, seqno, guard) {
             n += 1;
-            if !f(k, v) {
+            if !f(&k, &v) {
                 break;
             }
         }
@@ -690,12 +653,12 @@ pub struct Range<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Slot<'g>; N],
+    buf: [Option<LeafSlot<'g>>; N],
     len: usize,
     pos: usize,
     next: Next<'g, L, N>,
     /// The last key yielded: later entries must be above it.
-    last: Option<&'g [u8]>,
+    last: Option<Bytes<'g>>,
 }
 
 impl<L: Latch, const N: usize> Clone for Next<'_, L, N> {
@@ -726,7 +689,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                     Bound::Unbounded => &[],
                 };
                 loop {
-                    match self.tree.find(start, head_of(start), 0, false, guard) {
+                    match self.tree.find(SKey::new(start), 0, false, guard) {
                         Ok((n, _)) => break (n, true),
                         Err(Restart) => backoff(&mut restarts),
                     }
@@ -739,13 +702,14 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                 if node.is_obsolete() {
                     // The leaf was unlinked (it was empty): descend again
                     // from the last key yielded (or the lower bound).
-                    let key: &[u8] = match (self.last, self.from) {
+                    let last = self.last;
+                    let key: &[u8] = match (&last, self.from) {
                         (Some(k), _) => k,
                         (None, Bound::Included(k) | Bound::Excluded(k)) => k,
                         (None, Bound::Unbounded) => &[],
                     };
                     node = loop {
-                        match self.tree.find(key, head_of(key), 0, false, guard) {
+                        match self.tree.find(SKey::new(key), 0, false, guard) {
                             Ok((n, _)) => break n,
                             Err(Restart) => backoff(&mut restarts),
                         }
@@ -794,33 +758,11 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
-                node.lower_bound(k, head_of(k), v, guard)?.0
+                node.lower_bound(SKey::new(k), v, guard)?.0
             }
             _ => 0,
         };
-        let count = node.count();
-        let mut len = 0;
-        for i in first..count {
-            self.buf[len] = Some((node.slot(i, guard).ok_or(Restart)?, None));
-            len += 1;
-        }
-        let high = node.high(guard);
-        let right = node.right(guard);
-        // The entry pointers are validated before the entries are
-        // dereferenced; their version pointers after they are read.
-        node.check(v)?;
-        // Every entry, then every newest record, is a cache miss of its
-        // own: start them all before using the first.
-        for (e, _) in self.buf[..len].iter().flatten() {
-            e.prefetch();
-        }
-        for (e, r) in self.buf[..len].iter_mut().flatten() {
-            *r = e.newest();
-        }
-        node.check(v)?;
-        for r in self.buf[..len].iter().flatten().filter_map(|(_, r)| *r) {
-            r.prefetch();
-        }
+        let (len, high, right) = node.copy_leaf(first, N, v, guard, &mut self.buf)?;
         self.len = len;
         self.pos = 0;
         Ok((high, right))
@@ -828,36 +770,35 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
 }
 
 impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
-    type Item = (&'g [u8], &'g [u8]);
+    type Item = (Bytes<'g>, Bytes<'g>);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             while self.pos < self.len {
                 let slot = self.buf[self.pos];
                 self.pos += 1;
-                let Some((e, r)) = slot else { continue };
-                let k = e.key();
-                if self.last.is_some_and(|l| k <= l) {
+                let Some(LeafSlot { key, val }) = slot else {
+                    continue;
+                };
+                let k: &[u8] = &key;
+                if self.last.as_deref().is_some_and(|l| k <= l) {
                     continue;
                 }
-                let below = below_start(k, self.from);
-                if below {
+                if below_start(k, self.from) {
                     continue;
                 }
-                let above = past_end(k, self.to);
-                if above {
+                if past_end(k, self.to) {
                     self.next = Next::End;
                     self.len = 0;
                     return None;
                 }
-                let Some(r) = r else { continue };
                 let value = match self.seqno {
-                    None => r.value(),
-                    Some(s) => r.visible_at(s).and_then(RecRef::value),
+                    None => val.now(),
+                    Some(s) => val.at(s),
                 };
                 let Some(value) = value else { continue };
-                self.last = Some(k);
-                return Some((k, value));
+                self.last = Some(key);
+                return Some((key, value));
             }
             if !self.refill() {
                 return None;
@@ -901,7 +842,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let mut node = self.root.load(guard);
         let mut v = node.read()?;
         loop {
-            while node.high(guard).is_some() {
+            while node.has_high() {
                 let r = node.right(guard).ok_or(Restart)?;
                 node.check(&v)?;
                 v = r.read()?;
@@ -939,11 +880,11 @@ pub struct RevRange<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Slot<'g>; N],
+    buf: [Option<LeafSlot<'g>>; N],
     len: usize,
     next: RevNext<'g>,
     /// The last key yielded: later entries must be below it.
-    last: Option<&'g [u8]>,
+    last: Option<Bytes<'g>>,
 }
 
 impl<L: Latch, const N: usize> core::fmt::Debug for RevRange<'_, L, N> {
@@ -976,35 +917,19 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
     fn try_refill(&mut self, upto: Bound<&'g [u8]>, guard: &'g Guard) -> Result<(), Restart> {
         let (node, v) = match upto {
             Bound::Unbounded => self.tree.find_last(guard)?,
-            Bound::Included(k) | Bound::Excluded(k) => {
-                self.tree.find(k, head_of(k), 0, false, guard)?
-            }
+            Bound::Included(k) | Bound::Excluded(k) => self.tree.find(SKey::new(k), 0, false, guard)?,
         };
         let cut = match upto {
             Bound::Unbounded => node.count(),
-            Bound::Included(k) => match node.lower_bound(k, head_of(k), &v, guard)? {
+            Bound::Included(k) => match node.lower_bound(SKey::new(k), &v, guard)? {
                 (pos, true) => pos + 1,
                 (pos, false) => pos,
             },
-            Bound::Excluded(k) => node.lower_bound(k, head_of(k), &v, guard)?.0,
+            Bound::Excluded(k) => node.lower_bound(SKey::new(k), &v, guard)?.0,
         };
-        for i in 0..cut {
-            self.buf[i] = Some((node.slot(i, guard).ok_or(Restart)?, None));
-        }
         let low = node.low(guard);
-        // As in `Range::copy_leaf`: validate, dereference, validate, and
-        // start every entry's and every record's miss at once.
-        node.check(&v)?;
-        for (e, _) in self.buf[..cut].iter().flatten() {
-            e.prefetch();
-        }
-        for (e, r) in self.buf[..cut].iter_mut().flatten() {
-            *r = e.newest();
-        }
-        node.check(&v)?;
-        for r in self.buf[..cut].iter().flatten().filter_map(|(_, r)| *r) {
-            r.prefetch();
-        }
+        let (cut, _, _) = node.copy_leaf(0, cut, &v, guard, &mut self.buf)?;
+        // The low fence was read before the copy's validation.
         self.len = cut;
         self.next = match low {
             None => RevNext::End,
@@ -1029,37 +954,34 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
 }
 
 impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
-    type Item = (&'g [u8], &'g [u8]);
+    type Item = (Bytes<'g>, Bytes<'g>);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             while self.len > 0 {
                 self.len -= 1;
-                let Some((e, r)) = self.buf[self.len] else {
+                let Some(LeafSlot { key, val }) = self.buf[self.len] else {
                     continue;
                 };
-                let k = e.key();
-                if self.last.is_some_and(|l| k >= l) {
+                let k: &[u8] = &key;
+                if self.last.as_deref().is_some_and(|l| k >= l) {
                     continue;
                 }
-                let above = past_end(k, self.to);
-                if above {
+                if past_end(k, self.to) {
                     continue;
                 }
-                let below = below_start(k, self.from);
-                if below {
+                if below_start(k, self.from) {
                     self.next = RevNext::End;
                     self.len = 0;
                     return None;
                 }
-                let Some(r) = r else { continue };
                 let value = match self.seqno {
-                    None => r.value(),
-                    Some(s) => r.visible_at(s).and_then(RecRef::value),
+                    None => val.now(),
+                    Some(s) => val.at(s),
                 };
                 let Some(value) = value else { continue };
-                self.last = Some(k);
-                return Some((k, value));
+                self.last = Some(key);
+                return Some((key, value));
             }
             if !self.refill() {
                 return None;
@@ -1075,7 +997,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let _in = L::enter_shared(&self.tl);
         let mut restarts = 0;
         let mut node = loop {
-            match self.find(&[], 0, 0, false, guard) {
+            match self.find(SKey::new(&[]), 0, false, guard) {
                 Ok((n, _)) => break n,
                 Err(Restart) => backoff(&mut restarts),
             }
@@ -1113,25 +1035,30 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 if level == 0 && n.low(guard).map(EntryRef::key) != prev_high {
                     return Err("a leaf's low fence is not its left sibling's high key".into());
                 }
-                let mut prev = prev_high;
+                let v = n.read().map_err(|_| "a node is latched or obsolete")?;
+                let mut prev: Option<Bytes<'_>> = prev_high.map(Bytes::borrowed);
                 for i in 0..n.count() {
-                    let e = n.slot(i, guard).ok_or(format!("null slot {i}"))?;
-                    let k = e.key();
+                    let restarted = |_| format!("slot {i} of a quiescent node restarted");
+                    let k = n.key_at(i, &v, guard).map_err(restarted)?;
                     if prev.is_some_and(|p| k <= p) {
                         return Err(format!("key {k:?} out of order on level {level}"));
                     }
-                    if high.is_some_and(|h| k > h) {
+                    if high.is_some_and(|h| *k > *h) {
                         return Err(format!("key {k:?} above its node's high key"));
                     }
                     if level == 0 {
-                        let r = e.newest().ok_or("entry without versions")?;
-                        live += usize::from(r.value().is_some());
-                        if no_snapshot && (r.has_older() || r.value().is_none()) {
+                        let slot = n.leaf_slot(i, &v, guard).map_err(restarted)?;
+                        if slot.key != k {
+                            return Err(format!("slot {i}: key {k:?} read two ways"));
+                        }
+                        live += usize::from(slot.val.now().is_some());
+                        if no_snapshot && slot.val.has_older_or_tomb() {
                             return Err(format!("key {k:?} keeps old versions with no snapshot"));
                         }
                     }
                     prev = Some(k);
                 }
+                drop(v);
                 if level > 0 {
                     for i in 0..=n.count() {
                         let kid = n.kid(i, guard).ok_or(format!("missing kid {i}"))?;

@@ -137,7 +137,7 @@ fn eight_threads<L: Latch>() {
                     if backward {
                         let guard = ordex_btree::pin();
                         for (k, v) in tree.range_rev(Bound::Unbounded, Bound::Unbounded, &guard) {
-                            check(k, v);
+                            check(&k, &v);
                         }
                     } else {
                         tree.scan(Bound::Unbounded, Bound::Unbounded, &mut check);

@@ -1,0 +1,181 @@
+//! [`Bytes`]: the key and value bytes the tree hands out.
+
+use core::borrow::Borrow;
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::ops::Deref;
+
+/// Bytes read from a [`BTree`](crate::BTree): either borrowed from an
+/// immutable out-of-line record, valid while the epoch guard `'g` lives,
+/// or copied out of the node (keys of at most 8 bytes and values of at
+/// most 8 bytes live inside the leaf slot, which a writer may change at
+/// any time, so a reader takes a copy in its validated read).
+///
+/// It dereferences to `[u8]`, compares like a byte slice, and is `Copy`;
+/// making one never allocates.
+///
+/// ```
+/// use ordex_btree::BTree;
+///
+/// let tree: BTree = BTree::new();
+/// tree.put(&7u64.to_be_bytes(), b"seven");
+/// let guard = ordex_btree::pin();
+/// let v = tree.get_ref(&7u64.to_be_bytes(), &guard).unwrap();
+/// assert_eq!(&*v, b"seven");
+/// assert_eq!(v, b"seven");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Bytes<'g>(Repr<'g>);
+
+#[derive(Clone, Copy)]
+enum Repr<'g> {
+    Inline { buf: [u8; 8], len: u8 },
+    Borrowed(&'g [u8]),
+}
+
+impl<'g> Bytes<'g> {
+    /// The first `len` bytes of `buf` (`len <= 8`), copied.
+    #[inline]
+    pub(crate) fn inline(buf: [u8; 8], len: usize) -> Self {
+        debug_assert!(len <= 8);
+        Bytes(Repr::Inline {
+            buf,
+            len: len.min(8) as u8,
+        })
+    }
+
+    /// Bytes borrowed for `'g`.
+    #[inline]
+    pub(crate) fn borrowed(s: &'g [u8]) -> Self {
+        Bytes(Repr::Borrowed(s))
+    }
+
+    /// The bytes.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { buf, len } => &buf[..usize::from(*len)],
+            Repr::Borrowed(s) => s,
+        }
+    }
+
+    /// The bytes with the guard's lifetime, if they are borrowed from an
+    /// out-of-line record (`None` for bytes copied out of a node).
+    #[inline]
+    pub fn as_borrowed(&self) -> Option<&'g [u8]> {
+        match self.0 {
+            Repr::Inline { .. } => None,
+            Repr::Borrowed(s) => Some(s),
+        }
+    }
+}
+
+impl Deref for Bytes<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for Bytes<'_> {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Borrow<[u8]> for Bytes<'_> {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl PartialEq for Bytes<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Bytes<'_> {}
+
+impl PartialOrd for Bytes<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Bytes<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl Hash for Bytes<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl PartialEq<[u8]> for Bytes<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Bytes<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl<const M: usize> PartialEq<[u8; M]> for Bytes<'_> {
+    fn eq(&self, other: &[u8; M]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const M: usize> PartialEq<&[u8; M]> for Bytes<'_> {
+    fn eq(&self, other: &&[u8; M]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Bytes<'_> {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl From<Bytes<'_>> for Vec<u8> {
+    fn from(b: Bytes<'_>) -> Vec<u8> {
+        b.as_slice().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bytes;
+
+    #[test]
+    fn inline_and_borrowed_compare_as_slices() {
+        let mut buf = [0u8; 8];
+        buf[..3].copy_from_slice(b"abc");
+        let a = Bytes::inline(buf, 3);
+        let b = Bytes::borrowed(b"abc");
+        assert_eq!(a, b);
+        assert_eq!(&*a, b"abc");
+        assert_eq!(a.as_borrowed(), None);
+        assert_eq!(b.as_borrowed(), Some(&b"abc"[..]));
+        assert!(Bytes::borrowed(b"abd") > a);
+        assert!(Bytes::inline([0; 8], 0) < a);
+        assert_eq!(format!("{a:?}"), format!("{:?}", &b"abc"[..]));
+    }
+}
