@@ -26,12 +26,12 @@ use core::ops::Deref;
 /// assert_eq!(v, b"seven");
 /// ```
 #[derive(Clone, Copy)]
-pub struct Bytes<'g>(Repr<'g>);
-
-#[derive(Clone, Copy)]
-enum Repr<'g> {
-    Inline { buf: [u8; 8], len: u8 },
-    Borrowed(&'g [u8]),
+pub struct Bytes<'g> {
+    // Word-sized, aligned fields (no enum tag): results are copied a lot,
+    // and byte-packed layouts made those copies stall on store forwarding.
+    inline: [u8; 8],
+    len: usize,
+    borrowed: Option<&'g [u8]>,
 }
 
 impl<'g> Bytes<'g> {
@@ -39,24 +39,29 @@ impl<'g> Bytes<'g> {
     #[inline]
     pub(crate) fn inline(buf: [u8; 8], len: usize) -> Self {
         debug_assert!(len <= 8);
-        Bytes(Repr::Inline {
-            buf,
-            len: len.min(8) as u8,
-        })
+        Bytes {
+            inline: buf,
+            len: len.min(8),
+            borrowed: None,
+        }
     }
 
     /// Bytes borrowed for `'g`.
     #[inline]
     pub(crate) fn borrowed(s: &'g [u8]) -> Self {
-        Bytes(Repr::Borrowed(s))
+        Bytes {
+            inline: [0; 8],
+            len: 0,
+            borrowed: Some(s),
+        }
     }
 
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline { buf, len } => &buf[..usize::from(*len)],
-            Repr::Borrowed(s) => s,
+        match self.borrowed {
+            Some(s) => s,
+            None => &self.inline[..self.len.min(8)],
         }
     }
 
@@ -64,10 +69,7 @@ impl<'g> Bytes<'g> {
     /// out-of-line record (`None` for bytes copied out of a node).
     #[inline]
     pub fn as_borrowed(&self) -> Option<&'g [u8]> {
-        match self.0 {
-            Repr::Inline { .. } => None,
-            Repr::Borrowed(s) => Some(s),
-        }
+        self.borrowed
     }
 }
 

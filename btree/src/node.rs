@@ -651,6 +651,34 @@ impl<'g> Val<'g> {
     }
 }
 
+/// A leaf slot copied in a validated read (by [`Node::copy_leaf`]), not
+/// yet interpreted; only this module creates one, so its pointers are
+/// known to be live for `'g`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Copied<'g> {
+    raw: Raw,
+    versions: *mut Rec,
+    _guard: PhantomData<&'g Guard>,
+}
+
+impl<'g> Copied<'g> {
+    /// A placeholder for buffers (never resolved).
+    pub(crate) const EMPTY: Copied<'g> = Copied {
+        raw: Raw::EMPTY,
+        versions: ptr::null_mut(),
+        _guard: PhantomData,
+    };
+
+    /// The key and value.
+    #[inline]
+    pub(crate) fn resolve(self) -> LeafSlot<'g> {
+        // SAFETY: a `Copied` is made only by `copy_leaf` from a read of a
+        // leaf validated after the loads, with the guard pinned for `'g`,
+        // and with its pointers checked non-null (`EMPTY` is inline).
+        unsafe { resolve(self.raw, self.versions) }
+    }
+}
+
 /// A leaf slot as of a validated read: its key and value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeafSlot<'g> {
@@ -795,38 +823,6 @@ impl<L: Latch, const N: usize> Node<L, N> {
         }
     }
 
-    /// Interprets a leaf slot's raw contents.
-    ///
-    /// # Safety
-    /// `raw` was loaded from this leaf (a latched one, or under a read
-    /// validated after the load), while a guard for `'g` is pinned; for a
-    /// long key, the entry's version pointer `versions` was loaded under
-    /// the same validated read.
-    unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> Result<LeafSlot<'g>, Restart> {
-        if raw.is_inline() {
-            return Ok(LeafSlot {
-                key: short_key(raw.head, raw.meta),
-                val: Val::Inline(unpack(raw.word, raw.meta)),
-            });
-        }
-        if raw.is_chain() {
-            // Invariants 1 and 3: a validated chain word is a live record.
-            let r = RecRef::new(raw.word.cast::<Rec>()).ok_or(Restart)?;
-            return Ok(LeafSlot {
-                key: short_key(raw.head, raw.meta),
-                val: Val::Chain(r),
-            });
-        }
-        // Invariants 1 and 3: a validated long-key word is a live entry,
-        // and its validated version pointer a live record.
-        let e = EntryRef::new(raw.word.cast::<Entry>()).ok_or(Restart)?;
-        let r = RecRef::new(versions).ok_or(Restart)?;
-        Ok(LeafSlot {
-            key: Bytes::borrowed(e.key()),
-            val: Val::Chain(r),
-        })
-    }
-
     /// Slot `pos` of this leaf under the read `v`, validated.
     #[inline]
     pub(crate) fn leaf_slot<'g>(
@@ -841,6 +837,9 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let raw = self.raw(pos);
         self.check(v)?;
         let mut versions = ptr::null_mut();
+        if !raw.is_inline() && raw.word.is_null() {
+            return Err(Restart);
+        }
         if raw.is_long() {
             // SAFETY: validated long-key word: a live entry (invariants 1
             // and 3; the guard is pinned for `'g`).
@@ -848,10 +847,13 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 .versions
                 .load(Ordering::Acquire);
             self.check(v)?;
+            if versions.is_null() {
+                return Err(Restart);
+            }
         }
         // SAFETY: loaded from this leaf under `v`, validated after the
-        // loads, with the guard pinned.
-        unsafe { Self::resolve(raw, versions) }
+        // loads, with the guard pinned; pointers checked non-null.
+        Ok(unsafe { resolve(raw, versions) })
     }
 
     /// Copies slots `from..to` of this leaf into `out[..to - from]`
@@ -866,44 +868,51 @@ impl<L: Latch, const N: usize> Node<L, N> {
         to: usize,
         v: &Reading<'_, L>,
         guard: &'g Guard,
-        out: &mut [Option<LeafSlot<'g>>; N],
+        out: &mut [Copied<'g>; N],
     ) -> Result<(usize, Option<EntryRef<'g>>, Option<&'g Node<L, N>>), Restart> {
         let to = to.min(self.count());
         let from = from.min(to);
         let len = to - from;
-        let mut raws = [Raw::EMPTY; N];
-        for (i, r) in raws[..len].iter_mut().enumerate() {
-            *r = self.raw(from + i);
+        let mut outside = false;
+        for (i, c) in out[..len].iter_mut().enumerate() {
+            let raw = self.raw(from + i);
+            outside |= !raw.is_inline();
+            *c = Copied {
+                raw,
+                versions: ptr::null_mut(),
+                _guard: PhantomData,
+            };
         }
         let high = self.high(guard);
         let right = self.right(guard);
         self.check(v)?;
-        let mut longs = false;
-        for r in &raws[..len] {
-            if r.is_long() {
-                ordex_core::sync::prefetch(r.word.cast_const());
-                longs = true;
-            } else if r.is_chain() {
-                ordex_core::sync::prefetch(r.word.cast_const());
-            }
-        }
-        let mut versions = [ptr::null_mut::<Rec>(); N];
-        if longs {
-            for (r, ver) in raws[..len].iter().zip(versions.iter_mut()) {
-                if r.is_long() {
-                    // SAFETY: validated long-key word: a live entry.
-                    *ver = unsafe { &*r.word.cast::<Entry>() }
-                        .versions
-                        .load(Ordering::Acquire);
-                    ordex_core::sync::prefetch(ver.cast_const());
+        if outside {
+            let mut longs = false;
+            for c in &out[..len] {
+                if !c.raw.is_inline() {
+                    if c.raw.word.is_null() {
+                        return Err(Restart);
+                    }
+                    ordex_core::sync::prefetch(c.raw.word.cast_const());
+                    longs |= c.raw.is_long();
                 }
             }
-            self.check(v)?;
-        }
-        for i in 0..len {
-            // SAFETY: loaded from this leaf under `v`, validated after the
-            // loads, with the guard pinned.
-            out[i] = Some(unsafe { Self::resolve(raws[i], versions[i]) }?);
+            if longs {
+                for c in out[..len].iter_mut() {
+                    if c.raw.is_long() {
+                        // SAFETY: a validated long-key word is a live entry
+                        // (invariants 1 and 3; the guard is pinned for 'g).
+                        c.versions = unsafe { &*c.raw.word.cast::<Entry>() }
+                            .versions
+                            .load(Ordering::Acquire);
+                        if c.versions.is_null() {
+                            return Err(Restart);
+                        }
+                        ordex_core::sync::prefetch(c.versions.cast_const());
+                    }
+                }
+                self.check(v)?;
+            }
         }
         Ok((len, high, right))
     }
@@ -1189,6 +1198,40 @@ fn new_raw(heap: &Heap, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
         head: head_of(key),
         meta: KLEN_LONG,
         word: Entry::alloc(key, r, heap).cast::<u8>(),
+    }
+}
+
+/// Interprets a leaf slot's raw contents.
+///
+/// # Safety
+/// `raw` was loaded from a leaf (a latched one, or under a read validated
+/// after the load) while a guard for `'g` is pinned; for a chain or a long
+/// key its word is non-null, and for a long key `versions` is the entry's
+/// (non-null) version pointer loaded under the same validated read.
+#[inline]
+unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> LeafSlot<'g> {
+    if raw.is_inline() {
+        return LeafSlot {
+            key: short_key(raw.head, raw.meta),
+            val: Val::Inline(unpack(raw.word, raw.meta)),
+        };
+    }
+    let (key, rec) = if raw.is_chain() {
+        (short_key(raw.head, raw.meta), raw.word.cast::<Rec>())
+    } else {
+        // SAFETY: invariants 1 and 3: a validated long-key word is a live
+        // entry (the caller's contract).
+        let key = unsafe { entry_key(raw.word.cast::<Entry>()) };
+        (Bytes::borrowed(key), versions)
+    };
+    LeafSlot {
+        key,
+        // Invariants 1 and 3: a validated chain head is a live record.
+        val: Val::Chain(RecRef {
+            // SAFETY: non-null by the caller's contract.
+            p: unsafe { NonNull::new_unchecked(rec) },
+            _guard: PhantomData,
+        }),
     }
 }
 

@@ -2,9 +2,11 @@
 //! completion, seqno publication and snapshots, scans. Safe code over
 //! [`crate::node`].
 
-use crate::latch::{backoff, wait, Latch};
 use crate::bytes::Bytes;
-use crate::node::{EntryRef, Heap, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val};
+use crate::latch::{backoff, wait, Latch};
+use crate::node::{
+    Copied, EntryRef, Heap, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val,
+};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
 use ordex_core::sync::{fence, AtomicU64, Ordering};
@@ -158,7 +160,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     #[inline]
-    fn try_newest<'g>(&'g self, sk: SKey<'_>, guard: &'g Guard) -> Result<Option<Val<'g>>, Restart> {
+    fn try_newest<'g>(
+        &'g self,
+        sk: SKey<'_>,
+        guard: &'g Guard,
+    ) -> Result<Option<Val<'g>>, Restart> {
         let (leaf, v) = self.find(sk, 0, false, guard)?;
         let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
         if found {
@@ -611,7 +617,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             seqno,
             from,
             to,
-            buf: [None; N],
+            buf: [Copied::EMPTY; N],
+            checking: true,
             len: 0,
             pos: 0,
             next: Next::Start,
@@ -653,7 +660,10 @@ pub struct Range<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Option<LeafSlot<'g>>; N],
+    buf: [Copied<'g>; N],
+    /// The buffer's entries still need the `last` and start-bound checks
+    /// (once one entry passes them, the rest of the leaf does too).
+    checking: bool,
     len: usize,
     pos: usize,
     next: Next<'g, L, N>,
@@ -765,6 +775,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         let (len, high, right) = node.copy_leaf(first, N, v, guard, &mut self.buf)?;
         self.len = len;
         self.pos = 0;
+        self.checking = true;
         Ok((high, right))
     }
 }
@@ -775,17 +786,14 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             while self.pos < self.len {
-                let slot = self.buf[self.pos];
+                let LeafSlot { key, val } = self.buf[self.pos].resolve();
                 self.pos += 1;
-                let Some(LeafSlot { key, val }) = slot else {
-                    continue;
-                };
                 let k: &[u8] = &key;
-                if self.last.as_deref().is_some_and(|l| k <= l) {
-                    continue;
-                }
-                if below_start(k, self.from) {
-                    continue;
+                if self.checking {
+                    if self.last.as_deref().is_some_and(|l| k <= l) || below_start(k, self.from) {
+                        continue;
+                    }
+                    self.checking = false;
                 }
                 if past_end(k, self.to) {
                     self.next = Next::End;
@@ -823,7 +831,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             seqno,
             from,
             to,
-            buf: [None; N],
+            buf: [Copied::EMPTY; N],
+            checking: true,
             len: 0,
             next: if is_empty_range(from, to) {
                 RevNext::End
@@ -880,7 +889,10 @@ pub struct RevRange<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Option<LeafSlot<'g>>; N],
+    buf: [Copied<'g>; N],
+    /// The buffer's entries still need the `last` and start-bound checks
+    /// (once one entry passes them, the rest of the leaf does too).
+    checking: bool,
     len: usize,
     next: RevNext<'g>,
     /// The last key yielded: later entries must be below it.
@@ -917,7 +929,9 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
     fn try_refill(&mut self, upto: Bound<&'g [u8]>, guard: &'g Guard) -> Result<(), Restart> {
         let (node, v) = match upto {
             Bound::Unbounded => self.tree.find_last(guard)?,
-            Bound::Included(k) | Bound::Excluded(k) => self.tree.find(SKey::new(k), 0, false, guard)?,
+            Bound::Included(k) | Bound::Excluded(k) => {
+                self.tree.find(SKey::new(k), 0, false, guard)?
+            }
         };
         let cut = match upto {
             Bound::Unbounded => node.count(),
@@ -929,6 +943,7 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
         };
         let low = node.low(guard);
         let (cut, _, _) = node.copy_leaf(0, cut, &v, guard, &mut self.buf)?;
+        self.checking = true;
         // The low fence was read before the copy's validation.
         self.len = cut;
         self.next = match low {
@@ -960,15 +975,13 @@ impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
         loop {
             while self.len > 0 {
                 self.len -= 1;
-                let Some(LeafSlot { key, val }) = self.buf[self.len] else {
-                    continue;
-                };
+                let LeafSlot { key, val } = self.buf[self.len].resolve();
                 let k: &[u8] = &key;
-                if self.last.as_deref().is_some_and(|l| k >= l) {
-                    continue;
-                }
-                if past_end(k, self.to) {
-                    continue;
+                if self.checking {
+                    if self.last.as_deref().is_some_and(|l| k >= l) || past_end(k, self.to) {
+                        continue;
+                    }
+                    self.checking = false;
                 }
                 if below_start(k, self.from) {
                     self.next = RevNext::End;
