@@ -138,8 +138,12 @@ impl Heap {
     }
 }
 
-/// One immutable version of a key, in one allocation: this header, then
-/// the value bytes. Handled through [`RecRef`] outside this module.
+/// One immutable version of a key: this header, then the value bytes, in
+/// an allocation of its own, or (`embedded`) inside the allocation of a
+/// long key's [`Entry`], as the key's first version, so that a get or a
+/// scan of a key that was written once takes one miss for key and value.
+/// An embedded record is freed with its entry, never on its own. Handled
+/// through [`RecRef`] outside this module.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Rec {
@@ -147,6 +151,7 @@ pub(crate) struct Rec {
     older: AtomicPtr<Rec>,
     len: usize,
     tomb: bool,
+    embedded: bool,
 }
 
 const REC_HDR: usize = core::mem::size_of::<Rec>();
@@ -157,16 +162,26 @@ fn rec_layout(len: usize) -> Layout {
         .expect("value too large for an allocation")
 }
 
-fn entry_layout(len: usize) -> Layout {
-    Layout::from_size_align(ENTRY_HDR + len, core::mem::align_of::<Entry>())
-        .expect("key too large for an allocation")
+/// The layout of an entry with a key of `len` bytes and, if `value` is
+/// `Some(n)`, an embedded record of `n` value bytes; and the offset of
+/// that record.
+fn entry_layout(len: usize, value: Option<usize>) -> (Layout, usize) {
+    let rec_at = (ENTRY_HDR + len).next_multiple_of(core::mem::align_of::<Rec>());
+    let size = match value {
+        Some(n) => rec_at + REC_HDR + n,
+        None => ENTRY_HDR + len,
+    };
+    let layout = Layout::from_size_align(size, core::mem::align_of::<Entry>())
+        .expect("key too large for an allocation");
+    (layout, rec_at)
 }
 
 /// The value bytes of a record.
 ///
 /// # Safety
-/// `p` points to a live record allocated by [`NewRec::new`] (its provenance
-/// covers the whole allocation), which stays live for `'a`.
+/// `p` points to a live record (allocated by [`NewRec::new`] or embedded
+/// in an entry; its provenance covers the whole allocation), which stays
+/// live for `'a`.
 unsafe fn rec_value<'a>(p: *const Rec) -> Option<&'a [u8]> {
     // SAFETY: the caller guarantees a live record; header fields are
     // immutable after publication.
@@ -267,6 +282,7 @@ impl NewRec {
                 older: AtomicPtr::new(ptr::null_mut()),
                 len,
                 tomb: value.is_none(),
+                embedded: false,
             });
             if let Some(v) = value {
                 ptr::copy_nonoverlapping(v.as_ptr(), p.as_ptr().cast::<u8>().add(REC_HDR), len);
@@ -297,14 +313,19 @@ impl Drop for NewRec {
 // SAFETY: a `NewRec` owns its allocation exclusively.
 unsafe impl Send for NewRec {}
 
-/// Frees one record; returns its bytes.
+/// Frees one record (an embedded one stays, for its entry to free);
+/// returns its bytes.
 ///
 /// # Safety
-/// `p` is a record allocated by [`NewRec::new`], unreachable, freed once.
+/// `p` is a record allocated by [`NewRec::new`] or embedded in an entry,
+/// unreachable, freed once.
 unsafe fn free_rec(p: *mut Rec) -> usize {
     // SAFETY: the caller's contract; the layout is recomputed from the
     // immutable length.
     unsafe {
+        if (*p).embedded {
+            return 0;
+        }
         let len = (*p).len;
         ptr::drop_in_place(p);
         alloc::dealloc(p.cast::<u8>(), rec_layout(len));
@@ -321,6 +342,8 @@ unsafe fn free_rec(p: *mut Rec) -> usize {
 pub(crate) struct Entry {
     versions: AtomicPtr<Rec>,
     len: usize,
+    /// The allocation's size (with an embedded record, if any).
+    size: usize,
 }
 
 /// An entry borrowed under an epoch guard.
@@ -349,21 +372,42 @@ impl<'g> EntryRef<'g> {
 }
 
 impl Entry {
-    fn alloc(key: &[u8], versions: *mut Rec, heap: &Heap) -> *mut Entry {
-        let layout = entry_layout(key.len());
+    /// A key with no versions (a fence or separator copy).
+    fn alloc(key: &[u8], heap: &Heap) -> *mut Entry {
+        Self::alloc_with(key, None, heap)
+    }
+
+    /// A key, and if `first` is `Some((value, seqno))`, its first version
+    /// embedded in the same allocation and linked as the newest.
+    fn alloc_with(key: &[u8], first: Option<(&[u8], u64)>, heap: &Heap) -> *mut Entry {
+        let (layout, rec_at) = entry_layout(key.len(), first.map(|(v, _)| v.len()));
         heap.add(layout.size());
         // SAFETY: the layout has a non-zero size (the header).
         let p = unsafe { alloc::alloc(layout) }.cast::<Entry>();
         if p.is_null() {
             alloc::handle_alloc_error(layout)
         }
-        // SAFETY: `p` is a fresh allocation of header + key bytes.
+        // SAFETY: `p` is a fresh allocation of header + key bytes (+ the
+        // record header and value bytes at `rec_at`, aligned for `Rec`).
         unsafe {
             p.write(Entry {
-                versions: AtomicPtr::new(versions),
+                versions: AtomicPtr::new(ptr::null_mut()),
                 len: key.len(),
+                size: layout.size(),
             });
             ptr::copy_nonoverlapping(key.as_ptr(), p.cast::<u8>().add(ENTRY_HDR), key.len());
+            if let Some((value, seqno)) = first {
+                let r = p.cast::<u8>().add(rec_at).cast::<Rec>();
+                r.write(Rec {
+                    seqno,
+                    older: AtomicPtr::new(ptr::null_mut()),
+                    len: value.len(),
+                    tomb: false,
+                    embedded: true,
+                });
+                ptr::copy_nonoverlapping(value.as_ptr(), r.cast::<u8>().add(REC_HDR), value.len());
+                (*p).versions.store(r, Ordering::Relaxed);
+            }
         }
         p
     }
@@ -396,10 +440,11 @@ unsafe fn free_entry(e: *mut Entry) -> usize {
     // of its chain.
     unsafe {
         let chain = free_chain((*e).versions.load(Ordering::Relaxed));
-        let len = (*e).len;
+        let size = (*e).size;
         ptr::drop_in_place(e);
-        alloc::dealloc(e.cast::<u8>(), entry_layout(len));
-        chain + ENTRY_HDR + len
+        let layout = Layout::from_size_align_unchecked(size, core::mem::align_of::<Entry>());
+        alloc::dealloc(e.cast::<u8>(), layout);
+        chain + size
     }
 }
 
@@ -1193,11 +1238,10 @@ fn new_raw(heap: &Heap, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
             word: r.cast::<u8>(),
         };
     }
-    let r = NewRec::new(Some(value), w).publish(heap, ptr::null_mut());
     Raw {
         head: head_of(key),
         meta: KLEN_LONG,
-        word: Entry::alloc(key, r, heap).cast::<u8>(),
+        word: Entry::alloc_with(key, Some((value, w)), heap).cast::<u8>(),
     }
 }
 
@@ -1406,9 +1450,40 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             }
             if rec.seqno <= oldest {
                 rec.older.store(ptr::null_mut(), Ordering::Release);
-                // SAFETY: the run below `rec` was just unlinked, and only
-                // this latch holder could unlink it.
-                unsafe { retire_chain(older, guard, self.heap) };
+                // An embedded record (always the oldest of its chain) is
+                // freed with its entry, never on its own: cut it off the
+                // run first, so the deferred free never reads it (the
+                // entry may be freed before the run's free runs).
+                let mut last = older;
+                let mut before = ptr::null_mut::<Rec>();
+                loop {
+                    // SAFETY: the run is still allocated (only this latch
+                    // holder unlinks records, and it has not retired it).
+                    let next = unsafe { &*last }.older.load(Ordering::Relaxed);
+                    if next.is_null() {
+                        break;
+                    }
+                    before = last;
+                    last = next;
+                }
+                // SAFETY: as above.
+                let run = if unsafe { &*last }.embedded {
+                    if !before.is_null() {
+                        // SAFETY: as above. The run is needed by no
+                        // snapshot, so shortening it changes no answer.
+                        unsafe { &*before }.older.store(ptr::null_mut(), Ordering::Release);
+                        older
+                    } else {
+                        ptr::null_mut()
+                    }
+                } else {
+                    older
+                };
+                if !run.is_null() {
+                    // SAFETY: the run below `rec` was just unlinked, and
+                    // only this latch holder could unlink it.
+                    unsafe { retire_chain(run, guard, self.heap) };
+                }
                 return r != head;
             }
             r = older;
@@ -1584,10 +1659,10 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
-        let high = Entry::alloc(sep_key, ptr::null_mut(), heap);
-        let sep = Entry::alloc(sep_key, ptr::null_mut(), heap);
+        let high = Entry::alloc(sep_key, heap);
+        let sep = Entry::alloc(sep_key, heap);
         right.low.store(
-            Entry::alloc(sep_key, ptr::null_mut(), heap),
+            Entry::alloc(sep_key, heap),
             Ordering::Relaxed,
         );
         right.set_high(node.high.load(Ordering::Relaxed));
@@ -1667,7 +1742,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         right.set_count(total - m);
         let promoted = sep_at(m - 1);
         // SAFETY: a live separator entry of the latched node (or new).
-        let sep = Entry::alloc(unsafe { entry_key(promoted) }, ptr::null_mut(), heap);
+        let sep = Entry::alloc(unsafe { entry_key(promoted) }, heap);
         right.set_high(node.high.load(Ordering::Relaxed));
         right
             .right
@@ -1762,9 +1837,9 @@ impl<L: Latch, const N: usize> Root<L, N> {
             let mut leaf = unsafe { &*leaf_ptr };
             if leaf.count.load(Ordering::Relaxed) as usize == N {
                 let next = Node::<L, N>::alloc(0, &heap);
-                leaf.set_high(Entry::alloc(&prev, ptr::null_mut(), &heap));
+                leaf.set_high(Entry::alloc(&prev, &heap));
                 leaf.right.store(next, Ordering::Relaxed);
-                let low = Entry::alloc(&prev, ptr::null_mut(), &heap);
+                let low = Entry::alloc(&prev, &heap);
                 // SAFETY: `next` was just allocated here.
                 unsafe { (*next).low.store(low, Ordering::Relaxed) };
                 level.push(next);
@@ -1797,7 +1872,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                         // SAFETY: every child but the last of its level has
                         // a high key (set above or in the previous round).
                         let h = unsafe { entry_key((*kid).high.load(Ordering::Relaxed)) };
-                        p.set_sep(i, Entry::alloc(h, ptr::null_mut(), &heap));
+                        p.set_sep(i, Entry::alloc(h, &heap));
                     }
                 }
                 p.set_count(group.len() - 1);
@@ -1815,7 +1890,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                     debug_assert_eq!(last_right, first_kid);
                     // SAFETY: `last_kid` has a high key (it has a right sibling).
                     let h = unsafe { entry_key((*last_kid).high.load(Ordering::Relaxed)) };
-                    prev_parent.set_high(Entry::alloc(h, ptr::null_mut(), &heap));
+                    prev_parent.set_high(Entry::alloc(h, &heap));
                     prev_parent.right.store(p_ptr, Ordering::Relaxed);
                 }
                 parents.push(p_ptr);
