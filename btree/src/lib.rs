@@ -164,6 +164,7 @@
 #![warn(missing_docs)]
 
 mod bytes;
+mod cursor;
 pub mod latch;
 mod node;
 mod tree;
@@ -176,6 +177,7 @@ use tree::Tree;
 
 pub use bytes::Bytes;
 pub use crossbeam_epoch::Guard;
+pub use cursor::Cursor;
 pub use latch::{contention, Contention, GlobalLock, Latch, LockCoupling, Optimistic};
 pub use tree::{Range, RevRange};
 
@@ -319,6 +321,12 @@ impl<L: Latch, const N: usize> BTree<L, N> {
         guard: &'g Guard,
     ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, None, guard)
+    }
+
+    /// A bidirectional cursor over the live tree (unpositioned: call a
+    /// `seek` first). See [`Cursor`].
+    pub fn cursor<'g>(&'g self, guard: &'g Guard) -> Cursor<'g, L, N> {
+        Cursor::new(&self.tree, None, guard)
     }
 
     /// The smallest live entry.
@@ -548,6 +556,11 @@ impl<'a, L: Latch, const N: usize> BTreeSnapshot<'a, L, N> {
         guard: &'g Guard,
     ) -> RevRange<'g, L, N> {
         self.tree.range_rev(from, to, Some(self.seqno), guard)
+    }
+
+    /// A bidirectional cursor over this snapshot (exact). See [`Cursor`].
+    pub fn cursor<'g>(&'g self, guard: &'g Guard) -> Cursor<'g, L, N> {
+        Cursor::new(self.tree, Some(self.seqno), guard)
     }
 
     /// The value of `key` in this snapshot, borrowed under `guard` (or

@@ -724,6 +724,19 @@ impl<'g> Copied<'g> {
     }
 }
 
+/// What [`Node::copy_leaf`] read besides the slots.
+#[derive(Debug)]
+pub(crate) struct LeafCopy<'g, L: Latch, const N: usize> {
+    /// Slots copied.
+    pub(crate) len: usize,
+    /// The high key (None: +∞).
+    pub(crate) high: Option<&'g [u8]>,
+    /// The low fence key (None: -∞).
+    pub(crate) low: Option<&'g [u8]>,
+    /// The right sibling.
+    pub(crate) right: Option<&'g Node<L, N>>,
+}
+
 /// A leaf slot as of a validated read: its key and value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeafSlot<'g> {
@@ -902,11 +915,10 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     /// Copies slots `from..to` of this leaf into `out[..to - from]`
-    /// (clamped to the count), with the high key and right-link, all as
+    /// (clamped to the count), with the fence keys and right-link, all as
     /// of one validated read `v`. Every out-of-line entry, then every
     /// newest record, is prefetched before any is used, so their misses
-    /// overlap. Returns the number of slots copied.
-    #[allow(clippy::type_complexity)]
+    /// overlap.
     pub(crate) fn copy_leaf<'g>(
         &'g self,
         from: usize,
@@ -914,7 +926,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         v: &Reading<'_, L>,
         guard: &'g Guard,
         out: &mut [Copied<'g>; N],
-    ) -> Result<(usize, Option<EntryRef<'g>>, Option<&'g Node<L, N>>), Restart> {
+    ) -> Result<LeafCopy<'g, L, N>, Restart> {
         let to = to.min(self.count());
         let from = from.min(to);
         let len = to - from;
@@ -929,6 +941,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             };
         }
         let high = self.high(guard);
+        let low = self.low(guard);
         let right = self.right(guard);
         self.check(v)?;
         if outside {
@@ -959,7 +972,12 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 self.check(v)?;
             }
         }
-        Ok((len, high, right))
+        Ok(LeafCopy {
+            len,
+            high: high.map(EntryRef::key),
+            low: low.map(EntryRef::key),
+            right,
+        })
     }
 
     /// The key of slot `i` (leaf entry or inner separator) under the read
@@ -1471,7 +1489,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                     if !before.is_null() {
                         // SAFETY: as above. The run is needed by no
                         // snapshot, so shortening it changes no answer.
-                        unsafe { &*before }.older.store(ptr::null_mut(), Ordering::Release);
+                        unsafe { &*before }
+                            .older
+                            .store(ptr::null_mut(), Ordering::Release);
                         older
                     } else {
                         ptr::null_mut()
@@ -1661,10 +1681,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let sep_key = kb.bytes();
         let high = Entry::alloc(sep_key, heap);
         let sep = Entry::alloc(sep_key, heap);
-        right.low.store(
-            Entry::alloc(sep_key, heap),
-            Ordering::Relaxed,
-        );
+        right
+            .low
+            .store(Entry::alloc(sep_key, heap), Ordering::Relaxed);
         right.set_high(node.high.load(Ordering::Relaxed));
         right
             .right

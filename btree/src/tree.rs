@@ -47,7 +47,7 @@ pub(crate) struct Tree<L: Latch, const N: usize> {
     /// Live snapshot seqnos (a multiset).
     snapshots: Mutex<BTreeMap<u64, usize>>,
     /// The protocol's tree-wide lock (`()` unless [`GlobalLock`](crate::GlobalLock)).
-    tl: L::TreeLock,
+    pub(crate) tl: L::TreeLock,
     /// Keys whose newest version is a value.
     live: StdAtomicUsize,
     /// Writes that left a chain longer than one (kept for a snapshot)
@@ -115,7 +115,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// [`Latch::read_for_write`]). Hand-over-hand: each read starts
     /// before the previous one ends (at the assignment to `v`), and a
     /// thread only waits for a latch below or right of the one it holds.
-    fn find<'g>(
+    pub(crate) fn find<'g>(
         &'g self,
         sk: SKey<'_>,
         level: u8,
@@ -735,7 +735,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                     self.next = match (high, right) {
                         (Some(h), Some(r)) => {
                             let past = match self.to {
-                                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
+                                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h,
                                 Bound::Unbounded => false,
                             };
                             if past {
@@ -764,7 +764,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         node: &'g Node<L, N>,
         v: &Reading<'g, L>,
         skip: bool,
-    ) -> Result<(Option<EntryRef<'g>>, Option<&'g Node<L, N>>), Restart> {
+    ) -> Result<(Option<&'g [u8]>, Option<&'g Node<L, N>>), Restart> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
@@ -772,7 +772,8 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
             }
             _ => 0,
         };
-        let (len, high, right) = node.copy_leaf(first, N, v, guard, &mut self.buf)?;
+        let c = node.copy_leaf(first, N, v, guard, &mut self.buf)?;
+        let (len, high, right) = (c.len, c.high, c.right);
         self.len = len;
         self.pos = 0;
         self.checking = true;
@@ -844,7 +845,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     /// The rightmost leaf, with the version read.
-    fn find_last<'g>(
+    pub(crate) fn find_last<'g>(
         &'g self,
         guard: &'g Guard,
     ) -> Result<(&'g Node<L, N>, Reading<'g, L>), Restart> {
@@ -941,15 +942,13 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
             },
             Bound::Excluded(k) => node.lower_bound(SKey::new(k), &v, guard)?.0,
         };
-        let low = node.low(guard);
-        let (cut, _, _) = node.copy_leaf(0, cut, &v, guard, &mut self.buf)?;
+        let c = node.copy_leaf(0, cut, &v, guard, &mut self.buf)?;
+        let (cut, low) = (c.len, c.low);
         self.checking = true;
-        // The low fence was read before the copy's validation.
         self.len = cut;
         self.next = match low {
             None => RevNext::End,
             Some(l) => {
-                let l = l.key();
                 // Keys at or below `l` remain; stop if the lower bound
                 // excludes all of them.
                 let past = match self.from {
