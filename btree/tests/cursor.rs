@@ -152,7 +152,7 @@ fn cursor_walks_while_writers_change_the_tree() {
                     x ^= x >> 17;
                     x ^= x << 5;
                     let k = x % n;
-                    if k % 3 == 0 {
+                    if k.is_multiple_of(3) {
                         continue;
                     }
                     if x & 0x100 == 0 {
@@ -184,7 +184,7 @@ fn cursor_walks_while_writers_change_the_tree() {
                 seen.reverse();
             }
             assert!(seen.windows(2).all(|w| w[0] < w[1]), "strictly monotone");
-            let stable: Vec<u32> = seen.iter().copied().filter(|k| k % 3 == 0).collect();
+            let stable: Vec<u32> = seen.iter().copied().filter(|k| k.is_multiple_of(3)).collect();
             assert_eq!(
                 stable,
                 (0..n).step_by(3).collect::<Vec<_>>(),
