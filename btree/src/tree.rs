@@ -622,6 +622,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             len: 0,
             pos: 0,
             next: Next::Start,
+            back: None,
             last: None,
         }
     }
@@ -669,6 +670,9 @@ pub struct Range<'g, L: Latch, const N: usize> {
     next: Next<'g, L, N>,
     /// The last key yielded: later entries must be above it.
     last: Option<Bytes<'g>>,
+    /// The back end, once `next_back` was called: a descending range over
+    /// the same bounds; the two ends stop where they meet.
+    back: Option<RevRange<'g, L, N>>,
 }
 
 impl<L: Latch, const N: usize> Clone for Next<'_, L, N> {
@@ -796,9 +800,13 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
                     }
                     self.checking = false;
                 }
-                if past_end(k, self.to) {
-                    self.next = Next::End;
-                    self.len = 0;
+                let met = self
+                    .back
+                    .as_ref()
+                    .and_then(|b| b.last)
+                    .is_some_and(|b| *k >= *b);
+                if met || past_end(k, self.to) {
+                    self.exhaust();
                     return None;
                 }
                 let value = match self.seqno {
@@ -811,6 +819,38 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
             }
             if !self.refill() {
                 return None;
+            }
+        }
+    }
+}
+
+impl<L: Latch, const N: usize> Range<'_, L, N> {
+    /// Ends both ends.
+    fn exhaust(&mut self) {
+        self.next = Next::End;
+        self.len = 0;
+        if let Some(b) = &mut self.back {
+            b.next = RevNext::End;
+            b.len = 0;
+        }
+    }
+}
+
+/// Descending from the upper bound (no allocation: the back end's buffer
+/// lives inside the `Range`); the ends meet without overlap, so
+/// `next` and `next_back` together yield every entry once.
+impl<L: Latch, const N: usize> DoubleEndedIterator for Range<'_, L, N> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (tree, from, to, seqno, guard) =
+            (self.tree, self.from, self.to, self.seqno, self.guard);
+        let back = self
+            .back
+            .get_or_insert_with(|| tree.range_rev(from, to, seqno, guard));
+        match back.next() {
+            Some((k, v)) if self.last.is_none_or(|l| *k > *l) => Some((k, v)),
+            _ => {
+                self.exhaust();
+                None
             }
         }
     }

@@ -123,6 +123,55 @@ proptest! {
     }
 }
 
+fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
+    prop_oneof![
+        1 => Just(Bound::Unbounded),
+        2 => key().prop_map(Bound::Included),
+        2 => key().prop_map(Bound::Excluded),
+    ]
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k),
+        Bound::Excluded(k) => Bound::Excluded(k),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `Range` is double-ended: pulling from both ends in any order yields
+    /// what the model's double-ended range yields.
+    #[test]
+    fn range_is_double_ended(
+        writes in prop::collection::vec((key(), prop::option::of(prop::collection::vec(any::<u8>(), 0..12))), 0..200),
+        from in bound(),
+        to in bound(),
+        pulls in prop::collection::vec(any::<bool>(), 0..120),
+    ) {
+        let tree = BTree::<Optimistic, 4>::new();
+        let mut model = Model::new();
+        for (k, v) in &writes {
+            match v {
+                Some(v) => { tree.put(k, v); model.insert(k.clone(), v.clone()); }
+                None => { tree.delete(k); model.remove(k); }
+            }
+        }
+        let guard = ordex_btree::pin();
+        let mut got = tree.range(as_ref(&from), as_ref(&to), &guard);
+        let empty = ordex_core::is_empty_range(as_ref(&from), as_ref(&to));
+        let mut want = (!empty).then(|| model.range::<[u8], _>((as_ref(&from), as_ref(&to))));
+        for back in pulls {
+            let w = want.as_mut().and_then(|w| if back { w.next_back() } else { w.next() });
+            let w = w.map(|(k, v)| (k.clone(), v.clone()));
+            let g = if back { got.next_back() } else { got.next() };
+            prop_assert_eq!(g.map(|(k, v)| (k.to_vec(), v.to_vec())), w, "back: {}", back);
+        }
+    }
+}
+
 #[test]
 fn cursor_walks_while_writers_change_the_tree() {
     // Stable keys 0, 3, 6, ... stay put; writers insert and remove the
@@ -184,7 +233,11 @@ fn cursor_walks_while_writers_change_the_tree() {
                 seen.reverse();
             }
             assert!(seen.windows(2).all(|w| w[0] < w[1]), "strictly monotone");
-            let stable: Vec<u32> = seen.iter().copied().filter(|k| k.is_multiple_of(3)).collect();
+            let stable: Vec<u32> = seen
+                .iter()
+                .copied()
+                .filter(|k| k.is_multiple_of(3))
+                .collect();
             assert_eq!(
                 stable,
                 (0..n).step_by(3).collect::<Vec<_>>(),
