@@ -240,8 +240,8 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     pub fn from_sorted<I, K, V>(entries: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: AsRef<[u8]>,
-        V: AsRef<[u8]>,
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
     {
         BTree {
             tree: Tree::from_entries(entries.into_iter()),

@@ -1808,6 +1808,24 @@ impl Raw {
     }
 }
 
+/// Bulk loads of at least this many entries fill their leaves in
+/// parallel.
+pub(crate) const PAR_BUILD: usize = 1 << 16;
+
+/// The leaves of a build, shared with its rayon workers.
+struct Leaves<'a, L: Latch, const N: usize>(&'a [*mut Node<L, N>]);
+
+// SAFETY: the workers only read the pointers and write disjoint leaves
+// through atomics (see `Root::build`); nodes are `Sync` apart from the raw
+// pointers that name them.
+unsafe impl<L: Latch, const N: usize> Sync for Leaves<'_, L, N> {}
+
+impl<L: Latch, const N: usize> Leaves<'_, L, N> {
+    fn get(&self, i: usize) -> Option<*mut Node<L, N>> {
+        self.0.get(i).copied()
+    }
+}
+
 /// The root pointer; owns the whole tree.
 #[derive(Debug)]
 pub(crate) struct Root<L: Latch, const N: usize> {
@@ -1829,51 +1847,64 @@ impl<L: Latch, const N: usize> Root<L, N> {
     /// keys ascend strictly; an entry whose key is not above the previous
     /// one goes to `rest` (for the caller to insert afterwards). Entry `i`
     /// gets seqno `first_seqno + i` (no snapshot exists yet, so small
-    /// values go inline). Returns the tree and the number of entries built
-    /// in.
+    /// values go inline). Leaves are filled in parallel (rayon) when there
+    /// are at least [`PAR_BUILD`] entries. Returns the tree and the number
+    /// of entries built in.
     pub(crate) fn build<K, V>(
         entries: impl Iterator<Item = (K, V)>,
         first_seqno: u64,
         rest: &mut Vec<(K, V)>,
     ) -> (Self, usize)
     where
-        K: AsRef<[u8]>,
-        V: AsRef<[u8]>,
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
     {
         let heap = Arc::new(Heap::default());
-        // Leaves, left to right; each full but the last.
-        let mut level: Vec<*mut Node<L, N>> = vec![Node::alloc(0, &heap)];
-        let mut n = 0usize;
-        let mut prev: Vec<u8> = Vec::new();
-        for (key, value) in entries {
-            let (k, v) = (key.as_ref(), value.as_ref());
-            if n > 0 && prev.as_slice() >= k {
-                rest.push((key, value));
-                continue;
+        // The strictly ascending run, in input order.
+        let mut run: Vec<(K, V)> = Vec::with_capacity(entries.size_hint().0);
+        for (k, v) in entries {
+            if run.last().is_some_and(|(p, _)| p.as_ref() >= k.as_ref()) {
+                rest.push((k, v));
+            } else {
+                run.push((k, v));
             }
-            let mut leaf_ptr = *level.last().expect("one leaf at least");
-            // SAFETY: nodes being built are owned by this function.
-            let mut leaf = unsafe { &*leaf_ptr };
-            if leaf.count.load(Ordering::Relaxed) as usize == N {
-                let next = Node::<L, N>::alloc(0, &heap);
-                leaf.set_high(Entry::alloc(&prev, &heap));
-                leaf.right.store(next, Ordering::Relaxed);
-                let low = Entry::alloc(&prev, &heap);
-                // SAFETY: `next` was just allocated here.
-                unsafe { (*next).low.store(low, Ordering::Relaxed) };
-                level.push(next);
-                leaf_ptr = next;
-                // SAFETY: as above.
-                leaf = unsafe { &*leaf_ptr };
-            }
-            let raw = new_raw(&heap, k, v, first_seqno + n as u64, u64::MAX);
-            let c = leaf.count.load(Ordering::Relaxed) as usize;
-            leaf.set_raw(c, raw);
-            leaf.set_count(c + 1);
-            prev.clear();
-            prev.extend_from_slice(k);
-            n += 1;
         }
+        let n = run.len();
+        // Leaves, left to right; each full but the last.
+        let leaves: Vec<*mut Node<L, N>> = (0..n.div_ceil(N).max(1))
+            .map(|_| Node::alloc(0, &heap))
+            .collect();
+        let shared = Leaves(&leaves);
+        let fill = |i: usize| {
+            // SAFETY: `leaves` holds the nodes allocated above, owned by
+            // this function until the root is set; each worker writes only
+            // leaf `i` (through atomics), and the others are only linked.
+            let leaf = unsafe { &*shared.get(i).expect("a leaf per chunk") };
+            let chunk = &run[(i * N).min(n)..((i + 1) * N).min(n)];
+            for (j, (k, v)) in chunk.iter().enumerate() {
+                let seqno = first_seqno + (i * N + j) as u64;
+                leaf.set_raw(j, new_raw(&heap, k.as_ref(), v.as_ref(), seqno, u64::MAX));
+            }
+            leaf.set_count(chunk.len());
+            if let Some(next) = shared.get(i + 1) {
+                let last = chunk.last().expect("a leaf with a right sibling is full");
+                leaf.set_high(Entry::alloc(last.0.as_ref(), &heap));
+                leaf.right.store(next, Ordering::Relaxed);
+            }
+            if i > 0 {
+                let low = &run[i * N - 1].0;
+                leaf.low
+                    .store(Entry::alloc(low.as_ref(), &heap), Ordering::Relaxed);
+            }
+        };
+        if n >= PAR_BUILD {
+            use rayon::prelude::*;
+            (0..leaves.len()).into_par_iter().for_each(fill);
+        } else {
+            (0..leaves.len()).for_each(fill);
+        }
+        drop(run);
+        let mut level = leaves;
         // Inner levels: each parent takes up to N children; its separators
         // are copies of the children's high keys, its high key the last
         // child's (moved up by copy as well).

@@ -75,8 +75,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// the build, in input order.
     pub(crate) fn from_entries<K, V>(entries: impl Iterator<Item = (K, V)>) -> Self
     where
-        K: AsRef<[u8]>,
-        V: AsRef<[u8]>,
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
     {
         let mut rest = Vec::new();
         let (root, n) = Root::build(entries, 1, &mut rest);

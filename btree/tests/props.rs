@@ -385,20 +385,41 @@ proptest! {
 /// Bulk load of many ascending keys builds a tall tree of full nodes.
 #[test]
 fn bulk_load_large() {
-    let n = 20_000u32;
-    let tree =
-        BTree::<Optimistic, 8>::from_sorted((0..n).map(|i| (i.to_be_bytes(), i.to_le_bytes())));
+    // Above the parallel-build threshold (65 536 entries), with short and
+    // long keys, and out-of-order entries that are upserted afterwards.
+    let n = 100_000u32;
+    let key = |i: u32| {
+        let mut k = i.to_be_bytes().to_vec();
+        if i % 3 == 0 {
+            k.extend_from_slice(b"-a-long-key-tail");
+        }
+        k
+    };
+    let mut input: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..n).map(|i| (key(i), i.to_le_bytes().to_vec())).collect();
+    // Out of order: a repeat (overwrites) and a key from the past.
+    input.insert(70_000, (key(5), b"again".to_vec()));
+    input.push((key(7), b"late".to_vec()));
+    let mut model = std::collections::BTreeMap::new();
+    for (k, v) in &input {
+        model.insert(k.clone(), v.clone());
+    }
+    let tree = BTree::<Optimistic, 8>::from_sorted(input.iter().map(|(k, v)| (&k[..], &v[..])));
     tree.check_invariants(true).unwrap();
     assert_eq!(tree.len(), n as usize);
-    assert_eq!(tree.last_seqno(), u64::from(n));
-    for i in (0..n).step_by(97) {
-        assert_eq!(
-            tree.get_copied(&i.to_be_bytes()).as_deref(),
-            Some(&i.to_le_bytes()[..])
-        );
-    }
+    assert_eq!(tree.last_seqno(), input.len() as u64);
+    let guard = ordex_btree::pin();
+    let all: Vec<(Vec<u8>, Vec<u8>)> = tree
+        .range(Bound::Unbounded, Bound::Unbounded, &guard)
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    assert!(all.iter().eq(model
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<Vec<_>>()
+        .iter()));
     let s = tree.insert(b"after", b"x").unwrap();
-    assert_eq!(s, u64::from(n) + 1);
+    assert_eq!(s, input.len() as u64 + 1);
 }
 
 /// Removing every key unlinks and retires most empty leaves (an empty leaf
