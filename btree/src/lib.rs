@@ -185,6 +185,12 @@ pub use tree::{Range, RevRange};
 /// reads it).
 pub const IMPLEMENTED: bool = true;
 
+/// The size in bytes of one leaf of a `BTree<L, N>` (inner nodes add an
+/// array of `N` separator pointers), for node-size studies.
+pub fn node_bytes<L: Latch, const N: usize>() -> usize {
+    node::leaf_bytes::<L, N>()
+}
+
 /// Pins the current thread to crossbeam-epoch: values borrowed under the
 /// guard ([`BTree::get_ref`]) stay valid until it is dropped. One guard can
 /// serve many calls; keep it short-lived, as it holds back reclamation.

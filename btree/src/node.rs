@@ -1808,6 +1808,11 @@ impl Raw {
     }
 }
 
+/// The size of a leaf of `Node<L, N>`.
+pub(crate) fn leaf_bytes<L: Latch, const N: usize>() -> usize {
+    Node::<L, N>::bytes(0)
+}
+
 /// Bulk loads of at least this many entries fill their leaves in
 /// parallel.
 pub(crate) const PAR_BUILD: usize = 1 << 16;

@@ -14,6 +14,7 @@ pub mod advise;
 pub mod alloc;
 pub mod dist;
 pub mod keys;
+pub mod btree_study;
 pub mod memtable_study;
 pub mod record;
 pub mod registry;

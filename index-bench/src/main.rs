@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    advise, alloc, keys, memtable_study, record, registry, report, runner, techniques_study,
+    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, techniques_study,
     workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,6 +53,11 @@ enum Command {
     /// reverse scans, flush iteration against its peers, bytes and
     /// allocations per entry.
     Memtable(memtable_study::MemtableArgs),
+    /// The ordex-btree study: load, get and 100-entry scans against
+    /// scc::TreeIndex<u64, u64>, a node-size sweep, parallel bulk load,
+    /// epoch garbage under steady overwrites, memory after removing every
+    /// key, allocations per get and cursor step.
+    Btree(btree_study::BtreeArgs),
     /// The concurrency-techniques study: ordex-btree under its three
     /// protocols (global lock, lock coupling, optimistic) beside the
     /// lock-free skip list and RwLock<BTreeMap>, across read fractions
@@ -159,6 +164,7 @@ fn main() {
         Some(Command::Report(args)) => report_cmd(args),
         Some(Command::Advise(args)) => advise::advise(args),
         Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
+        Some(Command::Btree(args)) => btree_study::run(args, default_out()),
         Some(Command::Techniques(args)) => techniques_study::run(args, default_out()),
         Some(Command::List) => {
             list();
