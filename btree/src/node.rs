@@ -1088,6 +1088,11 @@ impl<L: Latch, const N: usize> Node<L, N> {
         _guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
         let (mut lo, mut hi) = (0, self.count());
+        // The probes of a binary search are dependent misses: start every
+        // cache line of the heads in use at once instead.
+        for i in (0..hi).step_by(64 / core::mem::size_of::<AtomicU64>()) {
+            ordex_core::sync::prefetch(&self.heads[i]);
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let h = self.heads[mid].load(Ordering::Relaxed);
