@@ -930,6 +930,24 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let to = to.min(self.count());
         let from = from.min(to);
         let len = to - from;
+        // Start every line of the three slot arrays in range, and the
+        // right sibling's header (a scan usually goes on there), at once.
+        for i in (from..to).step_by(8) {
+            ordex_core::sync::prefetch(&self.heads[i]);
+            ordex_core::sync::prefetch(&self.words[i]);
+        }
+        for i in (from..to).step_by(32) {
+            ordex_core::sync::prefetch(&self.meta[i]);
+        }
+        // The right sibling, whole: a scan usually goes on there, and its
+        // misses then overlap with the work on this leaf.
+        let right = self.right.load(Ordering::Relaxed);
+        if !right.is_null() {
+            let bytes = core::mem::size_of::<Node<L, N>>();
+            for off in (0..bytes).step_by(64) {
+                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
+            }
+        }
         let mut outside = false;
         for (i, c) in out[..len].iter_mut().enumerate() {
             let raw = self.raw(from + i);
