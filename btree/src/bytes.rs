@@ -4,7 +4,9 @@ use core::borrow::Borrow;
 use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
 use core::ops::Deref;
+use core::{ptr, slice};
 
 /// Bytes read from a [`BTree`](crate::BTree): either borrowed from an
 /// immutable out-of-line record, valid while the epoch guard `'g` lives,
@@ -27,12 +29,27 @@ use core::ops::Deref;
 /// ```
 #[derive(Clone, Copy)]
 pub struct Bytes<'g> {
-    // Word-sized, aligned fields (no enum tag): results are copied a lot,
-    // and byte-packed layouts made those copies stall on store forwarding.
-    inline: [u8; 8],
+    /// Borrowed: the bytes' address. Inline: the bytes themselves, in the
+    /// pointer's own storage (a pointer without provenance).
+    p: *const u8,
+    /// The length, with [`INLINE`] set for inline bytes.
     len: usize,
-    borrowed: Option<&'g [u8]>,
+    _borrow: PhantomData<&'g [u8]>,
 }
+
+/// The length bit of inline bytes (no slice is that long).
+const INLINE: usize = 1 << (usize::BITS - 1);
+
+const _: () = assert!(
+    core::mem::size_of::<*const u8>() == 8,
+    "inline bytes live in a pointer's storage: a 64-bit target is needed"
+);
+
+// SAFETY: a `Bytes` is a `&'g [u8]` or a copy of at most 8 bytes; both are
+// `Send` and `Sync`.
+unsafe impl Send for Bytes<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Bytes<'_> {}
 
 impl<'g> Bytes<'g> {
     /// The first `len` bytes of `buf` (`len <= 8`), copied.
@@ -40,9 +57,9 @@ impl<'g> Bytes<'g> {
     pub(crate) fn inline(buf: [u8; 8], len: usize) -> Self {
         debug_assert!(len <= 8);
         Bytes {
-            inline: buf,
-            len: len.min(8),
-            borrowed: None,
+            p: ptr::without_provenance(usize::from_ne_bytes(buf)),
+            len: len.min(8) | INLINE,
+            _borrow: PhantomData,
         }
     }
 
@@ -50,18 +67,27 @@ impl<'g> Bytes<'g> {
     #[inline]
     pub(crate) fn borrowed(s: &'g [u8]) -> Self {
         Bytes {
-            inline: [0; 8],
-            len: 0,
-            borrowed: Some(s),
+            p: s.as_ptr(),
+            len: s.len(),
+            _borrow: PhantomData,
         }
     }
 
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        match self.borrowed {
+        match self.as_borrowed() {
             Some(s) => s,
-            None => &self.inline[..self.len.min(8)],
+            // SAFETY: inline bytes are the first `len <= 8` bytes of the
+            // pointer's own 8-byte storage, initialised by `inline`;
+            // reading a pointer's bytes as integers is allowed, and the
+            // slice borrows `self`.
+            None => unsafe {
+                slice::from_raw_parts(
+                    (&raw const self.p).cast::<u8>(),
+                    (self.len & !INLINE).min(8),
+                )
+            },
         }
     }
 
@@ -69,7 +95,11 @@ impl<'g> Bytes<'g> {
     /// out-of-line record (`None` for bytes copied out of a node).
     #[inline]
     pub fn as_borrowed(&self) -> Option<&'g [u8]> {
-        self.borrowed
+        if self.len & INLINE != 0 {
+            return None;
+        }
+        // SAFETY: `p` and `len` come from a `&'g [u8]` (`borrowed`).
+        Some(unsafe { slice::from_raw_parts(self.p, self.len) })
     }
 }
 

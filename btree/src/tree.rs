@@ -623,6 +623,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             pos: 0,
             next: Next::Start,
             back: None,
+            last_at: usize::MAX,
             last: None,
         }
     }
@@ -668,8 +669,13 @@ pub struct Range<'g, L: Latch, const N: usize> {
     len: usize,
     pos: usize,
     next: Next<'g, L, N>,
-    /// The last key yielded: later entries must be above it.
+    /// The last key yielded before the current buffer: later entries
+    /// must be above it.
     last: Option<Bytes<'g>>,
+    /// The buffer index of the last entry yielded from the current buffer
+    /// (`usize::MAX`: none yet); it becomes `last` when the buffer is
+    /// refilled (one store per entry instead of a key's).
+    last_at: usize,
     /// The back end, once `next_back` was called: a descending range over
     /// the same bounds; the two ends stop where they meet.
     back: Option<RevRange<'g, L, N>>,
@@ -684,8 +690,18 @@ impl<L: Latch, const N: usize> Clone for Next<'_, L, N> {
 impl<L: Latch, const N: usize> Copy for Next<'_, L, N> {}
 
 impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
+    /// The last key yielded.
+    fn last_key(&self) -> Option<Bytes<'g>> {
+        match self.buf.get(self.last_at) {
+            Some(c) => Some(c.resolve().key),
+            None => self.last,
+        }
+    }
+
     /// Loads the next leaf into the buffer; false at the end.
     fn refill(&mut self) -> bool {
+        self.last = self.last_key();
+        self.last_at = usize::MAX;
         let mut restarts = 0;
         let guard = self.guard;
         // Entered per leaf: no lock is held between `next` calls.
@@ -814,7 +830,7 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
                     Some(s) => val.at(s),
                 };
                 let Some(value) = value else { continue };
-                self.last = Some(key);
+                self.last_at = self.pos - 1;
                 return Some((key, value));
             }
             if !self.refill() {
@@ -847,7 +863,7 @@ impl<L: Latch, const N: usize> DoubleEndedIterator for Range<'_, L, N> {
             .back
             .get_or_insert_with(|| tree.range_rev(from, to, seqno, guard));
         match back.next() {
-            Some((k, v)) if self.last.is_none_or(|l| *k > *l) => Some((k, v)),
+            Some((k, v)) if self.last_key().is_none_or(|l| *k > *l) => Some((k, v)),
             _ => {
                 self.exhaust();
                 None

@@ -150,7 +150,9 @@ fn eight_threads<L: Latch>() {
             let (tree, stop, snapshots) = (&tree, &stop, &snapshots);
             s.spawn(move || {
                 let mut taken = 0;
-                while !stop.load(Ordering::SeqCst) {
+                // At least one snapshot each, however fast the writers are.
+                let mut first_round = true;
+                while std::mem::take(&mut first_round) || !stop.load(Ordering::SeqCst) {
                     let snap = tree.snapshot_ref();
                     let first = snap.collect_range(&b"w"[..]..&b"x"[..]);
                     std::thread::yield_now();
@@ -160,7 +162,7 @@ fn eight_threads<L: Latch>() {
                     // Every snapshot is checked for stability; a bounded
                     // sample (spread over the run) against the log.
                     taken += 1;
-                    if taken % (1 + rounds / 3000) == 0 {
+                    if (taken - 1) % (1 + rounds / 3000) == 0 {
                         snapshots.lock().unwrap().push((seqno, first));
                     }
                 }
