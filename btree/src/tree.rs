@@ -197,8 +197,12 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let w = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
         // Store-load ordering against `snapshot_begin` (which stores its
         // placeholder, fences, then loads `seq`): at least one side sees
-        // the other. Fences rather than SeqCst accesses alone, which loom
-        // models only as acquire/release.
+        // the other. The SeqCst read-modify-write and load are in the
+        // single total order with the snapshot's SeqCst store, fence and
+        // load, which is enough; loom models SeqCst accesses only as
+        // acquire/release, so its models get an explicit fence (which on
+        // x86 would be a second full barrier after the locked add).
+        #[cfg(loom)]
         fence(Ordering::SeqCst);
         (w, self.oldest.load(Ordering::SeqCst))
     }

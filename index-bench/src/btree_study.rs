@@ -309,7 +309,10 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
     let (p, s) = (median(par), median(seq));
     let threads = rayon::current_num_threads();
     lines.push(Line {
-        what: format!("bulk load of {} sorted keys, {threads} threads vs 1 (ns/entry)", sorted.len()),
+        what: format!(
+            "bulk load of {} sorted keys, {threads} threads vs 1 (ns/entry)",
+            sorted.len()
+        ),
         value: format!("{:.2}× ({p:.0} vs {s:.0} ns)", s / p),
         target: "(parallel)",
         pass: None,

@@ -4,8 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, techniques_study,
-    workload,
+    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner,
+    techniques_study, workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use keys::{KeySet, KeySetKind};
