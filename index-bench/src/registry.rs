@@ -9,7 +9,7 @@ use crate::adapters::imbl_ordmap::ImblOrdMap;
 use crate::adapters::null::Null;
 use crate::adapters::ordex_index::Ordex;
 use crate::adapters::rwlock_btreemap::RwLockBTreeMap;
-use crate::adapters::scc_tree::SccTreeIndex;
+use crate::adapters::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::keys::KeySet;
 use crate::record::Row;
 use crate::runner::{self, Calibration, Config};
@@ -58,6 +58,7 @@ pub fn all() -> Vec<Entry> {
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),
+        entry::<SccTreeIndexU64>(),
         entry::<CongeeArt>(),
         entry::<ImblOrdMap>(),
         entry::<RwLockBTreeMap>(),

@@ -87,3 +87,99 @@ impl BenchIndex for SccTreeIndex {
         seen
     }
 }
+
+/// `scc::TreeIndex<u64, u64>`: the same tree with native integer keys and
+/// word values, the fair peer for the `u64` key sets (the byte-keyed
+/// adapter above allocates a `Vec` per key and value).
+///
+/// - **Integer keys only** (`caps.int_keys_only`), one-word values
+///   (`caps.max_value_len = 8`), packed and digested as the congee adapter
+///   does (the value's first 8 bytes, little-endian).
+/// - `insert` = [`TreeIndex::upsert_sync`], `get` = [`TreeIndex::peek`]
+///   under a [`Guard`], `scan` = [`TreeIndex::range`] from the key.
+#[derive(Default)]
+pub struct SccTreeIndexU64(TreeIndex<u64, u64>);
+
+/// The integer of an integer key.
+#[inline(always)]
+fn int_key(key: Key<'_>) -> u64 {
+    match key.int {
+        Some(k) => k,
+        None => panic!("scc-treeindex-u64 takes integer keys only (caps.int_keys_only)"),
+    }
+}
+
+/// The stored word: the value's first 8 bytes, zero-padded, little-endian.
+#[inline(always)]
+fn pack(value: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = value.len().min(8);
+    word[..n].copy_from_slice(&value[..n]);
+    u64::from_le_bytes(word)
+}
+
+impl BenchIndex for SccTreeIndexU64 {
+    const NAME: &'static str = "scc-treeindex-u64";
+    const ORDEX: bool = false;
+
+    fn caps() -> Caps {
+        Caps {
+            int_keys_only: true,
+            max_value_len: 8,
+            snapshots: false,
+            scans: true,
+            upserts: true,
+        }
+    }
+
+    fn new() -> Self {
+        Self(TreeIndex::new())
+    }
+
+    #[inline]
+    fn insert(&self, key: Key<'_>, value: &[u8]) {
+        self.0.upsert_sync(int_key(key), pack(value));
+    }
+
+    #[inline]
+    fn get(&self, key: Key<'_>) -> Option<usize> {
+        let guard = Guard::new();
+        self.0
+            .peek(&int_key(key), &guard)
+            .map(|w| digest(&w.to_le_bytes()))
+    }
+
+    #[inline]
+    fn remove(&self, key: Key<'_>) -> bool {
+        self.0.remove_sync(&int_key(key))
+    }
+
+    fn scan(&self, start: Key<'_>, n: usize) -> usize {
+        let guard = Guard::new();
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in self.0.range(int_key(start).., &guard).take(n) {
+            acc = super::touch(acc, &k.to_be_bytes(), &v.to_le_bytes());
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
+    /// O(n): walks every leaf.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iterate_all(&self) -> usize {
+        let guard = Guard::new();
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in self.0.iter(&guard) {
+            acc = super::touch(acc, &k.to_be_bytes(), &v.to_le_bytes());
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+}

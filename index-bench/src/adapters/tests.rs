@@ -8,7 +8,7 @@ use super::imbl_ordmap::ImblOrdMap;
 use super::null::Null;
 use super::ordex_index::Ordex;
 use super::rwlock_btreemap::RwLockBTreeMap;
-use super::scc_tree::SccTreeIndex;
+use super::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::adapter::{digest, BenchIndex, Key};
 use ordex_core::reference::LockedBTreeMap;
 use std::collections::{BTreeMap, HashSet};
@@ -257,6 +257,7 @@ adapter_tests! {
     fastskip: FastSkip, Semantics::InsertOnce;
     scc_treeindex: SccTreeIndex, Semantics::Upsert;
     congee: CongeeArt, Semantics::Upsert;
+    scc_treeindex_u64: SccTreeIndexU64, Semantics::Upsert;
     imbl_ordmap: ImblOrdMap, Semantics::Upsert;
     rwlock_btreemap: RwLockBTreeMap, Semantics::Upsert;
     ordex_reference: Ordex<LockedBTreeMap>, Semantics::Upsert;
@@ -276,6 +277,7 @@ fn names_are_distinct_and_ordex_flagged() {
         (FastSkip::NAME, FastSkip::ORDEX),
         (SccTreeIndex::NAME, SccTreeIndex::ORDEX),
         (CongeeArt::NAME, CongeeArt::ORDEX),
+        (SccTreeIndexU64::NAME, SccTreeIndexU64::ORDEX),
         (ImblOrdMap::NAME, ImblOrdMap::ORDEX),
         (RwLockBTreeMap::NAME, RwLockBTreeMap::ORDEX),
         (Null::NAME, Null::ORDEX),
@@ -330,6 +332,7 @@ fn seal_is_a_no_op_elsewhere() {
     check::<FastSkip>();
     check::<SccTreeIndex>();
     check::<CongeeArt>();
+    check::<SccTreeIndexU64>();
     check::<ImblOrdMap>();
     check::<RwLockBTreeMap>();
 }
