@@ -1092,6 +1092,17 @@ impl<L: Latch, const N: usize> Node<L, N> {
         unsafe { p.cast::<Node<L, N>>().as_ref() }
     }
 
+    /// Starts loading what a search of this node reads first: the header
+    /// (latch, count, high key head) and every line of the heads.
+    #[inline]
+    pub(crate) fn prefetch_search(&self) {
+        ordex_core::sync::prefetch(&self.latch);
+        ordex_core::sync::prefetch(&self.high_head);
+        for i in (0..N).step_by(64 / core::mem::size_of::<AtomicU64>()) {
+            ordex_core::sync::prefetch(&self.heads[i]);
+        }
+    }
+
     /// Binary search: the first position whose key is `>= sk`, and whether
     /// it is equal, under the optimistic read `v` (or the latch). Heads and
     /// length classes decide every comparison with a key of at most 8

@@ -140,6 +140,10 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             }
             let (pos, _) = node.lower_bound(sk, &v, guard)?;
             let kid = node.kid(pos, guard).ok_or(Restart)?;
+            // Start the child's header and heads together, before its
+            // latch is read (a prefetch of a node that turns out stale is
+            // harmless: nodes are freed only through the epoch).
+            kid.prefetch_search();
             node.check(&v)?;
             v = kid.read_mode(excl && kid.level() == level)?;
             node = kid;
