@@ -143,7 +143,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             // Start the child's header and heads together, before its
             // latch is read (a prefetch of a node that turns out stale is
             // harmless: nodes are freed only through the epoch).
-            kid.prefetch_search();
+            kid.prefetch_search(node.level() == 1);
             node.check(&v)?;
             v = kid.read_mode(excl && kid.level() == level)?;
             node = kid;
