@@ -3,7 +3,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, Latch};
-use crate::node::{Copied, LeafCopy, Node, Reading, SKey};
+use crate::node::{LeafBuf, LeafCopy, Node, Reading, SKey};
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
@@ -50,7 +50,7 @@ pub struct Cursor<'g, L: Latch, const N: usize> {
     tree: &'g Tree<L, N>,
     guard: &'g Guard,
     seqno: Option<Seqno>,
-    buf: [Copied<'g>; N],
+    buf: LeafBuf<'g, N>,
     len: usize,
     /// The current entry's index in `buf` (meaningful while `cur` is set).
     pos: usize,
@@ -84,7 +84,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             tree,
             guard,
             seqno,
-            buf: [Copied::EMPTY; N],
+            buf: LeafBuf::new(),
             len: 0,
             pos: 0,
             high: None,
@@ -175,7 +175,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     /// The visible value of a copied slot.
     #[inline]
     fn visible(&self, i: usize) -> Option<(Bytes<'g>, Bytes<'g>)> {
-        let s = self.buf[i].resolve();
+        let s = self.buf.get(i)?;
         let v = match self.seqno {
             None => s.val.now(),
             Some(q) => s.val.at(q),
@@ -212,7 +212,9 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         let (mut lo, mut hi) = (0, self.len);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let k = self.buf[mid].resolve().key;
+            let Some(k) = self.buf.get(mid).map(|s| s.key) else {
+                break;
+            };
             let below = if incl { *k < *key } else { *k <= *key };
             if below {
                 lo = mid + 1;

@@ -86,6 +86,7 @@ use ordex_core::olc::Restart;
 use ordex_core::sync::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::slice;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
@@ -707,13 +708,6 @@ pub(crate) struct Copied<'g> {
 }
 
 impl<'g> Copied<'g> {
-    /// A placeholder for buffers (never resolved).
-    pub(crate) const EMPTY: Copied<'g> = Copied {
-        raw: Raw::EMPTY,
-        versions: ptr::null_mut(),
-        _guard: PhantomData,
-    };
-
     /// The key and value.
     #[inline]
     pub(crate) fn resolve(self) -> LeafSlot<'g> {
@@ -721,6 +715,45 @@ impl<'g> Copied<'g> {
         // leaf validated after the loads, with the guard pinned for `'g`,
         // and with its pointers checked non-null (`EMPTY` is inline).
         unsafe { resolve(self.raw, self.versions) }
+    }
+}
+
+/// A buffer of copied leaf slots (uninitialised beyond `len`, so a scan
+/// does not clear a whole leaf's worth of memory before it starts).
+pub(crate) struct LeafBuf<'g, const N: usize> {
+    slots: [MaybeUninit<Copied<'g>>; N],
+    len: usize,
+}
+
+impl<'g, const N: usize> LeafBuf<'g, N> {
+    /// An empty buffer.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        LeafBuf {
+            slots: [MaybeUninit::uninit(); N],
+            len: 0,
+        }
+    }
+
+    /// Slot `i` of the copy, interpreted (None past the copy).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<LeafSlot<'g>> {
+        if i >= self.len {
+            return None;
+        }
+        // SAFETY: slots below `len` were written by `copy_leaf` (which
+        // sets `len` only after writing them).
+        Some(unsafe { self.slots[i].assume_init() }.resolve())
+    }
+
+    /// The first `len` slots.
+    ///
+    /// # Safety
+    /// They were written (since the buffer was made or last filled).
+    unsafe fn written_mut(&mut self, len: usize) -> &mut [Copied<'g>] {
+        // SAFETY: the caller's contract; `MaybeUninit<T>` has the layout
+        // of `T`.
+        unsafe { &mut *(ptr::addr_of_mut!(self.slots[..len]) as *mut [Copied<'g>]) }
     }
 }
 
@@ -925,7 +958,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         to: usize,
         v: &Reading<'_, L>,
         guard: &'g Guard,
-        out: &mut [Copied<'g>; N],
+        out: &mut LeafBuf<'g, N>,
     ) -> Result<LeafCopy<'g, L, N>, Restart> {
         let to = to.min(self.count());
         let from = from.min(to);
@@ -949,22 +982,26 @@ impl<L: Latch, const N: usize> Node<L, N> {
             }
         }
         let mut outside = false;
-        for (i, c) in out[..len].iter_mut().enumerate() {
+        out.len = 0;
+        for (i, c) in out.slots[..len].iter_mut().enumerate() {
             let raw = self.raw(from + i);
             outside |= !raw.is_inline();
-            *c = Copied {
+            c.write(Copied {
                 raw,
                 versions: ptr::null_mut(),
                 _guard: PhantomData,
-            };
+            });
         }
+        let buf = out;
+        // SAFETY: the first `len` slots were written just above.
+        let out = unsafe { buf.written_mut(len) };
         let high = self.high(guard);
         let low = self.low(guard);
         let right = self.right(guard);
         self.check(v)?;
         if outside {
             let mut longs = false;
-            for c in &out[..len] {
+            for c in out.iter() {
                 if !c.raw.is_inline() {
                     if c.raw.word.is_null() {
                         return Err(Restart);
@@ -974,7 +1011,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 }
             }
             if longs {
-                for c in out[..len].iter_mut() {
+                for c in out.iter_mut() {
                     if c.raw.is_long() {
                         // SAFETY: a validated long-key word is a live entry
                         // (invariants 1 and 3; the guard is pinned for 'g).
@@ -990,6 +1027,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 self.check(v)?;
             }
         }
+        // Only a validated copy becomes readable.
+        buf.len = len;
         Ok(LeafCopy {
             len,
             high: high.map(EntryRef::key),

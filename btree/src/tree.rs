@@ -5,7 +5,7 @@
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
 use crate::node::{
-    Copied, EntryRef, Heap, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val,
+    EntryRef, Heap, LeafBuf, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val,
 };
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
@@ -625,7 +625,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             seqno,
             from,
             to,
-            buf: [Copied::EMPTY; N],
+            buf: LeafBuf::new(),
             checking: true,
             len: 0,
             pos: 0,
@@ -670,7 +670,7 @@ pub struct Range<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Copied<'g>; N],
+    buf: LeafBuf<'g, N>,
     /// The buffer's entries still need the `last` and start-bound checks
     /// (once one entry passes them, the rest of the leaf does too).
     checking: bool,
@@ -701,7 +701,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// The last key yielded.
     fn last_key(&self) -> Option<Bytes<'g>> {
         match self.buf.get(self.last_at) {
-            Some(c) => Some(c.resolve().key),
+            Some(s) => Some(s.key),
             None => self.last,
         }
     }
@@ -815,7 +815,9 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             while self.pos < self.len {
-                let LeafSlot { key, val } = self.buf[self.pos].resolve();
+                let Some(LeafSlot { key, val }) = self.buf.get(self.pos) else {
+                    break;
+                };
                 self.pos += 1;
                 let k: &[u8] = &key;
                 if self.checking {
@@ -896,7 +898,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             seqno,
             from,
             to,
-            buf: [Copied::EMPTY; N],
+            buf: LeafBuf::new(),
             checking: true,
             len: 0,
             next: if is_empty_range(from, to) {
@@ -954,7 +956,7 @@ pub struct RevRange<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
-    buf: [Copied<'g>; N],
+    buf: LeafBuf<'g, N>,
     /// The buffer's entries still need the `last` and start-bound checks
     /// (once one entry passes them, the rest of the leaf does too).
     checking: bool,
@@ -1038,7 +1040,9 @@ impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
         loop {
             while self.len > 0 {
                 self.len -= 1;
-                let LeafSlot { key, val } = self.buf[self.len].resolve();
+                let Some(LeafSlot { key, val }) = self.buf.get(self.len) else {
+                    continue;
+                };
                 let k: &[u8] = &key;
                 if self.checking {
                     if self.last.as_deref().is_some_and(|l| k >= l) || past_end(k, self.to) {
