@@ -390,7 +390,7 @@ fn bulk_load_large() {
     let n = 100_000u32;
     let key = |i: u32| {
         let mut k = i.to_be_bytes().to_vec();
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             k.extend_from_slice(b"-a-long-key-tail");
         }
         k
