@@ -76,19 +76,19 @@ impl<'g> Bytes<'g> {
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        match self.as_borrowed() {
-            Some(s) => s,
-            // SAFETY: inline bytes are the first `len <= 8` bytes of the
-            // pointer's own 8-byte storage, initialised by `inline`;
-            // reading a pointer's bytes as integers is allowed, and the
-            // slice borrows `self`.
-            None => unsafe {
-                slice::from_raw_parts(
-                    (&raw const self.p).cast::<u8>(),
-                    (self.len & !INLINE).min(8),
-                )
-            },
-        }
+        let inline = self.len & INLINE != 0;
+        // Inline bytes are the first `len <= 8` bytes of the pointer's own
+        // storage (initialised by `inline`; reading a pointer's bytes as
+        // integers is allowed); borrowed ones are where `p` points.
+        let p = if inline {
+            (&raw const self.p).cast::<u8>()
+        } else {
+            self.p
+        };
+        // SAFETY: as above: `p` and the length describe the first
+        // `len & !INLINE` (at most 8) bytes of `self.p`'s storage,
+        // borrowed with `self`, or a `&'g [u8]` (`borrowed`).
+        unsafe { slice::from_raw_parts(p, self.len & !INLINE) }
     }
 
     /// The bytes with the guard's lifetime, if they are borrowed from an
