@@ -3,4 +3,5 @@
 set -euo pipefail
 cargo run --release -p index-bench -- --smoke
 cargo run --release -p index-bench -- memtable --entries 20000 --repeat 1
+cargo run --release -p index-bench -- btree --entries 20000 --repeat 1
 cargo run --release -p index-bench -- techniques --entries 5000 --millis 20 --threads 1,2 --reads 0,50,100 --repeat 1

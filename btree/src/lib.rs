@@ -22,10 +22,20 @@
 //!   released; the separator is installed in the parent afterwards, under
 //!   the parent's latch alone. Anyone whose key is above a node's high key
 //!   moves right, so the tree is always searchable mid-split.
-//! - **Values are out-of-line, immutable version records** (seqno, bytes,
-//!   older version), newest first per key. [`BTree::get_ref`] returns the
-//!   value borrowed from its record under a crossbeam-epoch guard: no copy,
-//!   no allocation.
+//! - **Small keys and values live in the leaf.** A slot is an 8-byte
+//!   big-endian key head, a 2-byte length class and one word. A key of at
+//!   most 8 bytes is entirely in its head (heads and lengths order such
+//!   keys exactly, so comparisons with them never leave the node); a value
+//!   of at most 8 bytes is the word itself when no live snapshot needs an
+//!   older version. Otherwise the word points to the key's **version
+//!   chain** of immutable records (seqno, bytes, older version), and a
+//!   longer key is an immutable out-of-line entry whose allocation also
+//!   holds the key's first version (one miss for key and value). u64 →
+//!   u64 trees take about 30 bytes per entry after random inserts.
+//! - **Results are [`Bytes`]**: borrowed from an immutable record under a
+//!   crossbeam-epoch guard (zero copy), or copied out of the node for
+//!   in-slot keys and values (at most 8 bytes, a register's worth). No
+//!   allocation either way.
 //!
 //! # Synchronization protocols
 //!
@@ -77,12 +87,15 @@
 //! - **Live scans are weakly consistent**: keys come strictly ascending,
 //!   never twice; each entry passed on was present at some moment during
 //!   the scan; a key present throughout the scan is seen. A scan copies
-//!   each leaf (entry and newest-version pointers, high key, right-link)
-//!   into a stack buffer, validates the copy, hands the entries on, and
-//!   continues along the right-link. Both bounds are checked on every
-//!   entry.
-//! - **No heap allocation** in `get`, `get_ref`, scans or snapshot reads
-//!   (checked by the conformance suite's counting allocator). The only
+//!   each leaf (its slots: heads, length classes, value words or record
+//!   pointers; its high key and right-link) into a buffer inside the
+//!   iterator, validates the copy, hands the entries on, and continues
+//!   along the right-link. The end bound is checked on every entry, the
+//!   start bound (and the last key handed on) until one entry of a leaf
+//!   passes, since the rest of the leaf is above it.
+//! - **No heap allocation** in `get`, `get_ref`, scans, cursor steps or
+//!   snapshot reads (checked by the conformance suite's counting
+//!   allocator and by `index-bench btree`). The only
 //!   allocation on a read path is crossbeam-epoch's one-time registration
 //!   of a new thread.
 //! - **Memory**: a superseded version is retired (crossbeam-epoch) as soon
@@ -99,23 +112,33 @@
 //!   freed (it gives up, leaving the rest to crossbeam's collector, if
 //!   another thread keeps a guard pinned). [`memory_usage`] counts nodes,
 //!   keys, versions and garbage not yet freed.
-//! - Keys and values of any length are accepted (keys are stored out of
-//!   line); `limits()` is unbounded.
+//! - Keys and values of any length are accepted (longer than 8 bytes,
+//!   they are stored out of line); `limits()` is unbounded.
 //! - Unwinding: node latches are released by a drop guard, so a panic in
 //!   an allocation under a latch does not leave a node locked. A panic
 //!   between taking a seqno and publishing it would stall
 //!   snapshots (a snapshot waits until every write at or below its seqno
 //!   is complete); the only such point is an out-of-memory abort.
 //!
+//! # Reading and loading
+//!
+//! - [`BTree::get_ref`] (guard-bound [`Bytes`]), [`BTree::range`] (a
+//!   double-ended iterator: `next` and `next_back` meet without overlap),
+//!   [`BTree::range_rev`], [`BTree::first`] / [`BTree::last`], and a
+//!   bidirectional [`Cursor`] ([`BTree::cursor`]: `seek`,
+//!   `seek_for_prev`, `seek_first`, `seek_last`, `next`, `prev`). The same
+//!   on a snapshot, exactly. Scans and cursors copy one leaf at a time into
+//!   a buffer inside the iterator; no step allocates.
+//! - [`BTree::from_sorted`] bulk loads in O(n) with full leaves, filling
+//!   the leaves in parallel (rayon) from 65 536 entries.
+//!
 //! # Not done yet (see issue 5)
 //!
-//! - Node layout: keys are out-of-line immutable entries (one allocation
-//!   each: header, then the key bytes), with the 4-byte key heads inside
-//!   the node; values are one allocation per version (header, then the
-//!   bytes). Fence-key prefix truncation and an in-node slotted key heap
-//!   are not built; a leaf also carries an unused child array (one node
-//!   type for both levels). Node size is a const generic (`N` slots,
-//!   default 64), not yet swept by measurement.
+//! - Prefix truncation: heads are the first 8 bytes of the key, not of
+//!   the part after the node's common prefix, and keys longer than 8
+//!   bytes are out of line rather than in a slotted in-node key heap. Node
+//!   size is a const generic (`N` slots, default 64); `index-bench btree`
+//!   sweeps 16 to 256 slots (344 B to 4.6 KiB).
 //! - Empty-leaf unlinking is best effort: it skips the leftmost leaf, a
 //!   leaf that is the first child of its parent, a leaf whose separator
 //!   is not installed yet, and gives up on latch contention; such leaves
@@ -124,24 +147,16 @@
 //! - Versions kept for snapshots are trimmed by the next write to their
 //!   key, or by a sweep of all leaves when the last snapshot goes and at
 //!   least 64 kept versions (and a quarter of the live key count) have
-//!   piled up; below that threshold they wait for the next write.
-//! - Iterators ([`BTree::range`], [`BTree::range_rev`], `first`, `last`)
-//!   but no bidirectional cursor (`seek` then `next`/`prev` on one
-//!   object); bulk load ([`BTree::from_sorted`]) is sequential (not
-//!   rayon-parallel); `remove_range` is a loop of single removes (not
-//!   atomic as a whole).
-//! - Performance: measured in `index-bench` against its peers (one run,
-//!   1M keys, 8-byte values, `cargo run --release -p index-bench --
-//!   --indexes ordex-btree,scc-treeindex,rwlock-btreemap,crossbeam-skiplist
-//!   --keysets u64-random,bin16 --value-size 8 --entries 1000000 --ops
-//!   1000000 --workloads load,read-uniform,ycsb-a,ycsb-e` at `6771029`):
-//!   at one thread, u64 keys, gets 2.04× `scc::TreeIndex` and 1.40×
-//!   `RwLock<BTreeMap>`, loads 1.39× scc, YCSB-E scans 0.88× scc (0.99×
-//!   after leaf prefetching, one A/B); 16-byte keys, gets 2.95× scc and
-//!   3.55× crossbeam-skiplist, loads 1.95× both. Read-only scaling from 1
-//!   to 2 threads 2.49×. Scans and bytes per entry (about 100, against a
-//!   target of 32 for u64 → u64) are where the out-of-line keys and
-//!   values cost: every entry of a scan is two more cache misses.
+//!   piled up; below that threshold they wait for the next write. A long
+//!   key's embedded first version, once superseded, stays allocated with
+//!   its entry.
+//! - `remove_range` is a loop of single removes (not atomic as a whole).
+//! - Performance: see the README section "ordex-btree" for the measured
+//!   tables (`index-bench` against `scc::TreeIndex<u64, u64>`,
+//!   `scc::TreeIndex<Vec<u8>, Vec<u8>>`, `RwLock<BTreeMap>` and
+//!   crossbeam-skiplist, and `index-bench btree`). Not met: 100-entry
+//!   scans are about 1.5× scc's native `u64` tree, against a target of
+//!   2.5×.
 //!
 //! ```
 //! use ordex_btree::BTree;

@@ -168,6 +168,38 @@ fn memtable_study_writes_its_table_and_finds_every_key() {
 }
 
 #[test]
+fn btree_study_writes_its_table() {
+    let out = scratch("btree");
+    let run = bin()
+        .args(["btree", "--entries", "10000", "--repeat", "1"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "btree study failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("btree.md")).unwrap();
+    for row in [
+        "load (random inserts) vs scc::TreeIndex<u64, u64>",
+        "get vs scc::TreeIndex<u64, u64>",
+        "100-entry scan vs scc::TreeIndex<u64, u64>",
+        "node-size sweep",
+        "bulk load of",
+        "pending epoch garbage",
+        "memory after inserting and removing",
+        "| 256 |",
+    ] {
+        assert!(md.contains(row), "btree.md lacks {row:?}:\n{md}");
+    }
+    // Gets, seeks and cursor steps never allocate, whatever the speed.
+    assert!(md.contains("| 0 / 0 |"), "allocations row:\n{md}");
+}
+
+#[test]
 fn techniques_study_writes_its_table_and_plot() {
     let out = scratch("techniques");
     let run = bin()
