@@ -11,7 +11,7 @@
 
 use ordex_btree::{BTree, Optimistic};
 use ordex_core::sync::{self, thread, Arc};
-use ordex_core::{OrderedIndex, OrderedIndexExt, Snapshot, SnapshotExt};
+use ordex_core::{OrderedIndex, Snapshot};
 
 fn one_key() -> BTree<Optimistic, 4> {
     let t = BTree::<Optimistic, 4>::new();
