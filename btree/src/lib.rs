@@ -283,6 +283,27 @@ impl<L: Latch, const N: usize> BTree<L, N> {
         self.tree.insert(key, value)
     }
 
+    /// Upserts and returns the value it replaced (None if the key was
+    /// absent or removed), read under the leaf latch: exactly the version
+    /// this write superseded. The old value stays valid while `guard`
+    /// lives, like any value borrowed under it.
+    ///
+    /// ```
+    /// let tree: ordex_btree::BTree = ordex_btree::BTree::new();
+    /// let guard = ordex_btree::pin();
+    /// assert_eq!(tree.replace(b"k", b"one", &guard).1, None);
+    /// let (_, old) = tree.replace(b"k", b"two", &guard);
+    /// assert_eq!(old.as_deref(), Some(&b"one"[..]));
+    /// ```
+    pub fn replace<'g>(
+        &'g self,
+        key: &[u8],
+        value: &[u8],
+        guard: &'g Guard,
+    ) -> (Seqno, Option<Bytes<'g>>) {
+        self.tree.insert_with(key, value, guard, true)
+    }
+
     /// Removes `key`; returns the seqno of the write if a live value was
     /// removed (an absent key consumes no seqno).
     pub fn delete(&self, key: &[u8]) -> Option<Seqno> {

@@ -1457,6 +1457,26 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         self.node.count.load(Ordering::Relaxed) as usize
     }
 
+    /// The newest value of the entry at `pos` of the latched leaf (None:
+    /// a tombstone), valid while `_guard` lives: a record the next write
+    /// unlinks is retired through the epoch, not freed.
+    pub(crate) fn value_now<'g>(&self, pos: usize, _guard: &'g Guard) -> Option<Bytes<'g>> {
+        let raw = self.node.raw(pos);
+        let versions = if raw.is_long() {
+            // SAFETY: an occupied long slot of the latched leaf holds a
+            // live entry.
+            unsafe { &*raw.word.cast::<Entry>() }
+                .versions
+                .load(Ordering::Relaxed)
+        } else {
+            ptr::null_mut()
+        };
+        // SAFETY: loaded from the latched leaf (nothing changes it while
+        // the latch is held) with a guard pinned for `'g`; an occupied
+        // chain or long slot has a non-null word and version pointer.
+        unsafe { resolve::<'g>(raw, versions) }.val.now()
+    }
+
     /// Whether the latched node holds no entry (or separator).
     pub(crate) fn is_empty(&self) -> bool {
         self.count_exact() == 0

@@ -296,7 +296,20 @@ impl<L: Latch, const N: usize> Tree<L, N> {
 
     /// Upsert. Returns the seqno.
     pub(crate) fn insert(&self, key: &[u8], value: &[u8]) -> Seqno {
-        let guard = &epoch::pin();
+        self.insert_with(key, value, &epoch::pin(), false).0
+    }
+
+    /// Upsert under `guard`; with `prev`, also returns the value it
+    /// replaced (read under the leaf latch, so it is exactly the version
+    /// this write superseded; it stays valid while `guard` lives, even if
+    /// the write retires its record).
+    pub(crate) fn insert_with<'g>(
+        &'g self,
+        key: &[u8],
+        value: &[u8],
+        guard: &'g Guard,
+        prev: bool,
+    ) -> (Seqno, Option<Bytes<'g>>) {
         let sk = SKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
@@ -305,14 +318,19 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let (leaf, v) = self.find(sk, 0, true, guard)?;
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
+                let old = if prev && found {
+                    locked.value_now(pos, guard)
+                } else {
+                    None
+                };
                 let (w, split) = self.apply(&locked, pos, found, key, Some(value), guard);
                 drop(locked);
-                Ok((w, leaf, split))
+                Ok((w, leaf, split, old))
             })();
             match attempt {
-                Ok((w, leaf, split)) => {
+                Ok((w, leaf, split, old)) => {
                     self.complete(w, leaf, split, guard);
-                    return w;
+                    return (w, old);
                 }
                 Err(Restart) => backoff(&mut restarts),
             }
