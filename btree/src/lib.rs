@@ -131,6 +131,10 @@
 //!   a buffer inside the iterator; no step allocates.
 //! - [`BTree::from_sorted`] bulk loads in O(n) with full leaves, filling
 //!   the leaves in parallel (rayon) from 65 536 entries.
+//! - Writes beyond the trait: [`BTree::put`] / [`BTree::delete`] return
+//!   the seqno, [`BTree::replace`] also the value it superseded,
+//!   [`BTree::update`] is an atomic read-modify-write, and
+//!   [`BTree::remove_range`] removes a range key by key.
 //!
 //! # Not done yet (see issue 5)
 //!
