@@ -11,6 +11,7 @@
 
 use crate::alloc::count_allocations;
 use crate::dist::SplitMix64;
+use crate::study::{median, ns_per, table, Line};
 use clap::Args;
 use ordex_btree::{BTree, Optimistic};
 use ordex_core::OrderedIndex;
@@ -18,7 +19,6 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::ops::Bound;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Options of `index-bench btree`.
 #[derive(Args, Debug, Clone)]
@@ -35,26 +35,6 @@ pub struct BtreeArgs {
     /// Where to write btree.md (default: target/index-bench/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Nanoseconds per item of `f`, which processes `items` items.
-fn ns_per(items: usize, f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_nanos() as f64 / items.max(1) as f64
-}
-
-/// One line of the study's table.
-struct Line {
-    what: String,
-    value: String,
-    target: &'static str,
-    pass: Option<bool>,
 }
 
 const SCAN: usize = 100;
@@ -403,20 +383,12 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
          random u64 keys, 8-byte values, 1 thread (bulk load: all threads), median of {repeat}.\n",
         args.seed
     );
-    let _ = writeln!(
-        md,
-        "| measurement | result | target | met |\n|---|---|---|---|"
+    table(
+        &mut md,
+        &format!("btree study · {n} entries · median of {repeat}"),
+        &lines,
+        [84, 40, 26],
     );
-    println!("\n== btree study · {n} entries · median of {repeat} ==");
-    for l in &lines {
-        let met = match l.pass {
-            Some(true) => "yes",
-            Some(false) => "NO",
-            None => "",
-        };
-        println!("{:<84} {:<40} {:<26} {met}", l.what, l.value, l.target);
-        let _ = writeln!(md, "| {} | {} | {} | {met} |", l.what, l.value, l.target);
-    }
     println!("\nnode-size sweep:\n{sweep_md}");
     let _ = writeln!(md, "\n## Node-size sweep\n\n{sweep_md}");
     let dir = args.out.unwrap_or(default_out);

@@ -20,5 +20,6 @@ pub mod record;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod study;
 pub mod techniques_study;
 pub mod workload;

@@ -10,13 +10,13 @@
 
 use crate::alloc::count_allocations;
 use crate::dist::SplitMix64;
+use crate::study::{self, median, ns_per, Line};
 use clap::Args;
 use ordex_core::OrderedIndex;
 use ordex_skiplist::SkipList;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Options of `index-bench memtable`.
 #[derive(Args, Debug, Clone)]
@@ -42,26 +42,6 @@ fn key16(rng: &mut SplitMix64) -> [u8; 16] {
     k[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
     k[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
     k
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Nanoseconds per item of `f`, which processes `items` items.
-fn ns_per(items: usize, f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_nanos() as f64 / items.max(1) as f64
-}
-
-/// One line of the study's table.
-struct Line {
-    what: String,
-    value: String,
-    target: &'static str,
-    pass: Option<bool>,
 }
 
 /// Runs the study; prints the table and writes `memtable.md`.
@@ -320,20 +300,12 @@ pub fn run(args: MemtableArgs, default_out: PathBuf) -> Result<(), String> {
          16-byte random keys, 32-byte values, 1 thread, median of {repeat}.\n",
         args.seed
     );
-    let _ = writeln!(
-        md,
-        "| measurement | result | target | met |\n|---|---|---|---|"
+    study::table(
+        &mut md,
+        &format!("memtable study · {n} entries · median of {repeat}"),
+        &lines,
+        [72, 44, 28],
     );
-    println!("\n== memtable study · {n} entries · median of {repeat} ==");
-    for l in &lines {
-        let met = match l.pass {
-            Some(true) => "yes",
-            Some(false) => "NO",
-            None => "",
-        };
-        println!("{:<72} {:<44} {:<28} {met}", l.what, l.value, l.target);
-        let _ = writeln!(md, "| {} | {} | {} | {met} |", l.what, l.value, l.target);
-    }
     let dir = args.out.unwrap_or(default_out);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let path = dir.join("memtable.md");

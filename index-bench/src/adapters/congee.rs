@@ -43,19 +43,13 @@ pub struct CongeeArt(Congee<usize, usize>);
 /// The integer of an integer key.
 #[inline(always)]
 fn int_key(key: Key<'_>) -> usize {
-    match key.int {
-        Some(k) => k as usize,
-        None => panic!("congee takes integer keys only (caps.int_keys_only)"),
-    }
+    super::int_key(key, "congee") as usize
 }
 
-/// The stored word: the value's first 8 bytes, zero-padded, little-endian.
+/// The stored word ([`super::pack_word`]).
 #[inline(always)]
 fn pack(value: &[u8]) -> usize {
-    let mut word = [0u8; 8];
-    let n = value.len().min(8);
-    word[..n].copy_from_slice(&value[..n]);
-    usize::from_le_bytes(word)
+    super::pack_word(value) as usize
 }
 
 /// The digest of a stored word: that of its 8 bytes.

@@ -29,3 +29,24 @@ use crate::adapter::digest;
 pub fn touch(acc: usize, key: &[u8], value: &[u8]) -> usize {
     acc.wrapping_add(key.len()).wrapping_add(digest(value))
 }
+
+/// The integer of an integer key, for adapters with `caps.int_keys_only`
+/// (the harness sends them integer key sets only); `who` names the
+/// adapter in the panic otherwise.
+#[inline(always)]
+pub fn int_key(key: crate::adapter::Key<'_>, who: &str) -> u64 {
+    match key.int {
+        Some(k) => k,
+        None => panic!("{who} takes integer keys only (caps.int_keys_only)"),
+    }
+}
+
+/// A one-word value as integer adapters store it: the value's first 8
+/// bytes, zero-padded, little-endian.
+#[inline(always)]
+pub fn pack_word(value: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = value.len().min(8);
+    word[..n].copy_from_slice(&value[..n]);
+    u64::from_le_bytes(word)
+}

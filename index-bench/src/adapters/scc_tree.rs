@@ -103,19 +103,7 @@ pub struct SccTreeIndexU64(TreeIndex<u64, u64>);
 /// The integer of an integer key.
 #[inline(always)]
 fn int_key(key: Key<'_>) -> u64 {
-    match key.int {
-        Some(k) => k,
-        None => panic!("scc-treeindex-u64 takes integer keys only (caps.int_keys_only)"),
-    }
-}
-
-/// The stored word: the value's first 8 bytes, zero-padded, little-endian.
-#[inline(always)]
-fn pack(value: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = value.len().min(8);
-    word[..n].copy_from_slice(&value[..n]);
-    u64::from_le_bytes(word)
+    super::int_key(key, "scc-treeindex-u64")
 }
 
 impl BenchIndex for SccTreeIndexU64 {
@@ -138,7 +126,7 @@ impl BenchIndex for SccTreeIndexU64 {
 
     #[inline]
     fn insert(&self, key: Key<'_>, value: &[u8]) {
-        self.0.upsert_sync(int_key(key), pack(value));
+        self.0.upsert_sync(int_key(key), super::pack_word(value));
     }
 
     #[inline]
