@@ -175,12 +175,8 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     /// The visible value of a copied slot.
     #[inline]
     fn visible(&self, i: usize) -> Option<(Bytes<'g>, Bytes<'g>)> {
-        let s = self.buf.get(i)?;
-        let v = match self.seqno {
-            None => s.val.now(),
-            Some(q) => s.val.at(q),
-        }?;
-        Some((s.key, v))
+        let it = self.buf.get(i)?;
+        Some((it.key, it.val()?))
     }
 
     /// The first visible entry at index `from` or above in the buffer.
@@ -231,7 +227,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             high,
             low,
             right,
-        } = node.copy_leaf(0, N, v, self.guard, &mut self.buf)?;
+        } = node.copy_leaf(0, N, v, self.seqno, self.guard, &mut self.buf)?;
         self.len = len;
         self.high = high;
         self.low = low;

@@ -718,10 +718,41 @@ impl<'g> Copied<'g> {
     }
 }
 
-/// A buffer of copied leaf slots (uninitialised beyond `len`, so a scan
+/// A leaf entry as of a validated read, resolved for one reader: its key,
+/// and its value at the reader's seqno (kept even when absent there, so
+/// that searches over a buffer still see every key).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Item<'g> {
+    pub(crate) key: Bytes<'g>,
+    /// [`Bytes::absent`] when the key has no value at the seqno.
+    val: Bytes<'g>,
+}
+
+impl<'g> Item<'g> {
+    /// The value at the reader's seqno (None: tombstone, or not yet
+    /// written at a snapshot's seqno).
+    #[inline]
+    pub(crate) fn val(self) -> Option<Bytes<'g>> {
+        (!self.val.is_absent()).then_some(self.val)
+    }
+}
+
+/// Words of the bitmask of raw slots in [`Node::copy_leaf`] (nodes have
+/// at most 1024 slots).
+const MASK_WORDS: usize = 1024 / 64;
+
+/// A buffer slot: the raw copy while the read is unvalidated, the
+/// resolved entry once it is (below `len`, always the latter).
+#[derive(Clone, Copy)]
+union Slot<'g> {
+    copied: Copied<'g>,
+    item: Item<'g>,
+}
+
+/// A buffer of copied leaf entries (uninitialised beyond `len`, so a scan
 /// does not clear a whole leaf's worth of memory before it starts).
 pub(crate) struct LeafBuf<'g, const N: usize> {
-    slots: [MaybeUninit<Copied<'g>>; N],
+    slots: [MaybeUninit<Slot<'g>>; N],
     len: usize,
 }
 
@@ -735,25 +766,15 @@ impl<'g, const N: usize> LeafBuf<'g, N> {
         }
     }
 
-    /// Slot `i` of the copy, interpreted (None past the copy).
+    /// Entry `i` of the copy (None past the copy).
     #[inline]
-    pub(crate) fn get(&self, i: usize) -> Option<LeafSlot<'g>> {
+    pub(crate) fn get(&self, i: usize) -> Option<Item<'g>> {
         if i >= self.len {
             return None;
         }
-        // SAFETY: slots below `len` were written by `copy_leaf` (which
-        // sets `len` only after writing them).
-        Some(unsafe { self.slots[i].assume_init() }.resolve())
-    }
-
-    /// The first `len` slots.
-    ///
-    /// # Safety
-    /// They were written (since the buffer was made or last filled).
-    unsafe fn written_mut(&mut self, len: usize) -> &mut [Copied<'g>] {
-        // SAFETY: the caller's contract; `MaybeUninit<T>` has the layout
-        // of `T`.
-        unsafe { &mut *(ptr::addr_of_mut!(self.slots[..len]) as *mut [Copied<'g>]) }
+        // SAFETY: slots below `len` were written by `copy_leaf` as items
+        // (it sets `len` only after resolving them).
+        Some(unsafe { self.slots[i].assume_init().item })
     }
 }
 
@@ -949,7 +970,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     /// Copies slots `from..to` of this leaf into `out[..to - from]`
     /// (clamped to the count), with the fence keys and right-link, all as
-    /// of one validated read `v`. Every out-of-line entry, then every
+    /// of one validated read `v`, each entry resolved to its value at
+    /// `at` (None: the newest). Every out-of-line entry, then every
     /// newest record, is prefetched before any is used, so their misses
     /// overlap.
     pub(crate) fn copy_leaf<'g>(
@@ -957,6 +979,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         from: usize,
         to: usize,
         v: &Reading<'_, L>,
+        at: Option<u64>,
         guard: &'g Guard,
         out: &mut LeafBuf<'g, N>,
     ) -> Result<LeafCopy<'g, L, N>, Restart> {
@@ -981,52 +1004,94 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
             }
         }
-        let mut outside = false;
+        // One pass over the slots: an inline slot (key and value in the
+        // slot) becomes its item at once, which is arithmetic on the
+        // loaded words, harmless if the read turns out torn; any other
+        // slot is kept raw, marked in `outside`, and resolved only after
+        // validation, since its word is then a pointer.
         out.len = 0;
-        for (i, c) in out.slots[..len].iter_mut().enumerate() {
+        let mut outside = [0u64; MASK_WORDS];
+        let mut any = 0u64;
+        let slots = &mut out.slots[..len];
+        for (i, c) in slots.iter_mut().enumerate() {
             let raw = self.raw(from + i);
-            outside |= !raw.is_inline();
-            c.write(Copied {
-                raw,
-                versions: ptr::null_mut(),
-                _guard: PhantomData,
-            });
+            if raw.is_inline() {
+                c.write(Slot {
+                    item: Item {
+                        key: short_key(raw.head, raw.meta),
+                        val: unpack(raw.word, raw.meta),
+                    },
+                });
+            } else {
+                outside[i / 64] |= 1 << (i % 64);
+                any = 1;
+                c.write(Slot {
+                    copied: Copied {
+                        raw,
+                        versions: ptr::null_mut(),
+                        _guard: PhantomData,
+                    },
+                });
+            }
         }
-        let buf = out;
-        // SAFETY: the first `len` slots were written just above.
-        let out = unsafe { buf.written_mut(len) };
         let high = self.high(guard);
         let low = self.low(guard);
         let right = self.right(guard);
         self.check(v)?;
-        if outside {
+        if any != 0 {
+            let raw_slots = || {
+                outside.iter().enumerate().flat_map(|(w, &m)| {
+                    (0..64).filter(move |b| m & (1 << b) != 0).map(move |b| w * 64 + b)
+                })
+            };
             let mut longs = false;
-            for c in out.iter() {
-                if !c.raw.is_inline() {
-                    if c.raw.word.is_null() {
-                        return Err(Restart);
-                    }
-                    ordex_core::sync::prefetch(c.raw.word.cast_const());
-                    longs |= c.raw.is_long();
+            for i in raw_slots() {
+                // SAFETY: slot `i` was written as `copied` above (its
+                // bit is set).
+                let c = unsafe { slots[i].assume_init().copied };
+                if c.raw.word.is_null() {
+                    return Err(Restart);
                 }
+                ordex_core::sync::prefetch(c.raw.word.cast_const());
+                longs |= c.raw.is_long();
             }
             if longs {
-                for c in out.iter_mut() {
-                    if c.raw.is_long() {
+                for i in raw_slots() {
+                    // SAFETY: as above.
+                    let mut cp = unsafe { slots[i].assume_init().copied };
+                    if cp.raw.is_long() {
                         // SAFETY: a validated long-key word is a live entry
                         // (invariants 1 and 3; the guard is pinned for 'g).
-                        c.versions = unsafe { &*c.raw.word.cast::<Entry>() }
+                        cp.versions = unsafe { &*cp.raw.word.cast::<Entry>() }
                             .versions
                             .load(Ordering::Acquire);
-                        if c.versions.is_null() {
+                        if cp.versions.is_null() {
                             return Err(Restart);
                         }
-                        ordex_core::sync::prefetch(c.versions.cast_const());
+                        ordex_core::sync::prefetch(cp.versions.cast_const());
+                        slots[i].write(Slot { copied: cp });
                     }
                 }
                 self.check(v)?;
             }
+            // Validated: resolve the raw slots for the reader's seqno.
+            for i in raw_slots() {
+                // SAFETY: as above; each is overwritten with its item.
+                let cp = unsafe { slots[i].assume_init().copied };
+                let LeafSlot { key, val } = cp.resolve();
+                let val = match at {
+                    None => val.now(),
+                    Some(s) => val.at(s),
+                };
+                slots[i].write(Slot {
+                    item: Item {
+                        key,
+                        val: val.unwrap_or(Bytes::absent()),
+                    },
+                });
+            }
         }
+        let buf = out;
         // Only a validated copy becomes readable.
         buf.len = len;
         Ok(LeafCopy {

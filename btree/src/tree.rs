@@ -5,7 +5,7 @@
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
 use crate::node::{
-    EntryRef, Heap, LeafBuf, LeafSlot, Locked, Node, Reading, Root, SKey, Split, Val,
+    EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val,
 };
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
@@ -644,7 +644,6 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             from,
             to,
             buf: LeafBuf::new(),
-            checking: true,
             len: 0,
             pos: 0,
             next: Next::Start,
@@ -689,9 +688,9 @@ pub struct Range<'g, L: Latch, const N: usize> {
     from: Bound<&'g [u8]>,
     to: Bound<&'g [u8]>,
     buf: LeafBuf<'g, N>,
-    /// The buffer's entries still need the `last` and start-bound checks
-    /// (once one entry passes them, the rest of the leaf does too).
-    checking: bool,
+    /// The buffer's entries to yield are `pos..len` (`len` is cut at the
+    /// upper bound; entries at or below `last` or the lower bound were
+    /// skipped when the buffer was filled).
     len: usize,
     pos: usize,
     next: Next<'g, L, N>,
@@ -719,7 +718,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// The last key yielded.
     fn last_key(&self) -> Option<Bytes<'g>> {
         match self.buf.get(self.last_at) {
-            Some(s) => Some(s.key),
+            Some(it) => Some(it.key),
             None => self.last,
         }
     }
@@ -777,8 +776,9 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                 continue;
             };
             match self.copy_leaf(node, &v, skip) {
-                Ok((high, right)) => {
+                Ok((high, right, cut)) => {
                     self.next = match (high, right) {
+                        _ if cut => Next::End,
                         (Some(h), Some(r)) => {
                             let past = match self.to {
                                 Bound::Included(hi) | Bound::Excluded(hi) => hi <= h,
@@ -803,14 +803,17 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     }
 
     /// Copies the leaf (from the lower bound's position if `skip`) into
-    /// the buffer, validated against `v`.
+    /// the buffer, validated against `v`; sets `pos..len` to the entries
+    /// above `last` and within the bounds. Returns the high key, the
+    /// right-link, and whether the upper bound cut the buffer (nothing
+    /// further right is in range).
     #[allow(clippy::type_complexity)]
     fn copy_leaf(
         &mut self,
         node: &'g Node<L, N>,
         v: &Reading<'g, L>,
         skip: bool,
-    ) -> Result<(Option<&'g [u8]>, Option<&'g Node<L, N>>), Restart> {
+    ) -> Result<(Option<&'g [u8]>, Option<&'g Node<L, N>>, bool), Restart> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
@@ -818,48 +821,61 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
             }
             _ => 0,
         };
-        let c = node.copy_leaf(first, N, v, guard, &mut self.buf)?;
+        let c = node.copy_leaf(first, N, v, self.seqno, guard, &mut self.buf)?;
         let (len, high, right) = (c.len, c.high, c.right);
-        self.len = len;
-        self.pos = 0;
-        self.checking = true;
-        Ok((high, right))
+        // Keys only ever move right, so what is at or below the last key
+        // yielded (after a re-descent) or below the lower bound (the
+        // first leaf) is a prefix of the copy.
+        let key = |i: usize| self.buf.get(i).map(|it| it.key);
+        let mut pos = 0;
+        while let Some(k) = key(pos) {
+            if self.last.is_some_and(|l| *k <= *l) || below_start(&k, self.from) {
+                pos += 1;
+            } else {
+                break;
+            }
+        }
+        // Entries past the upper bound are a suffix: cut it once here
+        // instead of testing every entry.
+        let mut end = len;
+        let cut = key(len.wrapping_sub(1)).is_some_and(|k| past_end(&k, self.to));
+        if cut {
+            let mut lo = pos;
+            while lo < end {
+                let mid = lo + (end - lo) / 2;
+                if key(mid).is_some_and(|k| past_end(&k, self.to)) {
+                    end = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+        }
+        self.pos = pos;
+        self.len = end.max(pos);
+        Ok((high, right, cut))
     }
 }
 
 impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
     type Item = (Bytes<'g>, Bytes<'g>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             while self.pos < self.len {
-                let Some(LeafSlot { key, val }) = self.buf.get(self.pos) else {
+                let Some(it) = self.buf.get(self.pos) else {
                     break;
                 };
                 self.pos += 1;
-                let k: &[u8] = &key;
-                if self.checking {
-                    if self.last.as_deref().is_some_and(|l| k <= l) || below_start(k, self.from) {
-                        continue;
+                let Some(value) = it.val() else { continue };
+                if let Some(b) = &self.back {
+                    if b.last.is_some_and(|b| *it.key >= *b) {
+                        self.exhaust();
+                        return None;
                     }
-                    self.checking = false;
                 }
-                let met = self
-                    .back
-                    .as_ref()
-                    .and_then(|b| b.last)
-                    .is_some_and(|b| *k >= *b);
-                if met || past_end(k, self.to) {
-                    self.exhaust();
-                    return None;
-                }
-                let value = match self.seqno {
-                    None => val.now(),
-                    Some(s) => val.at(s),
-                };
-                let Some(value) = value else { continue };
                 self.last_at = self.pos - 1;
-                return Some((key, value));
+                return Some((it.key, value));
             }
             if !self.refill() {
                 return None;
@@ -1026,7 +1042,7 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
             },
             Bound::Excluded(k) => node.lower_bound(SKey::new(k), &v, guard)?.0,
         };
-        let c = node.copy_leaf(0, cut, &v, guard, &mut self.buf)?;
+        let c = node.copy_leaf(0, cut, &v, self.seqno, guard, &mut self.buf)?;
         let (cut, low) = (c.len, c.low);
         self.checking = true;
         self.len = cut;
@@ -1058,9 +1074,10 @@ impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
         loop {
             while self.len > 0 {
                 self.len -= 1;
-                let Some(LeafSlot { key, val }) = self.buf.get(self.len) else {
+                let Some(it) = self.buf.get(self.len) else {
                     continue;
                 };
+                let key = it.key;
                 let k: &[u8] = &key;
                 if self.checking {
                     if self.last.as_deref().is_some_and(|l| k >= l) || past_end(k, self.to) {
@@ -1073,11 +1090,7 @@ impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
                     self.len = 0;
                     return None;
                 }
-                let value = match self.seqno {
-                    None => val.now(),
-                    Some(s) => val.at(s),
-                };
-                let Some(value) = value else { continue };
+                let Some(value) = it.val() else { continue };
                 self.last = Some(key);
                 return Some((key, value));
             }

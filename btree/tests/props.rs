@@ -441,13 +441,13 @@ fn removes_give_leaves_back() {
             .unwrap());
     }
     // Let the epoch run the retired frees (other tests of this binary pin
-    // concurrently, so this may take a while).
-    for i in 0..1_000_000 {
-        if tree.pending_garbage() == 0 {
-            break;
-        }
+    // concurrently, so this may take a while: wait up to a minute).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut i = 0u64;
+    while tree.pending_garbage() != 0 && std::time::Instant::now() < deadline {
         ordex_btree::pin().flush();
-        if i % 64 == 63 {
+        i += 1;
+        if i % 64 == 0 {
             std::thread::yield_now();
         }
     }
