@@ -64,24 +64,6 @@ impl<'g> Bytes<'g> {
     }
 
     /// Bytes borrowed for `'g`.
-    /// A marker for "no value" inside the crate's buffers (an
-    /// [`Item`](crate::node::Item) stores it instead of an `Option`); its
-    /// length matches neither form, and it is never handed out or read.
-    #[inline]
-    pub(crate) const fn absent() -> Self {
-        Bytes {
-            p: ptr::null(),
-            len: usize::MAX,
-            _borrow: PhantomData,
-        }
-    }
-
-    /// Whether this is the [`absent`](Self::absent) marker.
-    #[inline]
-    pub(crate) fn is_absent(&self) -> bool {
-        self.len == usize::MAX
-    }
-
     #[inline]
     pub(crate) fn borrowed(s: &'g [u8]) -> Self {
         Bytes {

@@ -176,7 +176,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     #[inline]
     fn visible(&self, i: usize) -> Option<(Bytes<'g>, Bytes<'g>)> {
         let it = self.buf.get(i)?;
-        Some((it.key, it.val()?))
+        Some((it.key, it.val))
     }
 
     /// The first visible entry at index `from` or above in the buffer.

@@ -718,23 +718,13 @@ impl<'g> Copied<'g> {
     }
 }
 
-/// A leaf entry as of a validated read, resolved for one reader: its key,
-/// and its value at the reader's seqno (kept even when absent there, so
-/// that searches over a buffer still see every key).
+/// A leaf entry as of a validated read, resolved for one reader: its key
+/// and its value at the reader's seqno (keys without a value there are
+/// left out of the copy).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Item<'g> {
     pub(crate) key: Bytes<'g>,
-    /// [`Bytes::absent`] when the key has no value at the seqno.
-    val: Bytes<'g>,
-}
-
-impl<'g> Item<'g> {
-    /// The value at the reader's seqno (None: tombstone, or not yet
-    /// written at a snapshot's seqno).
-    #[inline]
-    pub(crate) fn val(self) -> Option<Bytes<'g>> {
-        (!self.val.is_absent()).then_some(self.val)
-    }
+    pub(crate) val: Bytes<'g>,
 }
 
 /// Words of the bitmask of raw slots in [`Node::copy_leaf`] (nodes have
@@ -768,13 +758,12 @@ impl<'g, const N: usize> LeafBuf<'g, N> {
 
     /// Entry `i` of the copy (None past the copy).
     #[inline]
-    pub(crate) fn get(&self, i: usize) -> Option<Item<'g>> {
-        if i >= self.len {
-            return None;
-        }
+    pub(crate) fn get(&self, i: usize) -> Option<&Item<'g>> {
         // SAFETY: slots below `len` were written by `copy_leaf` as items
         // (it sets `len` only after resolving them).
-        Some(unsafe { self.slots[i].assume_init().item })
+        self.slots[..self.len]
+            .get(i)
+            .map(|s| unsafe { &s.assume_init_ref().item })
     }
 }
 
@@ -985,7 +974,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     ) -> Result<LeafCopy<'g, L, N>, Restart> {
         let to = to.min(self.count());
         let from = from.min(to);
-        let len = to - from;
+        let mut len = to - from;
         // Start every line of the three slot arrays in range, and the
         // right sibling's header (a scan usually goes on there), at once.
         for i in (from..to).step_by(8) {
@@ -1013,12 +1002,22 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let mut outside = [0u64; MASK_WORDS];
         let mut any = 0u64;
         let slots = &mut out.slots[..len];
-        for (i, c) in slots.iter_mut().enumerate() {
-            let raw = self.raw(from + i);
-            if raw.is_inline() {
+        let cells = self.heads[from..to]
+            .iter()
+            .zip(&self.meta[from..to])
+            .zip(&self.words[from..to]);
+        for (i, (c, ((head, meta), word))) in slots.iter_mut().zip(cells).enumerate() {
+            let raw = Raw {
+                head: head.load(Ordering::Relaxed),
+                meta: meta.load(Ordering::Relaxed),
+                word: word.load(Ordering::Acquire),
+            };
+            // Inline: a short key (length class at most 8) and no chain
+            // bit, tested at once.
+            if raw.meta & (KLEN_MASK | CHAIN) <= 8 {
                 c.write(Slot {
                     item: Item {
-                        key: short_key(raw.head, raw.meta),
+                        key: Bytes::inline(raw.head.to_be_bytes(), usize::from(raw.meta & 0xF)),
                         val: unpack(raw.word, raw.meta),
                     },
                 });
@@ -1074,22 +1073,38 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 }
                 self.check(v)?;
             }
-            // Validated: resolve the raw slots for the reader's seqno.
+            // Validated: resolve the raw slots for the reader's seqno;
+            // drop the keys without a value there (tombstones, or newer
+            // than a snapshot), keeping the rest in order.
+            let mut kept = 0;
+            let mut next = 0;
             for i in raw_slots() {
-                // SAFETY: as above; each is overwritten with its item.
+                // SAFETY: as above; slot `i` is read once, then a slot at
+                // or below it is overwritten with an item.
                 let cp = unsafe { slots[i].assume_init().copied };
                 let LeafSlot { key, val } = cp.resolve();
                 let val = match at {
                     None => val.now(),
                     Some(s) => val.at(s),
                 };
-                slots[i].write(Slot {
-                    item: Item {
-                        key,
-                        val: val.unwrap_or(Bytes::absent()),
-                    },
-                });
+                // The inline items between the previous raw slot and
+                // this one shift down over the dropped ones.
+                if kept != next {
+                    slots.copy_within(next..i, kept);
+                }
+                kept += i - next;
+                next = i + 1;
+                if let Some(val) = val {
+                    slots[kept].write(Slot {
+                        item: Item { key, val },
+                    });
+                    kept += 1;
+                }
             }
+            if kept != next {
+                slots.copy_within(next..len, kept);
+            }
+            len = kept + (len - next);
         }
         let buf = out;
         // Only a validated copy becomes readable.

@@ -618,14 +618,24 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         let guard = &epoch::pin();
+        let mut r = self.range(from, to, seqno, guard);
         let mut n = 0;
-        for (k, v) in self.range(from, to, seqno, guard) {
-            n += 1;
-            if !f(&k, &v) {
-                break;
+        // `Range::next` without its per-entry bookkeeping: a whole buffer
+        // at a time (no back end exists here, and the last key yielded is
+        // the one below `pos` when the buffer is refilled).
+        loop {
+            while r.pos < r.len {
+                let Some(it) = r.buf.get(r.pos) else { break };
+                r.pos += 1;
+                n += 1;
+                if !f(&it.key, &it.val) {
+                    return n;
+                }
+            }
+            if !r.refill() {
+                return n;
             }
         }
-        n
     }
 
     /// An ascending iterator over the entries within the bounds, live or
@@ -648,7 +658,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             pos: 0,
             next: Next::Start,
             back: None,
-            last_at: usize::MAX,
+            start: 0,
             last: None,
         }
     }
@@ -697,10 +707,10 @@ pub struct Range<'g, L: Latch, const N: usize> {
     /// The last key yielded before the current buffer: later entries
     /// must be above it.
     last: Option<Bytes<'g>>,
-    /// The buffer index of the last entry yielded from the current buffer
-    /// (`usize::MAX`: none yet); it becomes `last` when the buffer is
-    /// refilled (one store per entry instead of a key's).
-    last_at: usize,
+    /// Where the current buffer's yield began: every entry in
+    /// `start..pos` was yielded, so the last key yielded is the one at
+    /// `pos - 1` if `pos > start` (no store per entry).
+    start: usize,
     /// The back end, once `next_back` was called: a descending range over
     /// the same bounds; the two ends stop where they meet.
     back: Option<RevRange<'g, L, N>>,
@@ -717,16 +727,18 @@ impl<L: Latch, const N: usize> Copy for Next<'_, L, N> {}
 impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// The last key yielded.
     fn last_key(&self) -> Option<Bytes<'g>> {
-        match self.buf.get(self.last_at) {
-            Some(it) => Some(it.key),
-            None => self.last,
+        if self.pos > self.start {
+            if let Some(it) = self.buf.get(self.pos - 1) {
+                return Some(it.key);
+            }
         }
+        self.last
     }
 
     /// Loads the next leaf into the buffer; false at the end.
     fn refill(&mut self) -> bool {
         self.last = self.last_key();
-        self.last_at = usize::MAX;
+        self.start = self.pos;
         let mut restarts = 0;
         let guard = self.guard;
         // Entered per leaf: no lock is held between `next` calls.
@@ -851,6 +863,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
             }
         }
         self.pos = pos;
+        self.start = pos;
         self.len = end.max(pos);
         Ok((high, right, cut))
     }
@@ -867,15 +880,15 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
                     break;
                 };
                 self.pos += 1;
-                let Some(value) = it.val() else { continue };
                 if let Some(b) = &self.back {
                     if b.last.is_some_and(|b| *it.key >= *b) {
+                        // Not yielded: the last key yielded stays below.
+                        self.pos -= 1;
                         self.exhaust();
                         return None;
                     }
                 }
-                self.last_at = self.pos - 1;
-                return Some((it.key, value));
+                return Some((it.key, it.val));
             }
             if !self.refill() {
                 return None;
@@ -1090,9 +1103,8 @@ impl<'g, L: Latch, const N: usize> Iterator for RevRange<'g, L, N> {
                     self.len = 0;
                     return None;
                 }
-                let Some(value) = it.val() else { continue };
                 self.last = Some(key);
-                return Some((key, value));
+                return Some((key, it.val));
             }
             if !self.refill() {
                 return None;
