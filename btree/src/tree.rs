@@ -874,26 +874,23 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            while self.pos < self.len {
-                let Some(it) = self.buf.get(self.pos) else {
-                    break;
-                };
-                self.pos += 1;
-                if let Some(b) = &self.back {
-                    if b.last.is_some_and(|b| *it.key >= *b) {
-                        // Not yielded: the last key yielded stays below.
-                        self.pos -= 1;
-                        self.exhaust();
-                        return None;
-                    }
-                }
-                return Some((it.key, it.val));
-            }
+        // Every buffered entry in `pos..len` is in range and has a value
+        // (`refill` skipped, cut and dropped the rest); only a back end
+        // can stop the walk early.
+        while self.pos >= self.len {
             if !self.refill() {
                 return None;
             }
         }
+        let it = *self.buf.get(self.pos)?;
+        if let Some(b) = &self.back {
+            if b.last.is_some_and(|b| *it.key >= *b) {
+                self.exhaust();
+                return None;
+            }
+        }
+        self.pos += 1;
+        Some((it.key, it.val))
     }
 }
 

@@ -447,7 +447,7 @@ fn removes_give_leaves_back() {
     while tree.pending_garbage() != 0 && std::time::Instant::now() < deadline {
         ordex_btree::pin().flush();
         i += 1;
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             std::thread::yield_now();
         }
     }
