@@ -1749,6 +1749,98 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         unsafe { retire_raw(raw, guard, self.heap) };
     }
 
+    /// Merges the inner node `right` (latched; `self`'s right sibling at
+    /// the same level) into `self` (latched), where `parent` (latched) has
+    /// `self` as child `pos` and `right` as child `pos + 1`: `self` takes
+    /// the parent's separator `pos`, then `right`'s separators and
+    /// children, its high key and right-link; `parent` drops separator
+    /// `pos` and child `pos + 1`; `right` is marked obsolete and retired.
+    /// The children keep their fences and right-links (only who points
+    /// to them changes), so no level below is touched. Returns the number
+    /// of separators `self` had before (its child at that index + 1 is
+    /// `right`'s first), or None, changing nothing, if the shape is not
+    /// exactly that or the merged node would hold more than `max`
+    /// separators.
+    pub(crate) fn merge_right_inner(
+        &self,
+        right: Locked<'a, L, N>,
+        parent: &Locked<'a, L, N>,
+        pos: usize,
+        max: usize,
+        guard: &Guard,
+    ) -> Option<usize> {
+        let (w, x, p) = (self.node, right.node, parent.node);
+        let x_ptr = x as *const Node<L, N> as *mut Node<L, N>;
+        let w_ptr = w as *const Node<L, N> as *mut Node<L, N>;
+        let (cw, cx, pn) = (self.count_exact(), right.count_exact(), parent.count_exact());
+        let shape = w.level >= 1
+            && x.level == w.level
+            && p.level == w.level + 1
+            && w.right.load(Ordering::Relaxed) == x_ptr
+            && pos < pn
+            && p.kid_ptr(pos) == w_ptr
+            && p.kid_ptr(pos + 1) == x_ptr
+            && cw + cx < max.min(N - 1);
+        if !shape {
+            return None;
+        }
+        // `self` takes the separator between the two, then `right`'s.
+        let sep = p.sep_ptr(pos);
+        w.set_sep(cw, sep);
+        for i in 0..cx {
+            w.set_sep(cw + 1 + i, x.sep_ptr(i));
+        }
+        for i in 0..=cx {
+            w.set_kid(cw + 1 + i, x.kid_ptr(i));
+        }
+        w.set_count(cw + cx + 1);
+        let old_high = w.high.load(Ordering::Relaxed);
+        w.set_high(x.high.load(Ordering::Relaxed));
+        w.right
+            .store(x.right.load(Ordering::Relaxed), Ordering::Release);
+        // `right` hands everything over: it owns nothing now.
+        x.set_high(ptr::null_mut());
+        for i in 0..cx {
+            x.set_sep(i, ptr::null_mut());
+        }
+        x.set_count(0);
+        // The parent drops separator `pos` (moved into `self`) and child
+        // `pos + 1`.
+        for i in pos..pn - 1 {
+            p.set_sep(i, p.sep_ptr(i + 1));
+        }
+        p.set_sep(pn - 1, ptr::null_mut());
+        for i in pos + 1..pn {
+            p.set_kid(i, p.kid_ptr(i + 1));
+        }
+        p.set_kid(pn, ptr::null_mut());
+        p.set_count(pn - 1);
+        // SAFETY: `right` holds the exclusive latch; it is forgotten, so
+        // this is its only release.
+        unsafe { x.latch.unlock_obsolete() };
+        core::mem::forget(right);
+        // SAFETY: `old_high` was owned by `self` alone and was replaced
+        // (the same key now lives on as the moved separator); `right` was
+        // reachable only through the parent slot and the right-link just
+        // replaced, and owns nothing (its separators, children and high
+        // key moved to `self`).
+        unsafe {
+            if !old_high.is_null() {
+                retire_entry(old_high, guard, self.heap);
+            }
+            retire_node(x_ptr, guard, self.heap);
+        }
+        Some(cw)
+    }
+
+    /// The child at `i` of this latched inner node.
+    pub(crate) fn kid_locked(&self, i: usize) -> Option<&'a Node<L, N>> {
+        let p = self.node.kid_ptr(i.min(N - 1));
+        // SAFETY: a child of a latched node is live (invariant 1) for as
+        // long as the guard that found the node (the latch holder's).
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
     /// Unlinks the empty leaf `leaf` (latched) from its left sibling `self`
     /// (latched; `leaf`'s right-link predecessor) and from `parent`
     /// (latched; child `pos` is `self`, child `pos + 1` is `leaf`, and
@@ -2153,6 +2245,35 @@ impl<L: Latch, const N: usize> Root<L, N> {
         // SAFETY: the root is never null and nodes live as long as the tree
         // (invariant 2).
         unsafe { &*self.ptr.load(Ordering::Acquire) }
+    }
+
+    /// Removes a level: if `root` (latched) is the root, an inner node with
+    /// a single child, the child becomes the root and `root` is marked
+    /// obsolete and retired. Returns whether it did. The child may be in
+    /// a half-split (its new right sibling's separator was meant for
+    /// `root`): that split finishes by growing the tree again, as any
+    /// split of a root does.
+    pub(crate) fn try_shrink(&self, root: Locked<'_, L, N>, guard: &Guard) -> bool {
+        let r = root.node;
+        let r_ptr = r as *const Node<L, N> as *mut Node<L, N>;
+        if r.level == 0 || root.count_exact() != 0 || self.ptr.load(Ordering::Relaxed) != r_ptr {
+            return false;
+        }
+        let kid = r.kid_ptr(0);
+        if kid.is_null() {
+            return false;
+        }
+        self.ptr.store(kid, Ordering::Release);
+        r.set_kid(0, ptr::null_mut());
+        // SAFETY: `root` holds the exclusive latch; it is forgotten, so
+        // this is its only release.
+        unsafe { r.latch.unlock_obsolete() };
+        core::mem::forget(root);
+        // SAFETY: the old root was reachable only through `ptr`, just
+        // replaced; it owns nothing (no separators, no high key, its one
+        // child is the new root).
+        unsafe { retire_node(r_ptr, guard, &self.heap) };
+        true
     }
 
     /// Finishes a split of the root node `left`: installs a new root above

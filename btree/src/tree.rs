@@ -426,7 +426,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// on the leftmost leaf, or when the separator is not in that parent.
     fn try_unlink<'g>(&'g self, leaf: &'g Node<L, N>, guard: &'g Guard) {
         let heap = self.root.heap();
-        let attempt = || -> Result<bool, Restart> {
+        let attempt = || -> Result<Option<&'g [u8]>, Restart> {
             let v0 = leaf.read()?;
             let low = leaf.low(guard);
             leaf.check(&v0)?;
@@ -434,15 +434,16 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             // only for latches below or right of those it holds.
             drop(v0);
             let Some(low) = low else {
-                return Ok(false);
+                return Ok(None);
             };
-            let low = SKey::new(low.key());
+            let key = low.key();
+            let low = SKey::new(key);
             let (parent, vp) = self.find(low, 1, false, guard)?;
             let (pos, found) = parent.lower_bound(low, &vp, guard)?;
             let left = parent.kid(pos, guard).ok_or(Restart)?;
             parent.check(&vp)?;
             if !found {
-                return Ok(false);
+                return Ok(None);
             }
             // Latch order: left sibling, leaf, parent (a writer never holds
             // two latches, and upgrades fail rather than wait).
@@ -451,14 +452,117 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let left = left.upgrade(vl, heap)?;
             let leaf = leaf.upgrade(vleaf, heap)?;
             let parent = parent.upgrade(vp, heap)?;
-            Ok(left.unlink_right_leaf(leaf, &parent, pos, guard))
+            Ok(left.unlink_right_leaf(leaf, &parent, pos, guard).then_some(key))
         };
         for _ in 0..3 {
-            if attempt().is_ok() {
-                return;
+            match attempt() {
+                // The parent lost a child: merge it if it is underfull.
+                // (`key`, the unlinked leaf's low fence, stays readable:
+                // the entry is retired through the epoch, and `guard` is
+                // pinned.)
+                Ok(Some(key)) => return self.shrink(key, 1, guard),
+                Ok(None) => return,
+                Err(Restart) => {}
             }
         }
     }
+
+    /// After the node at `level` on `key`'s path lost a child: while that
+    /// node is underfull (under a quarter of its separators), merge it
+    /// with a sibling under the same parent (into its left one, or its
+    /// right one into it if it is the first child) if the merged node is
+    /// at most three quarters full, and go up a level, since the parent
+    /// lost a child; an empty leaf that a merge turned from a first child
+    /// into a later one is unlinked then; finally, while the root has a
+    /// single child, the child becomes the root. Best effort: a few
+    /// restarts, then it leaves the tree as it is (valid, just larger).
+    fn shrink<'g>(&'g self, key: &[u8], mut level: u8, guard: &'g Guard) {
+        enum Step<'g, L: Latch, const N: usize> {
+            Done,
+            Up,
+            Merged(Option<&'g Node<L, N>>),
+        }
+        let sk = SKey::new(key);
+        let heap = self.root.heap();
+        let max = (N - 1) * 3 / 4;
+        let mut restarts = 0;
+        loop {
+            let attempt = || -> Result<Step<'g, L, N>, Restart> {
+                let root = self.root.load(guard);
+                if root.level() <= level {
+                    return Ok(Step::Done);
+                }
+                let (g, vg) = self.find(sk, level + 1, false, guard)?;
+                let (pos, _) = g.lower_bound(sk, &vg, guard)?;
+                let gn = g.count();
+                let x = g.kid(pos, guard).ok_or(Restart)?;
+                g.check(&vg)?;
+                {
+                    let vx = x.read()?;
+                    let underfull = x.count() < (N - 1) / 4;
+                    x.check(&vx)?;
+                    if !underfull {
+                        return Ok(Step::Done);
+                    }
+                }
+                let wpos = match (pos, gn) {
+                    (0, 0) => return Ok(Step::Up),
+                    (0, _) => 0,
+                    (p, _) => p - 1,
+                };
+                let w = g.kid(wpos, guard).ok_or(Restart)?;
+                let xr = g.kid(wpos + 1, guard).ok_or(Restart)?;
+                g.check(&vg)?;
+                let vw = w.read()?;
+                let vxr = xr.read()?;
+                if w.count() + xr.count() >= max {
+                    return Ok(Step::Done);
+                }
+                // Latch order: left, right, parent (upgrades fail rather
+                // than wait), as in `try_unlink`.
+                let wl = w.upgrade(vw, heap)?;
+                let xl = xr.upgrade(vxr, heap)?;
+                let gl = g.upgrade(vg, heap)?;
+                Ok(match wl.merge_right_inner(xl, &gl, wpos, max, guard) {
+                    Some(cw) if level == 1 => Step::Merged(wl.kid_locked(cw + 1)),
+                    Some(_) => Step::Merged(None),
+                    None => Step::Done,
+                })
+            };
+            match attempt() {
+                Ok(Step::Done) => break,
+                Ok(Step::Up) => level += 1,
+                Ok(Step::Merged(moved)) => {
+                    if let Some(leaf) = moved {
+                        if leaf.read().is_ok_and(|v| leaf.count() == 0 && leaf.check(&v).is_ok()) {
+                            self.try_unlink(leaf, guard);
+                        }
+                    }
+                    level += 1;
+                }
+                Err(Restart) => {
+                    restarts += 1;
+                    if restarts > 3 {
+                        break;
+                    }
+                }
+            }
+        }
+        // One child at the root: remove a level (repeatedly).
+        for _ in 0..8 {
+            let root = self.root.load(guard);
+            let Ok(v) = root.read() else { break };
+            if root.level() == 0 || root.count() != 0 || root.check(&v).is_err() {
+                break;
+            }
+            let Ok(r) = root.upgrade(v, heap) else { break };
+            if !self.root.try_shrink(r, guard) {
+                break;
+            }
+        }
+    }
+
+
 
     /// Installs the separator of a half-split of `left` in its parent,
     /// splitting upwards as needed (or growing a new root).
@@ -584,9 +688,13 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             // their seqnos (see `next_seqno`), so it needs no more.
             fence(Ordering::SeqCst);
             let oldest = self.oldest.load(Ordering::SeqCst);
-            locked.sweep(oldest, guard);
+            let emptied = locked.sweep(oldest, guard) > 0 && locked.is_empty();
             let right = node.right(guard);
             drop(locked);
+            if emptied {
+                // Its last tombstones went: unlink it like a remove does.
+                self.try_unlink(node, guard);
+            }
             match right {
                 Some(r) => node = r,
                 None => return,

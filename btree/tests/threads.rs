@@ -225,3 +225,171 @@ fn no_snapshot_chains_stay_short() {
     tree.check_invariants(true).unwrap();
     assert!(tree.len() <= 512);
 }
+
+/// Trees that grow and shrink under readers: 3 writers each fill their
+/// own key range (one left of a block of stable keys, two right of it)
+/// and then empty it again, in random order, over and over, so that
+/// leaves are unlinked, inner nodes merge and the root loses and regains
+/// levels all the time; 2 threads scan forwards and backwards, 1 reads
+/// stable keys and seeks cursors, 1 holds snapshots of the stable block
+/// (8 threads on 2 cores). Every read must see every stable key, in
+/// order; at the end the tree holds exactly the stable keys and is
+/// valid. `ORDEX_STRESS_ROUNDS` lengthens it (fills per writer: a
+/// fortieth of it).
+#[test]
+fn fill_and_empty_under_readers() {
+    fill_and_empty::<Optimistic>(100);
+}
+
+/// The same with lock-coupling latches.
+#[test]
+fn fill_and_empty_under_readers_lock_coupling() {
+    fill_and_empty::<LockCoupling>(100);
+}
+
+/// The same without the stable block: the whole tree empties, so the
+/// root goes down to a single leaf and back up again and again.
+#[test]
+fn fill_and_empty_the_whole_tree_under_readers() {
+    fill_and_empty::<Optimistic>(0);
+}
+
+fn fill_and_empty<L: Latch>(block: u32) {
+    let rounds: usize = std::env::var("ORDEX_STRESS_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let fills = (rounds / 40).max(10);
+    let stable = |i: u32| [&b"m"[..], &i.to_be_bytes()].concat();
+    let tree = BTree::<L, 8>::new();
+    for i in 0..block {
+        tree.put(&stable(i), b"stable");
+    }
+    let stop = AtomicBool::new(false);
+    let writers_left = AtomicUsize::new(3);
+    // The writers empty their ranges together, so the tree shrinks to
+    // the stable block (or to nothing) between fills.
+    let emptied = std::sync::Barrier::new(3);
+    std::thread::scope(|s| {
+        for (w, prefix) in [b'a', b'x', b'y'].into_iter().enumerate() {
+            let (tree, stop, writers_left, emptied) = (&tree, &stop, &writers_left, &emptied);
+            s.spawn(move || {
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (w as u64 + 1);
+                let mut keys: Vec<Vec<u8>> = (0..400u16)
+                    .map(|i| [&[prefix][..], &i.to_be_bytes()].concat())
+                    .collect();
+                for _ in 0..fills {
+                    // A random order each time (Fisher-Yates).
+                    for i in (1..keys.len()).rev() {
+                        keys.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
+                    }
+                    for k in &keys {
+                        tree.put(k, k);
+                    }
+                    for i in (1..keys.len()).rev() {
+                        keys.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
+                    }
+                    for k in &keys {
+                        assert!(tree.delete(k).is_some(), "a key of ours vanished");
+                    }
+                    emptied.wait();
+                }
+                if writers_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            });
+        }
+        for backward in [false, true] {
+            let (tree, stop) = (&tree, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let mut prev: Option<Vec<u8>> = None;
+                    let mut seen = 0;
+                    let mut check = |k: &[u8], v: &[u8]| {
+                        if let Some(p) = &prev {
+                            assert!(
+                                if backward { k < &p[..] } else { k > &p[..] },
+                                "scan out of order"
+                            );
+                        }
+                        if k[0] == b'm' {
+                            assert_eq!(v, b"stable");
+                            seen += 1;
+                        } else {
+                            assert_eq!(k, v, "invented value");
+                        }
+                        prev = Some(k.to_vec());
+                        true
+                    };
+                    if backward {
+                        let guard = ordex_btree::pin();
+                        for (k, v) in tree.range_rev(Bound::Unbounded, Bound::Unbounded, &guard) {
+                            check(&k, &v);
+                        }
+                    } else {
+                        tree.scan(Bound::Unbounded, Bound::Unbounded, &mut check);
+                    }
+                    assert_eq!(seen, block, "a key present throughout was missed");
+                }
+            });
+        }
+        {
+            let (tree, stop) = (&tree, &stop);
+            s.spawn(move || {
+                let mut x = 7u64;
+                while block > 0 && !stop.load(Ordering::SeqCst) {
+                    let i = (xorshift(&mut x) % u64::from(block)) as u32;
+                    assert_eq!(tree.get_copied(&stable(i)).as_deref(), Some(&b"stable"[..]));
+                    // A cursor from a stable key walks the block both ways.
+                    let guard = ordex_btree::pin();
+                    let mut c = tree.cursor(&guard);
+                    assert!(c.seek(&stable(i)));
+                    assert_eq!(&*c.key().unwrap(), &stable(i)[..]);
+                    if i + 1 < block {
+                        assert!(c.next());
+                        assert_eq!(&*c.key().unwrap(), &stable(i + 1)[..]);
+                        assert!(c.prev());
+                    }
+                    if i > 0 {
+                        assert!(c.prev());
+                        assert_eq!(&*c.key().unwrap(), &stable(i - 1)[..]);
+                    }
+                }
+            });
+        }
+        {
+            let (tree, stop) = (&tree, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let snap = tree.snapshot_ref();
+                    let got = snap.collect_range(&b"m"[..]..&b"n"[..]);
+                    std::thread::yield_now();
+                    assert_eq!(got.len(), block as usize);
+                    assert_eq!(snap.collect_range(&b"m"[..]..&b"n"[..]), got);
+                }
+            });
+        }
+        // An eighth thread: more threads than cores, and a steady reader
+        // of the whole tree's length.
+        {
+            let (tree, stop) = (&tree, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    assert!(tree.len() >= block as usize);
+                    std::thread::yield_now();
+                }
+            });
+        }
+    });
+    // Emptied leaves were unlinked and the levels above merged or
+    // removed, under all that contention (at the peak: 1200 more keys, in
+    // over 200 leaves).
+    let leaves = tree.leaf_count();
+    assert!(leaves <= 16 + block as usize / 2, "{leaves} leaves left");
+    assert_eq!(tree.len(), block as usize);
+    let all = tree.collect_range(&b""[..]..&[0xFF; 8][..]);
+    let want: Entries = (0..block).map(|i| (stable(i), b"stable".to_vec())).collect();
+    assert_eq!(all, want);
+    // (Versions kept for the last snapshots may remain until a sweep.)
+    tree.check_invariants(false).unwrap();
+}
