@@ -3,7 +3,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, Latch};
-use crate::node::{LeafBuf, LeafCopy, Node, Reading, SKey};
+use crate::node::{EntryRef, LeafBuf, LeafCopy, Node, Reading, SKey};
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
@@ -229,8 +229,8 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             right,
         } = node.copy_leaf(0, N, v, self.seqno, self.guard, &mut self.buf)?;
         self.len = len;
-        self.high = high;
-        self.low = low;
+        self.high = high.map(EntryRef::key);
+        self.low = low.map(EntryRef::key);
         self.right = right;
         Ok(())
     }

@@ -105,7 +105,16 @@
 //!   unlinked (PostgreSQL style: under the latches of its left sibling,
 //!   itself and its parent, the left sibling takes its range and
 //!   right-link over and the parent drops it; the leaf is marked obsolete,
-//!   so optimistic readers that reach it restart, and is retired). Retired
+//!   so optimistic readers that reach it restart, and is retired); so is a
+//!   leaf whose last tombstones a sweep removes. The parent that lost a
+//!   child, once under a quarter full, merges with a sibling under the
+//!   same parent (under the latches of the two and their parent; the
+//!   children keep their fences and links, so no level below changes) if
+//!   the result is at most three quarters full, and so on upwards; an
+//!   empty leaf that a merge turned from a first child into a later one
+//!   is unlinked then; and while the root has a single child, the child
+//!   becomes the root. A tree that had 1M keys inserted and removed is
+//!   back to one leaf (`index-bench btree`). Retired
 //!   memory is freed once every guard pinned before the retirement is
 //!   gone. Dropping a `BTree` frees
 //!   every node, and then drives the epoch until the garbage it retired is
@@ -143,11 +152,10 @@
 //!   bytes are out of line rather than in a slotted in-node key heap. Node
 //!   size is a const generic (`N` slots, default 64); `index-bench btree`
 //!   sweeps 16 to 256 slots (344 B to 4.6 KiB).
-//! - Empty-leaf unlinking is best effort: it skips the leftmost leaf, a
-//!   leaf that is the first child of its parent, a leaf whose separator
-//!   is not installed yet, and gives up on latch contention; such leaves
-//!   stay until the tree is dropped (or refill). Inner nodes are never
-//!   merged or freed before the drop; non-empty leaves are not merged.
+//! - Shrinking is best effort: an unlink or merge gives up after a few
+//!   restarts under latch contention (the next remove that empties a
+//!   leaf there tries again); the leftmost leaf, and a first child whose
+//!   parent does not merge, stay; non-empty leaves are not merged.
 //! - Versions kept for snapshots are trimmed by the next write to their
 //!   key, or by a sweep of all leaves when the last snapshot goes and at
 //!   least 64 kept versions (and a quarter of the live key count) have

@@ -772,10 +772,11 @@ impl<'g, const N: usize> LeafBuf<'g, N> {
 pub(crate) struct LeafCopy<'g, L: Latch, const N: usize> {
     /// Slots copied.
     pub(crate) len: usize,
-    /// The high key (None: +∞).
-    pub(crate) high: Option<&'g [u8]>,
-    /// The low fence key (None: -∞).
-    pub(crate) low: Option<&'g [u8]>,
+    /// The high key (None: +∞); its bytes are another cache line, read
+    /// only if needed.
+    pub(crate) high: Option<EntryRef<'g>>,
+    /// The low fence key (None: -∞), likewise.
+    pub(crate) low: Option<EntryRef<'g>>,
     /// The right sibling.
     pub(crate) right: Option<&'g Node<L, N>>,
 }
@@ -1111,8 +1112,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
         buf.len = len;
         Ok(LeafCopy {
             len,
-            high: high.map(EntryRef::key),
-            low: low.map(EntryRef::key),
+            high,
+            low,
             right,
         })
     }

@@ -901,7 +901,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                         _ if cut => Next::End,
                         (Some(h), Some(r)) => {
                             let past = match self.to {
-                                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h,
+                                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
                                 Bound::Unbounded => false,
                             };
                             if past {
@@ -933,7 +933,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         node: &'g Node<L, N>,
         v: &Reading<'g, L>,
         skip: bool,
-    ) -> Result<(Option<&'g [u8]>, Option<&'g Node<L, N>>, bool), Restart> {
+    ) -> Result<(Option<EntryRef<'g>>, Option<&'g Node<L, N>>, bool), Restart> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
@@ -1161,7 +1161,7 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
             Bound::Excluded(k) => node.lower_bound(SKey::new(k), &v, guard)?.0,
         };
         let c = node.copy_leaf(0, cut, &v, self.seqno, guard, &mut self.buf)?;
-        let (cut, low) = (c.len, c.low);
+        let (cut, low) = (c.len, c.low.map(EntryRef::key));
         self.checking = true;
         self.len = cut;
         self.next = match low {
