@@ -54,8 +54,8 @@ pub struct Cursor<'g, L: Latch, const N: usize> {
     len: usize,
     /// The current entry's index in `buf` (meaningful while `cur` is set).
     pos: usize,
-    high: Option<&'g [u8]>,
-    low: Option<&'g [u8]>,
+    high: Option<EntryRef<'g>>,
+    low: Option<EntryRef<'g>>,
     right: Option<&'g Node<L, N>>,
     cur: Option<(Bytes<'g>, Bytes<'g>)>,
 }
@@ -147,7 +147,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         // Everything above the current key is right of the high key.
         match self.high {
             None => self.stop(),
-            Some(h) => self.forward(From::Key(h, false), self.right),
+            Some(h) => self.forward(From::Key(h.key(), false), self.right),
         }
     }
 
@@ -163,7 +163,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         // Everything below the current key is at or below the low fence.
         match self.low {
             None => self.stop(),
-            Some(l) => self.backward(Some((l, true))),
+            Some(l) => self.backward(Some((l.key(), true))),
         }
     }
 
@@ -229,8 +229,8 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             right,
         } = node.copy_leaf(0, N, v, self.seqno, self.guard, &mut self.buf)?;
         self.len = len;
-        self.high = high.map(EntryRef::key);
-        self.low = low.map(EntryRef::key);
+        self.high = high;
+        self.low = low;
         self.right = right;
         Ok(())
     }
@@ -282,7 +282,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             match self.high {
                 None => return self.stop(),
                 Some(h) => {
-                    from = From::Key(h, false);
+                    from = From::Key(h.key(), false);
                     hint = self.right;
                 }
             }
@@ -316,7 +316,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             }
             match self.low {
                 None => return self.stop(),
-                Some(l) => upto = Some((l, true)),
+                Some(l) => upto = Some((l.key(), true)),
             }
         }
     }

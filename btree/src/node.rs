@@ -1041,7 +1041,9 @@ impl<L: Latch, const N: usize> Node<L, N> {
         if any != 0 {
             let raw_slots = || {
                 outside.iter().enumerate().flat_map(|(w, &m)| {
-                    (0..64).filter(move |b| m & (1 << b) != 0).map(move |b| w * 64 + b)
+                    (0..64)
+                        .filter(move |b| m & (1 << b) != 0)
+                        .map(move |b| w * 64 + b)
                 })
             };
             let mut longs = false;
@@ -1773,7 +1775,11 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let (w, x, p) = (self.node, right.node, parent.node);
         let x_ptr = x as *const Node<L, N> as *mut Node<L, N>;
         let w_ptr = w as *const Node<L, N> as *mut Node<L, N>;
-        let (cw, cx, pn) = (self.count_exact(), right.count_exact(), parent.count_exact());
+        let (cw, cx, pn) = (
+            self.count_exact(),
+            right.count_exact(),
+            parent.count_exact(),
+        );
         let shape = w.level >= 1
             && x.level == w.level
             && p.level == w.level + 1

@@ -4,9 +4,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
-use crate::node::{
-    EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val,
-};
+use crate::node::{EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::olc::Restart;
 use ordex_core::sync::{fence, AtomicU64, Ordering};
@@ -452,7 +450,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let left = left.upgrade(vl, heap)?;
             let leaf = leaf.upgrade(vleaf, heap)?;
             let parent = parent.upgrade(vp, heap)?;
-            Ok(left.unlink_right_leaf(leaf, &parent, pos, guard).then_some(key))
+            Ok(left
+                .unlink_right_leaf(leaf, &parent, pos, guard)
+                .then_some(key))
         };
         for _ in 0..3 {
             match attempt() {
@@ -534,7 +534,10 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 Ok(Step::Up) => level += 1,
                 Ok(Step::Merged(moved)) => {
                     if let Some(leaf) = moved {
-                        if leaf.read().is_ok_and(|v| leaf.count() == 0 && leaf.check(&v).is_ok()) {
+                        if leaf
+                            .read()
+                            .is_ok_and(|v| leaf.count() == 0 && leaf.check(&v).is_ok())
+                        {
                             self.try_unlink(leaf, guard);
                         }
                     }
@@ -561,8 +564,6 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             }
         }
     }
-
-
 
     /// Installs the separator of a half-split of `left` in its parent,
     /// splitting upwards as needed (or growing a new root).

@@ -281,7 +281,8 @@ fn scans_over_mixed_slots_agree_with_models() {
     }
     let guard = ordex_btree::pin();
     let pairs = |it: &mut dyn Iterator<Item = (ordex_btree::Bytes<'_>, ordex_btree::Bytes<'_>)>| {
-        it.map(|(k, v)| (k.to_vec(), v.to_vec())).collect::<Vec<_>>()
+        it.map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect::<Vec<_>>()
     };
     for (lo, hi) in [(0u32, 300u32), (7, 8), (13, 171), (290, 400)] {
         let (lo_k, hi_k) = (lo.to_be_bytes(), hi.to_be_bytes());

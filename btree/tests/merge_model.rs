@@ -5,8 +5,9 @@
 //! interleavings, bounded by `LOOM_MAX_PREEMPTIONS`.
 //!
 //! The trees have 4-slot nodes: five keys make two leaves under a root;
-//! removing the right leaf's keys empties it, it is unlinked, and the root
-//! (left with one child) is replaced by the remaining leaf.
+//! all but one of the right leaf's keys are removed first; the racing
+//! remove of the last one empties it, it is unlinked, and the root (left
+//! with one child) is replaced by the remaining leaf.
 
 use ordex_btree::{BTree, Optimistic};
 use ordex_core::sync::{self, thread, Arc};
@@ -22,15 +23,22 @@ fn two_leaves() -> BTree<Optimistic, 4> {
     t
 }
 
-/// The keys of the right leaf.
-fn right_keys(t: &BTree<Optimistic, 4>) -> Vec<Vec<u8>> {
+/// Empties the right leaf but for its last key, which it returns: the
+/// racing remove of that key empties the leaf.
+fn one_key_right(t: &BTree<Optimistic, 4>) -> Vec<Vec<u8>> {
     let guard = ordex_btree::pin();
-    let (k, _) = t.last(&guard).unwrap();
-    let mut keys = Vec::new();
-    for (k2, _) in t.range(Bound::Unbounded, Bound::Included(&k), &guard) {
-        keys.push(k2.to_vec());
+    let (last, _) = t.last(&guard).unwrap();
+    let right: Vec<Vec<u8>> = t
+        .range(Bound::Unbounded, Bound::Included(&last), &guard)
+        .map(|(k, _)| k.to_vec())
+        .skip(2)
+        .collect();
+    let (last, rest) = right.split_last().unwrap();
+    for k in rest {
+        assert!(t.remove(k).unwrap());
     }
-    keys.split_off(2)
+    assert_eq!(t.leaf_count(), 2);
+    vec![last.clone()]
 }
 
 /// A reader of a key that stays finds it, whether it descends before,
@@ -39,7 +47,7 @@ fn right_keys(t: &BTree<Optimistic, 4>) -> Vec<Vec<u8>> {
 fn unlink_and_shrink_race_reader() {
     sync::model(|| {
         let t = Arc::new(two_leaves());
-        let gone = right_keys(&t);
+        let gone = one_key_right(&t);
         let w = {
             let t = t.clone();
             thread::spawn(move || {
@@ -62,7 +70,7 @@ fn unlink_and_shrink_race_reader() {
 fn unlink_and_shrink_race_scan() {
     sync::model(|| {
         let t = Arc::new(two_leaves());
-        let gone = right_keys(&t);
+        let gone = one_key_right(&t);
         let w = {
             let (t, gone) = (t.clone(), gone.clone());
             thread::spawn(move || {
@@ -77,7 +85,10 @@ fn unlink_and_shrink_race_scan() {
             seen.push(k.to_vec());
             true
         });
-        assert!(seen.windows(2).all(|p| p[0] < p[1]), "out of order: {seen:?}");
+        assert!(
+            seen.windows(2).all(|p| p[0] < p[1]),
+            "out of order: {seen:?}"
+        );
         seen.retain(|k| !gone.contains(k));
         assert_eq!(seen, vec![b"b".to_vec(), b"d".to_vec()]);
         w.join().unwrap();
@@ -91,7 +102,7 @@ fn unlink_and_shrink_race_scan() {
 fn unlink_races_insert() {
     sync::model(|| {
         let t = Arc::new(two_leaves());
-        let gone = right_keys(&t);
+        let gone = one_key_right(&t);
         let w = {
             let t = t.clone();
             thread::spawn(move || {

@@ -388,7 +388,9 @@ fn fill_and_empty<L: Latch>(block: u32) {
     assert!(leaves <= 16 + block as usize / 2, "{leaves} leaves left");
     assert_eq!(tree.len(), block as usize);
     let all = tree.collect_range(&b""[..]..&[0xFF; 8][..]);
-    let want: Entries = (0..block).map(|i| (stable(i), b"stable".to_vec())).collect();
+    let want: Entries = (0..block)
+        .map(|i| (stable(i), b"stable".to_vec()))
+        .collect();
     assert_eq!(all, want);
     // (Versions kept for the last snapshots may remain until a sweep.)
     tree.check_invariants(false).unwrap();
