@@ -39,6 +39,21 @@ pub struct BtreeArgs {
 
 const SCAN: usize = 100;
 
+/// `repeat` measurements of each, alternating which runs first.
+fn abba(repeat: usize, ours: impl Fn() -> f64, theirs: impl Fn() -> f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut o, mut t) = (Vec::new(), Vec::new());
+    for r in 0..repeat {
+        if r % 2 == 0 {
+            o.push(ours());
+            t.push(theirs());
+        } else {
+            t.push(theirs());
+            o.push(ours());
+        }
+    }
+    (o, t)
+}
+
 /// Load, get, 100-entry scan and bytes per entry of `BTree<Optimistic, N>`.
 struct Sweep {
     node_bytes: usize,
@@ -130,17 +145,21 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
         target: ">= 1.5×",
         pass: Some(t / o >= 1.5),
     });
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..repeat {
-        ours.push(ns_per(probes.len(), || {
+    // Each repeat measures both, alternating which goes first (ABBA): the
+    // second of a pair runs after the other tree's traffic went through
+    // the caches.
+    let our_get = || {
+        ns_per(probes.len(), || {
             let guard = ordex_btree::pin();
             let mut acc = 0u64;
             for k in &probes {
                 acc += tree.get_ref(k, &guard).map_or(0, |v| u64::from(v[0]));
             }
             black_box(acc);
-        }));
-        theirs.push(ns_per(probes.len(), || {
+        })
+    };
+    let their_get = || {
+        ns_per(probes.len(), || {
             let guard = scc::Guard::new();
             let mut acc = 0u64;
             for k in &probes {
@@ -149,8 +168,9 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
                     .map_or(0, |v| *v >> 56);
             }
             black_box(acc);
-        }));
-    }
+        })
+    };
+    let (ours, theirs) = abba(repeat, our_get, their_get);
     let (o, t) = (median(ours), median(theirs));
     lines.push(Line {
         what: "get vs scc::TreeIndex<u64, u64> (ns/op)".into(),
@@ -159,9 +179,8 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
         pass: Some(t / o >= 1.3),
     });
     let starts = &probes[..probes.len() / 10];
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..repeat {
-        ours.push(ns_per(starts.len(), || {
+    let our_scan = || {
+        ns_per(starts.len(), || {
             let guard = ordex_btree::pin();
             let mut acc = 0u64;
             for k in starts {
@@ -173,8 +192,10 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
                 }
             }
             black_box(acc);
-        }));
-        theirs.push(ns_per(starts.len(), || {
+        })
+    };
+    let their_scan = || {
+        ns_per(starts.len(), || {
             let guard = scc::Guard::new();
             let mut acc = 0u64;
             for k in starts {
@@ -184,8 +205,9 @@ pub fn run(args: BtreeArgs, default_out: PathBuf) -> Result<(), String> {
                 }
             }
             black_box(acc);
-        }));
-    }
+        })
+    };
+    let (ours, theirs) = abba(repeat, our_scan, their_scan);
     let (o, t) = (median(ours), median(theirs));
     lines.push(Line {
         what: format!("{SCAN}-entry scan vs scc::TreeIndex<u64, u64> (ns/scan)"),
