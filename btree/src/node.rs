@@ -1215,18 +1215,19 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     /// Starts loading what a search of this node reads first: the header
-    /// (latch, count, high key head) and every line of the heads.
-    /// For a leaf (`leaf`), also the values and length classes: a get
-    /// reads one of them right after the search.
+    /// (latch, count, high key head), every line of the heads and of the
+    /// words (child pointers, or values). For a leaf (`leaf`), also the
+    /// length classes: a get reads one of them right after the search.
     #[inline]
     pub(crate) fn prefetch_search(&self, leaf: bool) {
         ordex_core::sync::prefetch(&self.latch);
         ordex_core::sync::prefetch(&self.high_head);
+        // The words too, in inner nodes as in leaves: an inner node's word
+        // is the child pointer the search ends on, otherwise a second
+        // dependent miss per level.
         for i in (0..N).step_by(64 / core::mem::size_of::<AtomicU64>()) {
             ordex_core::sync::prefetch(&self.heads[i]);
-            if leaf {
-                ordex_core::sync::prefetch(&self.words[i]);
-            }
+            ordex_core::sync::prefetch(&self.words[i]);
         }
         if leaf {
             for i in (0..N).step_by(64 / core::mem::size_of::<AtomicU16>()) {
