@@ -809,6 +809,39 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     words: [AtomicPtr<u8>; N],
 }
 
+/// An inner node's separator slot as stored: moving one copies these
+/// three words instead of reading the entry's key again (a miss per
+/// separator moved).
+#[derive(Debug, Clone, Copy)]
+struct Sep {
+    head: u64,
+    meta: u16,
+    e: *mut Entry,
+}
+
+impl Sep {
+    const NONE: Sep = Sep {
+        head: 0,
+        meta: 0,
+        e: ptr::null_mut(),
+    };
+
+    /// The slot for entry `e` (null: an empty slot), from its key.
+    fn of(e: *mut Entry) -> Sep {
+        if e.is_null() {
+            return Sep::NONE;
+        }
+        // SAFETY: a non-null `e` is an entry this thread owns or that the
+        // latched node holds (invariant 1).
+        let k = unsafe { entry_key(e) };
+        Sep {
+            head: head_of(k),
+            meta: klen_meta(k),
+            e,
+        }
+    }
+}
+
 /// A half-split to finish: the separator (the left node's new high key,
 /// already copied for the parent) and the new right node.
 #[derive(Debug)]
@@ -1349,20 +1382,26 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Sets separator `i` of an inner node (head and length class from
     /// the entry's key).
     fn set_sep(&self, i: usize, e: *mut Entry) {
-        let (head, meta) = if e.is_null() {
-            (0, 0)
-        } else {
-            // SAFETY: a non-null `e` is an entry this thread owns or that
-            // the latched node holds (invariant 1).
-            let k = unsafe { entry_key(e) };
-            (head_of(k), klen_meta(k))
-        };
-        self.heads[i].store(head, Ordering::Relaxed);
-        self.meta[i].store(meta, Ordering::Relaxed);
-        self.ext()[i].store(e, Ordering::Release);
+        self.put_sep(i, Sep::of(e));
     }
 
-    /// Sets the high key (null: +∞) with its head and length class.
+    /// Separator `i` as stored (head, length class, entry), for moving it
+    /// without reading its key again.
+    fn sep_slot(&self, i: usize) -> Sep {
+        Sep {
+            head: self.heads[i].load(Ordering::Relaxed),
+            meta: self.meta[i].load(Ordering::Relaxed),
+            e: self.ext()[i].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stores a separator moved from another slot (see [`sep_slot`]).
+    fn put_sep(&self, i: usize, s: Sep) {
+        self.heads[i].store(s.head, Ordering::Relaxed);
+        self.meta[i].store(s.meta, Ordering::Relaxed);
+        self.ext()[i].store(s.e, Ordering::Release);
+    }
+
     fn set_high(&self, e: *mut Entry) {
         let (head, meta) = if e.is_null() {
             (0, 0)
@@ -1796,7 +1835,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let sep = p.sep_ptr(pos);
         w.set_sep(cw, sep);
         for i in 0..cx {
-            w.set_sep(cw + 1 + i, x.sep_ptr(i));
+            w.put_sep(cw + 1 + i, x.sep_slot(i));
         }
         for i in 0..=cx {
             w.set_kid(cw + 1 + i, x.kid_ptr(i));
@@ -1815,7 +1854,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // The parent drops separator `pos` (moved into `self`) and child
         // `pos + 1`.
         for i in pos..pn - 1 {
-            p.set_sep(i, p.sep_ptr(i + 1));
+            p.put_sep(i, p.sep_slot(i + 1));
         }
         p.set_sep(pn - 1, ptr::null_mut());
         for i in pos + 1..pn {
@@ -1888,7 +1927,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // The parent drops separator `pos` and child `pos + 1`.
         let sep = p.sep_ptr(pos);
         for i in pos..pn - 1 {
-            p.set_sep(i, p.sep_ptr(i + 1));
+            p.put_sep(i, p.sep_slot(i + 1));
         }
         p.set_sep(pn - 1, ptr::null_mut());
         for i in pos + 1..pn {
@@ -2001,7 +2040,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let n = self.count_exact();
         if n < N - 1 {
             for i in (pos..n).rev() {
-                node.set_sep(i + 1, node.sep_ptr(i));
+                node.put_sep(i + 1, node.sep_slot(i));
             }
             node.set_sep(pos, e);
             for i in (pos + 1..n + 1).rev() {
@@ -2013,11 +2052,12 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         // Full: `total` separators and `total + 1` kids after the insert.
         let total = n + 1;
-        let sep_at = |i: usize| -> *mut Entry {
+        let new_sep = Sep::of(e);
+        let sep_at = |i: usize| -> Sep {
             match i.cmp(&pos) {
-                core::cmp::Ordering::Less => node.sep_ptr(i),
-                core::cmp::Ordering::Equal => e,
-                core::cmp::Ordering::Greater => node.sep_ptr(i - 1),
+                core::cmp::Ordering::Less => node.sep_slot(i),
+                core::cmp::Ordering::Equal => new_sep,
+                core::cmp::Ordering::Greater => node.sep_slot(i - 1),
             }
         };
         let kid_at = |i: usize| -> *mut Node<L, N> {
@@ -2036,13 +2076,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // goes up).
         let m = total.div_ceil(2);
         for i in m..total {
-            right.set_sep(i - m, sep_at(i));
+            right.put_sep(i - m, sep_at(i));
         }
         for i in m..total + 1 {
             right.set_kid(i - m, kid_at(i));
         }
         right.set_count(total - m);
-        let promoted = sep_at(m - 1);
+        let promoted = sep_at(m - 1).e;
         // SAFETY: a live separator entry of the latched node (or new).
         let sep = Entry::alloc(unsafe { entry_key(promoted) }, heap);
         right.set_high(node.high.load(Ordering::Relaxed));
@@ -2050,7 +2090,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             .right
             .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
         let mut kids = [ptr::null_mut(); N];
-        let mut seps = [ptr::null_mut(); N];
+        let mut seps = [Sep::NONE; N];
         for (i, k) in kids.iter_mut().enumerate().take(m) {
             *k = kid_at(i);
         }
@@ -2059,7 +2099,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         for i in 0..N {
             node.set_kid(i, kids[i]);
-            node.set_sep(i, seps[i]);
+            node.put_sep(i, seps[i]);
         }
         node.set_count(m - 1);
         node.right.store(right_ptr, Ordering::Release);
