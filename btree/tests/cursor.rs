@@ -312,8 +312,7 @@ fn scans_over_mixed_slots_agree_with_models() {
                 snap.range(from, to, &guard)
             };
             let (mut front, mut back) = (Vec::new(), Vec::new());
-            loop {
-                let Some((k, v)) = r.next() else { break };
+            while let Some((k, v)) = r.next() {
                 front.push((k.to_vec(), v.to_vec()));
                 let Some((k, v)) = r.next_back() else { break };
                 back.push((k.to_vec(), v.to_vec()));
