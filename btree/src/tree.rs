@@ -424,7 +424,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// on the leftmost leaf, or when the separator is not in that parent.
     fn try_unlink<'g>(&'g self, leaf: &'g Node<L, N>, guard: &'g Guard) {
         let heap = self.root.heap();
-        let attempt = || -> Result<Option<&'g [u8]>, Restart> {
+        // Ok(Some((low key, unlinked))); Ok(None): the leftmost leaf.
+        let attempt = || -> Result<Option<(&'g [u8], bool)>, Restart> {
             let v0 = leaf.read()?;
             let low = leaf.low(guard);
             leaf.check(&v0)?;
@@ -441,7 +442,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let left = parent.kid(pos, guard).ok_or(Restart)?;
             parent.check(&vp)?;
             if !found {
-                return Ok(None);
+                // A first child: only a merge of its parent with a
+                // sibling can make it a later child (see `shrink`).
+                return Ok(Some((key, false)));
             }
             // Latch order: left sibling, leaf, parent (a writer never holds
             // two latches, and upgrades fail rather than wait).
@@ -450,9 +453,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let left = left.upgrade(vl, heap)?;
             let leaf = leaf.upgrade(vleaf, heap)?;
             let parent = parent.upgrade(vp, heap)?;
-            Ok(left
-                .unlink_right_leaf(leaf, &parent, pos, guard)
-                .then_some(key))
+            let unlinked = left.unlink_right_leaf(leaf, &parent, pos, guard);
+            Ok(unlinked.then_some((key, true)))
         };
         for _ in 0..3 {
             match attempt() {
@@ -460,7 +462,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 // (`key`, the unlinked leaf's low fence, stays readable:
                 // the entry is retired through the epoch, and `guard` is
                 // pinned.)
-                Ok(Some(key)) => return self.shrink(key, 1, guard),
+                Ok(Some((key, true))) => return self.shrink(key, 1, guard),
+                // An empty first child: a merge of its parent (if
+                // underfull) moves it behind a sibling's children, and
+                // `shrink` unlinks it then.
+                Ok(Some((key, false))) => return self.shrink(key, 1, guard),
                 Ok(None) => return,
                 Err(Restart) => {}
             }
@@ -470,8 +476,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// After the node at `level` on `key`'s path lost a child: while that
     /// node is underfull (under a quarter of its separators), merge it
     /// with a sibling under the same parent (into its left one, or its
-    /// right one into it if it is the first child) if the merged node is
-    /// at most three quarters full, and go up a level, since the parent
+    /// right one into it) if the merged node is at most three quarters
+    /// full (or full, in nodes of up to 8 slots, where three quarters
+    /// leaves too little room to merge), and go up a level, since the parent
     /// lost a child; an empty leaf that a merge turned from a first child
     /// into a later one is unlinked then; finally, while the root has a
     /// single child, the child becomes the root. Best effort: a few
@@ -484,7 +491,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
         let sk = SKey::new(key);
         let heap = self.root.heap();
-        let max = (N - 1) * 3 / 4;
+        let max = ((N - 1) * 3 / 4).max(N.min(8) - 1);
         let mut restarts = 0;
         loop {
             let attempt = || -> Result<Step<'g, L, N>, Restart> {
@@ -499,25 +506,36 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 g.check(&vg)?;
                 {
                     let vx = x.read()?;
-                    let underfull = x.count() < (N - 1) / 4;
+                    let underfull = x.count() < ((N - 1) / 4).max(1);
                     x.check(&vx)?;
                     if !underfull {
                         return Ok(Step::Done);
                     }
                 }
-                let wpos = match (pos, gn) {
-                    (0, 0) => return Ok(Step::Up),
-                    (0, _) => 0,
-                    (p, _) => p - 1,
+                if gn == 0 {
+                    return Ok(Step::Up);
+                }
+                // With the left sibling if the result fits, else with the
+                // right one (counts read optimistically, checked again
+                // under the latches).
+                let size = |i: usize| -> Result<usize, Restart> {
+                    let k = g.kid(i, guard).ok_or(Restart)?;
+                    Ok(k.count())
+                };
+                let cx = size(pos)?;
+                let wpos = if pos > 0 && size(pos - 1)? + cx < max {
+                    pos - 1
+                } else if pos < gn && size(pos + 1)? + cx < max {
+                    pos
+                } else {
+                    g.check(&vg)?;
+                    return Ok(Step::Done);
                 };
                 let w = g.kid(wpos, guard).ok_or(Restart)?;
                 let xr = g.kid(wpos + 1, guard).ok_or(Restart)?;
                 g.check(&vg)?;
                 let vw = w.read()?;
                 let vxr = xr.read()?;
-                if w.count() + xr.count() >= max {
-                    return Ok(Step::Done);
-                }
                 // Latch order: left, right, parent (upgrades fail rather
                 // than wait), as in `try_unlink`.
                 let wl = w.upgrade(vw, heap)?;

@@ -470,6 +470,27 @@ fn removes_give_leaves_back() {
     assert_eq!(tree.len(), 1000);
 }
 
+/// The same with 4-slot nodes (the smallest): inner nodes with one child
+/// merge too, and the root comes back down to a single leaf.
+#[test]
+fn removes_give_leaves_back_with_tiny_nodes() {
+    let tree = BTree::<Optimistic, 4>::new();
+    let n = 3_000u32;
+    for i in 0..n {
+        tree.insert(&(i.wrapping_mul(2_654_435_761)).to_be_bytes(), b"v")
+            .unwrap();
+    }
+    assert!(tree.leaf_count() > 500);
+    for i in 0..n {
+        assert!(tree
+            .remove(&(i.wrapping_mul(2_654_435_761)).to_be_bytes())
+            .unwrap());
+    }
+    tree.check_invariants(true).unwrap();
+    assert!(tree.is_empty());
+    assert_eq!(tree.leaf_count(), 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
