@@ -381,11 +381,24 @@ fn fill_and_empty<L: Latch>(block: u32) {
             });
         }
     });
-    // Emptied leaves were unlinked and the levels above merged or
-    // removed, under all that contention (at the peak: 1200 more keys, in
-    // over 200 leaves).
+    // Most emptied leaves were unlinked and the levels above merged or
+    // removed, under all that contention. Shrinking is best effort (it
+    // gives up on contention), so the bound is loose: half the leaves the
+    // writers' 1200 keys take (about 200; without unlinking after sweeps,
+    // nearly all of them stayed). Quiet runs end with a handful; the
+    // single-threaded tests in `props.rs` check the exact outcome.
+    let full = BTree::<Optimistic, 8>::new();
+    for p in [b'a', b'x', b'y'] {
+        for i in 0..400u16 {
+            full.put(&[&[p][..], &i.to_be_bytes()].concat(), b"");
+        }
+    }
     let leaves = tree.leaf_count();
-    assert!(leaves <= 16 + block as usize / 2, "{leaves} leaves left");
+    assert!(
+        leaves <= full.leaf_count() / 2 + block as usize / 2,
+        "{leaves} leaves left of {} for the writers' keys",
+        full.leaf_count()
+    );
     assert_eq!(tree.len(), block as usize);
     let all = tree.collect_range(&b""[..]..&[0xFF; 8][..]);
     let want: Entries = (0..block)
