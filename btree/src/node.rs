@@ -1385,6 +1385,20 @@ impl<L: Latch, const N: usize> Node<L, N> {
         self.put_sep(i, Sep::of(e));
     }
 
+    /// Removes separator `pos` and child `pos + 1` of this inner node
+    /// (latched by the caller, `n` separators), shifting the rest left.
+    fn drop_sep_and_right_kid(&self, pos: usize, n: usize) {
+        for i in pos..n - 1 {
+            self.put_sep(i, self.sep_slot(i + 1));
+        }
+        self.set_sep(n - 1, ptr::null_mut());
+        for i in pos + 1..n {
+            self.set_kid(i, self.kid_ptr(i + 1));
+        }
+        self.set_kid(n, ptr::null_mut());
+        self.set_count(n - 1);
+    }
+
     /// Separator `i` as stored (head, length class, entry), for moving it
     /// without reading its key again.
     fn sep_slot(&self, i: usize) -> Sep {
@@ -1853,15 +1867,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         x.set_count(0);
         // The parent drops separator `pos` (moved into `self`) and child
         // `pos + 1`.
-        for i in pos..pn - 1 {
-            p.put_sep(i, p.sep_slot(i + 1));
-        }
-        p.set_sep(pn - 1, ptr::null_mut());
-        for i in pos + 1..pn {
-            p.set_kid(i, p.kid_ptr(i + 1));
-        }
-        p.set_kid(pn, ptr::null_mut());
-        p.set_count(pn - 1);
+        p.drop_sep_and_right_kid(pos, pn);
         // SAFETY: `right` holds the exclusive latch; it is forgotten, so
         // this is its only release.
         unsafe { x.latch.unlock_obsolete() };
@@ -1926,15 +1932,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         l.set_high(ptr::null_mut());
         // The parent drops separator `pos` and child `pos + 1`.
         let sep = p.sep_ptr(pos);
-        for i in pos..pn - 1 {
-            p.put_sep(i, p.sep_slot(i + 1));
-        }
-        p.set_sep(pn - 1, ptr::null_mut());
-        for i in pos + 1..pn {
-            p.set_kid(i, p.kid_ptr(i + 1));
-        }
-        p.set_kid(pn, ptr::null_mut());
-        p.set_count(pn - 1);
+        p.drop_sep_and_right_kid(pos, pn);
         // The leaf is unreachable now (one parent slot, one right-link).
         // SAFETY: `leaf` holds the exclusive latch; it is forgotten, so
         // this is its only release.
