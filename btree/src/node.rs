@@ -759,11 +759,10 @@ impl<'g, const N: usize> LeafBuf<'g, N> {
     /// Entry `i` of the copy (None past the copy).
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&Item<'g>> {
+        let s = self.slots[..self.len].get(i)?;
         // SAFETY: slots below `len` were written by `copy_leaf` as items
         // (it sets `len` only after resolving them).
-        self.slots[..self.len]
-            .get(i)
-            .map(|s| unsafe { &s.assume_init_ref().item })
+        Some(unsafe { &s.assume_init_ref().item })
     }
 }
 
@@ -1889,9 +1888,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     /// The child at `i` of this latched inner node.
     pub(crate) fn kid_locked(&self, i: usize) -> Option<&'a Node<L, N>> {
         let p = self.node.kid_ptr(i.min(N - 1));
-        // SAFETY: a child of a latched node is live (invariant 1) for as
-        // long as the guard that found the node (the latch holder's).
-        (!p.is_null()).then(|| unsafe { &*p })
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null child of a latched node is live (invariant 1)
+        // for as long as the guard that found the node (the latch
+        // holder's).
+        Some(unsafe { &*p })
     }
 
     /// Unlinks the empty leaf `leaf` (latched) from its left sibling `self`
