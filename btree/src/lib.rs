@@ -480,6 +480,15 @@ impl<L: Latch, const N: usize> BTree<L, N> {
         self.tree.leaf_count()
     }
 
+    /// The prefix length of every node, level by level from the root,
+    /// each level left to right (for tests and benchmarks; meaningful
+    /// while no writer is active): how many leading bytes each node
+    /// stores once instead of in its slot heads.
+    #[doc(hidden)]
+    pub fn prefix_lens(&self) -> Vec<Vec<usize>> {
+        self.tree.prefix_lens()
+    }
+
     /// Retirements whose deferred free has not run yet (for tests and
     /// benchmarks: garbage stays bounded under steady load).
     pub fn pending_garbage(&self) -> usize {

@@ -106,6 +106,146 @@ pub(crate) fn head_of(key: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// The longest prefix a node records (prefix lengths are any common
+/// prefix of the node's range, so a longer shared prefix is just cut).
+const PFX_MAX: usize = u16::MAX as usize;
+
+/// `x` shifted left by `n` bytes (0 from 8 on).
+#[inline]
+fn shl_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        0
+    } else {
+        x << (8 * n)
+    }
+}
+
+/// `x` shifted right by `n` bytes (0 from 8 on).
+#[inline]
+fn shr_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        0
+    } else {
+        x >> (8 * n)
+    }
+}
+
+/// The length of the longest common prefix of `a` and `b`.
+fn lcp(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let (x, y) = (
+            u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes")),
+            u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes")),
+        );
+        if x != y {
+            return i + (x ^ y).leading_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// A node's prefix (prefix truncation): every key the node may hold (its
+/// range, between its fences) starts with the same `len` bytes, stored
+/// once for the node; slot heads hold the 8 bytes after them. `head` is
+/// the prefix's first (at most) 8 bytes, big-endian, zero-padded, which
+/// is all it takes to rebuild a key of at most 8 bytes from its slot and
+/// to check that a search key starts with the prefix; the rest of it is
+/// in the fence keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pfx {
+    pub(crate) len: usize,
+    head: u64,
+}
+
+impl Pfx {
+    /// No prefix.
+    pub(crate) const NONE: Pfx = Pfx { len: 0, head: 0 };
+
+    /// The first `len` bytes of `key` (`len <= key.len()`).
+    fn of(key: &[u8], len: usize) -> Pfx {
+        let len = len.min(key.len()).min(PFX_MAX);
+        Pfx {
+            len,
+            head: head_of(&key[..len.min(8)]),
+        }
+    }
+
+    /// The prefix of the range `(low, high]` (None: -∞ or +∞): every key
+    /// strictly above `low` and at most `high` starts with what the two
+    /// share.
+    fn of_range(low: Option<&[u8]>, high: Option<&[u8]>) -> Pfx {
+        match (low, high) {
+            (Some(l), Some(h)) => Pfx::of(h, lcp(l, h)),
+            _ => Pfx::NONE,
+        }
+    }
+
+    /// This prefix cut to `len` bytes.
+    fn cut(self, len: usize) -> Pfx {
+        if len >= self.len {
+            return self;
+        }
+        Pfx {
+            len,
+            head: self.head & !shr_bytes(u64::MAX, len),
+        }
+    }
+
+    /// The head of `key` (which starts with the prefix) in a node with
+    /// this prefix: the 8 bytes after the prefix.
+    #[inline]
+    fn rel(self, key: &[u8]) -> u64 {
+        match key.get(self.len..self.len + 8) {
+            Some(b) => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+            None => head_of(key.get(self.len..).unwrap_or(&[])),
+        }
+    }
+
+    /// The head of a search key in a node with this prefix, from its
+    /// whole-key head when the key has at most 8 bytes.
+    #[inline]
+    fn rel_sk(self, sk: SKey<'_>) -> u64 {
+        if self.len == 0 {
+            sk.head
+        } else if sk.key.len() <= 8 {
+            shl_bytes(sk.head, self.len)
+        } else {
+            self.rel(sk.key)
+        }
+    }
+
+    /// The whole-key head of a key of at most 8 bytes from its slot head.
+    #[inline]
+    fn abs_short(self, rel: u64) -> u64 {
+        self.head | shr_bytes(rel, self.len)
+    }
+
+    /// How a search key compares with the prefix, as far as its first 8
+    /// bytes tell: `Less` or `Greater` if the key is below or above every
+    /// key that starts with the prefix, `Equal` if it may start with it
+    /// (it does if the prefix has at most 8 bytes).
+    #[inline]
+    fn order(self, sk: SKey<'_>) -> core::cmp::Ordering {
+        if self.len == 0 {
+            return core::cmp::Ordering::Equal;
+        }
+        let mask = !shr_bytes(u64::MAX, self.len);
+        match (sk.head & mask).cmp(&self.head) {
+            core::cmp::Ordering::Equal if sk.key.len() < self.len.min(8) => {
+                core::cmp::Ordering::Less
+            }
+            o => o,
+        }
+    }
+}
+
 /// Heap accounting shared with deferred frees (which outlive a call).
 #[derive(Debug, Default)]
 pub(crate) struct Heap {
@@ -586,9 +726,11 @@ fn klen_meta(key: &[u8]) -> u16 {
     }
 }
 
-/// Orders a slot key (whose head equals `sk.head`) against `sk` when at
-/// least one of them has at most 8 bytes; `None` when both are long and
-/// the full keys must decide.
+/// Orders a slot key against `sk` when their heads (the 8 bytes after
+/// the node's prefix, which both keys start with) are equal and at least
+/// one of them has at most 8 bytes: that key's rest is all in its head,
+/// so the shorter key is a prefix of the other. `None` when both are long
+/// and the full keys must decide.
 #[inline]
 fn tie_order(meta: u16, sk: SKey<'_>) -> Option<core::cmp::Ordering> {
     let klen = meta & KLEN_MASK;
@@ -649,13 +791,53 @@ impl Raw {
         !self.is_long() && self.meta & CHAIN == 0
     }
 
-    /// An inline slot.
-    fn inline(key: &[u8], value: &[u8]) -> Raw {
+    /// An inline value, to be given a key with [`Raw::with_key`].
+    fn inline(value: &[u8]) -> Raw {
         Raw {
-            head: head_of(key),
-            meta: klen_meta(key) | ((value.len() as u16) << VLEN_SHIFT),
+            head: 0,
+            meta: (value.len() as u16) << VLEN_SHIFT,
             word: pack(value),
         }
+    }
+
+    /// The key part of a slot for `key` in a node with prefix `pfx`.
+    fn key(pfx: Pfx, key: &[u8]) -> Raw {
+        Raw {
+            head: pfx.rel(key),
+            meta: klen_meta(key),
+            word: ptr::null_mut(),
+        }
+    }
+
+    /// This slot with its head made whole-key (for a key of at most 8
+    /// bytes, rebuilt with the node's prefix `pfx`), as readers use it.
+    #[inline]
+    fn absolute(self, pfx: Pfx) -> Raw {
+        if self.is_long() {
+            return self;
+        }
+        Raw {
+            head: pfx.abs_short(self.head),
+            ..self
+        }
+    }
+}
+
+/// The head of a slot (`head`, `meta`; `e`, the key's entry if it is
+/// long) in a node with prefix `from`, re-encoded for prefix `to` (which
+/// the key also starts with).
+///
+/// # Safety
+/// If the key is long, `e` is a live entry (one a latched or owned node
+/// holds).
+unsafe fn rehead(head: u64, meta: u16, e: *const Entry, from: Pfx, to: Pfx) -> u64 {
+    if from == to {
+        head
+    } else if meta & KLEN_MASK != KLEN_LONG {
+        shl_bytes(from.abs_short(head), to.len)
+    } else {
+        // SAFETY: the caller's contract.
+        to.rel(unsafe { entry_key(e) })
     }
 }
 
@@ -794,6 +976,11 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     level: u8,
     count: AtomicU32,
     high_meta: AtomicU16,
+    /// The node's prefix ([`Pfx`]): its length and first 8 bytes. Changed
+    /// only under the latch, with every head re-encoded in the same
+    /// critical section (see [`Locked::set_prefix`]).
+    plen: AtomicU16,
+    pfx: AtomicU64,
     high_head: AtomicU64,
     high: AtomicPtr<Entry>,
     /// Leaves only: the low fence key (exclusive lower bound; null: -∞).
@@ -825,8 +1012,9 @@ impl Sep {
         e: ptr::null_mut(),
     };
 
-    /// The slot for entry `e` (null: an empty slot), from its key.
-    fn of(e: *mut Entry) -> Sep {
+    /// The slot for entry `e` (null: an empty slot), from its key, in a
+    /// node with prefix `pfx`.
+    fn of(e: *mut Entry, pfx: Pfx) -> Sep {
         if e.is_null() {
             return Sep::NONE;
         }
@@ -834,9 +1022,20 @@ impl Sep {
         // latched node holds (invariant 1).
         let k = unsafe { entry_key(e) };
         Sep {
-            head: head_of(k),
+            head: pfx.rel(k),
             meta: klen_meta(k),
             e,
+        }
+    }
+
+    /// This separator moved from a node with prefix `from` to one with
+    /// prefix `to`.
+    fn moved(self, from: Pfx, to: Pfx) -> Sep {
+        Sep {
+            // SAFETY: a separator's entry is live while a latched or owned
+            // node holds it (invariant 1).
+            head: unsafe { rehead(self.head, self.meta, self.e, from, to) },
+            ..self
         }
     }
 }
@@ -879,6 +1078,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
             level,
             count: AtomicU32::new(0),
             high_meta: AtomicU16::new(0),
+            plen: AtomicU16::new(0),
+            pfx: AtomicU64::new(0),
             high_head: AtomicU64::new(0),
             high: AtomicPtr::new(ptr::null_mut()),
             low: AtomicPtr::new(ptr::null_mut()),
@@ -933,6 +1134,16 @@ impl<L: Latch, const N: usize> Node<L, N> {
         self.latch.check(v.t)
     }
 
+    /// The node's prefix, as loaded (racy under an optimistic read, so
+    /// only meaningful once the read validates; every use is bounded).
+    #[inline]
+    pub(crate) fn prefix(&self) -> Pfx {
+        Pfx {
+            len: usize::from(self.plen.load(Ordering::Relaxed)),
+            head: self.pfx.load(Ordering::Relaxed),
+        }
+    }
+
     fn cap(&self) -> usize {
         if self.level == 0 {
             N
@@ -968,7 +1179,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         if pos >= N {
             return Err(Restart);
         }
-        let raw = self.raw(pos);
+        let raw = self.raw(pos).absolute(self.prefix());
         self.check(v)?;
         let mut versions = ptr::null_mut();
         if !raw.is_inline() && raw.word.is_null() {
@@ -1032,6 +1243,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         // slot is kept raw, marked in `outside`, and resolved only after
         // validation, since its word is then a pointer.
         out.len = 0;
+        let pfx = self.prefix();
         let mut outside = [0u64; MASK_WORDS];
         let mut any = 0u64;
         let slots = &mut out.slots[..len];
@@ -1050,7 +1262,10 @@ impl<L: Latch, const N: usize> Node<L, N> {
             if raw.meta & (KLEN_MASK | CHAIN) <= 8 {
                 c.write(Slot {
                     item: Item {
-                        key: Bytes::inline(raw.head.to_be_bytes(), usize::from(raw.meta & 0xF)),
+                        key: Bytes::inline(
+                            pfx.abs_short(raw.head).to_be_bytes(),
+                            usize::from(raw.meta & 0xF),
+                        ),
                         val: unpack(raw.word, raw.meta),
                     },
                 });
@@ -1059,7 +1274,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 any = 1;
                 c.write(Slot {
                     copied: Copied {
-                        raw,
+                        raw: raw.absolute(pfx),
                         versions: ptr::null_mut(),
                         _guard: PhantomData,
                     },
@@ -1163,7 +1378,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         if i >= N {
             return Err(Restart);
         }
-        let raw = self.raw(i);
+        let raw = self.raw(i).absolute(self.prefix());
         let sep = self.ext.as_ref().map(|x| x[i].load(Ordering::Acquire));
         self.check(v)?;
         if !raw.is_long() {
@@ -1287,11 +1502,22 @@ impl<L: Latch, const N: usize> Node<L, N> {
         for i in (0..hi).step_by(64 / core::mem::size_of::<AtomicU64>()) {
             ordex_core::sync::prefetch(&self.heads[i]);
         }
+        // Heads hold the bytes after the node's prefix. A key in the
+        // node's range starts with it; one that is not (a caller that
+        // moved past the range) is placed by the prefix where the first
+        // 8 bytes tell, so the answer stays a position in `0..=count`.
+        let pfx = self.prefix();
+        match pfx.order(sk) {
+            core::cmp::Ordering::Less => return Ok((0, false)),
+            core::cmp::Ordering::Greater => return Ok((hi, false)),
+            core::cmp::Ordering::Equal => {}
+        }
+        let head = pfx.rel_sk(sk);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let h = self.heads[mid].load(Ordering::Relaxed);
-            let ord = if h != sk.head {
-                h.cmp(&sk.head)
+            let ord = if h != head {
+                h.cmp(&head)
             } else {
                 match tie_order(self.meta[mid].load(Ordering::Relaxed), sk) {
                     Some(o) => o,
@@ -1313,6 +1539,39 @@ impl<L: Latch, const N: usize> Node<L, N> {
             }
         }
         Ok((lo, false))
+    }
+
+    /// For invariant checks of a quiescent tree: the node's prefix is
+    /// shared by its fences and every key it holds, and every head is the
+    /// 8 bytes after it. Returns the prefix length.
+    pub(crate) fn check_prefix(&self, guard: &Guard) -> Result<usize, String> {
+        let pfx = self.prefix();
+        let v = self.read().map_err(|_| "a node is latched or obsolete")?;
+        let mut fences = Vec::new();
+        fences.extend(self.high(guard).map(EntryRef::key));
+        fences.extend(self.low(guard).map(EntryRef::key));
+        let mut keys = Vec::new();
+        for i in 0..self.count() {
+            let k = self.key_at(i, &v, guard).map_err(|_| "a read restarted")?;
+            let head = self.heads[i].load(Ordering::Relaxed);
+            if head != pfx.rel(&k) {
+                return Err(format!("slot {i}: head {head:x} is not that of {k:?}"));
+            }
+            keys.push(k);
+        }
+        let all = fences.iter().copied().chain(keys.iter().map(|k| &**k));
+        let mut first: Option<&[u8]> = None;
+        for k in all {
+            if k.len() < pfx.len || Pfx::of(k, pfx.len) != pfx {
+                return Err(format!("{k:?} does not start with the prefix {pfx:?}"));
+            }
+            let f = *first.get_or_insert(k);
+            if k[..pfx.len] != f[..pfx.len] {
+                return Err(format!("{k:?} and {f:?} differ in the prefix {pfx:?}"));
+            }
+        }
+        self.check(&v).map_err(|_| "a read restarted")?;
+        Ok(pfx.len)
     }
 
     /// Takes the exclusive latch, waiting while another thread holds it
@@ -1381,7 +1640,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Sets separator `i` of an inner node (head and length class from
     /// the entry's key).
     fn set_sep(&self, i: usize, e: *mut Entry) {
-        self.put_sep(i, Sep::of(e));
+        self.put_sep(i, Sep::of(e, self.prefix()));
     }
 
     /// Removes separator `pos` and child `pos + 1` of this inner node
@@ -1439,8 +1698,66 @@ impl<L: Latch, const N: usize> Node<L, N> {
             // entry (invariant 1), not freed while the latch is held.
             KeyBuf::Long(unsafe { entry_key(r.word.cast::<Entry>()) })
         } else {
-            KeyBuf::Short(r.head.to_be_bytes(), usize::from(r.meta & KLEN_MASK))
+            let head = self.prefix().abs_short(r.head);
+            KeyBuf::Short(head.to_be_bytes(), usize::from(r.meta & KLEN_MASK))
         }
+    }
+
+    /// Stores the prefix fields (an owned node, or under the latch; the
+    /// heads must already be encoded for `p`).
+    fn store_prefix(&self, p: Pfx) {
+        self.plen.store(p.len as u16, Ordering::Relaxed);
+        self.pfx.store(p.head, Ordering::Relaxed);
+    }
+
+    /// Changes the prefix of this node (owned, or latched: readers that
+    /// see part of the change fail validation) to `to`, which every key
+    /// of its range starts with, re-encoding every head. Long keys are
+    /// read from their entries, all prefetched first.
+    fn reprefix(&self, to: Pfx) {
+        let from = self.prefix();
+        if from == to {
+            return;
+        }
+        let n = (self.count.load(Ordering::Relaxed) as usize).min(self.cap());
+        let entry = |i: usize| -> *const Entry {
+            match &self.ext {
+                Some(x) => x[i].load(Ordering::Relaxed),
+                None => self.words[i].load(Ordering::Relaxed).cast::<Entry>(),
+            }
+        };
+        for i in 0..n {
+            if self.meta[i].load(Ordering::Relaxed) & KLEN_MASK == KLEN_LONG {
+                ordex_core::sync::prefetch(entry(i));
+            }
+        }
+        for i in 0..n {
+            let (h, m) = (
+                self.heads[i].load(Ordering::Relaxed),
+                self.meta[i].load(Ordering::Relaxed),
+            );
+            // SAFETY: a long slot of an owned or latched node holds a live
+            // entry (invariant 1).
+            let h = unsafe { rehead(h, m, entry(i), from, to) };
+            self.heads[i].store(h, Ordering::Relaxed);
+        }
+        self.store_prefix(to);
+    }
+
+    /// The high key's bytes (None: +∞) of an owned or latched node.
+    fn high_key(&self) -> Option<&[u8]> {
+        let h = self.high.load(Ordering::Relaxed);
+        // SAFETY: the high key of an owned or latched node is live while
+        // the node is held (invariant 1; it is retired only by the latch
+        // holder that replaces it).
+        (!h.is_null()).then(|| unsafe { entry_key(h) })
+    }
+
+    /// The low fence's bytes (None: -∞) of an owned or latched leaf.
+    fn low_key(&self) -> Option<&[u8]> {
+        let l = self.low.load(Ordering::Relaxed);
+        // SAFETY: as for `high_key`; low fences are immutable.
+        (!l.is_null()).then(|| unsafe { entry_key(l) })
     }
 }
 
@@ -1463,22 +1780,19 @@ impl KeyBuf<'_> {
 /// The slot content for a new key written at seqno `w` with the oldest
 /// snapshot bound `oldest`: inline if both key and value are small and no
 /// snapshot can need the seqno.
-fn new_raw(heap: &Heap, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
+/// `pfx` is the prefix of the node it goes into.
+fn new_raw(heap: &Heap, pfx: Pfx, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
+    let k = Raw::key(pfx, key);
     if key.len() <= 8 {
         if value.len() <= INLINE_MAX && w <= oldest {
-            return Raw::inline(key, value);
+            return Raw::inline(value).with_key(k);
         }
         let r = NewRec::new(Some(value), w).publish(heap, ptr::null_mut());
-        return Raw {
-            head: head_of(key),
-            meta: klen_meta(key) | CHAIN,
-            word: r.cast::<u8>(),
-        };
+        return k.chain(r);
     }
     Raw {
-        head: head_of(key),
-        meta: KLEN_LONG,
         word: Entry::alloc_with(key, Some((value, w)), heap).cast::<u8>(),
+        ..k
     }
 }
 
@@ -1639,7 +1953,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         if raw.is_inline() {
             if w <= oldest {
                 if let Some(v) = value.filter(|_| fits) {
-                    node.set_raw(pos, Raw::inline(&[], v).with_key(raw));
+                    node.set_raw(pos, Raw::inline(v).with_key(raw));
                 } else {
                     let r = NewRec::new(value, w).publish(self.heap, ptr::null_mut());
                     node.set_raw(pos, raw.chain(r));
@@ -1673,7 +1987,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let was_live = unsafe { old.as_ref() }.is_some_and(|r| !r.tomb);
         if anchor.is_none() && fits && w <= oldest {
             // No snapshot needs the chain: fold it back inline.
-            node.set_raw(pos, Raw::inline(&[], value.unwrap_or(&[])).with_key(raw));
+            node.set_raw(pos, Raw::inline(value.unwrap_or(&[])).with_key(raw));
             // SAFETY: the chain was unlinked from the slot just now, under
             // the latch; only this latch holder could unlink it.
             unsafe { retire_chain(old, guard, self.heap) };
@@ -1781,7 +2095,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             } else if raw.is_chain() && rec.len <= INLINE_MAX {
                 // SAFETY: a live record's value (not a tombstone).
                 let v = unsafe { rec_value(head) }.unwrap_or(&[]);
-                node.set_raw(i, Raw::inline(&[], v).with_key(raw));
+                node.set_raw(i, Raw::inline(v).with_key(raw));
                 // SAFETY: unlinked from the slot just now, under the latch.
                 unsafe { retire_chain(head, guard, self.heap) };
             }
@@ -1844,11 +2158,15 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         if !shape {
             return None;
         }
+        // The merged range's prefix: what `self`'s keys share, cut to
+        // what its old high key shares with `right`'s.
+        w.reprefix(w.prefix().cut(grown_prefix(w.high_key(), x.high_key())));
         // `self` takes the separator between the two, then `right`'s.
         let sep = p.sep_ptr(pos);
         w.set_sep(cw, sep);
+        let (from, to) = (x.prefix(), w.prefix());
         for i in 0..cx {
-            w.put_sep(cw + 1 + i, x.sep_slot(i));
+            w.put_sep(cw + 1 + i, x.sep_slot(i).moved(from, to));
         }
         for i in 0..=cx {
             w.set_kid(cw + 1 + i, x.kid_ptr(i));
@@ -1927,7 +2245,12 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         if !shape {
             return false;
         }
-        // The left sibling takes over the leaf's range.
+        // The left sibling takes over the leaf's range (and its prefix
+        // shrinks to what the whole range shares).
+        left.reprefix(
+            left.prefix()
+                .cut(grown_prefix(left.high_key(), l.high_key())),
+        );
         let old_high = left.high.load(Ordering::Relaxed);
         left.set_high(l.high.load(Ordering::Relaxed));
         left.right
@@ -1967,8 +2290,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         w: u64,
         oldest: u64,
     ) -> Option<Split<L, N>> {
-        let raw = new_raw(self.heap, key, value, w, oldest);
         let node = self.node;
+        let raw = new_raw(self.heap, node.prefix(), key, value, w, oldest);
         let n = self.count_exact();
         if n < N {
             for i in (pos..n).rev() {
@@ -2002,6 +2325,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
+        // Each half's prefix is what its fences share; the slots are
+        // re-encoded for it (the right node is still private, the left
+        // one latched).
+        let old = node.prefix();
+        right.store_prefix(old);
+        right.reprefix(Pfx::of_range(Some(sep_key), node.high_key()));
+        let left_pfx = Pfx::of_range(node.low_key(), Some(sep_key));
         let high = Entry::alloc(sep_key, heap);
         let sep = Entry::alloc(sep_key, heap);
         right
@@ -2024,6 +2354,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             node.set_raw(i, Raw::EMPTY);
         }
         node.set_count(mid);
+        node.reprefix(left_pfx);
         // Publish the right node (fully initialised) through the B-link.
         node.right.store(right_ptr, Ordering::Release);
         node.set_high(high);
@@ -2053,7 +2384,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         // Full: `total` separators and `total + 1` kids after the insert.
         let total = n + 1;
-        let new_sep = Sep::of(e);
+        let old = node.prefix();
+        let new_sep = Sep::of(e, old);
         let sep_at = |i: usize| -> Sep {
             match i.cmp(&pos) {
                 core::cmp::Ordering::Less => node.sep_slot(i),
@@ -2086,6 +2418,15 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let promoted = sep_at(m - 1).e;
         // SAFETY: a live separator entry of the latched node (or new).
         let sep = Entry::alloc(unsafe { entry_key(promoted) }, heap);
+        // The right node's prefix is what its fences share; the left one
+        // keeps its own (its range only shrank, and inner nodes keep no
+        // low fence to recompute it from).
+        right.store_prefix(old);
+        // SAFETY: as above.
+        right.reprefix(Pfx::of_range(
+            Some(unsafe { entry_key(promoted) }),
+            node.high_key(),
+        ));
         right.set_high(node.high.load(Ordering::Relaxed));
         right
             .right
@@ -2129,6 +2470,16 @@ impl Raw {
             meta: (self.meta & KLEN_MASK) | CHAIN,
             word: r.cast::<u8>(),
         }
+    }
+}
+
+/// How much of the prefix of a node whose range ends at `old_high` is
+/// left when the range grows to `new_high` (None: +∞): the keys above
+/// `old_high` share only what the two high keys share.
+fn grown_prefix(old_high: Option<&[u8]>, new_high: Option<&[u8]>) -> usize {
+    match (old_high, new_high) {
+        (Some(a), Some(b)) => lcp(a, b),
+        _ => 0,
     }
 }
 
@@ -2210,9 +2561,16 @@ impl<L: Latch, const N: usize> Root<L, N> {
             // leaf `i` (through atomics), and the others are only linked.
             let leaf = unsafe { &*shared.get(i).expect("a leaf per chunk") };
             let chunk = &run[(i * N).min(n)..((i + 1) * N).min(n)];
+            let low = (i > 0).then(|| run[i * N - 1].0.as_ref());
+            let high = shared.get(i + 1).and(chunk.last()).map(|(k, _)| k.as_ref());
+            let pfx = Pfx::of_range(low, high);
+            leaf.store_prefix(pfx);
             for (j, (k, v)) in chunk.iter().enumerate() {
                 let seqno = first_seqno + (i * N + j) as u64;
-                leaf.set_raw(j, new_raw(&heap, k.as_ref(), v.as_ref(), seqno, u64::MAX));
+                leaf.set_raw(
+                    j,
+                    new_raw(&heap, pfx, k.as_ref(), v.as_ref(), seqno, u64::MAX),
+                );
             }
             leaf.set_count(chunk.len());
             if let Some(next) = shared.get(i + 1) {
@@ -2241,10 +2599,20 @@ impl<L: Latch, const N: usize> Root<L, N> {
         while level.len() > 1 {
             height += 1;
             let mut parents: Vec<*mut Node<L, N>> = Vec::with_capacity(level.len() / N + 1);
-            for group in level.chunks(N) {
+            for (g, group) in level.chunks(N).enumerate() {
                 let p_ptr = Node::<L, N>::alloc(height, &heap);
                 // SAFETY: owned by this function until the root is set.
                 let p = unsafe { &*p_ptr };
+                // The parent's range: from the high key of the node left
+                // of its first child to its last child's high key.
+                // SAFETY: nodes built above, owned by this function.
+                let (low, high) = unsafe {
+                    (
+                        g.checked_sub(1).map(|_| &*level[g * N - 1]),
+                        &*group[group.len() - 1],
+                    )
+                };
+                p.store_prefix(Pfx::of_range(low.and_then(Node::high_key), high.high_key()));
                 for (i, &kid) in group.iter().enumerate() {
                     p.set_kid(i, kid);
                     if i + 1 < group.len() {

@@ -1257,6 +1257,26 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         n
     }
 
+    /// The prefix length of every node, by level from the root (walks
+    /// the tree; for tests).
+    pub(crate) fn prefix_lens(&self) -> Vec<Vec<usize>> {
+        let guard = &epoch::pin();
+        let _in = L::enter_shared(&self.tl);
+        let mut levels = Vec::new();
+        let mut leftmost = Some(self.root.load(guard));
+        while let Some(first) = leftmost {
+            let mut lens = Vec::new();
+            let mut node = Some(first);
+            while let Some(n) = node {
+                lens.push(n.prefix().len);
+                node = n.right(guard);
+            }
+            levels.push(lens);
+            leftmost = first.kid(0, guard);
+        }
+        levels
+    }
+
     /// Checks the structure of a quiescent tree (no writer active): every
     /// level is a right-linked list of nodes in ascending key order, each
     /// key at or below its node's high key and above the previous node's,
@@ -1282,6 +1302,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 if level == 0 && n.low(guard).map(EntryRef::key) != prev_high {
                     return Err("a leaf's low fence is not its left sibling's high key".into());
                 }
+                n.check_prefix(guard)?;
                 let v = n.read().map_err(|_| "a node is latched or obsolete")?;
                 let mut prev: Option<Bytes<'_>> = prev_high.map(Bytes::borrowed);
                 for i in 0..n.count() {
