@@ -101,9 +101,8 @@ fn long_shared_prefixes_are_stored_once() {
     );
 
     // Remove two of every three runs of 512 keys (emptying their leaves),
-    // then put them back: the
-    // leaves that absorbed emptied neighbours take keys outside their old
-    // prefix.
+    // then put them back: the leaves that absorbed emptied neighbours
+    // take keys outside their old prefix.
     let order = shuffled(n, 0x1234);
     let gone = |i: u32| (i / 512) % 3 != 0;
     for (j, &i) in order.iter().filter(|&&i| gone(i)).enumerate() {
