@@ -22,10 +22,18 @@
 //!   released; the separator is installed in the parent afterwards, under
 //!   the parent's latch alone. Anyone whose key is above a node's high key
 //!   moves right, so the tree is always searchable mid-split.
+//! - **Prefix truncation.** Every node stores once the prefix that all
+//!   keys of its range share (what its fence keys share: its length and
+//!   first 8 bytes in the node, the rest in the fences), and its slot
+//!   heads hold the bytes after it. Splits give each half the prefix of
+//!   its new fences; a node whose range grows (a leaf taking over an
+//!   emptied neighbour, an inner merge) cuts its prefix to what the wider
+//!   range shares and re-encodes its heads under the same latch.
 //! - **Small keys and values live in the leaf.** A slot is an 8-byte
-//!   big-endian key head, a 2-byte length class and one word. A key of at
-//!   most 8 bytes is entirely in its head (heads and lengths order such
-//!   keys exactly, so comparisons with them never leave the node); a value
+//!   big-endian head of the key after the node's prefix, a 2-byte length
+//!   class and one word. A key of at most 8 bytes is entirely in the
+//!   node's prefix and its head (heads and lengths order such keys
+//!   exactly, so comparisons with them never leave the node); a value
 //!   of at most 8 bytes is the word itself when no live snapshot needs an
 //!   older version. Otherwise the word points to the key's **version
 //!   chain** of immutable records (seqno, bytes, older version), and a
@@ -151,9 +159,13 @@
 //!
 //! # Not done yet (see issue 5)
 //!
-//! - Prefix truncation: heads are the first 8 bytes of the key, not of
-//!   the part after the node's common prefix, and keys longer than 8
-//!   bytes are out of line rather than in a slotted in-node key heap. Node
+//! - Keys longer than 8 bytes are out of line (an immutable entry that
+//!   also holds the key's first version), not in a slotted in-node key
+//!   heap, even when the part after the node's prefix would fit the slot.
+//!   Heads are 8 bytes rather than LeanStore's 4: they hold a whole u64
+//!   key and decide every comparison with one. Inner nodes keep no low
+//!   fence, so the left half of an inner split keeps its old prefix
+//!   (valid, possibly shorter than what its narrower range shares). Node
 //!   size is a const generic (`N` slots, default 64); `index-bench btree`
 //!   sweeps 16 to 256 slots (344 B to 4.6 KiB).
 //! - Shrinking is best effort: an unlink or merge gives up after a few

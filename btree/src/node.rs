@@ -14,10 +14,15 @@
 //!   decided inside the node; `right`: the right sibling (B-link); `low`
 //!   (leaves only): the low fence key, the exclusive lower bound, which
 //!   lets reverse iteration find the previous leaf by descending to it;
-//! - `heads[i]`: the first 8 bytes of key `i`, big-endian, zero-padded;
-//!   with the key length class in `meta[i]`, it orders any key of at most
-//!   8 bytes completely, so such keys live in the slot and comparisons
-//!   with them never leave the node;
+//! - `plen`, `pfx`: the node's prefix ([`Pfx`]), which every key of its
+//!   range starts with (at most what its fences share), stored once: its
+//!   length and first 8 bytes;
+//! - `heads[i]`: the 8 bytes of key `i` after the node's prefix,
+//!   big-endian, zero-padded; with the key length class in `meta[i]`, it
+//!   orders any key of at most 8 bytes completely (all keys of the node
+//!   share the prefix), so such keys live in the slot (rebuilt from `pfx`
+//!   and the head) and comparisons with them never leave the node; the
+//!   high key's head `high_head` is of the whole key;
 //! - `meta[i]`: the key length if at most 8 bytes, else [`KLEN_LONG`];
 //!   in a leaf also whether the value is inline ([`CHAIN`] clear) and its
 //!   length;

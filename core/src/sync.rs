@@ -106,9 +106,22 @@ impl<T: ?Sized> UnsafeCell<T> {
 /// Runs `f` as a loom model (every interleaving, bounded preemptions) under
 /// `cfg(loom)`, or once on real threads otherwise, so a model test doubles as
 /// a plain smoke test in `cargo test`.
+///
+/// Under loom, an execution may take up to 10 000 scheduling branches
+/// (loom's default is 1 000, a guard against spin loops) unless
+/// `LOOM_MAX_BRANCHES` says otherwise: models end by checking the whole
+/// structure single-threaded, and every atomic load of that walk is a
+/// branch. The preemption bound, which sets how many interleavings are
+/// explored, is unchanged.
 pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     #[cfg(loom)]
-    loom::model(f);
+    {
+        let mut builder = loom::model::Builder::new();
+        if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+            builder.max_branches = 10_000;
+        }
+        builder.check(f);
+    }
     #[cfg(not(loom))]
     f();
 }
