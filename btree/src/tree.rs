@@ -53,6 +53,37 @@ pub(crate) struct Tree<L: Latch, const N: usize> {
     kept: StdAtomicUsize,
 }
 
+/// Levels of inner nodes a [`Path`] records (deeper trees finish their
+/// top levels' splits by descending from the root).
+const PATH_MAX: usize = 16;
+
+/// The inner nodes a write's descent went through, by level: a fixed
+/// array on the stack. A split of a node looks for its parent there
+/// first (moving right from it if the parent split meanwhile), instead of
+/// descending from the root again; if that node became obsolete (merged
+/// away, or a root that lost its level), it descends from the root.
+pub(crate) struct Path<'g, L: Latch, const N: usize> {
+    nodes: [Option<&'g Node<L, N>>; PATH_MAX],
+}
+
+impl<'g, L: Latch, const N: usize> Path<'g, L, N> {
+    fn new() -> Self {
+        Path {
+            nodes: [None; PATH_MAX],
+        }
+    }
+
+    fn set(&mut self, level: u8, node: &'g Node<L, N>) {
+        if let Some(slot) = self.nodes.get_mut(usize::from(level)) {
+            *slot = Some(node);
+        }
+    }
+
+    fn get(&self, level: u8) -> Option<&'g Node<L, N>> {
+        self.nodes.get(usize::from(level)).copied().flatten()
+    }
+}
+
 impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn new() -> Self {
         Tree {
@@ -120,7 +151,23 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         excl: bool,
         guard: &'g Guard,
     ) -> Result<(&'g Node<L, N>, Reading<'g, L>), Restart> {
-        let mut node = self.root.load(guard);
+        self.descend(self.root.load(guard), sk, level, excl, guard, None)
+    }
+
+    /// [`find`](Self::find) from `start` (the root, or a node at or above
+    /// `level` whose range began at or below `sk`: ranges only ever grow
+    /// to the right, so the key stays above its low end), recording the
+    /// inner nodes it descends through in `path`.
+    fn descend<'g>(
+        &'g self,
+        start: &'g Node<L, N>,
+        sk: SKey<'_>,
+        level: u8,
+        excl: bool,
+        guard: &'g Guard,
+        mut path: Option<&mut Path<'g, L, N>>,
+    ) -> Result<(&'g Node<L, N>, Reading<'g, L>), Restart> {
+        let mut node = start;
         let mut v = node.read_mode(excl && node.level() == level)?;
         if node.level() < level {
             return Err(Restart);
@@ -138,6 +185,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             }
             let (pos, _) = node.lower_bound(sk, &v, guard)?;
             let kid = node.kid(pos, guard).ok_or(Restart)?;
+            if let Some(p) = path.as_deref_mut() {
+                p.set(node.level(), node);
+            }
             // Start the child's header and heads together, before its
             // latch is read (a prefetch of a node that turns out stale is
             // harmless: nodes are freed only through the epoch).
@@ -284,11 +334,12 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         w: u64,
         leaf: &'g Node<L, N>,
         split: Option<Split<L, N>>,
+        path: &Path<'g, L, N>,
         guard: &'g Guard,
     ) {
         self.publish(w);
         if let Some(split) = split {
-            self.finish_split(leaf, split, guard);
+            self.finish_split(leaf, split, path, guard);
         }
     }
 
@@ -311,9 +362,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let sk = SKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
+        let mut path = Path::new();
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(sk, 0, true, guard)?;
+                let root = self.root.load(guard);
+                let (leaf, v) = self.descend(root, sk, 0, true, guard, Some(&mut path))?;
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.heap())?;
                 let old = if prev && found {
@@ -327,7 +380,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             })();
             match attempt {
                 Ok((w, leaf, split, old)) => {
-                    self.complete(w, leaf, split, guard);
+                    self.complete(w, leaf, split, &path, guard);
                     return (w, old);
                 }
                 Err(Restart) => backoff(&mut restarts),
@@ -360,7 +413,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             })();
             match attempt {
                 Ok(Some((w, leaf, split, empty))) => {
-                    self.complete(w, leaf, split, guard);
+                    self.complete(w, leaf, split, &Path::new(), guard);
                     if empty {
                         self.try_unlink(leaf, guard);
                     }
@@ -385,9 +438,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let _in = L::enter_exclusive(&self.tl);
         let mut f = Some(f);
         let mut restarts = 0;
+        let mut path = Path::new();
         loop {
             let attempt = (|| -> Result<_, Restart> {
-                let (leaf, v) = self.find(sk, 0, true, guard)?;
+                let root = self.root.load(guard);
+                let (leaf, v) = self.descend(root, sk, 0, true, guard, Some(&mut path))?;
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let cur = if found {
                     leaf.leaf_slot(pos, &v, guard)?.val.now()
@@ -406,7 +461,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             })();
             match attempt {
                 Ok(Some((w, leaf, split, empty))) => {
-                    self.complete(w, leaf, split, guard);
+                    self.complete(w, leaf, split, &path, guard);
                     if empty {
                         self.try_unlink(leaf, guard);
                     }
@@ -584,14 +639,18 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     /// Installs the separator of a half-split of `left` in its parent,
-    /// splitting upwards as needed (or growing a new root).
+    /// splitting upwards as needed (or growing a new root). The parent is
+    /// looked for first where the write's descent went through (`path`),
+    /// then from the root.
     fn finish_split<'g>(
         &'g self,
         mut left: &'g Node<L, N>,
         mut split: Split<L, N>,
+        path: &Path<'g, L, N>,
         guard: &'g Guard,
     ) {
         let mut restarts = 0;
+        let mut hint = path.get(left.level() + 1);
         loop {
             let level = left.level();
             let root = self.root.load(guard);
@@ -609,7 +668,10 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             }
             let attempt = (|| -> Result<_, Restart> {
                 let sep = SKey::new(split.sep());
-                let (parent, v) = self.find(sep, level + 1, true, guard)?;
+                // The separator is above the left node's low end, so above
+                // the recorded parent's.
+                let start = hint.take().unwrap_or_else(|| self.root.load(guard));
+                let (parent, v) = self.descend(start, sep, level + 1, true, guard, None)?;
                 let (pos, found) = parent.lower_bound(sep, &v, guard)?;
                 debug_assert!(!found, "separators are unique");
                 let locked = parent.upgrade(v, self.root.heap())?;
@@ -624,6 +686,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                         Some(s) => {
                             split = s;
                             left = parent;
+                            hint = path.get(level + 2);
                         }
                     }
                 }
