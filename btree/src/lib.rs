@@ -20,7 +20,9 @@
 //!   under its own latch only, its upper half moves to a new right sibling
 //!   that is linked in (right-link + high key) before the latch is
 //!   released; the separator is installed in the parent afterwards, under
-//!   the parent's latch alone. Anyone whose key is above a node's high key
+//!   the parent's latch alone. The parent is looked for where the write's
+//!   descent went (a fixed array of the inner nodes it passed, on the
+//!   stack), moving right if it split, or from the root if it is gone. Anyone whose key is above a node's high key
 //!   moves right, so the tree is always searchable mid-split.
 //! - **Prefix truncation.** Every node stores once the prefix that all
 //!   keys of its range share (what its fence keys share: its length and
