@@ -88,7 +88,7 @@ use crate::bytes::Bytes;
 use crate::latch::Latch;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
-use ordex_core::sync::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, Ordering};
+use ordex_core::sync::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -113,7 +113,11 @@ pub(crate) fn head_of(key: &[u8]) -> u64 {
 
 /// The longest prefix a node records (prefix lengths are any common
 /// prefix of the node's range, so a longer shared prefix is just cut).
-const PFX_MAX: usize = u16::MAX as usize;
+/// One byte keeps the node header (latch, level, prefix length, length
+/// class and count, then seven words) within 64 bytes: a descent reads
+/// the level, count and prefix of every node, and a header that spilled
+/// into another cache line cost a miss per level.
+const PFX_MAX: usize = u8::MAX as usize;
 
 /// `x` shifted left by `n` bytes (0 from 8 on).
 #[inline]
@@ -984,7 +988,7 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     /// The node's prefix ([`Pfx`]): its length and first 8 bytes. Changed
     /// only under the latch, with every head re-encoded in the same
     /// critical section (see [`Locked::set_prefix`]).
-    plen: AtomicU16,
+    plen: AtomicU8,
     pfx: AtomicU64,
     high_head: AtomicU64,
     high: AtomicPtr<Entry>,
@@ -1083,7 +1087,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             level,
             count: AtomicU32::new(0),
             high_meta: AtomicU16::new(0),
-            plen: AtomicU16::new(0),
+            plen: AtomicU8::new(0),
             pfx: AtomicU64::new(0),
             high_head: AtomicU64::new(0),
             high: AtomicPtr::new(ptr::null_mut()),
@@ -1711,7 +1715,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Stores the prefix fields (an owned node, or under the latch; the
     /// heads must already be encoded for `p`).
     fn store_prefix(&self, p: Pfx) {
-        self.plen.store(p.len as u16, Ordering::Relaxed);
+        self.plen.store(p.len as u8, Ordering::Relaxed);
         self.pfx.store(p.head, Ordering::Relaxed);
     }
 
