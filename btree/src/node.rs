@@ -1505,7 +1505,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         v: &Reading<'_, L>,
         _guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
-        let (mut lo, mut hi) = (0, self.count());
+        let (mut lo, hi) = (0, self.count());
         // The probes of a binary search are dependent misses: start every
         // cache line of the heads in use at once instead.
         for i in (0..hi).step_by(64 / core::mem::size_of::<AtomicU64>()) {
@@ -1522,29 +1522,43 @@ impl<L: Latch, const N: usize> Node<L, N> {
             core::cmp::Ordering::Equal => {}
         }
         let head = pfx.rel_sk(sk);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let h = self.heads[mid].load(Ordering::Relaxed);
-            let ord = if h != head {
-                h.cmp(&head)
-            } else {
-                match tie_order(self.meta[mid].load(Ordering::Relaxed), sk) {
-                    Some(o) => o,
-                    None => {
-                        let p = match &self.ext {
-                            Some(x) => x[mid].load(Ordering::Acquire),
-                            None => self.words[mid].load(Ordering::Acquire).cast::<Entry>(),
-                        };
-                        self.check(v)?;
-                        // Invariants 1 and 3: validated, so a live entry.
-                        EntryRef::new(p).ok_or(Restart)?.key().cmp(sk.key)
-                    }
+        if hi == 0 {
+            return Ok((0, false));
+        }
+        // Branch-free lower bound over the heads: the first slot whose head
+        // is not below `head`. Every step has the same shape whatever the
+        // keys, so a search costs no mispredicted branches (a branchy binary
+        // search over random keys mispredicts about every other step).
+        // Invariant: that slot lies in `lo..=lo + len`, and `lo + len <= hi`
+        // (so every probe is in bounds, whatever an unvalidated count said).
+        let mut len = hi;
+        while len > 1 {
+            let half = len / 2;
+            let mid = lo + half;
+            let below = self.heads[mid].load(Ordering::Relaxed) < head;
+            lo = core::hint::select_unpredictable(below, mid, lo);
+            len -= half;
+        }
+        lo += usize::from(self.heads[lo].load(Ordering::Relaxed) < head);
+        // Slots with the same head (keys that agree in the 8 bytes after
+        // the prefix) are ordered by length or, for long keys, by the key.
+        while lo < hi && self.heads[lo].load(Ordering::Relaxed) == head {
+            let ord = match tie_order(self.meta[lo].load(Ordering::Relaxed), sk) {
+                Some(o) => o,
+                None => {
+                    let p = match &self.ext {
+                        Some(x) => x[lo].load(Ordering::Acquire),
+                        None => self.words[lo].load(Ordering::Acquire).cast::<Entry>(),
+                    };
+                    self.check(v)?;
+                    // Invariants 1 and 3: validated, so a live entry.
+                    EntryRef::new(p).ok_or(Restart)?.key().cmp(sk.key)
                 }
             };
             match ord {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return Ok((mid, true)),
+                core::cmp::Ordering::Less => lo += 1,
+                core::cmp::Ordering::Greater => break,
+                core::cmp::Ordering::Equal => return Ok((lo, true)),
             }
         }
         Ok((lo, false))
