@@ -41,7 +41,10 @@
 //!   chain** of immutable records (seqno, bytes, older version), and a
 //!   longer key is an immutable out-of-line entry whose allocation also
 //!   holds the key's first version (one miss for key and value). u64 →
-//!   u64 trees take about 30 bytes per entry after random inserts.
+//!   u64 trees take about 30 bytes per entry after random inserts. A
+//!   node is searched with a branch-free lower bound over its heads (the
+//!   same steps whatever the keys, so no mispredicted branches), then a
+//!   short forward scan over slots whose heads tie.
 //! - **Results are [`Bytes`]**: borrowed from an immutable record under a
 //!   crossbeam-epoch guard (zero copy), or copied out of the node for
 //!   in-slot keys and values (at most 8 bytes, a register's worth). No
@@ -184,9 +187,9 @@
 //! - Performance: see the README section "ordex-btree" for the measured
 //!   tables (`index-bench` against `scc::TreeIndex<u64, u64>`,
 //!   `scc::TreeIndex<Vec<u8>, Vec<u8>>`, `RwLock<BTreeMap>` and
-//!   crossbeam-skiplist, and `index-bench btree`). The random-insert
-//!   load against scc's native `u64` tree is on its 1.5× target, above
-//!   or below it from run to run.
+//!   crossbeam-skiplist, and `index-bench btree`). Ratios move by up to
+//!   a quarter from run to run on a small shared machine; the README
+//!   quotes medians of repeated runs.
 //!
 //! ```
 //! use ordex_btree::BTree;
