@@ -2688,15 +2688,23 @@ impl<L: Latch, const N: usize> Root<L, N> {
     }
 
     /// Removes a level: if `root` (latched) is the root, an inner node with
-    /// a single child, the child becomes the root and `root` is marked
-    /// obsolete and retired. Returns whether it did. The child may be in
-    /// a half-split (its new right sibling's separator was meant for
-    /// `root`): that split finishes by growing the tree again, as any
-    /// split of a root does.
+    /// a single child and no right sibling, the child becomes the root and
+    /// `root` is marked obsolete and retired. Returns whether it did. The
+    /// child may be in a half-split (its new right sibling's separator was
+    /// meant for `root`): that split finishes by growing the tree again
+    /// over the new root (see `Tree::finish_split`).
     pub(crate) fn try_shrink(&self, root: Locked<'_, L, N>, guard: &Guard) -> bool {
         let r = root.node;
         let r_ptr = r as *const Node<L, N> as *mut Node<L, N>;
-        if r.level == 0 || root.count_exact() != 0 || self.ptr.load(Ordering::Relaxed) != r_ptr {
+        // A root with a right sibling is in a half-split: its level still
+        // has a node whose separator has no parent yet, and giving the
+        // level up would leave that node above the new root, unreachable
+        // (and never freed). The split grows the tree instead.
+        if r.level == 0
+            || root.count_exact() != 0
+            || self.ptr.load(Ordering::Relaxed) != r_ptr
+            || r.right(guard).is_some()
+        {
             return false;
         }
         let kid = r.kid_ptr(0);
@@ -2716,8 +2724,11 @@ impl<L: Latch, const N: usize> Root<L, N> {
         true
     }
 
-    /// Finishes a split of the root node `left`: installs a new root above
-    /// it. Fails (giving the split back) if `left` is no longer the root.
+    /// Finishes a split at the root's level: installs a new root whose two
+    /// children are `left`, the current root, and the split's new node.
+    /// Fails (giving the split back) if `left` is no longer the root. The
+    /// caller holds `left`'s latch, so no `try_shrink` replaces it
+    /// meanwhile.
     pub(crate) fn try_grow(
         &self,
         left: &Node<L, N>,

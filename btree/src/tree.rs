@@ -655,11 +655,28 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let level = left.level();
             let root = self.root.load(guard);
             if root.level() == level {
-                match self.root.try_grow(left, split) {
+                // No level above to take the separator: grow the tree over
+                // the root, the leftmost node of this level (keys below the
+                // separator reach `left`'s range from it by right-links).
+                // The root need not be `left`: the root may have given up
+                // the level above while this split was pending (its only
+                // child may be left of `left`, or `left` may have been
+                // merged away), and then no other split grows the tree for
+                // this one. Waiting for one, as an earlier version did,
+                // could wait forever (seen in the long stress run). The
+                // root's latch keeps a concurrent `try_shrink` of it out.
+                let grown = match root.lock(self.root.heap()) {
+                    Ok(locked) => {
+                        let r = self.root.try_grow(root, split);
+                        drop(locked);
+                        r
+                    }
+                    Err(Restart) => Err(split),
+                };
+                match grown {
                     Ok(()) => return,
                     Err(s) => {
-                        // Another node of this level is the root: its own
-                        // split is growing the tree; wait for it.
+                        // The root changed meanwhile: look again.
                         split = s;
                         wait(&mut restarts);
                         continue;
