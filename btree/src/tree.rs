@@ -1438,3 +1438,100 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         Ok(())
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::latch::Optimistic;
+
+    type T = Tree<Optimistic, 8>;
+
+    fn key(i: u64) -> [u8; 8] {
+        i.to_be_bytes()
+    }
+
+    /// An insert that stops right after its leaf split: the new right
+    /// node is linked, its separator is not in the parent yet (a writer
+    /// preempted between the two steps of a half-split).
+    fn insert_leaving_split<'g>(
+        t: &'g T,
+        k: &[u8],
+        guard: &'g Guard,
+    ) -> (&'g Node<Optimistic, 8>, Option<Split<Optimistic, 8>>) {
+        let sk = SKey::new(k);
+        let (leaf, v) = t
+            .descend(t.root.load(guard), sk, 0, true, guard, None)
+            .expect("no concurrent writer");
+        let (pos, found) = leaf.lower_bound(sk, &v, guard).expect("stable");
+        let locked = leaf.upgrade(v, t.root.heap()).expect("stable");
+        let (w, split) = t.apply(&locked, pos, found, k, Some(k), guard);
+        drop(locked);
+        t.publish(w);
+        (leaf, split)
+    }
+
+    /// A leaf split stays pending while its node is emptied and unlinked
+    /// and the root, left with one child, gives up its level. Finishing
+    /// the split must then grow the tree over the new root: an earlier
+    /// version waited for the root's own split to do it, which never came
+    /// (a hang, first seen in the long stress run; a regression shows up
+    /// as this test never finishing).
+    #[test]
+    fn a_pending_split_outlives_the_level_above_it() {
+        let t = T::new();
+        let guard = &epoch::pin();
+        let mut model = BTreeMap::new();
+        // Ascending keys until the root is an inner node with two
+        // children and the right one is full.
+        let mut next = 0u64;
+        loop {
+            let root = t.root.load(guard);
+            if root.level() == 1 && root.count() == 1 {
+                let right = root.kid(1, guard).expect("two children");
+                if right.count() == 8 {
+                    break;
+                }
+            }
+            assert!(
+                root.level() == 0 || (root.level() == 1 && root.count() == 1),
+                "setup overshot"
+            );
+            t.insert(&key(next), &key(next));
+            model.insert(next, ());
+            next += 1;
+        }
+        let (x, split) = insert_leaving_split(&t, &key(next), guard);
+        let split = split.expect("a full leaf splits");
+        model.insert(next, ());
+        // Empty the split node, so that it is unlinked and the root is
+        // left with one child.
+        let in_x: Vec<u64> = model
+            .keys()
+            .copied()
+            .filter(|&k| {
+                let (leaf, _) = t
+                    .find(SKey::new(&key(k)), 0, false, guard)
+                    .expect("no concurrent writer");
+                std::ptr::eq(leaf, x)
+            })
+            .collect();
+        assert!(!in_x.is_empty());
+        for k in in_x {
+            assert!(t.remove(&key(k)).is_some());
+            model.remove(&k);
+        }
+        assert_eq!(x.count(), 0);
+        assert_eq!(
+            t.root.load(guard).level(),
+            0,
+            "the root gave up its level while the split was pending"
+        );
+        t.finish_split(x, split, &Path::new(), guard);
+        assert_eq!(t.root.load(guard).level(), 1);
+        t.check_invariants(true).expect("a valid tree");
+        for k in 0..=next {
+            let present = t.newest(&key(k), guard).is_some();
+            assert_eq!(present, model.contains_key(&k), "key {k}");
+        }
+    }
+}
