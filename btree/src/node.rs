@@ -2725,30 +2725,26 @@ impl<L: Latch, const N: usize> Root<L, N> {
     }
 
     /// Finishes a split at the root's level: installs a new root whose two
-    /// children are `left`, the current root, and the split's new node.
-    /// Fails (giving the split back) if `left` is no longer the root. The
-    /// caller holds `left`'s latch, so no `try_shrink` replaces it
+    /// children are `old` (the current root) and the split's new node.
+    /// Fails (giving the split back) if `old` is no longer the root. The
+    /// caller holds `old`'s latch, so no `try_shrink` replaces it
     /// meanwhile.
-    pub(crate) fn try_grow(
-        &self,
-        left: &Node<L, N>,
-        split: Split<L, N>,
-    ) -> Result<(), Split<L, N>> {
-        let left_ptr = left as *const Node<L, N> as *mut Node<L, N>;
-        if self.ptr.load(Ordering::Acquire) != left_ptr {
+    pub(crate) fn try_grow(&self, old: &Node<L, N>, split: Split<L, N>) -> Result<(), Split<L, N>> {
+        let old_ptr = old as *const Node<L, N> as *mut Node<L, N>;
+        if self.ptr.load(Ordering::Acquire) != old_ptr {
             return Err(split);
         }
-        let level = left.level.checked_add(1).expect("tree height exceeds 255");
+        let level = old.level.checked_add(1).expect("tree height exceeds 255");
         let root_ptr = Node::<L, N>::alloc(level, &self.heap);
         // SAFETY: freshly allocated, not yet shared.
         let root = unsafe { &*root_ptr };
         root.set_sep(0, split.sep);
-        root.set_kid(0, left_ptr);
+        root.set_kid(0, old_ptr);
         root.set_kid(1, split.right);
         root.set_count(1);
         match self
             .ptr
-            .compare_exchange(left_ptr, root_ptr, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(old_ptr, root_ptr, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => Ok(()),
             Err(_) => {
