@@ -316,7 +316,7 @@ impl SkipList {
 
     /// Arena bytes in use by nodes (exact; see [`Stats::memory_usage`]).
     pub fn memory_used(&self) -> usize {
-        self.lanes.iter().map(|l| l.block.used()).sum::<usize>() + self.list.arena.direct_used()
+        self.lanes.iter().map(Lane::used).sum::<usize>() + self.list.arena.direct_used()
     }
 
     /// The table's statistics, summed over its writer lanes (each figure
@@ -497,7 +497,7 @@ impl SkipList {
         }
         self.list
             .arena
-            .alloc(&lane.block, height, seqno, kind, key, value)
+            .alloc(lane.block_for(height), height, seqno, kind, key, value)
             .map_err(|_| self.full())
     }
 
@@ -515,7 +515,7 @@ impl SkipList {
                 .iter()
                 .map(|(k, v)| node_size(1, k.len(), v.map_or(0, <[u8]>::len)))
                 .sum();
-            if need > self.list.arena.remaining() + lane.block.left() {
+            if need > self.list.arena.remaining() + lane.left() {
                 return Err(self.full());
             }
         }
@@ -1109,3 +1109,43 @@ impl Snapshot for SkipSnapshot<'_> {
 
 // Towers must fit the meta word's 6 height bits.
 const _: () = assert!(MAX_HEIGHT <= 32);
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use lane::TALL_HEIGHT;
+
+    /// Tall nodes come from the lanes' tall blocks, every other node from
+    /// the plain blocks, and the two together account for every byte.
+    #[test]
+    fn tall_nodes_are_packed_in_their_own_blocks() {
+        let table = SkipList::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            table.insert(&x.to_be_bytes(), &[1; 12]).unwrap();
+        }
+        let arena = &table.list.arena;
+        let (mut tall, mut short) = (0, 0);
+        let mut n = table.list.first();
+        while let Some(node) = n {
+            let (k, v, _) = arena.entry(node);
+            let size = node_size(arena.height(node), k.len(), v.len());
+            if arena.height(node) >= TALL_HEIGHT {
+                tall += size;
+            } else {
+                short += size;
+            }
+            n = table.list.next(node);
+        }
+        let head = node_size(MAX_HEIGHT, 0, 0);
+        let tall_used: usize = table.lanes.iter().map(|l| l.tall.used()).sum();
+        let short_used: usize = table.lanes.iter().map(|l| l.block.used()).sum();
+        assert!(tall > 0, "some nodes are tall");
+        assert_eq!(tall_used, tall);
+        assert_eq!(short_used, short + head);
+        assert_eq!(table.memory_used(), tall + short + head);
+    }
+}
