@@ -19,11 +19,17 @@
 //! | offset | field |
 //! |---|---|
 //! | −4·height … −4 | next links, `AtomicU32` each: level `l` at −4·(l + 1) |
-//! | 0 | meta, `u64`: `seqno << 8 \| (height − 1) << 2 \| kind` (unaligned read) |
+//! | 0 | meta, `u64`: `seqno << 8 \| out << 7 \| (height − 1) << 2 \| kind` (unaligned read) |
 //! | 8 | key length, `u16` |
 //! | 10 | value length, `u16` (`LONG`: the length is the `u32` after the key) |
 //! | 12 | prev link at level 0, `AtomicU32` (a hint, see `list.rs`) |
-//! | 16 | key bytes, (`u32` value length if long), value bytes |
+//! | 16 | key bytes, then the value: (`u32` value length if long) value bytes; or, with `out`, the value's `u32` offset |
+//!
+//! A node allocated with a value block keeps its value *out of line*
+//! (the `out` bit): the bytes sit in a region of their own, and the node
+//! holds their offset. Tall nodes are allocated that way, from blocks of
+//! their own (see `Lane::blocks_for`), so the upper levels that every
+//! search walks are made of small nodes packed together.
 //!
 //! The tower grows *down* from the header so that everything a search
 //! step reads sits at a fixed offset from the reference: the link of any
@@ -34,7 +40,8 @@
 //!
 //! 16 bytes of header and 4 bytes per level: with 1.9 levels on average
 //! (see `random_height`) a node costs its key and value plus 23.6 bytes on
-//! average, rounded up to 4.
+//! average, rounded up to 4, and 23.8 with the offsets of the tall nodes'
+//! values.
 //!
 //! Invariant (what makes the accessors safe): a [`NodeRef`] is only ever
 //! made by [`Arena::alloc`], which fully initialises the node, or loaded
@@ -66,6 +73,15 @@ const PREV_AT: usize = 12usize.next_multiple_of(ALIGN);
 const HEADER: usize = PREV_AT + LINK;
 /// Value length marker for values of 64 KiB − 1 bytes or more.
 const LONG: usize = u16::MAX as usize;
+/// Meta bit: the value lives out of line; the `u32` after the key is its
+/// offset (its length is the header's).
+const OUT: u64 = 1 << 7;
+/// Meta bits of the height (minus one).
+const HEIGHT_MASK: u64 = 0x1F;
+/// Bytes of a node whose value lives out of line.
+fn node_size_out(height: usize, key: usize) -> usize {
+    (HEADER + height * LINK + key + 4).next_multiple_of(ALIGN)
+}
 
 /// Bytes a node of this shape occupies (rounded up to [`ALIGN`]).
 pub(crate) fn node_size(height: usize, key: usize, value: usize) -> usize {
@@ -338,16 +354,45 @@ impl Arena {
     /// initialises a node of `height` levels; its links are null. The
     /// node is private to the caller until it publishes it through a link.
     /// `height` must be 1 to 32 and the key at most 64 KiB − 1 bytes.
+    ///
+    /// With `values`, a value shorter than 64 KiB − 2 bytes (and not empty)
+    /// is placed out of line, in that block, and the node keeps its offset:
+    /// the node is smaller, so more nodes share a cache line (what tall
+    /// nodes, which every search passes, are allocated this way for). The
+    /// value is placed first; if the node then does not fit, its bytes are
+    /// lost to the arena but no data changes.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn alloc(
         &self,
         block: &Block,
+        values: Option<&Block>,
         height: usize,
         seqno: u64,
         kind: u64,
         key: &[u8],
         value: &[u8],
     ) -> Result<NodeRef, Full> {
-        self.alloc_from(height, seqno, kind, key, value, |size| {
+        let out = match values {
+            Some(vb) if !value.is_empty() && value.len() < LONG - 1 => {
+                if node_size_out(height, key.len()) > self.max_node()
+                    || key.len() > u16::MAX as usize
+                    || !(1..=32).contains(&height)
+                {
+                    return Err(Full);
+                }
+                let off = self.place(vb, value.len().next_multiple_of(ALIGN))?;
+                // SAFETY: `place` handed out at least `value.len()` bytes at
+                // `off` to this thread alone, inside one chunk; nothing
+                // reads them before the node that points to them is
+                // published (its linking CAS releases these writes too).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(value.as_ptr(), self.ptr(off), value.len());
+                }
+                Some(off)
+            }
+            _ => None,
+        };
+        self.alloc_from(height, seqno, kind, key, value, out, |size| {
             self.place(block, size)
         })
     }
@@ -364,13 +409,14 @@ impl Arena {
         key: &[u8],
         value: &[u8],
     ) -> Result<NodeRef, Full> {
-        self.alloc_from(height, seqno, kind, key, value, |size| {
+        self.alloc_from(height, seqno, kind, key, value, None, |size| {
             let off = block.bump(size).ok_or(Full)?;
             self.direct_used.fetch_add(size, Ordering::Relaxed);
             Ok(off)
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn alloc_from(
         &self,
         height: usize,
@@ -378,9 +424,13 @@ impl Arena {
         kind: u64,
         key: &[u8],
         value: &[u8],
+        out: Option<u32>,
         place: impl FnOnce(usize) -> Result<u32, Full>,
     ) -> Result<NodeRef, Full> {
-        let size = node_size(height, key.len(), value.len());
+        let size = match out {
+            Some(_) => node_size_out(height, key.len()),
+            None => node_size(height, key.len(), value.len()),
+        };
         if size > self.max_node() || key.len() > u16::MAX as usize || !(1..=32).contains(&height) {
             return Err(Full);
         }
@@ -388,8 +438,9 @@ impl Arena {
         // The tower comes first; the reference points at the header.
         let off = start + (height * LINK) as u32;
         let p = self.ptr(off);
-        let long = value.len() >= LONG;
-        let meta = seqno << 8 | ((height as u64 - 1) << 2) | (kind & 0b11);
+        let long = value.len() >= LONG && out.is_none();
+        let flags = if out.is_some() { OUT } else { 0 };
+        let meta = seqno << 8 | flags | ((height as u64 - 1) << 2) | (kind & 0b11);
         // SAFETY: `place` handed out `size` bytes at `start` to this thread
         // alone, inside one chunk, 4-aligned (chunks are 8-aligned and
         // every size is a multiple of 4); nothing else reads them until
@@ -412,11 +463,15 @@ impl Arena {
             let data = p.add(HEADER);
             std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
             let mut data = data.add(key.len());
-            if long {
-                data.cast::<u32>().write_unaligned(value.len() as u32);
-                data = data.add(4);
+            if let Some(off) = out {
+                data.cast::<u32>().write_unaligned(off);
+            } else {
+                if long {
+                    data.cast::<u32>().write_unaligned(value.len() as u32);
+                    data = data.add(4);
+                }
+                std::ptr::copy_nonoverlapping(value.as_ptr(), data, value.len());
             }
-            std::ptr::copy_nonoverlapping(value.as_ptr(), data, value.len());
         }
         Ok(NodeRef(off))
     }
@@ -461,7 +516,7 @@ impl Arena {
     /// The node's height.
     #[inline]
     pub(crate) fn height(&self, n: NodeRef) -> usize {
-        ((self.meta(n) >> 2) & 0x3F) as usize + 1
+        ((self.meta(n) >> 2) & HEIGHT_MASK) as usize + 1
     }
 
     /// The node's key, value and seqno, from one header read.
@@ -470,15 +525,19 @@ impl Arena {
         let p = self.ptr(n.0);
         // SAFETY: the header of an initialised node is immutable and
         // visible (invariant); the key, the long length and the value
-        // follow it inside the node's allocation, were written before
-        // publication and never change.
+        // follow it inside the node's allocation (or, with `OUT`, the
+        // value's offset does, and the value lies at that offset in a
+        // region `alloc` placed for it), were written before publication
+        // and never change.
         unsafe {
             let meta = p.cast::<u64>().read_unaligned();
             let klen = p.add(8).cast::<u16>().read() as usize;
             let mut vlen = p.add(10).cast::<u16>().read() as usize;
             let key = p.add(HEADER);
             let mut value = key.add(klen);
-            if vlen == LONG {
+            if meta & OUT != 0 {
+                value = self.ptr(value.cast::<u32>().read_unaligned());
+            } else if vlen == LONG {
                 vlen = value.cast::<u32>().read_unaligned() as usize;
                 value = value.add(4);
             }
@@ -512,6 +571,20 @@ impl Arena {
     #[inline]
     pub(crate) fn value(&self, n: NodeRef) -> &[u8] {
         self.entry(n).1
+    }
+
+    /// Arena bytes the node takes: its own, and its out-of-line value's.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn footprint(&self, n: NodeRef) -> (usize, usize) {
+        let (key, value, _) = self.entry(n);
+        if self.meta(n) & OUT != 0 {
+            (
+                node_size_out(self.height(n), key.len()),
+                value.len().next_multiple_of(ALIGN),
+            )
+        } else {
+            (node_size(self.height(n), key.len(), value.len()), 0)
+        }
     }
 
     /// Link `level` of `n`. The caller (the list) only asks for levels
@@ -626,7 +699,7 @@ mod tests {
             let key = i.to_be_bytes();
             let value = vec![i as u8; (i % 50) as usize];
             let height = 1 + (i % 4) as usize;
-            match arena.alloc(&block, height, u64::from(i), 1, &key, &value) {
+            match arena.alloc(&block, None, height, u64::from(i), 1, &key, &value) {
                 Ok(n) => nodes.push((n, key, value, height)),
                 Err(Full) => break,
             }
@@ -661,7 +734,7 @@ mod tests {
         let block = Block::new();
         for len in [0usize, 1, LONG - 1, LONG, LONG + 1, 200_000] {
             let value = vec![(len % 251) as u8; len];
-            let n = arena.alloc(&block, 3, 9, 0, b"key", &value).unwrap();
+            let n = arena.alloc(&block, None, 3, 9, 0, b"key", &value).unwrap();
             assert_eq!(arena.entry(n), (&b"key"[..], &value[..], 9));
             assert_eq!(arena.key(n), b"key");
             assert_eq!(arena.kind(n), 0);
@@ -669,13 +742,52 @@ mod tests {
         }
     }
 
+    /// Values placed out of line read back whatever their length (long
+    /// and empty ones stay inline), with the node's height, kind and
+    /// seqno intact, and the blocks count exactly their bytes.
+    #[test]
+    fn out_of_line_values_round_trip() {
+        let arena = Arena::new(1 << 24, 20, true);
+        let (nodes, values) = (Block::new(), Block::new());
+        for (i, len) in [0usize, 1, 3, 32, 1000, LONG - 2, LONG - 1, LONG, 70_000]
+            .into_iter()
+            .enumerate()
+        {
+            let value: Vec<u8> = (0..len).map(|j| (j * 7 + i) as u8).collect();
+            let height = 5 + i % 3;
+            let key = [b'k', i as u8];
+            let before = nodes.used() + values.used() + arena.direct_used();
+            let n = arena
+                .alloc(
+                    &nodes,
+                    Some(&values),
+                    height,
+                    40 + i as u64,
+                    (i % 2) as u64,
+                    &key,
+                    &value,
+                )
+                .unwrap();
+            assert_eq!(arena.entry(n), (&key[..], &value[..], 40 + i as u64));
+            assert_eq!((arena.height(n), arena.kind(n)), (height, (i % 2) as u64));
+            let (own, out) = arena.footprint(n);
+            let outside = (1..LONG - 1).contains(&len);
+            assert_eq!(out > 0, outside, "length {len}");
+            let after = nodes.used() + values.used() + arena.direct_used();
+            assert_eq!(after - before, own + out, "length {len}");
+        }
+    }
+
     #[test]
     fn full_is_reported_sticky_and_oversized_nodes_refused() {
         let arena = Arena::new(2048, 10, false);
         let block = Block::new();
-        assert_eq!(arena.alloc(&block, 1, 0, 1, &[0; 2000], b""), Err(Full));
+        assert_eq!(
+            arena.alloc(&block, None, 1, 0, 1, &[0; 2000], b""),
+            Err(Full)
+        );
         let mut n = 0;
-        while arena.alloc(&block, 1, 0, 1, b"k", &[0; 100]).is_ok() {
+        while arena.alloc(&block, None, 1, 0, 1, b"k", &[0; 100]).is_ok() {
             n += 1;
         }
         // 120-byte nodes are larger than a quarter of a 64-byte block, so
@@ -683,7 +795,7 @@ mod tests {
         // the null word), 8 the second.
         assert_eq!(n, 8 + 8);
         assert_eq!(
-            arena.alloc(&block, 1, 0, 1, b"k", &[]),
+            arena.alloc(&block, None, 1, 0, 1, b"k", &[]),
             Err(Full),
             "Full is sticky: not even the smallest node fits afterwards"
         );

@@ -495,9 +495,10 @@ impl SkipList {
                 return Ok(n);
             }
         }
+        let (block, values) = lane.blocks_for(height);
         self.list
             .arena
-            .alloc(lane.block_for(height), height, seqno, kind, key, value)
+            .alloc(block, values, height, seqno, kind, key, value)
             .map_err(|_| self.full())
     }
 
@@ -1115,8 +1116,9 @@ mod tests {
     use super::*;
     use lane::TALL_HEIGHT;
 
-    /// Tall nodes come from the lanes' tall blocks, every other node from
-    /// the plain blocks, and the two together account for every byte.
+    /// Tall nodes come from the lanes' tall blocks with their values out of
+    /// line in the plain blocks, every other node from the plain blocks
+    /// with its value inline, and the blocks account for every byte.
     #[test]
     fn tall_nodes_are_packed_in_their_own_blocks() {
         let table = SkipList::new();
@@ -1131,16 +1133,19 @@ mod tests {
         let (mut tall, mut short) = (0, 0);
         let mut n = table.list.first();
         while let Some(node) = n {
-            let (k, v, _) = arena.entry(node);
-            let size = node_size(arena.height(node), k.len(), v.len());
+            let (own, value) = arena.footprint(node);
             if arena.height(node) >= TALL_HEIGHT {
-                tall += size;
+                assert!(value > 0, "a tall node's value is out of line");
+                tall += own;
+                short += value;
             } else {
-                short += size;
+                assert_eq!(value, 0, "a short node's value is inline");
+                short += own;
             }
+            assert_eq!(arena.value(node), &[1; 12], "the value reads back");
             n = table.list.next(node);
         }
-        let head = node_size(MAX_HEIGHT, 0, 0);
+        let head = arena.footprint(table.list.head()).0;
         let tall_used: usize = table.lanes.iter().map(|l| l.tall.used()).sum();
         let short_used: usize = table.lanes.iter().map(|l| l.block.used()).sum();
         assert!(tall > 0, "some nodes are tall");

@@ -121,7 +121,7 @@ pub(crate) struct Linked {
 
 impl List {
     pub(crate) fn new(arena: Arena, block: &Block) -> Result<List, Full> {
-        let head = arena.alloc(block, MAX_HEIGHT, MAX_SEQNO, KIND_PUT, b"", b"")?;
+        let head = arena.alloc(block, None, MAX_HEIGHT, MAX_SEQNO, KIND_PUT, b"", b"")?;
         Ok(List {
             arena,
             head,
