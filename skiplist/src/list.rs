@@ -55,7 +55,8 @@ pub(crate) fn random_height(key: &[u8]) -> usize {
 
 /// A random tower height (xorshift per thread): P(h >= 2) = 115/256
 /// (0.45), then one in two for each level above, so 1.9 levels on average
-/// and 23.6 bytes of node overhead per entry (16 of header, 4 per level).
+/// and 23.6 bytes of node overhead per entry (16 of header, 4 per level;
+/// 23.8 with the value offsets of the tall nodes, see `Lane::blocks_for`).
 /// Plain branching 2 puts the average at exactly 2 levels, 24 bytes: at
 /// the edge of the memory target. Measured against odds of 3/8 and 7/16
 /// (fewer bytes per node, more steps per search), branching 2 was 5-10%
