@@ -60,6 +60,14 @@ use std::mem::{align_of, size_of};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct NodeRef(u32);
 
+#[cfg(all(test, not(loom)))]
+impl NodeRef {
+    /// A reference for tests that never dereference it.
+    pub(crate) fn for_test(off: u32) -> NodeRef {
+        NodeRef(off)
+    }
+}
+
 const LINK: usize = size_of::<AtomicU32>();
 /// Node alignment: links are `AtomicU32` (4 bytes; loom's are larger).
 const ALIGN: usize = if align_of::<AtomicU32>() > 4 {

@@ -93,6 +93,8 @@ mod cursor;
 mod lane;
 mod list;
 mod pages;
+#[cfg(not(loom))]
+mod top;
 
 pub use cursor::{Cursor, VersionCursor};
 
@@ -590,7 +592,11 @@ impl SkipList {
             // linked yet.
             unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
         }
-        let mut splice = self.list.new_splice();
+        let mut splice = if nodes.len() == 1 {
+            self.list.single_splice()
+        } else {
+            self.list.new_splice()
+        };
         if nodes.len() == 1 {
             let at = self.link(&nodes[0], &mut splice);
             self.account(claim.lane, nodes[0], at);
@@ -656,7 +662,7 @@ impl SkipList {
                 return Err(e.into());
             }
         };
-        let mut splice = self.list.new_splice();
+        let mut splice = self.list.single_splice();
         match self.list.insert(node, &mut splice, |_, _| true) {
             Ok(at) => {
                 self.account(claim.lane, node, at.expect("accepted"));
@@ -773,7 +779,7 @@ impl SkipList {
             let arena = &self.list.arena;
             let mut present = None;
             let mut newer = false;
-            let mut splice = self.list.new_splice();
+            let mut splice = self.list.single_splice();
             let at = self
                 .list
                 .insert(node, &mut splice, |prev, next| {
@@ -1119,6 +1125,92 @@ const _: () = assert!(MAX_HEIGHT <= 32);
 mod tests {
     use super::*;
     use lane::TALL_HEIGHT;
+    use std::collections::BTreeMap;
+
+    /// Once the list is tall enough to have a top index, every search
+    /// that starts from it (get, get_at, seek, seek_for_prev,
+    /// get_or_insert, and single inserts) agrees with a model, for keys
+    /// present and absent, shorter and longer than a head, with several
+    /// versions each.
+    #[test]
+    fn searches_from_the_top_index_match_a_model() {
+        let table = SkipList::new();
+        let mut model: BTreeMap<Vec<u8>, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Keys of 3 to 12 bytes over a small alphabet: many share heads.
+        let key = |r: u64| -> Vec<u8> {
+            let len = 3 + (r % 10) as usize;
+            (0..len)
+                .map(|i| b'a' + ((r >> (4 + 2 * i)) % 4) as u8)
+                .collect()
+        };
+        for _ in 0..40_000 {
+            let k = key(next());
+            let v = next().to_le_bytes().to_vec();
+            let seqno = table.insert(&k, &v).unwrap();
+            model.entry(k).or_default().push((seqno, v));
+        }
+        assert!(table.list.has_top_index(), "the list has a top index");
+        fn newest(
+            model: &BTreeMap<Vec<u8>, Vec<(u64, Vec<u8>)>>,
+            k: &[u8],
+            at: u64,
+        ) -> Option<Vec<u8>> {
+            model
+                .get(k)
+                .and_then(|vs| vs.iter().rev().find(|(s, _)| *s <= at))
+                .map(|(_, v)| v.clone())
+        }
+        for _ in 0..20_000 {
+            let k = key(next());
+            assert_eq!(
+                table.get_live(&k).map(<[u8]>::to_vec),
+                newest(&model, &k, u64::MAX)
+            );
+            let at = next() % 40_001;
+            assert_eq!(
+                table.get_at(&k, at).flatten().map(<[u8]>::to_vec),
+                newest(&model, &k, at),
+                "get_at {k:?} {at}"
+            );
+            let mut c = table.cursor();
+            let want = model.range(k.clone()..).next().map(|(k, _)| k.clone());
+            assert_eq!(c.seek(&k).then(|| c.key().unwrap().to_vec()), want);
+            let want = model
+                .range(..=k.clone())
+                .next_back()
+                .map(|(k, _)| k.clone());
+            assert_eq!(c.seek_for_prev(&k).then(|| c.key().unwrap().to_vec()), want);
+        }
+        for _ in 0..2_000 {
+            let k = key(next());
+            let v = next().to_le_bytes().to_vec();
+            match table.get_or_insert(&k, &v).unwrap() {
+                GetOrInsert::Present(p) => {
+                    assert_eq!(Some(p.to_vec()), newest(&model, &k, u64::MAX))
+                }
+                GetOrInsert::Inserted(seqno) => {
+                    assert_eq!(newest(&model, &k, u64::MAX), None);
+                    model.entry(k).or_default().push((seqno, v));
+                }
+            }
+        }
+        let all: Vec<(Vec<u8>, Vec<u8>)> = table
+            .versions()
+            .map(|v| (v.key.to_vec(), v.value.unwrap_or_default().to_vec()))
+            .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = model
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().rev().map(move |(_, v)| (k.clone(), v.clone())))
+            .collect();
+        assert_eq!(all, want, "every version in order");
+    }
 
     /// Tall nodes come from the lanes' tall blocks with their values out of
     /// line in the plain blocks, every other node from the plain blocks

@@ -15,6 +15,8 @@
 //! hint costs steps, never a wrong answer.
 
 use crate::arena::{Arena, Block, Full, NodeRef};
+#[cfg(not(loom))]
+use crate::top::{head8, Snapshot, TopIndex, SPAN};
 use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -39,6 +41,9 @@ pub(crate) struct List {
     pub(crate) arena: Arena,
     head: NodeRef,
     height: AtomicUsize,
+    /// Where searches with a key start (see `top.rs`).
+    #[cfg(not(loom))]
+    top: TopIndex,
 }
 
 #[cfg(not(loom))]
@@ -110,6 +115,9 @@ pub(crate) struct Splice {
     next: [Option<NodeRef>; MAX_HEIGHT],
     /// Levels below this are valid for the last position computed.
     valid: usize,
+    /// For one insert only: its search may start from the top index, below
+    /// the upper levels (which a later insert could not reuse).
+    single: bool,
 }
 
 /// Where a node landed at level 0: its neighbours at the moment of the
@@ -127,6 +135,8 @@ impl List {
             arena,
             head,
             height: AtomicUsize::new(1),
+            #[cfg(not(loom))]
+            top: TopIndex::new(),
         })
     }
 
@@ -139,7 +149,56 @@ impl List {
             prev: [self.head; MAX_HEIGHT],
             next: [None; MAX_HEIGHT],
             valid: 0,
+            single: false,
         }
+    }
+
+    /// A splice for a write of one entry: see [`Splice::single`].
+    pub(crate) fn single_splice(&self) -> Splice {
+        Splice {
+            single: true,
+            ..self.new_splice()
+        }
+    }
+
+    /// Where a search for a target above `key` (a node whose key is below
+    /// `key` sorts before the target) starts: a node and one above the
+    /// level to search first. From the top index when there is one.
+    #[inline]
+    fn start(&self, key: Option<&[u8]>) -> (NodeRef, usize) {
+        let height = self.height.load(Ordering::Relaxed);
+        #[cfg(not(loom))]
+        if let (Some(key), Some(top)) = (key, self.top.get()) {
+            if top.level() < height {
+                let x = top.below(head8(key)).unwrap_or(self.head);
+                return (x, top.level() + 1);
+            }
+        }
+        let _ = key;
+        (self.head, height)
+    }
+
+    /// Whether searches can start from a top index yet.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn has_top_index(&self) -> bool {
+        self.top.get().is_some()
+    }
+
+    /// Retakes the top index after the list grew to `height` levels.
+    #[cfg(not(loom))]
+    #[cold]
+    fn retake_top(&self, height: usize) {
+        if height <= SPAN + 1 || !self.top.has_room() {
+            return;
+        }
+        let level = height - 1 - SPAN;
+        let mut n = self.arena.next(self.head, level);
+        let entries = std::iter::from_fn(|| {
+            let node = n?;
+            n = self.arena.next(node, level);
+            Some((head8(self.arena.key(node)), node))
+        });
+        self.top.publish(Snapshot::new(level, entries));
     }
 
     #[inline]
@@ -196,10 +255,16 @@ impl List {
     /// put an uncompared node there, and a `get` would then miss a key
     /// that is present (the rare miss CI saw once, found by the
     /// `snapshot_races_a_batch` loom model).
+    ///
+    /// With `key`, every node whose key is below `key` must satisfy
+    /// `before`: the descent may then start from the top index.
     #[inline]
-    fn descend(&self, mut before: impl FnMut(NodeRef) -> bool) -> (NodeRef, Option<NodeRef>) {
-        let mut x = self.head;
-        let mut level = self.height.load(Ordering::Relaxed);
+    fn descend(
+        &self,
+        key: Option<&[u8]>,
+        mut before: impl FnMut(NodeRef) -> bool,
+    ) -> (NodeRef, Option<NodeRef>) {
+        let (mut x, mut level) = self.start(key);
         // The node that stopped the descent one level up: when a lower
         // level leads to it again, it need not be compared again
         // (RocksDB's `last_bigger`).
@@ -262,14 +327,16 @@ impl List {
     /// key matches).
     #[inline]
     pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
-        self.descend(|n| self.before(n, key, seqno)).1
+        self.descend(Some(key), |n| self.before(n, key, seqno)).1
     }
 
     /// The last node whose user key is at most `key` (the oldest version
     /// of that key), if any.
     pub(crate) fn seek_last_le(&self, key: &[u8]) -> Option<NodeRef> {
         let x = self
-            .descend(|n| compare_keys(self.arena.key(n), key) != Cmp::Greater)
+            .descend(Some(key), |n| {
+                compare_keys(self.arena.key(n), key) != Cmp::Greater
+            })
             .0;
         (x != self.head).then_some(x)
     }
@@ -277,14 +344,16 @@ impl List {
     /// The last node whose user key is below `key`, if any.
     pub(crate) fn seek_last_lt(&self, key: &[u8]) -> Option<NodeRef> {
         let x = self
-            .descend(|n| compare_keys(self.arena.key(n), key) == Cmp::Less)
+            .descend(Some(key), |n| {
+                compare_keys(self.arena.key(n), key) == Cmp::Less
+            })
             .0;
         (x != self.head).then_some(x)
     }
 
     /// The last node, if any.
     pub(crate) fn last(&self) -> Option<NodeRef> {
-        let x = self.descend(|_| true).0;
+        let x = self.descend(None, |_| true).0;
         (x != self.head).then_some(x)
     }
 
@@ -302,7 +371,7 @@ impl List {
                 // fall back to a search rather than trust it.
                 None => {
                     let (key, seqno) = self.arena.key_seqno(n);
-                    p = self.descend(|m| self.before(m, key, seqno)).0;
+                    p = self.descend(Some(key), |m| self.before(m, key, seqno)).0;
                     break;
                 }
             }
@@ -331,7 +400,12 @@ impl List {
     /// Makes `s` the splice of `(key, seqno)` at every level below `top`,
     /// reusing the levels of the previous position that still bracket the
     /// target (the target must sort after that position).
-    fn splice(&self, key: &[u8], seqno: u64, top: usize, s: &mut Splice) {
+    ///
+    /// A fresh [`Splice::single`] splice for a node of `height` levels
+    /// starts from the top index when that covers every level the node
+    /// needs; its upper levels are then not computed, and it is left
+    /// invalid for reuse.
+    fn splice(&self, key: &[u8], seqno: u64, top: usize, height: usize, s: &mut Splice) {
         // The lowest level from which the old splice still brackets the
         // target (prev sorts before it, by the batch order; next does not).
         let mut from = top;
@@ -355,6 +429,13 @@ impl List {
         }
         let mut x = if from < top { s.prev[from] } else { self.head };
         let mut stop = if from < top { s.next[from] } else { None };
+        let mut valid = top;
+        if s.single && s.valid == 0 {
+            let (start, level) = self.start(Some(key));
+            if level < from && level >= height {
+                (x, from, valid) = (start, level, 0);
+            }
+        }
         for level in (0..from).rev() {
             let next = loop {
                 match self.arena.next(x, level) {
@@ -376,12 +457,12 @@ impl List {
             s.prev[level] = x;
             s.next[level] = next;
         }
-        s.valid = top;
+        s.valid = valid;
     }
 
     /// Raises the list height to at least `height`; returns the height to
-    /// splice at.
-    fn grow(&self, height: usize) -> usize {
+    /// splice at, and whether this call raised it.
+    fn grow(&self, height: usize) -> (usize, bool) {
         let mut cur = self.height.load(Ordering::Relaxed);
         while height > cur {
             match self.height.compare_exchange_weak(
@@ -390,11 +471,11 @@ impl List {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return height,
+                Ok(_) => return (height, true),
                 Err(now) => cur = now,
             }
         }
-        cur
+        (cur, false)
     }
 
     /// Links `node` (allocated, seqno set, not yet published) into the
@@ -414,8 +495,9 @@ impl List {
         let height = self.arena.height(node);
         // Splice at every level the list may have (not only below the
         // current height): a sorted batch reuses the upper levels too.
-        let top = self.grow(height).max(height).max(s.valid.min(MAX_HEIGHT));
-        self.splice(key, seqno, top, s);
+        let (grown, raised) = self.grow(height);
+        let top = grown.max(height).max(s.valid.min(MAX_HEIGHT));
+        self.splice(key, seqno, top, height, s);
         let mut linked = None;
         for level in 0..height {
             loop {
@@ -455,6 +537,12 @@ impl List {
         for level in 0..height {
             s.prev[level] = node;
         }
+        #[cfg(not(loom))]
+        if raised && linked.is_some() {
+            self.retake_top(grown);
+        }
+        #[cfg(loom)]
+        let _ = raised;
         Ok(linked)
     }
 
