@@ -1128,7 +1128,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// Once the list is tall enough to have a top index, every search
-    /// that starts from it (get, get_at, seek, seek_for_prev,
+    /// that starts from it (get, get_at, seek, seek_for_prev, multi_get,
     /// get_or_insert, and single inserts) agrees with a model, for keys
     /// present and absent, shorter and longer than a head, with several
     /// versions each.
@@ -1187,6 +1187,15 @@ mod tests {
                 .next_back()
                 .map(|(k, _)| k.clone());
             assert_eq!(c.seek_for_prev(&k).then(|| c.key().unwrap().to_vec()), want);
+        }
+        for _ in 0..100 {
+            let keys: Vec<Vec<u8>> = (0..150).map(|_| key(next())).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            let mut got = vec![None; keys.len()];
+            table.multi_get(&refs, |i, v| got[i] = Some(v.map(<[u8]>::to_vec)));
+            for (k, g) in keys.iter().zip(got) {
+                assert_eq!(g, Some(newest(&model, k, u64::MAX)), "multi_get {k:?}");
+            }
         }
         for _ in 0..2_000 {
             let k = key(next());

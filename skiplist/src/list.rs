@@ -620,6 +620,17 @@ impl List {
                 } else {
                     None
                 };
+                // Where the previous path does not help below the top
+                // index's level, start from the top index instead. The
+                // levels above it are then not on this key's path: forget
+                // them, so the next key does not start from them.
+                let (from, at) = self.start(Some(key));
+                if at <= level && at > low {
+                    (x, level, stop) = (from, at - 1, None);
+                    for l in at..top {
+                        (prev[l], next[l]) = (self.head, None);
+                    }
+                }
                 loop {
                     let n = loop {
                         let n = self.arena.next(x, level);
