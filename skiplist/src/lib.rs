@@ -67,7 +67,10 @@
 //! keep the page walks out of the chain; and the tall nodes, which every
 //! search passes through, are allocated apart from the others, small
 //! (values out of line) and packed together, so more of the upper levels
-//! stay in cache. [`SkipList::multi_get`] sorts its
+//! stay in cache. A search with a key does not start at the top: a
+//! sorted snapshot of one upper level (the top index, retaken as the list
+//! grows) is binary-searched for the last node below the key, and the
+//! descent starts there, ten levels down. [`SkipList::multi_get`] sorts its
 //! keys, finger-searches the upper levels and interleaves sixteen searches
 //! through the lower ones. Measured figures, with the commands that
 //! produced them, are in the repository README.
