@@ -380,27 +380,8 @@ impl Arena {
         key: &[u8],
         value: &[u8],
     ) -> Result<NodeRef, Full> {
-        let out = match values {
-            Some(vb) if !value.is_empty() && value.len() < LONG - 1 => {
-                if node_size_out(height, key.len()) > self.max_node()
-                    || key.len() > u16::MAX as usize
-                    || !(1..=32).contains(&height)
-                {
-                    return Err(Full);
-                }
-                let off = self.place(vb, value.len().next_multiple_of(ALIGN))?;
-                // SAFETY: `place` handed out at least `value.len()` bytes at
-                // `off` to this thread alone, inside one chunk; nothing
-                // reads them before the node that points to them is
-                // published (its linking CAS releases these writes too).
-                unsafe {
-                    std::ptr::copy_nonoverlapping(value.as_ptr(), self.ptr(off), value.len());
-                }
-                Some(off)
-            }
-            _ => None,
-        };
-        self.alloc_from(height, seqno, kind, key, value, out, |size| {
+        let values = values.filter(|_| !value.is_empty() && value.len() < LONG - 1);
+        self.alloc_from(height, seqno, kind, key, value, values, |size| {
             self.place(block, size)
         })
     }
@@ -432,16 +413,30 @@ impl Arena {
         kind: u64,
         key: &[u8],
         value: &[u8],
-        out: Option<u32>,
+        values: Option<&Block>,
         place: impl FnOnce(usize) -> Result<u32, Full>,
     ) -> Result<NodeRef, Full> {
-        let size = match out {
+        let size = match values {
             Some(_) => node_size_out(height, key.len()),
             None => node_size(height, key.len(), value.len()),
         };
         if size > self.max_node() || key.len() > u16::MAX as usize || !(1..=32).contains(&height) {
             return Err(Full);
         }
+        let out = match values {
+            Some(vb) => {
+                let off = self.place(vb, value.len().next_multiple_of(ALIGN))?;
+                // SAFETY: `place` handed out at least `value.len()` bytes at
+                // `off` to this thread alone, inside one chunk; nothing
+                // reads them before the node that points to them is
+                // published (its linking CAS releases these writes too).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(value.as_ptr(), self.ptr(off), value.len());
+                }
+                Some(off)
+            }
+            None => None,
+        };
         let start = place(size)?;
         // The tower comes first; the reference points at the header.
         let off = start + (height * LINK) as u32;

@@ -595,13 +595,8 @@ impl SkipList {
             // linked yet.
             unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
         }
-        let mut splice = if nodes.len() == 1 {
-            self.list.single_splice()
-        } else {
-            self.list.new_splice()
-        };
         if nodes.len() == 1 {
-            let at = self.link(&nodes[0], &mut splice);
+            let at = self.link(&nodes[0], &mut self.list.single_splice());
             self.account(claim.lane, nodes[0], at);
         } else {
             // Key order (seqno descending within a key: later entries
@@ -612,6 +607,7 @@ impl SkipList {
             if !sorted {
                 order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(b.cmp(&a)));
             }
+            let mut splice = self.list.new_splice();
             for &i in &order {
                 let node = nodes[i as usize];
                 let at = self.link(&node, &mut splice);
@@ -1121,7 +1117,7 @@ impl Snapshot for SkipSnapshot<'_> {
     }
 }
 
-// Towers must fit the meta word's 6 height bits.
+// Towers must fit the meta word's 5 height bits.
 const _: () = assert!(MAX_HEIGHT <= 32);
 
 #[cfg(all(test, not(loom)))]

@@ -167,15 +167,26 @@ impl List {
     #[inline]
     fn start(&self, key: Option<&[u8]>) -> (NodeRef, usize) {
         let height = self.height.load(Ordering::Relaxed);
+        key.and_then(|key| self.top_start(key, height))
+            .unwrap_or((self.head, height))
+    }
+
+    /// The top index's start for a target above `key` (as [`start`]
+    /// gives it), if the index's level is below `above`: only then is its
+    /// binary search done.
+    ///
+    /// [`start`]: Self::start
+    #[inline]
+    fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
         #[cfg(not(loom))]
-        if let (Some(key), Some(top)) = (key, self.top.get()) {
-            if top.level() < height {
+        if let Some(top) = self.top.get() {
+            if top.level() < above {
                 let x = top.below(head8(key)).unwrap_or(self.head);
-                return (x, top.level() + 1);
+                return Some((x, top.level() + 1));
             }
         }
-        let _ = key;
-        (self.head, height)
+        let _ = (key, above);
+        None
     }
 
     /// Whether searches can start from a top index yet.
@@ -431,9 +442,10 @@ impl List {
         let mut stop = if from < top { s.next[from] } else { None };
         let mut valid = top;
         if s.single && s.valid == 0 {
-            let (start, level) = self.start(Some(key));
-            if level < from && level >= height {
-                (x, from, valid) = (start, level, 0);
+            if let Some((start, level)) = self.top_start(key, from) {
+                if level >= height {
+                    (x, from, valid) = (start, level, 0);
+                }
             }
         }
         for level in (0..from).rev() {
@@ -624,11 +636,12 @@ impl List {
                 // index's level, start from the top index instead. The
                 // levels above it are then not on this key's path: forget
                 // them, so the next key does not start from them.
-                let (from, at) = self.start(Some(key));
-                if at <= level && at > low {
-                    (x, level, stop) = (from, at - 1, None);
-                    for l in at..top {
-                        (prev[l], next[l]) = (self.head, None);
+                if let Some((from, at)) = self.top_start(key, level) {
+                    if at > low {
+                        (x, level, stop) = (from, at - 1, None);
+                        for l in at..top {
+                            (prev[l], next[l]) = (self.head, None);
+                        }
                     }
                 }
                 loop {
