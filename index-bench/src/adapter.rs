@@ -81,6 +81,14 @@ pub trait BenchIndex: Send + Sync + Sized + 'static {
     /// Freezes the index before a flush, where the index has such a step
     /// (an LSM memtable's seal); a no-op by default.
     fn seal(&self) {}
+
+    /// Bytes the index holds outside the global allocator, which the
+    /// harness's counting allocator cannot see (an arena mapped with
+    /// `mmap`, say). Bytes-per-entry figures add them to the heap bytes
+    /// counted. 0 by default.
+    fn unallocated_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Value digest used by [`BenchIndex::get`] implementations.

@@ -39,7 +39,8 @@ pub struct Row {
     pub p999_ns: u64,
     /// Largest sampled latency, ns.
     pub max_ns: u64,
-    /// Heap bytes per entry after load (live bytes / entries); NaN if not measured.
+    /// Bytes per entry after load (live heap bytes, plus the index's
+    /// `BenchIndex::unallocated_bytes`, / entries); NaN if not measured.
     pub bytes_per_entry: f64,
     /// Result verification: `ok`, `FAILED: …`, or `n/a`.
     pub verified: String,

@@ -213,7 +213,8 @@ fn load<I: BenchIndex>(
     }))
 }
 
-/// Heap bytes per entry of `I` after a single-threaded load of the key set
+/// Bytes per entry of `I` (live heap bytes, plus what it holds outside the
+/// global allocator) after a single-threaded load of the key set
 /// (untimed; the counting allocator is on only here).
 pub fn bytes_per_entry<I: BenchIndex>(ks: &KeySet, value: &[u8]) -> f64 {
     if I::NAME == "null" {
@@ -226,6 +227,7 @@ pub fn bytes_per_entry<I: BenchIndex>(ks: &KeySet, value: &[u8]) -> f64 {
         }
         index
     });
+    let bytes = bytes + index.unallocated_bytes() as isize;
     drop(index);
     bytes as f64 / ks.loaded.max(1) as f64
 }
@@ -464,7 +466,7 @@ pub struct Calibration {
     pub mops: f64,
     /// Median p99 latency, ns.
     pub p99_ns: u64,
-    /// Heap bytes per entry after load.
+    /// Bytes per entry after load (see [`bytes_per_entry`]).
     pub bytes_per_entry: f64,
     /// Whether every read of a present key hit.
     pub verified: bool,

@@ -32,6 +32,12 @@ pub trait OrdexBackend: OrderedIndex + Sized + 'static {
     /// Freezes the index before a flush (`BenchIndex::seal`), for backends
     /// that have such a step; a no-op by default.
     fn seal(&self) {}
+
+    /// Bytes held outside the global allocator
+    /// (`BenchIndex::unallocated_bytes`); 0 by default.
+    fn unallocated_bytes(&self) -> usize {
+        0
+    }
 }
 
 impl OrdexBackend for LockedBTreeMap {
@@ -55,6 +61,18 @@ impl OrdexBackend for ordex_skiplist::SkipList {
 
     fn seal(&self) {
         ordex_skiplist::SkipList::freeze(self);
+    }
+
+    /// On Linux the arena is one anonymous mapping, not heap: its
+    /// committed chunks (`memory_reserved`) are memory the counting
+    /// allocator never sees. Elsewhere the chunks come from the global
+    /// allocator and are counted already.
+    fn unallocated_bytes(&self) -> usize {
+        if cfg!(target_os = "linux") {
+            self.stats().memory_reserved
+        } else {
+            0
+        }
     }
 }
 
@@ -131,6 +149,10 @@ impl<B: OrdexBackend> BenchIndex for Ordex<B> {
 
     fn new() -> Self {
         Self(B::build())
+    }
+
+    fn unallocated_bytes(&self) -> usize {
+        self.0.unallocated_bytes()
     }
 
     #[inline]

@@ -395,7 +395,7 @@ fn plan(summaries: &[Summary]) -> Vec<Plot> {
     if !panels.is_empty() {
         plots.push(Plot {
             file: "bytes-per-entry.svg".into(),
-            title: "Memory: heap bytes per entry after load".into(),
+            title: "Memory: bytes per entry after load (heap, and mapped arenas)".into(),
             subtitle: "Median over all measurements of an index and key set; whisker = min–max"
                 .into(),
             kind: Kind::Bars {
