@@ -66,6 +66,11 @@ impl NodeRef {
     pub(crate) fn for_test(off: u32) -> NodeRef {
         NodeRef(off)
     }
+
+    /// The `i` of a reference made by `for_test(i + 1)`.
+    pub(crate) fn for_test_index(self) -> usize {
+        self.0 as usize - 1
+    }
 }
 
 const LINK: usize = size_of::<AtomicU32>();

@@ -16,7 +16,7 @@
 
 use crate::arena::{Arena, Block, Full, NodeRef};
 #[cfg(not(loom))]
-use crate::top::{head8, Snapshot, TopIndex, SPAN};
+use crate::top::{Snapshot, TopIndex, LEAST, MOST, SPAN};
 use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -92,17 +92,29 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
     })
 }
 
-/// memcmp order, with the first 8 bytes compared as one big-endian word:
-/// most comparisons in a search are decided there, without a call to
-/// `memcmp`.
+/// memcmp order, with the first 16 bytes compared as two big-endian
+/// words: most comparisons in a search are decided by the first, and the
+/// one that finds the key itself (equal keys) by the second, without a
+/// call to `memcmp` for keys of up to 16 bytes.
 #[inline(always)]
 pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
-    if let (Some(pa), Some(pb)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
-        let (wa, wb) = (u64::from_be_bytes(*pa), u64::from_be_bytes(*pb));
-        if wa != wb {
-            return wa.cmp(&wb);
-        }
-        return a[8..].cmp(&b[8..]);
+    let word = |c: &[u8; 8]| u64::from_be_bytes(*c);
+    let (Some((a0, a)), Some((b0, b))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    else {
+        return a.cmp(b);
+    };
+    if a0 != b0 {
+        return word(a0).cmp(&word(b0));
+    }
+    let (Some((a1, a)), Some((b1, b))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    else {
+        return a.cmp(b);
+    };
+    if a1 != b1 {
+        return word(a1).cmp(&word(b1));
+    }
+    if a.is_empty() || b.is_empty() {
+        return a.len().cmp(&b.len());
     }
     a.cmp(b)
 }
@@ -181,12 +193,21 @@ impl List {
         #[cfg(not(loom))]
         if let Some(top) = self.top.get() {
             if top.level() < above {
-                let x = top.below(head8(key)).unwrap_or(self.head);
+                let x = top.below(key).unwrap_or(self.head);
                 return Some((x, top.level() + 1));
             }
         }
         let _ = (key, above);
         None
+    }
+
+    /// Heap bytes of the top index (every snapshot taken), and how many
+    /// snapshots it took.
+    pub(crate) fn index_stats(&self) -> (usize, usize) {
+        #[cfg(not(loom))]
+        return (self.top.bytes(), self.top.taken());
+        #[cfg(loom)]
+        (0, 0)
     }
 
     /// Whether searches can start from a top index yet.
@@ -195,21 +216,66 @@ impl List {
         self.top.get().is_some()
     }
 
-    /// Retakes the top index after the list grew to `height` levels.
+    /// The newest snapshot's level and node count, and how many nodes that
+    /// level holds now.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn top_index_freshness(&self) -> Option<(usize, usize, usize)> {
+        let top = self.top.get()?;
+        let mut now = 0;
+        let mut n = self.arena.next(self.head, top.level());
+        while let Some(node) = n {
+            now += 1;
+            n = self.arena.next(node, top.level());
+        }
+        Some((top.level(), top.len(), now))
+    }
+
+    /// Takes the first top index once the list has grown to `height`
+    /// levels (enough for the index to skip a few of them).
     #[cfg(not(loom))]
     #[cold]
-    fn retake_top(&self, height: usize) {
-        if height <= SPAN + 1 || !self.top.has_room() {
+    fn take_first_top(&self, height: usize) {
+        if height > SPAN + 1 && self.top.get().is_none() {
+            self.retake_top(height - 1 - SPAN);
+        }
+    }
+
+    /// Publishes a snapshot of `level` as the top index, or of the nearest
+    /// level that holds [`LEAST`] to [`MOST`] nodes: fewer, and the index
+    /// is not worth its binary search; more, and it costs memory for
+    /// little (one lucky tall node can raise the list's height, and so the
+    /// level the first snapshot is asked for, far above the rest).
+    #[cfg(not(loom))]
+    #[cold]
+    fn retake_top(&self, mut level: usize) {
+        if !self.top.has_room() {
             return;
         }
-        let level = height - 1 - SPAN;
-        let mut n = self.arena.next(self.head, level);
-        let entries = std::iter::from_fn(|| {
-            let node = n?;
-            n = self.arena.next(node, level);
-            Some((head8(self.arena.key(node)), node))
-        });
-        self.top.publish(Snapshot::new(level, entries));
+        let walk = |level: usize| {
+            let mut n = self.arena.next(self.head, level);
+            std::iter::from_fn(move || {
+                let node = n?;
+                n = self.arena.next(node, level);
+                Some(node)
+            })
+        };
+        let holds = |level: usize| walk(level).take(MOST + 1).count();
+        let height = self.height.load(Ordering::Relaxed);
+        let mut count = holds(level);
+        while level + 1 < height && count > MOST {
+            level += 1;
+            count = holds(level);
+        }
+        while level > 0 && count < LEAST {
+            level -= 1;
+            count = holds(level);
+        }
+        // Room for the nodes linked meanwhile too, so that taking a
+        // snapshot allocates a fixed number of times (see `Snapshot::new`).
+        let mut nodes = Vec::with_capacity(count + count / 4 + 16);
+        nodes.extend(walk(level));
+        self.top
+            .publish(Snapshot::new(level, nodes, |n| self.arena.key(n)));
     }
 
     #[inline]
@@ -550,8 +616,15 @@ impl List {
             s.prev[level] = node;
         }
         #[cfg(not(loom))]
-        if raised && linked.is_some() {
-            self.retake_top(grown);
+        if linked.is_some() {
+            if raised {
+                self.take_first_top(grown);
+            }
+            // A node as tall as the index's level may make it due for a
+            // retake (see `TopIndex::linked`).
+            if let Some(level) = self.top.linked(height) {
+                self.retake_top(level);
+            }
         }
         #[cfg(loom)]
         let _ = raised;
@@ -749,6 +822,34 @@ impl List {
         let hint = self.arena.prev(next);
         if hint != Some(prev) && self.arena.next(prev, 0) == Some(next) {
             self.arena.cas_prev(next, hint, prev);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::compare_keys;
+
+    #[test]
+    fn compare_keys_is_memcmp_order() {
+        // Keys of 0 to 24 bytes that differ (or not) at every position,
+        // in both words and in the tail, and in length.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=24usize {
+            let base: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
+            keys.push(base.clone());
+            for at in 0..len {
+                for b in [0u8, 1, 0x7F, 0x80, 0xFF] {
+                    let mut k = base.clone();
+                    k[at] = b;
+                    keys.push(k);
+                }
+            }
+        }
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
         }
     }
 }

@@ -4,68 +4,110 @@
 //! In a table of a million entries a search passes about twenty levels.
 //! The upper half of them holds few nodes, all in cache, yet each level
 //! still costs a dependent load and a compare whose branch mispredicts
-//! half the time. The snapshot holds the nodes of one level (`level`, ten
-//! below the top when taken, about a thousand nodes) with the first eight
-//! bytes of each key, in key order: a branch-free binary search over those
-//! heads (in cache, a few kilobytes) finds the last node whose key is
-//! below the target, and the descent starts there, at `level`.
+//! half the time. The snapshot holds the nodes of one level (512 to 2048
+//! of them) in key order, with a four-byte *head* of each key: the key
+//! bytes that follow the prefix every key of the snapshot shares. A
+//! branch-free binary search over those heads (in cache, a few kilobytes)
+//! finds the last node whose key is below the target, and the descent
+//! starts there, at the snapshot's level. Stripping the shared prefix
+//! keeps the heads telling for keys that share a long one (URLs, paths,
+//! `user:…` ids), where the first bytes of every key would be the same.
 //!
 //! Correctness needs nothing from the snapshot's freshness: nodes are
 //! never unlinked while the list lives, so every node in it is still on
 //! its level, and a descent may start at any node of a level whose key is
 //! below the target (a strictly smaller head proves that). A stale
-//! snapshot only makes the search walk further along `level`. It is
-//! retaken each time the list grows a level, so its level keeps about the
-//! same number of nodes.
+//! snapshot only makes the search walk further along its level, so it is
+//! retaken each time its level's nodes double (see [`TopIndex::linked`]),
+//! one level up once the level holds too many.
 //!
 //! Snapshots are published in write-once slots and never freed before
 //! the table, so readers need no reclamation: a read is one `Acquire` load
 //! of the slot number and the slot's own `Acquire` load. Taking one
-//! allocates (twice), about once per level the list grows: twenty times
-//! in a million inserts, like a chunk refill. All safe code; under loom
-//! the index is off, so the models check the list itself.
+//! allocates (three times), about once for each doubling of the table,
+//! like a chunk refill; all of them together take about 0.1 bytes per
+//! entry at a million entries. All safe code; under loom the index is off,
+//! so the models check the list itself.
 
 use crate::arena::NodeRef;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// Snapshots a table can take. Each is taken when the list grows a level,
-/// and a list of `MAX_HEIGHT` levels grows at most that many times.
-const SLOTS: usize = crate::list::MAX_HEIGHT;
+/// Snapshots a table can take. One is retaken each time the number of
+/// nodes on its level doubles (so about once for each doubling of the
+/// table), and a few more while the table is small: 32 last for tables of
+/// hundreds of millions of entries. After the last, the newest stays in
+/// use (a stale index is still correct).
+const SLOTS: usize = 32;
 
-/// How many levels below the top the snapshot's level is: the list's top
-/// levels hold a node or two each, so the level `SPAN` below holds about
-/// `2^SPAN` nodes.
+/// How many levels below the top the first snapshot's level is: the
+/// list's top levels hold a node or two each, so the level `SPAN` below
+/// holds about `2^SPAN` nodes.
 pub(crate) const SPAN: usize = 10;
 
-/// The first eight bytes of a key, big-endian, zero-padded. If two heads
-/// differ, so do the keys, in the same order.
+/// The most nodes a snapshot should hold: a retake moves one level up
+/// (about half as many) while its level holds more.
+pub(crate) const MOST: usize = 2048;
+
+/// The fewest nodes a snapshot should hold: a retake moves one level down
+/// (about twice as many) while its level holds fewer. So a snapshot holds
+/// 512 to 2048 nodes, 4 to 16 KiB.
+pub(crate) const LEAST: usize = 512;
+
+/// Fewest new nodes on the level before a retake, so that a small first
+/// snapshot is not retaken over and over.
+const FEWEST_NEW: usize = 64;
+
+/// The first four bytes of `rest`, big-endian, zero-padded. If the heads
+/// of two byte strings differ, so do the strings, in the same order.
 #[inline(always)]
-pub(crate) fn head8(key: &[u8]) -> u64 {
-    if let Some(h) = key.first_chunk::<8>() {
-        return u64::from_be_bytes(*h);
+fn head4(rest: &[u8]) -> u32 {
+    if let Some(h) = rest.first_chunk::<4>() {
+        return u32::from_be_bytes(*h);
     }
-    let mut h = [0u8; 8];
-    h[..key.len()].copy_from_slice(key);
-    u64::from_be_bytes(h)
+    let mut h = [0u8; 4];
+    h[..rest.len()].copy_from_slice(rest);
+    u32::from_be_bytes(h)
 }
 
 /// One level's nodes in key order, with their key heads.
 pub(crate) struct Snapshot {
     level: usize,
-    heads: Box<[u64]>,
-    nodes: Box<[NodeRef]>,
+    /// The bytes every key of the snapshot starts with (the longest such
+    /// prefix: that of its first and last keys).
+    prefix: Box<[u8]>,
+    /// Each node's [`head4`] of its key after `prefix`, ascending.
+    heads: Box<[u32]>,
+    nodes: Vec<NodeRef>,
 }
 
 impl Snapshot {
-    /// A snapshot of `level`, from its nodes in list order.
-    pub(crate) fn new(level: usize, entries: impl Iterator<Item = (u64, NodeRef)>) -> Snapshot {
-        let (heads, nodes): (Vec<u64>, Vec<NodeRef>) = entries.unzip();
+    /// A snapshot of `level`, from its nodes in list order and their keys.
+    /// Allocates once for the heads, and once for the prefix if the keys
+    /// share one (`nodes` is kept as it is).
+    pub(crate) fn new<'k>(
+        level: usize,
+        nodes: Vec<NodeRef>,
+        key: impl Fn(NodeRef) -> &'k [u8],
+    ) -> Snapshot {
+        let prefix: Box<[u8]> = match (nodes.first(), nodes.last()) {
+            (Some(&first), Some(&last)) => {
+                let (a, b) = (key(first), key(last));
+                let shared = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                a[..shared].into()
+            }
+            _ => Box::default(),
+        };
+        let heads: Box<[u32]> = nodes
+            .iter()
+            .map(|&n| head4(&key(n)[prefix.len()..]))
+            .collect();
         debug_assert!(heads.is_sorted(), "a level is in key order");
         Snapshot {
             level,
-            heads: heads.into(),
-            nodes: nodes.into(),
+            prefix,
+            heads,
+            nodes,
         }
     }
 
@@ -75,10 +117,42 @@ impl Snapshot {
         self.level
     }
 
-    /// The last node whose key head is below `head` (so whose key is below
-    /// any key with that head), if any.
+    /// Nodes in the snapshot.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Heap bytes the snapshot holds.
+    fn bytes(&self) -> usize {
+        self.prefix.len()
+            + std::mem::size_of_val::<[u32]>(&self.heads)
+            + std::mem::size_of_val::<[NodeRef]>(&self.nodes)
+    }
+
+    /// The last node whose key the snapshot proves below `key` (its head is
+    /// smaller, or its prefix is), if any.
     #[inline]
-    pub(crate) fn below(&self, head: u64) -> Option<NodeRef> {
+    pub(crate) fn below(&self, key: &[u8]) -> Option<NodeRef> {
+        let shared = self.prefix.len();
+        let (start, rest) = key.split_at(shared.min(key.len()));
+        // (Not `<[u8]>::cmp`: its call to `memcmp`, even for no bytes, made
+        // every get at 10k entries half again as slow.)
+        let order = if shared == 0 {
+            std::cmp::Ordering::Equal
+        } else {
+            crate::list::compare_keys(start, &self.prefix[..start.len()])
+        };
+        match order {
+            // Below every key of the snapshot (which all start with the
+            // prefix), or above all of them.
+            std::cmp::Ordering::Less => return None,
+            std::cmp::Ordering::Greater => return self.nodes.last().copied(),
+            // A proper prefix of the prefix sorts before it.
+            std::cmp::Ordering::Equal if key.len() < shared => return None,
+            std::cmp::Ordering::Equal => {}
+        }
+        let head = head4(rest);
         let heads = &self.heads[..];
         if heads.is_empty() {
             return None;
@@ -107,6 +181,8 @@ pub(crate) struct TopIndex {
     taken: AtomicUsize,
     /// One past the newest published slot (0: none yet).
     newest: AtomicUsize,
+    /// Nodes linked on the newest snapshot's level since it was taken.
+    new_nodes: AtomicUsize,
 }
 
 impl TopIndex {
@@ -115,6 +191,7 @@ impl TopIndex {
             slots: [const { OnceLock::new() }; SLOTS],
             taken: AtomicUsize::new(0),
             newest: AtomicUsize::new(0),
+            new_nodes: AtomicUsize::new(0),
         }
     }
 
@@ -127,9 +204,49 @@ impl TopIndex {
         }
     }
 
+    /// Heap bytes held by every snapshot taken (all are kept until the
+    /// table drops).
+    pub(crate) fn bytes(&self) -> usize {
+        let newest = self.newest.load(Ordering::Acquire);
+        self.slots[..newest.min(SLOTS)]
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(Snapshot::bytes)
+            .sum()
+    }
+
+    /// Snapshots taken (published or, past the last slot, dropped).
+    pub(crate) fn taken(&self) -> usize {
+        self.taken.load(Ordering::Relaxed)
+    }
+
     /// Whether another snapshot can be published.
     pub(crate) fn has_room(&self) -> bool {
         self.taken.load(Ordering::Relaxed) < SLOTS
+    }
+
+    /// Notes that a node of `height` levels was linked. If that makes the
+    /// newest snapshot's level hold twice the nodes it held when taken,
+    /// returns that level: the caller retakes (see `List::retake_top`).
+    ///
+    /// The list's height alone (what the first snapshot waits for) is a
+    /// poor trigger: it is the tallest of all towers, and one lucky node
+    /// raises it early. Retaken only at height changes, a snapshot was
+    /// found holding a fifth of its level's nodes, which made gets at 10k
+    /// entries about a third slower than with a fresh one.
+    ///
+    /// One call in about a thousand (the share of nodes as tall as the
+    /// level) does a `fetch_add`; exactly one caller sees the threshold
+    /// reached. Counts that race with a retake may be lost: the next
+    /// retake then only comes a little later.
+    #[inline]
+    pub(crate) fn linked(&self, height: usize) -> Option<usize> {
+        let newest = self.get()?;
+        if height <= newest.level() {
+            return None;
+        }
+        let new = self.new_nodes.fetch_add(1, Ordering::Relaxed) + 1;
+        (new == newest.nodes.len().max(FEWEST_NEW)).then(|| newest.level())
     }
 
     /// Publishes `snapshot` as the newest, if a slot is left (otherwise
@@ -141,6 +258,7 @@ impl TopIndex {
         }
         let _ = self.slots[i].set(snapshot);
         self.newest.fetch_max(i + 1, Ordering::Release);
+        self.new_nodes.store(0, Ordering::Relaxed);
     }
 }
 
@@ -148,46 +266,120 @@ impl TopIndex {
 mod tests {
     use super::*;
 
-    #[test]
-    fn heads_order_as_keys_do() {
-        let keys: [&[u8]; 7] = [b"", b"\0", b"a", b"a\0", b"ab", b"abcdefgh", b"abcdefgi"];
-        for a in keys {
-            for b in keys {
-                if head8(a) < head8(b) {
-                    assert!(a < b, "{a:?} {b:?}");
-                }
+    fn node(i: usize) -> NodeRef {
+        NodeRef::for_test(i as u32 + 1)
+    }
+
+    /// Checks `below` against the keys it indexes: the node it returns
+    /// sorts below the probe, and every later node either does not or
+    /// cannot be told apart from the probe by its head (same prefix and
+    /// head): it is the last node the snapshot can prove below.
+    fn check(keys: &[Vec<u8>], probes: &[Vec<u8>]) {
+        let s = Snapshot::new(3, (0..keys.len()).map(node).collect(), |n| {
+            &keys[n.for_test_index()]
+        });
+        assert_eq!(s.level(), 3);
+        let prefix = &s.prefix[..];
+        let tied = |k: &[u8], p: &[u8]| {
+            p.starts_with(prefix) && head4(&k[prefix.len()..]) == head4(&p[prefix.len()..])
+        };
+        for p in probes {
+            let got = s.below(p).map(|n| n.for_test_index());
+            if let Some(i) = got {
+                assert!(keys[i] < *p, "{:?} returned for {p:?}", keys[i]);
+            }
+            let after = got.map_or(0, |i| i + 1);
+            for k in &keys[after..] {
+                assert!(
+                    *k >= *p || tied(k, p),
+                    "{k:?} is provably below {p:?}, after {got:?}"
+                );
             }
         }
     }
 
     #[test]
-    fn below_finds_the_last_smaller_head() {
-        let heads = [3u64, 5, 5, 9, 12];
-        let nodes = (1..=5).map(crate::arena::NodeRef::for_test);
-        let s = Snapshot::new(4, heads.into_iter().zip(nodes));
-        assert_eq!(s.level(), 4);
-        for probe in 0..15u64 {
-            let want = heads.iter().rposition(|&h| h < probe);
-            let got = s.below(probe);
-            assert_eq!(
-                got,
-                want.map(|i| crate::arena::NodeRef::for_test(i as u32 + 1)),
-                "{probe}"
-            );
+    fn below_finds_the_last_key_it_can_prove_smaller() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Keys over a small alphabet (many share heads), with and without
+        // a long shared prefix, of lengths around the prefix and head
+        // boundaries; probes are the keys, their neighbours and strangers.
+        for prefix in [&b""[..], b"user:", b"https://example.com/"] {
+            for n in [0usize, 1, 2, 3, 7, 100, 1000] {
+                let mut keys: Vec<Vec<u8>> = (0..n)
+                    .map(|_| {
+                        let r = rand();
+                        let len = (r % 9) as usize;
+                        let mut k = prefix.to_vec();
+                        k.extend((0..len).map(|i| b"\0ab\xff"[((r >> (8 + 2 * i)) % 4) as usize]));
+                        k
+                    })
+                    .collect();
+                keys.sort();
+                let mut probes: Vec<Vec<u8>> = Vec::new();
+                for k in &keys {
+                    probes.push(k.clone());
+                    let mut longer = k.clone();
+                    longer.push(0);
+                    probes.push(longer);
+                    probes.push(k[..k.len() / 2].to_vec());
+                }
+                for p in [
+                    &b""[..],
+                    b"\0",
+                    b"a",
+                    b"user",
+                    b"user:",
+                    b"users",
+                    b"zzz",
+                    b"\xff\xff",
+                ] {
+                    probes.push(p.to_vec());
+                }
+                check(&keys, &probes);
+            }
         }
-        let empty = Snapshot::new(0, std::iter::empty());
-        assert_eq!(empty.below(7), None);
+    }
+
+    #[test]
+    fn a_shared_prefix_is_stripped_from_the_heads() {
+        let keys: Vec<Vec<u8>> = (0..500u32)
+            .map(|i| format!("https://example.com/items/{i:06}").into_bytes())
+            .collect();
+        let s = Snapshot::new(2, (0..keys.len()).map(node).collect(), |n| {
+            &keys[n.for_test_index()]
+        });
+        assert_eq!(&s.prefix[..], b"https://example.com/items/000");
+        // Every key gets a head of its own, so the search lands on the
+        // key's predecessor itself.
+        for (i, k) in keys.iter().enumerate().skip(1) {
+            assert_eq!(s.below(k).map(|n| n.for_test_index()), Some(i - 1));
+        }
+        assert_eq!(s.below(b"https://example.com/items/000000"), None);
+        assert_eq!(
+            s.below(b"https://example.com/j")
+                .map(|n| n.for_test_index()),
+            Some(499)
+        );
+        assert_eq!(s.below(b"https://example.com/"), None);
     }
 
     #[test]
     fn the_newest_published_snapshot_wins() {
         let top = TopIndex::new();
         assert!(top.get().is_none());
-        top.publish(Snapshot::new(1, std::iter::empty()));
-        top.publish(Snapshot::new(2, std::iter::empty()));
+        let none = |_: NodeRef| -> &[u8] { b"" };
+        top.publish(Snapshot::new(1, Vec::new(), none));
+        top.publish(Snapshot::new(2, Vec::new(), none));
         assert_eq!(top.get().map(Snapshot::level), Some(2));
         for _ in 0..SLOTS {
-            top.publish(Snapshot::new(3, std::iter::empty()));
+            top.publish(Snapshot::new(3, Vec::new(), none));
         }
         assert!(!top.has_room());
         assert_eq!(top.get().map(Snapshot::level), Some(3));
