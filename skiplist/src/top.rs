@@ -127,7 +127,7 @@ impl Snapshot {
     fn bytes(&self) -> usize {
         self.prefix.len()
             + std::mem::size_of_val::<[u32]>(&self.heads)
-            + std::mem::size_of_val::<[NodeRef]>(&self.nodes)
+            + self.nodes.capacity() * std::mem::size_of::<NodeRef>()
     }
 
     /// The last node whose key the snapshot proves below `key` (its head is
