@@ -344,6 +344,7 @@ impl SkipList {
         let reserved = self.list.arena.allocated_bytes();
         let sum = |f: fn(&Lane) -> u64| self.lanes.iter().map(f).sum::<u64>();
         let entries = self.entries();
+        let (index_bytes, index_snapshots) = self.list.index_stats();
         let avg = |total: u64| {
             if entries == 0 {
                 0.0
@@ -354,8 +355,8 @@ impl SkipList {
         Stats {
             memory_usage: usage,
             memory_reserved: reserved,
-            index_bytes: self.list.index_stats().0,
-            index_snapshots: self.list.index_stats().1,
+            index_bytes,
+            index_snapshots,
             memory_idle: reserved.saturating_sub(usage),
             memory_utilization: if reserved == 0 {
                 0.0
