@@ -13,7 +13,7 @@
 //! snapshot seqno it is exact.
 
 use crate::arena::NodeRef;
-use crate::list::MAX_SEQNO;
+use crate::list::{same_key, MAX_SEQNO};
 use crate::{SkipList, Version};
 use ordex_core::Seqno;
 
@@ -138,7 +138,7 @@ impl<'a> Cursor<'a> {
         let key = list.arena.key(n);
         let mut cur = list.next_ahead(n);
         while let Some(m) = cur {
-            if list.arena.key(m) != key {
+            if !same_key(list.arena.key(m), key) {
                 break;
             }
             cur = list.next_ahead(m);
@@ -155,7 +155,7 @@ impl<'a> Cursor<'a> {
         // current key, to the oldest version of the key before it.
         let mut cur = list.prev_of(n);
         while let Some(m) = cur {
-            if list.arena.key(m) != key {
+            if !same_key(list.arena.key(m), key) {
                 break;
             }
             cur = list.prev_of(m);
@@ -186,7 +186,7 @@ impl<'a> Cursor<'a> {
             // older versions.
             cur = list.next(n);
             while let Some(m) = cur {
-                if list.arena.key(m) != key {
+                if !same_key(list.arena.key(m), key) {
                     break;
                 }
                 cur = list.next(m);
@@ -207,7 +207,7 @@ impl<'a> Cursor<'a> {
             let mut m = Some(n);
             while let Some(x) = m {
                 let (k, s) = list.arena.key_seqno(x);
-                if k != key {
+                if !same_key(k, key) {
                     break;
                 }
                 if s <= self.seqno {

@@ -71,8 +71,9 @@
 //! sorted snapshot of one upper level (the top index, retaken as the list
 //! grows) is binary-searched for the last node below the key, and the
 //! descent starts there, ten levels down. [`SkipList::multi_get`] sorts its
-//! keys, finger-searches the upper levels and interleaves sixteen searches
-//! through the lower ones. Measured figures, with the commands that
+//! keys, finger-searches the top index for each key's start (galloping from
+//! the previous key's place in it) and interleaves sixteen searches
+//! through the levels below. Measured figures, with the commands that
 //! produced them, are in the repository README.
 //!
 //! # Writers
@@ -103,7 +104,7 @@ pub use cursor::{Cursor, VersionCursor};
 
 use arena::{node_size, Arena, Block, NodeRef};
 use lane::{Claim, Lane, Lanes, NO_SEQNO, PENDING};
-use list::{random_height, Linked, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
+use list::{random_height, same_key, Linked, List, KIND_DELETE, KIND_PUT, MAX_HEIGHT, MAX_SEQNO};
 use ordex_core::sync::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use ordex_core::{deliver, is_empty_range, past_end, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use smallvec::SmallVec;
@@ -558,10 +559,10 @@ impl SkipList {
         // The live count changes only when the node became its key's newest
         // version: by its own kind, minus the kind of the version it
         // superseded (`next`, if it is the same key).
-        let newest = at.prev == self.list.head() || arena.key(at.prev) != key;
+        let newest = at.prev == self.list.head() || !same_key(arena.key(at.prev), key);
         if newest {
             let older_live =
-                matches!(at.next, Some(n) if self.list.is_put(n) && arena.key(n) == key);
+                matches!(at.next, Some(n) if self.list.is_put(n) && same_key(arena.key(n), key));
             let delta = i64::from(self.list.is_put(node)) - i64::from(older_live);
             if delta != 0 {
                 lane.live
@@ -794,11 +795,11 @@ impl SkipList {
             let at = self
                 .list
                 .insert(node, &mut splice, |prev, next| {
-                    if prev != self.list.head() && arena.key(prev) == key {
+                    if prev != self.list.head() && same_key(arena.key(prev), key) {
                         newer = true;
                         return false;
                     }
-                    present = next.filter(|&n| self.list.is_put(n) && arena.key(n) == key);
+                    present = next.filter(|&n| self.list.is_put(n) && same_key(arena.key(n), key));
                     present.is_none()
                 })
                 .expect("auto seqnos are unique");
@@ -823,7 +824,7 @@ impl SkipList {
         let n = self.list.seek(key, seqno.min(MAX_SEQNO))?;
         let (k, v, _) = self.list.arena.entry(n);
 
-        if k != key {
+        if !same_key(k, key) {
             return None;
         }
         Some(self.list.is_put(n).then_some(v))
@@ -841,11 +842,13 @@ impl SkipList {
 
     /// Looks up many keys at once, calling `f(i, value)` for `keys[i]`
     /// (in an unspecified order) with its newest live value. Keys are
-    /// taken 64 at a time in key order: each finger-searches the upper
-    /// levels from the previous key's path, then sixteen searches run
-    /// interleaved through the lower levels, each prefetching the node it
-    /// will compare next while the others compare theirs, so their cache
-    /// misses overlap. Allocation-free.
+    /// taken 64 at a time in key order: each key's start is found by a
+    /// finger search from the previous key's (in the top index, galloping
+    /// from the previous key's place; in a table too small for one, down
+    /// the upper levels from the previous key's path), then sixteen
+    /// searches run interleaved through the levels below, each
+    /// prefetching the node it will compare next while the others compare
+    /// theirs, so their cache misses overlap. Allocation-free.
     ///
     /// ```
     /// use ordex_core::OrderedIndex;
@@ -862,7 +865,7 @@ impl SkipList {
         self.list.multi_seek(keys, |i, n| {
             let value = n.and_then(|n| {
                 let (k, v, _) = self.list.arena.entry(n);
-                (k == keys[i] && self.list.is_put(n)).then_some(v)
+                (same_key(k, keys[i]) && self.list.is_put(n)).then_some(v)
             });
             f(i, value)
         });

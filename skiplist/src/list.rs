@@ -119,6 +119,13 @@ pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
     a.cmp(b)
 }
 
+/// Whether two keys are equal: [`compare_keys`]' inline words instead of
+/// a call to `memcmp` (which `==` on slices makes, for every length).
+#[inline(always)]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && compare_keys(a, b) == Cmp::Equal
+}
+
 /// The predecessors and successors of a position at every level. Kept
 /// across the inserts of a sorted batch so each insert starts where the
 /// previous one ended (RocksDB's splice hint).
@@ -582,7 +589,8 @@ impl List {
                 let (prev, next) = (s.prev[level], s.next[level]);
                 if level == 0 {
                     if let Some(n) = next {
-                        if self.arena.key_seqno(n) == (key, seqno) {
+                        let (k, s) = self.arena.key_seqno(n);
+                        if s == seqno && same_key(k, key) {
                             return Err(Duplicate);
                         }
                     }
@@ -636,28 +644,40 @@ impl List {
     ///
     /// Keys are taken [`GROUP`] at a time, in key order, in two phases:
     ///
-    /// 1. **Finger search through the upper levels** (the top
-    ///    [`UPPER_LEVELS`], whose few nodes stay in cache): each key starts
-    ///    from the previous key's path at the lowest level where that path
-    ///    still lies before it (the node that stopped the previous search
-    ///    there sorts at or after the new key), instead of from the head.
-    ///    For 64 keys in a million entries, that skips the top third of
-    ///    every descent.
-    /// 2. **Interleaved descent through the lower levels**, where nearly
-    ///    every step is a cache miss: the searches run [`LANES`] at a time,
-    ///    round-robin, one step each; a step compares the candidate node
-    ///    prefetched on the previous round, then loads and prefetches the
-    ///    next one, so up to [`LANES`] misses are in flight at once.
-    pub(crate) fn multi_seek(&self, keys: &[&[u8]], mut f: impl FnMut(usize, Option<NodeRef>)) {
+    /// 1. **Finger search to a start.** With a top index, each key's
+    ///    search starts at the index's level, from the last index node
+    ///    below it, found by galloping from the previous key's rank in the
+    ///    index (see [`Snapshot::rank_from`]). Without one (a small table),
+    ///    each key starts from the previous key's path at the lowest of
+    ///    the top [`UPPER_LEVELS`] where that path still lies before it
+    ///    (the node that stopped the previous search there sorts at or
+    ///    after the new key), and descends those levels.
+    /// 2. **Interleaved descent through the levels below**, where nearly
+    ///    every step is a cache miss: the searches run [`LANES`] at a
+    ///    time, round-robin, one step each; a step compares the candidate
+    ///    node prefetched on the previous round, then loads and prefetches
+    ///    the next one, so up to [`LANES`] misses are in flight at once.
+    ///    Whether a step moves right or down is a coin toss the branch
+    ///    predictor cannot learn, so the step selects its next state
+    ///    without branching on it.
+    pub(crate) fn multi_seek<'k>(
+        &self,
+        keys: &[&'k [u8]],
+        mut f: impl FnMut(usize, Option<NodeRef>),
+    ) {
         /// Keys sorted and searched together.
         const GROUP: usize = 64;
-        /// Levels searched by finger search (phase 1).
+        /// Levels searched by finger search in phase 1 without a top index.
         const UPPER_LEVELS: usize = 12;
         /// Searches interleaved in phase 2.
         const LANES: usize = 16;
+        /// Where phase 2 takes a search up: it compares `cand`, the node
+        /// after `x` at `level` (`stop` is known not to sort before the
+        /// key).
         #[derive(Clone, Copy)]
-        struct Search {
-            key: usize,
+        struct Search<'k> {
+            key: &'k [u8],
+            i: usize,
             x: NodeRef,
             level: usize,
             cand: Option<NodeRef>,
@@ -677,93 +697,45 @@ impl List {
             let order = &mut order[..group.len()];
             order.sort_unstable_by(|&a, &b| compare_keys(group[a as usize], group[b as usize]));
 
-            // Phase 1: finger search down to level `low`.
+            // Phase 1: each key's start, a node before it and the levels
+            // left below (0: the search is done, `stop` is its answer).
             let top = self.height.load(Ordering::Relaxed);
-            let low = top.saturating_sub(UPPER_LEVELS);
-            let mut prev = [self.head; MAX_HEIGHT];
-            let mut next: [Option<NodeRef>; MAX_HEIGHT] = [None; MAX_HEIGHT];
-            let mut starts = [(self.head, None::<NodeRef>); GROUP];
-            let mut first = true;
-            for &i in order.iter() {
-                let key = group[i as usize];
-                // The lowest level at which the previous path still lies
-                // before `key`; from the top for the first key.
-                let mut level = top - 1;
-                if !first {
-                    level = low;
-                    while level < top - 1 {
-                        match next[level] {
-                            Some(n) if self.before(n, key, MAX_SEQNO) => level += 1,
-                            _ => break,
-                        }
-                    }
-                }
-                first = false;
-                let mut x = prev[level];
-                let mut stop = if level + 1 < top {
-                    next[level + 1]
-                } else {
-                    None
-                };
-                // Where the previous path does not help below the top
-                // index's level, start from the top index instead. The
-                // levels above it are then not on this key's path: forget
-                // them, so the next key does not start from them.
-                if let Some((from, at)) = self.top_start(key, level) {
-                    if at > low {
-                        (x, level, stop) = (from, at - 1, None);
-                        for l in at..top {
-                            (prev[l], next[l]) = (self.head, None);
-                        }
-                    }
-                }
-                loop {
-                    let n = loop {
-                        let n = self.arena.next(x, level);
-                        match n {
-                            Some(c) if n != stop && self.before(c, key, MAX_SEQNO) => x = c,
-                            _ => break n,
-                        }
-                    };
-                    prev[level] = x;
-                    next[level] = n;
-                    if n.is_some() {
-                        stop = n;
-                    }
-                    if level == low {
-                        break;
-                    }
-                    level -= 1;
-                }
-                starts[i as usize] = (x, next[low]);
+            let mut starts = [(self.head, 0usize, None::<NodeRef>); GROUP];
+            #[cfg(not(loom))]
+            let indexed = self.index_starts(group, order, top, &mut starts);
+            #[cfg(loom)]
+            let indexed = false;
+            if !indexed {
+                self.finger_starts(group, order, top.saturating_sub(UPPER_LEVELS), &mut starts);
             }
 
-            // Phase 2: the levels below `low`, interleaved.
-            let start = |i: usize| -> Option<Search> {
-                let (x, stop) = starts[i];
-                if low == 0 {
+            // Phase 2: the levels below each start, interleaved.
+            let start = |i: usize| -> Option<Search<'k>> {
+                let (x, levels, stop) = starts[i];
+                if levels == 0 {
                     return None;
                 }
-                let cand = self.arena.next(x, low - 1);
+                let cand = self.arena.next(x, levels - 1);
                 if let Some(c) = cand {
                     if cand != stop {
                         self.arena.prefetch(c);
                     }
                 }
                 Some(Search {
-                    key: i,
+                    key: group[i],
+                    i,
                     x,
-                    level: low - 1,
+                    level: levels - 1,
                     cand,
                     stop,
                 })
             };
-            let mut active: [Option<Search>; LANES] = [None; LANES];
+            let mut active: [Option<Search<'k>>; LANES] = [None; LANES];
             let mut pending = order.iter().map(|&i| i as usize);
             // Fills a lane with the next search that still has levels to
             // go; searches done in phase 1 report at once.
             let mut refill =
-                |slot: &mut Option<Search>, f: &mut dyn FnMut(usize, Option<NodeRef>)| {
+                |slot: &mut Option<Search<'k>>, f: &mut dyn FnMut(usize, Option<NodeRef>)| {
                     *slot = None;
                     for i in pending.by_ref() {
                         match start(i) {
@@ -771,7 +743,7 @@ impl List {
                                 *slot = Some(s);
                                 return;
                             }
-                            None => f(base + i, starts[i].1),
+                            None => f(base + i, starts[i].2),
                         }
                     }
                 };
@@ -782,35 +754,118 @@ impl List {
             while running > 0 {
                 for slot in active.iter_mut() {
                     let Some(s) = slot else { continue };
-                    let key = group[s.key];
-                    match s.cand {
-                        Some(c) if Some(c) != s.stop && self.before(c, key, MAX_SEQNO) => {
-                            s.x = c;
-                            s.cand = self.arena.next(c, s.level);
+                    // `stop` is known not to sort before the key. (Both
+                    // sides are evaluated: `&`, not `&&`, so the only
+                    // branch here is on the end of the level.)
+                    let cand = s.cand;
+                    let right = match cand {
+                        Some(c) => (cand != s.stop) & self.before(c, s.key, MAX_SEQNO),
+                        None => false,
+                    };
+                    if s.level == 0 && !right {
+                        f(base + s.i, cand);
+                        refill(slot, &mut f);
+                        if slot.is_none() {
+                            running -= 1;
                         }
-                        cand => {
-                            if cand.is_some() {
-                                s.stop = cand;
-                            }
-                            if s.level == 0 {
-                                f(base + s.key, cand);
-                                refill(slot, &mut f);
-                                if slot.is_none() {
-                                    running -= 1;
-                                }
-                                continue;
-                            }
-                            s.level -= 1;
-                            s.cand = self.arena.next(s.x, s.level);
-                        }
+                        continue;
                     }
+                    // Right: on to the candidate, same level. Down: the
+                    // candidate (if any) stops the levels below.
+                    s.x = core::hint::select_unpredictable(right, cand.unwrap_or(s.x), s.x);
+                    let keep = right | cand.is_none();
+                    s.stop = core::hint::select_unpredictable(keep, s.stop, cand);
+                    s.level -= usize::from(!right);
+                    s.cand = self.arena.next(s.x, s.level);
                     if let Some(c) = s.cand {
-                        if Some(c) != s.stop {
-                            self.arena.prefetch(c);
-                        }
+                        self.arena.prefetch(c);
                     }
                 }
             }
+        }
+    }
+
+    /// Phase 1 of [`multi_seek`](Self::multi_seek) with a top index below
+    /// `top` (the list's height): sets each key's start to (the last index
+    /// node below it, the levels below the index's, no stop), the keys
+    /// taken in `order` (key order) so that each is a finger search from
+    /// the one before. Without such an index, returns `false` and sets
+    /// nothing.
+    #[cfg(not(loom))]
+    fn index_starts(
+        &self,
+        group: &[&[u8]],
+        order: &[u8],
+        top: usize,
+        starts: &mut [(NodeRef, usize, Option<NodeRef>)],
+    ) -> bool {
+        let Some(index) = self.top.get().filter(|t| t.level() < top) else {
+            return false;
+        };
+        let mut rank = 0;
+        for &i in order {
+            rank = index.rank_from(group[i as usize], rank);
+            let x = index.last_of(rank).unwrap_or(self.head);
+            starts[i as usize] = (x, index.level() + 1, None);
+        }
+        true
+    }
+
+    /// Phase 1 of [`multi_seek`](Self::multi_seek) without a top index:
+    /// the finger search of `group`'s keys, taken in `order` (key order),
+    /// from the top of the list down to level `low`. Sets each key's start
+    /// to (its node before it at `low`, `low`, the node after that).
+    fn finger_starts(
+        &self,
+        group: &[&[u8]],
+        order: &[u8],
+        low: usize,
+        starts: &mut [(NodeRef, usize, Option<NodeRef>)],
+    ) {
+        let top = self.height.load(Ordering::Relaxed).max(low + 1);
+        let mut prev = [self.head; MAX_HEIGHT];
+        let mut next: [Option<NodeRef>; MAX_HEIGHT] = [None; MAX_HEIGHT];
+        let mut first = true;
+        for &i in order {
+            let key = group[i as usize];
+            // The lowest level at which the previous path still lies
+            // before `key`; from the top for the first key.
+            let mut level = top - 1;
+            if !first {
+                level = low;
+                while level < top - 1 {
+                    match next[level] {
+                        Some(n) if self.before(n, key, MAX_SEQNO) => level += 1,
+                        _ => break,
+                    }
+                }
+            }
+            first = false;
+            let mut x = prev[level];
+            let mut stop = if level + 1 < top {
+                next[level + 1]
+            } else {
+                None
+            };
+            loop {
+                let n = loop {
+                    let n = self.arena.next(x, level);
+                    match n {
+                        Some(c) if n != stop && self.before(c, key, MAX_SEQNO) => x = c,
+                        _ => break n,
+                    }
+                };
+                prev[level] = x;
+                next[level] = n;
+                if n.is_some() {
+                    stop = n;
+                }
+                if level == low {
+                    break;
+                }
+                level -= 1;
+            }
+            starts[i as usize] = (x, low, next[low]);
         }
     }
 
