@@ -589,8 +589,8 @@ impl List {
                 let (prev, next) = (s.prev[level], s.next[level]);
                 if level == 0 {
                     if let Some(n) = next {
-                        let (k, s) = self.arena.key_seqno(n);
-                        if s == seqno && same_key(k, key) {
+                        let (k, at) = self.arena.key_seqno(n);
+                        if at == seqno && same_key(k, key) {
                             return Err(Duplicate);
                         }
                     }
@@ -671,9 +671,9 @@ impl List {
         const UPPER_LEVELS: usize = 12;
         /// Searches interleaved in phase 2.
         const LANES: usize = 16;
-        /// Where phase 2 takes a search up: it compares `cand`, the node
-        /// after `x` at `level` (`stop` is known not to sort before the
-        /// key).
+        /// A search in phase 2, at `level`: its next step compares `cand`,
+        /// the node after `x` there (`stop`, the node that ended the level
+        /// above, is known not to sort before the key).
         #[derive(Clone, Copy)]
         struct Search<'k> {
             key: &'k [u8],
@@ -706,7 +706,8 @@ impl List {
             #[cfg(loom)]
             let indexed = false;
             if !indexed {
-                self.finger_starts(group, order, top.saturating_sub(UPPER_LEVELS), &mut starts);
+                let low = top.saturating_sub(UPPER_LEVELS);
+                self.finger_starts(group, order, top, low, &mut starts);
             }
 
             // Phase 2: the levels below each start, interleaved.
@@ -813,16 +814,17 @@ impl List {
 
     /// Phase 1 of [`multi_seek`](Self::multi_seek) without a top index:
     /// the finger search of `group`'s keys, taken in `order` (key order),
-    /// from the top of the list down to level `low`. Sets each key's start
-    /// to (its node before it at `low`, `low`, the node after that).
+    /// from `top` (the list's height) down to level `low`. Sets each key's
+    /// start to (its node before it at `low`, `low`, the node after that).
     fn finger_starts(
         &self,
         group: &[&[u8]],
         order: &[u8],
+        top: usize,
         low: usize,
         starts: &mut [(NodeRef, usize, Option<NodeRef>)],
     ) {
-        let top = self.height.load(Ordering::Relaxed).max(low + 1);
+        let top = top.max(low + 1);
         let mut prev = [self.head; MAX_HEIGHT];
         let mut next: [Option<NodeRef>; MAX_HEIGHT] = [None; MAX_HEIGHT];
         let mut first = true;
