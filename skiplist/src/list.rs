@@ -824,7 +824,7 @@ impl List {
         low: usize,
         starts: &mut [(NodeRef, usize, Option<NodeRef>)],
     ) {
-        let top = top.max(low + 1);
+        debug_assert!(low < top, "the list has at least one level above `low`");
         let mut prev = [self.head; MAX_HEIGHT];
         let mut next: [Option<NodeRef>; MAX_HEIGHT] = [None; MAX_HEIGHT];
         let mut first = true;

@@ -138,7 +138,7 @@ impl Snapshot {
             Ok(head) => rank_in(&self.heads, head),
             Err(rank) => rank,
         };
-        rank.checked_sub(1).map(|p| self.nodes[p])
+        self.last_of(rank)
     }
 
     /// How many of the snapshot's nodes, from the first, it proves below
