@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner,
+    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, suite,
     techniques_study, workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,12 +19,15 @@ static ALLOC: alloc::BenchAlloc = alloc::BenchAlloc;
 
 /// Compare concurrent ordered indexes on identical work.
 ///
-/// With no subcommand, runs the default comparison (about two minutes on a
-/// 2-core machine): every ordex backend and every peer, YCSB A-F, load,
-/// uniform reads, memtable and snapshot workloads, on random u64 keys and
-/// English words, at 1 and 2 threads, 3 repeats. Prints a table per
-/// workload and writes a CSV, a JSON manifest, report.md and SVG plots
-/// under target/index-bench/<run>/.
+/// With no subcommand, runs the default comparison (a few minutes on a
+/// 2-core machine): every ordex backend and every peer on every key shape
+/// (load, reads of all and of the newest keys, scans), and YCSB A-F,
+/// memtable and snapshot workloads on random u64 keys and English words, at
+/// 1 and 2 threads. Each repeat measures every index once, adjacent in time,
+/// in an order that changes from repeat to repeat; ratios between indexes
+/// are taken per repeat and reported as a median with a confidence
+/// interval. Prints a table per workload and writes CSVs, a JSON manifest,
+/// report.md and SVG plots under target/index-bench/<run>/.
 #[derive(Parser, Debug)]
 #[command(
     name = "index-bench",
@@ -73,12 +76,13 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     indexes: Vec<String>,
     /// Workloads, comma-separated: load, ycsb-a … ycsb-f (or a … f),
-    /// read-uniform, memtable, snapshot; default: all.
+    /// read-uniform, read-newest, scan, memtable, snapshot (see `list`).
+    /// Default: the default suite (see `list`); with --keysets, all.
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
-    /// Key sets, comma-separated: u64-random, u64-mono, bin16, words, urls,
-    /// emails.
-    #[arg(long, value_delimiter = ',', default_value = "u64-random,words")]
+    /// Key sets, comma-separated (see `list`). Default: every key shape of
+    /// the default suite.
+    #[arg(long, value_delimiter = ',')]
     keysets: Vec<String>,
     /// Thread counts, comma-separated; counts above this machine's cores
     /// are run and marked as oversubscribed.
@@ -93,9 +97,16 @@ struct RunArgs {
     /// Value size in bytes (8, 32, 1024, …).
     #[arg(long, default_value_t = 8)]
     value_size: usize,
-    /// Repeats of each measurement (the report shows median and min-max).
+    /// Repeats (rounds): each measures every index once. Ratios get a 95%
+    /// interval from 6 repeats on; fewer give [min, max] with its lower
+    /// coverage (75% for 3).
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// The order of the indexes within a repeat: `rotate` changes it every
+    /// repeat (ABBA for two indexes); `given` keeps the order of --indexes
+    /// (to show what order does to a ratio).
+    #[arg(long, default_value = "rotate", value_parser = parse_order)]
+    order: runner::Order,
     /// Seed for key sets and operation streams.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -106,9 +117,8 @@ struct RunArgs {
     /// time.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A tiny run that checks everything works end to end (CI). It
-    /// reports verification failures (in report.md and on stderr) but, unlike
-    /// a normal run, does not exit with an error for them.
+    /// A tiny run that checks everything works end to end (CI). Like a
+    /// normal run, it fails if an ordex backend fails verification.
     #[arg(long)]
     smoke: bool,
     /// Skip the SVG plots.
@@ -123,6 +133,14 @@ struct ReportArgs {
     /// Where to write report.md and the plots (default: beside the CSV).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+fn parse_order(s: &str) -> Result<runner::Order, String> {
+    match s {
+        "rotate" => Ok(runner::Order::Rotate),
+        "given" => Ok(runner::Order::Given),
+        _ => Err(format!("unknown order {s:?}; expected rotate or given")),
+    }
 }
 
 fn default_out() -> PathBuf {
@@ -194,6 +212,11 @@ fn list() {
     for k in KeySetKind::ALL {
         println!("  {}", k.name());
     }
+    println!("default suite (key set: workloads):");
+    for p in suite::default_suite() {
+        let w: Vec<&str> = p.workloads.iter().map(|w| w.name()).collect();
+        println!("  {:<20} {}", p.keyset.name(), w.join(","));
+    }
 }
 
 fn run(mut args: RunArgs) -> Result<(), String> {
@@ -211,14 +234,11 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     if args.entries > u32::MAX as usize / 2 {
         return Err("--entries is limited to 2^31 keys".into());
     }
-    let workloads: Vec<Workload> = if args.workloads.is_empty() {
-        Workload::ALL.to_vec()
-    } else {
-        args.workloads
-            .iter()
-            .map(|w| w.parse())
-            .collect::<Result<_, _>>()?
-    };
+    let workloads: Vec<Workload> = args
+        .workloads
+        .iter()
+        .map(|w| w.parse())
+        .collect::<Result<_, _>>()?;
     let kinds: Vec<KeySetKind> = args
         .keysets
         .iter()
@@ -227,6 +247,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
                 .map_err(|e: keys::ParseKeySetKindError| e.to_string())
         })
         .collect::<Result<_, _>>()?;
+    let parts = suite::select(&kinds, &workloads);
     let entries = registry::select(&args.indexes)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let run = run_id();
@@ -234,7 +255,6 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let cfg = runner::Config {
         run: run.clone(),
-        workloads: workloads.clone(),
         threads: args.threads.clone(),
         ops: args.ops,
         value_size: args.value_size,
@@ -242,26 +262,18 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         seed: args.seed,
         latency_every: args.latency_every,
         cores,
+        order: args.order,
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
-    let keysets: Vec<KeySet> = kinds
+    let fresh = workload::fresh_needed(args.ops);
+    let units: usize = parts
         .iter()
-        .map(|&k| {
-            let ks = KeySet::generate(k, args.entries, workload::fresh_needed(args.ops), args.seed);
-            if let Some(n) = &ks.note {
-                eprintln!("note: {n}");
-                notes.push(n.clone());
-            }
-            ks
-        })
-        .collect();
-    let units: usize = keysets
-        .iter()
-        .map(|ks| {
+        .map(|p| {
+            let ks = KeySet::generate(p.keyset, 1, 0, args.seed);
             entries
                 .iter()
-                .filter(|e| (e.supports)(ks, args.value_size))
+                .filter(|e| (e.supports)(&ks, args.value_size))
                 .count()
         })
         .sum::<usize>()
@@ -279,23 +291,29 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     );
     let csv = dir.join("results.csv");
     let mut rows: Vec<Row> = Vec::new();
-    for ks in &keysets {
-        for e in &entries {
-            if !(e.supports)(ks, args.value_size) {
-                continue;
-            }
-            bar.set_message(format!("{} on {}", e.name, ks.kind.name()));
-            let tick = |_: String| bar.inc(1);
-            rows.extend((e.run)(&cfg, ks, &tick));
-            report::write_csv(&csv, &rows)
-                .map_err(|e| format!("writing {}: {e}", csv.display()))?;
+    for part in &parts {
+        let ks = KeySet::generate(part.keyset, args.entries, fresh, args.seed);
+        if let Some(n) = &ks.note {
+            eprintln!("note: {n}");
+            notes.push(n.clone());
         }
+        let mut contenders: Vec<_> = entries.iter().map(|e| (e.contender)()).collect();
+        bar.set_message(ks.kind.name().to_string());
+        let tick = |_: String| bar.inc(1);
+        rows.extend(runner::run_keyset(
+            &cfg,
+            &ks,
+            &part.workloads,
+            &mut contenders,
+            &tick,
+        ));
+        report::write_csv(&csv, &rows).map_err(|e| format!("writing {}: {e}", csv.display()))?;
     }
     bar.finish_and_clear();
     // A peer that fails verification is a finding to report (e.g.
     // crossbeam-skiplist 0.1.3 lets a get miss a key being overwritten:
     // crossbeam-rs/crossbeam#1023); an ordex backend that fails is a bug
-    // and fails the run.
+    // and fails the run, --smoke included.
     let failed: Vec<&Row> = rows
         .iter()
         .filter(|r| r.verified.starts_with("FAILED"))
@@ -313,16 +331,15 @@ fn run(mut args: RunArgs) -> Result<(), String> {
             entries.iter().map(|e| e.name).collect::<Vec<_>>().join(","),
         ),
         (
-            "workloads".into(),
-            workloads
+            "suite".into(),
+            parts
                 .iter()
-                .map(|w| w.name())
+                .map(|p| {
+                    let w: Vec<&str> = p.workloads.iter().map(|w| w.name()).collect();
+                    format!("{}: {}", p.keyset.name(), w.join(","))
+                })
                 .collect::<Vec<_>>()
-                .join(","),
-        ),
-        (
-            "keysets".into(),
-            kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
+                .join("; "),
         ),
         (
             "threads".into(),
@@ -336,6 +353,10 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         ("ops".into(), args.ops.to_string()),
         ("value_size".into(), args.value_size.to_string()),
         ("repeat".into(), args.repeat.to_string()),
+        (
+            "order".into(),
+            format!("{:?}", args.order).to_ascii_lowercase(),
+        ),
         ("seed".into(), args.seed.to_string()),
         ("latency_every".into(), args.latency_every.to_string()),
         (
@@ -362,7 +383,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
             failed_ordex
         );
     }
-    if failed_ordex > 0 && !args.smoke {
+    if failed_ordex > 0 {
         return Err(format!(
             "{failed_ordex} measurements of ordex backends failed verification"
         ));
@@ -378,6 +399,8 @@ fn render(
 ) -> Result<(), String> {
     let md = report::render_markdown(rows, manifest);
     std::fs::write(dir.join("report.md"), md).map_err(|e| format!("writing report.md: {e}"))?;
+    report::write_ratios_csv(&dir.join("ratios.csv"), &report::peer_ratios(rows))
+        .map_err(|e| format!("writing ratios.csv: {e}"))?;
     if plots {
         report::write_plots(dir, rows).map_err(|e| format!("writing plots: {e}"))?;
     }

@@ -1,7 +1,8 @@
 //! One measured result: a row of the long-format CSV.
 
-/// One (index, workload, key set, threads, repeat) measurement.
-#[derive(Debug, Clone, PartialEq)]
+/// One (index, workload, key set, threads, repeat) measurement. The field
+/// order is the CSV's column order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     /// Run identifier (the output directory's name).
     pub run: String,
@@ -45,8 +46,8 @@ pub struct Row {
     /// Result verification: `ok`, `FAILED: …`, or `n/a`.
     pub verified: String,
 }
-
-/// The CSV header, in column order.
+/// The CSV header: [`Row`]'s fields, in column order (checked against
+/// serde's header by a test of the CSV writer).
 pub const HEADER: &[&str] = &[
     "run",
     "index",

@@ -11,13 +11,10 @@ use crate::adapters::ordex_index::Ordex;
 use crate::adapters::rwlock_btreemap::RwLockBTreeMap;
 use crate::adapters::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::keys::KeySet;
-use crate::record::Row;
-use crate::runner::{self, Calibration, Config};
+use crate::runner::{self, Calibration, Contender};
 use crate::workload::{Mix, Workload};
 use ordex_core::reference::LockedBTreeMap;
 
-/// Runs every configured workload for one key set.
-pub type RunFn = fn(&Config, &KeySet, &dyn Fn(String)) -> Vec<Row>;
 /// Runs a custom mix for `advise`.
 pub type CalibrateFn = fn(Mix, &KeySet, usize, usize, usize, usize, u64) -> Calibration;
 
@@ -29,8 +26,8 @@ pub struct Entry {
     pub ordex: bool,
     /// Whether it can load this key set with values of this size.
     pub supports: fn(&KeySet, usize) -> bool,
-    /// The benchmark run.
-    pub run: RunFn,
+    /// A new contender for a run (see [`runner::run_keyset`]).
+    pub contender: fn() -> Box<dyn Contender>,
     /// The `advise` calibration.
     pub calibrate: CalibrateFn,
 }
@@ -44,7 +41,7 @@ fn entry<I: BenchIndex>() -> Entry {
         name: I::NAME,
         ordex: I::ORDEX,
         supports: supports_load::<I>,
-        run: runner::run_index::<I>,
+        contender: runner::contender::<I>,
         calibrate: runner::calibrate::<I>,
     }
 }
@@ -66,8 +63,8 @@ pub fn all() -> Vec<Entry> {
     ]
 }
 
-/// The entries named in `names` (all if empty), or an error naming the
-/// unknown ones.
+/// The entries named in `names`, in that order (all, in [`all`]'s order, if
+/// `names` is empty), or an error naming the unknown ones.
 pub fn select(names: &[String]) -> Result<Vec<Entry>, String> {
     let all = all();
     if names.is_empty() {
@@ -84,8 +81,16 @@ pub fn select(names: &[String]) -> Result<Vec<Entry>, String> {
             known.join(", ")
         ));
     }
-    Ok(all
-        .into_iter()
-        .filter(|e| names.iter().any(|n| n == e.name))
-        .collect())
+    let mut all: Vec<Option<Entry>> = all.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    for n in names {
+        if let Some(e) = all
+            .iter_mut()
+            .find(|e| e.as_ref().is_some_and(|e| e.name == n))
+            .and_then(Option::take)
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }

@@ -4,7 +4,8 @@
 use crate::adapter::{BenchIndex, Key};
 use crate::keys::KeySet;
 use crate::record::Row;
-use crate::workload::{interleaved, plan, Op, OpKind, Workload};
+use crate::warm;
+use crate::workload::{interleaved, plan, Op, OpKind, Plan, Workload};
 use hdrhistogram::Histogram;
 use ordex_core::sync::prefetch;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,8 +17,6 @@ use std::time::Instant;
 pub struct Config {
     /// Run identifier.
     pub run: String,
-    /// Workloads to run (the load phase always runs first).
-    pub workloads: Vec<Workload>,
     /// Thread counts.
     pub threads: Vec<usize>,
     /// Operations per workload (all threads together).
@@ -32,6 +31,8 @@ pub struct Config {
     pub latency_every: usize,
     /// Cores of this machine.
     pub cores: usize,
+    /// The order of the indexes within a round.
+    pub order: Order,
 }
 
 /// What one thread did in a timed section.
@@ -53,15 +54,23 @@ fn new_hist() -> Histogram<u64> {
 }
 
 /// The outcome of one timed section.
-struct Measured {
-    ops: u64,
-    seconds: f64,
-    reads: u64,
-    hits: u64,
-    scans: u64,
-    scanned: u64,
-    scan_requested: u64,
-    hist: Histogram<u64>,
+pub struct Measured {
+    /// Operations performed (all threads).
+    pub ops: u64,
+    /// Wall time from the first thread's start to the last thread's end.
+    pub seconds: f64,
+    /// Point reads of keys that should be present.
+    pub reads: u64,
+    /// Of those, how many found their key.
+    pub hits: u64,
+    /// Scans.
+    pub scans: u64,
+    /// Entries the scans visited.
+    pub scanned: u64,
+    /// Entries the scans asked for.
+    pub scan_requested: u64,
+    /// Sampled latencies, ns.
+    pub hist: Histogram<u64>,
 }
 
 fn merge(results: Vec<ThreadResult>) -> Measured {
@@ -243,147 +252,362 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
     }
     match w {
         Workload::A | Workload::B | Workload::F => caps.upserts,
-        Workload::E => caps.scans,
+        Workload::E | Workload::Scan => caps.scans,
         Workload::Snapshot => caps.snapshots,
         _ => true,
     }
 }
 
-/// Runs every configured workload on `I` for one key set; `tick` is called
-/// after each (threads, repeat) unit.
-pub fn run_index<I: BenchIndex>(cfg: &Config, ks: &KeySet, tick: &dyn Fn(String)) -> Vec<Row> {
-    let mut rows = Vec::new();
-    if !supports::<I>(Workload::Load, ks, cfg.value_size) {
-        return rows;
+/// One index under test, type-erased so that a round can hold every index
+/// loaded at once and measure them phase by phase. The timed loops inside
+/// stay generic over the index type (static dispatch per operation); only
+/// the call per phase is virtual.
+pub trait Contender {
+    /// The index's name.
+    fn name(&self) -> &'static str;
+    /// Whether it is an ordex backend.
+    fn ordex(&self) -> bool;
+    /// Whether it can run `w` on `ks` with values of `value_size`.
+    fn supports(&self, w: Workload, ks: &KeySet, value_size: usize) -> bool;
+    /// Bytes per entry after an untimed single-threaded load (see
+    /// [`bytes_per_entry`]).
+    fn bytes_per_entry(&self, ks: &KeySet, value: &[u8]) -> f64;
+    /// Replaces the held index with a new one and loads `keys[..loaded]`
+    /// into it with `threads` threads (timed).
+    fn load(&mut self, ks: &KeySet, threads: usize, value: &[u8], every: usize) -> Measured;
+    /// Entries in the held index (0 without one).
+    fn len(&self) -> usize;
+    /// Runs one stream per thread on the held index (timed).
+    fn drive(&self, ks: &KeySet, plan: &Plan, values: [&[u8]; 2], every: usize) -> Measured;
+    /// The snapshot workload on the held index (timed).
+    fn snapshot(
+        &self,
+        ks: &KeySet,
+        cfg: &Config,
+        threads: usize,
+        value: &[u8],
+        seed: u64,
+    ) -> Measured;
+    /// The memtable workload on a new index: timed concurrent load, seal and
+    /// flush-iteration; returns the measurement and the entries the flush
+    /// visited. The held index is left empty.
+    fn memtable(
+        &mut self,
+        ks: &KeySet,
+        threads: usize,
+        value: &[u8],
+        every: usize,
+    ) -> (Measured, usize);
+    /// Drops the held index.
+    fn clear(&mut self);
+}
+
+/// The [`Contender`] over adapter `I`.
+struct Slot<I: BenchIndex> {
+    index: Option<I>,
+}
+
+/// A new [`Contender`] for adapter `I`, holding no index yet.
+pub fn contender<I: BenchIndex>() -> Box<dyn Contender> {
+    Box::new(Slot::<I> { index: None })
+}
+
+impl<I: BenchIndex> Slot<I> {
+    fn held(&self) -> &I {
+        self.index
+            .as_ref()
+            .expect("a phase runs on an index loaded earlier in the round")
     }
+}
+
+impl<I: BenchIndex> Contender for Slot<I> {
+    fn name(&self) -> &'static str {
+        I::NAME
+    }
+
+    fn ordex(&self) -> bool {
+        I::ORDEX
+    }
+
+    fn supports(&self, w: Workload, ks: &KeySet, value_size: usize) -> bool {
+        supports::<I>(w, ks, value_size)
+    }
+
+    fn bytes_per_entry(&self, ks: &KeySet, value: &[u8]) -> f64 {
+        bytes_per_entry::<I>(ks, value)
+    }
+
+    fn load(&mut self, ks: &KeySet, threads: usize, value: &[u8], every: usize) -> Measured {
+        self.index = None;
+        let index = self.index.insert(I::new());
+        load(index, ks, 0, ks.loaded, threads, value, every)
+    }
+
+    fn len(&self) -> usize {
+        self.index.as_ref().map_or(0, I::len)
+    }
+
+    fn drive(&self, ks: &KeySet, plan: &Plan, values: [&[u8]; 2], every: usize) -> Measured {
+        let index = self.held();
+        merge(parallel(plan.streams.len(), |t| {
+            drive(index, ks, &plan.streams[t], values, every)
+        }))
+    }
+
+    fn snapshot(
+        &self,
+        ks: &KeySet,
+        cfg: &Config,
+        threads: usize,
+        value: &[u8],
+        seed: u64,
+    ) -> Measured {
+        snapshot_workload(
+            self.held(),
+            ks,
+            threads,
+            cfg.ops,
+            value,
+            seed,
+            cfg.latency_every,
+        )
+    }
+
+    fn memtable(
+        &mut self,
+        ks: &KeySet,
+        threads: usize,
+        value: &[u8],
+        every: usize,
+    ) -> (Measured, usize) {
+        self.index = None;
+        let index = I::new();
+        let mut m = load(&index, ks, 0, ks.loaded, threads, value, every);
+        index.seal();
+        let t0 = Instant::now();
+        let n = index.iterate_all();
+        m.seconds += t0.elapsed().as_secs_f64().max(1e-9);
+        m.ops += n as u64;
+        (m, n)
+    }
+
+    fn clear(&mut self) {
+        self.index = None;
+    }
+}
+
+/// The order in which a round measures its indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Every round changes the order: round `2j` rotates the list by `j`,
+    /// round `2j + 1` is that rotation reversed. Two indexes run ABBA; three
+    /// run all six orders in six rounds. No index always goes first or
+    /// always follows the same neighbour.
+    Rotate,
+    /// The order given, every round (to show what order does).
+    Given,
+}
+
+/// The order of `n` contenders in round `round` (a permutation of `0..n`).
+pub fn round_order(n: usize, round: usize, order: Order) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<usize> = (0..n).collect();
+    if order == Order::Rotate {
+        v.rotate_left((round / 2) % n);
+        if round % 2 == 1 {
+            v.reverse();
+        }
+    }
+    v
+}
+
+/// Memory a phase of `ops` operations may allocate: room for every op to
+/// write a new entry (key, value and a node's overhead).
+fn phase_bytes(ks: &KeySet, ops: usize, value_size: usize) -> usize {
+    let key = ks.avg_key_len().ceil() as usize;
+    ops.saturating_mul(key + value_size + 96)
+}
+
+/// What the load of one contender will allocate, from its bytes per entry
+/// (a quarter more for growth, plus slack).
+fn load_bytes(bpe: f64, entries: usize) -> usize {
+    let b = if bpe.is_finite() && bpe > 0.0 {
+        bpe
+    } else {
+        64.0
+    };
+    (b * 1.25 * entries as f64) as usize + (8 << 20)
+}
+
+/// Runs `workloads` on every contender for one key set: for each thread
+/// count and repeat, one *round* that loads every contender (each a fresh
+/// index), then runs each workload on each of them in turn, so that the
+/// measurements a ratio compares are adjacent in time. The order of the
+/// contenders changes from round to round ([`Order`]); every measured phase
+/// starts on warm memory ([`crate::warm`]). `tick` is called once per
+/// contender and round.
+pub fn run_keyset(
+    cfg: &Config,
+    ks: &KeySet,
+    workloads: &[Workload],
+    contenders: &mut [Box<dyn Contender>],
+    tick: &dyn Fn(String),
+) -> Vec<Row> {
+    let mut rows = Vec::new();
     let value_a = vec![0xA5u8; cfg.value_size];
     let value_b = vec![0x5Au8; cfg.value_size];
-    let bpe = bytes_per_entry::<I>(ks, &value_a);
-    let is_null = I::NAME == "null";
+    let live: Vec<usize> = (0..contenders.len())
+        .filter(|&i| contenders[i].supports(Workload::Load, ks, cfg.value_size))
+        .collect();
+    let bpe: Vec<f64> = contenders
+        .iter()
+        .map(|c| {
+            if c.supports(Workload::Load, ks, cfg.value_size) {
+                c.bytes_per_entry(ks, &value_a)
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let has = |w: Workload| workloads.contains(&w);
+    let phase = phase_bytes(ks, cfg.ops, cfg.value_size);
+    let mut round = 0;
     for &threads in &cfg.threads {
         for repeat in 0..cfg.repeat {
             let seed = cfg.seed ^ (repeat as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut push =
-                |w: Workload, m: &Measured, entries: usize, verified: String, bpe: f64| {
-                    let q = |p: f64| m.hist.value_at_quantile(p);
-                    rows.push(Row {
-                        run: cfg.run.clone(),
-                        index: I::NAME.to_string(),
-                        ordex: I::ORDEX,
-                        workload: w.name().to_string(),
-                        keyset: ks.kind.name().to_string(),
-                        value_size: cfg.value_size,
-                        threads,
-                        oversubscribed: threads > cfg.cores,
-                        repeat,
-                        entries,
-                        ops: m.ops,
-                        seconds: m.seconds,
-                        mops: m.ops as f64 / m.seconds / 1e6,
-                        p50_ns: q(0.5),
-                        p90_ns: q(0.9),
-                        p99_ns: q(0.99),
-                        p999_ns: q(0.999),
-                        max_ns: m.hist.max(),
-                        bytes_per_entry: bpe,
-                        verified: if is_null { "n/a".into() } else { verified },
-                    });
-                };
-            let index = I::new();
-            let m = load(
-                &index,
-                ks,
-                0,
-                ks.loaded,
-                threads,
-                &value_a,
-                cfg.latency_every,
-            );
-            let len = index.len();
-            let verified = if len == ks.loaded {
-                "ok".to_string()
-            } else {
-                format!("FAILED: len() is {len} after loading {} keys", ks.loaded)
+            let order: Vec<usize> = round_order(live.len(), round, cfg.order)
+                .into_iter()
+                .map(|i| live[i])
+                .collect();
+            round += 1;
+            let mut push = |c: &dyn Contender,
+                            w: Workload,
+                            m: &Measured,
+                            entries: usize,
+                            verified: String,
+                            bpe: f64| {
+                rows.push(row(
+                    cfg, c, w, ks, threads, repeat, entries, m, verified, bpe,
+                ));
             };
-            if cfg.workloads.contains(&Workload::Load) {
-                push(Workload::Load, &m, 0, verified, bpe);
+            warm::trim();
+            for &i in &order {
+                let c = &mut contenders[i];
+                warm::prefault(load_bytes(bpe[i], ks.loaded));
+                let m = c.load(ks, threads, &value_a, cfg.latency_every);
+                let len = c.len();
+                let verified = if len == ks.loaded {
+                    "ok".to_string()
+                } else {
+                    format!("FAILED: len() is {len} after loading {} keys", ks.loaded)
+                };
+                if has(Workload::Load) {
+                    push(&**c, Workload::Load, &m, 0, verified, bpe[i]);
+                }
             }
-            for &w in &cfg.workloads {
-                if matches!(w, Workload::Load | Workload::Memtable | Workload::Snapshot)
-                    || !supports::<I>(w, ks, cfg.value_size)
-                {
+            for &w in workloads {
+                if !w.is_planned() {
                     continue;
                 }
                 let p = plan(w, ks, threads, cfg.ops, seed);
-                let m = merge(parallel(threads, |t| {
-                    drive(
-                        &index,
-                        ks,
-                        &p.streams[t],
-                        [&value_a, &value_b],
-                        cfg.latency_every,
-                    )
-                }));
-                let verified = verify(w, &m);
-                push(w, &m, ks.loaded, verified, f64::NAN);
+                for &i in &order {
+                    let c = &contenders[i];
+                    if !c.supports(w, ks, cfg.value_size) {
+                        continue;
+                    }
+                    warm::prefault(phase);
+                    let m = c.drive(ks, &p, [&value_a, &value_b], cfg.latency_every);
+                    push(&**c, w, &m, ks.loaded, verify(w, &m), f64::NAN);
+                }
             }
-            if cfg.workloads.contains(&Workload::Snapshot)
-                && supports::<I>(Workload::Snapshot, ks, cfg.value_size)
-            {
-                let m = snapshot_workload(
-                    &index,
-                    ks,
-                    threads,
-                    cfg.ops,
-                    &value_b,
-                    seed,
-                    cfg.latency_every,
-                );
-                let verified = if m.scans > 0 && m.scanned >= m.scans {
-                    "ok".to_string()
-                } else {
-                    format!(
-                        "FAILED: {} snapshot scans visited {} entries",
-                        m.scans, m.scanned
-                    )
-                };
-                push(Workload::Snapshot, &m, ks.loaded, verified, f64::NAN);
+            if has(Workload::Snapshot) {
+                for &i in &order {
+                    let c = &contenders[i];
+                    if !c.supports(Workload::Snapshot, ks, cfg.value_size) {
+                        continue;
+                    }
+                    warm::prefault(phase);
+                    let m = c.snapshot(ks, cfg, threads, &value_b, seed);
+                    let verified = if m.scans > 0 && m.scanned >= m.scans {
+                        "ok".to_string()
+                    } else {
+                        format!(
+                            "FAILED: {} snapshot scans visited {} entries",
+                            m.scans, m.scanned
+                        )
+                    };
+                    push(&**c, Workload::Snapshot, &m, ks.loaded, verified, f64::NAN);
+                }
             }
-            drop(index);
-            if cfg.workloads.contains(&Workload::Memtable) {
-                let index = I::new();
-                let inserted = load(
-                    &index,
-                    ks,
-                    0,
-                    ks.loaded,
-                    threads,
-                    &value_a,
-                    cfg.latency_every,
-                );
-                index.seal();
-                let t0 = Instant::now();
-                let n = index.iterate_all();
-                let flush = t0.elapsed().as_secs_f64().max(1e-9);
-                let total = inserted.seconds + flush;
-                let mut m = inserted;
-                m.ops += n as u64;
-                m.seconds = total;
-                let verified = if n == ks.loaded {
-                    "ok".to_string()
-                } else {
-                    format!("FAILED: flush visited {n} of {} entries", ks.loaded)
-                };
-                push(Workload::Memtable, &m, 0, verified, f64::NAN);
+            for &i in &order {
+                contenders[i].clear();
             }
-            tick(format!(
-                "{} {} t={threads} #{repeat}",
-                I::NAME,
-                ks.kind.name()
-            ));
+            if has(Workload::Memtable) {
+                warm::trim();
+                for &i in &order {
+                    let c = &mut contenders[i];
+                    warm::prefault(load_bytes(bpe[i], ks.loaded));
+                    let (m, n) = c.memtable(ks, threads, &value_a, cfg.latency_every);
+                    let verified = if n == ks.loaded {
+                        "ok".to_string()
+                    } else {
+                        format!("FAILED: flush visited {n} of {} entries", ks.loaded)
+                    };
+                    push(&**c, Workload::Memtable, &m, 0, verified, f64::NAN);
+                }
+            }
+            for &i in &order {
+                tick(format!(
+                    "{} {} t={threads} #{repeat}",
+                    contenders[i].name(),
+                    ks.kind.name()
+                ));
+            }
         }
     }
     rows
+}
+
+/// One CSV row from a measurement.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    cfg: &Config,
+    c: &dyn Contender,
+    w: Workload,
+    ks: &KeySet,
+    threads: usize,
+    repeat: usize,
+    entries: usize,
+    m: &Measured,
+    verified: String,
+    bpe: f64,
+) -> Row {
+    let q = |p: f64| m.hist.value_at_quantile(p);
+    let is_null = c.name() == "null";
+    Row {
+        run: cfg.run.clone(),
+        index: c.name().to_string(),
+        ordex: c.ordex(),
+        workload: w.name().to_string(),
+        keyset: ks.kind.name().to_string(),
+        value_size: cfg.value_size,
+        threads,
+        oversubscribed: threads > cfg.cores,
+        repeat,
+        entries,
+        ops: m.ops,
+        seconds: m.seconds,
+        mops: m.ops as f64 / m.seconds / 1e6,
+        p50_ns: q(0.5),
+        p90_ns: q(0.9),
+        p99_ns: q(0.99),
+        p999_ns: q(0.999),
+        max_ns: m.hist.max(),
+        bytes_per_entry: bpe,
+        verified: if is_null { "n/a".into() } else { verified },
+    }
 }
 
 fn verify(w: Workload, m: &Measured) -> String {
@@ -394,7 +618,9 @@ fn verify(w: Workload, m: &Measured) -> String {
             m.reads
         );
     }
-    if w == Workload::E && (m.scanned < m.scans || m.scanned > m.scan_requested) {
+    if matches!(w, Workload::E | Workload::Scan)
+        && (m.scanned < m.scans || m.scanned > m.scan_requested)
+    {
         return format!(
             "FAILED: {} scans from present keys visited {} entries ({} requested)",
             m.scans, m.scanned, m.scan_requested

@@ -1,8 +1,10 @@
 //! Workloads and their operation streams, generated before timing.
 //!
 //! The YCSB core workloads (A–F, zipfian 0.99 scrambled; "latest" for D;
-//! scans of uniform length 1–100 for E), a uniform read-only workload, the
-//! load phase, an LSM memtable workload and a snapshot workload.
+//! scans of uniform length 1–100 for E), uniform reads, reads of the newest
+//! keys (what a table fed by timestamps or sequence numbers serves), scans
+//! of 100 entries, the load phase, an LSM memtable workload and a snapshot
+//! workload.
 
 use crate::dist::{Latest, ScrambledZipfian, SplitMix64, Uniform};
 use crate::keys::KeySet;
@@ -28,6 +30,12 @@ pub enum Workload {
     F,
     /// 100% reads, uniform over the loaded keys.
     ReadUniform,
+    /// 100% reads, uniform over the newest 1% of the loaded keys (at least
+    /// [`NEWEST_MIN`]): append, then read what was just written. With an
+    /// ascending key set these are the largest keys, linked last.
+    ReadNewest,
+    /// 100% scans of 100 entries from a uniformly chosen loaded key.
+    Scan,
     /// LSM memtable: threads insert fresh keys into a new index, then it is
     /// sealed (where the index supports it) and flushed: iterated in order.
     Memtable,
@@ -37,13 +45,15 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order a run executes them.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Load,
+        Workload::ReadNewest,
         Workload::C,
         Workload::B,
         Workload::A,
         Workload::F,
         Workload::ReadUniform,
+        Workload::Scan,
         Workload::E,
         Workload::D,
         Workload::Snapshot,
@@ -61,6 +71,8 @@ impl Workload {
             Workload::E => "ycsb-e",
             Workload::F => "ycsb-f",
             Workload::ReadUniform => "read-uniform",
+            Workload::ReadNewest => "read-newest",
+            Workload::Scan => "scan",
             Workload::Memtable => "memtable",
             Workload::Snapshot => "snapshot",
         }
@@ -77,12 +89,36 @@ impl Workload {
             Workload::E => "95% scan of 1-100 entries from a zipfian key, 5% insert",
             Workload::F => "50% read, 50% read-modify-write; zipfian 0.99 scrambled",
             Workload::ReadUniform => "100% read; uniform",
+            Workload::ReadNewest => "100% read; uniform over the newest 1% of the loaded keys",
+            Workload::Scan => "100% scan of 100 entries from a uniform key",
             Workload::Memtable => {
                 "concurrent inserts into a fresh index, seal, flush-iterate in order"
             }
             Workload::Snapshot => "readers snapshot and scan 100 entries while writers update",
         }
     }
+}
+
+impl Workload {
+    /// Whether the workload is a stream of operations made by [`plan`]
+    /// (every workload but `load`, `memtable` and `snapshot`, which the
+    /// runner drives itself).
+    pub const fn is_planned(self) -> bool {
+        !matches!(
+            self,
+            Workload::Load | Workload::Memtable | Workload::Snapshot
+        )
+    }
+}
+
+/// The fewest keys [`Workload::ReadNewest`] reads among (all of them if
+/// fewer are loaded).
+pub const NEWEST_MIN: usize = 1000;
+
+/// How many of the loaded keys count as the newest for
+/// [`Workload::ReadNewest`].
+pub fn newest_count(loaded: usize) -> usize {
+    (loaded / 100).max(NEWEST_MIN).min(loaded)
 }
 
 impl fmt::Display for Workload {
@@ -183,6 +219,7 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
             let mut zipf = ScrambledZipfian::new(loaded);
             let mut uniform = Uniform::new(loaded);
             let mut latest = Latest::new(loaded - 1);
+            let mut newest = Uniform::new(newest_count(ks.loaded) as u64);
             let mut mine = interleaved(flo, fhi, t, threads).cycle();
             let mut inserted: Vec<u32> = Vec::new();
             let mut out = Vec::with_capacity(per_thread);
@@ -224,6 +261,16 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
                         key: uniform.next(&mut rng) as u32,
                         len: 0,
                         kind: OpKind::Read,
+                    },
+                    Workload::ReadNewest => Op {
+                        key: (loaded - 1 - newest.next(&mut rng)) as u32,
+                        len: 0,
+                        kind: OpKind::Read,
+                    },
+                    Workload::Scan => Op {
+                        key: uniform.next(&mut rng) as u32,
+                        len: 100,
+                        kind: OpKind::Scan,
                     },
                     Workload::D => {
                         if roll < 95 {

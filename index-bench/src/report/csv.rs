@@ -1,227 +1,122 @@
-//! The long-format CSV: one [`Row`] per line, header [`HEADER`].
+//! The long-format CSVs: `results.csv`, one [`Row`] per measurement, and
+//! `ratios.csv`, one [`PeerRatio`] per ordex index, peer and configuration.
 //!
-//! Hand-rolled (RFC 4180 style): a field is quoted when it contains a comma,
-//! a double quote, a line break or leading/trailing whitespace; quotes inside
-//! a quoted field are doubled. Floats are written with Rust's shortest
-//! round-trip representation (`NaN` for a missing `bytes_per_entry`), so
-//! [`write_csv`] followed by [`read_csv`] gives back the same rows bit for bit.
-//!
-//! The reader maps columns by header name, so a file whose columns were
-//! reordered (e.g. by a spreadsheet) still reads; a missing column is an error.
+//! Written and read with the `csv` crate through serde: fields with commas,
+//! quotes or line breaks are quoted; floats are written in their shortest
+//! round-trip form (`NaN` for a missing `bytes_per_entry`), so [`write_csv`]
+//! followed by [`read_csv`] gives back the same rows bit for bit. The reader
+//! maps columns by header name, so a file whose columns were reordered (by
+//! a spreadsheet, say) still reads; a missing column is an error that names
+//! it.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io;
 use std::path::Path;
 
+use serde::Serialize;
+
+use super::summary::PeerRatio;
 use crate::record::{Row, HEADER};
 
 /// Writes `rows` to `path` (created or truncated), header first.
 pub fn write_csv(path: &Path, rows: &[Row]) -> io::Result<()> {
-    let mut out = BufWriter::new(File::create(path)?);
-    out.write_all(to_csv_string(rows).as_bytes())?;
-    out.flush()
+    std::fs::write(path, to_csv_string(rows))
 }
 
-/// Reads a CSV written by [`write_csv`] (or any CSV with the [`HEADER`]
-/// columns, in any order). Errors of kind `InvalidData` name the line.
+/// Reads a CSV written by [`write_csv`] (or any CSV with [`Row`]'s columns,
+/// in any order). Errors of kind `InvalidData` name the line and field.
 pub fn read_csv(path: &Path) -> io::Result<Vec<Row>> {
-    let mut text = String::new();
-    File::open(path)?.read_to_string(&mut text)?;
-    parse_csv(&text)
+    parse_csv(&std::fs::read_to_string(path)?)
 }
 
 /// The CSV text of `rows` (what [`write_csv`] writes).
 pub fn to_csv_string(rows: &[Row]) -> String {
-    let mut s = String::new();
-    push_record(&mut s, HEADER.iter().copied());
-    for r in rows {
-        let fields = row_fields(r);
-        push_record(&mut s, fields.iter().map(String::as_str));
-    }
-    s
+    serialize(rows)
 }
 
 /// Parses CSV text (what [`read_csv`] does after reading the file).
 pub fn parse_csv(text: &str) -> io::Result<Vec<Row>> {
-    let records = split_records(text)?;
-    let mut it = records.into_iter();
-    let (_, header) = it
-        .next()
-        .ok_or_else(|| invalid("empty CSV: no header line".to_string()))?;
-    let mut col = Vec::with_capacity(HEADER.len());
-    for name in HEADER {
-        let pos = header
-            .iter()
-            .position(|h| h.trim() == *name)
-            .ok_or_else(|| invalid(format!("CSV header lacks column `{name}`")))?;
-        col.push(pos);
+    if text.trim().is_empty() {
+        return Err(invalid("empty CSV: no header line".to_string()));
     }
-    let mut rows = Vec::new();
-    for (line, rec) in it {
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // blank line
-        }
-        if rec.len() != header.len() {
-            return Err(invalid(format!(
-                "line {line}: {} fields, header has {}",
-                rec.len(),
-                header.len()
-            )));
-        }
-        let f = |i: usize| rec[col[i]].as_str();
-        rows.push(Row {
-            run: f(0).to_string(),
-            index: f(1).to_string(),
-            ordex: parse(f(2), line, HEADER[2])?,
-            workload: f(3).to_string(),
-            keyset: f(4).to_string(),
-            value_size: parse(f(5), line, HEADER[5])?,
-            threads: parse(f(6), line, HEADER[6])?,
-            oversubscribed: parse(f(7), line, HEADER[7])?,
-            repeat: parse(f(8), line, HEADER[8])?,
-            entries: parse(f(9), line, HEADER[9])?,
-            ops: parse(f(10), line, HEADER[10])?,
-            seconds: parse(f(11), line, HEADER[11])?,
-            mops: parse(f(12), line, HEADER[12])?,
-            p50_ns: parse(f(13), line, HEADER[13])?,
-            p90_ns: parse(f(14), line, HEADER[14])?,
-            p99_ns: parse(f(15), line, HEADER[15])?,
-            p999_ns: parse(f(16), line, HEADER[16])?,
-            max_ns: parse(f(17), line, HEADER[17])?,
-            bytes_per_entry: parse(f(18), line, HEADER[18])?,
-            verified: f(19).to_string(),
-        });
+    let mut reader = ::csv::ReaderBuilder::new()
+        .trim(::csv::Trim::Headers)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| invalid(e.to_string()))?
+        .clone();
+    if let Some(name) = HEADER.iter().find(|n| !headers.iter().any(|h| h == **n)) {
+        return Err(invalid(format!("CSV header lacks column `{name}`")));
     }
-    Ok(rows)
+    reader
+        .deserialize()
+        .map(|r| r.map_err(|e| explain(&e, &headers)))
+        .collect()
 }
 
-fn row_fields(r: &Row) -> [String; 20] {
-    [
-        r.run.clone(),
-        r.index.clone(),
-        r.ordex.to_string(),
-        r.workload.clone(),
-        r.keyset.clone(),
-        r.value_size.to_string(),
-        r.threads.to_string(),
-        r.oversubscribed.to_string(),
-        r.repeat.to_string(),
-        r.entries.to_string(),
-        r.ops.to_string(),
-        r.seconds.to_string(),
-        r.mops.to_string(),
-        r.p50_ns.to_string(),
-        r.p90_ns.to_string(),
-        r.p99_ns.to_string(),
-        r.p999_ns.to_string(),
-        r.max_ns.to_string(),
-        r.bytes_per_entry.to_string(),
-        r.verified.clone(),
-    ]
+/// An error that names the line and, for a bad value, its column.
+fn explain(e: &::csv::Error, headers: &::csv::StringRecord) -> io::Error {
+    let line = e.position().map_or(0, |p| p.line());
+    if let ::csv::ErrorKind::Deserialize { err, .. } = e.kind() {
+        let column = err
+            .field()
+            .and_then(|f| headers.get(f as usize))
+            .unwrap_or("?");
+        return invalid(format!("line {line}, column `{column}`: {}", err.kind()));
+    }
+    invalid(format!("line {line}: {e}"))
 }
 
-fn push_record<'a>(s: &mut String, fields: impl Iterator<Item = &'a str>) {
-    for (i, field) in fields.enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        push_field(s, field);
-    }
-    s.push('\n');
+/// One line of `ratios.csv`.
+#[derive(Serialize)]
+struct RatioRecord<'a> {
+    workload: &'a str,
+    keyset: &'a str,
+    value_size: usize,
+    threads: usize,
+    index: &'a str,
+    peer: &'a str,
+    repeats: usize,
+    ratio: f64,
+    ci_low: f64,
+    ci_high: f64,
+    ci_level: f64,
+    target: Option<f64>,
+    verdict: &'a str,
 }
 
-fn push_field(s: &mut String, field: &str) {
-    let needs_quotes = field.chars().any(|c| matches!(c, ',' | '"' | '\n' | '\r'))
-        || field.starts_with(char::is_whitespace)
-        || field.ends_with(char::is_whitespace);
-    if needs_quotes {
-        s.push('"');
-        for c in field.chars() {
-            if c == '"' {
-                s.push('"');
-            }
-            s.push(c);
-        }
-        s.push('"');
-    } else {
-        s.push_str(field);
-    }
+/// Writes `ratios.csv`: every ordex index against every peer, per
+/// configuration, with the paired ratio's median, interval and coverage,
+/// and the target and verdict where there is one.
+pub fn write_ratios_csv(path: &Path, ratios: &[PeerRatio]) -> io::Result<()> {
+    let records: Vec<RatioRecord<'_>> = ratios
+        .iter()
+        .map(|r| RatioRecord {
+            workload: &r.workload,
+            keyset: &r.keyset,
+            value_size: r.value_size,
+            threads: r.threads,
+            index: &r.index,
+            peer: &r.peer,
+            repeats: r.ratio.n,
+            ratio: r.ratio.median,
+            ci_low: r.ratio.low,
+            ci_high: r.ratio.high,
+            ci_level: r.ratio.level,
+            target: r.target.map(|t| t.min),
+            verdict: r.verdict().map_or("", |v| v.name()),
+        })
+        .collect();
+    std::fs::write(path, serialize(&records))
 }
 
-/// Splits CSV text into records of fields, each with its 1-based starting
-/// line number. Accepts `\n` and `\r\n` line ends and quoted line breaks.
-fn split_records(text: &str) -> io::Result<Vec<(usize, Vec<String>)>> {
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut line = 1usize;
-    let mut start_line = 1usize;
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut any = false; // anything seen in the current record
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                _ => {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    field.push(c);
-                }
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => {
-                in_quotes = true;
-                any = true;
-            }
-            '"' => {
-                return Err(invalid(format!(
-                    "line {line}: stray quote inside an unquoted field"
-                )))
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                any = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                records.push((start_line, std::mem::take(&mut fields)));
-                line += 1;
-                start_line = line;
-                any = false;
-            }
-            _ => {
-                field.push(c);
-                any = true;
-            }
-        }
+fn serialize<T: Serialize>(records: &[T]) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for r in records {
+        w.serialize(r).expect("serializing to memory cannot fail");
     }
-    if in_quotes {
-        return Err(invalid(format!(
-            "line {start_line}: quoted field not closed at end of file"
-        )));
-    }
-    if any || !field.is_empty() {
-        fields.push(field);
-        records.push((start_line, fields));
-    }
-    Ok(records)
-}
-
-fn parse<T: std::str::FromStr>(s: &str, line: usize, column: &str) -> io::Result<T> {
-    s.trim().parse().map_err(|_| {
-        invalid(format!(
-            "line {line}: column `{column}`: cannot parse {s:?}"
-        ))
-    })
+    let bytes = w.into_inner().expect("flushing to memory cannot fail");
+    String::from_utf8(bytes).expect("the CSV of UTF-8 fields is UTF-8")
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -292,7 +187,7 @@ mod tests {
         // Writing again gives identical bytes.
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, to_csv_string(&back));
-        assert!(text.starts_with(&HEADER.join(",")));
+        assert_eq!(text.lines().next().unwrap(), HEADER.join(","));
         assert!(text.contains(r#""FAILED: key 17, expected ""a"", got ""b""""#));
         assert!(text.contains(",NaN,"));
         std::fs::remove_dir_all(&dir).unwrap();
@@ -318,7 +213,12 @@ mod tests {
         text = text.replace(",4,true,2,", ",four,true,2,");
         let err = parse_csv(&text).unwrap_err();
         assert!(err.to_string().contains("threads"), "{err}");
-        let unterminated = format!("{}\n\"abc", HEADER.join(","));
-        assert!(parse_csv(&unterminated).is_err());
+        let missing = text
+            .lines()
+            .next()
+            .unwrap()
+            .replace(",threads", ",thread_count");
+        let err = parse_csv(&format!("{missing}\n")).unwrap_err();
+        assert!(err.to_string().contains("threads"), "{err}");
     }
 }

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use super::fmt;
 use super::manifest::Manifest;
 use super::plots::plot_files;
-use super::summary::{scaling, summarize, Summary, Verified};
+use super::summary::{peer_ratios, scaling, summarize, Summary, Verified};
 use crate::record::Row;
+use crate::stats::{Estimate, Verdict, LEVEL};
 
 /// Summaries of one (workload, keyset, value_size), in report order.
 struct Group<'a> {
@@ -88,8 +89,32 @@ fn index_cell(s: &Summary) -> String {
 
 fn ratio_cell(s: &Summary) -> String {
     match (s.ratio_to_best_peer, &s.best_peer) {
-        (Some(r), Some(p)) => format!("{} ({})", fmt::ratio(r), cell(p)),
+        (Some(r), Some(p)) => format!("{} ({})", interval(&r), cell(p)),
         _ => "—".into(),
+    }
+}
+
+/// `1.25× [1.10–1.40]`: a paired ratio's median and interval, with the
+/// interval's coverage after it when it falls short of the 95% aimed for.
+fn interval(e: &Estimate) -> String {
+    let mut s = format!(
+        "{} [{}–{}]",
+        fmt::ratio(e.median),
+        fmt::ratio(e.low).trim_end_matches('×'),
+        fmt::ratio(e.high).trim_end_matches('×')
+    );
+    if e.level < LEVEL {
+        s.push_str(&format!(" ({:.0}%)", e.level * 100.0));
+    }
+    s
+}
+
+fn verdict_cell(v: Option<Verdict>) -> &'static str {
+    match v {
+        Some(Verdict::Meets) => "meets",
+        Some(Verdict::Straddles) => "**straddles**",
+        Some(Verdict::Misses) => "**misses**",
+        None => "",
     }
 }
 
@@ -145,11 +170,14 @@ pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
     }
     md.push_str(
         "\nThroughput is the median over repeats (min–max in brackets), in million \
-         operations per second. *vs best peer* divides an ordex index's median by the \
-         fastest peer's median in the same configuration and thread count (above 1× \
-         the ordex index is faster); `null` is a no-op baseline, never a peer. \
-         Latencies are sampled per operation, median over repeats. Ordex indexes are \
-         in **bold**.\n",
+         operations per second. Each repeat measures every index once, adjacent in time \
+         and in an order that changes from repeat to repeat. *vs best peer* is the ratio \
+         of an ordex index's throughput to the fastest peer's (by median), taken repeat \
+         by repeat: the median of those ratios, then its confidence interval in brackets \
+         (order statistics; 95% from six repeats on, and its lower coverage in \
+         parentheses below that). Above 1× the ordex index is faster; `null` is a no-op \
+         baseline, never a peer. Latencies are sampled per operation, median over \
+         repeats. Ordex indexes are in **bold**.\n",
     );
 
     // --- Verification failures --------------------------------------------
@@ -224,9 +252,38 @@ pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
                     .iter()
                     .find(|s| s.index == *n)
                     .and_then(|s| s.ratio_to_best_peer);
-                let _ = write!(md, " {} |", r.map_or("—".into(), fmt::ratio));
+                let _ = write!(md, " {} |", r.map_or("—".into(), |r| interval(&r)));
             }
             md.push('\n');
+        }
+    }
+
+    // --- Targets --------------------------------------------------------------
+    let ratios = peer_ratios(rows);
+    let targeted: Vec<_> = ratios.iter().filter(|r| r.target.is_some()).collect();
+    if !targeted.is_empty() {
+        md.push_str(
+            "\n## Targets\n\nThe project's target ratios measured in this run: a target is \
+             met when the whole interval is at or above it; **straddles** means this run \
+             cannot tell.\n\n\
+             | index | vs | workload | keyset | threads | ratio [interval] | target | verdict | for |\n\
+             |---|---|---|---|--:|--:|--:|---|---|\n",
+        );
+        for r in targeted {
+            let t = r.target.expect("filtered");
+            let _ = writeln!(
+                md,
+                "| **{}** | {} | {} | {} | {} | {} | ≥ {} | {} | {} |",
+                cell(&r.index),
+                cell(&r.peer),
+                cell(&r.workload),
+                cell(&r.keyset),
+                r.threads,
+                interval(&r.ratio),
+                fmt::ratio(t.min),
+                verdict_cell(r.verdict()),
+                cell(t.why)
+            );
         }
     }
 
@@ -399,7 +456,7 @@ pub fn render_terminal(rows: &[Row]) -> String {
                         .map_or("—".into(), |o| fmt::ratio(s.median_mops / o)),
                 );
             }
-            line.push(s.ratio_to_best_peer.map_or(String::new(), fmt::ratio));
+            line.push(s.ratio_to_best_peer.map_or(String::new(), |r| interval(&r)));
             line.push(fmt::ns(s.p99_ns));
             line.push(s.verified.short());
             table.push(line);
@@ -479,11 +536,15 @@ mod tests {
         assert!(md.contains("| repeats | `3` |"));
         // ordex-a 10 vs peer-y 8 → 1.25×; ordex-b 4 vs 8 → 0.50×.
         assert!(
-            md.contains("| **ordex-a** | 1 | 10.0 (9.00–12.0) | 1.25× (peer-y) |"),
+            md.contains(
+                "| **ordex-a** | 1 | 10.0 (9.00–12.0) | 1.25× [1.25–1.25] (75%) (peer-y) |"
+            ),
             "{md}"
         );
         assert!(
-            md.contains("| **ordex-b** | 2* | 8.00 (7.20–9.60) | 0.50× (peer-y) |"),
+            md.contains(
+                "| **ordex-b** | 2* | 8.00 (7.20–9.60) | 0.50× [0.50–0.50] (75%) (peer-y) |"
+            ),
             "{md}"
         );
         // Peers and null have no ratio.
@@ -499,7 +560,9 @@ mod tests {
         );
         // Overview row and plot links.
         assert!(
-            md.contains("| ycsb-c | u64-random | 2* | peer-y (16.0) | 1.25× | 0.50× |"),
+            md.contains(
+                "| ycsb-c | u64-random | 2* | peer-y (16.0) | 1.25× [1.25–1.25] (75%) | 0.50× [0.50–0.50] (75%) |"
+            ),
             "{md}"
         );
         assert!(md.contains("](throughput-u64-random.svg)"));

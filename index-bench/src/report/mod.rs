@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! <dir>/results.csv        every measurement (one row per repeat)
+//! <dir>/ratios.csv         every ordex index against every peer: paired
+//!                          ratio, interval, target and verdict
 //! <dir>/manifest.json      machine, toolchain, commit, options
 //! <dir>/report.md          tables; embeds the plots below by relative path
 //! <dir>/*.svg              throughput-<keyset>, bytes-per-entry,
@@ -23,26 +25,33 @@ pub mod markdown;
 pub mod plots;
 pub mod summary;
 
-pub use csv::{read_csv, write_csv};
+pub use csv::{read_csv, write_csv, write_ratios_csv};
 pub use manifest::{collect, Manifest};
 pub use markdown::{render_markdown, render_terminal};
 pub use plots::write_plots;
-pub use summary::{scaling, summarize, Scaling, ScalingPoint, Summary, Verified};
+pub use summary::{
+    peer_ratios, scaling, summarize, PeerRatio, Scaling, ScalingPoint, Summary, Verified,
+};
 
 /// File name of the CSV inside a run directory.
 pub const CSV_FILE: &str = "results.csv";
+/// File name of the ratios CSV inside a run directory.
+pub const RATIOS_FILE: &str = "ratios.csv";
 /// File name of the manifest inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// File name of the markdown report inside a run directory.
 pub const MARKDOWN_FILE: &str = "report.md";
 
-/// Writes `results.csv`, `manifest.json`, `report.md` and the SVG plots into
+/// Writes `results.csv`, `ratios.csv`, `manifest.json`, `report.md` and the SVG plots into
 /// `dir` (created if missing); returns the paths written, CSV first.
 pub fn write_report(dir: &Path, rows: &[Row], manifest: &Manifest) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     let p = dir.join(CSV_FILE);
     write_csv(&p, rows)?;
+    written.push(p);
+    let p = dir.join(RATIOS_FILE);
+    write_ratios_csv(&p, &peer_ratios(rows))?;
     written.push(p);
     let p = dir.join(MANIFEST_FILE);
     manifest.write_json(&p)?;

@@ -1,10 +1,18 @@
-//! Per-configuration summaries of repeated measurements, ratios to the best
-//! peer, and thread scaling.
+//! Per-configuration summaries of repeated measurements, paired ratios to
+//! the peers, and thread scaling.
+//!
+//! A ratio between two indexes is taken per repeat (the two were measured
+//! adjacent in time, in the same round) and summarised by its median and an
+//! order-statistics confidence interval ([`crate::stats`]); never as a
+//! ratio of two medians, which would pair the fast spells of one index with
+//! the slow spells of another.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::record::Row;
+use crate::stats::{self, Estimate, Verdict};
+use crate::targets::{self, Target};
 
 /// The name of the no-op baseline index; never counted as a peer.
 pub const NULL_INDEX: &str = "null";
@@ -12,13 +20,15 @@ pub const NULL_INDEX: &str = "null";
 /// Workloads in the order they are reported; others follow alphabetically.
 pub const WORKLOAD_ORDER: &[&str] = &[
     "load",
+    "read-uniform",
+    "read-newest",
+    "scan",
     "ycsb-a",
     "ycsb-b",
     "ycsb-c",
     "ycsb-d",
     "ycsb-e",
     "ycsb-f",
-    "read-uniform",
     "memtable",
     "snapshot",
 ];
@@ -146,10 +156,11 @@ pub struct Summary {
     pub bytes_per_entry: f64,
     /// Verification over all repeats.
     pub verified: Verified,
-    /// For ordex indexes: `median_mops` / the best peer's `median_mops` in the
-    /// same (workload, keyset, value_size, threads); `None` for peers, for
-    /// `null`, and when no peer was measured.
-    pub ratio_to_best_peer: Option<f64>,
+    /// For ordex indexes: the paired ratio to the best peer (the peer with
+    /// the highest median in the same workload, keyset, value size and
+    /// thread count), repeat by repeat, with its interval; `None` for peers,
+    /// for `null`, and when no peer was measured.
+    pub ratio_to_best_peer: Option<Estimate>,
     /// For ordex indexes: the name of that best peer.
     pub best_peer: Option<String>,
 }
@@ -166,20 +177,40 @@ impl Summary {
     }
 }
 
-/// Median of the non-NaN values (mean of the middle two for an even count);
+/// Median of the finite values (mean of the middle two for an even count);
 /// NaN if there are none.
 pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
+    stats::median(values)
+}
+
+/// Throughput by repeat of one index in one configuration.
+type ByRepeat = BTreeMap<usize, f64>;
+
+/// The paired ratio `a / b` over the repeats both measured.
+fn paired(a: &ByRepeat, b: &ByRepeat) -> Option<Estimate> {
+    let (x, y): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .filter_map(|(r, &m)| b.get(r).map(|&n| (m, n)))
+        .unzip();
+    stats::median_ci(&stats::paired_ratios(&x, &y), stats::LEVEL)
+}
+
+/// Throughput by repeat for every (workload, keyset, value_size, threads,
+/// index).
+fn by_repeat(rows: &[Row]) -> BTreeMap<(&str, &str, usize, usize, &str), ByRepeat> {
+    let mut map: BTreeMap<_, ByRepeat> = BTreeMap::new();
+    for r in rows {
+        map.entry((
+            r.workload.as_str(),
+            r.keyset.as_str(),
+            r.value_size,
+            r.threads,
+            r.index.as_str(),
+        ))
+        .or_default()
+        .insert(r.repeat, r.mops);
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    map
 }
 
 /// Summarises `rows`: one [`Summary`] per (workload, keyset, value_size,
@@ -228,6 +259,18 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
     out.sort_by(compare_for_report);
 
     // Ratios: within each (workload, keyset, value_size, threads) run of `out`.
+    let repeats = by_repeat(rows);
+    let mops_of = |s: &Summary| {
+        repeats
+            .get(&(
+                s.workload.as_str(),
+                s.keyset.as_str(),
+                s.value_size,
+                s.threads,
+                s.index.as_str(),
+            ))
+            .cloned()
+    };
     let mut start = 0;
     while start < out.len() {
         let same = |s: &Summary| s.group() == out[start].group() && s.threads == out[start].threads;
@@ -236,11 +279,15 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
             .iter()
             .filter(|s| s.is_peer() && s.median_mops.is_finite())
             .max_by(|a, b| a.median_mops.total_cmp(&b.median_mops))
-            .map(|s| (s.index.clone(), s.median_mops));
-        if let Some((name, peer_mops)) = best {
-            for s in out[start..end].iter_mut().filter(|s| s.ordex) {
-                s.ratio_to_best_peer = Some(s.median_mops / peer_mops);
-                s.best_peer = Some(name.clone());
+            .and_then(|s| Some((s.index.clone(), mops_of(s)?)));
+        if let Some((name, peer)) = best {
+            for i in start..end {
+                if !out[i].ordex {
+                    continue;
+                }
+                let ratio = mops_of(&out[i]).and_then(|own| paired(&own, &peer));
+                out[i].ratio_to_best_peer = ratio;
+                out[i].best_peer = ratio.map(|_| name.clone());
             }
         }
         start = end;
@@ -257,6 +304,84 @@ fn compare_for_report(a: &Summary, b: &Summary) -> Ordering {
         .then(a.threads.cmp(&b.threads))
         .then(b.median_mops.total_cmp(&a.median_mops))
         .then_with(|| a.index.cmp(&b.index))
+}
+
+/// An ordex index against one peer in one configuration: the paired ratio
+/// of their throughputs, with its interval and, where the project set one,
+/// its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerRatio {
+    /// Workload name.
+    pub workload: String,
+    /// Key set name.
+    pub keyset: String,
+    /// Value size, bytes.
+    pub value_size: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// The ordex index.
+    pub index: String,
+    /// The peer.
+    pub peer: String,
+    /// `index / peer`, repeat by repeat.
+    pub ratio: Estimate,
+    /// The project's target for this ratio, if it has one.
+    pub target: Option<&'static Target>,
+}
+
+impl PeerRatio {
+    /// Where the interval lies against the target (`None` without one).
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.target.map(|t| self.ratio.against(t.min))
+    }
+}
+
+/// Every ordex index against every peer measured in the same configuration
+/// (workload, keyset, value size, threads), in report order.
+pub fn peer_ratios(rows: &[Row]) -> Vec<PeerRatio> {
+    let repeats = by_repeat(rows);
+    let ordex: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.ordex)
+        .map(|r| r.index.as_str())
+        .collect();
+    let is_peer = |name: &str| !ordex.contains(name) && name != NULL_INDEX;
+    let mut out = Vec::new();
+    for (&(w, k, v, t, index), own) in &repeats {
+        if !ordex.contains(index) {
+            continue;
+        }
+        for (&(w2, k2, v2, t2, peer), theirs) in repeats.range((w, k, v, t, "")..) {
+            if (w2, k2, v2, t2) != (w, k, v, t) {
+                break;
+            }
+            if !is_peer(peer) {
+                continue;
+            }
+            if let Some(ratio) = paired(own, theirs) {
+                out.push(PeerRatio {
+                    workload: w.to_string(),
+                    keyset: k.to_string(),
+                    value_size: v,
+                    threads: t,
+                    index: index.to_string(),
+                    peer: peer.to_string(),
+                    ratio,
+                    target: targets::find(index, peer, w, k, t),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        workload_rank(&a.workload)
+            .cmp(&workload_rank(&b.workload))
+            .then_with(|| keyset_rank(&a.keyset).cmp(&keyset_rank(&b.keyset)))
+            .then(a.value_size.cmp(&b.value_size))
+            .then(a.threads.cmp(&b.threads))
+            .then_with(|| a.index.cmp(&b.index))
+            .then_with(|| a.peer.cmp(&b.peer))
+    });
+    out
 }
 
 /// One thread count of a [`Scaling`] series.
@@ -418,9 +543,9 @@ pub(crate) mod tests {
         assert!(a1.verified.all_ok());
         // Best peer is peer-y (8), not null (100).
         assert_eq!(a1.best_peer.as_deref(), Some("peer-y"));
-        assert!((a1.ratio_to_best_peer.unwrap() - 1.25).abs() < 1e-12);
+        assert!((a1.ratio_to_best_peer.unwrap().median - 1.25).abs() < 1e-12);
         let b2 = find(&s, "ordex-b", 2);
-        assert!((b2.ratio_to_best_peer.unwrap() - 0.5).abs() < 1e-12);
+        assert!((b2.ratio_to_best_peer.unwrap().median - 0.5).abs() < 1e-12);
         assert_eq!(find(&s, "peer-y", 1).ratio_to_best_peer, None);
         assert_eq!(find(&s, "null", 2).ratio_to_best_peer, None);
         // Order: threads ascending, then throughput descending.
@@ -430,6 +555,62 @@ pub(crate) mod tests {
             ["null", "ordex-a", "peer-y", "peer-x", "ordex-b", "peer-z"]
         );
         assert!(s[6..].iter().all(|x| x.threads == 2));
+    }
+
+    /// Ratios pair the repeats: a slow spell that hits both indexes in one
+    /// repeat cancels out, where a ratio of medians would not.
+    #[test]
+    fn ratios_are_paired_by_repeat() {
+        // Repeat 1 is slow for both; ordex is 2x the peer in every repeat.
+        let mut rows = Vec::new();
+        for (repeat, f) in [1.0, 0.5, 1.0, 0.9, 1.1, 1.0].into_iter().enumerate() {
+            rows.push(mk("ordex-a", true, 1, repeat, 20.0 * f));
+            rows.push(mk("peer-x", false, 1, repeat, 10.0 * f));
+            // peer-y is slow only in repeat 0, fast otherwise.
+            let g = if repeat == 0 { 0.5 } else { 1.0 };
+            rows.push(mk("peer-y", false, 1, repeat, 9.0 * g));
+        }
+        let s = summarize(&rows);
+        let a = find(&s, "ordex-a", 1);
+        assert_eq!(a.best_peer.as_deref(), Some("peer-x"));
+        let r = a.ratio_to_best_peer.unwrap();
+        assert!((r.median - 2.0).abs() < 1e-12 && (r.high - r.low).abs() < 1e-12);
+        assert_eq!(r.n, 6);
+        assert!(r.level >= crate::stats::LEVEL);
+
+        let all = peer_ratios(&rows);
+        assert_eq!(
+            all.len(),
+            2,
+            "ordex-a against each peer; null and itself excluded"
+        );
+        let y = all.iter().find(|p| p.peer == "peer-y").unwrap();
+        assert_eq!(y.index, "ordex-a");
+        assert!(y.ratio.low < y.ratio.median && y.ratio.median < y.ratio.high);
+        assert!(y.target.is_none() && y.verdict().is_none());
+    }
+
+    #[test]
+    fn ratios_carry_their_targets() {
+        let mut rows = Vec::new();
+        for repeat in 0..6 {
+            for (index, ordex, mops) in [("ordex-skiplist", true, 3.0), ("fastskip", false, 2.0)] {
+                let mut r = mk(
+                    index,
+                    ordex,
+                    1,
+                    repeat,
+                    mops * (1.0 + repeat as f64 / 100.0),
+                );
+                r.workload = "load".into();
+                r.keyset = "ids-asc".into();
+                rows.push(r);
+            }
+        }
+        let all = peer_ratios(&rows);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].target.unwrap().min, 1.5);
+        assert_eq!(all[0].verdict(), Some(crate::stats::Verdict::Meets));
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! The ratios the project has set itself as targets, so that a report can
+//! say of each measured ratio whether its interval meets, straddles or
+//! misses its target.
+//!
+//! A target names an ordex index, the peers it is measured against, the
+//! workloads and key sets (and, where the target says so, thread counts) it
+//! applies to, and the least ratio that meets it. Targets are stated for a
+//! table size in the backend's plan; a run of another size still shows
+//! them, as a guide.
+
+/// One target ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// The ordex index.
+    pub index: &'static str,
+    /// The peers (any of them that was measured).
+    pub peers: &'static [&'static str],
+    /// Workloads it applies to.
+    pub workloads: &'static [&'static str],
+    /// Key sets it applies to.
+    pub keysets: &'static [&'static str],
+    /// Thread counts it applies to; empty: any.
+    pub threads: &'static [usize],
+    /// The least ratio (index / peer) that meets it.
+    pub min: f64,
+    /// What it is for, in a few words.
+    pub why: &'static str,
+}
+
+const SKIPLIST: &str = "ordex-skiplist";
+const BTREE: &str = "ordex-btree";
+const FASTSKIP: &[&str] = &["fastskip"];
+const CROSSBEAM: &[&str] = &["crossbeam-skiplist"];
+const SCC: &[&str] = &["scc-treeindex", "scc-treeindex-u64"];
+const STD: &[&str] = &["rwlock-btreemap"];
+const LOAD_GET: &[&str] = &["load", "read-uniform"];
+
+/// The project's targets.
+pub const TARGETS: &[Target] = &[
+    // ordex-skiplist, the memtable.
+    Target {
+        index: SKIPLIST,
+        peers: FASTSKIP,
+        workloads: LOAD_GET,
+        keysets: &["bin16"],
+        threads: &[1, 2],
+        min: 1.5,
+        why: "memtable load and get, random 16-byte keys",
+    },
+    Target {
+        index: SKIPLIST,
+        peers: CROSSBEAM,
+        workloads: LOAD_GET,
+        keysets: &["bin16"],
+        threads: &[1, 2],
+        min: 2.0,
+        why: "memtable load and get, random 16-byte keys",
+    },
+    Target {
+        index: SKIPLIST,
+        peers: FASTSKIP,
+        workloads: &["load"],
+        keysets: &["ids-asc"],
+        threads: &[1],
+        min: 1.5,
+        why: "memtable load of ascending ids",
+    },
+    Target {
+        index: SKIPLIST,
+        peers: CROSSBEAM,
+        workloads: &["load"],
+        keysets: &["ids-asc"],
+        threads: &[1],
+        min: 2.0,
+        why: "memtable load of ascending ids",
+    },
+    Target {
+        index: SKIPLIST,
+        peers: FASTSKIP,
+        workloads: LOAD_GET,
+        keysets: &["urls"],
+        threads: &[1],
+        min: 1.2,
+        why: "memtable on long keys with shared prefixes",
+    },
+    // ordex-btree, the database index.
+    Target {
+        index: BTREE,
+        peers: STD,
+        workloads: &["scan"],
+        keysets: &[
+            "u64-random",
+            "u64-mono",
+            "bin16",
+            "composite",
+            "words",
+            "urls",
+        ],
+        threads: &[],
+        min: 1.0,
+        why: "100-entry scans as fast as std on every key shape",
+    },
+    Target {
+        index: BTREE,
+        peers: SCC,
+        workloads: &["scan"],
+        keysets: &[
+            "u64-random",
+            "u64-mono",
+            "bin16",
+            "composite",
+            "words",
+            "urls",
+        ],
+        threads: &[],
+        min: 2.0,
+        why: "100-entry scans on every key shape",
+    },
+    Target {
+        index: BTREE,
+        peers: SCC,
+        workloads: LOAD_GET,
+        keysets: &["u64-mono", "ids-asc"],
+        threads: &[],
+        min: 1.0,
+        why: "ascending loads and gets",
+    },
+    Target {
+        index: BTREE,
+        peers: STD,
+        workloads: LOAD_GET,
+        keysets: &["urls"],
+        threads: &[],
+        min: 1.3,
+        why: "long keys with shared prefixes",
+    },
+    Target {
+        index: BTREE,
+        peers: SCC,
+        workloads: &["load"],
+        keysets: &["u64-random"],
+        threads: &[],
+        min: 1.5,
+        why: "random u64 load",
+    },
+    Target {
+        index: BTREE,
+        peers: SCC,
+        workloads: &["read-uniform"],
+        keysets: &["u64-random"],
+        threads: &[],
+        min: 1.3,
+        why: "random u64 get",
+    },
+];
+
+/// The strictest target for `index / peer` in this configuration, if any.
+pub fn find(
+    index: &str,
+    peer: &str,
+    workload: &str,
+    keyset: &str,
+    threads: usize,
+) -> Option<&'static Target> {
+    TARGETS
+        .iter()
+        .filter(|t| {
+            t.index == index
+                && t.peers.contains(&peer)
+                && t.workloads.contains(&workload)
+                && t.keysets.contains(&keyset)
+                && (t.threads.is_empty() || t.threads.contains(&threads))
+        })
+        .max_by(|a, b| a.min.total_cmp(&b.min))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_matching_target() {
+        let t = find("ordex-skiplist", "fastskip", "load", "ids-asc", 1).unwrap();
+        assert_eq!(t.min, 1.5);
+        assert!(find("ordex-skiplist", "fastskip", "load", "ids-asc", 2).is_none());
+        assert!(find("ordex-skiplist", "fastskip", "scan", "ids-asc", 1).is_none());
+        let t = find("ordex-btree", "scc-treeindex-u64", "scan", "u64-mono", 2).unwrap();
+        assert_eq!(t.min, 2.0);
+        assert!(find("ordex-btree", "null", "scan", "u64-mono", 1).is_none());
+    }
+
+    #[test]
+    fn targets_are_well_formed() {
+        for t in TARGETS {
+            assert!(t.index.starts_with("ordex-"), "{t:?}");
+            assert!(!t.peers.is_empty() && !t.workloads.is_empty() && !t.keysets.is_empty());
+            assert!(t.min > 0.0 && !t.why.is_empty());
+            for w in t.workloads {
+                assert!(
+                    w.parse::<crate::workload::Workload>().is_ok(),
+                    "unknown workload {w}"
+                );
+            }
+        }
+    }
+}
