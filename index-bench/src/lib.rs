@@ -13,6 +13,7 @@ pub mod adapters;
 pub mod advise;
 pub mod alloc;
 pub mod btree_study;
+pub mod corpus;
 pub mod dist;
 pub mod keys;
 pub mod memtable_study;

@@ -33,7 +33,13 @@ pub const SHAPE_WORKLOADS: [Workload; 4] = [
 pub const FULL_KEYSETS: [KeySetKind; 2] = [KeySetKind::U64Random, KeySetKind::Words];
 
 /// Key sets that get [`SHAPE_WORKLOADS`] in the default run.
-pub const SHAPE_KEYSETS: [KeySetKind; 2] = [KeySetKind::U64Mono, KeySetKind::Urls];
+pub const SHAPE_KEYSETS: [KeySetKind; 5] = [
+    KeySetKind::U64Mono,
+    KeySetKind::IdsAsc,
+    KeySetKind::IdsDesc,
+    KeySetKind::Composite,
+    KeySetKind::Urls,
+];
 
 /// The default run: [`FULL_KEYSETS`] with every workload, then
 /// [`SHAPE_KEYSETS`] with [`SHAPE_WORKLOADS`].

@@ -195,6 +195,12 @@ mod tests {
             assert!(t.index.starts_with("ordex-"), "{t:?}");
             assert!(!t.peers.is_empty() && !t.workloads.is_empty() && !t.keysets.is_empty());
             assert!(t.min > 0.0 && !t.why.is_empty());
+            for k in t.keysets {
+                assert!(
+                    k.parse::<crate::keys::KeySetKind>().is_ok(),
+                    "unknown key set {k}"
+                );
+            }
             for w in t.workloads {
                 assert!(
                     w.parse::<crate::workload::Workload>().is_ok(),

@@ -34,7 +34,17 @@ pub const WORKLOAD_ORDER: &[&str] = &[
 ];
 
 /// Key sets in the order they are reported; others follow alphabetically.
-pub const KEYSET_ORDER: &[&str] = &["u64-random", "u64-mono", "bin16", "words", "urls", "emails"];
+pub const KEYSET_ORDER: &[&str] = &[
+    "u64-random",
+    "u64-mono",
+    "ids-asc",
+    "ids-desc",
+    "composite",
+    "bin16",
+    "words",
+    "urls",
+    "emails",
+];
 
 /// Sort key putting known workloads in [`WORKLOAD_ORDER`], others after by name.
 pub fn workload_rank(name: &str) -> (usize, String) {
