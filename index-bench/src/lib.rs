@@ -8,6 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod ab;
 pub mod adapter;
 pub mod adapters;
 pub mod advise;

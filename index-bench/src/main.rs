@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, suite,
+    ab, advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, suite,
     techniques_study, workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,6 +47,10 @@ struct Cli {
 enum Command {
     /// Run benchmarks (the default).
     Run(RunArgs),
+    /// Compare two builds of index-bench (binaries or git revisions): the
+    /// same measurements in ABBA order, each figure's B/A ratio with its
+    /// interval. How the project judges its own changes.
+    Ab(ab::AbArgs),
     /// Re-render report.md, the tables and the plots from a results CSV.
     Report(ReportArgs),
     /// Recommend an ordex backend for a workload mix and a key sample, from
@@ -180,6 +184,7 @@ fn main() {
         None => run(cli.run),
         Some(Command::Run(args)) => run(args),
         Some(Command::Report(args)) => report_cmd(args),
+        Some(Command::Ab(args)) => ab::run(args, default_out(), run_id()),
         Some(Command::Advise(args)) => advise::advise(args),
         Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
         Some(Command::Btree(args)) => btree_study::run(args, default_out()),

@@ -262,6 +262,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
 /// loaded at once and measure them phase by phase. The timed loops inside
 /// stay generic over the index type (static dispatch per operation); only
 /// the call per phase is virtual.
+#[allow(clippy::len_without_is_empty)]
 pub trait Contender {
     /// The index's name.
     fn name(&self) -> &'static str;

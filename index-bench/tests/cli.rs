@@ -76,6 +76,22 @@ fn smoke_run_writes_every_artefact_and_report_rerenders_them() {
         .filter(|l| l.contains(",ordex-reference,") && l.contains("FAILED"))
         .count();
     assert_eq!(ordex_failures, 0);
+    // Naming key sets replaces the default suite.
+    let keysets: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap())
+        .collect();
+    assert!(keysets.iter().all(|k| ["u64-random", "emails"].contains(k)));
+    let ratios = std::fs::read_to_string(run.join("ratios.csv")).unwrap();
+    assert!(ratios.starts_with(
+        "workload,keyset,value_size,threads,index,peer,repeats,ratio,ci_low,ci_high,ci_level"
+    ));
+    assert!(
+        ratios.contains(",ordex-reference,crossbeam-skiplist,"),
+        "{ratios}"
+    );
+    assert!(!ratios.contains(",null,"), "null is never a peer");
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"cores\""));
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
@@ -99,6 +115,116 @@ fn smoke_run_writes_every_artefact_and_report_rerenders_them() {
     assert!(status.success());
     assert!(rerender.join("report.md").exists());
     assert!(rerender.join("throughput-emails.svg").exists());
+}
+
+/// The default suite runs every key shape with load, reads of all and of
+/// the newest keys, and scans; every index once per repeat, in a rotating
+/// order.
+#[test]
+fn default_suite_covers_every_key_shape() {
+    let out = scratch("suite");
+    let status = bin()
+        .args([
+            "--no-plots",
+            "--entries",
+            "1500",
+            "--ops",
+            "2000",
+            "--threads",
+            "1",
+            "--repeat",
+            "2",
+            "--indexes",
+            "ordex-reference,rwlock-btreemap",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let rows = index_bench::report::read_csv(&only_subdir(&out).join("results.csv")).unwrap();
+    for keyset in [
+        "u64-random",
+        "u64-mono",
+        "ids-asc",
+        "ids-desc",
+        "composite",
+        "words",
+        "urls",
+    ] {
+        for workload in ["load", "read-uniform", "read-newest", "scan"] {
+            let n = rows
+                .iter()
+                .filter(|r| r.keyset == keyset && r.workload == workload)
+                .count();
+            assert_eq!(n, 2 * 2, "{keyset} {workload}: 2 indexes x 2 repeats");
+        }
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r.keyset == "words" && r.workload == "ycsb-a"));
+    assert!(!rows
+        .iter()
+        .any(|r| r.keyset == "ids-asc" && r.workload == "ycsb-a"));
+    assert!(
+        rows.iter().all(|r| r.verified == "ok"),
+        "every read verified"
+    );
+}
+
+/// `ab` compares two builds; here the same binary twice, which must run
+/// both sides in turn and report every figure with its ratio.
+#[test]
+fn ab_compares_two_builds() {
+    let out = scratch("ab");
+    let me = env!("CARGO_BIN_EXE_index-bench");
+    let run = bin()
+        .args([
+            "ab",
+            me,
+            me,
+            "--pairs",
+            "2",
+            "--entries",
+            "2000",
+            "--ops",
+            "2000",
+        ])
+        .args([
+            "--indexes",
+            "ordex-reference,null",
+            "--keysets",
+            "u64-random,words",
+        ])
+        .args(["--workloads", "load,read-uniform"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "ab failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("ab.csv")).unwrap();
+    // 2 indexes x 2 workloads x 2 key sets, each with 2 pairs.
+    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",2,")), "{csv}");
+    assert!(stdout.contains("B/A"), "{stdout}");
+    let md = std::fs::read_to_string(out.join("ab.md")).unwrap();
+    assert!(md.contains("ABBA"), "{md}");
+    // A side that is not a build is refused with a message.
+    let bad = bin()
+        .args(["ab", me, "no-such-build-xyz"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a file nor a git revision"));
 }
 
 #[test]

@@ -95,8 +95,12 @@ fn ratio_cell(s: &Summary) -> String {
 }
 
 /// `1.25× [1.10–1.40]`: a paired ratio's median and interval, with the
-/// interval's coverage after it when it falls short of the 95% aimed for.
+/// interval's coverage after it when it falls short of the 95% aimed for
+/// (a single repeat has no interval).
 fn interval(e: &Estimate) -> String {
+    if e.n < 2 {
+        return fmt::ratio(e.median);
+    }
     let mut s = format!(
         "{} [{}–{}]",
         fmt::ratio(e.median),

@@ -291,13 +291,10 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
             .max_by(|a, b| a.median_mops.total_cmp(&b.median_mops))
             .and_then(|s| Some((s.index.clone(), mops_of(s)?)));
         if let Some((name, peer)) = best {
-            for i in start..end {
-                if !out[i].ordex {
-                    continue;
-                }
-                let ratio = mops_of(&out[i]).and_then(|own| paired(&own, &peer));
-                out[i].ratio_to_best_peer = ratio;
-                out[i].best_peer = ratio.map(|_| name.clone());
+            for s in out[start..end].iter_mut().filter(|s| s.ordex) {
+                let ratio = mops_of(s).and_then(|own| paired(&own, &peer));
+                s.ratio_to_best_peer = ratio;
+                s.best_peer = ratio.map(|_| name.clone());
             }
         }
         start = end;
