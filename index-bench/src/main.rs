@@ -70,6 +70,20 @@ enum Command {
     /// lock-free skip list and RwLock<BTreeMap>, across read fractions
     /// 0-100% and 1, 2, 4 threads; a table and a plot.
     Techniques(techniques_study::TechniquesArgs),
+    /// Why every measured phase pre-faults its memory: time touching fresh
+    /// huge-page memory after a pause, right after a free, and after a pause
+    /// then a pre-fault.
+    MemoryProbe {
+        /// Megabytes to touch.
+        #[arg(long, default_value_t = 80)]
+        mb: usize,
+        /// Seconds of pause (free page reporting acts after about 2 s).
+        #[arg(long, default_value_t = 4)]
+        pause: u64,
+        /// Rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// List the indexes, workloads and key sets.
     List,
 }
@@ -111,6 +125,11 @@ struct RunArgs {
     /// (to show what order does to a ratio).
     #[arg(long, default_value = "rotate", value_parser = parse_order)]
     order: runner::Order,
+    /// Skip pre-faulting memory before each measured phase and trimming the
+    /// allocator between repeats (to show what they do; ratios then depend
+    /// on what ran before).
+    #[arg(long)]
+    cold: bool,
     /// Seed for key sets and operation streams.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -189,6 +208,17 @@ fn main() {
         Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
         Some(Command::Btree(args)) => btree_study::run(args, default_out()),
         Some(Command::Techniques(args)) => techniques_study::run(args, default_out()),
+        Some(Command::MemoryProbe { mb, pause, rounds }) => {
+            for round in 0..rounds {
+                let p = index_bench::warm::probe(mb << 20, std::time::Duration::from_secs(pause));
+                println!(
+                    "round {round}: {mb} MB of huge pages touched after a {pause} s pause: \
+                     {:.1} ms; right after a free: {:.1} ms; after a pause and a pre-fault: {:.1} ms",
+                    p.cold_ms, p.warm_ms, p.prefaulted_ms
+                );
+            }
+            Ok(())
+        }
         Some(Command::List) => {
             list();
             Ok(())
@@ -268,6 +298,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         latency_every: args.latency_every,
         cores,
         order: args.order,
+        warm: !args.cold,
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -361,6 +392,10 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         (
             "order".into(),
             format!("{:?}", args.order).to_ascii_lowercase(),
+        ),
+        (
+            "memory".into(),
+            if args.cold { "cold" } else { "pre-faulted" }.into(),
         ),
         ("seed".into(), args.seed.to_string()),
         ("latency_every".into(), args.latency_every.to_string()),

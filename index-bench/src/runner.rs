@@ -33,6 +33,9 @@ pub struct Config {
     pub cores: usize,
     /// The order of the indexes within a round.
     pub order: Order,
+    /// Pre-fault memory before each measured phase and trim the allocator
+    /// between rounds ([`crate::warm`]); off only to show what it does.
+    pub warm: bool,
 }
 
 /// What one thread did in a timed section.
@@ -474,6 +477,16 @@ pub fn run_keyset(
         .collect();
     let has = |w: Workload| workloads.contains(&w);
     let phase = phase_bytes(ks, cfg.ops, cfg.value_size);
+    let prefault = |bytes: usize| {
+        if cfg.warm {
+            warm::prefault(bytes);
+        }
+    };
+    let trim = || {
+        if cfg.warm {
+            warm::trim();
+        }
+    };
     let mut round = 0;
     for &threads in &cfg.threads {
         for repeat in 0..cfg.repeat {
@@ -493,10 +506,10 @@ pub fn run_keyset(
                     cfg, c, w, ks, threads, repeat, entries, m, verified, bpe,
                 ));
             };
-            warm::trim();
+            trim();
             for &i in &order {
                 let c = &mut contenders[i];
-                warm::prefault(load_bytes(bpe[i], ks.loaded));
+                prefault(load_bytes(bpe[i], ks.loaded));
                 let m = c.load(ks, threads, &value_a, cfg.latency_every);
                 let len = c.len();
                 let verified = if len == ks.loaded {
@@ -518,7 +531,7 @@ pub fn run_keyset(
                     if !c.supports(w, ks, cfg.value_size) {
                         continue;
                     }
-                    warm::prefault(phase);
+                    prefault(phase);
                     let m = c.drive(ks, &p, [&value_a, &value_b], cfg.latency_every);
                     push(&**c, w, &m, ks.loaded, verify(w, &m), f64::NAN);
                 }
@@ -529,7 +542,7 @@ pub fn run_keyset(
                     if !c.supports(Workload::Snapshot, ks, cfg.value_size) {
                         continue;
                     }
-                    warm::prefault(phase);
+                    prefault(phase);
                     let m = c.snapshot(ks, cfg, threads, &value_b, seed);
                     let verified = if m.scans > 0 && m.scanned >= m.scans {
                         "ok".to_string()
@@ -546,10 +559,10 @@ pub fn run_keyset(
                 contenders[i].clear();
             }
             if has(Workload::Memtable) {
-                warm::trim();
+                trim();
                 for &i in &order {
                     let c = &mut contenders[i];
-                    warm::prefault(load_bytes(bpe[i], ks.loaded));
+                    prefault(load_bytes(bpe[i], ks.loaded));
                     let (m, n) = c.memtable(ks, threads, &value_a, cfg.latency_every);
                     let verified = if n == ks.loaded {
                         "ok".to_string()

@@ -31,8 +31,9 @@ pub fn prefault(bytes: usize) {
     if bytes == 0 {
         return;
     }
-    let len = bytes.div_ceil(HUGE_PAGE).saturating_mul(HUGE_PAGE);
-    imp::touch_and_free(len);
+    if let Some(m) = imp::Mapping::new(bytes.div_ceil(HUGE_PAGE).saturating_mul(HUGE_PAGE)) {
+        m.touch();
+    }
 }
 
 /// Returns the allocator's free memory to the kernel (glibc's
@@ -41,53 +42,113 @@ pub fn trim() {
     imp::trim();
 }
 
+/// What [`probe`] measured: milliseconds to touch the same amount of fresh
+/// huge-page memory in three situations.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    /// After a pause with no memory freed just before.
+    pub cold_ms: f64,
+    /// Right after the same amount was touched and freed.
+    pub warm_ms: f64,
+    /// After a pause, then [`prefault`] just before.
+    pub prefaulted_ms: f64,
+}
+
+/// Measures what [`prefault`] is for: touching `bytes` of huge-page memory
+/// after `pause`, right after a free, and after a pause followed by
+/// [`prefault`] (`index-bench memory-probe`).
+pub fn probe(bytes: usize, pause: std::time::Duration) -> Probe {
+    let len = bytes.div_ceil(HUGE_PAGE).max(1) * HUGE_PAGE;
+    let timed = || {
+        let t = std::time::Instant::now();
+        if let Some(m) = imp::Mapping::new(len) {
+            m.touch();
+        }
+        t.elapsed().as_secs_f64() * 1e3
+    };
+    std::thread::sleep(pause);
+    let cold_ms = timed();
+    let warm_ms = timed();
+    std::thread::sleep(pause);
+    prefault(len + HUGE_PAGE * 8);
+    let prefaulted_ms = timed();
+    Probe {
+        cold_ms,
+        warm_ms,
+        prefaulted_ms,
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use super::HUGE_PAGE;
 
-    pub(super) fn touch_and_free(len: usize) {
-        // One extra huge page so the touched range can start on a huge-page
-        // boundary (the kernel backs only aligned 2 MiB ranges with THP).
-        let Some(map_len) = len.checked_add(HUGE_PAGE) else {
-            return;
-        };
-        // SAFETY: an anonymous private mapping at an address of the
-        // kernel's choosing aliases no Rust object; the result is checked
-        // against MAP_FAILED before use.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
+    /// An anonymous mapping, advised for huge pages, unmapped on drop.
+    pub(super) struct Mapping {
+        base: *mut libc::c_void,
+        map_len: usize,
+        /// Start of the huge-page-aligned range of `len` bytes inside it.
+        start: usize,
+        len: usize,
+    }
+
+    impl Mapping {
+        pub(super) fn new(len: usize) -> Option<Mapping> {
+            // One extra huge page so the range can start on a huge-page
+            // boundary (the kernel backs only aligned 2 MiB ranges with THP).
+            let map_len = len.checked_add(HUGE_PAGE)?;
+            // SAFETY: an anonymous private mapping at an address of the
+            // kernel's choosing aliases no Rust object; the result is
+            // checked against MAP_FAILED before use.
+            let base = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    map_len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if base == libc::MAP_FAILED {
+                return None;
+            }
+            let start = (base as usize).next_multiple_of(HUGE_PAGE);
+            // SAFETY: `start..start + len` lies inside the mapping (at most
+            // one huge page of slack is skipped at its start, and it has one
+            // extra). madvise only changes how the kernel backs the range;
+            // its failure (a kernel without THP) is harmless and ignored.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
+            Some(Mapping {
+                base,
                 map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return;
+                start,
+                len,
+            })
         }
-        let start = (base as usize).next_multiple_of(HUGE_PAGE);
-        // SAFETY: `start..start + len` lies inside the mapping (at most one
-        // huge page of slack is skipped at its start, and it has one extra).
-        // madvise only changes how the kernel backs the range; its failure
-        // (a kernel without THP) is harmless and ignored.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+
+        /// Writes one byte of every 4 KiB page, so the kernel backs it.
+        pub(super) fn touch(&self) {
+            let mut offset = 0;
+            while offset < self.len {
+                // SAFETY: `start + offset` is inside the mapping, which is
+                // readable, writable and owned by `self` alone; a volatile
+                // write makes the kernel back the page.
+                unsafe { ((self.start + offset) as *mut u8).write_volatile(1) };
+                offset += 4096;
+            }
         }
-        let page = 4096;
-        let mut offset = 0;
-        while offset < len {
-            // SAFETY: `start + offset` is inside the mapping, which is
-            // readable and writable and owned by this function alone; a
-            // volatile write makes the kernel back the page.
-            unsafe { ((start + offset) as *mut u8).write_volatile(1) };
-            offset += page;
-        }
-        // SAFETY: `base` and `map_len` are exactly the mapping made above,
-        // and no reference into it outlives this call.
-        unsafe {
-            libc::munmap(base, map_len);
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: `base` and `map_len` are exactly the mapping `new`
+            // made, and nothing borrows from it past `touch`.
+            unsafe {
+                libc::munmap(self.base, self.map_len);
+            }
         }
     }
 
@@ -103,13 +164,19 @@ mod imp {
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    pub(super) fn touch_and_free(len: usize) {
-        let mut v = vec![0u8; len];
-        for b in v.iter_mut().step_by(4096) {
-            // Write through a volatile store so the pages are touched.
-            *std::hint::black_box(b) = 1;
+    /// Heap memory, where there is no mmap to ask for huge pages.
+    pub(super) struct Mapping(Vec<u8>);
+
+    impl Mapping {
+        pub(super) fn new(len: usize) -> Option<Mapping> {
+            Some(Mapping(vec![0u8; len]))
         }
-        drop(v);
+
+        pub(super) fn touch(mut self) {
+            for b in self.0.iter_mut().step_by(4096) {
+                *std::hint::black_box(b) = 1;
+            }
+        }
     }
 
     pub(super) fn trim() {}
