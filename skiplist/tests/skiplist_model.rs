@@ -80,6 +80,9 @@ fn reader_races_overwrite() {
                 t.insert(b"k", b"new").unwrap();
             })
         };
+        // A schedule point after the spawn (see
+        // `get_races_an_insert_just_before_its_key`).
+        thread::yield_now();
         let seen = t
             .get_copied(b"k")
             .expect("an overwritten key is never missing");
@@ -214,6 +217,10 @@ fn get_races_an_insert_just_before_its_key() {
                 t.insert(b"b", b"2").unwrap();
             })
         };
+        // Lets loom schedule the writer from here on: without a schedule
+        // point between the spawn and the get, loom ran this model (and
+        // `reader_races_overwrite`) in a single interleaving.
+        thread::yield_now();
         assert_eq!(
             t.get_copied(b"c").as_deref(),
             Some(&b"3"[..]),
