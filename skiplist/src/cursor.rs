@@ -98,14 +98,12 @@ impl<'a> Cursor<'a> {
         self.set(self.forward(start))
     }
 
-    /// Moves to the first key after `key`.
+    /// Moves to the first key after `key`; returns whether there is one.
     pub fn seek_after(&mut self, key: &[u8]) -> bool {
-        let list = &self.table.list;
-        // The oldest version of the last key <= `key`, then one step on.
-        let start = match list.seek_last_le(key) {
-            Some(n) => list.next(n),
-            None => list.first(),
-        };
+        // The successor the search compared (above `key`), never a second
+        // load of the link after the last key <= `key`: see
+        // `List::seek_after`.
+        let start = self.table.list.seek_after(key);
         self.set(self.forward(start))
     }
 

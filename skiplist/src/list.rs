@@ -414,6 +414,20 @@ impl List {
         self.descend(Some(key), |n| self.before(n, key, seqno)).1
     }
 
+    /// The first node whose user key is above `key` (the newest version
+    /// of the next key): the successor the descent compared. Not the link
+    /// after [`seek_last_le`](Self::seek_last_le)'s node, loaded again: a
+    /// key at or below `key` linked between the two loads would be there
+    /// (a live scan from `Excluded(key)` yielded `key` itself, or a key
+    /// below it).
+    #[inline]
+    pub(crate) fn seek_after(&self, key: &[u8]) -> Option<NodeRef> {
+        self.descend(Some(key), |n| {
+            compare_keys(self.arena.key(n), key) != Cmp::Greater
+        })
+        .1
+    }
+
     /// The last node whose user key is at most `key` (the oldest version
     /// of that key), if any.
     pub(crate) fn seek_last_le(&self, key: &[u8]) -> Option<NodeRef> {

@@ -80,6 +80,9 @@ fn reader_races_overwrite() {
                 t.insert(b"k", b"new").unwrap();
             })
         };
+        // A schedule point after the spawn (see
+        // `get_races_an_insert_just_before_its_key`).
+        thread::yield_now();
         let seen = t
             .get_copied(b"k")
             .expect("an overwritten key is never missing");
@@ -214,11 +217,50 @@ fn get_races_an_insert_just_before_its_key() {
                 t.insert(b"b", b"2").unwrap();
             })
         };
+        // Lets loom schedule the writer from here on: without a schedule
+        // point between the spawn and the get, loom ran this model (and
+        // `reader_races_overwrite`) in a single interleaving.
+        thread::yield_now();
         assert_eq!(
             t.get_copied(b"c").as_deref(),
             Some(&b"3"[..]),
             "missed a present key"
         );
+        w.join().unwrap();
+    });
+}
+
+/// A live scan from `Excluded(b)` racing the inserts of a key just below
+/// `b` and of `b` itself yields neither: it starts from the successor its
+/// search compared, not from a second load of the link after the last key
+/// `<= b` (which a racing insert may have changed).
+#[test]
+fn scan_after_a_bound_races_inserts_at_and_below_it() {
+    sync::model(|| {
+        let t = Arc::new(table());
+        t.insert(b"a", b"1").unwrap();
+        t.insert(b"c", b"3").unwrap();
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                t.insert(b"ab", b"2").unwrap();
+                t.insert(b"b", b"2").unwrap();
+            })
+        };
+        // Lets loom schedule the writer from here on: without a schedule
+        // point between the spawn and the scan, loom ran this model in a
+        // single interleaving (the scan, then the writer).
+        thread::yield_now();
+        let mut seen = Vec::new();
+        t.scan(
+            std::ops::Bound::Excluded(b"b"),
+            std::ops::Bound::Unbounded,
+            &mut |k, _| {
+                seen.push(k.to_vec());
+                true
+            },
+        );
+        assert_eq!(seen, [b"c".to_vec()], "a scan crossed its lower bound");
         w.join().unwrap();
     });
 }

@@ -183,3 +183,86 @@ fn stress_overlapping_writers_with_scanners_and_snapshots() {
     assert_eq!(all, want);
     assert_eq!(table.len(), want.len());
 }
+
+/// A live `scan(Excluded(b), ..)` racing the insert of `b` itself, or of
+/// a key just below `b`, yields neither: its first key is above `b`, and
+/// at most the next key above `b` that was present throughout. The table
+/// holds the multiples of 64; one writer links the keys between them in
+/// ascending order while three readers scan from `Excluded(b)`, `b` the
+/// key being linked or one of the seven after it (so the next links land
+/// at or just below a scan's bound). `Cursor::seek_after` used to reload
+/// the link after the last key `<= b` instead of taking the successor its
+/// descent compared, so a key linked between the two loads was yielded:
+/// this test failed in every run, most often within 100 ms.
+/// `ORDEX_TEST_SCALE` scales its length (1 to 4 s in debug builds).
+#[test]
+fn live_scans_from_an_excluded_bound_never_yield_a_key_linked_at_or_below_it() {
+    const PRESENT: u64 = 64;
+    const READERS: u64 = 3;
+    let rounds: u64 = std::env::var("ORDEX_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(600, |s| (600.0 * s).max(1.0) as u64);
+    let key = |i: u64| i.to_be_bytes();
+    let table = SkipList::new();
+    // One more than the writer reaches: every bound has a present key above.
+    for i in 0..=rounds + 1 {
+        table.insert(&key(PRESENT * i), b"present").unwrap();
+    }
+    // The key the writer is linking now.
+    let linking = std::sync::atomic::AtomicU64::new(1);
+    let done = AtomicBool::new(false);
+    let (scans, wrong) = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let (table, linking, done) = (&table, &linking, &done);
+                s.spawn(move || {
+                    let (mut scans, mut wrong) = (0u64, Vec::new());
+                    while !done.load(Ordering::Relaxed) {
+                        let bound = linking.load(Ordering::Relaxed) + (scans * READERS + r) % 8;
+                        let mut first = None;
+                        table.scan(
+                            Bound::Excluded(&key(bound)),
+                            Bound::Unbounded,
+                            &mut |k, _| {
+                                first = Some(u64::from_be_bytes(k.try_into().unwrap()));
+                                false
+                            },
+                        );
+                        scans += 1;
+                        let present = (bound / PRESENT + 1) * PRESENT;
+                        if !first.is_some_and(|f| bound < f && f <= present) {
+                            wrong.push((bound, first));
+                            // Fail fast.
+                            done.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    (scans, wrong)
+                })
+            })
+            .collect();
+        'writing: for i in 0..rounds {
+            for k in PRESENT * i + 1..PRESENT * (i + 1) {
+                if done.load(Ordering::Relaxed) {
+                    break 'writing;
+                }
+                linking.store(k, Ordering::Relaxed);
+                table.insert(&key(k), b"linked").unwrap();
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        readers.into_iter().map(|r| r.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut w), (m, x)| {
+                w.extend(x);
+                (n + m, w)
+            },
+        )
+    });
+    assert!(
+        wrong.is_empty(),
+        "{} of {scans} scans yielded a wrong first key (bound, first): {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(8)]
+    );
+}

@@ -34,6 +34,16 @@ pub trait Flaw: Default + Send + Sync {
     fn snapshot<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Snapshot + 'a> {
         m.snapshot()
     }
+    /// `scan`.
+    fn scan(
+        &self,
+        m: &LockedBTreeMap,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        m.scan(from, to, f)
+    }
 }
 
 /// The reference index with one [`Flaw`].
@@ -68,7 +78,7 @@ impl<F: Flaw> OrderedIndex for Broken<F> {
         to: Bound<&[u8]>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
-        self.inner.scan(from, to, f)
+        self.flaw.scan(&self.inner, from, to, f)
     }
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         self.flaw.snapshot(&self.inner)
@@ -167,6 +177,36 @@ impl Flaw for RemoveThenInsert {
             std::thread::yield_now();
         }
         m.insert(key, value)
+    }
+}
+
+/// A live scan from `Excluded(k)` that decides where to start on a view in
+/// which `k` is absent, then, after a pause (a thread yield), starts from
+/// `Included(k)`: sequentially exact, but a `k` linked during the pause is
+/// yielded, below the scan's lower bound. The skip list's `seek_after` was
+/// wrong this way: it found the last key `<= k`, then loaded that node's
+/// link again instead of taking the successor it had compared.
+pub type CrossesLowerBound = Broken<RereadScanStart>;
+
+/// The flaw of [`CrossesLowerBound`].
+#[derive(Debug, Default)]
+pub struct RereadScanStart;
+
+impl Flaw for RereadScanStart {
+    fn scan(
+        &self,
+        m: &LockedBTreeMap,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> usize {
+        if let Bound::Excluded(k) = from {
+            if !m.get(k, &mut |_| {}) {
+                std::thread::yield_now();
+                return m.scan(Bound::Included(k), to, f);
+            }
+        }
+        m.scan(from, to, f)
     }
 }
 

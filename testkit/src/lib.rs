@@ -19,6 +19,7 @@
 //! | [`concurrent_model`](Suite::concurrent_model) | 6 threads (more than cores) on owned and shared keys: every read of an owned key, every scan of an owned range, and the final state match the model; shared keys never show torn or invented values |
 //! | [`linearizability`](Suite::linearizability) | invoke/return histories on hot keys (mixed, and overwrite-while-reading) are linearizable as registers, with seqnos in linearization order |
 //! | [`snapshot_isolation`](Suite::snapshot_isolation) | snapshots taken while writers write equal the model at their seqno, on every re-read |
+//! | [`live_scan_bounds`](Suite::live_scan_bounds) | 6 threads: while writers link keys just below, at and just above a scan's bounds, live scans with every combination of `Included` / `Excluded` / `Unbounded` at both ends yield only keys within their bounds, strictly ascending, and every key present throughout |
 //! | [`allocation_free_reads`](Suite::allocation_free_reads) | `get`, a 100-entry `scan` and snapshot reads on a warm index allocate nothing |
 //! | [`bad_input`](Suite::bad_input) | oversized keys / values, `Full`, `Sealed` return `Err` and leave the index exactly as it was |
 //! | [`drop_frees_everything`](Suite::drop_frees_everything) | dropping an index of a million entries with garbage returns the heap to its baseline |
@@ -39,6 +40,7 @@ mod concurrent;
 pub mod lin;
 mod model;
 pub mod rng;
+mod scan_bounds;
 mod snapshot_iso;
 mod values;
 
@@ -163,6 +165,7 @@ impl<I: OrderedIndex> Suite<I> {
         self.concurrent_model()?;
         self.linearizability()?;
         self.snapshot_isolation()?;
+        self.live_scan_bounds()?;
         self.allocation_free_reads()?;
         self.bad_input()?;
         self.drop_frees_everything()
@@ -225,6 +228,7 @@ macro_rules! conformance {
             $crate::conformance!(@check $make, $configure, concurrent_model, false);
             $crate::conformance!(@check $make, $configure, linearizability, false);
             $crate::conformance!(@check $make, $configure, snapshot_isolation, false);
+            $crate::conformance!(@check $make, $configure, live_scan_bounds, false);
             $crate::conformance!(@check $make, $configure, allocation_free_reads, false);
             $crate::conformance!(@check $make, $configure, bad_input, false);
             $crate::conformance!(@check $make, $configure, drop_frees_everything, true);

@@ -92,6 +92,23 @@ fn torn_upsert_passes_sequential_checks_but_not_linearizability() {
 }
 
 #[test]
+fn a_scan_crossing_its_lower_bound_passes_sequential_checks_but_not_live_scan_bounds() {
+    run(false, || {
+        let suite = Suite::new(CrossesLowerBound::default);
+        suite
+            .sequential_model()
+            .expect("sequentially it is correct");
+        expect_failure(
+            suite.live_scan_bounds(),
+            "live_scan_bounds",
+            "is below its lower bound",
+        );
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
 fn leaks_are_caught_by_the_drop_check() {
     let r = run(true, || {
         Suite::new(LeaksMemory::default)
