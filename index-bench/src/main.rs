@@ -109,8 +109,9 @@ struct RunArgs {
     /// Entries loaded before each workload.
     #[arg(long, default_value_t = 100_000)]
     entries: usize,
-    /// Operations per workload (all threads together).
-    #[arg(long, default_value_t = 100_000)]
+    /// Operations per workload (all threads together); scan workloads run a
+    /// tenth as many.
+    #[arg(long, default_value_t = 50_000)]
     ops: usize,
     /// Value size in bytes (8, 32, 1024, …).
     #[arg(long, default_value_t = 8)]
@@ -118,7 +119,7 @@ struct RunArgs {
     /// Repeats (rounds): each measures every index once. Ratios get a 95%
     /// interval from 6 repeats on; fewer give [min, max] with its lower
     /// coverage (75% for 3).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 6)]
     repeat: usize,
     /// The order of the indexes within a repeat: `rotate` changes it every
     /// repeat (ABBA for two indexes); `given` keeps the order of --indexes

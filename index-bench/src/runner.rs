@@ -5,7 +5,7 @@ use crate::adapter::{BenchIndex, Key};
 use crate::keys::KeySet;
 use crate::record::Row;
 use crate::warm;
-use crate::workload::{interleaved, plan, Op, OpKind, Plan, Workload};
+use crate::workload::{interleaved, ops_for, plan, Op, OpKind, Plan, Workload};
 use hdrhistogram::Histogram;
 use ordex_core::sync::prefetch;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,6 +74,21 @@ pub struct Measured {
     pub scan_requested: u64,
     /// Sampled latencies, ns.
     pub hist: Histogram<u64>,
+}
+
+impl Measured {
+    /// Adds `other`, measured on the same index in another slice of the
+    /// same phase: operations, time and latencies add up.
+    fn add(&mut self, other: Measured) {
+        self.ops += other.ops;
+        self.seconds += other.seconds;
+        self.reads += other.reads;
+        self.hits += other.hits;
+        self.scans += other.scans;
+        self.scanned += other.scanned;
+        self.scan_requested += other.scan_requested;
+        let _ = self.hist.add(other.hist);
+    }
 }
 
 fn merge(results: Vec<ThreadResult>) -> Measured {
@@ -276,13 +291,31 @@ pub trait Contender {
     /// Bytes per entry after an untimed single-threaded load (see
     /// [`bytes_per_entry`]).
     fn bytes_per_entry(&self, ks: &KeySet, value: &[u8]) -> f64;
-    /// Replaces the held index with a new one and loads `keys[..loaded]`
-    /// into it with `threads` threads (timed).
-    fn load(&mut self, ks: &KeySet, threads: usize, value: &[u8], every: usize) -> Measured;
+    /// Replaces the held index with a new, empty one.
+    fn fresh(&mut self);
+    /// Loads `keys[lo..hi]` into the held index with `threads` threads
+    /// (timed).
+    fn load(
+        &self,
+        ks: &KeySet,
+        range: (usize, usize),
+        threads: usize,
+        value: &[u8],
+        every: usize,
+    ) -> Measured;
     /// Entries in the held index (0 without one).
     fn len(&self) -> usize;
     /// Runs one stream per thread on the held index (timed).
-    fn drive(&self, ks: &KeySet, plan: &Plan, values: [&[u8]; 2], every: usize) -> Measured;
+    /// Runs slice `part.0` of `part.1` of every thread's stream of `plan`
+    /// on the held index (timed).
+    fn drive(
+        &self,
+        ks: &KeySet,
+        plan: &Plan,
+        part: (usize, usize),
+        values: [&[u8]; 2],
+        every: usize,
+    ) -> Measured;
     /// The snapshot workload on the held index (timed).
     fn snapshot(
         &self,
@@ -341,20 +374,39 @@ impl<I: BenchIndex> Contender for Slot<I> {
         bytes_per_entry::<I>(ks, value)
     }
 
-    fn load(&mut self, ks: &KeySet, threads: usize, value: &[u8], every: usize) -> Measured {
+    fn fresh(&mut self) {
         self.index = None;
-        let index = self.index.insert(I::new());
-        load(index, ks, 0, ks.loaded, threads, value, every)
+        self.index = Some(I::new());
+    }
+
+    fn load(
+        &self,
+        ks: &KeySet,
+        (lo, hi): (usize, usize),
+        threads: usize,
+        value: &[u8],
+        every: usize,
+    ) -> Measured {
+        load(self.held(), ks, lo, hi, threads, value, every)
     }
 
     fn len(&self) -> usize {
         self.index.as_ref().map_or(0, I::len)
     }
 
-    fn drive(&self, ks: &KeySet, plan: &Plan, values: [&[u8]; 2], every: usize) -> Measured {
+    fn drive(
+        &self,
+        ks: &KeySet,
+        plan: &Plan,
+        (slice, slices): (usize, usize),
+        values: [&[u8]; 2],
+        every: usize,
+    ) -> Measured {
         let index = self.held();
         merge(parallel(plan.streams.len(), |t| {
-            drive(index, ks, &plan.streams[t], values, every)
+            let ops = &plan.streams[t];
+            let part = &ops[ops.len() * slice / slices..ops.len() * (slice + 1) / slices];
+            drive(index, ks, part, values, every)
         }))
     }
 
@@ -427,6 +479,27 @@ pub fn round_order(n: usize, round: usize, order: Order) -> Vec<usize> {
     v
 }
 
+/// Most keys per slice of a load phase (see [`run_keyset`]).
+pub const LOAD_SLICE: usize = 100_000;
+
+/// Most operations per slice of a workload phase (see [`run_keyset`]).
+pub const PHASE_SLICE: usize = 50_000;
+
+/// Slices of a phase of `n` operations: at least two (so that two indexes
+/// run ABBA within a round), at most `per` operations each, never more
+/// slices than operations.
+pub fn slice_count(n: usize, per: usize) -> usize {
+    n.div_ceil(per).max(2).min(n.max(1))
+}
+
+/// Adds a slice's measurement to a phase's total.
+fn add_to(total: &mut Option<Measured>, m: Measured) {
+    match total {
+        Some(t) => t.add(m),
+        None => *total = Some(m),
+    }
+}
+
 /// Memory a phase of `ops` operations may allocate: room for every op to
 /// write a new entry (key, value and a node's overhead).
 fn phase_bytes(ks: &KeySet, ops: usize, value_size: usize) -> usize {
@@ -447,8 +520,10 @@ fn load_bytes(bpe: f64, entries: usize) -> usize {
 
 /// Runs `workloads` on every contender for one key set: for each thread
 /// count and repeat, one *round* that loads every contender (each a fresh
-/// index), then runs each workload on each of them in turn, so that the
-/// measurements a ratio compares are adjacent in time. The order of the
+/// index), then runs each workload on each of them in turn. Every phase
+/// (the load, each workload) runs in [`slice_count`] slices, each slice on every index
+/// in turn, so that the measurements a ratio compares are interleaved in
+/// time and a drift of the machine cancels out. The order of the
 /// contenders changes from round to round ([`Order`]); every measured phase
 /// starts on warm memory ([`crate::warm`]). `tick` is called once per
 /// contender and round.
@@ -495,7 +570,6 @@ pub fn run_keyset(
                 .into_iter()
                 .map(|i| live[i])
                 .collect();
-            round += 1;
             let mut push = |c: &dyn Contender,
                             w: Workload,
                             m: &Measured,
@@ -508,9 +582,26 @@ pub fn run_keyset(
             };
             trim();
             for &i in &order {
-                let c = &mut contenders[i];
-                prefault(load_bytes(bpe[i], ks.loaded));
-                let m = c.load(ks, threads, &value_a, cfg.latency_every);
+                contenders[i].fresh();
+            }
+            // The load runs in slices, each slice on every index in turn,
+            // in an order that changes from slice to slice (ABBA for two
+            // slices), so that a drift or a slow spell of the machine
+            // during a long load falls on every index alike.
+            let slices = slice_count(ks.loaded, LOAD_SLICE);
+            let mut loads: Vec<Option<Measured>> = (0..contenders.len()).map(|_| None).collect();
+            for slice in 0..slices {
+                let range = (ks.loaded * slice / slices, ks.loaded * (slice + 1) / slices);
+                for j in round_order(live.len(), round * slices + slice, cfg.order) {
+                    let i = live[j];
+                    prefault(load_bytes(bpe[i], range.1 - range.0));
+                    let m = contenders[i].load(ks, range, threads, &value_a, cfg.latency_every);
+                    add_to(&mut loads[i], m);
+                }
+            }
+            for &i in &order {
+                let c = &contenders[i];
+                let m = loads[i].take().expect("every live contender loaded");
                 let len = c.len();
                 let verified = if len == ks.loaded {
                     "ok".to_string()
@@ -526,14 +617,30 @@ pub fn run_keyset(
                     continue;
                 }
                 let p = plan(w, ks, threads, cfg.ops, seed);
-                for &i in &order {
-                    let c = &contenders[i];
-                    if !c.supports(w, ks, cfg.value_size) {
-                        continue;
+                let slices = slice_count(ops_for(w, cfg.ops), PHASE_SLICE);
+                let mut runs: Vec<Option<Measured>> = (0..contenders.len()).map(|_| None).collect();
+                for slice in 0..slices {
+                    for j in round_order(live.len(), round * slices + slice, cfg.order) {
+                        let i = live[j];
+                        if !contenders[i].supports(w, ks, cfg.value_size) {
+                            continue;
+                        }
+                        prefault(phase / slices);
+                        let m = contenders[i].drive(
+                            ks,
+                            &p,
+                            (slice, slices),
+                            [&value_a, &value_b],
+                            cfg.latency_every,
+                        );
+                        add_to(&mut runs[i], m);
                     }
-                    prefault(phase);
-                    let m = c.drive(ks, &p, [&value_a, &value_b], cfg.latency_every);
-                    push(&**c, w, &m, ks.loaded, verify(w, &m), f64::NAN);
+                }
+                for &i in &order {
+                    if let Some(m) = runs[i].take() {
+                        let c = &*contenders[i];
+                        push(c, w, &m, ks.loaded, verify(w, &m), f64::NAN);
+                    }
                 }
             }
             if has(Workload::Snapshot) {
@@ -572,6 +679,7 @@ pub fn run_keyset(
                     push(&**c, Workload::Memtable, &m, 0, verified, f64::NAN);
                 }
             }
+            round += 1;
             for &i in &order {
                 tick(format!(
                     "{} {} t={threads} #{repeat}",

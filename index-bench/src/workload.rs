@@ -207,11 +207,22 @@ pub fn interleaved(
     (lo + t..hi).step_by(threads)
 }
 
+/// Operations of workload `w` in a phase of `ops`: scan workloads run a
+/// tenth as many, since each of their operations visits up to 100
+/// entries.
+pub fn ops_for(w: Workload, ops: usize) -> usize {
+    match w {
+        Workload::Scan | Workload::E => ops.div_ceil(10),
+        _ => ops,
+    }
+}
+
 /// Generates the per-thread streams of `w` (not for `Load`, `Memtable`
-/// and `Snapshot`, which the runner drives directly).
+/// and `Snapshot`, which the runner drives directly), [`ops_for`]`(w, ops)`
+/// operations in all.
 pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> Plan {
     let loaded = ks.loaded as u64;
-    let per_thread = ops.div_ceil(threads);
+    let per_thread = ops_for(w, ops).div_ceil(threads);
     let (flo, fhi) = fresh_region(ks, w);
     let streams = (0..threads)
         .map(|t| {
