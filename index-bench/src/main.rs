@@ -131,6 +131,16 @@ struct RunArgs {
     /// on what ran before).
     #[arg(long)]
     cold: bool,
+    /// Most keys per slice of a load phase.
+    #[arg(long, default_value_t = runner::LOAD_SLICE, hide = true)]
+    load_slice: usize,
+    /// Most operations per slice of a workload phase.
+    #[arg(long, default_value_t = runner::PHASE_SLICE, hide = true)]
+    phase_slice: usize,
+    /// Announce every timed slice on stdout and wait for a line on stdin
+    /// before it (how `ab` runs two builds in lockstep).
+    #[arg(long, hide = true)]
+    gated: bool,
     /// Seed for key sets and operation streams.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -300,6 +310,9 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         cores,
         order: args.order,
         warm: !args.cold,
+        load_slice: args.load_slice.max(1),
+        phase_slice: args.phase_slice.max(1),
+        gated: args.gated,
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -316,7 +329,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         .sum::<usize>()
         * args.threads.len()
         * args.repeat;
-    let bar = if args.smoke {
+    let bar = if args.smoke || args.gated {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(units as u64)

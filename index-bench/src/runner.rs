@@ -36,6 +36,13 @@ pub struct Config {
     /// Pre-fault memory before each measured phase and trim the allocator
     /// between rounds ([`crate::warm`]); off only to show what it does.
     pub warm: bool,
+    /// Most keys per slice of a load ([`LOAD_SLICE`] by default).
+    pub load_slice: usize,
+    /// Most operations per slice of a workload ([`PHASE_SLICE`] by default).
+    pub phase_slice: usize,
+    /// Wait for a controller before every timed slice ([`gate`]): how
+    /// `index-bench ab` runs two builds in lockstep.
+    pub gated: bool,
 }
 
 /// What one thread did in a timed section.
@@ -492,6 +499,23 @@ pub fn slice_count(n: usize, per: usize) -> usize {
     n.div_ceil(per).max(2).min(n.max(1))
 }
 
+/// In a gated run, announces the next timed slice on stdout
+/// (`gate <label>`) and waits for a line on stdin before it starts; a
+/// no-op otherwise. `index-bench ab` drives two builds this way, slice by
+/// slice, so that each build's slice runs right before or after the
+/// other's while the other waits. At the end of stdin it runs on.
+pub fn gate(cfg: &Config, label: impl FnOnce() -> String) {
+    if !cfg.gated {
+        return;
+    }
+    use std::io::{BufRead as _, Write as _};
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "gate {}", label());
+    let _ = out.flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+}
+
 /// Adds a slice's measurement to a phase's total.
 fn add_to(total: &mut Option<Measured>, m: Measured) {
     match total {
@@ -588,12 +612,19 @@ pub fn run_keyset(
             // in an order that changes from slice to slice (ABBA for two
             // slices), so that a drift or a slow spell of the machine
             // during a long load falls on every index alike.
-            let slices = slice_count(ks.loaded, LOAD_SLICE);
+            let slices = slice_count(ks.loaded, cfg.load_slice);
             let mut loads: Vec<Option<Measured>> = (0..contenders.len()).map(|_| None).collect();
             for slice in 0..slices {
                 let range = (ks.loaded * slice / slices, ks.loaded * (slice + 1) / slices);
                 for j in round_order(live.len(), round * slices + slice, cfg.order) {
                     let i = live[j];
+                    gate(cfg, || {
+                        format!(
+                            "{} load {} t={threads} r={repeat} s={slice}/{slices}",
+                            contenders[i].name(),
+                            ks.kind.name()
+                        )
+                    });
                     prefault(load_bytes(bpe[i], range.1 - range.0));
                     let m = contenders[i].load(ks, range, threads, &value_a, cfg.latency_every);
                     add_to(&mut loads[i], m);
@@ -617,7 +648,7 @@ pub fn run_keyset(
                     continue;
                 }
                 let p = plan(w, ks, threads, cfg.ops, seed);
-                let slices = slice_count(ops_for(w, cfg.ops), PHASE_SLICE);
+                let slices = slice_count(ops_for(w, cfg.ops), cfg.phase_slice);
                 let mut runs: Vec<Option<Measured>> = (0..contenders.len()).map(|_| None).collect();
                 for slice in 0..slices {
                     for j in round_order(live.len(), round * slices + slice, cfg.order) {
@@ -625,6 +656,13 @@ pub fn run_keyset(
                         if !contenders[i].supports(w, ks, cfg.value_size) {
                             continue;
                         }
+                        gate(cfg, || {
+                            format!(
+                                "{} {w} {} t={threads} r={repeat} s={slice}/{slices}",
+                                contenders[i].name(),
+                                ks.kind.name()
+                            )
+                        });
                         prefault(phase / slices);
                         let m = contenders[i].drive(
                             ks,
@@ -649,6 +687,13 @@ pub fn run_keyset(
                     if !c.supports(Workload::Snapshot, ks, cfg.value_size) {
                         continue;
                     }
+                    gate(cfg, || {
+                        format!(
+                            "{} snapshot {} t={threads} r={repeat}",
+                            c.name(),
+                            ks.kind.name()
+                        )
+                    });
                     prefault(phase);
                     let m = c.snapshot(ks, cfg, threads, &value_b, seed);
                     let verified = if m.scans > 0 && m.scanned >= m.scans {
@@ -669,6 +714,13 @@ pub fn run_keyset(
                 trim();
                 for &i in &order {
                     let c = &mut contenders[i];
+                    gate(cfg, || {
+                        format!(
+                            "{} memtable {} t={threads} r={repeat}",
+                            c.name(),
+                            ks.kind.name()
+                        )
+                    });
                     prefault(load_bytes(bpe[i], ks.loaded));
                     let (m, n) = c.memtable(ks, threads, &value_a, cfg.latency_every);
                     let verified = if n == ks.loaded {

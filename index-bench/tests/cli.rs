@@ -177,7 +177,7 @@ fn default_suite_covers_every_key_shape() {
 }
 
 /// `ab` compares two builds; here the same binary twice, which must run
-/// both sides in turn and report every figure with its ratio.
+/// both sides in lockstep and report every figure with its ratio.
 #[test]
 fn ab_compares_two_builds() {
     let out = scratch("ab");
@@ -187,7 +187,7 @@ fn ab_compares_two_builds() {
             "ab",
             me,
             me,
-            "--pairs",
+            "--sessions",
             "2",
             "--entries",
             "2000",
@@ -212,12 +212,16 @@ fn ab_compares_two_builds() {
         String::from_utf8_lossy(&run.stderr)
     );
     let csv = std::fs::read_to_string(out.join("ab.csv")).unwrap();
-    // 2 indexes x 2 workloads x 2 key sets, each with 2 pairs.
+    // 2 indexes x 2 workloads x 2 key sets, each over 2 sessions.
     assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
     assert!(csv.lines().skip(1).all(|l| l.contains(",2,")), "{csv}");
     assert!(stdout.contains("B/A"), "{stdout}");
     let md = std::fs::read_to_string(out.join("ab.md")).unwrap();
-    assert!(md.contains("ABBA"), "{md}");
+    assert!(md.contains("lockstep"), "{md}");
+    // Both sides ran gated, slice by slice, and wrote their results.
+    for side in ["A", "B"] {
+        assert!(out.join("session-1").join(side).is_dir(), "{side}");
+    }
     // A side that is not a build is refused with a message.
     let bad = bin()
         .args(["ab", me, "no-such-build-xyz"])
