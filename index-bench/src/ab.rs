@@ -86,7 +86,8 @@ pub struct AbArgs {
     /// Entries loaded.
     #[arg(long, default_value_t = 100_000)]
     pub entries: usize,
-    /// Operations per workload.
+    /// Operations per workload (more operations, more slices: a sharper
+    /// ratio).
     #[arg(long, default_value_t = 100_000)]
     pub ops: usize,
     /// Value size in bytes.

@@ -909,3 +909,180 @@ pub fn calibrate<I: BenchIndex>(
         verified,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeySetKind;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn round_orders_are_permutations_that_rotate() {
+        for n in 1..6 {
+            for round in 0..12 {
+                let mut o = round_order(n, round, Order::Rotate);
+                o.sort_unstable();
+                assert_eq!(o, (0..n).collect::<Vec<_>>());
+                assert_eq!(
+                    round_order(n, round, Order::Given),
+                    (0..n).collect::<Vec<_>>()
+                );
+            }
+            // Over 2n rounds every index goes first, and last, twice.
+            let firsts: Vec<usize> = (0..2 * n)
+                .map(|r| round_order(n, r, Order::Rotate)[0])
+                .collect();
+            for i in 0..n {
+                assert_eq!(firsts.iter().filter(|&&f| f == i).count(), 2, "n={n}");
+            }
+        }
+        // Two indexes run ABBA.
+        let two: Vec<Vec<usize>> = (0..4).map(|r| round_order(2, r, Order::Rotate)).collect();
+        assert_eq!(two, [[0, 1], [1, 0], [1, 0], [0, 1]]);
+        // Three run all six orders in six rounds.
+        let mut six: Vec<Vec<usize>> = (0..6).map(|r| round_order(3, r, Order::Rotate)).collect();
+        six.sort();
+        six.dedup();
+        assert_eq!(six.len(), 6);
+        assert!(round_order(0, 3, Order::Rotate).is_empty());
+    }
+
+    #[test]
+    fn slices_are_at_least_two_and_at_most_per() {
+        assert_eq!(slice_count(100_000, 100_000), 2);
+        assert_eq!(slice_count(1_000_000, 100_000), 10);
+        assert_eq!(slice_count(1_000_001, 100_000), 11);
+        assert_eq!(slice_count(1, 100), 1);
+        assert_eq!(slice_count(0, 100), 1);
+        assert_eq!(slice_count(50_000, 10_000), 5);
+    }
+
+    /// A contender that records the phases it is asked to run.
+    struct Recorder {
+        name: &'static str,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Recorder {
+        fn note(&self, what: String) -> Measured {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} {what}", self.name));
+            Measured {
+                ops: 1,
+                seconds: 1.0,
+                reads: 0,
+                hits: 0,
+                scans: 0,
+                scanned: 0,
+                scan_requested: 0,
+                hist: new_hist(),
+            }
+        }
+    }
+
+    impl Contender for Recorder {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn ordex(&self) -> bool {
+            false
+        }
+        fn supports(&self, _: Workload, _: &KeySet, _: usize) -> bool {
+            true
+        }
+        fn bytes_per_entry(&self, _: &KeySet, _: &[u8]) -> f64 {
+            1.0
+        }
+        fn fresh(&mut self) {}
+        fn load(
+            &self,
+            _: &KeySet,
+            (lo, hi): (usize, usize),
+            _: usize,
+            _: &[u8],
+            _: usize,
+        ) -> Measured {
+            self.note(format!("load {lo}..{hi}"))
+        }
+        fn len(&self) -> usize {
+            // Loaded in full by the time the runner asks.
+            usize::MAX
+        }
+        fn drive(
+            &self,
+            _: &KeySet,
+            p: &Plan,
+            (s, n): (usize, usize),
+            _: [&[u8]; 2],
+            _: usize,
+        ) -> Measured {
+            self.note(format!("drive {} {s}/{n}", p.streams[0].len()))
+        }
+        fn snapshot(&self, _: &KeySet, _: &Config, _: usize, _: &[u8], _: u64) -> Measured {
+            self.note("snapshot".into())
+        }
+        fn memtable(&mut self, _: &KeySet, _: usize, _: &[u8], _: usize) -> (Measured, usize) {
+            (self.note("memtable".into()), 0)
+        }
+        fn clear(&mut self) {}
+    }
+
+    /// A round measures every index once per phase, slice by slice, each
+    /// slice on every index before the next slice starts, in an order that
+    /// changes from slice to slice and from round to round.
+    #[test]
+    fn rounds_interleave_every_index_slice_by_slice() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut contenders: Vec<Box<dyn Contender>> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                Box::new(Recorder {
+                    name,
+                    log: log.clone(),
+                }) as Box<dyn Contender>
+            })
+            .collect();
+        let ks = KeySet::generate(KeySetKind::U64Random, 1000, 100, 1);
+        let cfg = Config {
+            run: "t".into(),
+            threads: vec![1],
+            ops: 900,
+            value_size: 8,
+            repeat: 2,
+            seed: 1,
+            latency_every: 16,
+            cores: 2,
+            order: Order::Rotate,
+            warm: false,
+            load_slice: 400,
+            phase_slice: 300,
+            gated: false,
+        };
+        let rows = run_keyset(
+            &cfg,
+            &ks,
+            &[Workload::Load, Workload::C],
+            &mut contenders,
+            &|_| {},
+        );
+        // One row per index, workload and repeat.
+        assert_eq!(rows.len(), 3 * 2 * 2);
+        let log = log.lock().unwrap().clone();
+        // Per round: 3 load slices and 3 workload slices, each on a, b, c.
+        assert_eq!(log.len(), 2 * (3 + 3) * 3);
+        for (chunk, group) in log.chunks(3).enumerate() {
+            let mut names: Vec<&str> = group.iter().map(|l| &l[..1]).collect();
+            let what: Vec<&str> = group.iter().map(|l| &l[2..]).collect();
+            assert!(what.windows(2).all(|w| w[0] == w[1]), "{group:?}");
+            names.sort_unstable();
+            assert_eq!(names, ["a", "b", "c"], "slice {chunk}: {group:?}");
+        }
+        // The order changes from slice to slice.
+        let firsts: Vec<&str> = log.chunks(3).map(|g| &g[0][..1]).collect();
+        assert!(firsts.windows(2).any(|w| w[0] != w[1]), "{firsts:?}");
+        assert!(log[0].ends_with("load 0..333"), "{}", log[0]);
+        assert!(log[9].contains("drive 900 0/3"), "{}", log[9]);
+    }
+}
