@@ -204,12 +204,16 @@ mod tests {
     }
 
     /// Rebuilds `data/enable1.fc.zlib` from the `enable1.txt` named by the
-    /// `ENABLE1_TXT` environment variable (see the module docs).
+    /// `ENABLE1_TXT` environment variable (see the module docs); does
+    /// nothing without it (CI runs the ignored tests too).
     #[test]
     #[ignore = "rewrites data/enable1.fc.zlib from ENABLE1_TXT"]
     fn rebuild_enable_data() {
         use std::io::Write as _;
-        let src = std::env::var("ENABLE1_TXT").expect("set ENABLE1_TXT to enable1.txt");
+        let Ok(src) = std::env::var("ENABLE1_TXT") else {
+            eprintln!("ENABLE1_TXT is not set: nothing to rebuild");
+            return;
+        };
         let txt = std::fs::read(src).unwrap();
         assert_eq!(txt.len(), ENABLE_TXT_LEN);
         assert_eq!(fnv1a(0xcbf2_9ce4_8422_2325, &txt), ENABLE_TXT_FNV1A);

@@ -961,6 +961,8 @@ mod tests {
     struct Recorder {
         name: &'static str,
         log: Arc<Mutex<Vec<String>>>,
+        /// The end of the last range loaded: the keys it holds.
+        loaded: std::cell::Cell<usize>,
     }
 
     impl Recorder {
@@ -995,7 +997,9 @@ mod tests {
         fn bytes_per_entry(&self, _: &KeySet, _: &[u8]) -> f64 {
             1.0
         }
-        fn fresh(&mut self) {}
+        fn fresh(&mut self) {
+            self.loaded.set(0);
+        }
         fn load(
             &self,
             _: &KeySet,
@@ -1004,11 +1008,11 @@ mod tests {
             _: &[u8],
             _: usize,
         ) -> Measured {
+            self.loaded.set(hi);
             self.note(format!("load {lo}..{hi}"))
         }
         fn len(&self) -> usize {
-            // Loaded in full by the time the runner asks.
-            usize::MAX
+            self.loaded.get()
         }
         fn drive(
             &self,
@@ -1041,6 +1045,7 @@ mod tests {
                 Box::new(Recorder {
                     name,
                     log: log.clone(),
+                    loaded: Default::default(),
                 }) as Box<dyn Contender>
             })
             .collect();
@@ -1067,8 +1072,9 @@ mod tests {
             &mut contenders,
             &|_| {},
         );
-        // One row per index, workload and repeat.
+        // One row per index, workload and repeat, every load complete.
         assert_eq!(rows.len(), 3 * 2 * 2);
+        assert!(rows.iter().all(|r| r.verified == "ok"), "{rows:?}");
         let log = log.lock().unwrap().clone();
         // Per round: 3 load slices and 3 workload slices, each on a, b, c.
         assert_eq!(log.len(), 2 * (3 + 3) * 3);

@@ -34,6 +34,14 @@ const CROSSBEAM: &[&str] = &["crossbeam-skiplist"];
 const SCC: &[&str] = &["scc-treeindex", "scc-treeindex-u64"];
 const STD: &[&str] = &["rwlock-btreemap"];
 const LOAD_GET: &[&str] = &["load", "read-uniform"];
+const SCAN_SHAPES: &[&str] = &[
+    "u64-random",
+    "u64-mono",
+    "bin16",
+    "composite",
+    "words",
+    "urls",
+];
 
 /// The project's targets.
 pub const TARGETS: &[Target] = &[
@@ -88,14 +96,7 @@ pub const TARGETS: &[Target] = &[
         index: BTREE,
         peers: STD,
         workloads: &["scan"],
-        keysets: &[
-            "u64-random",
-            "u64-mono",
-            "bin16",
-            "composite",
-            "words",
-            "urls",
-        ],
+        keysets: SCAN_SHAPES,
         threads: &[],
         min: 1.0,
         why: "100-entry scans as fast as std on every key shape",
@@ -104,14 +105,7 @@ pub const TARGETS: &[Target] = &[
         index: BTREE,
         peers: SCC,
         workloads: &["scan"],
-        keysets: &[
-            "u64-random",
-            "u64-mono",
-            "bin16",
-            "composite",
-            "words",
-            "urls",
-        ],
+        keysets: SCAN_SHAPES,
         threads: &[],
         min: 2.0,
         why: "100-entry scans on every key shape",
