@@ -311,6 +311,22 @@ impl KeySet {
         self.keys.iter().map(|k| k.len() as f64).sum::<f64>() / self.keys.len() as f64
     }
 
+    /// Mean length of the prefix each key shares with its successor in key
+    /// order (how much a prefix-compressing index can strip); 0 for fewer
+    /// than two keys.
+    pub fn mean_shared_prefix(&self) -> f64 {
+        let mut sorted: Vec<&[u8]> = self.keys.iter().map(Vec::as_slice).collect();
+        if sorted.len() < 2 {
+            return 0.0;
+        }
+        sorted.sort_unstable();
+        let total: usize = sorted
+            .windows(2)
+            .map(|w| w[0].iter().zip(w[1]).take_while(|(a, b)| a == b).count())
+            .sum();
+        total as f64 / (sorted.len() - 1) as f64
+    }
+
     /// The keys loaded before a workload (`keys[..loaded]`).
     pub fn loaded_keys(&self) -> &[Vec<u8>] {
         &self.keys[..self.loaded]
@@ -1290,17 +1306,6 @@ mod tests {
         );
     }
 
-    /// Mean length of the common prefix of each key and its sorted successor.
-    fn mean_neighbour_prefix(keys: &[Vec<u8>]) -> f64 {
-        let mut sorted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        sorted.sort_unstable();
-        let total: usize = sorted
-            .windows(2)
-            .map(|w| w[0].iter().zip(w[1]).take_while(|(a, b)| a == b).count())
-            .sum();
-        total as f64 / (sorted.len() - 1) as f64
-    }
-
     #[test]
     fn url_shapes() {
         let ks = KeySet::generate(KeySetKind::Urls, 50_000, 10_000, 5);
@@ -1320,7 +1325,7 @@ mod tests {
         assert!(max > urls.len() / 5, "{max}");
         // Keys share long prefixes with their sorted neighbours: hosts, path heads,
         // owners, crates, sections, dates.
-        let prefix = mean_neighbour_prefix(&ks.keys);
+        let prefix = ks.mean_shared_prefix();
         assert!(prefix > 25.0, "{prefix}");
         let avg = ks.avg_key_len();
         assert!((55.0..70.0).contains(&avg), "{avg}");
@@ -1365,7 +1370,7 @@ mod tests {
             domains.len()
         );
         assert!(dotted > 20_000 && dotted < 40_000, "{dotted}");
-        let prefix = mean_neighbour_prefix(&ks.keys);
+        let prefix = ks.mean_shared_prefix();
         assert!(prefix > 5.0, "{prefix}");
     }
 
@@ -1386,29 +1391,6 @@ mod tests {
         ] {
             let set: HashSet<&str> = list.iter().copied().collect();
             assert_eq!(set.len(), list.len(), "duplicate in {list:?}");
-        }
-    }
-
-    /// Generation time, shape and samples of 10^6 keys per kind (not a benchmark):
-    /// `cargo test --release -p index-bench --lib keys::tests::generation_time -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "prints timings"]
-    fn generation_time() {
-        let _ = english_words();
-        for kind in KeySetKind::ALL {
-            let t = std::time::Instant::now();
-            let ks = KeySet::generate(kind, 1_000_000, 0, 1);
-            let el = t.elapsed();
-            println!(
-                "{:<11} {:>7.1} ms  mean {:>5.1} B  mean prefix with sorted neighbour {:>5.1} B",
-                kind.name(),
-                el.as_secs_f64() * 1e3,
-                ks.avg_key_len(),
-                mean_neighbour_prefix(&ks.keys)
-            );
-            for k in ks.keys.iter().step_by(250_000) {
-                println!("    {}", k.escape_ascii());
-            }
         }
     }
 }

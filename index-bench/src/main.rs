@@ -84,6 +84,16 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// What each key set looks like: generation time, mean length, mean
+    /// prefix shared with the sorted neighbour, and samples.
+    Keysets {
+        /// Keys per set.
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// List the indexes, workloads and key sets.
     List,
 }
@@ -227,6 +237,24 @@ fn main() {
                      {:.1} ms; right after a free: {:.1} ms; after a pause and a pre-fault: {:.1} ms",
                     p.cold_ms, p.warm_ms, p.prefaulted_ms
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Keysets { entries, seed }) => {
+            for kind in KeySetKind::ALL {
+                let t = Instant::now();
+                let ks = KeySet::generate(kind, entries, 0, seed);
+                let took = t.elapsed();
+                println!(
+                    "{:<11} {entries} keys in {:.1} ms; mean {:.1} bytes, {:.1} shared with the sorted neighbour",
+                    kind.name(),
+                    took.as_secs_f64() * 1e3,
+                    ks.avg_key_len(),
+                    ks.mean_shared_prefix()
+                );
+                for k in ks.keys.iter().step_by((entries / 4).max(1)).take(4) {
+                    println!("    {}", k.escape_ascii());
+                }
             }
             Ok(())
         }
