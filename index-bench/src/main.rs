@@ -141,11 +141,14 @@ struct RunArgs {
     /// on what ran before).
     #[arg(long)]
     cold: bool,
-    /// Most keys per slice of a load phase.
-    #[arg(long, default_value_t = runner::LOAD_SLICE, hide = true)]
+    /// Most keys per slice of a load. Each slice runs on every index in
+    /// turn; more slices give sharper ratios.
+    #[arg(long, default_value_t = runner::LOAD_SLICE)]
     load_slice: usize,
-    /// Most operations per slice of a workload phase.
-    #[arg(long, default_value_t = runner::PHASE_SLICE, hide = true)]
+    /// Most operations per slice of a workload (at least two slices per
+    /// phase). Each slice starts on caches the other indexes' slices have
+    /// used: a larger slice measures an index warmer, and less precisely.
+    #[arg(long, default_value_t = runner::PHASE_SLICE)]
     phase_slice: usize,
     /// Announce every timed slice on stdout and wait for a line on stdin
     /// before it (how `ab` runs two builds in lockstep).

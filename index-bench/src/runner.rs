@@ -487,10 +487,10 @@ pub fn round_order(n: usize, round: usize, order: Order) -> Vec<usize> {
 }
 
 /// Most keys per slice of a load phase (see [`run_keyset`]).
-pub const LOAD_SLICE: usize = 100_000;
+pub const LOAD_SLICE: usize = 25_000;
 
 /// Most operations per slice of a workload phase (see [`run_keyset`]).
-pub const PHASE_SLICE: usize = 50_000;
+pub const PHASE_SLICE: usize = 10_000;
 
 /// Slices of a phase of `n` operations: at least two (so that two indexes
 /// run ABBA within a round), at most `per` operations each, never more
