@@ -1190,6 +1190,93 @@ mod tests {
         }
     }
 
+    /// Steps along their levels that `f`'s searches take, per call of `f`
+    /// over `n` calls: (mean, most).
+    fn walks(n: usize, mut f: impl FnMut(usize)) -> (f64, usize) {
+        let (mut total, mut most) = (0, 0);
+        for i in 0..n {
+            let before = list::WALKED.with(std::cell::Cell::get);
+            f(i);
+            let steps = list::WALKED.with(std::cell::Cell::get) - before;
+            total += steps;
+            most = most.max(steps);
+        }
+        (total as f64 / n.max(1) as f64, most)
+    }
+
+    /// No insertion order makes a search walk far: a structural check of
+    /// the cliff ascending keys fell off (a search started at the top
+    /// index's last node and walked every node linked after it on that
+    /// level, about 1,000 steps per insert and per get of the newest keys
+    /// at 200k entries). Ascending, descending, ascending inside each of
+    /// eight key ranges (composite keys: a table id, then a row id), and
+    /// random: inserts and gets of the newest keys, of random keys, and
+    /// of absent keys all take about as many steps as with random keys.
+    #[test]
+    fn searches_walk_about_as_far_whatever_the_insertion_order() {
+        const N: u64 = 200_000;
+        let key = |order: &str, i: u64| -> [u8; 16] {
+            let (hi, lo) = match order {
+                "ascending" => (7, i),
+                "descending" => (7, u64::MAX - i),
+                "ranges" => (i % 8, i / 8),
+                _ => (7, (i ^ 0x5555).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            };
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&u64::to_be_bytes(hi));
+            k[8..].copy_from_slice(&u64::to_be_bytes(lo));
+            k
+        };
+        let mut random_means = None;
+        for order in ["random", "ascending", "descending", "ranges"] {
+            let table = SkipList::new();
+            let (insert_mean, insert_most) = walks(N as usize, |i| {
+                table.insert(&key(order, i as u64), b"v").unwrap();
+            });
+            assert!(table.list.has_top_index(), "{order}: an index");
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            let mut rnd = move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let newest = walks(1000, |i| {
+                assert!(table.get_live(&key(order, N - 1 - i as u64)).is_some());
+            });
+            let anywhere = walks(1000, |_| {
+                assert!(table.get_live(&key(order, rnd() % N)).is_some());
+            });
+            let absent = walks(1000, |_| {
+                let mut k = key(order, rnd() % N);
+                k[15] ^= 0x80;
+                let _ = table.get_live(&k);
+            });
+            let means = [insert_mean, newest.0, anywhere.0, absent.0];
+            eprintln!(
+                "{order}: steps per insert {insert_mean:.1} (most {insert_most}), per get of \
+                 the newest {:.1} (most {}), of any key {:.1} (most {}), absent {:.1}",
+                newest.0, newest.1, anywhere.0, anywhere.1, absent.0
+            );
+            let random: [f64; 4] = *random_means.get_or_insert(means);
+            for (what, (m, r)) in ["insert", "newest", "any", "absent"]
+                .iter()
+                .zip(means.iter().zip(random))
+            {
+                // A search from the head passes about two nodes per level
+                // (some 40 steps at 200k entries); the cliff took hundreds.
+                assert!(
+                    *m <= 2.0 * r.max(20.0),
+                    "{order}: {what}: {m:.1} steps per search, {r:.1} with random keys"
+                );
+            }
+            assert!(
+                insert_most < 400,
+                "{order}: an insert walked {insert_most} steps"
+            );
+        }
+    }
+
     /// Once the list is tall enough to have a top index, every search
     /// that starts from it (get, get_at, seek, seek_for_prev, multi_get,
     /// get_or_insert, and single inserts) agrees with a model, for keys

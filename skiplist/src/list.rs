@@ -26,6 +26,28 @@ use std::cmp::Ordering as Cmp;
 /// logarithmic search (and more at a slowly growing cost).
 pub(crate) const MAX_HEIGHT: usize = 24;
 
+/// The most nodes a search walks along the top index's level before it
+/// gives the index up and starts again from the head (see
+/// [`List::descend`]). The index holds every node of its level when it is
+/// taken, and is retaken when the level has doubled: a search passes one
+/// new node on average, unless the keys linked since all went into one
+/// gap (ascending inside one key range).
+const INDEX_WALK: usize = 8;
+
+/// Counts a step a search takes along a level (tests only: how far
+/// searches walk is checked structurally, not by timing).
+#[inline(always)]
+fn walked() {
+    #[cfg(all(test, not(loom)))]
+    WALKED.with(|w| w.set(w.get() + 1));
+}
+
+#[cfg(all(test, not(loom)))]
+thread_local! {
+    /// Steps this thread's searches have taken along their levels.
+    pub(crate) static WALKED: Cell<usize> = const { Cell::new(0) };
+}
+
 /// Largest seqno (the meta word keeps 8 bits for height and kind).
 pub(crate) const MAX_SEQNO: u64 = (1 << 56) - 1;
 
@@ -195,12 +217,15 @@ impl List {
     /// binary search done.
     ///
     /// [`start`]: Self::start
+    ///
+    /// `None` also when `key` lies outside the index (see
+    /// [`Snapshot::inside`]): the search then starts from the head.
     #[inline]
     fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
         #[cfg(not(loom))]
         if let Some(top) = self.top.get() {
             if top.level() < above {
-                let x = top.below(key).unwrap_or(self.head);
+                let x = top.inside(top.rank(key, |n| self.arena.key(n)))?;
                 return Some((x, top.level() + 1));
             }
         }
@@ -342,6 +367,11 @@ impl List {
     ///
     /// With `key`, every node whose key is below `key` must satisfy
     /// `before`: the descent may then start from the top index.
+    ///
+    /// A descent from the top index gives the index up if it walks more
+    /// than [`INDEX_WALK`] nodes along the index's level (a gap the index
+    /// has not seen fill: keys ascending inside one key range, say), and
+    /// starts again from the head.
     #[inline]
     fn descend(
         &self,
@@ -349,6 +379,11 @@ impl List {
         mut before: impl FnMut(NodeRef) -> bool,
     ) -> (NodeRef, Option<NodeRef>) {
         let (mut x, mut level) = self.start(key);
+        // The level the index put the descent on, and the steps it may
+        // take there (none to count without the index).
+        let mut indexed = level.checked_sub(1).filter(|_| x != self.head);
+        let mut budget = INDEX_WALK;
+        let mut gave_up = false;
         // The node that stopped the descent one level up: when a lower
         // level leads to it again, it need not be compared again
         // (RocksDB's `last_bigger`).
@@ -361,6 +396,14 @@ impl List {
                 if next == stop {
                     break next;
                 }
+                if indexed == Some(level) {
+                    if budget == 0 {
+                        gave_up = true;
+                        break None;
+                    }
+                    budget -= 1;
+                }
+                walked();
                 // Half the steps end a level: the descent then continues
                 // from `x` one level down. Start loading that node now
                 // (`x` is in cache), so its miss overlaps `n`'s.
@@ -376,6 +419,12 @@ impl List {
                 }
                 x = n;
             };
+            if gave_up {
+                // The index's gap was too full: from the head, all levels.
+                let height = self.height.load(Ordering::Relaxed);
+                (x, level, indexed, stop, gave_up) = (self.head, height, None, None, false);
+                continue;
+            }
             if level == 0 {
                 return (x, next);
             }
@@ -528,33 +577,51 @@ impl List {
         let mut x = if from < top { s.prev[from] } else { self.head };
         let mut stop = if from < top { s.next[from] } else { None };
         let mut valid = top;
+        // The level the top index put the search on, if it did: there the
+        // search may take only INDEX_WALK steps (as in `descend`).
+        let mut indexed = None;
         if s.single && s.valid == 0 {
             if let Some((start, level)) = self.top_start(key, from) {
                 if level >= height {
-                    (x, from, valid) = (start, level, 0);
+                    (x, from, valid, indexed) = (start, level, 0, Some(level - 1));
                 }
             }
         }
-        for level in (0..from).rev() {
-            let next = loop {
-                match self.arena.next(x, level) {
-                    Some(n) if Some(n) != stop => {
-                        // As in `descend`.
-                        self.prefetch_down(x, level, n);
-                        if let Some(ahead) = self.arena.next(n, level) {
-                            self.arena.prefetch(ahead);
+        'search: loop {
+            let mut budget = INDEX_WALK;
+            for level in (0..from).rev() {
+                let next = loop {
+                    match self.arena.next(x, level) {
+                        Some(n) if Some(n) != stop => {
+                            if indexed == Some(level) {
+                                if budget == 0 {
+                                    // The index's gap was too full: every
+                                    // level from the head.
+                                    (x, from, stop, valid, indexed) =
+                                        (self.head, top, None, top, None);
+                                    continue 'search;
+                                }
+                                budget -= 1;
+                            }
+                            walked();
+                            // As in `descend`.
+                            self.prefetch_down(x, level, n);
+                            if let Some(ahead) = self.arena.next(n, level) {
+                                self.arena.prefetch(ahead);
+                            }
+                            if !self.before(n, key, seqno) {
+                                break Some(n);
+                            }
+                            x = n;
                         }
-                        if !self.before(n, key, seqno) {
-                            break Some(n);
-                        }
-                        x = n;
+                        next => break next,
                     }
-                    next => break next,
-                }
-            };
-            stop = next;
-            s.prev[level] = x;
-            s.next[level] = next;
+                };
+                stop = next;
+                s.prev[level] = x;
+                s.next[level] = next;
+            }
+            break;
         }
         s.valid = valid;
     }
@@ -819,9 +886,12 @@ impl List {
         };
         let mut rank = 0;
         for &i in order {
-            rank = index.rank_from(group[i as usize], rank);
-            let x = index.last_of(rank).unwrap_or(self.head);
-            starts[i as usize] = (x, index.level() + 1, None);
+            rank = index.rank_from(group[i as usize], rank, |n| self.arena.key(n));
+            starts[i as usize] = match index.inside(rank) {
+                Some(x) => (x, index.level() + 1, None),
+                // Outside the index: the whole descent, from the head.
+                None => (self.head, top, None),
+            };
         }
         true
     }
