@@ -609,7 +609,11 @@ impl SkipList {
             unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
         }
         if nodes.len() == 1 {
-            let at = self.link(&nodes[0], &mut self.list.single_splice());
+            let at = self
+                .list
+                .insert_single(nodes[0], |_, _| true)
+                .expect("auto seqnos are unique, so no duplicate")
+                .expect("accepted");
             self.account(claim.lane, nodes[0], at);
         } else {
             // Key order (seqno descending within a key: later entries
@@ -674,8 +678,7 @@ impl SkipList {
                 return Err(e.into());
             }
         };
-        let mut splice = self.list.single_splice();
-        match self.list.insert(node, &mut splice, |_, _| true) {
+        match self.list.insert_single(node, |_, _| true) {
             Ok(at) => {
                 self.account(claim.lane, node, at.expect("accepted"));
                 Ok(())
