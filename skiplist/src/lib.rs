@@ -1212,8 +1212,9 @@ mod tests {
     /// index's last node and walked every node linked after it on that
     /// level, about 1,000 steps per insert and per get of the newest keys
     /// at 200k entries). Ascending, descending, ascending inside each of
-    /// eight key ranges (composite keys: a table id, then a row id), and
-    /// random: inserts and gets of the newest keys, of random keys, and
+    /// eight key ranges (composite keys: a table id, then a row id),
+    /// ascending inside one range between others, and random: inserts,
+    /// gets and `multi_get`s of the newest keys, gets of random keys and
     /// of absent keys all take about as many steps as with random keys.
     #[test]
     fn searches_walk_about_as_far_whatever_the_insertion_order() {
@@ -1223,6 +1224,10 @@ mod tests {
                 "ascending" => (7, i),
                 "descending" => (7, u64::MAX - i),
                 "ranges" => (i % 8, i / 8),
+                // Eight ranges filled evenly, then one of them grows: the
+                // newest keys all go into one gap inside the index.
+                "one range" if i < N / 2 => (i % 8, i / 8),
+                "one range" => (3, i),
                 _ => (7, (i ^ 0x5555).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             };
             let mut k = [0u8; 16];
@@ -1231,7 +1236,7 @@ mod tests {
             k
         };
         let mut random_means = None;
-        for order in ["random", "ascending", "descending", "ranges"] {
+        for order in ["random", "ascending", "descending", "ranges", "one range"] {
             let table = SkipList::new();
             let (insert_mean, insert_most) = walks(N as usize, |i| {
                 table.insert(&key(order, i as u64), b"v").unwrap();
@@ -1255,14 +1260,26 @@ mod tests {
                 k[15] ^= 0x80;
                 let _ = table.get_live(&k);
             });
-            let means = [insert_mean, newest.0, anywhere.0, absent.0];
+            // multi_get of the newest keys, 64 at a time: steps per key.
+            let batch = walks(16, |b| {
+                let keys: Vec<[u8; 16]> = (0..64)
+                    .map(|j| key(order, N - 1 - (b * 64 + j) as u64))
+                    .collect();
+                let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+                let mut hits = 0;
+                table.multi_get(&refs, |_, v| hits += usize::from(v.is_some()));
+                assert_eq!(hits, 64, "{order}: multi_get finds every newest key");
+            });
+            let multi = batch.0 / 64.0;
+            let means = [insert_mean, newest.0, anywhere.0, absent.0, multi];
             eprintln!(
                 "{order}: steps per insert {insert_mean:.1} (most {insert_most}), per get of \
-                 the newest {:.1} (most {}), of any key {:.1} (most {}), absent {:.1}",
+                 the newest {:.1} (most {}), of any key {:.1} (most {}), absent {:.1}, per \
+                 key of a multi_get of the newest {multi:.1}",
                 newest.0, newest.1, anywhere.0, anywhere.1, absent.0
             );
-            let random: [f64; 4] = *random_means.get_or_insert(means);
-            for (what, (m, r)) in ["insert", "newest", "any", "absent"]
+            let random: [f64; 5] = *random_means.get_or_insert(means);
+            for (what, (m, r)) in ["insert", "newest", "any", "absent", "multi_get"]
                 .iter()
                 .zip(means.iter().zip(random))
             {

@@ -851,6 +851,11 @@ impl List {
             level: usize,
             cand: Option<NodeRef>,
             stop: Option<NodeRef>,
+            /// The top index's level, for a search that started from it
+            /// (else `usize::MAX`), and the steps it may still take there
+            /// (as in `descend`: [`INDEX_WALK`]).
+            indexed: usize,
+            budget: usize,
         }
         for (g, group) in keys.chunks(GROUP).enumerate() {
             let base = g * GROUP;
@@ -898,6 +903,12 @@ impl List {
                     level: levels - 1,
                     cand,
                     stop,
+                    indexed: if x == self.head {
+                        usize::MAX
+                    } else {
+                        levels - 1
+                    },
+                    budget: INDEX_WALK,
                 })
             };
             let mut active: [Option<Search<'k>>; LANES] = [None; LANES];
@@ -939,6 +950,22 @@ impl List {
                             running -= 1;
                         }
                         continue;
+                    }
+                    if right {
+                        walked();
+                    }
+                    if right && s.level == s.indexed {
+                        if s.budget == 0 {
+                            // The index's gap was too full: this search
+                            // starts again from the head, every level.
+                            s.x = self.head;
+                            s.level = top - 1;
+                            s.stop = None;
+                            s.indexed = usize::MAX;
+                            s.cand = self.arena.next(s.x, s.level);
+                            continue;
+                        }
+                        s.budget -= 1;
                     }
                     // Right: on to the candidate, same level. Down: the
                     // candidate (if any) stops the levels below.
