@@ -1304,6 +1304,33 @@ mod tests {
     /// versions each.
     #[test]
     fn searches_from_the_top_index_match_a_model() {
+        // Keys of 3 to 12 bytes over a small alphabet: many share heads.
+        searches_match_a_model(|r| {
+            let len = 3 + (r % 10) as usize;
+            (0..len)
+                .map(|i| b'a' + ((r >> (4 + 2 * i)) % 4) as u8)
+                .collect()
+        });
+    }
+
+    /// The same with long keys that share long prefixes (URL-like: a few
+    /// hosts, a few paths, then an id), where searches compare each key
+    /// only past the bytes their bounds already settled, and the top
+    /// index's heads tie and are told apart by the keys.
+    #[test]
+    fn searches_with_long_shared_prefixes_match_a_model() {
+        searches_match_a_model(|r| {
+            format!(
+                "https://www.host{}.example/section/{}/item-{:x}",
+                r % 3,
+                (r >> 8) % 5,
+                (r >> 16) % 3000
+            )
+            .into_bytes()
+        });
+    }
+
+    fn searches_match_a_model(key: fn(u64) -> Vec<u8>) {
         let table = SkipList::new();
         let mut model: BTreeMap<Vec<u8>, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -1312,13 +1339,6 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
-        // Keys of 3 to 12 bytes over a small alphabet: many share heads.
-        let key = |r: u64| -> Vec<u8> {
-            let len = 3 + (r % 10) as usize;
-            (0..len)
-                .map(|i| b'a' + ((r >> (4 + 2 * i)) % 4) as u8)
-                .collect()
         };
         for _ in 0..40_000 {
             let k = key(next());
