@@ -1314,9 +1314,8 @@ mod tests {
     }
 
     /// The same with long keys that share long prefixes (URL-like: a few
-    /// hosts, a few paths, then an id), where searches compare each key
-    /// only past the bytes their bounds already settled, and the top
-    /// index's heads tie and are told apart by the keys.
+    /// hosts, a few paths, then an id), where the top index's heads tie
+    /// and are told apart by the keys.
     #[test]
     fn searches_with_long_shared_prefixes_match_a_model() {
         searches_match_a_model(|r| {

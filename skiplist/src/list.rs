@@ -153,38 +153,6 @@ pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
     a.cmp(b)
 }
 
-/// [`compare_keys`] for keys known to share their first `skip` bytes,
-/// comparing from there; also returns how many bytes they share (their
-/// longest common prefix). A search keeps, for its current bounds, how many
-/// bytes each shares with the target: every node between two bounds
-/// shares the lesser of the two counts with it too, since keys between two
-/// keys with a common prefix have that prefix. So each step compares only
-/// the bytes past what the bounds already settled: with URLs, some forty
-/// bytes of scheme, host and path fewer per step.
-#[inline]
-pub(crate) fn compare_from(a: &[u8], b: &[u8], skip: usize) -> (Cmp, usize) {
-    let n = a.len().min(b.len());
-    debug_assert!(
-        skip <= n && a[..skip] == b[..skip],
-        "the keys share `skip` bytes"
-    );
-    let mut i = skip.min(n);
-    while let (Some(x), Some(y)) = (a[i..].first_chunk::<8>(), b[i..].first_chunk::<8>()) {
-        if x != y {
-            let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
-            return (x.cmp(&y), i + (x ^ y).leading_zeros() as usize / 8);
-        }
-        i += 8;
-    }
-    while i < n {
-        if a[i] != b[i] {
-            return (a[i].cmp(&b[i]), i);
-        }
-        i += 1;
-    }
-    (a.len().cmp(&b.len()), n)
-}
-
 /// Whether two keys are equal: [`compare_keys`]' inline words instead of
 /// a call to `memcmp` (which `==` on slices makes, for every length).
 #[inline(always)]
@@ -379,21 +347,6 @@ impl List {
         }
     }
 
-    /// [`before`](Self::before), comparing from the `skip` bytes `n`'s key
-    /// is known to share with `key`; also returns how many it shares (see
-    /// [`compare_from`]).
-    #[inline]
-    fn before_from(&self, n: NodeRef, key: &[u8], seqno: u64, skip: usize) -> (bool, usize) {
-        let (k, s) = self.arena.key_seqno(n);
-        let (order, shared) = compare_from(k, key, skip);
-        let before = match order {
-            Cmp::Less => true,
-            Cmp::Greater => false,
-            Cmp::Equal => s > seqno,
-        };
-        (before, shared)
-    }
-
     /// The first node.
     #[inline]
     pub(crate) fn first(&self) -> Option<NodeRef> {
@@ -440,19 +393,13 @@ impl List {
     /// than [`INDEX_WALK`] nodes along the index's level (a gap the index
     /// has not seen fill: keys ascending inside one key range, say), and
     /// starts again from the head.
-    ///
-    /// `before(n, skip)` also returns how many bytes `n`'s key shares with
-    /// the target, given that it shares `skip` (see [`compare_from`]); a
-    /// predicate that does not compare keys from `skip` returns 0.
     #[inline]
     fn descend(
         &self,
         key: Option<&[u8]>,
-        mut before: impl FnMut(NodeRef, usize) -> (bool, usize),
+        mut before: impl FnMut(NodeRef) -> bool,
     ) -> (NodeRef, Option<NodeRef>) {
         let (mut x, mut level) = self.start(key);
-        // Bytes the target shares with `x` and with `stop` (0: unknown).
-        let (mut lo, mut hi) = (0usize, 0usize);
         // The level the index put the descent on, and the steps it may
         // take there (none to count without the index).
         let mut indexed = level.checked_sub(1).filter(|_| x != self.head);
@@ -464,9 +411,6 @@ impl List {
         let mut stop: Option<NodeRef> = None;
         loop {
             level -= 1;
-            // What the node that ends this level shares with the target, if
-            // it is compared here.
-            let mut next_hi = 0;
             let next = loop {
                 let next = self.arena.next(x, level);
                 let Some(n) = next else { break None };
@@ -491,25 +435,22 @@ impl List {
                 if let Some(ahead) = self.arena.next(n, level) {
                     self.arena.prefetch(ahead);
                 }
-                let (right, shared) = before(n, lo.min(hi));
-                if !right {
-                    next_hi = shared;
+                if !before(n) {
                     break next;
                 }
-                (x, lo) = (n, shared);
+                x = n;
             };
             if gave_up {
                 // The index's gap was too full: from the head, all levels.
                 let height = self.height.load(Ordering::Relaxed);
                 (x, level, indexed, stop, gave_up) = (self.head, height, None, None, false);
-                (lo, hi) = (0, 0);
                 continue;
             }
             if level == 0 {
                 return (x, next);
             }
-            if next.is_some() && next != stop {
-                (stop, hi) = (next, next_hi);
+            if next.is_some() {
+                stop = next;
             }
         }
     }
@@ -540,8 +481,7 @@ impl List {
     /// key matches).
     #[inline]
     pub(crate) fn seek(&self, key: &[u8], seqno: u64) -> Option<NodeRef> {
-        self.descend(Some(key), |n, skip| self.before_from(n, key, seqno, skip))
-            .1
+        self.descend(Some(key), |n| self.before(n, key, seqno)).1
     }
 
     /// The first node whose user key is above `key` (the newest version
@@ -552,9 +492,8 @@ impl List {
     /// below it).
     #[inline]
     pub(crate) fn seek_after(&self, key: &[u8]) -> Option<NodeRef> {
-        self.descend(Some(key), |n, skip| {
-            let (order, shared) = compare_from(self.arena.key(n), key, skip);
-            (order != Cmp::Greater, shared)
+        self.descend(Some(key), |n| {
+            compare_keys(self.arena.key(n), key) != Cmp::Greater
         })
         .1
     }
@@ -563,9 +502,8 @@ impl List {
     /// of that key), if any.
     pub(crate) fn seek_last_le(&self, key: &[u8]) -> Option<NodeRef> {
         let x = self
-            .descend(Some(key), |n, skip| {
-                let (order, shared) = compare_from(self.arena.key(n), key, skip);
-                (order != Cmp::Greater, shared)
+            .descend(Some(key), |n| {
+                compare_keys(self.arena.key(n), key) != Cmp::Greater
             })
             .0;
         (x != self.head).then_some(x)
@@ -574,9 +512,8 @@ impl List {
     /// The last node whose user key is below `key`, if any.
     pub(crate) fn seek_last_lt(&self, key: &[u8]) -> Option<NodeRef> {
         let x = self
-            .descend(Some(key), |n, skip| {
-                let (order, shared) = compare_from(self.arena.key(n), key, skip);
-                (order == Cmp::Less, shared)
+            .descend(Some(key), |n| {
+                compare_keys(self.arena.key(n), key) == Cmp::Less
             })
             .0;
         (x != self.head).then_some(x)
@@ -584,7 +521,7 @@ impl List {
 
     /// The last node, if any.
     pub(crate) fn last(&self) -> Option<NodeRef> {
-        let x = self.descend(None, |_, _| (true, 0)).0;
+        let x = self.descend(None, |_| true).0;
         (x != self.head).then_some(x)
     }
 
@@ -602,9 +539,7 @@ impl List {
                 // fall back to a search rather than trust it.
                 None => {
                     let (key, seqno) = self.arena.key_seqno(n);
-                    p = self
-                        .descend(Some(key), |m, skip| self.before_from(m, key, seqno, skip))
-                        .0;
+                    p = self.descend(Some(key), |m| self.before(m, key, seqno)).0;
                     break;
                 }
             }
@@ -687,9 +622,6 @@ impl List {
         }
         'search: loop {
             let mut budget = INDEX_WALK;
-            // Bytes the target shares with `x` and with `stop`, as in
-            // `descend` (0: unknown).
-            let (mut lo, mut hi) = (0usize, 0usize);
             for level in (0..from).rev() {
                 let next = loop {
                     match self.arena.next(x, level) {
@@ -710,12 +642,10 @@ impl List {
                             if let Some(ahead) = self.arena.next(n, level) {
                                 self.arena.prefetch(ahead);
                             }
-                            let (right, shared) = self.before_from(n, key, seqno, lo.min(hi));
-                            if !right {
-                                hi = shared;
+                            if !self.before(n, key, seqno) {
                                 break Some(n);
                             }
-                            (x, lo) = (n, shared);
+                            x = n;
                         }
                         next => break next,
                     }
@@ -1154,7 +1084,7 @@ impl List {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{compare_from, compare_keys};
+    use super::compare_keys;
 
     #[test]
     fn compare_keys_is_memcmp_order() {
@@ -1175,16 +1105,6 @@ mod tests {
         for a in &keys {
             for b in &keys {
                 assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} {b:?}");
-                // From any number of bytes the two are known to share:
-                // memcmp order, and the exact length of the shared prefix.
-                let lcp = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-                for skip in 0..=lcp {
-                    assert_eq!(
-                        compare_from(a, b, skip),
-                        (a.cmp(b), lcp),
-                        "{a:?} {b:?} from {skip}"
-                    );
-                }
             }
         }
     }
