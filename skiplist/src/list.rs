@@ -224,13 +224,16 @@ impl List {
     }
 
     /// Where a search for a target above `key` (a node whose key is below
-    /// `key` sorts before the target) starts: a node and one above the
-    /// level to search first. From the top index when there is one.
+    /// `key` sorts before the target) starts: a node, one above the level
+    /// to search first, and whether the top index chose them (its level is
+    /// then searched on a budget). From the top index when there is one.
     #[inline]
-    fn start(&self, key: Option<&[u8]>) -> (NodeRef, usize) {
+    fn start(&self, key: Option<&[u8]>) -> (NodeRef, usize, bool) {
         let height = self.height.load(Ordering::Relaxed);
-        key.and_then(|key| self.top_start(key, height))
-            .unwrap_or((self.head, height))
+        match key.and_then(|key| self.top_start(key, height)) {
+            Some((x, level)) => (x, level, true),
+            None => (self.head, height, false),
+        }
     }
 
     /// The top index's start for a target above `key` (as [`start`]
@@ -239,15 +242,16 @@ impl List {
     ///
     /// [`start`]: Self::start
     ///
-    /// `None` also when `key` lies outside the index (see
-    /// [`Snapshot::inside`]): the search then starts from the head.
+    /// `None` also when `key` lies after the index (see
+    /// [`Snapshot::inside`]): the search then starts from the head at the
+    /// list's full height.
     #[inline]
     fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
         #[cfg(not(loom))]
         if let Some(top) = self.top.get() {
             if top.level() < above {
                 let x = top.inside(top.rank(key, |n| self.arena.key(n)))?;
-                return Some((x, top.level() + 1));
+                return Some((x.unwrap_or(self.head), top.level() + 1));
             }
         }
         let _ = (key, above);
@@ -399,10 +403,10 @@ impl List {
         key: Option<&[u8]>,
         mut before: impl FnMut(NodeRef) -> bool,
     ) -> (NodeRef, Option<NodeRef>) {
-        let (mut x, mut level) = self.start(key);
+        let (mut x, mut level, from_index) = self.start(key);
         // The level the index put the descent on, and the steps it may
         // take there (none to count without the index).
-        let mut indexed = level.checked_sub(1).filter(|_| x != self.head);
+        let mut indexed = level.checked_sub(1).filter(|_| from_index);
         let mut budget = INDEX_WALK;
         let mut gave_up = false;
         // The node that stopped the descent one level up: when a lower
@@ -903,10 +907,13 @@ impl List {
                     level: levels - 1,
                     cand,
                     stop,
-                    indexed: if x == self.head {
-                        usize::MAX
-                    } else {
+                    // Started by the index (from one of its nodes, or
+                    // from the head on its level), not from the head at
+                    // the list's height nor by `finger_starts`.
+                    indexed: if indexed && levels < top {
                         levels - 1
+                    } else {
+                        usize::MAX
                     },
                     budget: INDEX_WALK,
                 })
@@ -1003,7 +1010,7 @@ impl List {
         for &i in order {
             rank = index.rank_from(group[i as usize], rank, |n| self.arena.key(n));
             starts[i as usize] = match index.inside(rank) {
-                Some(x) => (x, index.level() + 1, None),
+                Some(x) => (x.unwrap_or(self.head), index.level() + 1, None),
                 // Outside the index: the whole descent, from the head.
                 None => (self.head, top, None),
             };

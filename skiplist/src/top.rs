@@ -189,15 +189,20 @@ impl Snapshot {
     }
 
     /// Where a search for a key of rank `rank` (see [`rank`](Self::rank))
-    /// may start: the last node proven below the key, if the key lies
-    /// inside the snapshot, above its first node and not proven above its
-    /// last. Outside, the nodes linked since the snapshot was taken pile
-    /// up unseen (ascending keys land after its last node, descending ones
-    /// before its first), and a walk along its level from its end would
-    /// pass every one of them: such a search starts from the list's head.
+    /// may start along the index's level, if the key is not proven above
+    /// the snapshot's last node: after the last node proven below the key
+    /// (`Some(Some(node))`), or from the list's head when none is
+    /// (`Some(None)`). After the last node, the nodes linked since the
+    /// snapshot was taken pile up unseen (ascending keys land there), and
+    /// a walk from it along its level would pass every one of them: such a
+    /// search (`None`) starts from the head at the list's full height.
+    /// Before the first node, keys that arrive descending (the common
+    /// order there) each land before all the others, and a walk from the
+    /// head along the index's level stops at once; the search's budget
+    /// (see `INDEX_WALK`) bounds the rest.
     #[inline]
-    pub(crate) fn inside(&self, rank: usize) -> Option<NodeRef> {
-        (rank > 0 && rank < self.nodes.len()).then(|| self.nodes[rank - 1])
+    pub(crate) fn inside(&self, rank: usize) -> Option<Option<NodeRef>> {
+        (rank < self.nodes.len()).then(|| rank.checked_sub(1).map(|p| self.nodes[p]))
     }
 
     /// How many of the snapshot's nodes, from the first, it proves below
