@@ -193,7 +193,7 @@ pub fn run(args: MemtableArgs, default_out: PathBuf) -> Result<(), String> {
     });
 
     // Full flush iteration against the peers' iterators.
-    let total = table.entries();
+    let total = table.version_count();
     let (mut ours, mut theirs_cb, mut theirs_fs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeat {
         ours.push(ns_per(total, || {

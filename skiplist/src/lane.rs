@@ -43,10 +43,18 @@ pub(crate) struct Lane {
     pub(crate) block: Block,
     /// The lane's block for tall nodes (see [`Lane::blocks_for`]).
     pub(crate) tall: Block,
-    /// Versions written through this lane.
+    /// Versions written through this lane (a write that shadowed an
+    /// equal (key, seqno) added none).
     pub(crate) entries: AtomicU64,
     /// Change of the number of live keys by this lane's writes.
     pub(crate) live: AtomicI64,
+    /// Change of the number of tombstone versions by this lane's writes.
+    pub(crate) tombstones: AtomicI64,
+    /// Versions this lane's writes shadowed (later writes of the same
+    /// (key, seqno), see `Duplicates::LaterWins`).
+    pub(crate) shadowed: AtomicU64,
+    /// The highest seqno this lane's writes linked.
+    pub(crate) max_seqno: AtomicU64,
     /// Key and value bytes written through this lane.
     pub(crate) key_bytes: AtomicU64,
     pub(crate) value_bytes: AtomicU64,
@@ -62,6 +70,9 @@ impl Lane {
             tall: Block::new(),
             entries: AtomicU64::new(0),
             live: AtomicI64::new(0),
+            tombstones: AtomicI64::new(0),
+            shadowed: AtomicU64::new(0),
+            max_seqno: AtomicU64::new(0),
             key_bytes: AtomicU64::new(0),
             value_bytes: AtomicU64::new(0),
             attempts: AtomicU64::new(0),
@@ -101,6 +112,22 @@ impl Lane {
     #[inline]
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    /// Adds a signed change to a counter of this lane (as [`add`](Self::add)).
+    #[inline]
+    pub(crate) fn change(counter: &AtomicI64, delta: i64) {
+        if delta != 0 {
+            counter.store(counter.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+        }
+    }
+
+    /// Raises a maximum kept by this lane to `v` (as [`add`](Self::add)).
+    #[inline]
+    pub(crate) fn raise(counter: &AtomicU64, v: u64) {
+        if v > counter.load(Ordering::Relaxed) {
+            counter.store(v, Ordering::Relaxed);
+        }
     }
 }
 

@@ -16,7 +16,7 @@
 //! table.insert(b"apple", b"green")?;          // a new version, not an overwrite
 //! assert_eq!(table.get_copied(b"apple").as_deref(), Some(&b"green"[..]));
 //! assert_eq!(snap.get_copied(b"apple").as_deref(), Some(&b"red"[..]));
-//! assert_eq!(table.entries(), 2);             // both versions are kept
+//! assert_eq!(table.version_count(), 2);       // both versions are kept
 //!
 //! // Cursors: the newest visible version of each key, both directions.
 //! table.insert(b"banana", b"yellow")?;
@@ -154,6 +154,41 @@ pub struct Config {
     /// later one with [`Error::Sealed`], and the engine rotates with
     /// [`SkipList::seal`].
     pub auto_seal: bool,
+    /// What a write at a caller-given seqno does when the table already
+    /// holds a version with the same key and seqno (default
+    /// [`Duplicates::Reject`]).
+    pub duplicates: Duplicates,
+}
+
+/// What a write of a (key, seqno) the table already holds does (see
+/// [`Config::duplicates`]). Writes with the table's own seqnos never meet
+/// one.
+///
+/// ```
+/// use ordex_skiplist::{Config, Duplicates, SkipList};
+/// // An MVCC engine: a transaction writes a key twice at its commit
+/// // timestamp, and the later write is the one that counts.
+/// let t = SkipList::with_config(Config { duplicates: Duplicates::LaterWins, ..Config::default() });
+/// t.insert_at(b"user42", 7, b"draft").unwrap();
+/// t.insert_at(b"user42", 7, b"final").unwrap();
+/// assert_eq!(t.get_at(b"user42", 7), Some(Some(&b"final"[..])));
+/// assert_eq!(t.versions().count(), 1); // a flush sees one version
+/// assert_eq!(t.version_count(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Duplicates {
+    /// Refuse the second write with [`WriteAtError::Duplicate`], changing
+    /// nothing.
+    #[default]
+    Reject,
+    /// The later write wins, exactly as an overwrite: every read, cursor,
+    /// snapshot and flush from then on sees the later value (or
+    /// tombstone) in the version's place, and the earlier one no more (it
+    /// stays in the arena, *shadowed*: it is not counted in
+    /// [`SkipList::version_count`], and [`Stats::shadowed`] counts it).
+    /// Two threads writing one (key, seqno) at once are ordered by which
+    /// links last.
+    LaterWins,
 }
 
 impl Default for Config {
@@ -164,6 +199,7 @@ impl Default for Config {
             chunk_shift: 20,
             huge_pages: true,
             auto_seal: false,
+            duplicates: Duplicates::Reject,
         }
     }
 }
@@ -198,7 +234,7 @@ impl std::fmt::Debug for SkipList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SkipList")
             .field("config", &self.config)
-            .field("entries", &self.entries())
+            .field("versions", &self.version_count())
             .field("len", &self.len())
             .field("sealed", &self.is_sealed())
             .finish()
@@ -235,10 +271,18 @@ pub struct Stats {
     pub memory_utilization: f64,
     /// The `max_memory` limit.
     pub memory_limit: usize,
-    /// Live keys (keys whose newest version is a put).
+    /// Live keys (keys whose newest version is a put): [`OrderedIndex::len`].
     pub len: usize,
-    /// Versions held (puts and tombstones).
+    /// Versions held, puts and tombstones: what a flush writes out
+    /// ([`SkipList::version_count`]).
     pub entries: usize,
+    /// Tombstone versions among `entries` ([`SkipList::tombstone_count`]).
+    pub tombstones: usize,
+    /// Earlier writes of a (key, seqno) that a later one shadowed (see
+    /// [`Duplicates::LaterWins`]): in the arena, not in `entries`.
+    pub shadowed: usize,
+    /// The highest seqno written ([`SkipList::max_seqno`]).
+    pub max_seqno: Seqno,
     /// Average key length over every version written.
     pub avg_key_size: f64,
     /// Average value length over every version written.
@@ -325,12 +369,56 @@ impl SkipList {
         self.sealed.load(Ordering::Acquire)
     }
 
-    /// Versions held (every put and tombstone).
-    pub fn entries(&self) -> usize {
+    /// Versions held, puts and tombstones: what a flush writes out (a
+    /// write shadowed by a later one of the same (key, seqno) is not one).
+    /// Not [`len`](OrderedIndex::len), the live keys: a memtable holding
+    /// only tombstones has no live keys, is
+    /// [`is_empty`](OrderedIndex::is_empty), and must still be flushed.
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// use ordex_skiplist::SkipList;
+    /// let t = SkipList::new();
+    /// t.delete_at(b"gone", 3).unwrap();
+    /// assert!(t.is_empty() && t.len() == 0); // no live key
+    /// assert_eq!((t.version_count(), t.tombstone_count()), (1, 1)); // one to flush
+    /// ```
+    pub fn version_count(&self) -> usize {
         self.lanes
             .iter()
             .map(|l| l.entries.load(Ordering::Relaxed) as usize)
             .sum()
+    }
+
+    /// Versions held: the old name of [`version_count`](Self::version_count).
+    #[deprecated(
+        note = "named `version_count` (versions: puts and tombstones; `len` is live keys)"
+    )]
+    pub fn entries(&self) -> usize {
+        self.version_count()
+    }
+
+    /// Tombstone versions held (among [`version_count`](Self::version_count)).
+    pub fn tombstone_count(&self) -> usize {
+        let n: i64 = self
+            .lanes
+            .iter()
+            .map(|l| l.tombstones.load(Ordering::Relaxed))
+            .sum();
+        n.max(0) as usize
+    }
+
+    /// The highest seqno of any version written, by every write path
+    /// ([`insert_at`](Self::insert_at) and the batches included; 0 for a
+    /// table never written): where an engine recovering from this table
+    /// resumes its seqnos, without a scan. Exact once the writes have
+    /// returned.
+    pub fn max_seqno(&self) -> Seqno {
+        self.lanes
+            .iter()
+            .map(|l| l.max_seqno.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Arena bytes in use by nodes (exact; see [`Stats::memory_usage`]).
@@ -344,7 +432,7 @@ impl SkipList {
         let usage = self.memory_used();
         let reserved = self.list.arena.allocated_bytes();
         let sum = |f: fn(&Lane) -> u64| self.lanes.iter().map(f).sum::<u64>();
-        let entries = self.entries();
+        let entries = self.version_count();
         let (index_bytes, index_snapshots) = self.list.index_stats();
         let avg = |total: u64| {
             if entries == 0 {
@@ -367,6 +455,9 @@ impl SkipList {
             memory_limit: self.list.arena.capacity(),
             len: self.len(),
             entries,
+            tombstones: self.tombstone_count(),
+            shadowed: sum(|l| l.shadowed.load(Ordering::Relaxed)) as usize,
+            max_seqno: self.max_seqno(),
             avg_key_size: avg(sum(|l| l.key_bytes.load(Ordering::Relaxed))),
             avg_value_size: avg(sum(|l| l.value_bytes.load(Ordering::Relaxed))),
             insert_attempts: sum(|l| l.attempts.load(Ordering::Relaxed)),
@@ -383,7 +474,8 @@ impl SkipList {
     /// the moment for an engine to slow writers down and rotate.
     pub fn is_under_backpressure(&self) -> bool {
         let memory = self.memory_used() as u128 * 10 >= self.list.arena.capacity() as u128 * 9;
-        let entries = self.entries() as u128 * 10 >= self.config.max_entries as u128 * 9;
+        let admitted = self.admitted.load(Ordering::Relaxed);
+        let entries = admitted as u128 * 10 >= self.config.max_entries as u128 * 9;
         memory || entries || self.list.arena.is_full()
     }
 
@@ -532,6 +624,7 @@ impl SkipList {
         lane: &Lane,
         reservation: Option<&Block>,
         entries: &[Write<'_>],
+        seqno: Seqno,
     ) -> Result<Nodes, Error> {
         if entries.len() > 1 && reservation.is_none() {
             let need: usize = entries
@@ -544,7 +637,7 @@ impl SkipList {
         }
         let mut nodes = Nodes::with_capacity(entries.len());
         for (k, v) in entries {
-            nodes.push(self.alloc_node(lane, reservation, k, *v, 0)?);
+            nodes.push(self.alloc_node(lane, reservation, k, *v, seqno)?);
         }
         Ok(nodes)
     }
@@ -552,22 +645,37 @@ impl SkipList {
     /// Counts a version linked at `at` into the lane's statistics.
     fn account(&self, lane: &Lane, node: NodeRef, at: Linked) {
         let arena = &self.list.arena;
-        let (key, value, _) = arena.entry(node);
-        Lane::add(&lane.entries, 1);
+        let list = &self.list;
+        let (key, value, seqno) = arena.entry(node);
         Lane::add(&lane.key_bytes, key.len() as u64);
         Lane::add(&lane.value_bytes, value.len() as u64);
+        Lane::raise(&lane.max_seqno, seqno);
+        let tombstone = i64::from(!list.is_put(node));
+        // A write that shadowed an equal (key, seqno) (it is linked right
+        // before it, see `Duplicates::LaterWins`) replaces a version
+        // rather than adding one.
+        let shadowed = at.next.filter(|&n| list.shadowed_by(n, node));
+        match shadowed {
+            Some(old) => {
+                Lane::add(&lane.shadowed, 1);
+                Lane::change(&lane.tombstones, tombstone - i64::from(!list.is_put(old)));
+            }
+            None => {
+                Lane::add(&lane.entries, 1);
+                Lane::change(&lane.tombstones, tombstone);
+            }
+        }
         // The live count changes only when the node became its key's newest
         // version: by its own kind, minus the kind of the version it
         // superseded (`next`, if it is the same key).
-        let newest = at.prev == self.list.head() || !same_key(arena.key(at.prev), key);
+        let newest = at.prev == list.head() || !same_key(arena.key(at.prev), key);
         if newest {
             let older_live =
-                matches!(at.next, Some(n) if self.list.is_put(n) && same_key(arena.key(n), key));
-            let delta = i64::from(self.list.is_put(node)) - i64::from(older_live);
-            if delta != 0 {
-                lane.live
-                    .store(lane.live.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
-            }
+                matches!(at.next, Some(n) if list.is_put(n) && same_key(arena.key(n), key));
+            Lane::change(
+                &lane.live,
+                i64::from(list.is_put(node)) - i64::from(older_live),
+            );
         }
     }
 
@@ -593,7 +701,7 @@ impl SkipList {
         }
         let claim = self.enter(PENDING)?;
         self.admit(entries.len())?;
-        let nodes = match self.alloc_nodes(claim.lane, reservation, entries) {
+        let nodes = match self.alloc_nodes(claim.lane, reservation, entries, 0) {
             Ok(n) => n,
             Err(e) => {
                 self.unadmit(entries.len());
@@ -611,7 +719,7 @@ impl SkipList {
         if nodes.len() == 1 {
             let at = self
                 .list
-                .insert_single(nodes[0], |_, _| true)
+                .insert_single(nodes[0], false, |_, _| true)
                 .expect("auto seqnos are unique, so no duplicate")
                 .expect("accepted");
             self.account(claim.lane, nodes[0], at);
@@ -649,45 +757,94 @@ impl SkipList {
 
     fn link(&self, node: &NodeRef, splice: &mut list::Splice) -> Linked {
         self.list
-            .insert(*node, splice, |_, _| true)
+            .insert(*node, splice, false, |_, _| true)
             .expect("auto seqnos are unique, so no duplicate")
             .expect("accepted")
     }
 
-    /// Writes a version with a caller-assigned seqno (the way an engine
-    /// assigns seqnos at its write-ahead log); `value: None` writes a
-    /// tombstone. Refusals are [`WriteAtError`]s; a duplicate (key, seqno)
-    /// is one of them, never a panic.
+    /// Whether a write of a (key, seqno) the table holds may shadow it
+    /// (see [`Duplicates`]).
+    fn shadows(&self) -> bool {
+        self.config.duplicates == Duplicates::LaterWins
+    }
+
+    /// Writes versions with one caller-assigned seqno (the way an engine
+    /// assigns seqnos at its write-ahead log); `None` writes a tombstone.
+    /// All or nothing: every entry is checked (limits, seqno, sealed, the
+    /// duplicate policy, room) before any is linked. A later entry for a
+    /// key replaces an earlier one of the same call. Refusals are
+    /// [`WriteAtError`]s, never a panic.
     fn write_at(
         &self,
-        key: &[u8],
+        entries: &[Write<'_>],
         seqno: Seqno,
-        value: Option<&[u8]>,
         reservation: Option<&Block>,
     ) -> Result<(), WriteAtError> {
         if seqno > MAX_SEQNO {
             return Err(WriteAtError::SeqnoTooLarge);
         }
-        self.check(key, value.unwrap_or(&[]))?;
+        for (k, v) in entries {
+            self.check(k, v.unwrap_or(&[]))?;
+        }
+        // The entries that count, in key order: the last one of each key.
+        let mut order: SmallVec<[u32; 16]> = (0..entries.len() as u32).collect();
+        let key = |i: u32| entries[i as usize].0;
+        if !order.windows(2).all(|w| key(w[0]) < key(w[1])) {
+            order.sort_by(|&a, &b| key(a).cmp(key(b)).then(b.cmp(&a)));
+            order.dedup_by(|later, earlier| key(*later) == key(*earlier));
+        }
         let claim = self.enter(NO_SEQNO)?;
-        self.admit(1)?;
-        let node = match self.alloc_node(claim.lane, reservation, key, value, seqno) {
+        if order.is_empty() {
+            return Ok(());
+        }
+        let shadow = self.shadows();
+        if !shadow && order.len() > 1 {
+            // Checked before anything is linked, so a refused batch leaves
+            // no trace (a single write is checked by its link itself).
+            for &i in &order {
+                let k = key(i);
+                if let Some(n) = self.list.seek(k, seqno) {
+                    let (nk, ns) = self.list.arena.key_seqno(n);
+                    if ns == seqno && same_key(nk, k) {
+                        return Err(WriteAtError::Duplicate);
+                    }
+                }
+            }
+        }
+        let kept: SmallVec<[Write<'_>; 16]> = order.iter().map(|&i| entries[i as usize]).collect();
+        self.admit(kept.len())?;
+        let nodes = match self.alloc_nodes(claim.lane, reservation, &kept, seqno) {
             Ok(n) => n,
             Err(e) => {
-                self.unadmit(1);
+                self.unadmit(kept.len());
                 return Err(e.into());
             }
         };
-        match self.list.insert_single(node, |_, _| true) {
-            Ok(at) => {
-                self.account(claim.lane, node, at.expect("accepted"));
-                Ok(())
-            }
-            Err(_) => {
-                self.unadmit(1);
-                Err(WriteAtError::Duplicate)
-            }
+        if let [node] = nodes[..] {
+            return match self.list.insert_single(node, shadow, |_, _| true) {
+                Ok(at) => {
+                    self.account(claim.lane, node, at.expect("accepted"));
+                    Ok(())
+                }
+                Err(_) => {
+                    self.unadmit(1);
+                    Err(WriteAtError::Duplicate)
+                }
+            };
         }
+        // Every entry passed the duplicate check above; an equal (key,
+        // seqno) linked since, by another thread at the same moment, is
+        // shadowed rather than half the batch refused.
+        let mut splice = self.list.new_splice();
+        for &node in &nodes {
+            let at = self
+                .list
+                .insert(node, &mut splice, true, |_, _| true)
+                .expect("shadowing never refuses")
+                .expect("accepted");
+            self.account(claim.lane, node, at);
+        }
+        Ok(())
     }
 
     /// Inserts `value` for `key` at a caller-assigned `seqno`.
@@ -701,12 +858,52 @@ impl SkipList {
     /// assert!(t.insert_at(b"k", 9, b"again").is_err()); // duplicate (key, seqno)
     /// ```
     pub fn insert_at(&self, key: &[u8], seqno: Seqno, value: &[u8]) -> Result<(), WriteAtError> {
-        self.write_at(key, seqno, Some(value), None)
+        self.write_at(&[(key, Some(value))], seqno, None)
     }
 
     /// Writes a tombstone for `key` at a caller-assigned `seqno`.
     pub fn delete_at(&self, key: &[u8], seqno: Seqno) -> Result<(), WriteAtError> {
-        self.write_at(key, seqno, None, None)
+        self.write_at(&[(key, None)], seqno, None)
+    }
+
+    /// Writes a batch of puts (`Some`) and tombstones (`None`) all at one
+    /// caller-assigned `seqno` (an engine's commit timestamp or WAL
+    /// sequence number): all or nothing. Every entry is checked first —
+    /// the limits, the seqno, a sealed table, the duplicate policy against
+    /// the table ([`Duplicates::Reject`] refuses the whole batch with
+    /// [`WriteAtError::Duplicate`] if the table holds any of its (key,
+    /// seqno)s), the room — and a refused batch changes nothing. Within
+    /// the batch, a later entry for a key wins (an earlier one is never
+    /// written). Each entry is visible to reads as soon as it is linked,
+    /// and all of them once the call returns; readers at a seqno below
+    /// `seqno` (an engine's snapshots before the commit) never see any.
+    ///
+    /// Under `Reject`, the check against the table is made before the
+    /// first link: a write of one of the batch's (key, seqno)s by another
+    /// thread during the call is shadowed by the batch's entry rather than
+    /// refusing half a batch.
+    ///
+    /// ```
+    /// use ordex_skiplist::{SkipList, WriteAtError};
+    /// let t = SkipList::new();
+    /// let batch: [(&[u8], Option<&[u8]>); 3] =
+    ///     [(b"acct/1", Some(b"90")), (b"acct/2", Some(b"110")), (b"acct/1", Some(b"80"))];
+    /// t.write_batch_at(&batch, 42)?;
+    /// assert_eq!(t.get_at(b"acct/1", 42), Some(Some(&b"80"[..]))); // the later entry won
+    /// assert_eq!(t.get_at(b"acct/2", 41), None); // older readers see nothing of it
+    /// assert_eq!((t.version_count(), t.max_seqno()), (2, 42));
+    /// // A second batch at 42 that repeats a (key, seqno) is refused whole.
+    /// let again: [(&[u8], Option<&[u8]>); 2] = [(b"acct/3", Some(b"5")), (b"acct/2", None)];
+    /// assert_eq!(t.write_batch_at(&again, 42), Err(WriteAtError::Duplicate));
+    /// assert_eq!(t.get_at(b"acct/3", 42), None);
+    /// # Ok::<(), WriteAtError>(())
+    /// ```
+    pub fn write_batch_at(
+        &self,
+        entries: &[(&[u8], Option<&[u8]>)],
+        seqno: Seqno,
+    ) -> Result<(), WriteAtError> {
+        self.write_at(entries, seqno, None)
     }
 
     /// Writes a batch of puts (`Some`) and tombstones (`None`) with the
@@ -797,7 +994,7 @@ impl SkipList {
             let mut splice = self.list.single_splice();
             let at = self
                 .list
-                .insert(node, &mut splice, |prev, next| {
+                .insert(node, &mut splice, false, |prev, next| {
                     if prev != self.list.head() && same_key(arena.key(prev), key) {
                         newer = true;
                         return false;
@@ -922,17 +1119,27 @@ impl Reservation<'_> {
     /// [`SkipList::insert_at`] from the reserved room.
     pub fn insert_at(&self, key: &[u8], seqno: Seqno, value: &[u8]) -> Result<(), WriteAtError> {
         self.table
-            .write_at(key, seqno, Some(value), Some(&self.block))
+            .write_at(&[(key, Some(value))], seqno, Some(&self.block))
     }
 
     /// [`SkipList::delete_at`] from the reserved room.
     pub fn delete_at(&self, key: &[u8], seqno: Seqno) -> Result<(), WriteAtError> {
-        self.table.write_at(key, seqno, None, Some(&self.block))
+        self.table
+            .write_at(&[(key, None)], seqno, Some(&self.block))
     }
 
     /// [`SkipList::write_batch`] from the reserved room.
     pub fn write_batch(&self, entries: &[(&[u8], Option<&[u8]>)]) -> Result<Seqno, Error> {
         Ok(self.table.write_auto(entries, Some(&self.block), false)?.0)
+    }
+
+    /// [`SkipList::write_batch_at`] from the reserved room.
+    pub fn write_batch_at(
+        &self,
+        entries: &[(&[u8], Option<&[u8]>)],
+        seqno: Seqno,
+    ) -> Result<(), WriteAtError> {
+        self.table.write_at(entries, seqno, Some(&self.block))
     }
 }
 
@@ -987,7 +1194,7 @@ impl<'a> Iterator for Versions<'a> {
 
     fn next(&mut self) -> Option<Version<'a>> {
         let n = self.next?;
-        self.next = self.table.list.next_ahead(n);
+        self.next = self.table.list.next_version(n);
         Some(Version::of(self.table, n))
     }
 }

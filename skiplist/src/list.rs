@@ -529,6 +529,57 @@ impl List {
         (x != self.head).then_some(x)
     }
 
+    /// Whether `n` is shadowed by `front`, the node linked right before
+    /// it: the same (key, seqno), written later (see [`insert`]'s
+    /// `shadow`). Only the front one of such a run is a version; the seqno
+    /// is compared first, so nodes of different seqnos cost no key
+    /// compare.
+    ///
+    /// [`insert`]: Self::insert
+    #[inline]
+    pub(crate) fn shadowed_by(&self, n: NodeRef, front: NodeRef) -> bool {
+        if front == self.head {
+            return false;
+        }
+        let (k, s) = self.arena.key_seqno(n);
+        let (fk, fs) = self.arena.key_seqno(front);
+        s == fs && same_key(k, fk)
+    }
+
+    /// The version after `n` in table order: the next node that no
+    /// node before it shadows.
+    #[inline]
+    pub(crate) fn next_version(&self, n: NodeRef) -> Option<NodeRef> {
+        let mut x = n;
+        loop {
+            let m = self.next_ahead(x)?;
+            if !self.shadowed_by(m, x) {
+                return Some(m);
+            }
+            x = m;
+        }
+    }
+
+    /// The version before `n` in table order (`n` a version): the front
+    /// node of the run before it.
+    #[allow(dead_code)] // for the version cursors
+    pub(crate) fn prev_version(&self, n: NodeRef) -> Option<NodeRef> {
+        self.prev_of(n).map(|p| self.front_of(p))
+    }
+
+    /// The front node of `n`'s run of equal (key, seqno) nodes: the
+    /// version that `n` is (if it is one) or that shadows it.
+    #[allow(dead_code)] // for the version cursors
+    pub(crate) fn front_of(&self, mut n: NodeRef) -> NodeRef {
+        while let Some(p) = self.prev_of(n) {
+            if !self.shadowed_by(n, p) {
+                break;
+            }
+            n = p;
+        }
+        n
+    }
+
     /// The node right before `n` at level 0 (`None` if `n` is the first):
     /// the prev hint, then forward steps to the exact predecessor. O(1)
     /// when the hint is fresh, which it is once the inserts around `n`
@@ -696,6 +747,7 @@ impl List {
     pub(crate) fn insert_single(
         &self,
         node: NodeRef,
+        shadow: bool,
         accept: impl FnMut(NodeRef, Option<NodeRef>) -> bool,
     ) -> Result<Option<Linked>, Duplicate> {
         #[cfg(not(loom))]
@@ -711,11 +763,11 @@ impl List {
                         &mut other.insert((self.id, fresh)).1
                     }
                 };
-                self.insert(node, s, accept)
+                self.insert(node, s, shadow, accept)
             })
         }
         #[cfg(loom)]
-        self.insert(node, &mut self.single_splice(), accept)
+        self.insert(node, &mut self.single_splice(), shadow, accept)
     }
 
     /// Raises the list height to at least `height`; returns the height to
@@ -741,12 +793,17 @@ impl List {
     /// smaller target (or a fresh one). Lock-free: each level is one CAS,
     /// retried from its predecessor when another insert wins. `accept`
     /// sees the level-0 neighbours before the linking CAS and may refuse
-    /// (then nothing is linked). Fails, without linking anything, if the
-    /// same (key, seqno) is already present.
+    /// (then nothing is linked). If the same (key, seqno) is already
+    /// present: with `shadow`, the node is linked right before it (a node
+    /// sorts before an equal one, so the later write is the one every
+    /// search finds, and the earlier is *shadowed*: see
+    /// [`shadowed_by`](Self::shadowed_by)); without, fails, linking
+    /// nothing.
     pub(crate) fn insert(
         &self,
         node: NodeRef,
         s: &mut Splice,
+        shadow: bool,
         mut accept: impl FnMut(NodeRef, Option<NodeRef>) -> bool,
     ) -> Result<Option<Linked>, Duplicate> {
         let (key, seqno) = self.arena.key_seqno(node);
@@ -763,7 +820,7 @@ impl List {
                 if level == 0 {
                     if let Some(n) = next {
                         let (k, at) = self.arena.key_seqno(n);
-                        if at == seqno && same_key(k, key) {
+                        if !shadow && at == seqno && same_key(k, key) {
                             return Err(Duplicate);
                         }
                     }

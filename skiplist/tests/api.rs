@@ -326,7 +326,7 @@ fn concurrent_get_or_insert_has_one_winner_per_key() {
     for (k, t) in by_key {
         assert_eq!(table.get_live(&k.to_be_bytes()), Some(&[t][..]));
     }
-    assert_eq!(table.entries(), 500);
+    assert_eq!(table.version_count(), 500);
     assert_eq!(table.len(), 500);
 }
 

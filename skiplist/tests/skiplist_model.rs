@@ -90,7 +90,7 @@ fn reader_races_overwrite() {
         assert_eq!(t.get_at(b"k", snap_seqno), Some(Some(&b"old"[..])));
         w.join().unwrap();
         assert_eq!(t.get_copied(b"k").as_deref(), Some(&b"new"[..]));
-        assert_eq!(t.entries(), 2);
+        assert_eq!(t.version_count(), 2);
     });
 }
 
@@ -173,7 +173,7 @@ fn get_or_insert_race_has_one_winner() {
         let theirs = other.join().unwrap();
         assert_eq!(mine, theirs, "both agree on the winner");
         assert_eq!(t.get_copied(b"k").as_deref(), Some(&[mine][..]));
-        assert_eq!(t.entries(), 1);
+        assert_eq!(t.version_count(), 1);
     });
 }
 
