@@ -234,6 +234,47 @@ pub fn run(args: MemtableArgs, default_out: PathBuf) -> Result<(), String> {
         0.0,
     ));
 
+    // Making a table, as an engine does at every seal: new, one insert,
+    // drop; interleaved with fastskip's and crossbeam-skiplist's.
+    const TABLES: usize = 200;
+    let (mut ours, mut theirs_fs, mut theirs_cb) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repeat {
+        ours.push(ns_per(TABLES, || {
+            for k in keys.iter().take(TABLES) {
+                let t = SkipList::new();
+                t.insert(k, &VALUE).expect("room");
+                drop(black_box(t));
+            }
+        }));
+        theirs_fs.push(ns_per(TABLES, || {
+            for k in keys.iter().take(TABLES) {
+                let t = fastskip::ConcurrentSkipList::new();
+                t.insert(k, &VALUE);
+                drop(black_box(t));
+            }
+        }));
+        theirs_cb.push(ns_per(TABLES, || {
+            for k in keys.iter().take(TABLES) {
+                let t = crossbeam_skiplist::SkipMap::new();
+                t.insert(k.to_vec(), VALUE.to_vec());
+                drop(black_box(t));
+            }
+        }));
+    }
+    let (ours, fsm, cbm) = (median(ours), median(theirs_fs), median(theirs_cb));
+    lines.push(Line {
+        what: "making a table: new, one insert, drop (µs) vs fastskip".into(),
+        value: format!(
+            "{:.2}× fastskip's time ({:.1} vs {:.1} µs; crossbeam-skiplist {:.1})",
+            ours / fsm,
+            ours / 1e3,
+            fsm / 1e3,
+            cbm / 1e3
+        ),
+        target: "<= 1.5×",
+        pass: Some(ours <= 1.5 * fsm),
+    });
+
     // Bytes per entry, on a fresh table of `n` entries.
     let fresh = SkipList::new();
     for k in &keys {

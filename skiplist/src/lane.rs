@@ -32,6 +32,22 @@ pub(crate) const PENDING: u64 = u64::MAX;
 /// Claimed by a write that takes no auto seqno (`insert_at`, `delete_at`).
 pub(crate) const NO_SEQNO: u64 = u64::MAX - 1;
 
+/// One bit of 64 standing for `key` (from its length and its first and
+/// last eight bytes: O(1) for any key). Keys with different bits differ;
+/// keys with the same bit may not (a wait they share is only extra).
+#[inline]
+pub(crate) fn key_bits(key: &[u8]) -> u64 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let head = word(&key[..key.len().min(8)]);
+    let tail = word(&key[key.len().saturating_sub(8)..]);
+    let h = (head ^ tail.rotate_left(29) ^ key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    1 << (h >> 58)
+}
+
 /// One writer lane, on its own cache lines.
 #[repr(align(128))]
 #[derive(Debug)]
@@ -55,6 +71,11 @@ pub(crate) struct Lane {
     pub(crate) shadowed: AtomicU64,
     /// The highest seqno this lane's writes linked.
     pub(crate) max_seqno: AtomicU64,
+    /// The [`key_bits`] of the keys of the auto-seqno write in flight,
+    /// stored before it takes its seqno: a `get_or_insert` (or an exact
+    /// `remove`) waits only for lower-seqno writes that may touch its key
+    /// (see [`Lanes::wait_below_for`]).
+    pub(crate) keys: AtomicU64,
     /// Key and value bytes written through this lane.
     pub(crate) key_bytes: AtomicU64,
     pub(crate) value_bytes: AtomicU64,
@@ -73,6 +94,7 @@ impl Lane {
             tombstones: AtomicI64::new(0),
             shadowed: AtomicU64::new(0),
             max_seqno: AtomicU64::new(0),
+            keys: AtomicU64::new(0),
             key_bytes: AtomicU64::new(0),
             value_bytes: AtomicU64::new(0),
             attempts: AtomicU64::new(0),
@@ -260,6 +282,35 @@ impl Lanes {
             loop {
                 let s = lane.state.load(Ordering::Acquire);
                 if s == FREE || (s != PENDING && s > seqno) {
+                    break;
+                }
+                spins += 1;
+                if spins < 64 {
+                    spin_hint();
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }
+    }
+
+    /// As [`wait_below`](Self::wait_below), but only for writes that may
+    /// touch a key of `bits` (see [`key_bits`]): writes of other keys never
+    /// hold the caller up, however long their thread is descheduled.
+    ///
+    /// The caller took its own seqno (AcqRel) before calling: a write
+    /// whose seqno came earlier stored its bits before taking it, so they
+    /// are visible here even while its lane still reads `PENDING`; a write
+    /// whose seqno comes later does not matter, whatever bits it shows.
+    pub(crate) fn wait_below_for(&self, seqno: u64, bits: u64) {
+        for lane in self.lanes.iter() {
+            let mut spins = 0u32;
+            loop {
+                let s = lane.state.load(Ordering::Acquire);
+                if s == FREE || (s != PENDING && s > seqno) {
+                    break;
+                }
+                if lane.keys.load(Ordering::Relaxed) & bits == 0 {
                     break;
                 }
                 spins += 1;

@@ -98,11 +98,23 @@ impl Memory {
         if huge_pages {
             let skip = (raw as usize).next_multiple_of(HUGE_PAGE) - raw as usize;
             base = raw.wrapping_add(skip);
+            // The first huge page's worth stays on small pages: a table
+            // that holds little (an engine makes one at every seal, and
+            // many stay small) then commits a few 4 KiB pages instead of
+            // a zeroed 2 MiB one (about 0.15 ms on first touch, the whole
+            // cost of making a table). Past it, huge pages.
+            let small = HUGE_PAGE.min(len);
             // SAFETY: `base..base + len` lies inside the mapping just made
-            // (`skip < HUGE_PAGE`, the slack), page-aligned; madvise only
-            // changes how its pages are backed. An error (THP disabled)
-            // leaves small pages, which is fine.
-            unsafe { libc::madvise(base.cast(), len, libc::MADV_HUGEPAGE) };
+            // (`skip < HUGE_PAGE`, the slack), page-aligned, and so do its
+            // two parts; madvise only changes how their pages are backed.
+            // An error (THP disabled, or not built in) leaves the kernel's
+            // default, which is fine.
+            unsafe {
+                libc::madvise(base.cast(), small, libc::MADV_NOHUGEPAGE);
+                if len > small {
+                    libc::madvise(base.add(small).cast(), len - small, libc::MADV_HUGEPAGE);
+                }
+            }
         }
         Some(Memory {
             base,
