@@ -28,6 +28,19 @@
 //! # Ok::<(), ordex_core::Error>(())
 //! ```
 //!
+//! # Cursors
+//!
+//! [`Cursor`] (the newest visible version of each key) and
+//! [`VersionCursor`] (every version, for a flush or a merge) borrow the
+//! table. Their owned twins, [`OwnedCursor`] and [`OwnedVersionCursor`]
+//! ([`owned_cursor`](SkipList::owned_cursor),
+//! [`owned_version_cursor`](SkipList::owned_version_cursor)), hold an
+//! `Arc<SkipList>`: they are `'static`, for an engine's iterator stack, and
+//! keep the table alive. A version cursor can be kept between two
+//! (key, seqno) bounds ([`version_range`](SkipList::version_range)), the
+//! shape of an MVCC scan. None copies a key or value, and none allocates
+//! per step or seek: see [`CursorOn`] and [`VersionCursorOn`].
+//!
 //! # Guarantees
 //!
 //! - `insert`, `remove`, `get` and [`get_or_insert`](SkipList::get_or_insert)
@@ -100,7 +113,9 @@ mod pages;
 #[cfg(not(loom))]
 mod top;
 
-pub use cursor::{Cursor, VersionCursor};
+pub use cursor::{
+    Cursor, CursorOn, OwnedCursor, OwnedVersionCursor, TableHandle, VersionCursor, VersionCursorOn,
+};
 
 use arena::{node_size, Arena, Block, NodeRef};
 use lane::{key_bits, Claim, Lane, Lanes, NO_SEQNO, PENDING};
