@@ -511,7 +511,8 @@ impl<H: TableHandle> VersionCursorOn<H> {
     /// end or the upper bound.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> bool {
-        let n = self.node.and_then(|n| self.table.list.next_ahead(n));
+        // Past the nodes a later write of the same (key, seqno) shadowed.
+        let n = self.node.and_then(|n| self.table.list.next_version(n));
         self.set_forward(n)
     }
 
@@ -551,9 +552,12 @@ impl<H: TableHandle> VersionCursorOn<H> {
     }
 
     /// Takes `n`, reached moving backwards, if it is inside the lower
-    /// bound.
+    /// bound: the front node of its run of equal (key, seqno)s, the one
+    /// version of them (see `Duplicates::LaterWins`); a node reached
+    /// moving forwards is one already.
     fn set_backward(&mut self, n: Option<NodeRef>) -> bool {
         let list = &self.table.list;
+        let n = n.map(|n| list.front_of(n));
         let n = match self.bounds.lower() {
             Some(lower) => n.filter(|&n| lower.is_passed_by(list, n)),
             None => n,

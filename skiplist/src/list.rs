@@ -560,16 +560,8 @@ impl List {
         }
     }
 
-    /// The version before `n` in table order (`n` a version): the front
-    /// node of the run before it.
-    #[allow(dead_code)] // for the version cursors
-    pub(crate) fn prev_version(&self, n: NodeRef) -> Option<NodeRef> {
-        self.prev_of(n).map(|p| self.front_of(p))
-    }
-
     /// The front node of `n`'s run of equal (key, seqno) nodes: the
     /// version that `n` is (if it is one) or that shadows it.
-    #[allow(dead_code)] // for the version cursors
     pub(crate) fn front_of(&self, mut n: NodeRef) -> NodeRef {
         while let Some(p) = self.prev_of(n) {
             if !self.shadowed_by(n, p) {

@@ -193,9 +193,56 @@ proptest! {
             }
         }
         check(&t, &model, &probes)?;
+        // The version cursors, owned and borrowed, both ways and bounded:
+        // one version per (key, seqno), the one that won.
+        let flat: Vec<(Vec<u8>, u64, Option<Vec<u8>>)> = model
+            .iter()
+            .map(|((k, s), v)| (k.clone(), s.0, v.clone()))
+            .collect();
+        let shared = std::sync::Arc::new(t);
+        let mut owned = shared.owned_version_cursor();
+        let mut borrowed = shared.version_cursor();
+        let (mut fwd, mut back) = (Vec::new(), Vec::new());
+        let mut ok = borrowed.first();
+        while ok {
+            let v = borrowed.version().unwrap();
+            fwd.push((v.key.to_vec(), v.seqno, v.value.map(<[u8]>::to_vec)));
+            ok = borrowed.next();
+        }
+        let mut ok = owned.last();
+        while ok {
+            let v = owned.version().unwrap();
+            back.push((v.key.to_vec(), v.seqno, v.value.map(<[u8]>::to_vec)));
+            ok = owned.prev();
+        }
+        back.reverse();
+        prop_assert_eq!(&fwd, &flat);
+        prop_assert_eq!(&back, &flat);
+        // Bounded to the versions at or below seqno 6 of each key from
+        // the middle one on, walked backwards from a seek.
+        if let Some((mid, _, _)) = flat.get(flat.len() / 2).cloned() {
+            let mut c = shared.version_range((
+                std::ops::Bound::Included((&mid[..], 6)),
+                std::ops::Bound::Unbounded,
+            ));
+            let want: Vec<_> = flat
+                .iter()
+                .filter(|(k, s, _)| (k.as_slice(), Reverse(*s)) >= (mid.as_slice(), Reverse(6)))
+                .cloned()
+                .collect();
+            let mut got = Vec::new();
+            let mut ok = c.seek_for_prev(&[0xff; 4]);
+            while ok {
+                let v = c.version().unwrap();
+                got.push((v.key.to_vec(), v.seqno, v.value.map(<[u8]>::to_vec)));
+                ok = c.prev();
+            }
+            got.reverse();
+            prop_assert_eq!(got, want);
+        }
         // A snapshot at a seqno sees exactly the versions at or below it.
         for at in [0, 3, 7, 11] {
-            let mut c = t.cursor_at(at);
+            let mut c = shared.cursor_at(at);
             let mut ok = c.first();
             while ok {
                 let k = c.key().unwrap().to_vec();
