@@ -232,8 +232,14 @@ impl Lanes {
         }
         #[cfg(not(loom))]
         {
-            let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
-            (2 * cores).next_power_of_two().clamp(4, 64)
+            // Asked once per process: `available_parallelism` reads the
+            // cgroup's files on Linux, which took most of the time to make
+            // a table.
+            static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+            *COUNT.get_or_init(|| {
+                let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+                (2 * cores).next_power_of_two().clamp(4, 64)
+            })
         }
     }
 
