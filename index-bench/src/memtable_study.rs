@@ -275,6 +275,63 @@ pub fn run(args: MemtableArgs, default_out: PathBuf) -> Result<(), String> {
         pass: Some(ours <= 1.5 * fsm),
     });
 
+    // Oversubscribed writers: twice as many threads as cores (at least 4)
+    // each write 10k keys of their own into a fresh table, by
+    // get_or_insert and by insert; a writer descheduled mid-write must not
+    // hold the others up.
+    let writers = std::thread::available_parallelism()
+        .map_or(2, |c| c.get())
+        .max(2)
+        * 2;
+    const PER_WRITER: usize = 10_000;
+    let run_writers = |get_or_insert: bool| -> f64 {
+        let table = SkipList::new();
+        let start = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for w in 0..writers {
+                let table = &table;
+                let keys = &keys;
+                s.spawn(move || {
+                    for k in keys.iter().skip(w * PER_WRITER).take(PER_WRITER) {
+                        if get_or_insert {
+                            black_box(table.get_or_insert(k, &VALUE).expect("room"));
+                        } else {
+                            table.insert(k, &VALUE).expect("room");
+                        }
+                    }
+                });
+            }
+        });
+        start.elapsed().as_secs_f64()
+    };
+    let (mut goi, mut ins) = (Vec::new(), Vec::new());
+    if keys.len() >= writers * PER_WRITER {
+        for r in 0..repeat {
+            if r % 2 == 0 {
+                goi.push(run_writers(true));
+                ins.push(run_writers(false));
+            } else {
+                ins.push(run_writers(false));
+                goi.push(run_writers(true));
+            }
+        }
+        let (goi, ins) = (median(goi), median(ins));
+        lines.push(Line {
+            what: format!(
+                "{writers} writers on {} cores: get_or_insert vs insert of 10k keys each (ms)",
+                writers / 2
+            ),
+            value: format!(
+                "{:.2}× insert's time ({:.1} vs {:.1} ms)",
+                goi / ins,
+                goi * 1e3,
+                ins * 1e3
+            ),
+            target: "<= 1.5×",
+            pass: Some(goi <= 1.5 * ins),
+        });
+    }
+
     // Bytes per entry, on a fresh table of `n` entries.
     let fresh = SkipList::new();
     for k in &keys {
