@@ -37,14 +37,15 @@ pub(crate) const NO_SEQNO: u64 = u64::MAX - 1;
 /// keys with the same bit may not (a wait they share is only extra).
 #[inline]
 pub(crate) fn key_bits(key: &[u8]) -> u64 {
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(w)
+    // Two fixed-size loads for keys of 8 bytes or more (no memcpy call:
+    // this runs on every write).
+    let word = match (key.first_chunk::<8>(), key.last_chunk::<8>()) {
+        (Some(head), Some(tail)) => {
+            u64::from_le_bytes(*head) ^ u64::from_le_bytes(*tail).rotate_left(29)
+        }
+        _ => key.iter().fold(0u64, |w, &b| w << 8 | u64::from(b)),
     };
-    let head = word(&key[..key.len().min(8)]);
-    let tail = word(&key[key.len().saturating_sub(8)..]);
-    let h = (head ^ tail.rotate_left(29) ^ key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let h = (word ^ key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     1 << (h >> 58)
 }
 

@@ -160,11 +160,10 @@ pub struct Config {
     /// reservation, like RocksDB's `memtable_huge_page_size`). A search
     /// touches nodes scattered over the whole arena, and with 4 KiB pages
     /// most of its steps miss the TLB as well as the cache. The arena's
-    /// first 2 MiB stay on small pages (`MADV_NOHUGEPAGE`), so a small
-    /// table commits only the 4 KiB pages it touches and making one costs
-    /// no zeroed 2 MiB page; past them the kernel commits memory 2 MiB at
-    /// a time. Advice only: without huge pages to give, the kernel uses
-    /// small ones.
+    /// first 256 KiB stay on small pages, so a small table commits only
+    /// the 4 KiB pages it touches and making one costs no zeroed 2 MiB
+    /// page; past them the kernel commits memory 2 MiB at a time. Advice
+    /// only: without huge pages to give, the kernel uses small ones.
     pub huge_pages: bool,
     /// Seal the table when a write hits `max_memory` or `max_entries`
     /// (default `false`): that write fails with [`Error::Full`], every

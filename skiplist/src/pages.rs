@@ -13,8 +13,9 @@
 //!   offset becomes a pointer with one addition: no chunk table to load,
 //!   no bounds or null check on the search path. Measured with callgrind,
 //!   the chunk-table translation was over half the instructions of a `get`.
-//!   With [`Memory::new`]'s `huge_pages` the mapping is 2 MiB-aligned and
-//!   advised for transparent huge pages (`MADV_HUGEPAGE`), the way
+//!   With [`Memory::new`]'s `huge_pages` the mapping past its first
+//!   [`SMALL_START`] bytes is 2 MiB-aligned and advised for transparent
+//!   huge pages (`MADV_HUGEPAGE`), the way
 //!   RocksDB's `memtable_huge_page_size` backs its arena: a search in a
 //!   table of a million entries touches about thirty nodes scattered over
 //!   a hundred megabytes, and with 4 KiB pages nearly every step is a TLB
@@ -30,6 +31,16 @@
 /// Huge page size the flat mapping aligns to.
 #[cfg(all(target_os = "linux", not(loom)))]
 const HUGE_PAGE: usize = 2 << 20;
+
+/// Bytes at the start of a huge-page arena kept on small pages (placed in
+/// the alignment slack before the first huge page boundary): they hold the
+/// head node and the first writer blocks, all a small table touches, so
+/// making a table commits a few 4 KiB pages rather than a zeroed 2 MiB
+/// one. That fault was most of the cost of making a table (about 110 of
+/// 150 us, `index-bench memtable`); a whole first 2 MiB on small pages
+/// cost a fresh 200k-entry load 2 to 9% more faults (`index-bench ab`).
+#[cfg(all(target_os = "linux", not(loom)))]
+const SMALL_START: usize = 256 << 10;
 
 /// The arena's memory; see the [module docs](self).
 pub(crate) struct Memory {
@@ -76,8 +87,13 @@ impl Memory {
     }
 
     fn map(len: usize, chunk_shift: u32, huge_pages: bool) -> Option<Memory> {
-        // Room to align the start to a huge page.
-        let span = len + if huge_pages { HUGE_PAGE } else { 0 };
+        // Room to put the end of the small start on a huge page boundary.
+        let span = len
+            + if huge_pages {
+                HUGE_PAGE + SMALL_START
+            } else {
+                0
+            };
         // SAFETY: an anonymous private mapping at an address of the
         // kernel's choosing affects no existing memory.
         let raw = unsafe {
@@ -96,19 +112,20 @@ impl Memory {
         let raw = raw.cast::<u8>();
         let mut base = raw;
         if huge_pages {
-            let skip = (raw as usize).next_multiple_of(HUGE_PAGE) - raw as usize;
+            // The first huge page boundary at least SMALL_START in: the
+            // arena starts SMALL_START before it.
+            let boundary = (raw as usize + SMALL_START).next_multiple_of(HUGE_PAGE);
+            let skip = boundary - SMALL_START - raw as usize;
             base = raw.wrapping_add(skip);
-            // The first huge page's worth stays on small pages: a table
-            // that holds little (an engine makes one at every seal, and
-            // many stay small) then commits a few 4 KiB pages instead of
-            // a zeroed 2 MiB one (about 0.15 ms on first touch, the whole
-            // cost of making a table). Past it, huge pages.
-            let small = HUGE_PAGE.min(len);
+            let small = SMALL_START.min(len);
             // SAFETY: `base..base + len` lies inside the mapping just made
-            // (`skip < HUGE_PAGE`, the slack), page-aligned, and so do its
-            // two parts; madvise only changes how their pages are backed.
-            // An error (THP disabled, or not built in) leaves the kernel's
-            // default, which is fine.
+            // (`skip < HUGE_PAGE`, and the span has `HUGE_PAGE +
+            // SMALL_START` of slack), and its two parts are page-aligned
+            // (`raw` is, and so are `SMALL_START` and the boundary);
+            // madvise only changes how their pages are backed. An error
+            // (THP disabled, or not built in) leaves the kernel's default,
+            // which is fine. NOHUGEPAGE on the small start matters only
+            // where THP is `always`.
             unsafe {
                 libc::madvise(base.cast(), small, libc::MADV_NOHUGEPAGE);
                 if len > small {
