@@ -97,6 +97,14 @@
 //! writers in flight than lanes, a writer waits for a lane to come free).
 //! Snapshots and [`freeze`](SkipList::freeze) wait for the writes in
 //! flight that they must include or exclude; plain reads never wait.
+//! Writers do not wait for one another, with two exceptions: a write
+//! waits for a free lane when more writes are in flight than there are
+//! lanes, and [`get_or_insert`](SkipList::get_or_insert) and `remove`
+//! (whose answers must be exact) wait for a write of the same key with a
+//! lower seqno that is still linking (each write publishes a 64-bit mask
+//! of its keys' bits; a key of another write with the same bit is waited
+//! for too). A writer descheduled in the middle of a write holds up no
+//! write of another key.
 //!
 //! # Limits
 //!
