@@ -175,6 +175,26 @@ pub(crate) struct Splice {
     /// previous single insert, reused when it still brackets the target at
     /// one of its lowest levels, else replaced by a single splice.
     finger: bool,
+    /// The node the last insert through this splice linked, if it was no
+    /// taller than [`FINGER_LEVELS`], and its predecessors at its levels
+    /// (`before[..height]`, before it was linked): with them a finger also
+    /// brackets a key that lands right before that node (descending keys).
+    last: Option<(NodeRef, usize)>,
+    before: [NodeRef; FINGER_LEVELS],
+}
+
+/// Where a thread's finger stands for a target (see
+/// [`List::finger_brackets`]).
+enum Finger {
+    /// At or after the last insert: its splice brackets the target from
+    /// this level up.
+    Ahead,
+    /// Right before the last insert (which is no taller than
+    /// [`FINGER_LEVELS`]): the splice before that node was linked
+    /// brackets the target from this level up.
+    Behind(usize),
+    /// Neither: search afresh.
+    Miss,
 }
 
 /// Where a node landed at level 0: its neighbours at the moment of the
@@ -212,6 +232,8 @@ impl List {
             valid: 0,
             single: false,
             finger: false,
+            last: None,
+            before: [self.head; FINGER_LEVELS],
         }
     }
 
@@ -621,22 +643,39 @@ impl List {
     /// needs; its upper levels are then not computed, and it is left
     /// invalid for reuse.
     fn splice(&self, key: &[u8], seqno: u64, top: usize, height: usize, s: &mut Splice) {
+        // A descending finger's level: the splice brackets the target from
+        // there up (its predecessors all sort before it).
+        let mut behind = None;
         if s.finger {
-            if self.finger_brackets(key, seqno, s) {
+            match self.finger_brackets(key, seqno, s) {
                 // Reused like a batch's splice, from the lowest level that
                 // brackets the target.
-                s.single = false;
-            } else {
-                *s = Splice {
-                    finger: true,
-                    ..self.single_splice()
-                };
+                Finger::Ahead => s.single = false,
+                Finger::Behind(level) => {
+                    // The splice of the last node before it was linked,
+                    // with that node as the successor at its levels.
+                    let (node, height) = s.last.expect("a last node");
+                    for l in 0..height {
+                        s.prev[l] = s.before[l];
+                        s.next[l] = Some(node);
+                    }
+                    s.single = false;
+                    behind = Some(level);
+                }
+                Finger::Miss => {
+                    *s = Splice {
+                        finger: true,
+                        ..self.single_splice()
+                    }
+                }
             }
         }
         // The lowest level from which the old splice still brackets the
         // target (prev sorts before it, by the batch order; next does not).
         let mut from = top;
-        if s.valid >= top {
+        if let Some(level) = behind {
+            from = level;
+        } else if s.valid >= top {
             from = 0;
             while from < top {
                 match s.next[from] {
@@ -662,7 +701,11 @@ impl List {
         let mut indexed = None;
         if s.single && s.valid == 0 {
             if let Some((start, level)) = self.top_start(key, from) {
-                if level >= height {
+                // A finger's search for a key before the index (from the
+                // head) takes every level instead: they are few steps
+                // there, and a finger with every level can serve the next
+                // key if it comes right before this one (descending keys).
+                if level >= height && !(s.finger && start == self.head) {
                     (x, from, valid, indexed) = (start, level, 0, Some(level - 1));
                 }
             }
@@ -714,19 +757,58 @@ impl List {
     /// predecessor, or soon after. A finger left by a search from the top
     /// index has no valid level (its upper levels were never computed) and
     /// fails without a compare.
+    ///
+    /// A key that sorts before the last node linked (descending keys)
+    /// is bracketed by the splice that node was linked with, if one of its
+    /// predecessors there sorts before the key: [`Finger::Behind`].
     #[inline]
-    fn finger_brackets(&self, key: &[u8], seqno: u64, s: &Splice) -> bool {
-        for level in 0..s.valid.min(FINGER_LEVELS) {
+    fn finger_brackets(&self, key: &[u8], seqno: u64, s: &Splice) -> Finger {
+        let valid = s.valid.min(FINGER_LEVELS);
+        for level in 0..valid {
             let p = s.prev[level];
             if p != self.head && !self.before(p, key, seqno) {
-                return false;
+                // The target sorts at or before `p`: behind the last node?
+                return match s.last {
+                    Some((node, height)) if level == 0 && p == node => {
+                        self.finger_behind(key, seqno, s, height, valid)
+                    }
+                    _ => Finger::Miss,
+                };
             }
             match s.next[level] {
                 Some(n) if self.before(n, key, seqno) => {}
-                _ => return true,
+                _ => return Finger::Ahead,
             }
         }
-        false
+        Finger::Miss
+    }
+
+    /// [`finger_brackets`](Self::finger_brackets) for a target at or
+    /// before the last node linked (`height` levels tall): the lowest of
+    /// the first `valid` levels whose predecessor in that node's splice
+    /// sorts before the target (every level above brackets it too: a
+    /// splice's predecessors sort lower the higher they are, and its
+    /// successors all sort at or after the last node).
+    #[inline]
+    fn finger_behind(
+        &self,
+        key: &[u8],
+        seqno: u64,
+        s: &Splice,
+        height: usize,
+        valid: usize,
+    ) -> Finger {
+        for level in 0..valid {
+            let p = if level < height {
+                s.before[level]
+            } else {
+                s.prev[level]
+            };
+            if p == self.head || self.before(p, key, seqno) {
+                return Finger::Behind(level);
+            }
+        }
+        Finger::Miss
     }
 
     /// Links `node` (as [`insert`](Self::insert) does) with this thread's
@@ -841,7 +923,13 @@ impl List {
                 s.next[level] = n;
             }
         }
-        // The node is the new predecessor at the levels it reached.
+        // The node is the new predecessor at the levels it reached; a
+        // short one's predecessors are kept for a finger (see `Finger`).
+        s.last = None;
+        if height <= FINGER_LEVELS {
+            s.before[..height].copy_from_slice(&s.prev[..height]);
+            s.last = Some((node, height));
+        }
         for level in 0..height {
             s.prev[level] = node;
         }
