@@ -284,21 +284,7 @@ impl Lanes {
     /// Waits until no lane holds a write whose seqno may be at or below
     /// `seqno`.
     pub(crate) fn wait_below(&self, seqno: u64) {
-        for lane in self.lanes.iter() {
-            let mut spins = 0u32;
-            loop {
-                let s = lane.state.load(Ordering::Acquire);
-                if s == FREE || (s != PENDING && s > seqno) {
-                    break;
-                }
-                spins += 1;
-                if spins < 64 {
-                    spin_hint();
-                } else {
-                    thread::yield_now();
-                }
-            }
-        }
+        self.wait_below_where(seqno, |_| true);
     }
 
     /// As [`wait_below`](Self::wait_below), but only for writes that may
@@ -310,14 +296,17 @@ impl Lanes {
     /// are visible here even while its lane still reads `PENDING`; a write
     /// whose seqno comes later does not matter, whatever bits it shows.
     pub(crate) fn wait_below_for(&self, seqno: u64, bits: u64) {
+        self.wait_below_where(seqno, |lane| lane.keys.load(Ordering::Relaxed) & bits != 0);
+    }
+
+    /// Waits while some lane holds a write whose seqno may be at or below
+    /// `seqno` and that `matters`.
+    fn wait_below_where(&self, seqno: u64, matters: impl Fn(&Lane) -> bool) {
         for lane in self.lanes.iter() {
             let mut spins = 0u32;
             loop {
                 let s = lane.state.load(Ordering::Acquire);
-                if s == FREE || (s != PENDING && s > seqno) {
-                    break;
-                }
-                if lane.keys.load(Ordering::Relaxed) & bits == 0 {
+                if s == FREE || (s != PENDING && s > seqno) || !matters(lane) {
                     break;
                 }
                 spins += 1;
