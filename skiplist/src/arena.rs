@@ -60,6 +60,31 @@ use std::mem::{align_of, size_of};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct NodeRef(u32);
 
+/// A [`NodeRef`] that other threads may read while one stores it: an
+/// entry of the top index (see `top.rs`). It only ever holds a node
+/// reference (it is made from one and stores only those), so what it
+/// loads is one.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct AtomicNodeRef(std::sync::atomic::AtomicU32);
+
+#[cfg(not(loom))]
+impl AtomicNodeRef {
+    pub(crate) fn new(n: NodeRef) -> AtomicNodeRef {
+        AtomicNodeRef(std::sync::atomic::AtomicU32::new(n.0))
+    }
+
+    #[inline]
+    pub(crate) fn load(&self, order: std::sync::atomic::Ordering) -> NodeRef {
+        NodeRef(self.0.load(order))
+    }
+
+    #[inline]
+    pub(crate) fn store(&self, n: NodeRef, order: std::sync::atomic::Ordering) {
+        self.0.store(n.0, order);
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 impl NodeRef {
     /// A reference for tests that never dereference it.

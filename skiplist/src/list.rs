@@ -16,7 +16,7 @@
 
 use crate::arena::{Arena, Block, Full, NodeRef};
 #[cfg(not(loom))]
-use crate::top::{Snapshot, TopIndex, LEAST, MOST, SPAN};
+use crate::top::{Edge, Extended, Snapshot, TopIndex, FEW_ROOM, LEAST, MOST, SPAN};
 use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -272,7 +272,8 @@ impl List {
         #[cfg(not(loom))]
         if let Some(top) = self.top.get() {
             if top.level() < above {
-                let x = top.inside(top.rank(key, |n| self.arena.key(n)))?;
+                let view = top.view();
+                let x = view.inside(view.rank(key, |n| self.arena.key(n)))?;
                 return Some((x.unwrap_or(self.head), top.level() + 1));
             }
         }
@@ -306,7 +307,7 @@ impl List {
             now += 1;
             n = self.arena.next(node, top.level());
         }
-        Some((top.level(), top.len(), now))
+        Some((top.level(), top.view().len(), now))
     }
 
     /// Takes the first top index once the list has grown to `height`
@@ -353,8 +354,12 @@ impl List {
         // snapshot allocates a fixed number of times (see `Snapshot::new`).
         let mut nodes = Vec::with_capacity(count + count / 4 + 16);
         nodes.extend(walk(level));
+        let rooms = self
+            .top
+            .get()
+            .map_or((FEW_ROOM, FEW_ROOM), |old| old.rooms(nodes.len()));
         self.top
-            .publish(Snapshot::new(level, nodes, |n| self.arena.key(n)));
+            .publish(Snapshot::new(level, &nodes, rooms, |n| self.arena.key(n)));
     }
 
     #[inline]
@@ -923,6 +928,12 @@ impl List {
                 s.next[level] = n;
             }
         }
+        #[cfg(not(loom))]
+        if linked.is_some() && (raised || self.top.reaches(height)) {
+            self.note_linked(node, key, height, s, grown, raised);
+        }
+        #[cfg(loom)]
+        let _ = raised;
         // The node is the new predecessor at the levels it reached; a
         // short one's predecessors are kept for a finger (see `Finger`).
         s.last = None;
@@ -933,20 +944,50 @@ impl List {
         for level in 0..height {
             s.prev[level] = node;
         }
-        #[cfg(not(loom))]
-        if linked.is_some() {
-            if raised {
-                self.take_first_top(grown);
-            }
-            // A node as tall as the index's level may make it due for a
-            // retake (see `TopIndex::linked`).
-            if let Some(level) = self.top.linked(height) {
+        Ok(linked)
+    }
+
+    /// What the top index learns from an insert: `node` (key `key`,
+    /// `height` levels) was just linked, with `s` holding its neighbours
+    /// at each level (the list grew to `grown` levels; `raised`: by this
+    /// insert). A node linked at either end of the index's level joins
+    /// the index there (see `Snapshot::extend`); one as tall as that
+    /// level may make the index due for a retake (`TopIndex::linked`).
+    #[cfg(not(loom))]
+    #[inline(never)]
+    fn note_linked(
+        &self,
+        node: NodeRef,
+        key: &[u8],
+        height: usize,
+        s: &Splice,
+        grown: usize,
+        raised: bool,
+    ) {
+        if raised {
+            self.take_first_top(grown);
+        }
+        let Some(top) = self.top.get() else { return };
+        let level = top.level();
+        if height <= level {
+            return;
+        }
+        let edge = if s.next[level].is_none() {
+            Some(Edge::Last)
+        } else if s.prev[level] == self.head {
+            Some(Edge::First)
+        } else {
+            None
+        };
+        if let Some(edge) = edge {
+            if top.extend(node, key, edge, |n| self.arena.key(n)) == Extended::Full {
                 self.retake_top(level);
+                return;
             }
         }
-        #[cfg(loom)]
-        let _ = raised;
-        Ok(linked)
+        if let Some(level) = self.top.linked(height) {
+            self.retake_top(level);
+        }
     }
 
     /// Seeks every key of `keys` (at the newest seqno), calling `f(i,
@@ -1143,11 +1184,13 @@ impl List {
         let Some(index) = self.top.get().filter(|t| t.level() < top) else {
             return false;
         };
+        let level = index.level();
+        let index = index.view();
         let mut rank = 0;
         for &i in order {
             rank = index.rank_from(group[i as usize], rank, |n| self.arena.key(n));
             starts[i as usize] = match index.inside(rank) {
-                Some(x) => (x.unwrap_or(self.head), index.level() + 1, None),
+                Some(x) => (x.unwrap_or(self.head), level + 1, None),
                 // Outside the index: the whole descent, from the head.
                 None => (self.head, top, None),
             };
