@@ -219,9 +219,14 @@ impl Claim<'_> {
 
 impl Lanes {
     /// `n` lanes (at least one).
+    /// `n` lanes, rounded up to a power of two (so that picking one is a
+    /// mask, not a division: two `div`s took 7% of a single insert's own
+    /// time in a profile of ascending loads).
     pub(crate) fn new(n: usize) -> Lanes {
         Lanes {
-            lanes: (0..n.max(1)).map(|_| Lane::new()).collect(),
+            lanes: (0..n.max(1).next_power_of_two())
+                .map(|_| Lane::new())
+                .collect(),
         }
     }
 
@@ -254,11 +259,13 @@ impl Lanes {
     /// reads that seqno.
     pub(crate) fn claim(&self, initial: u64) -> Claim<'_> {
         let n = self.lanes.len();
-        let start = hint() % n;
+        let mask = n - 1;
+        debug_assert!(n.is_power_of_two(), "see `Lanes::new`");
+        let start = hint() & mask;
         let mut round = 0u32;
         loop {
             for i in 0..n {
-                let idx = (start + i) % n;
+                let idx = (start + i) & mask;
                 let lane = &self.lanes[idx];
                 if lane.state.load(Ordering::Relaxed) == FREE
                     && lane
