@@ -266,3 +266,98 @@ fn live_scans_from_an_excluded_bound_never_yield_a_key_linked_at_or_below_it() {
         &wrong[..wrong.len().min(8)]
     );
 }
+
+/// 6 threads on 2 cores: two writers append ascending keys and two
+/// prepend descending ones (interleaved, so both ends of the top index's
+/// level grow from two threads at once and its snapshots take in nodes
+/// at both ends while they are retaken), while two readers `get` keys
+/// the writers have published and `multi_get` runs of them: every key
+/// published before a read is found, with its value. Then the whole
+/// table matches the keys written.
+#[test]
+fn writers_at_both_ends_and_readers_of_the_newest_keys() {
+    const PER_WRITER: u64 = 60_000;
+    const MID: u64 = 1 << 40;
+    // Writer w's i-th key: ascending writers interleave above MID,
+    // descending ones below it.
+    let key = |w: u64, i: u64| -> [u8; 16] {
+        let n = if w < 2 {
+            MID + 2 * i + w
+        } else {
+            MID - 1 - (2 * i + (w - 2))
+        };
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&0x7AB1_E000u64.to_be_bytes());
+        k[8..].copy_from_slice(&n.to_be_bytes());
+        k
+    };
+    let table = SkipList::new();
+    // Keys each writer has published (all below this are readable).
+    let published: Vec<std::sync::atomic::AtomicU64> = (0..4)
+        .map(|_| std::sync::atomic::AtomicU64::new(0))
+        .collect();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for w in 0..4u64 {
+            let (table, published, key) = (&table, &published, &key);
+            s.spawn(move || {
+                for i in 0..PER_WRITER {
+                    table.insert(&key(w, i), &i.to_le_bytes()).unwrap();
+                    published[w as usize].store(i + 1, Ordering::Release);
+                }
+            });
+        }
+        for r in 0..2u64 {
+            let (table, published, key, done) = (&table, &published, &key, &done);
+            s.spawn(move || {
+                let mut x = 0x9E37_79B9u64 + r;
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) || reads < 1_000 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let w = x % 4;
+                    let upto = published[w as usize].load(Ordering::Acquire);
+                    if upto == 0 {
+                        continue;
+                    }
+                    // Mostly the newest few keys, now and then any.
+                    let back = if x & 8 == 0 { (x >> 8) % 64 } else { x >> 8 };
+                    let i = upto - 1 - back.min(upto - 1);
+                    assert_eq!(
+                        table.get_live(&key(w, i)),
+                        Some(&i.to_le_bytes()[..]),
+                        "writer {w}'s key {i} (of {upto} published)"
+                    );
+                    if x & 0x30 == 0 && upto >= 16 {
+                        let keys: Vec<[u8; 16]> = (upto - 16..upto).map(|i| key(w, i)).collect();
+                        let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+                        let mut found = 0;
+                        table.multi_get(&refs, |_, v| found += usize::from(v.is_some()));
+                        assert_eq!(found, 16, "multi_get of writer {w}'s newest 16");
+                    }
+                    reads += 1;
+                }
+            });
+        }
+        // The writers end on their own; the readers when they have.
+        while published
+            .iter()
+            .any(|p| p.load(Ordering::Acquire) < PER_WRITER)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(table.len(), 4 * PER_WRITER as usize);
+    let mut want: Vec<[u8; 16]> = (0..4)
+        .flat_map(|w| (0..PER_WRITER).map(move |i| key(w, i)))
+        .collect();
+    want.sort();
+    let mut got = Vec::with_capacity(want.len());
+    table.scan(Bound::Unbounded, Bound::Unbounded, &mut |k, _| {
+        got.push(<[u8; 16]>::try_from(k).unwrap());
+        true
+    });
+    assert_eq!(got, want);
+}
