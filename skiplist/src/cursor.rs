@@ -24,7 +24,8 @@
 //! snapshot seqno it is exact.
 
 use crate::arena::NodeRef;
-use crate::list::{compare_keys, same_key, List, MAX_SEQNO};
+use crate::keys::{compare_keys, same_key};
+use crate::list::{List, MAX_SEQNO};
 use crate::{SkipList, Version};
 use ordex_core::Seqno;
 use std::cmp::Ordering as Cmp;

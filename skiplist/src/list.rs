@@ -15,12 +15,12 @@
 //! hint costs steps, never a wrong answer.
 
 use crate::arena::{Arena, Block, Full, NodeRef};
+use crate::keys::{compare_keys, same_key, Cmp};
 #[cfg(not(loom))]
 use crate::top::{Edge, Extended, Snapshot, TopIndex, FEW_ROOM, LEAST, MOST, SPAN};
 use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
-use std::cmp::Ordering as Cmp;
 
 /// Tallest tower. With branching 2, 24 levels index 2^24 ≈ 16M nodes with
 /// logarithmic search (and more at a slowly growing cost).
@@ -124,40 +124,6 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
         }
         h
     })
-}
-
-/// memcmp order, with the first 16 bytes compared as two big-endian
-/// words: most comparisons in a search are decided by the first, and the
-/// one that finds the key itself (equal keys) by the second, without a
-/// call to `memcmp` for keys of up to 16 bytes.
-#[inline(always)]
-pub(crate) fn compare_keys(a: &[u8], b: &[u8]) -> Cmp {
-    let word = |c: &[u8; 8]| u64::from_be_bytes(*c);
-    let (Some((a0, a)), Some((b0, b))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
-    else {
-        return a.cmp(b);
-    };
-    if a0 != b0 {
-        return word(a0).cmp(&word(b0));
-    }
-    let (Some((a1, a)), Some((b1, b))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
-    else {
-        return a.cmp(b);
-    };
-    if a1 != b1 {
-        return word(a1).cmp(&word(b1));
-    }
-    if a.is_empty() || b.is_empty() {
-        return a.len().cmp(&b.len());
-    }
-    a.cmp(b)
-}
-
-/// Whether two keys are equal: [`compare_keys`]' inline words instead of
-/// a call to `memcmp` (which `==` on slices makes, for every length).
-#[inline(always)]
-pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && compare_keys(a, b) == Cmp::Equal
 }
 
 /// The predecessors and successors of a position at every level. Kept
@@ -1265,34 +1231,6 @@ impl List {
         let hint = self.arena.prev(next);
         if hint != Some(prev) && self.arena.next(prev, 0) == Some(next) {
             self.arena.cas_prev(next, hint, prev);
-        }
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::compare_keys;
-
-    #[test]
-    fn compare_keys_is_memcmp_order() {
-        // Keys of 0 to 24 bytes that differ (or not) at every position,
-        // in both words and in the tail, and in length.
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        for len in 0..=24usize {
-            let base: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
-            keys.push(base.clone());
-            for at in 0..len {
-                for b in [0u8, 1, 0x7F, 0x80, 0xFF] {
-                    let mut k = base.clone();
-                    k[at] = b;
-                    keys.push(k);
-                }
-            }
-        }
-        for a in &keys {
-            for b in &keys {
-                assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} {b:?}");
-            }
         }
     }
 }

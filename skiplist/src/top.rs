@@ -299,7 +299,7 @@ impl Snapshot {
                     Edge::Last => end - 1,
                 };
                 let next_to = self.nodes[neighbour].load(Ordering::Relaxed);
-                if crate::list::compare_keys(key, key_of(next_to)) == beyond {
+                if crate::keys::compare_keys(key, key_of(next_to)) == beyond {
                     self.heads[at].store(head, Ordering::Relaxed);
                     self.nodes[at].store(node, Ordering::Relaxed);
                     match edge {
@@ -402,7 +402,7 @@ impl<'s> View<'s> {
         let (mut lo, mut hi) = (lo, lo + tied);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if crate::list::compare_keys(key_of(self.node(mid)), key) == std::cmp::Ordering::Less {
+            if crate::keys::compare_keys(key_of(self.node(mid)), key) == std::cmp::Ordering::Less {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -490,7 +490,7 @@ fn head_after(prefix: &[u8], key: &[u8]) -> Result<u32, std::cmp::Ordering> {
     let order = if shared == 0 {
         std::cmp::Ordering::Equal
     } else {
-        crate::list::compare_keys(start, &prefix[..start.len()])
+        crate::keys::compare_keys(start, &prefix[..start.len()])
     };
     match order {
         std::cmp::Ordering::Equal if key.len() < shared => Err(std::cmp::Ordering::Less),
