@@ -983,6 +983,13 @@ pub(crate) struct LeafSlot<'g> {
 pub(crate) struct Node<L: Latch, const N: usize> {
     latch: L,
     level: u8,
+    /// Leaves only: inserts in a row each right after the one before
+    /// (positive) or each right before it (negative), as an `i8`: a
+    /// split follows such a run (see [`split_point`]). Read and written
+    /// only under the latch, as is `last`.
+    run: AtomicU8,
+    /// Leaves only: the slot of the last insert.
+    last: AtomicU16,
     count: AtomicU32,
     high_meta: AtomicU16,
     /// The node's prefix ([`Pfx`]): its length and first 8 bytes. Changed
@@ -1002,6 +1009,31 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     heads: [AtomicU64; N],
     meta: [AtomicU16; N],
     words: [AtomicPtr<u8>; N],
+}
+
+/// Inserts in a row (each next to the one before) after which a leaf's
+/// split follows them (see [`split_point`]).
+const EDGE_RUN: i8 = 4;
+
+/// Where a full leaf of `total` entries (the new one included, at
+/// `pos`) splits: the left leaf keeps the first `mid`, each side at least
+/// one. Half and half, unless the leaf's inserts came in a run (ascending
+/// or descending keys, a key range's next ids): then it splits right
+/// after the new entry when they ascend (the left leaf, which the run
+/// filled, stays full, and the run goes on at the new entry), right
+/// before it when they descend, so that loads in order fill leaves
+/// instead of leaving them half full (as InnoDB splits a page at its
+/// insert point when its inserts are sequential).
+fn split_point(run: i8, pos: usize, total: usize) -> usize {
+    debug_assert!(total >= 2, "a full leaf splits into two");
+    let mid = if run >= EDGE_RUN {
+        pos + 1
+    } else if run <= -EDGE_RUN {
+        pos
+    } else {
+        total / 2
+    };
+    mid.clamp(1, total - 1)
 }
 
 /// An inner node's separator slot as stored: moving one copies these
@@ -1085,6 +1117,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
         Box::into_raw(Box::new(Node {
             latch: L::new(),
             level,
+            run: AtomicU8::new(0),
+            last: AtomicU16::new(0),
             count: AtomicU32::new(0),
             high_meta: AtomicU16::new(0),
             plen: AtomicU8::new(0),
@@ -1105,6 +1139,32 @@ impl<L: Latch, const N: usize> Node<L, N> {
     #[inline]
     pub(crate) fn level(&self) -> u8 {
         self.level
+    }
+
+    /// Notes an insert at slot `pos` (under the latch) and returns the
+    /// run it extends: an insert right after the last one (ascending keys,
+    /// into a node's end or into a key range's end inside it) counts up,
+    /// one right before it (at the same slot: descending keys) counts
+    /// down, any other resets it.
+    fn note_insert(&self, pos: usize) -> i8 {
+        let run = self.run.load(Ordering::Relaxed) as i8;
+        let last = usize::from(self.last.load(Ordering::Relaxed));
+        let next = if pos == last + 1 {
+            run.max(0).saturating_add(1)
+        } else if pos == last {
+            run.min(0).saturating_sub(1)
+        } else {
+            0
+        };
+        self.set_run(next, pos);
+        next
+    }
+
+    /// Sets the node's run and the slot of its last insert (see
+    /// [`note_insert`](Self::note_insert)).
+    fn set_run(&self, run: i8, last: usize) {
+        self.run.store(run as u8, Ordering::Relaxed);
+        self.last.store(last as u16, Ordering::Relaxed);
     }
 
     /// Starts a read of the node (see [`Latch::read`]); it ends when the
@@ -2316,6 +2376,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let node = self.node;
         let raw = new_raw(self.heap, node.prefix(), key, value, w, oldest);
         let n = self.count_exact();
+        let run = node.note_insert(pos);
         if n < N {
             for i in (pos..n).rev() {
                 node.set_raw(i + 1, node.raw(i));
@@ -2340,7 +2401,14 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let right = unsafe { &*right_ptr };
         // Left keeps `mid` entries; its last key is the separator (three
         // copies: the left high key, the right low key, the parent's).
-        let mid = total / 2;
+        let mid = split_point(run, pos, total);
+        // The run goes on in the node that holds the new key.
+        if pos < mid {
+            right.set_run(0, 0);
+        } else {
+            node.set_run(0, 0);
+            right.set_run(run, pos - mid);
+        }
         for i in mid..total {
             right.set_raw(i - mid, at(i));
         }
@@ -2430,6 +2498,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // Left keeps kids [0, m) and separators [0, m-1); separator m-1
         // moves up (the entry itself becomes the left high key, a copy
         // goes up).
+        // In kids: the new kid is kid `pos + 1`, after the new separator.
+        // Half and half: inner nodes split in the middle whatever the
+        // insert order. (Split where a run of inserts goes, as leaves do,
+        // they filled, but after every key was removed the tree's
+        // best-effort shrink left full inner nodes it could not merge an
+        // underfull sibling into: two leaves under two levels instead of
+        // one leaf, with 4-slot nodes.)
         let m = total.div_ceil(2);
         for i in m..total {
             right.put_sep(i - m, sep_at(i));
