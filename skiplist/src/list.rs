@@ -276,13 +276,13 @@ impl List {
         Some((top.level(), top.view().len(), now))
     }
 
-    /// Takes the first top index once the list has grown to `height`
-    /// levels (enough for the index to skip a few of them).
+    /// Takes the first top index, `SPAN` levels below the list's
+    /// `height` (or at the level the retake settles on: see `retake_top`).
     #[cfg(not(loom))]
     #[cold]
     fn take_first_top(&self, height: usize) {
-        if height > SPAN + 1 && self.top.get().is_none() {
-            self.retake_top(height - 1 - SPAN);
+        if self.top.get().is_none() {
+            self.retake_top(height.saturating_sub(1 + SPAN));
         }
     }
 
@@ -816,8 +816,8 @@ impl List {
     }
 
     /// Raises the list height to at least `height`; returns the height to
-    /// splice at, and whether this call raised it.
-    fn grow(&self, height: usize) -> (usize, bool) {
+    /// splice at.
+    fn grow(&self, height: usize) -> usize {
         let mut cur = self.height.load(Ordering::Relaxed);
         while height > cur {
             match self.height.compare_exchange_weak(
@@ -826,11 +826,11 @@ impl List {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return (height, true),
+                Ok(_) => return height,
                 Err(now) => cur = now,
             }
         }
-        (cur, false)
+        cur
     }
 
     /// Links `node` (allocated, seqno set, not yet published) into the
@@ -855,7 +855,7 @@ impl List {
         let height = self.arena.height(node);
         // Splice at every level the list may have (not only below the
         // current height): a sorted batch reuses the upper levels too.
-        let (grown, raised) = self.grow(height);
+        let grown = self.grow(height);
         let top = grown.max(height).max(s.valid.min(MAX_HEIGHT));
         self.splice(key, seqno, top, height, s);
         let mut linked = None;
@@ -895,11 +895,9 @@ impl List {
             }
         }
         #[cfg(not(loom))]
-        if linked.is_some() && (raised || self.top.reaches(height)) {
-            self.note_linked(node, key, height, s, grown, raised);
+        if linked.is_some() && self.top.reaches(height) {
+            self.note_linked(node, key, height, s, grown);
         }
-        #[cfg(loom)]
-        let _ = raised;
         // The node is the new predecessor at the levels it reached; a
         // short one's predecessors are kept for a finger (see `Finger`).
         s.last = None;
@@ -915,25 +913,19 @@ impl List {
 
     /// What the top index learns from an insert: `node` (key `key`,
     /// `height` levels) was just linked, with `s` holding its neighbours
-    /// at each level (the list grew to `grown` levels; `raised`: by this
-    /// insert). A node linked at either end of the index's level joins
+    /// at each level (the list has `grown` levels). Before the first
+    /// index, a tall node counts towards it (`TopIndex::first_due`). A node linked at either end of the index's level joins
     /// the index there (see `Snapshot::extend`); one as tall as that
     /// level may make the index due for a retake (`TopIndex::linked`).
     #[cfg(not(loom))]
     #[inline(never)]
-    fn note_linked(
-        &self,
-        node: NodeRef,
-        key: &[u8],
-        height: usize,
-        s: &Splice,
-        grown: usize,
-        raised: bool,
-    ) {
-        if raised {
-            self.take_first_top(grown);
-        }
-        let Some(top) = self.top.get() else { return };
+    fn note_linked(&self, node: NodeRef, key: &[u8], height: usize, s: &Splice, grown: usize) {
+        let Some(top) = self.top.get() else {
+            if self.top.first_due(height) {
+                self.take_first_top(grown);
+            }
+            return;
+        };
         let level = top.level();
         if height <= level {
             return;

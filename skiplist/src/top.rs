@@ -70,6 +70,18 @@ pub(crate) const LEAST: usize = 512;
 /// [`Snapshot::rooms`]).
 pub(crate) const FEW_ROOM: usize = 8;
 
+/// Before the first snapshot, nodes taller than `FIRST_LEVEL` levels are
+/// counted (about one insert in 285: P(h >= 2) = 115/256, then one in two
+/// per level); the `FIRST_TALL`-th takes the first snapshot, at about
+/// 2,300 entries, give or take a third. The list's height (the tallest
+/// tower) was the trigger before: one tower in 2,300 reaches 12 levels,
+/// so a table of 10k entries went without an index about once in a
+/// hundred.
+pub(crate) const FIRST_LEVEL: usize = 8;
+
+/// See [`FIRST_LEVEL`].
+const FIRST_TALL: usize = 8;
+
 /// Fewest new nodes on the level before a retake, so that a small first
 /// snapshot is not retaken over and over.
 const FEWEST_NEW: usize = 64;
@@ -541,7 +553,7 @@ impl TopIndex {
             taken: AtomicUsize::new(0),
             newest: AtomicUsize::new(0),
             new_nodes: AtomicUsize::new(0),
-            level: AtomicUsize::new(usize::MAX),
+            level: AtomicUsize::new(FIRST_LEVEL),
         }
     }
 
@@ -571,11 +583,22 @@ impl TopIndex {
     }
 
     /// Whether a node of `height` levels reaches the newest snapshot's
-    /// level (one relaxed load; false before the first snapshot).
+    /// level, or before the first, is one of the tall ones that count
+    /// towards it (one relaxed load).
     #[inline]
     pub(crate) fn reaches(&self, height: usize) -> bool {
-        let level = self.level.load(Ordering::Relaxed);
-        level != usize::MAX && height > level
+        height > self.level.load(Ordering::Relaxed)
+    }
+
+    /// Notes, before the first snapshot, that a node of `height` levels
+    /// was linked: true for exactly one caller, the one whose node is the
+    /// [`FIRST_TALL`]-th taller than [`FIRST_LEVEL`]; it takes the first
+    /// snapshot (see `List::note_linked`).
+    #[inline]
+    pub(crate) fn first_due(&self, height: usize) -> bool {
+        height > FIRST_LEVEL
+            && self.newest.load(Ordering::Relaxed) == 0
+            && self.new_nodes.fetch_add(1, Ordering::Relaxed) + 1 == FIRST_TALL
     }
 
     /// Whether another snapshot can be published.
