@@ -42,10 +42,21 @@ fn walked() {
     WALKED.with(|w| w.set(w.get() + 1));
 }
 
+/// Counts a search that passed the top index by: it had one below the
+/// list's height but started from the head at full height, or gave it up
+/// (tests only, as [`walked`]).
+#[inline(always)]
+fn passed_index() {
+    #[cfg(all(test, not(loom)))]
+    PASSED.with(|w| w.set(w.get() + 1));
+}
+
 #[cfg(all(test, not(loom)))]
 thread_local! {
     /// Steps this thread's searches have taken along their levels.
     pub(crate) static WALKED: Cell<usize> = const { Cell::new(0) };
+    /// This thread's searches that passed the top index by.
+    pub(crate) static PASSED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Largest seqno (the meta word keeps 8 bits for height and kind).
@@ -230,16 +241,21 @@ impl List {
     ///
     /// [`start`]: Self::start
     ///
-    /// `None` also when `key` lies after the index (see
-    /// [`Snapshot::inside`]): the search then starts from the head at the
-    /// list's full height.
+    /// `None` also when `key` lies after the index and nodes the index has
+    /// not seen may follow its last one (see [`Snapshot::inside`]): the
+    /// search then starts from the head at the list's full height.
     #[inline]
     fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
         #[cfg(not(loom))]
         if let Some(top) = self.top.get() {
             if top.level() < above {
                 let view = top.view();
-                let x = view.inside(view.rank(key, |n| self.arena.key(n)))?;
+                let rank = view.rank(key, |n| self.arena.key(n));
+                let ends_level = |last| self.arena.next(last, top.level()).is_none();
+                let Some(x) = view.inside(rank, ends_level) else {
+                    passed_index();
+                    return None;
+                };
                 return Some((x.unwrap_or(self.head), top.level() + 1));
             }
         }
@@ -416,6 +432,7 @@ impl List {
                 }
                 if indexed == Some(level) {
                     if budget == 0 {
+                        passed_index();
                         gave_up = true;
                         break None;
                     }
@@ -691,6 +708,7 @@ impl List {
                                 if budget == 0 {
                                     // The index's gap was too full: every
                                     // level from the head.
+                                    passed_index();
                                     (x, from, stop, valid, indexed) =
                                         (self.head, top, None, top, None);
                                     continue 'search;
@@ -1101,6 +1119,7 @@ impl List {
                         if s.budget == 0 {
                             // The index's gap was too full: this search
                             // starts again from the head, every level.
+                            passed_index();
                             s.x = self.head;
                             s.level = top - 1;
                             s.stop = None;
@@ -1147,11 +1166,15 @@ impl List {
         let mut rank = 0;
         for &i in order {
             rank = index.rank_from(group[i as usize], rank, |n| self.arena.key(n));
-            starts[i as usize] = match index.inside(rank) {
-                Some(x) => (x.unwrap_or(self.head), level + 1, None),
-                // Outside the index: the whole descent, from the head.
-                None => (self.head, top, None),
-            };
+            starts[i as usize] =
+                match index.inside(rank, |last| self.arena.next(last, level).is_none()) {
+                    Some(x) => (x.unwrap_or(self.head), level + 1, None),
+                    // Outside the index: the whole descent, from the head.
+                    None => {
+                        passed_index();
+                        (self.head, top, None)
+                    }
+                };
         }
         true
     }
