@@ -31,7 +31,7 @@ use core::fmt;
 use core::str::FromStr;
 
 pub use ordex_core::{
-    bounds_of, codec, deliver, is_empty_range, reference, Error, Limits, OrderedIndex,
+    bounds_of, codec, deliver, is_empty_range, reference, Cursor, Error, Limits, OrderedIndex,
     OrderedIndexExt, Seqno, Snapshot, SnapshotExt,
 };
 

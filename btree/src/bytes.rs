@@ -73,6 +73,30 @@ impl<'g> Bytes<'g> {
         }
     }
 
+    /// The `len` bytes at `p`, borrowed for `'g` with `p`'s provenance
+    /// kept whole (so that the owner of the bytes can be found from them:
+    /// see `Item::value_seqno`).
+    ///
+    /// # Safety
+    /// `p` points to `len` initialised bytes that stay live and unchanged
+    /// for `'g`.
+    #[inline]
+    pub(crate) unsafe fn from_raw_parts(p: *const u8, len: usize) -> Self {
+        debug_assert!(len & INLINE == 0);
+        Bytes {
+            p,
+            len,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The address of borrowed bytes, with the provenance they were made
+    /// with (`None` for bytes copied out of a node).
+    #[inline]
+    pub(crate) fn borrowed_ptr(&self) -> Option<*const u8> {
+        (self.len & INLINE == 0).then_some(self.p)
+    }
+
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {

@@ -13,8 +13,8 @@ use ordex_core::Seqno;
 /// [`BTreeSnapshot`](crate::BTreeSnapshot), from `cursor()`.
 ///
 /// It starts unpositioned; [`seek`](Self::seek),
-/// [`seek_for_prev`](Self::seek_for_prev), [`seek_first`](Self::seek_first)
-/// or [`seek_last`](Self::seek_last) position it, and
+/// [`seek_for_prev`](Self::seek_for_prev), [`first`](Self::first)
+/// or [`last`](Self::last) position it, and
 /// [`next`](Self::next) / [`prev`](Self::prev) move it by one entry in
 /// either direction, any number of times. Each returns whether the cursor
 /// is on an entry; [`key`](Self::key), [`value`](Self::value) and
@@ -114,6 +114,15 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         self.cur
     }
 
+    /// The seqno of the write that made the current value; 0 for a small
+    /// value (at most 8 bytes) written when no snapshot was open, which
+    /// the tree stores in the leaf without its seqno (every reader sees
+    /// it).
+    pub fn seqno(&self) -> Option<Seqno> {
+        self.cur?;
+        Some(self.buf.get(self.pos)?.value_seqno())
+    }
+
     /// Moves to the first entry at or above `key`.
     pub fn seek(&mut self, key: &[u8]) -> bool {
         self.forward(From::Key(key, true), None)
@@ -125,12 +134,12 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     }
 
     /// Moves to the first entry.
-    pub fn seek_first(&mut self) -> bool {
+    pub fn first(&mut self) -> bool {
         self.forward(From::Start, None)
     }
 
     /// Moves to the last entry.
-    pub fn seek_last(&mut self) -> bool {
+    pub fn last(&mut self) -> bool {
         self.backward(None)
     }
 
@@ -319,5 +328,50 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
                 Some(l) => upto = Some((l.key(), true)),
             }
         }
+    }
+}
+
+/// The contract's cursor ([`ordex_core::Cursor`]), the same movements as
+/// the inherent methods; keys and values borrowed from the cursor.
+impl<L: Latch, const N: usize> ordex_core::Cursor for Cursor<'_, L, N> {
+    #[inline]
+    fn seek(&mut self, key: &[u8]) -> bool {
+        Cursor::seek(self, key)
+    }
+    #[inline]
+    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
+        Cursor::seek_for_prev(self, key)
+    }
+    #[inline]
+    fn first(&mut self) -> bool {
+        Cursor::first(self)
+    }
+    #[inline]
+    fn last(&mut self) -> bool {
+        Cursor::last(self)
+    }
+    #[inline]
+    fn next(&mut self) -> bool {
+        Cursor::next(self)
+    }
+    #[inline]
+    fn prev(&mut self) -> bool {
+        Cursor::prev(self)
+    }
+    #[inline]
+    fn valid(&self) -> bool {
+        self.cur.is_some()
+    }
+    #[inline]
+    fn key(&self) -> Option<&[u8]> {
+        self.cur.as_ref().map(|(k, _)| k.as_slice())
+    }
+    #[inline]
+    fn value(&self) -> Option<&[u8]> {
+        self.cur.as_ref().map(|(_, v)| v.as_slice())
+    }
+    #[inline]
+    fn seqno(&self) -> Option<Seqno> {
+        Cursor::seqno(self)
     }
 }

@@ -152,7 +152,7 @@
 //!   double-ended iterator: `next` and `next_back` meet without overlap),
 //!   [`BTree::range_rev`], [`BTree::first`] / [`BTree::last`], and a
 //!   bidirectional [`Cursor`] ([`BTree::cursor`]: `seek`,
-//!   `seek_for_prev`, `seek_first`, `seek_last`, `next`, `prev`). The same
+//!   `seek_for_prev`, `first`, `last`, `next`, `prev`). The same
 //!   on a snapshot, exactly. Scans and cursors copy one leaf at a time into
 //!   a buffer inside the iterator; no step allocates.
 //! - [`BTree::from_sorted`] bulk loads in O(n) with full leaves, filling
@@ -215,6 +215,7 @@ mod bytes;
 mod cursor;
 pub mod latch;
 mod node;
+mod pinned;
 mod tree;
 
 use crossbeam_epoch as epoch;
@@ -585,6 +586,12 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
         Box::new(self.snapshot_ref())
     }
 
+    /// Pins its own epoch guard for as long as it lives (two allocations:
+    /// the box, and the guard's home).
+    fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
+        Box::new(pinned::Pinned::new(&self.tree, None))
+    }
+
     fn len(&self) -> usize {
         self.tree.len()
     }
@@ -677,5 +684,10 @@ impl<L: Latch, const N: usize> Snapshot for BTreeSnapshot<'_, L, N> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         self.tree.scan(from, to, Some(self.seqno), f)
+    }
+
+    /// Pins its own epoch guard (see [`OrderedIndex::cursor`]).
+    fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
+        Box::new(pinned::Pinned::new(self.tree, Some(self.seqno)))
     }
 }

@@ -374,8 +374,19 @@ impl<'g> RecRef<'g> {
     /// The value, or `None` for a tombstone.
     #[inline]
     pub(crate) fn value(self) -> Option<Bytes<'g>> {
-        // SAFETY: `self` names a record live for `'g` (see `new`).
-        unsafe { rec_value(self.p.as_ptr()) }.map(Bytes::borrowed)
+        let p = self.p.as_ptr();
+        // SAFETY: `self` names a record live for `'g` (see `new`); header
+        // fields are immutable after publication.
+        let (tomb, len) = unsafe { ((*p).tomb, (*p).len) };
+        if tomb {
+            return None;
+        }
+        // SAFETY: the value bytes follow the header in the same allocation,
+        // were initialised before publication and never change while the
+        // record lives (`'g`). Made from the record's pointer, not through
+        // a slice, they keep the allocation's provenance (see
+        // `Item::value_seqno`).
+        Some(unsafe { Bytes::from_raw_parts(p.cast::<u8>().add(REC_HDR), len) })
     }
 
     /// Whether the newest version is a tombstone.
@@ -916,6 +927,28 @@ impl<'g> Copied<'g> {
 pub(crate) struct Item<'g> {
     pub(crate) key: Bytes<'g>,
     pub(crate) val: Bytes<'g>,
+    /// Items are made only in this module (by `copy_leaf`), so that
+    /// [`value_seqno`](Self::value_seqno) may rely on where `val` points.
+    made_here: (),
+}
+
+impl Item<'_> {
+    /// The seqno of the version `val` belongs to: 0 for an inline value
+    /// (which carries none: it was written below every snapshot, see the
+    /// module's notes).
+    pub(crate) fn value_seqno(&self) -> u64 {
+        let () = self.made_here;
+        match self.val.borrowed_ptr() {
+            None => 0,
+            // SAFETY: an item's value is inline or comes from
+            // `RecRef::value` (the two places `copy_leaf` makes items):
+            // borrowed bytes then start `REC_HDR` bytes into a record, with
+            // the provenance of its whole allocation (`RecRef::value` keeps
+            // it), live while the guard of `'g` is pinned (invariants 1 and
+            // 3); `seqno` is immutable.
+            Some(v) => unsafe { (*v.sub(REC_HDR).cast::<Rec>()).seqno },
+        }
+    }
 }
 
 /// Words of the bitmask of raw slots in [`Node::copy_leaf`] (nodes have
@@ -1336,6 +1369,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
                             usize::from(raw.meta & 0xF),
                         ),
                         val: unpack(raw.word, raw.meta),
+                        made_here: (),
                     },
                 });
             } else {
@@ -1415,7 +1449,11 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 next = i + 1;
                 if let Some(val) = val {
                     slots[kept].write(Slot {
-                        item: Item { key, val },
+                        item: Item {
+                            key,
+                            val,
+                            made_here: (),
+                        },
                     });
                     kept += 1;
                 }

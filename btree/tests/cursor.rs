@@ -73,8 +73,8 @@ fn check(
         let moved = match s {
             Step::Seek(k) => c.seek(k),
             Step::SeekForPrev(k) => c.seek_for_prev(k),
-            Step::First => c.seek_first(),
-            Step::Last => c.seek_last(),
+            Step::First => c.first(),
+            Step::Last => c.last(),
             Step::Next => c.next(),
             Step::Prev => c.prev(),
         };
@@ -218,11 +218,7 @@ fn cursor_walks_while_writers_change_the_tree() {
             let mut c = tree.cursor(&guard);
             let mut seen = Vec::new();
             let forward = round % 2 == 0;
-            let mut ok = if forward {
-                c.seek_first()
-            } else {
-                c.seek_last()
-            };
+            let mut ok = if forward { c.first() } else { c.last() };
             while ok {
                 seen.push(u32::from_be_bytes(
                     c.key().unwrap().as_slice().try_into().unwrap(),

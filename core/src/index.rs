@@ -1,6 +1,6 @@
 //! The contract: [`OrderedIndex`] and [`Snapshot`].
 
-use crate::Error;
+use crate::{Cursor, Error};
 use core::ops::{Bound, RangeBounds};
 
 /// A sequence number. Every write to an index gets one, strictly greater
@@ -139,6 +139,11 @@ pub trait OrderedIndex: Send + Sync {
     /// it lives.
     fn snapshot(&self) -> Box<dyn Snapshot + '_>;
 
+    /// A [`Cursor`] over the live index: the newest version of each key,
+    /// weakly consistent under concurrent writers (see [`Cursor`]). One
+    /// allocation (the box); its seeks and steps allocate nothing.
+    fn cursor(&self) -> Box<dyn Cursor + '_>;
+
     /// Inserts every entry; returns the seqno of the last one.
     ///
     /// Either every entry is written or, on `Err`, none is. The default
@@ -216,6 +221,11 @@ pub trait Snapshot: Send + Sync {
         to: Bound<&[u8]>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize;
+
+    /// A [`Cursor`] over exactly this snapshot's entries, in both
+    /// directions. One allocation (the box); its seeks and steps allocate
+    /// nothing.
+    fn cursor(&self) -> Box<dyn Cursor + '_>;
 
     /// Whether `key` is present in this snapshot.
     fn contains(&self, key: &[u8]) -> bool {
@@ -451,6 +461,10 @@ macro_rules! forward_index {
                 (**self).snapshot()
             }
             #[inline]
+            fn cursor(&self) -> Box<dyn Cursor + '_> {
+                (**self).cursor()
+            }
+            #[inline]
             fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
                 (**self).insert_batch(entries)
             }
@@ -493,6 +507,10 @@ impl<T: Snapshot + ?Sized> Snapshot for Box<T> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         (**self).scan(from, to, f)
+    }
+    #[inline]
+    fn cursor(&self) -> Box<dyn Cursor + '_> {
+        (**self).cursor()
     }
 }
 

@@ -1,7 +1,8 @@
 //! `ordex-core`: the contract every ordex index keeps.
 //!
 //! - [`OrderedIndex`] and [`Snapshot`]: the dyn-compatible traits over
-//!   byte-string keys ordered by memcmp, with [`Seqno`] versions;
+//!   byte-string keys ordered by memcmp, with [`Seqno`] versions, and the
+//!   [`Cursor`] both hand out;
 //! - [`Error`]: why a write was refused (never a panic, never a half write);
 //! - [`codec`]: order-preserving encodings of integers, floats, strings and
 //!   tuples into byte keys;
@@ -13,12 +14,14 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod cursor;
 mod error;
 mod index;
 pub mod olc;
 pub mod reference;
 pub mod sync;
 
+pub use cursor::Cursor;
 pub use error::Error;
 pub use index::{
     below_start, bounds_of, deliver, is_empty_range, past_end, Limits, OrderedIndex,

@@ -1,17 +1,23 @@
 //! The reference index: a `parking_lot::RwLock` over a std `BTreeMap` of
 //! version chains. Obviously correct, so it is the oracle every backend is
 //! compared against, and the baseline every backend must beat.
+//!
+//! Keys and values are shared (`Arc<[u8]>`), so a [`ReferenceCursor`]
+//! holds its entry without copying it and steps without allocating.
 
-use crate::{deliver, is_empty_range, Error, Limits, OrderedIndex, Seqno, Snapshot};
+use crate::{deliver, is_empty_range, Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use core::ops::Bound;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+type Bytes = Arc<[u8]>;
 
 /// One version of a key: its seqno and its value (`None`: a tombstone).
 #[derive(Debug, Clone)]
 struct Version {
     seqno: Seqno,
-    value: Option<Box<[u8]>>,
+    value: Option<Bytes>,
 }
 
 impl Version {
@@ -47,11 +53,11 @@ impl Chain {
 /// Estimated per-key overhead of the `BTreeMap` itself (node slots, edges,
 /// slack), added to the exact key and value bytes in `memory_usage`.
 const PER_KEY_OVERHEAD: usize =
-    (core::mem::size_of::<Box<[u8]>>() + core::mem::size_of::<Chain>()) * 3 / 2;
+    (core::mem::size_of::<Bytes>() + core::mem::size_of::<Chain>()) * 3 / 2;
 
 #[derive(Debug, Default)]
 struct Inner {
-    map: BTreeMap<Box<[u8]>, Chain>,
+    map: BTreeMap<Bytes, Chain>,
     /// Seqno of the last write.
     seqno: Seqno,
     /// Keys whose newest version is a value.
@@ -85,7 +91,7 @@ impl Inner {
         let seqno = self.seqno;
         let new = Version {
             seqno,
-            value: value.map(Box::from),
+            value: value.map(Bytes::from),
         };
         let new_bytes = new.heap_bytes();
         self.payload += new_bytes;
@@ -94,7 +100,7 @@ impl Inner {
             self.bytes += key.len() + PER_KEY_OVERHEAD + new_bytes;
             self.live += usize::from(value.is_some());
             self.map.insert(
-                Box::from(key),
+                Bytes::from(key),
                 Chain {
                     newest: new,
                     older: Vec::new(),
@@ -301,7 +307,7 @@ impl LockedBTreeMap {
 
 /// Point read of the newest version, or of the one visible at `seqno`.
 fn get_map(
-    map: &BTreeMap<Box<[u8]>, Chain>,
+    map: &BTreeMap<Bytes, Chain>,
     key: &[u8],
     seqno: Option<Seqno>,
     f: &mut dyn FnMut(&[u8]),
@@ -314,7 +320,7 @@ fn get_map(
 }
 
 fn scan_map(
-    map: &BTreeMap<Box<[u8]>, Chain>,
+    map: &BTreeMap<Bytes, Chain>,
     from: Bound<&[u8]>,
     to: Bound<&[u8]>,
     seqno: Option<Seqno>,
@@ -376,6 +382,10 @@ impl OrderedIndex for LockedBTreeMap {
 
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         Box::new(self.snapshot_ref())
+    }
+
+    fn cursor(&self) -> Box<dyn Cursor + '_> {
+        Box::new(ReferenceCursor::new(self, None))
     }
 
     fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
@@ -451,6 +461,106 @@ impl Snapshot for ReferenceSnapshot<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         scan_map(&self.index.inner.read().map, from, to, Some(self.seqno), f)
+    }
+
+    fn cursor(&self) -> Box<dyn Cursor + '_> {
+        Box::new(ReferenceCursor::new(self.index, Some(self.seqno)))
+    }
+}
+
+/// A [`Cursor`] over a [`LockedBTreeMap`] (live) or one of its snapshots.
+/// Each seek or step takes the read lock for one range lookup and keeps
+/// the entry it lands on by reference count: exact in both directions
+/// (live: each step sees the map as of that step).
+#[derive(Debug)]
+pub struct ReferenceCursor<'a> {
+    index: &'a LockedBTreeMap,
+    /// The snapshot's seqno; `None`: the newest versions.
+    seqno: Option<Seqno>,
+    /// The current key, value and the value's seqno.
+    cur: Option<(Bytes, Bytes, Seqno)>,
+}
+
+impl<'a> ReferenceCursor<'a> {
+    fn new(index: &'a LockedBTreeMap, seqno: Option<Seqno>) -> Self {
+        ReferenceCursor {
+            index,
+            seqno,
+            cur: None,
+        }
+    }
+
+    /// Lands on the first (or with `rev`, the last) key between the bounds
+    /// that has a value at the cursor's seqno.
+    fn land(&mut self, from: Bound<&[u8]>, to: Bound<&[u8]>, rev: bool) -> bool {
+        let inner = self.index.inner.read();
+        let seqno = self.seqno;
+        let visible = |(k, chain): (&Bytes, &Chain)| {
+            let v = match seqno {
+                None => Some(&chain.newest),
+                Some(s) => chain.visible_at(s),
+            }?;
+            Some((k.clone(), v.value.clone()?, v.seqno))
+        };
+        let mut range = inner.map.range::<[u8], _>((from, to));
+        let found = if rev {
+            range.rev().find_map(visible)
+        } else {
+            range.find_map(visible)
+        };
+        drop(inner);
+        self.cur = found;
+        self.cur.is_some()
+    }
+}
+
+impl Cursor for ReferenceCursor<'_> {
+    fn seek(&mut self, key: &[u8]) -> bool {
+        self.land(Bound::Included(key), Bound::Unbounded, false)
+    }
+
+    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
+        self.land(Bound::Unbounded, Bound::Included(key), true)
+    }
+
+    fn first(&mut self) -> bool {
+        self.land(Bound::Unbounded, Bound::Unbounded, false)
+    }
+
+    fn last(&mut self) -> bool {
+        self.land(Bound::Unbounded, Bound::Unbounded, true)
+    }
+
+    fn next(&mut self) -> bool {
+        let Some((key, _, _)) = &self.cur else {
+            return false;
+        };
+        let key = key.clone();
+        self.land(Bound::Excluded(&key), Bound::Unbounded, false)
+    }
+
+    fn prev(&mut self) -> bool {
+        let Some((key, _, _)) = &self.cur else {
+            return false;
+        };
+        let key = key.clone();
+        self.land(Bound::Unbounded, Bound::Excluded(&key), true)
+    }
+
+    fn valid(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    fn key(&self) -> Option<&[u8]> {
+        self.cur.as_ref().map(|(k, _, _)| &**k)
+    }
+
+    fn value(&self) -> Option<&[u8]> {
+        self.cur.as_ref().map(|(_, v, _)| &**v)
+    }
+
+    fn seqno(&self) -> Option<Seqno> {
+        self.cur.as_ref().map(|&(_, _, s)| s)
     }
 }
 

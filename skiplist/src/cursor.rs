@@ -264,6 +264,58 @@ impl<H: TableHandle> CursorOn<H> {
     }
 }
 
+/// The contract's cursor ([`ordex_core::Cursor`]): what
+/// [`OrderedIndex::cursor`](ordex_core::OrderedIndex::cursor) and
+/// [`Snapshot::cursor`](ordex_core::Snapshot::cursor) box, the same
+/// movements as the inherent methods.
+impl<H: TableHandle> ordex_core::Cursor for CursorOn<H> {
+    #[inline]
+    fn seek(&mut self, key: &[u8]) -> bool {
+        CursorOn::seek(self, key)
+    }
+    #[inline]
+    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
+        CursorOn::seek_for_prev(self, key)
+    }
+    #[inline]
+    fn first(&mut self) -> bool {
+        CursorOn::first(self)
+    }
+    #[inline]
+    fn last(&mut self) -> bool {
+        CursorOn::last(self)
+    }
+    #[inline]
+    fn next(&mut self) -> bool {
+        CursorOn::next(self)
+    }
+    #[inline]
+    fn prev(&mut self) -> bool {
+        CursorOn::prev(self)
+    }
+    #[inline]
+    fn valid(&self) -> bool {
+        self.node.is_some()
+    }
+    #[inline]
+    fn key(&self) -> Option<&[u8]> {
+        Some(self.table.list.arena.key(self.node?))
+    }
+    #[inline]
+    fn value(&self) -> Option<&[u8]> {
+        Some(self.table.list.arena.value(self.node?))
+    }
+    #[inline]
+    fn seqno(&self) -> Option<Seqno> {
+        CursorOn::seqno(self)
+    }
+    #[inline]
+    fn entry(&self) -> Option<(&[u8], &[u8])> {
+        let (k, v, _) = self.table.list.arena.entry(self.node?);
+        Some((k, v))
+    }
+}
+
 impl<'a> CursorOn<&'a SkipList> {
     /// The current key and value.
     pub fn entry(&self) -> Option<(&'a [u8], &'a [u8])> {

@@ -723,6 +723,10 @@ impl OrderedIndex for SkipList {
         })
     }
 
+    fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
+        Box::new(SkipList::cursor(self))
+    }
+
     fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
         let entries: SmallVec<[Write<'_>; 16]> =
             entries.iter().map(|(k, v)| (*k, Some(*v))).collect();
@@ -789,6 +793,10 @@ impl Snapshot for SkipSnapshot<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         self.table.scan_at(from, to, self.seqno, f)
+    }
+
+    fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
+        Box::new(SkipSnapshot::cursor(self))
     }
 }
 

@@ -6,7 +6,7 @@
 //! that overrides a single operation; everything else is the reference.
 
 use ordex_core::reference::LockedBTreeMap;
-use ordex_core::{Error, Limits, OrderedIndex, Seqno, Snapshot};
+use ordex_core::{Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -33,6 +33,10 @@ pub trait Flaw: Default + Send + Sync {
     /// `snapshot`.
     fn snapshot<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Snapshot + 'a> {
         m.snapshot()
+    }
+    /// `cursor`.
+    fn cursor<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Cursor + 'a> {
+        m.cursor()
     }
     /// `scan`.
     fn scan(
@@ -82,6 +86,9 @@ impl<F: Flaw> OrderedIndex for Broken<F> {
     }
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         self.flaw.snapshot(&self.inner)
+    }
+    fn cursor(&self) -> Box<dyn Cursor + '_> {
+        self.flaw.cursor(&self.inner)
     }
     fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {
         self.flaw.insert_batch(&self.inner, entries)
@@ -139,6 +146,9 @@ impl Snapshot for LiveView<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> usize {
         self.0.scan(from, to, f)
+    }
+    fn cursor(&self) -> Box<dyn Cursor + '_> {
+        self.0.cursor()
     }
 }
 
@@ -254,3 +264,150 @@ impl Flaw for TruncateAndHalfApply {
         Ok(last)
     }
 }
+
+/// A cursor over the reference with one flaw in its steps (see
+/// [`CursorFlaw`]).
+struct FlawedCursor<'a> {
+    inner: Box<dyn Cursor + 'a>,
+    index: &'a LockedBTreeMap,
+    flaw: CursorFlaw,
+    /// The last seqno this cursor saw written.
+    seen: Seqno,
+    /// Whether the last move was a successful `next`.
+    after_next: bool,
+}
+
+/// How a [`FlawedCursor`] goes wrong.
+#[derive(Debug, Clone, Copy)]
+enum CursorFlaw {
+    /// A `prev` right after a `next` goes back two keys.
+    SlipOnTurn,
+    /// Every step copies the key to the heap.
+    CopyOnStep,
+    /// A `next` after writes elsewhere steps over a key.
+    SkipAfterWrites,
+    /// A `next` after writes elsewhere re-seeks the current key, which it
+    /// then yields again.
+    RepeatAfterWrites,
+}
+
+impl<'a> FlawedCursor<'a> {
+    fn boxed(index: &'a LockedBTreeMap, flaw: CursorFlaw) -> Box<dyn Cursor + 'a> {
+        Box::new(FlawedCursor {
+            inner: index.cursor(),
+            index,
+            flaw,
+            seen: index.last_seqno(),
+            after_next: false,
+        })
+    }
+
+    /// Whether writes happened since the last call.
+    fn written(&mut self) -> bool {
+        let now = self.index.last_seqno();
+        std::mem::replace(&mut self.seen, now) != now
+    }
+}
+
+impl Cursor for FlawedCursor<'_> {
+    fn seek(&mut self, key: &[u8]) -> bool {
+        self.after_next = false;
+        self.inner.seek(key)
+    }
+    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
+        self.after_next = false;
+        self.inner.seek_for_prev(key)
+    }
+    fn first(&mut self) -> bool {
+        self.after_next = false;
+        self.inner.first()
+    }
+    fn last(&mut self) -> bool {
+        self.after_next = false;
+        self.inner.last()
+    }
+    fn next(&mut self) -> bool {
+        let written = self.written();
+        let moved = match self.flaw {
+            CursorFlaw::CopyOnStep => {
+                std::hint::black_box(self.inner.key().map(<[u8]>::to_vec));
+                self.inner.next()
+            }
+            CursorFlaw::SkipAfterWrites if written => self.inner.next() && self.inner.next(),
+            CursorFlaw::RepeatAfterWrites if written => {
+                match self.inner.key().map(<[u8]>::to_vec) {
+                    Some(k) => self.inner.seek(&k),
+                    None => false,
+                }
+            }
+            _ => self.inner.next(),
+        };
+        self.after_next = moved;
+        moved
+    }
+    fn prev(&mut self) -> bool {
+        let slip = matches!(self.flaw, CursorFlaw::SlipOnTurn) && self.after_next;
+        self.after_next = false;
+        if matches!(self.flaw, CursorFlaw::CopyOnStep) {
+            std::hint::black_box(self.inner.key().map(<[u8]>::to_vec));
+        }
+        if slip {
+            return self.inner.prev() && self.inner.prev();
+        }
+        self.inner.prev()
+    }
+    fn valid(&self) -> bool {
+        self.inner.valid()
+    }
+    fn key(&self) -> Option<&[u8]> {
+        self.inner.key()
+    }
+    fn value(&self) -> Option<&[u8]> {
+        self.inner.value()
+    }
+    fn seqno(&self) -> Option<Seqno> {
+        self.inner.seqno()
+    }
+}
+
+macro_rules! cursor_flaw {
+    ($(#[$doc:meta])* $alias:ident, $flaw:ident) => {
+        $(#[$doc])*
+        pub type $alias = Broken<$flaw>;
+
+        #[doc = concat!("The flaw of [`", stringify!($alias), "`].")]
+        #[derive(Debug, Default)]
+        pub struct $flaw;
+
+        impl Flaw for $flaw {
+            fn cursor<'a>(&self, m: &'a LockedBTreeMap) -> Box<dyn Cursor + 'a> {
+                FlawedCursor::boxed(m, CursorFlaw::$flaw)
+            }
+        }
+    };
+}
+
+cursor_flaw!(
+    /// Live cursors whose `prev` right after a `next` goes back two keys:
+    /// walks in one direction are right, a turn is not.
+    SlippingCursor,
+    SlipOnTurn
+);
+cursor_flaw!(
+    /// Live cursors that copy the key to the heap on every step.
+    AllocatingCursor,
+    CopyOnStep
+);
+cursor_flaw!(
+    /// Live cursors whose `next` steps over a key when anything was
+    /// written since the last step: exact when nothing writes.
+    SkippingCursor,
+    SkipAfterWrites
+);
+cursor_flaw!(
+    /// Live cursors whose `next` re-seeks the current key when anything
+    /// was written since the last step, and so yields it twice: exact when
+    /// nothing writes.
+    RepeatingCursor,
+    RepeatAfterWrites
+);

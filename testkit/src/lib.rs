@@ -20,6 +20,10 @@
 //! | [`linearizability`](Suite::linearizability) | invoke/return histories on hot keys (mixed, and overwrite-while-reading) are linearizable as registers, with seqnos in linearization order |
 //! | [`snapshot_isolation`](Suite::snapshot_isolation) | snapshots taken while writers write equal the model at their seqno, on every re-read |
 //! | [`live_scan_bounds`](Suite::live_scan_bounds) | 6 threads: while writers link keys just below, at and just above a scan's bounds, live scans with every combination of `Included` / `Excluded` / `Unbounded` at both ends yield only keys within their bounds, strictly ascending, and every key present throughout |
+//! | [`cursor_model`](Suite::cursor_model) | random programs of seeks and steps in both directions on live and snapshot [`Cursor`](ordex_core::Cursor)s agree with a model cursor over `BTreeMap` (awkward keys, steps past both ends, direction changes; key, value, seqno) |
+//! | [`cursor_snapshot_exact`](Suite::cursor_snapshot_exact) | while 3 threads write, snapshot cursors walk and seek exactly the snapshot's entries, in both directions |
+//! | [`cursor_live_order`](Suite::cursor_live_order) | while 3 threads add and remove odd keys, live cursors yield keys strictly ascending along `next`, strictly descending along `prev`, and every (even) key present throughout, with its value |
+//! | [`cursor_allocation_free`](Suite::cursor_allocation_free) | seeks and steps of live and snapshot cursors on a warm index allocate nothing |
 //! | [`allocation_free_reads`](Suite::allocation_free_reads) | `get`, a 100-entry `scan` and snapshot reads on a warm index allocate nothing |
 //! | [`bad_input`](Suite::bad_input) | oversized keys / values, `Full`, `Sealed` return `Err` and leave the index exactly as it was |
 //! | [`drop_frees_everything`](Suite::drop_frees_everything) | dropping an index of a million entries with garbage returns the heap to its baseline |
@@ -37,6 +41,7 @@ pub mod alloc;
 pub mod broken;
 mod checks;
 mod concurrent;
+mod cursors;
 pub mod lin;
 mod model;
 pub mod rng;
@@ -166,6 +171,10 @@ impl<I: OrderedIndex> Suite<I> {
         self.linearizability()?;
         self.snapshot_isolation()?;
         self.live_scan_bounds()?;
+        self.cursor_model()?;
+        self.cursor_snapshot_exact()?;
+        self.cursor_live_order()?;
+        self.cursor_allocation_free()?;
         self.allocation_free_reads()?;
         self.bad_input()?;
         self.drop_frees_everything()
@@ -229,6 +238,10 @@ macro_rules! conformance {
             $crate::conformance!(@check $make, $configure, linearizability, false);
             $crate::conformance!(@check $make, $configure, snapshot_isolation, false);
             $crate::conformance!(@check $make, $configure, live_scan_bounds, false);
+            $crate::conformance!(@check $make, $configure, cursor_model, false);
+            $crate::conformance!(@check $make, $configure, cursor_snapshot_exact, false);
+            $crate::conformance!(@check $make, $configure, cursor_live_order, false);
+            $crate::conformance!(@check $make, $configure, cursor_allocation_free, false);
             $crate::conformance!(@check $make, $configure, allocation_free_reads, false);
             $crate::conformance!(@check $make, $configure, bad_input, false);
             $crate::conformance!(@check $make, $configure, drop_frees_everything, true);

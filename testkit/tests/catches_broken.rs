@@ -125,6 +125,49 @@ fn sloppy_limits_are_caught() {
 }
 
 #[test]
+fn a_cursor_that_slips_on_a_turn_is_caught_by_the_cursor_model() {
+    let r = run(false, || Suite::new(SlippingCursor::default).cursor_model());
+    expect_failure(r, "cursor_model", "live cursor");
+}
+
+#[test]
+fn leaky_snapshots_are_caught_by_snapshot_cursor_exactness() {
+    let r = run(false, || {
+        Suite::new(LeakySnapshots::default).cursor_snapshot_exact()
+    });
+    expect_failure(r, "cursor_snapshot_exact", "walk 0");
+}
+
+#[test]
+fn a_cursor_that_skips_after_writes_passes_the_model_but_not_live_order() {
+    run(false, || Suite::new(SkippingCursor::default).cursor_model()).unwrap();
+    let r = run(false, || {
+        Suite::new(SkippingCursor::default).cursor_live_order()
+    });
+    expect_failure(r, "cursor_live_order", "stable key");
+}
+
+#[test]
+fn a_cursor_that_repeats_after_writes_passes_the_model_but_not_live_order() {
+    run(false, || {
+        Suite::new(RepeatingCursor::default).cursor_model()
+    })
+    .unwrap();
+    let r = run(false, || {
+        Suite::new(RepeatingCursor::default).cursor_live_order()
+    });
+    expect_failure(r, "cursor_live_order", "after");
+}
+
+#[test]
+fn an_allocating_cursor_is_caught() {
+    let r = run(false, || {
+        Suite::new(AllocatingCursor::default).cursor_allocation_free()
+    });
+    expect_failure(r, "cursor_allocation_free", "heap allocations");
+}
+
+#[test]
 fn the_reference_passes_every_check_through_the_api() {
     run(true, || {
         Suite::new(ordex_core::reference::LockedBTreeMap::new)
