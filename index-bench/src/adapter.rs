@@ -31,6 +31,10 @@ pub struct Caps {
     /// Inserting an existing key replaces its value (without it, update
     /// workloads are skipped: e.g. fastskip is insert-once).
     pub upserts: bool,
+    /// Walks in both directions from a seek ([`BenchIndex::cursor_walk`]);
+    /// without it the `cursor` workload is skipped (e.g. congee and
+    /// fastskip iterate forward only).
+    pub cursors: bool,
 }
 
 /// A benchmarked index. Implementations must be thread-safe: every method
@@ -70,6 +74,19 @@ pub trait BenchIndex: Send + Sync + Sized + 'static {
     /// Takes a snapshot and visits up to `n` entries of it from `start`;
     /// returns how many. `None` if the index has no snapshots.
     fn snapshot_scan(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let _ = (start, n);
+        None
+    }
+
+    /// The `cursor` workload's operation: seeks to the first key `>=
+    /// start` and walks forward over up to `n` entries (the seek's and
+    /// `n - 1` steps), then turns and walks back `n` steps from the last
+    /// entry it visited, visiting up to `n` entries before it (fewer at
+    /// the start of the index; none if the forward walk found nothing).
+    /// Every entry visited is [`touch`](crate::adapters::touch)ed.
+    /// Returns the entries visited in both directions, `None` if the index
+    /// cannot walk backwards (then `caps().cursors` is `false`).
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
         let _ = (start, n);
         None
     }

@@ -104,8 +104,9 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     indexes: Vec<String>,
     /// Workloads, comma-separated: load, ycsb-a … ycsb-f (or a … f),
-    /// read-uniform, read-newest, scan, memtable, snapshot (see `list`).
-    /// Default: the default suite (see `list`); with --keysets, all.
+    /// read-uniform, read-newest, scan, memtable, snapshot, and cursor,
+    /// which runs only when named (see `list`). Default: the default suite
+    /// (see `list`); with --keysets, all but cursor.
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Key sets, comma-separated (see `list`). Default: every key shape of
@@ -283,6 +284,10 @@ fn list() {
     }
     println!("workloads:");
     for w in Workload::ALL {
+        println!("  {:<20} {}", w.name(), w.describe());
+    }
+    println!("workloads run only when named:");
+    for w in Workload::ON_REQUEST {
         println!("  {:<20} {}", w.name(), w.describe());
     }
     println!("key sets:");

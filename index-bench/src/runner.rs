@@ -207,6 +207,11 @@ fn drive<I: BenchIndex>(
                 r.scan_requested += u64::from(op.len);
                 r.scanned += index.scan(key, op.len as usize) as u64;
             }
+            OpKind::Cursor => {
+                r.scans += 1;
+                r.scan_requested += 2 * u64::from(op.len);
+                r.scanned += index.cursor_walk(key, op.len as usize).unwrap_or(0) as u64;
+            }
             OpKind::ReadModifyWrite => {
                 r.reads += 1;
                 let old = index.get(key);
@@ -279,6 +284,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
         Workload::A | Workload::B | Workload::F => caps.upserts,
         Workload::E | Workload::Scan => caps.scans,
         Workload::Snapshot => caps.snapshots,
+        Workload::Cursor => caps.cursors,
         _ => true,
     }
 }
@@ -792,11 +798,16 @@ fn verify(w: Workload, m: &Measured) -> String {
             m.reads
         );
     }
-    if matches!(w, Workload::E | Workload::Scan)
+    if matches!(w, Workload::E | Workload::Scan | Workload::Cursor)
         && (m.scanned < m.scans || m.scanned > m.scan_requested)
     {
+        let what = if w == Workload::Cursor {
+            "cursor walks"
+        } else {
+            "scans"
+        };
         return format!(
-            "FAILED: {} scans from present keys visited {} entries ({} requested)",
+            "FAILED: {} {what} from present keys visited {} entries ({} requested)",
             m.scans, m.scanned, m.scan_requested
         );
     }
@@ -955,6 +966,49 @@ mod tests {
         assert_eq!(slice_count(1, 100), 1);
         assert_eq!(slice_count(0, 100), 1);
         assert_eq!(slice_count(50_000, 10_000), 5);
+    }
+
+    /// The cursor workload runs on every contender that walks both ways,
+    /// one operation per walk of up to 100 entries each way, and skips
+    /// the forward-only ones.
+    #[test]
+    fn cursor_walks_run_where_supported() {
+        use crate::adapters::{congee::CongeeArt, ordex_index::Ordex};
+        let ks = KeySet::generate(KeySetKind::U64Random, 2000, 100, 3);
+        let cfg = Config {
+            run: "t".into(),
+            threads: vec![2],
+            ops: 1000,
+            value_size: 8,
+            repeat: 1,
+            seed: 3,
+            latency_every: 16,
+            cores: 2,
+            order: Order::Rotate,
+            warm: false,
+            load_slice: LOAD_SLICE,
+            phase_slice: PHASE_SLICE,
+            gated: false,
+        };
+        let mut contenders = vec![
+            contender::<Ordex<ordex_core::reference::LockedBTreeMap>>(),
+            contender::<CongeeArt>(),
+        ];
+        let rows = run_keyset(&cfg, &ks, &[Workload::Cursor], &mut contenders, &|_| {});
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let r = &rows[0];
+        assert_eq!(
+            (r.index.as_str(), r.workload.as_str()),
+            ("ordex-reference", "cursor")
+        );
+        assert_eq!(r.ops, 100, "a tenth of the ops, one per walk");
+        assert_eq!(r.verified, "ok");
+        let p = plan(Workload::Cursor, &ks, 2, cfg.ops, 3);
+        assert!(p
+            .streams
+            .iter()
+            .flatten()
+            .all(|op| op.kind == OpKind::Cursor && op.len == 100));
     }
 
     /// A contender that records the phases it is asked to run.

@@ -104,6 +104,20 @@ mod tests {
     }
 
     #[test]
+    fn cursor_runs_only_when_named() {
+        assert!(!Workload::ALL.contains(&Workload::Cursor));
+        assert!(default_suite()
+            .iter()
+            .chain(&select(&[KeySetKind::Words], &[]))
+            .all(|p| !p.workloads.contains(&Workload::Cursor)));
+        assert_eq!("cursor".parse::<Workload>(), Ok(Workload::Cursor));
+        assert_eq!(Workload::Cursor.to_string(), "cursor");
+        let named = select(&[], &[Workload::Cursor]);
+        assert_eq!(named.len(), default_suite().len());
+        assert!(named.iter().all(|p| p.workloads == [Workload::Cursor]));
+    }
+
+    #[test]
     fn command_line_choices_replace_the_default() {
         assert_eq!(select(&[], &[]), default_suite());
         let only = select(&[KeySetKind::Bin16], &[Workload::Load]);

@@ -4,7 +4,7 @@
 //! scans of uniform length 1–100 for E), uniform reads, reads of the newest
 //! keys (what a table fed by timestamps or sequence numbers serves), scans
 //! of 100 entries, the load phase, an LSM memtable workload and a snapshot
-//! workload.
+//! workload; and, on request only, cursor walks in both directions.
 
 use crate::dist::{Latest, ScrambledZipfian, SplitMix64, Uniform};
 use crate::keys::KeySet;
@@ -41,6 +41,15 @@ pub enum Workload {
     Memtable,
     /// Readers take snapshots and scan 100 entries while writers update.
     Snapshot,
+    /// 100% cursor walks from a uniformly chosen loaded key: seek, 100
+    /// entries forward, then 100 `prev` steps back from the last of them
+    /// (see [`BenchIndex::cursor_walk`]). Ordex backends walk through
+    /// `dyn Cursor`, peers with their own double-ended range iterators.
+    /// Not in [`Workload::ALL`]: it runs only when named
+    /// ([`Workload::ON_REQUEST`]).
+    ///
+    /// [`BenchIndex::cursor_walk`]: crate::adapter::BenchIndex::cursor_walk
+    Cursor,
 }
 
 impl Workload {
@@ -60,6 +69,17 @@ impl Workload {
         Workload::Memtable,
     ];
 
+    /// Workloads that run only when named on the command line: not in
+    /// [`Workload::ALL`], so neither the default suite nor a run that names
+    /// only key sets includes them.
+    pub const ON_REQUEST: [Workload; 1] = [Workload::Cursor];
+
+    /// Every workload that can be named: [`Workload::ALL`], then
+    /// [`Workload::ON_REQUEST`].
+    pub fn named() -> impl Iterator<Item = Workload> {
+        Workload::ALL.into_iter().chain(Workload::ON_REQUEST)
+    }
+
     /// The name used on the command line and in reports.
     pub const fn name(self) -> &'static str {
         match self {
@@ -75,6 +95,7 @@ impl Workload {
             Workload::Scan => "scan",
             Workload::Memtable => "memtable",
             Workload::Snapshot => "snapshot",
+            Workload::Cursor => "cursor",
         }
     }
 
@@ -95,6 +116,9 @@ impl Workload {
                 "concurrent inserts into a fresh index, seal, flush-iterate in order"
             }
             Workload::Snapshot => "readers snapshot and scan 100 entries while writers update",
+            Workload::Cursor => {
+                "100% cursor walk from a uniform key: seek, 100 entries forward, 100 prev steps back"
+            }
         }
     }
 }
@@ -133,13 +157,15 @@ impl FromStr for Workload {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim().to_ascii_lowercase();
         let short = s.strip_prefix("ycsb-").unwrap_or(&s);
-        Workload::ALL
-            .into_iter()
+        Workload::named()
             .find(|w| w.name() == s || (w.name().starts_with("ycsb-") && &w.name()[5..] == short))
             .ok_or_else(|| {
                 format!(
                     "unknown workload {s:?}; expected one of: {}",
-                    Workload::ALL.map(|w| w.name()).join(", ")
+                    Workload::named()
+                        .map(|w| w.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
     }
@@ -158,6 +184,8 @@ pub enum OpKind {
     Scan,
     /// Read, then write the key back.
     ReadModifyWrite,
+    /// Cursor walk of `len` entries forward, then `len` steps back.
+    Cursor,
 }
 
 /// One pre-generated operation: 8 bytes, so streams stay cache-friendly.
@@ -207,12 +235,12 @@ pub fn interleaved(
     (lo + t..hi).step_by(threads)
 }
 
-/// Operations of workload `w` in a phase of `ops`: scan workloads run a
-/// tenth as many, since each of their operations visits up to 100
-/// entries.
+/// Operations of workload `w` in a phase of `ops`: scan workloads (and
+/// cursor walks) run a tenth as many, since each of their operations visits
+/// up to 100 entries (a cursor walk up to 100 each way).
 pub fn ops_for(w: Workload, ops: usize) -> usize {
     match w {
-        Workload::Scan | Workload::E => ops.div_ceil(10),
+        Workload::Scan | Workload::E | Workload::Cursor => ops.div_ceil(10),
         _ => ops,
     }
 }
@@ -282,6 +310,11 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
                         key: uniform.next(&mut rng) as u32,
                         len: 100,
                         kind: OpKind::Scan,
+                    },
+                    Workload::Cursor => Op {
+                        key: uniform.next(&mut rng) as u32,
+                        len: 100,
+                        kind: OpKind::Cursor,
                     },
                     Workload::D => {
                         if roll < 95 {

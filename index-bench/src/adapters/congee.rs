@@ -24,7 +24,10 @@
 //! - **`len` is O(n)**: congee keeps no count (keeping one would add a
 //!   shared atomic to every write), so `len` counts by scanning. Call it
 //!   outside timed sections.
-//! - No snapshots.
+//! - No snapshots, and no `cursor_walk`: [`Congee::range`] copies entries
+//!   in ascending order only, and congee has no reverse iteration or
+//!   predecessor search, so the `cursor` workload skips it
+//!   (`caps.cursors = false`).
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
 use congee::Congee;
@@ -108,6 +111,7 @@ impl BenchIndex for CongeeArt {
             snapshots: false,
             scans: true,
             upserts: true,
+            cursors: false,
         }
     }
 

@@ -7,6 +7,10 @@
 //! - `get` / `remove` look up by `&[u8]` through `Vec<u8>: Borrow<[u8]>`
 //!   (no allocation).
 //! - `scan` = [`SkipMap::range`] from `start`, weakly consistent.
+//! - `cursor_walk` = [`SkipMap::range`] from `start` forward, then the
+//!   range below the last entry it visited, reversed
+//!   (`DoubleEndedIterator::rev`): two seeks per walk, where a cursor
+//!   turns in place.
 //! - `len` is O(1) (the map keeps an atomic count).
 //! - No snapshots.
 
@@ -30,6 +34,7 @@ impl BenchIndex for CrossbeamSkipList {
             snapshots: false,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -62,6 +67,28 @@ impl BenchIndex for CrossbeamSkipList {
         }
         black_box(acc);
         seen
+    }
+
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut forward = 0;
+        let mut last = None;
+        for e in self.0.range::<[u8], _>(range).take(n) {
+            acc = super::touch(acc, e.key(), e.value());
+            forward += 1;
+            last = Some(e);
+        }
+        let mut back = 0;
+        if let Some(last) = last {
+            let before = (Bound::Unbounded, Bound::Excluded(last.key().as_slice()));
+            for e in self.0.range::<[u8], _>(before).rev().take(n) {
+                acc = super::touch(acc, e.key(), e.value());
+                back += 1;
+            }
+        }
+        black_box(acc);
+        Some(forward + back)
     }
 
     fn len(&self) -> usize {

@@ -51,6 +51,10 @@
 //! - `scan` = [`ConcurrentSkipList::cursor_at`] from `start`, skipping
 //!   tombstones (they are walked over but not counted).
 //! - `len` is O(1) (live count).
+//! - No `cursor_walk`: the crate's cursor ([`ConcurrentSkipList::cursor_at`])
+//!   and iterators only move forward (the list links each node to its
+//!   successors only), so the `cursor` workload skips it
+//!   (`caps.cursors = false`).
 //! - No snapshots: [`ConcurrentSkipList::snapshot`] hides later inserts but
 //!   not later deletes (the tombstone flag is set in place), and it cannot
 //!   seek, so `snapshot_scan` returns `None`.
@@ -99,6 +103,7 @@ impl BenchIndex for FastSkip {
             snapshots: false,
             scans: true,
             upserts: false,
+            cursors: false,
         }
     }
 

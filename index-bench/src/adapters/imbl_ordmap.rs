@@ -22,6 +22,9 @@
 //!   the current map and read it; every read sees one consistent version.
 //! - `snapshot_scan` takes an owned snapshot ([`ArcSwap::load_full`], one
 //!   reference-count increment) and scans it: exact, whatever writers do.
+//! - `cursor_walk` loads the current map once and walks it:
+//!   [`OrdMap::range`] from `start` forward, then the range below the last
+//!   entry visited, reversed.
 //! - `len` is O(1).
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
@@ -86,6 +89,7 @@ impl BenchIndex for ImblOrdMap {
             snapshots: true,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -118,6 +122,29 @@ impl BenchIndex for ImblOrdMap {
 
     fn scan(&self, start: Key<'_>, n: usize) -> usize {
         Self::scan_map(&self.current.load(), start.bytes, n)
+    }
+
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let map = self.current.load();
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut forward = 0;
+        let mut last = None;
+        for (k, v) in map.range::<_, [u8]>(range).take(n) {
+            acc = super::touch(acc, k, v);
+            forward += 1;
+            last = Some(k);
+        }
+        let mut back = 0;
+        if let Some(last) = last {
+            let before = (Bound::Unbounded, Bound::Excluded(&**last));
+            for (k, v) in map.range::<_, [u8]>(before).rev().take(n) {
+                acc = super::touch(acc, k, v);
+                back += 1;
+            }
+        }
+        black_box(acc);
+        Some(forward + back)
     }
 
     fn len(&self) -> usize {

@@ -5,8 +5,8 @@
 //! Every call passes its arguments through [`black_box`] so it is not
 //! optimised away; `get` returns `Some(digest(key.bytes))`, so the harness
 //! still reads the key and counts a hit; `scan` and `snapshot_scan` claim
-//! to visit `n` entries without visiting any; `len` and `iterate_all` are
-//! 0. Its caps claim everything, so it runs in every workload.
+//! to visit `n` entries without visiting any, `cursor_walk` `2n` (`n` each
+//! way); `len` and `iterate_all` are 0. Its caps claim everything, so it runs in every workload.
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
 use std::hint::black_box;
@@ -26,6 +26,7 @@ impl BenchIndex for Null {
             snapshots: true,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -62,6 +63,12 @@ impl BenchIndex for Null {
     #[inline]
     fn snapshot_scan(&self, start: Key<'_>, n: usize) -> Option<usize> {
         Some(self.scan(start, n))
+    }
+
+    #[inline]
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        black_box(start);
+        Some(2 * black_box(n))
     }
 
     fn iterate_all(&self) -> usize {

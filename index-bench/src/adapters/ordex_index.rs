@@ -11,6 +11,10 @@
 //!   callback returns `false` after the `n`th entry.
 //! - `snapshot_scan` = [`OrderedIndex::snapshot`] then the same scan on the
 //!   snapshot (exact).
+//! - `cursor_walk` = [`OrderedIndex::cursor`], the boxed `dyn Cursor` (one
+//!   per walk, so its allocation is part of the cost): `seek`, then `next`
+//!   for the forward walk and `prev` for the backward one (see
+//!   [`cursor_walk`]).
 //! - `seal` = [`OrdexBackend::seal`]: the backend's own freeze before a
 //!   flush, if it has one (the reference index does; later writes are
 //!   refused, reads go on).
@@ -18,7 +22,7 @@
 //!   `&mut dyn FnMut`, as the trait defines them.
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
-use ordex_core::{reference::LockedBTreeMap, OrderedIndex, Snapshot};
+use ordex_core::{reference::LockedBTreeMap, Cursor, OrderedIndex, Snapshot};
 use std::hint::black_box;
 use std::ops::Bound;
 
@@ -133,6 +137,44 @@ fn scan_n(
     seen
 }
 
+/// [`BenchIndex::cursor_walk`] on any cursor: `seek(start)`, then up to
+/// `n` entries forward (`next` between them), then `n` `prev` steps from
+/// the last of them. A forward walk that runs off the end leaves the cursor
+/// unpositioned; `last` puts it back on the last entry, the one it
+/// visited last, before it turns.
+pub fn cursor_walk(c: &mut dyn Cursor, start: &[u8], n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut acc = 0;
+    let mut forward = 0;
+    let mut on = c.seek(start);
+    while on {
+        if let Some((k, v)) = c.entry() {
+            acc = super::touch(acc, k, v);
+        }
+        forward += 1;
+        if forward == n {
+            break;
+        }
+        on = c.next();
+    }
+    // Ran off the end (`forward < n`): back onto the last entry.
+    if forward == 0 || (forward < n && !c.last()) {
+        black_box(acc);
+        return forward;
+    }
+    let mut back = 0;
+    while back < n && c.prev() {
+        if let Some((k, v)) = c.entry() {
+            acc = super::touch(acc, k, v);
+        }
+        back += 1;
+    }
+    black_box(acc);
+    forward + back
+}
+
 impl<B: OrdexBackend> BenchIndex for Ordex<B> {
     const NAME: &'static str = B::NAME;
     const ORDEX: bool = true;
@@ -144,6 +186,7 @@ impl<B: OrdexBackend> BenchIndex for Ordex<B> {
             snapshots: true,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -195,6 +238,11 @@ impl<B: OrdexBackend> BenchIndex for Ordex<B> {
             Bound::Included(start.bytes),
             n,
         ))
+    }
+
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let mut cursor = self.0.cursor();
+        Some(cursor_walk(&mut *cursor, start.bytes, n))
     }
 
     fn seal(&self) {

@@ -8,6 +8,9 @@
 //!   allocation); `remove` frees the removed entry outside the lock.
 //! - `scan` holds the read lock for the whole scan ([`BTreeMap::range`]),
 //!   so it is exact but stalls writers meanwhile.
+//! - `cursor_walk` holds the read lock for the whole walk too:
+//!   [`BTreeMap::range`] from `start` forward, then the range below the
+//!   last entry visited, reversed.
 //! - `len` is O(1). No snapshots (`snapshot_scan` returns `None`).
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
@@ -31,6 +34,7 @@ impl BenchIndex for RwLockBTreeMap {
             snapshots: false,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -67,6 +71,29 @@ impl BenchIndex for RwLockBTreeMap {
         }
         black_box(acc);
         seen
+    }
+
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let map = self.0.read();
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut forward = 0;
+        let mut last = None;
+        for (k, v) in map.range::<[u8], _>(range).take(n) {
+            acc = super::touch(acc, k, v);
+            forward += 1;
+            last = Some(k);
+        }
+        let mut back = 0;
+        if let Some(last) = last {
+            let before = (Bound::Unbounded, Bound::Excluded(last.as_slice()));
+            for (k, v) in map.range::<[u8], _>(before).rev().take(n) {
+                acc = super::touch(acc, k, v);
+                back += 1;
+            }
+        }
+        black_box(acc);
+        Some(forward + back)
     }
 
     fn len(&self) -> usize {

@@ -11,6 +11,9 @@
 //! - `remove` = [`TreeIndex::remove_sync`] by `&[u8]`.
 //! - `scan` = [`TreeIndex::range`] from `start` under one [`Guard`]; weakly
 //!   consistent (entries present since the scan started are seen).
+//! - `cursor_walk` = [`TreeIndex::range`] from `start` forward, then the
+//!   range below the last entry visited, reversed (`Range` is a
+//!   `DoubleEndedIterator`), both under one [`Guard`].
 //! - **`len` is O(n)**: scc keeps no count, [`TreeIndex::len`] walks every
 //!   leaf. Call it outside timed sections.
 //! - No snapshots.
@@ -35,6 +38,7 @@ impl BenchIndex for SccTreeIndex {
             snapshots: false,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -70,6 +74,29 @@ impl BenchIndex for SccTreeIndex {
         seen
     }
 
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let guard = Guard::new();
+        let range = (Bound::Included(start.bytes), Bound::Unbounded);
+        let mut acc = 0;
+        let mut forward = 0;
+        let mut last = None;
+        for (k, v) in self.0.range::<[u8], _>(range, &guard).take(n) {
+            acc = super::touch(acc, k, v);
+            forward += 1;
+            last = Some(k);
+        }
+        let mut back = 0;
+        if let Some(last) = last {
+            let before = (Bound::Unbounded, Bound::Excluded(last.as_slice()));
+            for (k, v) in self.0.range::<[u8], _>(before, &guard).rev().take(n) {
+                acc = super::touch(acc, k, v);
+                back += 1;
+            }
+        }
+        black_box(acc);
+        Some(forward + back)
+    }
+
     /// O(n): walks every leaf.
     fn len(&self) -> usize {
         self.0.len()
@@ -96,7 +123,8 @@ impl BenchIndex for SccTreeIndex {
 ///   (`caps.max_value_len = 8`), packed and digested as the congee adapter
 ///   does (the value's first 8 bytes, little-endian).
 /// - `insert` = [`TreeIndex::upsert_sync`], `get` = [`TreeIndex::peek`]
-///   under a [`Guard`], `scan` = [`TreeIndex::range`] from the key.
+///   under a [`Guard`], `scan` = [`TreeIndex::range`] from the key,
+///   `cursor_walk` that range, then `..last` reversed.
 #[derive(Default)]
 pub struct SccTreeIndexU64(TreeIndex<u64, u64>);
 
@@ -117,6 +145,7 @@ impl BenchIndex for SccTreeIndexU64 {
             snapshots: false,
             scans: true,
             upserts: true,
+            cursors: true,
         }
     }
 
@@ -152,6 +181,27 @@ impl BenchIndex for SccTreeIndexU64 {
         }
         black_box(acc);
         seen
+    }
+
+    fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
+        let guard = Guard::new();
+        let mut acc = 0;
+        let mut forward = 0;
+        let mut last = None;
+        for (k, v) in self.0.range(int_key(start).., &guard).take(n) {
+            acc = super::touch(acc, &k.to_be_bytes(), &v.to_le_bytes());
+            forward += 1;
+            last = Some(*k);
+        }
+        let mut back = 0;
+        if let Some(last) = last {
+            for (k, v) in self.0.range(..last, &guard).rev().take(n) {
+                acc = super::touch(acc, &k.to_be_bytes(), &v.to_le_bytes());
+                back += 1;
+            }
+        }
+        black_box(acc);
+        Some(forward + back)
     }
 
     /// O(n): walks every leaf.

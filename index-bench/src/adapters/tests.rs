@@ -185,6 +185,101 @@ fn run_program<I: BenchIndex>(semantics: Semantics, keys: &[TestKey], rng: &mut 
     }
 }
 
+/// What [`BenchIndex::cursor_walk`] visits over the sorted keys `sorted`,
+/// counted by position: the forward walk takes up to `n` keys from the
+/// first at or above `start`; the backward walk up to `n` keys before the
+/// last of them.
+fn model_walk(sorted: &[Vec<u8>], start: &[u8], n: usize) -> usize {
+    let first = sorted.partition_point(|k| k.as_slice() < start);
+    let forward = n.min(sorted.len() - first);
+    if forward == 0 {
+        return 0;
+    }
+    let last = first + forward - 1;
+    forward + n.min(last)
+}
+
+#[test]
+fn the_model_walk_turns_at_the_last_entry() {
+    let sorted: Vec<Vec<u8>> = (0..300u64).map(|i| int_key(i * 2).0).collect();
+    let at = |i: u64| int_key(i).0;
+    assert_eq!(model_walk(&sorted, &at(0), 100), 100 + 99);
+    assert_eq!(model_walk(&sorted, &at(1), 100), 100 + 100, "starts at 2");
+    assert_eq!(model_walk(&sorted, &at(200), 100), 200);
+    assert_eq!(model_walk(&sorted, &at(598), 100), 1 + 100, "the last key");
+    assert_eq!(
+        model_walk(&sorted, &at(560), 100),
+        20 + 100,
+        "runs off the end"
+    );
+    assert_eq!(model_walk(&sorted, &at(599), 100), 0, "past the last key");
+    assert_eq!(model_walk(&sorted, &at(10), 1), 1 + 1);
+    assert_eq!(model_walk(&sorted, &at(0), 1), 1);
+    assert_eq!(model_walk(&sorted, &at(0), 0), 0);
+    assert_eq!(model_walk(&sorted, &at(0), 1000), 300 + 299);
+}
+
+/// Cursor walks from keys, from between keys and past both ends, short
+/// and long, over ~300 keys (integer keys, and byte keys unless the adapter
+/// takes integers only) of which every seventh was removed, against
+/// [`model_walk`]; `None` exactly when the adapter has no cursors.
+fn cursor_walks<I: BenchIndex>() {
+    let name = I::NAME;
+    let cursors = I::caps().cursors;
+    let mut rng = Rng(7);
+    let mut sets = vec![int_keys(&mut rng)];
+    if !I::caps().int_keys_only {
+        sets.push(byte_keys(&mut rng));
+    }
+    for keys in sets {
+        let ints = keys[0].1.is_some();
+        let index = I::new();
+        let mut model: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            index.insert(key(k), &(i as u64).to_be_bytes());
+            model.insert(k.0.clone(), ());
+        }
+        for k in keys.iter().step_by(7) {
+            assert!(index.remove(key(k)), "{name}: remove");
+            model.remove(&k.0);
+        }
+        let sorted: Vec<Vec<u8>> = model.keys().cloned().collect();
+        let mut starts: Vec<TestKey> = Vec::new();
+        // Near both ends, from keys and from between them.
+        for k in sorted.iter().take(4).chain(sorted.iter().rev().take(4)) {
+            starts.push((k.clone(), ints.then(|| u64_of(k))));
+        }
+        starts.extend(keys.iter().take(40).cloned());
+        if ints {
+            starts.extend([0, 1, 2, 500, 1000, u64::MAX - 2, u64::MAX].map(int_key));
+            starts.extend((0..20).map(|_| int_key(rng.next())));
+        } else {
+            starts.extend([vec![], vec![0], vec![0x7f], vec![0xff; 3]].map(|b| (b, None)));
+            starts.extend(
+                keys.iter()
+                    .take(20)
+                    .map(|k| ([&k.0[..], &[0]].concat(), None)),
+            );
+        }
+        for start in &starts {
+            for n in [0, 1, 2, 7, 100, 400] {
+                let want = cursors.then(|| model_walk(&sorted, &start.0, n));
+                assert_eq!(
+                    index.cursor_walk(key(start), n),
+                    want,
+                    "{name}: cursor_walk({:?}, {n}) over {} keys",
+                    start.0,
+                    sorted.len()
+                );
+            }
+        }
+    }
+}
+
+fn u64_of(k: &[u8]) -> u64 {
+    u64::from_be_bytes(k.try_into().expect("an 8-byte integer key"))
+}
+
 /// Four threads insert disjoint keys (reading back as they go); then every
 /// key is found and `len` is the total.
 fn smoke<I: BenchIndex>() {
@@ -248,6 +343,11 @@ macro_rules! adapter_tests {
             fn smoke() {
                 super::smoke::<$ty>();
             }
+
+            #[test]
+            fn cursor_walks() {
+                super::cursor_walks::<$ty>();
+            }
         }
     )*};
 }
@@ -262,6 +362,27 @@ adapter_tests! {
     rwlock_btreemap: RwLockBTreeMap, Semantics::Upsert;
     ordex_reference: Ordex<LockedBTreeMap>, Semantics::Upsert;
     ordex_skiplist_table: Ordex<::ordex_skiplist::SkipList>, Semantics::Upsert;
+}
+
+#[test]
+fn ordex_btree_cursor_walks() {
+    cursor_walks::<Ordex<ordex_btree::BTree>>();
+}
+
+/// Who walks: every adapter but the forward-only ones.
+#[test]
+fn cursor_caps() {
+    assert!(!CongeeArt::caps().cursors && !FastSkip::caps().cursors);
+    for (name, cursors) in [
+        (CrossbeamSkipList::NAME, CrossbeamSkipList::caps().cursors),
+        (SccTreeIndex::NAME, SccTreeIndex::caps().cursors),
+        (SccTreeIndexU64::NAME, SccTreeIndexU64::caps().cursors),
+        (ImblOrdMap::NAME, ImblOrdMap::caps().cursors),
+        (RwLockBTreeMap::NAME, RwLockBTreeMap::caps().cursors),
+        (<Ordex<LockedBTreeMap>>::NAME, true),
+    ] {
+        assert!(cursors, "{name}");
+    }
 }
 
 #[test]
@@ -302,6 +423,7 @@ fn null_does_nothing_but_answers() {
     assert!(!null.remove(key(&k)));
     assert_eq!(null.scan(key(&k), 17), 17);
     assert_eq!(null.snapshot_scan(key(&k), 5), Some(5));
+    assert_eq!(null.cursor_walk(key(&k), 5), Some(10));
     assert_eq!(null.len(), 0);
     assert_eq!(null.iterate_all(), 0);
     assert_eq!(Null::caps().max_value_len, usize::MAX);

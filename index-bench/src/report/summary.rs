@@ -23,6 +23,7 @@ pub const WORKLOAD_ORDER: &[&str] = &[
     "read-uniform",
     "read-newest",
     "scan",
+    "cursor",
     "ycsb-a",
     "ycsb-b",
     "ycsb-c",
