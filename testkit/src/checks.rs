@@ -195,6 +195,27 @@ impl<I: OrderedIndex> Suite<I> {
         Ok(())
     }
 
+    /// An index of 3,000 entries (every 50th key 1,000 bytes longer,
+    /// values of 0 to 99 bytes) for the allocation checks, and its keys.
+    pub(crate) fn warm_index(&self) -> Result<(I, Vec<Vec<u8>>), String> {
+        let index = self.index();
+        let keys: Vec<Vec<u8>> = (0..3000u64)
+            .map(|i| {
+                let mut k = (i * 2654435761 % 1_000_003).to_be_bytes().to_vec();
+                if i % 50 == 0 {
+                    k.extend(std::iter::repeat_n(b'z', 1000));
+                }
+                k
+            })
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            index
+                .insert(k, &vec![i as u8; i % 100])
+                .map_err(|e| format!("insert failed: {e}"))?;
+        }
+        Ok((index, keys))
+    }
+
     /// Check 5: on a warm index, `get` (hits and misses), a 100-entry
     /// `scan`, and `get`/`scan` through a snapshot (with newer versions
     /// written after it) perform zero heap allocations on the calling
@@ -212,21 +233,7 @@ impl<I: OrderedIndex> Suite<I> {
                 "allocation counter is broken: a Vec counted {n} allocations"
             )));
         }
-        let index = self.index();
-        let keys: Vec<Vec<u8>> = (0..3000u64)
-            .map(|i| {
-                let mut k = (i * 2654435761 % 1_000_003).to_be_bytes().to_vec();
-                if i % 50 == 0 {
-                    k.extend(std::iter::repeat_n(b'z', 1000));
-                }
-                k
-            })
-            .collect();
-        for (i, k) in keys.iter().enumerate() {
-            index
-                .insert(k, &vec![i as u8; i % 100])
-                .map_err(|e| fail(format!("insert failed: {e}")))?;
-        }
+        let (index, keys) = self.warm_index().map_err(fail)?;
         let mut sink = 0usize;
         let mut reads = |what: &str, f: &mut dyn FnMut(&mut usize)| -> CheckResult {
             f(&mut sink); // warm-up (thread registration, lazy init)

@@ -159,6 +159,36 @@ fn random_program(rng: &mut Rng, len: usize) -> Vec<Op> {
     ops
 }
 
+/// Runs `read` while three threads call `write` in a loop (each with a
+/// generator of its own), once they have written 100 times between them;
+/// stops them when `read` returns.
+fn with_writers<I: OrderedIndex>(
+    index: &I,
+    seed: u64,
+    write: impl Fn(&mut Rng) + Sync,
+    read: impl FnOnce() -> CheckResult,
+) -> CheckResult {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for t in 0..3u64 {
+            let (write, stop) = (&write, &stop);
+            scope.spawn(move || {
+                let mut rng = Rng::new(seed ^ t);
+                while !stop.load(Ordering::Relaxed) {
+                    write(&mut rng);
+                }
+            });
+        }
+        let started = index.snapshot().seqno() + 100;
+        while index.snapshot().seqno() < started {
+            std::thread::yield_now();
+        }
+        let result = read();
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
 impl<I: OrderedIndex> Suite<I> {
     /// Random programs of seeks and steps in both directions, on a live
     /// cursor and on a snapshot's, agree with a model cursor over
@@ -229,80 +259,64 @@ impl<I: OrderedIndex> Suite<I> {
             model.insert(key(i), (i.to_le_bytes().to_vec(), s));
         }
         let snap = index.snapshot();
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| -> CheckResult {
-            for t in 0..3u64 {
-                let (index, stop) = (&index, &stop);
-                scope.spawn(move || {
-                    let mut rng = Rng::new(seed ^ t);
-                    while !stop.load(Ordering::Relaxed) {
-                        let k = key(rng.below(2 * n));
-                        let _ = if rng.percent(40) {
-                            index.remove(&k).map(|_| ())
-                        } else {
-                            index.insert(&k, &rng.next_u64().to_le_bytes()).map(|_| ())
-                        };
-                    }
-                });
-            }
-            let result = (|| {
-                // The writers are at work before the first walk.
-                let started = snap.seqno() + 100;
-                while index.snapshot().seqno() < started {
-                    std::thread::yield_now();
+        let write = |rng: &mut Rng| {
+            let k = key(rng.below(2 * n));
+            let _ = if rng.percent(40) {
+                index.remove(&k).map(|_| ())
+            } else {
+                index.insert(&k, &rng.next_u64().to_le_bytes()).map(|_| ())
+            };
+        };
+        with_writers(&index, seed, write, || {
+            let mut rng = Rng::new(seed);
+            let mut c = snap.cursor();
+            for walk in 0..4 {
+                let forward = walk % 2 == 0;
+                let mut seen = Vec::with_capacity(model.len());
+                let mut ok = if forward { c.first() } else { c.last() };
+                while ok {
+                    seen.push((
+                        c.key().unwrap_or(&[]).to_vec(),
+                        c.value().map(<[u8]>::to_vec),
+                    ));
+                    ok = if forward { c.next() } else { c.prev() };
                 }
-                let mut rng = Rng::new(seed);
-                let mut c = snap.cursor();
-                for walk in 0..4 {
-                    let forward = walk % 2 == 0;
-                    let mut seen = Vec::with_capacity(model.len());
-                    let mut ok = if forward { c.first() } else { c.last() };
-                    while ok {
-                        seen.push((
-                            c.key().unwrap_or(&[]).to_vec(),
-                            c.value().map(<[u8]>::to_vec),
-                        ));
-                        ok = if forward { c.next() } else { c.prev() };
-                    }
-                    if !forward {
-                        seen.reverse();
-                    }
-                    let want: Vec<_> = model
-                        .iter()
-                        .map(|(k, (v, _))| (k.clone(), Some(v.clone())))
-                        .collect();
-                    if seen != want {
-                        let at = seen.iter().zip(&want).position(|(a, b)| a != b);
-                        return Err(fail(format!(
+                if !forward {
+                    seen.reverse();
+                }
+                let want: Vec<_> = model
+                    .iter()
+                    .map(|(k, (v, _))| (k.clone(), Some(v.clone())))
+                    .collect();
+                if seen != want {
+                    let at = seen.iter().zip(&want).position(|(a, b)| a != b);
+                    return Err(fail(format!(
                             "walk {walk} ({}): {} entries, the snapshot holds {}; first difference at {at:?}",
                             if forward { "forward" } else { "backward" },
                             seen.len(),
                             want.len()
                         )));
-                    }
-                    for _ in 0..200 {
-                        let probe = key(rng.below(2 * n));
-                        let op = if rng.percent(50) {
-                            Op::Seek(probe)
-                        } else {
-                            Op::SeekForPrev(probe)
-                        };
-                        let mut ops = vec![op];
-                        ops.extend((0..rng.index(8)).map(|_| {
-                            if rng.percent(50) {
-                                Op::Next
-                            } else {
-                                Op::Prev
-                            }
-                        }));
-                        run_program(&mut *c, &model, &ops)
-                            .map_err(|m| fail(format!("seek and steps: {m}")))?;
-                    }
                 }
-                Ok(())
-            })();
-            stop.store(true, Ordering::Relaxed);
-            result
+                for _ in 0..200 {
+                    let probe = key(rng.below(2 * n));
+                    let op = if rng.percent(50) {
+                        Op::Seek(probe)
+                    } else {
+                        Op::SeekForPrev(probe)
+                    };
+                    let mut ops = vec![op];
+                    ops.extend((0..rng.index(8)).map(|_| {
+                        if rng.percent(50) {
+                            Op::Next
+                        } else {
+                            Op::Prev
+                        }
+                    }));
+                    run_program(&mut *c, &model, &ops)
+                        .map_err(|m| fail(format!("seek and steps: {m}")))?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -326,78 +340,62 @@ impl<I: OrderedIndex> Suite<I> {
                 .insert(&key(i), &crate::values::encode(&key(i), 0, 0))
                 .map_err(|e| fail(format!("insert: {e}")))?;
         }
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| -> CheckResult {
-            for t in 0..3u64 {
-                let (index, stop) = (&index, &stop);
-                scope.spawn(move || {
-                    let mut rng = Rng::new(seed ^ t);
-                    while !stop.load(Ordering::Relaxed) {
-                        let k = key(rng.below(u64::from(n)) as u32 * 2 + 1);
-                        let _ = if rng.percent(50) {
-                            index.remove(&k).map(|_| ())
-                        } else {
-                            index.insert(&k, b"churn").map(|_| ())
-                        };
-                    }
-                });
-            }
-            let result = (|| {
-                // The writers are at work before the first walk.
-                let started = index.snapshot().seqno() + 100;
-                while index.snapshot().seqno() < started {
-                    std::thread::yield_now();
-                }
-                let mut c = index.cursor();
-                for walk in 0..6 {
-                    let forward = walk % 2 == 0;
-                    let mut last: Option<Vec<u8>> = None;
-                    let mut stable = 0u32;
-                    let mut ok = if forward { c.first() } else { c.last() };
-                    while ok {
-                        let k = c.key().unwrap_or(&[]).to_vec();
-                        if let Some(l) = &last {
-                            if (forward && k <= *l) || (!forward && k >= *l) {
-                                return Err(fail(format!(
-                                    "walk {walk} ({}): key {} after {}",
-                                    if forward { "next" } else { "prev" },
-                                    crate::values::show(&k),
-                                    crate::values::show(l)
-                                )));
-                            }
+        let write = |rng: &mut Rng| {
+            let k = key(rng.below(u64::from(n)) as u32 * 2 + 1);
+            let _ = if rng.percent(50) {
+                index.remove(&k).map(|_| ())
+            } else {
+                index.insert(&k, b"churn").map(|_| ())
+            };
+        };
+        with_writers(&index, seed, write, || {
+            let mut c = index.cursor();
+            for walk in 0..6 {
+                let forward = walk % 2 == 0;
+                let mut last: Option<Vec<u8>> = None;
+                let mut stable = 0u32;
+                let mut ok = if forward { c.first() } else { c.last() };
+                while ok {
+                    let k = c.key().unwrap_or(&[]).to_vec();
+                    if let Some(l) = &last {
+                        if (forward && k <= *l) || (!forward && k >= *l) {
+                            return Err(fail(format!(
+                                "walk {walk} ({}): key {} after {}",
+                                if forward { "next" } else { "prev" },
+                                crate::values::show(&k),
+                                crate::values::show(l)
+                            )));
                         }
-                        let i = k.as_slice().try_into().map(u32::from_be_bytes);
-                        if let Ok(i) = i {
-                            if i % 2 == 0 {
-                                let want = if forward {
-                                    stable * 2
-                                } else {
-                                    2 * n - 2 - stable * 2
-                                };
-                                if i != want {
-                                    return Err(fail(format!(
+                    }
+                    let i = k.as_slice().try_into().map(u32::from_be_bytes);
+                    if let Ok(i) = i {
+                        if i % 2 == 0 {
+                            let want = if forward {
+                                stable * 2
+                            } else {
+                                2 * n - 2 - stable * 2
+                            };
+                            if i != want {
+                                return Err(fail(format!(
                                         "walk {walk}: stable key {want} missed (next stable key seen: {i})"
                                     )));
-                                }
-                                let v = c.value().unwrap_or(&[]);
-                                crate::values::decode(&k, v)
-                                    .map_err(|e| fail(format!("walk {walk}: key {i}: {e}")))?;
-                                stable += 1;
                             }
+                            let v = c.value().unwrap_or(&[]);
+                            crate::values::decode(&k, v)
+                                .map_err(|e| fail(format!("walk {walk}: key {i}: {e}")))?;
+                            stable += 1;
                         }
-                        last = Some(k);
-                        ok = if forward { c.next() } else { c.prev() };
                     }
-                    if stable != n {
-                        return Err(fail(format!(
-                            "walk {walk}: {stable} of the {n} stable keys seen"
-                        )));
-                    }
+                    last = Some(k);
+                    ok = if forward { c.next() } else { c.prev() };
                 }
-                Ok(())
-            })();
-            stop.store(true, Ordering::Relaxed);
-            result
+                if stable != n {
+                    return Err(fail(format!(
+                        "walk {walk}: {stable} of the {n} stable keys seen"
+                    )));
+                }
+            }
+            Ok(())
         })
     }
 
@@ -411,21 +409,7 @@ impl<I: OrderedIndex> Suite<I> {
                 "the counting allocator is not the global allocator of this test binary".into(),
             ));
         }
-        let index = self.index();
-        let keys: Vec<Vec<u8>> = (0..3000u64)
-            .map(|i| {
-                let mut k = (i * 2654435761 % 1_000_003).to_be_bytes().to_vec();
-                if i % 50 == 0 {
-                    k.extend(std::iter::repeat_n(b'z', 1000));
-                }
-                k
-            })
-            .collect();
-        for (i, k) in keys.iter().enumerate() {
-            index
-                .insert(k, &vec![i as u8; i % 100])
-                .map_err(|e| fail(format!("insert failed: {e}")))?;
-        }
+        let (index, keys) = self.warm_index().map_err(fail)?;
         let snap = index.snapshot();
         let walk = |c: &mut dyn Cursor, sink: &mut usize| {
             for k in keys.iter().step_by(150) {
