@@ -496,10 +496,9 @@ unsafe impl Latch for LockCoupling {
 // ---------------------------------------------------------------------------
 // Global lock.
 
-#[cfg(loom)]
-use loom::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use ordex_core::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(not(loom))]
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use ordex_core::sync::TryLockError;
 
 /// One reader-writer lock around the whole tree (the naive, correct
 /// baseline): gets and each leaf refill of a scan take it shared, inserts,

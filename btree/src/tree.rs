@@ -12,12 +12,8 @@ use ordex_core::{below_start, is_empty_range, past_end, Seqno};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
-// The snapshot registry's lock: loom's under `cfg(loom)`, so that a model
-// thread preempted inside it does not block the model's only OS thread.
-#[cfg(loom)]
-use loom::sync::Mutex;
-#[cfg(not(loom))]
-use std::sync::Mutex;
+// The snapshot registry's lock: loom's under `cfg(loom)` (see the shim).
+use ordex_core::sync::Mutex;
 
 /// No snapshot alive.
 const NO_SNAPSHOT: u64 = u64::MAX;

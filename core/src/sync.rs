@@ -27,6 +27,15 @@ pub use loom::sync::Arc;
 #[cfg(not(loom))]
 pub use std::sync::Arc;
 
+/// Locks: loom's under `cfg(loom)` (a model thread preempted inside one
+/// must not block the model's only OS thread), std's otherwise. Both
+/// poison; `TryLockError` is std's in both builds.
+#[cfg(loom)]
+pub use loom::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(loom))]
+pub use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use std::sync::TryLockError;
+
 /// Threads: loom's model threads under `cfg(loom)`.
 pub mod thread {
     #[cfg(loom)]
