@@ -41,8 +41,7 @@
 //! the slow paths only.
 
 use ordex_core::olc::{Restart, Version, VersionLock};
-use ordex_core::sync::{self, AtomicBool, AtomicU64, Ordering};
-use std::cell::Cell;
+use ordex_core::sync::{AtomicBool, AtomicU64, Ordering};
 use std::fmt;
 
 /// A node latch and its tree lock: the synchronization protocol of a
@@ -157,79 +156,11 @@ pub unsafe trait Latch: Send + Sync + Sized + fmt::Debug + 'static {
 }
 
 // ---------------------------------------------------------------------------
-// Contention counters.
+// Contention counters, backoff and waits: ordex_core::olc's, shared with
+// every optimistic backend.
 
-thread_local! {
-    static RESTARTS: Cell<u64> = const { Cell::new(0) };
-    static WAITS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Restarts and lock waits of the calling thread, since it started, over
-/// every [`BTree`](crate::BTree) it used. Take the difference of two
-/// readings around a piece of work.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Contention {
-    /// Operations (or steps of one) that started over: a failed
-    /// optimistic validation or upgrade.
-    pub restarts: u64,
-    /// Latch or tree-lock acquisitions that found it held and waited.
-    pub waits: u64,
-}
-
-/// The calling thread's [`Contention`] counters.
-pub fn contention() -> Contention {
-    Contention {
-        restarts: RESTARTS.with(Cell::get),
-        waits: WAITS.with(Cell::get),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn count(c: &'static std::thread::LocalKey<Cell<u64>>) {
-    // `try_with`: a tree used from a thread-local destructor still works.
-    let _ = c.try_with(|c| c.set(c.get() + 1));
-}
-
-#[cold]
-#[inline(never)]
-fn count_wait() {
-    count(&WAITS);
-}
-
-/// Restarts before a thread starts yielding its time slice instead of
-/// spinning (a preempted latch holder cannot finish while we spin on an
-/// oversubscribed machine).
-const SPINS_BEFORE_YIELD: u32 = 4;
-
-/// After a restart (counted): spin a little, then yield.
-#[inline]
-pub(crate) fn backoff(restarts: &mut u32) {
-    count(&RESTARTS);
-    *restarts += 1;
-    pause(*restarts);
-}
-
-/// Waiting for another thread to finish something (not a restart):
-/// counted as one wait on the first round; spin a little, then yield.
-#[inline]
-pub(crate) fn wait(round: &mut u32) {
-    if *round == 0 {
-        count_wait();
-    }
-    *round += 1;
-    pause(*round);
-}
-
-/// Waits a little: spins the first few times, then yields.
-#[inline]
-fn pause(round: u32) {
-    if round > SPINS_BEFORE_YIELD {
-        sync::thread::yield_now();
-    } else {
-        sync::spin_hint();
-    }
-}
+pub(crate) use ordex_core::olc::{backoff, count_wait, pause, wait};
+pub use ordex_core::olc::{contention, Contention};
 
 // ---------------------------------------------------------------------------
 // Optimistic.
@@ -496,9 +427,9 @@ unsafe impl Latch for LockCoupling {
 // ---------------------------------------------------------------------------
 // Global lock.
 
-use ordex_core::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(not(loom))]
 use ordex_core::sync::TryLockError;
+use ordex_core::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// One reader-writer lock around the whole tree (the naive, correct
 /// baseline): gets and each leaf refill of a scan take it shared, inserts,

@@ -6,7 +6,7 @@ use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
 use crate::node::{EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
 use crossbeam_epoch::{self as epoch, Guard};
-use ordex_core::olc::Restart;
+use ordex_core::olc::{retry, Restart};
 use ordex_core::sync::{fence, AtomicU64, Ordering};
 use ordex_core::{below_start, is_empty_range, past_end, Seqno};
 use std::collections::BTreeMap;
@@ -198,13 +198,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Val<'g>> {
         let sk = SKey::new(key);
         let _in = L::enter_shared(&self.tl);
-        let mut restarts = 0;
-        loop {
-            match self.try_newest(sk, guard) {
-                Ok(r) => return r,
-                Err(Restart) => backoff(&mut restarts),
-            }
-        }
+        retry(|| self.try_newest(sk, guard))
     }
 
     #[inline]
@@ -757,25 +751,14 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn sweep(&self) {
         let guard = &epoch::pin();
         let _in = L::enter_exclusive(&self.tl);
-        let mut restarts = 0;
-        let mut node = loop {
-            match self.find(SKey::new(&[]), 0, false, guard) {
-                Ok((n, _)) => break n,
-                Err(Restart) => backoff(&mut restarts),
-            }
-        };
+        let mut node = retry(|| self.find(SKey::new(&[]), 0, false, guard)).0;
         loop {
             let Ok(locked) = node.lock(self.root.heap()) else {
                 // Unlinked meanwhile: its left sibling took its range over;
                 // go on from there.
                 let Some(low) = node.low(guard) else { return };
                 let low = SKey::new(low.key());
-                node = loop {
-                    match self.find(low, 0, false, guard) {
-                        Ok((n, _)) => break n,
-                        Err(Restart) => backoff(&mut restarts),
-                    }
-                };
+                node = retry(|| self.find(low, 0, false, guard)).0;
                 continue;
             };
             // Read under the latch, after every write this leaf saw: a
@@ -1231,13 +1214,8 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
         };
         let guard = self.guard;
         let _in = L::enter_shared(&self.tree.tl);
-        let mut restarts = 0;
-        loop {
-            match self.try_refill(upto, guard) {
-                Ok(()) => return true,
-                Err(Restart) => backoff(&mut restarts),
-            }
-        }
+        retry(|| self.try_refill(upto, guard));
+        true
     }
 
     fn try_refill(&mut self, upto: Bound<&'g [u8]>, guard: &'g Guard) -> Result<(), Restart> {
@@ -1318,13 +1296,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn leaf_count(&self) -> usize {
         let guard = &epoch::pin();
         let _in = L::enter_shared(&self.tl);
-        let mut restarts = 0;
-        let mut node = loop {
-            match self.find(SKey::new(&[]), 0, false, guard) {
-                Ok((n, _)) => break n,
-                Err(Restart) => backoff(&mut restarts),
-            }
-        };
+        let mut node = retry(|| self.find(SKey::new(&[]), 0, false, guard)).0;
         let mut n = 1;
         while let Some(r) = node.right(guard) {
             n += 1;

@@ -20,7 +20,8 @@
 //! Under `cfg(loom)` the atomics come from [`crate::sync`], and the models in
 //! `core/tests/olc_model.rs` check the protocol on every interleaving.
 
-use crate::sync::{fence, spin_hint, AtomicU64, Ordering};
+use crate::sync::{self, fence, spin_hint, AtomicU64, Ordering};
+use std::cell::Cell;
 
 const LOCKED: u64 = 0b01;
 const OBSOLETE: u64 = 0b10;
@@ -190,6 +191,110 @@ impl VersionLock {
             ((w & !LOCKED) | OBSOLETE).wrapping_add(STEP),
             Ordering::Release,
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Restarts, backoff and waits: what every optimistic backend does when a
+// validation fails or a latch is held.
+
+thread_local! {
+    static RESTARTS: Cell<u64> = const { Cell::new(0) };
+    static WAITS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Restarts and lock waits of the calling thread, since it started, over
+/// every index it used that counts them (ordex-btree does). Take the
+/// difference of two readings around a piece of work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contention {
+    /// Operations (or steps of one) that started over: a failed
+    /// optimistic validation or upgrade.
+    pub restarts: u64,
+    /// Latch or lock acquisitions that found it held and waited.
+    pub waits: u64,
+}
+
+/// The calling thread's [`Contention`] counters.
+pub fn contention() -> Contention {
+    Contention {
+        restarts: RESTARTS.with(Cell::get),
+        waits: WAITS.with(Cell::get),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count(c: &'static std::thread::LocalKey<Cell<u64>>) {
+    // `try_with`: an index used from a thread-local destructor still works.
+    let _ = c.try_with(|c| c.set(c.get() + 1));
+}
+
+/// Counts one wait for a held lock (see [`Contention::waits`]).
+#[cold]
+#[inline(never)]
+pub fn count_wait() {
+    count(&WAITS);
+}
+
+/// Restarts before a thread starts yielding its time slice instead of
+/// spinning (a preempted latch holder cannot finish while we spin on an
+/// oversubscribed machine).
+const SPINS_BEFORE_YIELD: u32 = 4;
+
+/// After a restart (counted): spin a little, then yield. `restarts`
+/// counts this operation's restarts so far (start it at 0).
+#[inline]
+pub fn backoff(restarts: &mut u32) {
+    count(&RESTARTS);
+    *restarts += 1;
+    pause(*restarts);
+}
+
+/// Waiting for another thread to finish something (not a restart):
+/// counted as one wait on the first round; spin a little, then yield.
+/// `round` starts at 0.
+#[inline]
+pub fn wait(round: &mut u32) {
+    if *round == 0 {
+        count_wait();
+    }
+    *round += 1;
+    pause(*round);
+}
+
+/// Waits a little, uncounted: spins the first few rounds, then yields
+/// (`round` counts this wait's rounds from 1).
+#[inline]
+pub fn pause(round: u32) {
+    if round > SPINS_BEFORE_YIELD {
+        sync::thread::yield_now();
+    } else {
+        spin_hint();
+    }
+}
+
+/// Runs `attempt` until it does not [`Restart`], with a [`backoff`]
+/// (counted) between attempts: the restart loop of an optimistic
+/// operation.
+///
+/// ```
+/// use ordex_core::olc::{retry, Restart};
+/// let mut tries = 0;
+/// let got = retry(|| {
+///     tries += 1;
+///     if tries < 3 { Err(Restart) } else { Ok(tries) }
+/// });
+/// assert_eq!(got, 3);
+/// ```
+#[inline]
+pub fn retry<T>(mut attempt: impl FnMut() -> Result<T, Restart>) -> T {
+    let mut restarts = 0;
+    loop {
+        match attempt() {
+            Ok(t) => return t,
+            Err(Restart) => backoff(&mut restarts),
+        }
     }
 }
 

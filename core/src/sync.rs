@@ -32,9 +32,9 @@ pub use std::sync::Arc;
 /// poison; `TryLockError` is std's in both builds.
 #[cfg(loom)]
 pub use loom::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use std::sync::TryLockError;
 #[cfg(not(loom))]
 pub use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use std::sync::TryLockError;
 
 /// Threads: loom's model threads under `cfg(loom)`.
 pub mod thread {
