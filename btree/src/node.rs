@@ -48,7 +48,7 @@
 //!
 //! An inline value carries no seqno: a write stores inline only if no
 //! live snapshot is older than it and any snapshot taken later pins a
-//! seqno at or above it (see `Tree::next_seqno`), so every reader may see
+//! seqno at or above it (see `ordex_core::mvcc::Clock::take`), so every reader may see
 //! it. When a snapshot needs an older version kept, the inline value
 //! moves into a chain record with seqno 0 (visible to every snapshot) and
 //! the new version is pushed on top; a sweep (or a later write) folds the

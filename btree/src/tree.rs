@@ -6,40 +6,18 @@ use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
 use crate::node::{EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
 use crossbeam_epoch::{self as epoch, Guard};
+use ordex_core::mvcc::{must_keep, Clock, Taken};
 use ordex_core::olc::{retry, Restart};
-use ordex_core::sync::{fence, AtomicU64, Ordering};
 use ordex_core::{below_start, is_empty_range, past_end, Seqno};
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
-// The snapshot registry's lock: loom's under `cfg(loom)` (see the shim).
-use ordex_core::sync::Mutex;
-
-/// No snapshot alive.
-const NO_SNAPSHOT: u64 = u64::MAX;
-
-/// Slots of the completion ring: how many writes may be between taking a
-/// seqno and completing before a writer waits for an older one.
-#[cfg(not(loom))]
-const RING: u64 = 1024;
-#[cfg(loom)]
-const RING: u64 = 8;
 
 /// The tree state shared by the public types.
 #[derive(Debug)]
 pub(crate) struct Tree<L: Latch, const N: usize> {
     root: Root<L, N>,
-    /// Last seqno handed out.
-    seq: AtomicU64,
-    /// Every write with a seqno at or below this one is complete.
-    visible: AtomicU64,
-    /// `done[w % RING] == w` once write `w` is complete; `visible` advances
-    /// over consecutive completed seqnos (any thread may advance it).
-    done: Box<[AtomicU64]>,
-    /// The oldest seqno a live snapshot may pin ([`NO_SNAPSHOT`] if none).
-    oldest: AtomicU64,
-    /// Live snapshot seqnos (a multiset).
-    snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// Seqnos, their publication in order, and the live snapshots.
+    clock: Clock,
     /// The protocol's tree-wide lock (`()` unless [`GlobalLock`](crate::GlobalLock)).
     pub(crate) tl: L::TreeLock,
     /// Keys whose newest version is a value.
@@ -84,11 +62,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn new() -> Self {
         Tree {
             root: Root::new(),
-            seq: AtomicU64::new(0),
-            visible: AtomicU64::new(0),
-            done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
-            oldest: AtomicU64::new(NO_SNAPSHOT),
-            snapshots: Mutex::new(BTreeMap::new()),
+            clock: Clock::new(),
             tl: L::TreeLock::default(),
             live: StdAtomicUsize::new(0),
             kept: StdAtomicUsize::new(0),
@@ -107,11 +81,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let (root, n) = Root::build(entries, 1, &mut rest);
         let tree = Tree {
             root,
-            seq: AtomicU64::new(n as u64),
-            visible: AtomicU64::new(n as u64),
-            done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
-            oldest: AtomicU64::new(NO_SNAPSHOT),
-            snapshots: Mutex::new(BTreeMap::new()),
+            clock: Clock::starting_at(n as u64),
             tl: L::TreeLock::default(),
             live: StdAtomicUsize::new(n),
             kept: StdAtomicUsize::new(0),
@@ -131,7 +101,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     pub(crate) fn last_visible(&self) -> Seqno {
-        self.visible.load(Ordering::Acquire)
+        self.clock.visible()
     }
 
     /// Descends to the node at `level` whose range holds `key`, moving
@@ -231,55 +201,6 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
     }
 
-    /// Takes the next seqno (under a leaf latch) and reads the oldest
-    /// snapshot bound. SeqCst on both, paired with the SeqCst store/load in
-    /// [`snapshot_begin`](Self::snapshot_begin): a snapshot that pins a
-    /// seqno below this write is seen here.
-    fn next_seqno(&self) -> (u64, u64) {
-        let w = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        // Store-load ordering against `snapshot_begin` (which stores its
-        // placeholder, fences, then loads `seq`): at least one side sees
-        // the other. The SeqCst read-modify-write and load are in the
-        // single total order with the snapshot's SeqCst store, fence and
-        // load, which is enough; loom models SeqCst accesses only as
-        // acquire/release, so its models get an explicit fence (which on
-        // x86 would be a second full barrier after the locked add).
-        #[cfg(loom)]
-        fence(Ordering::SeqCst);
-        (w, self.oldest.load(Ordering::SeqCst))
-    }
-
-    /// Marks write `w` complete and advances `visible` as far as the
-    /// completed seqnos are consecutive. A writer never waits for another
-    /// one here, unless `RING` writes are in flight at once.
-    fn publish(&self, w: u64) {
-        let mut restarts = 0;
-        while self.visible.load(Ordering::Acquire) + RING < w {
-            self.advance();
-            wait(&mut restarts);
-        }
-        self.done[(w % RING) as usize].store(w, Ordering::Release);
-        self.advance();
-    }
-
-    /// Moves `visible` over every consecutive completed seqno.
-    fn advance(&self) {
-        let mut v = self.visible.load(Ordering::Acquire);
-        loop {
-            let next = v + 1;
-            if self.done[(next % RING) as usize].load(Ordering::Acquire) != next {
-                return;
-            }
-            match self
-                .visible
-                .compare_exchange(v, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => v = next,
-                Err(cur) => v = cur,
-            }
-        }
-    }
-
     /// Under the leaf latch: takes the next seqno and writes `value` for
     /// the key at `pos` (`found`: the entry exists), or, with `value` None,
     /// removes the key (the caller checked that it is live).
@@ -292,9 +213,11 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         value: Option<&[u8]>,
         guard: &Guard,
     ) -> (u64, Option<Split<L, N>>) {
-        let (w, oldest) = self.next_seqno();
+        // The seqno, and the oldest snapshot pin: a version superseded by
+        // this write must stay if a snapshot may see it (`mvcc::must_keep`).
+        let Taken { seqno: w, oldest } = self.clock.take();
         let Some(value) = value else {
-            if w <= oldest {
+            if !must_keep(oldest, w) {
                 // No snapshot can see an older version: the key goes.
                 locked.remove_entry(pos, guard);
             } else {
@@ -327,7 +250,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         path: &Path<'g, L, N>,
         guard: &'g Guard,
     ) {
-        self.publish(w);
+        self.clock.publish(w);
         if let Some(split) = split {
             self.finish_split(leaf, split, path, guard);
         }
@@ -705,26 +628,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// Registers a snapshot and returns its seqno: every write at or below
     /// it is complete when this returns, and versions it can see are kept.
     pub(crate) fn snapshot_begin(&self) -> Seqno {
-        let s = {
-            let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
-            // A placeholder first (a lower bound of the final seqno), so a
-            // writer whose seqno is above the one we read next sees it.
-            let p = self.visible.load(Ordering::SeqCst);
-            *snaps.entry(p).or_insert(0) += 1;
-            self.store_oldest(&snaps);
-            fence(Ordering::SeqCst);
-            let s = self.seq.load(Ordering::SeqCst);
-            Self::dec(&mut snaps, p);
-            *snaps.entry(s).or_insert(0) += 1;
-            self.store_oldest(&snaps);
-            s
-        };
-        let mut restarts = 0;
-        while self.visible.load(Ordering::Acquire) < s {
-            self.advance();
-            wait(&mut restarts);
-        }
-        s
+        self.clock.snapshot_begin()
     }
 
     /// Unregisters a snapshot. When the last one goes and enough versions
@@ -733,12 +637,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// are back to length one; otherwise leftovers are trimmed by the next
     /// write to their key.
     pub(crate) fn snapshot_end(&self, s: Seqno) {
-        let last = {
-            let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
-            Self::dec(&mut snaps, s);
-            self.store_oldest(&snaps);
-            snaps.is_empty()
-        };
+        let last = self.clock.snapshot_end(s);
         let kept = self.kept.load(StdOrdering::Relaxed);
         if last && kept >= 64 && kept * 4 >= self.len() {
             self.kept.store(0, StdOrdering::Relaxed);
@@ -763,9 +662,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             };
             // Read under the latch, after every write this leaf saw: a
             // snapshot registered later pins a seqno at or above each of
-            // their seqnos (see `next_seqno`), so it needs no more.
-            fence(Ordering::SeqCst);
-            let oldest = self.oldest.load(Ordering::SeqCst);
+            // their seqnos (see `Clock::take`), so it needs no more.
+            let oldest = self.clock.oldest();
             let emptied = locked.sweep(oldest, guard) > 0 && locked.is_empty();
             let right = node.right(guard);
             drop(locked);
@@ -778,20 +676,6 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 None => return,
             }
         }
-    }
-
-    fn dec(snaps: &mut BTreeMap<u64, usize>, s: u64) {
-        if let Some(n) = snaps.get_mut(&s) {
-            *n -= 1;
-            if *n == 0 {
-                snaps.remove(&s);
-            }
-        }
-    }
-
-    fn store_oldest(&self, snaps: &BTreeMap<u64, usize>) {
-        let o = snaps.keys().next().copied().unwrap_or(NO_SNAPSHOT);
-        self.oldest.store(o, Ordering::SeqCst);
     }
 
     /// Ascending scan, live (`seqno` None, weakly consistent) or as of a
@@ -1434,7 +1318,7 @@ mod tests {
         let locked = leaf.upgrade(v, t.root.heap()).expect("stable");
         let (w, split) = t.apply(&locked, pos, found, k, Some(k), guard);
         drop(locked);
-        t.publish(w);
+        t.clock.publish(w);
         (leaf, split)
     }
 

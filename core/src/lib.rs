@@ -7,7 +7,10 @@
 //! - [`codec`]: order-preserving encodings of integers, floats, strings and
 //!   tuples into byte keys;
 //! - [`sync`]: the loom shim every backend takes its atomics from;
-//! - [`olc`]: the optimistic version lock shared by the tree backends;
+//! - [`olc`]: the optimistic version lock shared by the tree backends, and
+//!   their restart and backoff helpers;
+//! - [`mvcc`]: the seqno clock, the snapshot registry and the rule of
+//!   which versions must stay;
 //! - [`reference::LockedBTreeMap`]: the obviously-correct oracle and
 //!   baseline.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -17,6 +20,7 @@ pub mod codec;
 mod cursor;
 mod error;
 mod index;
+pub mod mvcc;
 pub mod olc;
 pub mod reference;
 pub mod sync;

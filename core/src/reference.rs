@@ -5,6 +5,7 @@
 //! Keys and values are shared (`Arc<[u8]>`), so a [`ReferenceCursor`]
 //! holds its entry without copying it and steps without allocating.
 
+use crate::mvcc::Pins;
 use crate::{deliver, is_empty_range, Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use core::ops::Bound;
 use parking_lot::RwLock;
@@ -62,8 +63,8 @@ struct Inner {
     seqno: Seqno,
     /// Keys whose newest version is a value.
     live: usize,
-    /// Seqnos pinned by live snapshots (a multiset).
-    snapshots: BTreeMap<Seqno, usize>,
+    /// Seqnos pinned by live snapshots.
+    snapshots: Pins,
     /// Heap bytes of keys, values and chains (plus the overhead estimate).
     bytes: usize,
     /// Bytes of key and value payload counted against `capacity`.
@@ -112,7 +113,7 @@ impl Inner {
         let before = chain.heap_bytes();
         let old = core::mem::replace(&mut chain.newest, new);
         // Keep the replaced version only if a snapshot sees it.
-        let keep_old = self.snapshots.range(old.seqno..seqno).next().is_some();
+        let keep_old = self.snapshots.sees(old.seqno, seqno);
         if keep_old {
             chain.older.push(old);
             self.old_versions += 1;
@@ -125,7 +126,7 @@ impl Inner {
             let mut next_seqno = chain.newest.seqno;
             let mut kept = Vec::new();
             for v in chain.older.drain(..).rev() {
-                if snapshots.range(v.seqno..next_seqno).next().is_some() {
+                if snapshots.sees(v.seqno, next_seqno) {
                     next_seqno = v.seqno;
                     kept.push(v);
                 } else {
@@ -160,7 +161,7 @@ impl Inner {
             let mut next_seqno = chain.newest.seqno;
             let mut kept = Vec::new();
             for v in chain.older.drain(..).rev() {
-                if snapshots.range(v.seqno..next_seqno).next().is_some() {
+                if snapshots.sees(v.seqno, next_seqno) {
                     next_seqno = v.seqno;
                     kept.push(v);
                 }
@@ -300,7 +301,7 @@ impl LockedBTreeMap {
     pub fn snapshot_ref(&self) -> ReferenceSnapshot<'_> {
         let mut inner = self.inner.write();
         let seqno = inner.seqno;
-        *inner.snapshots.entry(seqno).or_insert(0) += 1;
+        inner.snapshots.pin(seqno);
         ReferenceSnapshot { index: self, seqno }
     }
 }
@@ -431,12 +432,7 @@ pub struct ReferenceSnapshot<'a> {
 impl Drop for ReferenceSnapshot<'_> {
     fn drop(&mut self) {
         let mut inner = self.index.inner.write();
-        if let Some(n) = inner.snapshots.get_mut(&self.seqno) {
-            *n -= 1;
-            if *n == 0 {
-                inner.snapshots.remove(&self.seqno);
-            }
-        }
+        inner.snapshots.unpin(self.seqno);
         // Amortised clean-up: sweep when kept versions outnumber keys.
         if inner.old_versions > 64 && inner.old_versions >= inner.map.len() {
             inner.sweep();
