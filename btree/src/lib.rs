@@ -510,10 +510,7 @@ impl<L: Latch, const N: usize> BTree<L, N> {
     /// Retirements whose deferred free has not run yet (for tests and
     /// benchmarks: garbage stays bounded under steady load).
     pub fn pending_garbage(&self) -> usize {
-        self.tree
-            .heap()
-            .pending
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.tree.account().pending()
     }
 }
 
@@ -521,41 +518,8 @@ impl<L: Latch, const N: usize> Drop for BTree<L, N> {
     fn drop(&mut self) {
         // Nodes are freed by the tree's root (with `&mut`, nobody else is
         // here). Garbage retired earlier sits in crossbeam-epoch's queues:
-        // drive the epoch until it has run, unless another thread keeps a
-        // guard pinned (then crossbeam frees it later).
-        #[cfg(not(loom))]
-        {
-            use std::sync::atomic::Ordering::Relaxed;
-            let pending = &self.tree.heap().pending;
-            let mut last = pending.load(Relaxed);
-            let mut idle = 0u32;
-            while last != 0 && idle < 2_000 {
-                let g = epoch::pin();
-                g.flush();
-                drop(g);
-                let now = pending.load(Relaxed);
-                if now < last {
-                    idle = 0;
-                } else {
-                    idle += 1;
-                    if idle.is_multiple_of(64) {
-                        std::thread::yield_now();
-                    }
-                }
-                last = now;
-            }
-            if last == 0 {
-                // Running garbage makes garbage of crossbeam's own: each
-                // bag of deferred frees sits in a queue node whose own
-                // free is deferred. A round collects up to 8 bags of up to
-                // 64 deferred calls; go on in proportion to what this tree
-                // retired in its life.
-                let retired = self.tree.heap().retired.load(Relaxed);
-                for _ in 0..64 + retired / 128 {
-                    epoch::pin().flush();
-                }
-            }
-        }
+        // drive the epoch until it has run (see `Account::drain`).
+        self.tree.account().drain();
     }
 }
 
@@ -597,12 +561,7 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
     }
 
     fn memory_usage(&self) -> usize {
-        core::mem::size_of::<Self>()
-            + self
-                .tree
-                .heap()
-                .bytes
-                .load(std::sync::atomic::Ordering::Relaxed)
+        core::mem::size_of::<Self>() + self.tree.account().bytes()
     }
 
     fn name(&self) -> &'static str {

@@ -88,13 +88,13 @@ use crate::bytes::Bytes;
 use crate::latch::Latch;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
+use ordex_core::reclaim::{retire, Account};
 use ordex_core::sync::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::slice;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
 
 /// The 8-byte big-endian key head: the first eight bytes, zero-padded.
@@ -252,39 +252,6 @@ impl Pfx {
             }
             o => o,
         }
-    }
-}
-
-/// Heap accounting shared with deferred frees (which outlive a call).
-#[derive(Debug, Default)]
-pub(crate) struct Heap {
-    /// Bytes of nodes, entries and records allocated and not yet freed.
-    pub(crate) bytes: StdAtomicUsize,
-    /// Retirements whose deferred free has not run yet.
-    pub(crate) pending: StdAtomicUsize,
-    /// Retirements over the tree's life.
-    pub(crate) retired: StdAtomicUsize,
-    #[cfg(loom)]
-    limbo: std::sync::Mutex<Vec<Garbage>>,
-}
-
-/// A retired object under loom: its address and the function that frees
-/// it (returning the bytes freed).
-#[cfg(loom)]
-#[derive(Debug)]
-struct Garbage(*mut u8, unsafe fn(*mut u8) -> usize);
-
-// SAFETY: the limbo only holds pointers to retired objects that no thread
-// accesses any more; they are freed by whoever drops the tree.
-#[cfg(loom)]
-unsafe impl Send for Garbage {}
-
-impl Heap {
-    fn add(&self, n: usize) {
-        self.bytes.fetch_add(n, StdOrdering::Relaxed);
-    }
-    fn sub(&self, n: usize) {
-        self.bytes.fetch_sub(n, StdOrdering::Relaxed);
     }
 }
 
@@ -452,7 +419,7 @@ impl NewRec {
         NewRec(p)
     }
 
-    fn publish(self, heap: &Heap, older: *mut Rec) -> *mut Rec {
+    fn publish(self, heap: &Account, older: *mut Rec) -> *mut Rec {
         let p = self.0.as_ptr();
         core::mem::forget(self);
         // SAFETY: owned, not yet shared.
@@ -534,13 +501,13 @@ impl<'g> EntryRef<'g> {
 
 impl Entry {
     /// A key with no versions (a fence or separator copy).
-    fn alloc(key: &[u8], heap: &Heap) -> *mut Entry {
+    fn alloc(key: &[u8], heap: &Account) -> *mut Entry {
         Self::alloc_with(key, None, heap)
     }
 
     /// A key, and if `first` is `Some((value, seqno))`, its first version
     /// embedded in the same allocation and linked as the newest.
-    fn alloc_with(key: &[u8], first: Option<(&[u8], u64)>, heap: &Heap) -> *mut Entry {
+    fn alloc_with(key: &[u8], first: Option<(&[u8], u64)>, heap: &Account) -> *mut Entry {
         let (layout, rec_at) = entry_layout(key.len(), first.map(|(v, _)| v.len()));
         heap.add(layout.size());
         // SAFETY: the layout has a non-zero size (the header).
@@ -609,47 +576,12 @@ unsafe fn free_entry(e: *mut Entry) -> usize {
     }
 }
 
-/// Retires an unlinked object: `free(p)` runs once every guard pinned
-/// before the retirement is gone (under loom: when the tree drops).
-///
-/// # Safety
-/// `p` is unreachable from the tree (the caller unlinked it under the
-/// latch that guards it), is retired exactly once, and `free` is the
-/// function that frees an object of its kind.
-unsafe fn retire(p: *mut u8, free: unsafe fn(*mut u8) -> usize, guard: &Guard, heap: &Arc<Heap>) {
-    heap.pending.fetch_add(1, StdOrdering::Relaxed);
-    heap.retired.fetch_add(1, StdOrdering::Relaxed);
-    #[cfg(not(loom))]
-    {
-        let heap = heap.clone();
-        let f = move || {
-            // SAFETY: the epoch has passed every guard that could have
-            // loaded a pointer to `p`; the caller's contract makes this the
-            // only free, with the right function.
-            let b = unsafe { free(p) };
-            heap.sub(b);
-            heap.pending.fetch_sub(1, StdOrdering::Relaxed);
-        };
-        // SAFETY: `f` frees only the unlinked object (see above) and
-        // touches the `Arc`-owned counters, which it keeps alive itself.
-        unsafe { guard.defer_unchecked(f) };
-    }
-    #[cfg(loom)]
-    {
-        let _ = guard;
-        heap.limbo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Garbage(p, free));
-    }
-}
-
 /// Retires a run of records: frees it once no pinned reader can see it.
 ///
 /// # Safety
 /// The run starting at `r` (non-null) is unreachable from the tree (the
 /// caller unlinked it under the leaf latch) and is retired exactly once.
-unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
+unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Account>) {
     /// # Safety
     /// As for [`free_chain`].
     unsafe fn free(p: *mut u8) -> usize {
@@ -665,7 +597,7 @@ unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Heap>) {
 /// # Safety
 /// `e` is unreachable from every node (unlinked under the leaf latch) and
 /// retired exactly once.
-unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Heap>) {
+unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Account>) {
     /// # Safety
     /// As for [`free_entry`].
     unsafe fn free(p: *mut u8) -> usize {
@@ -703,7 +635,7 @@ unsafe fn free_node<L: Latch, const N: usize>(p: *mut u8) -> usize {
 unsafe fn retire_node<L: Latch, const N: usize>(
     p: *mut Node<L, N>,
     guard: &Guard,
-    heap: &Arc<Heap>,
+    heap: &Arc<Account>,
 ) {
     // SAFETY: the caller's contract, with the matching free function.
     unsafe { retire(p.cast::<u8>(), free_node::<L, N>, guard, heap) }
@@ -1134,7 +1066,7 @@ impl<L: Latch, const N: usize> Split<L, N> {
 impl<L: Latch, const N: usize> Node<L, N> {
     const OK: () = assert!(N >= 4 && N <= 1024, "node size must be in 4..=1024 slots");
 
-    /// Heap bytes of a node of `level`.
+    /// Account bytes of a node of `level`.
     fn bytes(level: u8) -> usize {
         core::mem::size_of::<Node<L, N>>()
             + if level == 0 {
@@ -1144,7 +1076,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             }
     }
 
-    fn alloc(level: u8, heap: &Heap) -> *mut Node<L, N> {
+    fn alloc(level: u8, heap: &Account) -> *mut Node<L, N> {
         let () = Self::OK;
         heap.add(Self::bytes(level));
         Box::into_raw(Box::new(Node {
@@ -1698,7 +1630,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Takes the exclusive latch, waiting while another thread holds it
     /// (the caller holds no latch). Fails if the node is (or becomes)
     /// obsolete.
-    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Heap>) -> Result<Locked<'a, L, N>, Restart> {
+    pub(crate) fn lock<'a>(&'a self, heap: &'a Arc<Account>) -> Result<Locked<'a, L, N>, Restart> {
         self.latch.lock()?;
         Ok(Locked { node: self, heap })
     }
@@ -1715,7 +1647,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     pub(crate) fn upgrade<'a>(
         &'a self,
         v: Reading<'a, L>,
-        heap: &'a Arc<Heap>,
+        heap: &'a Arc<Account>,
     ) -> Result<Locked<'a, L, N>, Restart> {
         debug_assert!(
             core::ptr::eq(v.latch, &self.latch),
@@ -1902,7 +1834,7 @@ impl KeyBuf<'_> {
 /// snapshot bound `oldest`: inline if both key and value are small and no
 /// snapshot can need the seqno.
 /// `pfx` is the prefix of the node it goes into.
-fn new_raw(heap: &Heap, pfx: Pfx, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
+fn new_raw(heap: &Account, pfx: Pfx, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
     let k = Raw::key(pfx, key);
     if key.len() <= 8 {
         if value.len() <= INLINE_MAX && w <= oldest {
@@ -1973,7 +1905,7 @@ unsafe fn free_raw(r: Raw) -> usize {
 ///
 /// # Safety
 /// `r` was unlinked from its leaf under the latch and is retired once.
-unsafe fn retire_raw(r: Raw, guard: &Guard, heap: &Arc<Heap>) {
+unsafe fn retire_raw(r: Raw, guard: &Guard, heap: &Arc<Account>) {
     if r.is_long() {
         // SAFETY: the caller's contract.
         unsafe { retire_entry(r.word.cast::<Entry>(), guard, heap) }
@@ -2004,7 +1936,7 @@ impl<L: Latch> Drop for Reading<'_, L> {
 /// A node whose latch this thread holds; unlocks on drop (also on unwind).
 pub(crate) struct Locked<'a, L: Latch, const N: usize> {
     node: &'a Node<L, N>,
-    heap: &'a Arc<Heap>,
+    heap: &'a Arc<Account>,
 }
 
 impl<L: Latch, const N: usize> Drop for Locked<'_, L, N> {
@@ -2646,13 +2578,13 @@ impl<L: Latch, const N: usize> Leaves<'_, L, N> {
 #[derive(Debug)]
 pub(crate) struct Root<L: Latch, const N: usize> {
     ptr: AtomicPtr<Node<L, N>>,
-    heap: Arc<Heap>,
+    heap: Arc<Account>,
 }
 
 impl<L: Latch, const N: usize> Root<L, N> {
     /// A tree of one empty leaf.
     pub(crate) fn new() -> Self {
-        let heap = Arc::new(Heap::default());
+        let heap = Arc::new(Account::default());
         Root {
             ptr: AtomicPtr::new(Node::alloc(0, &heap)),
             heap,
@@ -2675,7 +2607,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
         K: AsRef<[u8]> + Sync,
         V: AsRef<[u8]> + Sync,
     {
-        let heap = Arc::new(Heap::default());
+        let heap = Arc::new(Account::default());
         // The strictly ascending run, in input order.
         let mut run: Vec<(K, V)> = Vec::with_capacity(entries.size_hint().0);
         for (k, v) in entries {
@@ -2787,8 +2719,8 @@ impl<L: Latch, const N: usize> Root<L, N> {
         (root, n)
     }
 
-    /// Heap accounting.
-    pub(crate) fn heap(&self) -> &Arc<Heap> {
+    /// The memory account of the tree's nodes, entries and records.
+    pub(crate) fn account(&self) -> &Arc<Account> {
         &self.heap
     }
 
@@ -2917,17 +2849,8 @@ impl<L: Latch, const N: usize> Drop for Root<L, N> {
             }
             leftmost = next_level;
         }
-        #[cfg(loom)]
-        {
-            let limbo =
-                core::mem::take(&mut *self.heap.limbo.lock().unwrap_or_else(|e| e.into_inner()));
-            for g in limbo {
-                // SAFETY: retired objects are unreachable and in the limbo
-                // once; no thread is left to read them.
-                let b = unsafe { (g.1)(g.0) };
-                self.heap.sub(b);
-                self.heap.pending.fetch_sub(1, StdOrdering::Relaxed);
-            }
-        }
+        // SAFETY: the tree is being dropped (`&mut`): no thread is left
+        // to reach a retired object.
+        unsafe { self.heap.free_limbo() };
     }
 }

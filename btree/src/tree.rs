@@ -4,10 +4,11 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
-use crate::node::{EntryRef, Heap, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
+use crate::node::{EntryRef, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::mvcc::{must_keep, Clock, Taken};
 use ordex_core::olc::{retry, Restart};
+use ordex_core::reclaim::Account;
 use ordex_core::{below_start, is_empty_range, past_end, Seqno};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
@@ -92,8 +93,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         tree
     }
 
-    pub(crate) fn heap(&self) -> &Heap {
-        self.root.heap()
+    pub(crate) fn account(&self) -> &Account {
+        self.root.account()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -281,7 +282,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let root = self.root.load(guard);
                 let (leaf, v) = self.descend(root, sk, 0, true, guard, Some(&mut path))?;
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
-                let locked = leaf.upgrade(v, self.root.heap())?;
+                let locked = leaf.upgrade(v, self.root.account())?;
                 let old = if prev && found {
                     locked.value_now(pos, guard)
                 } else {
@@ -318,7 +319,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                     leaf.check(&v)?;
                     return Ok(None);
                 }
-                let locked = leaf.upgrade(v, self.root.heap())?;
+                let locked = leaf.upgrade(v, self.root.account())?;
                 let (w, split) = self.apply(&locked, pos, found, key, None, guard);
                 let empty = locked.is_empty();
                 drop(locked);
@@ -362,7 +363,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 } else {
                     None
                 };
-                let locked = leaf.upgrade(v, self.root.heap())?;
+                let locked = leaf.upgrade(v, self.root.account())?;
                 let new = (f.take().expect("f runs once"))(cur.as_deref());
                 if new.is_none() && cur.is_none() {
                     return Ok(None);
@@ -391,7 +392,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// left sibling is the parent's previous child. Gives up on contention,
     /// on the leftmost leaf, or when the separator is not in that parent.
     fn try_unlink<'g>(&'g self, leaf: &'g Node<L, N>, guard: &'g Guard) {
-        let heap = self.root.heap();
+        let heap = self.root.account();
         // Ok(Some((low key, unlinked))); Ok(None): the leftmost leaf.
         let attempt = || -> Result<Option<(&'g [u8], bool)>, Restart> {
             let v0 = leaf.read()?;
@@ -458,7 +459,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             Merged(Option<&'g Node<L, N>>),
         }
         let sk = SKey::new(key);
-        let heap = self.root.heap();
+        let heap = self.root.account();
         let max = ((N - 1) * 3 / 4).max(N.min(8) - 1);
         let mut restarts = 0;
         loop {
@@ -578,7 +579,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 // this one. Waiting for one, as an earlier version did,
                 // could wait forever (seen in the long stress run). The
                 // root's latch keeps a concurrent `try_shrink` of it out.
-                let grown = match root.lock(self.root.heap()) {
+                let grown = match root.lock(self.root.account()) {
                     Ok(locked) => {
                         let r = self.root.try_grow(root, split);
                         drop(locked);
@@ -604,7 +605,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let (parent, v) = self.descend(start, sep, level + 1, true, guard, None)?;
                 let (pos, found) = parent.lower_bound(sep, &v, guard)?;
                 debug_assert!(!found, "separators are unique");
-                let locked = parent.upgrade(v, self.root.heap())?;
+                let locked = parent.upgrade(v, self.root.account())?;
                 Ok((parent, pos, locked))
             })();
             match attempt {
@@ -652,7 +653,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let _in = L::enter_exclusive(&self.tl);
         let mut node = retry(|| self.find(SKey::new(&[]), 0, false, guard)).0;
         loop {
-            let Ok(locked) = node.lock(self.root.heap()) else {
+            let Ok(locked) = node.lock(self.root.account()) else {
                 // Unlinked meanwhile: its left sibling took its range over;
                 // go on from there.
                 let Some(low) = node.low(guard) else { return };
@@ -1315,7 +1316,7 @@ mod tests {
             .descend(t.root.load(guard), sk, 0, true, guard, None)
             .expect("no concurrent writer");
         let (pos, found) = leaf.lower_bound(sk, &v, guard).expect("stable");
-        let locked = leaf.upgrade(v, t.root.heap()).expect("stable");
+        let locked = leaf.upgrade(v, t.root.account()).expect("stable");
         let (w, split) = t.apply(&locked, pos, found, k, Some(k), guard);
         drop(locked);
         t.clock.publish(w);

@@ -9,6 +9,8 @@
 //! - [`sync`]: the loom shim every backend takes its atomics from;
 //! - [`olc`]: the optimistic version lock shared by the tree backends, and
 //!   their restart and backoff helpers;
+//! - [`reclaim`]: retirement through crossbeam-epoch with memory
+//!   accounting;
 //! - [`mvcc`]: the seqno clock, the snapshot registry and the rule of
 //!   which versions must stay;
 //! - [`reference::LockedBTreeMap`]: the obviously-correct oracle and
@@ -22,6 +24,7 @@ mod error;
 mod index;
 pub mod mvcc;
 pub mod olc;
+pub mod reclaim;
 pub mod reference;
 pub mod sync;
 

@@ -1,0 +1,209 @@
+//! Retiring unlinked memory through crossbeam-epoch, with the accounting
+//! an index reports: bytes allocated and not yet freed, retirements whose
+//! free has not run yet (garbage, which must stay bounded), and
+//! retirements over the index's life.
+//!
+//! A backend allocates its nodes and records itself and tells its
+//! [`Account`] ([`add`](Account::add), [`sub`](Account::sub)); when it
+//! unlinks one under its latch it [`retire`]s it with the function that
+//! frees it, which runs once every guard pinned before the retirement is
+//! gone. Under `cfg(loom)` crossbeam's collector runs outside the model,
+//! so retired objects go to a limbo list that the owner frees when it
+//! drops ([`Account::free_limbo`]). Dropping an index,
+//! [`Account::drain`] drives the epoch until its garbage has run.
+//!
+//! Moved from ordex-btree (its `Heap`); the next backends (ART, the
+//! persistent tree) retire through it too.
+
+#[cfg(not(loom))]
+use crossbeam_epoch as epoch;
+use crossbeam_epoch::Guard;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// Memory accounting shared with deferred frees (which outlive a call,
+/// so it is held in an `Arc`). Plain std atomics: statistics, which loom
+/// need not model.
+#[derive(Debug, Default)]
+pub struct Account {
+    /// Bytes allocated and not yet freed.
+    bytes: AtomicUsize,
+    /// Retirements whose deferred free has not run yet.
+    pending: AtomicUsize,
+    /// Retirements over the owner's life.
+    retired: AtomicUsize,
+    #[cfg(loom)]
+    limbo: std::sync::Mutex<Vec<Garbage>>,
+}
+
+/// A retired object under loom: its address and the function that frees
+/// it (returning the bytes freed).
+#[cfg(loom)]
+#[derive(Debug)]
+struct Garbage(*mut u8, unsafe fn(*mut u8) -> usize);
+
+// SAFETY: the limbo only holds pointers to retired objects that no thread
+// accesses any more; they are freed by whoever drops the owner.
+#[cfg(loom)]
+unsafe impl Send for Garbage {}
+
+impl Account {
+    /// Counts `n` bytes allocated.
+    #[inline]
+    pub fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, Relaxed);
+    }
+
+    /// Counts `n` bytes freed.
+    #[inline]
+    pub fn sub(&self, n: usize) {
+        self.bytes.fetch_sub(n, Relaxed);
+    }
+
+    /// Bytes allocated and not yet freed.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+
+    /// Retirements whose free has not run yet.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Relaxed)
+    }
+
+    /// Retirements over the owner's life.
+    pub fn retired(&self) -> usize {
+        self.retired.load(Relaxed)
+    }
+
+    /// Under `cfg(loom)`, frees every object in the limbo; otherwise
+    /// nothing (crossbeam frees them).
+    ///
+    /// # Safety
+    /// No thread can reach any retired object any more (the owner is
+    /// being dropped, with `&mut`).
+    pub unsafe fn free_limbo(&self) {
+        #[cfg(loom)]
+        {
+            let limbo = core::mem::take(&mut *self.limbo.lock().unwrap_or_else(|e| e.into_inner()));
+            for g in limbo {
+                // SAFETY: retired objects are unreachable (the caller's
+                // contract) and in the limbo once, with their own free.
+                let b = unsafe { (g.1)(g.0) };
+                self.sub(b);
+                self.pending.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+
+    /// Drives the epoch until this account's retired objects have been
+    /// freed, unless another thread keeps a guard pinned (then crossbeam
+    /// frees them later); then a few more rounds for crossbeam's own
+    /// garbage, in proportion to what was retired. For an owner's `drop`,
+    /// so that dropping an index gives its memory back. Nothing under
+    /// loom (see [`free_limbo`](Self::free_limbo)).
+    pub fn drain(&self) {
+        #[cfg(not(loom))]
+        {
+            let mut last = self.pending();
+            let mut idle = 0u32;
+            while last != 0 && idle < 2_000 {
+                let g = epoch::pin();
+                g.flush();
+                drop(g);
+                let now = self.pending();
+                if now < last {
+                    idle = 0;
+                } else {
+                    idle += 1;
+                    if idle.is_multiple_of(64) {
+                        std::thread::yield_now();
+                    }
+                }
+                last = now;
+            }
+            if last == 0 {
+                // Running garbage makes garbage of crossbeam's own: each
+                // bag of deferred frees sits in a queue node whose own
+                // free is deferred. A round collects up to 8 bags of up to
+                // 64 deferred calls; go on in proportion to what was
+                // retired.
+                for _ in 0..64 + self.retired() / 128 {
+                    epoch::pin().flush();
+                }
+            }
+        }
+    }
+}
+
+/// Retires an unlinked object: `free(p)` runs once every guard pinned
+/// before the retirement is gone (under loom: when the owner drops, see
+/// [`Account::free_limbo`]), and the bytes it returns are counted freed.
+///
+/// # Safety
+/// `p` is unreachable from the index (the caller unlinked it under the
+/// latch that guards it), is retired exactly once, and `free` is the
+/// function that frees an object of its kind (returning its bytes).
+pub unsafe fn retire(
+    p: *mut u8,
+    free: unsafe fn(*mut u8) -> usize,
+    guard: &Guard,
+    account: &Arc<Account>,
+) {
+    account.pending.fetch_add(1, Relaxed);
+    account.retired.fetch_add(1, Relaxed);
+    #[cfg(not(loom))]
+    {
+        let account = account.clone();
+        let f = move || {
+            // SAFETY: the epoch has passed every guard that could have
+            // loaded a pointer to `p`; the caller's contract makes this the
+            // only free, with the right function.
+            let b = unsafe { free(p) };
+            account.sub(b);
+            account.pending.fetch_sub(1, Relaxed);
+        };
+        // SAFETY: `f` frees only the unlinked object (see above) and
+        // touches the `Arc`-owned counters, which it keeps alive itself.
+        unsafe { guard.defer_unchecked(f) };
+    }
+    #[cfg(loom)]
+    {
+        let _ = guard;
+        account
+            .limbo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Garbage(p, free));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    unsafe fn free_box(p: *mut u8) -> usize {
+        // SAFETY: `p` came from `Box::into_raw` of a `[u8; 64]` (below).
+        drop(unsafe { Box::from_raw(p.cast::<[u8; 64]>()) });
+        64
+    }
+
+    /// Retired objects are freed once the epoch moves on, and counted:
+    /// the account's bytes and pending garbage go back to zero.
+    #[test]
+    fn retired_objects_are_freed_and_counted() {
+        let account = Arc::new(Account::default());
+        for _ in 0..100 {
+            let p = Box::into_raw(Box::new([0u8; 64])).cast::<u8>();
+            account.add(64);
+            let guard = epoch::pin();
+            // SAFETY: `p` is reachable from nowhere else, retired once,
+            // with its own free.
+            unsafe { retire(p, free_box, &guard, &account) };
+        }
+        assert_eq!(account.retired(), 100);
+        assert!(account.pending() <= 100);
+        account.drain();
+        assert_eq!(account.pending(), 0);
+        assert_eq!(account.bytes(), 0);
+    }
+}
