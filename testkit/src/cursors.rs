@@ -2,9 +2,12 @@
 //! while writers run, ordered and complete on the live index while writers
 //! run, and allocation-free.
 
+use crate::model::seeded_runner;
 use crate::rng::{seed, Rng};
 use crate::{alloc, CheckResult, Failure, Suite};
 use ordex_core::{Cursor, OrderedIndex, Seqno};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +27,9 @@ enum Op {
 }
 
 /// Awkward keys: the empty key, keys that are prefixes of others, runs of
-/// 0x00 and 0xFF, and short random strings over a few bytes that make
-/// prefixes and neighbours common.
-fn awkward_key(rng: &mut Rng) -> Vec<u8> {
+/// 0x00 and 0xFF, and short strings over a few bytes that make prefixes
+/// and neighbours common.
+fn awkward_key() -> impl Strategy<Value = Vec<u8>> {
     const FIXED: &[&[u8]] = &[
         b"",
         b"\x00",
@@ -42,12 +45,55 @@ fn awkward_key(rng: &mut Rng) -> Vec<u8> {
         b"abd",
         b"b",
     ];
-    if rng.percent(30) {
-        return FIXED[rng.index(FIXED.len())].to_vec();
-    }
     const BYTES: &[u8] = &[0x00, 0x01, b'a', b'b', 0x7F, 0xFE, 0xFF];
-    let len = rng.index(5);
-    (0..len).map(|_| BYTES[rng.index(BYTES.len())]).collect()
+    prop_oneof![
+        3 => prop::sample::select(FIXED).prop_map(<[u8]>::to_vec),
+        7 => prop::collection::vec(prop::sample::select(BYTES), 0..5),
+    ]
+}
+
+/// A write of a cursor program's index: a put, or a remove.
+#[derive(Debug, Clone)]
+enum Write {
+    Put(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    prop_oneof![
+        3 => (awkward_key(), prop::collection::vec(any::<u8>(), 0..12))
+            .prop_map(|(k, v)| Write::Put(k, v)),
+        1 => awkward_key().prop_map(Write::Remove),
+    ]
+}
+
+/// Cursor operations: seeks to awkward keys (present or not), steps in
+/// both directions (runs that go past either end, and turns).
+fn cursor_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => awkward_key().prop_map(Op::Seek),
+        2 => awkward_key().prop_map(Op::SeekForPrev),
+        1 => Just(Op::First),
+        1 => Just(Op::Last),
+        3 => Just(Op::Next),
+        3 => Just(Op::Prev),
+    ]
+}
+
+/// Applies `w` to the index and the model.
+fn apply_write(index: &dyn OrderedIndex, model: &mut Model, w: &Write) -> Result<(), String> {
+    match w {
+        Write::Put(k, v) => {
+            let s = index.insert(k, v).map_err(|e| format!("insert: {e}"))?;
+            model.insert(k.clone(), (v.clone(), s));
+        }
+        Write::Remove(k) => {
+            if index.remove(k).map_err(|e| format!("remove: {e}"))? {
+                model.remove(k);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where the model's cursor goes for `op` from `pos`.
@@ -132,33 +178,6 @@ fn run_program(c: &mut dyn Cursor, model: &Model, ops: &[Op]) -> Result<(), Stri
     Ok(())
 }
 
-/// A random cursor program over keys like the index's: seeks to awkward
-/// keys (present or not), runs of steps in one direction that go past
-/// either end, and direction changes.
-fn random_program(rng: &mut Rng, len: usize) -> Vec<Op> {
-    let mut ops = Vec::with_capacity(len);
-    while ops.len() < len {
-        let op = match rng.below(10) {
-            0 | 1 => Op::Seek(awkward_key(rng)),
-            2 | 3 => Op::SeekForPrev(awkward_key(rng)),
-            4 => Op::First,
-            5 => Op::Last,
-            6 | 7 => Op::Next,
-            _ => Op::Prev,
-        };
-        // Steps come in runs (to the ends and past them).
-        let run = if matches!(op, Op::Next | Op::Prev) {
-            1 + rng.index(6)
-        } else {
-            1
-        };
-        for _ in 0..run {
-            ops.push(op.clone());
-        }
-    }
-    ops
-}
-
 /// Runs `read` while three threads call `write` in a loop (each with a
 /// generator of its own), once they have written 100 times between them;
 /// stops them when `read` returns.
@@ -194,47 +213,52 @@ impl<I: OrderedIndex> Suite<I> {
     /// cursor and on a snapshot's, agree with a model cursor over
     /// `BTreeMap`: awkward keys (empty, prefixes of others, 0x00 / 0xFF
     /// runs), steps past both ends, direction changes; key, value, entry
-    /// and seqno at every step.
+    /// and seqno at every step. Writes before the snapshot, more after it
+    /// (which only the live cursor sees), then the cursor program; a
+    /// failure is shrunk to a minimal one (proptest).
     pub fn cursor_model(&self) -> CheckResult {
-        let seed = seed();
-        let mut rng = Rng::new(seed);
-        for round in 0..self.n(60) {
+        let config = Config {
+            cases: self.n(96) as u32,
+            failure_persistence: None,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            ..Config::default()
+        };
+        let (mut runner, seed) = seeded_runner(config);
+        let program = (
+            prop::collection::vec(write(), 0..80),
+            prop::collection::vec(write(), 0..30),
+            prop::collection::vec(cursor_op(), 1..120),
+        );
+        let result = runner.run(&program, |(before, after, ops)| {
             let index = self.index();
             let mut live = Model::new();
-            let write = |rng: &mut Rng, live: &mut Model| -> Result<(), String> {
-                let k = awkward_key(rng);
-                if rng.percent(25) {
-                    if index.remove(&k).map_err(|e| format!("remove: {e}"))? {
-                        live.remove(&k);
-                    }
-                } else {
-                    let v: Vec<u8> = (0..rng.index(12)).map(|_| rng.next_u64() as u8).collect();
-                    let s = index.insert(&k, &v).map_err(|e| format!("insert: {e}"))?;
-                    live.insert(k, (v, s));
-                }
-                Ok(())
-            };
-            let fail = |m: String| {
-                Failure::new(
-                    "cursor_model",
-                    format!("seed {seed} (ORDEX_TEST_SEED), round {round}: {m}"),
-                )
-            };
-            for _ in 0..rng.index(80) {
-                write(&mut rng, &mut live).map_err(fail)?;
+            for w in &before {
+                apply_write(&index, &mut live, w).map_err(TestCaseError::fail)?;
             }
             let snap_model = live.clone();
             let snap = index.snapshot();
-            for _ in 0..rng.index(30) {
-                write(&mut rng, &mut live).map_err(fail)?;
+            for w in &after {
+                apply_write(&index, &mut live, w).map_err(TestCaseError::fail)?;
             }
-            let ops = random_program(&mut rng, 120);
             run_program(&mut *snap.cursor(), &snap_model, &ops)
-                .map_err(|m| fail(format!("snapshot cursor: {m}")))?;
+                .map_err(|m| TestCaseError::fail(format!("snapshot cursor: {m}")))?;
             run_program(&mut *index.cursor(), &live, &ops)
-                .map_err(|m| fail(format!("live cursor: {m}")))?;
+                .map_err(|m| TestCaseError::fail(format!("live cursor: {m}")))?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TestError::Fail(why, (before, after, ops))) => Err(Failure::new(
+                "cursor_model",
+                format!(
+                    "{why}\nminimal program: writes before the snapshot {before:?}, after it \
+                     {after:?}, cursor operations {ops:?}\nseed: ORDEX_TEST_SEED={seed}"
+                ),
+            )),
+            Err(TestError::Abort(why)) => {
+                Err(Failure::new("cursor_model", format!("aborted: {why}")))
+            }
         }
-        Ok(())
     }
 
     /// Snapshot cursors are exact while writers run: walks in both

@@ -388,6 +388,21 @@ fn run_program<I: OrderedIndex>(index: &I, ops: &[Op]) -> Result<(), TestCaseErr
     Ok(())
 }
 
+/// A proptest runner seeded from `ORDEX_TEST_SEED` (or the clock), and
+/// the seed, which a failure prints.
+pub(crate) fn seeded_runner(config: Config) -> (TestRunner, u64) {
+    let seed = crate::rng::seed();
+    let runner = TestRunner::new_with_rng(
+        config,
+        proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &{
+            let mut s = [0u8; 32];
+            s[..8].copy_from_slice(&seed.to_le_bytes());
+            s
+        }),
+    );
+    (runner, seed)
+}
+
 impl<I: OrderedIndex> Suite<I> {
     /// Check 1: random programs of insert, remove, get, scan (every bound
     /// kind, early stop), insert_batch and snapshots agree with a
@@ -400,18 +415,7 @@ impl<I: OrderedIndex> Suite<I> {
             rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
             ..Config::default()
         };
-        let seed = crate::rng::seed();
-        let mut runner = TestRunner::new_with_rng(
-            config,
-            proptest::test_runner::TestRng::from_seed(
-                proptest::test_runner::RngAlgorithm::ChaCha,
-                &{
-                    let mut s = [0u8; 32];
-                    s[..8].copy_from_slice(&seed.to_le_bytes());
-                    s
-                },
-            ),
-        );
+        let (mut runner, seed) = seeded_runner(config);
         let result = runner.run(&prop::collection::vec(op(), 1..64), |ops| {
             let index = self.index();
             run_program(&index, &ops)
