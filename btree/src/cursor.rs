@@ -3,7 +3,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, Latch};
-use crate::node::{EntryRef, LeafBuf, LeafCopy, Node, Reading, SKey};
+use crate::node::{EntryRef, LeafBuf, LeafCopy, Node, Reading, SearchKey};
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
@@ -271,7 +271,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
                         From::Start => &[][..],
                         From::Key(k, _) => k,
                     };
-                    tree.find(SKey::new(key), 0, false, guard)
+                    tree.find(SearchKey::new(key), 0, false, guard)
                         .and_then(|(node, v)| self.load(node, &v))
                 }
             };
@@ -309,7 +309,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         loop {
             let loaded = match upto {
                 None => tree.find_last(guard),
-                Some((k, _)) => tree.find(SKey::new(k), 0, false, guard),
+                Some((k, _)) => tree.find(SearchKey::new(k), 0, false, guard),
             }
             .and_then(|(node, v)| self.load(node, &v));
             if loaded.is_err() {

@@ -40,7 +40,7 @@
 //! Lock waits and restarts are counted per thread ([`contention`]), on
 //! the slow paths only.
 
-use ordex_core::olc::{Restart, Version, VersionLock};
+use ordex_core::olc::{Restart, Stamp, VersionLock};
 use ordex_core::sync::{AtomicBool, AtomicU64, Ordering};
 use std::fmt;
 
@@ -184,7 +184,7 @@ pub struct Optimistic(VersionLock);
 // and fails every read and upgrade. 5: nothing here waits but `lock`,
 // which the tree calls holding no latch.
 unsafe impl Latch for Optimistic {
-    type Token = Version;
+    type Token = Stamp;
     type TreeLock = ();
     type Shared<'a> = ();
     type Exclusive<'a> = ();
@@ -195,20 +195,20 @@ unsafe impl Latch for Optimistic {
     }
 
     #[inline]
-    fn read(&self) -> Result<Version, Restart> {
+    fn read(&self) -> Result<Stamp, Restart> {
         self.0.read_begin()
     }
 
     #[inline]
-    fn check(&self, v: Version) -> Result<(), Restart> {
+    fn check(&self, v: Stamp) -> Result<(), Restart> {
         self.0.check(v)
     }
 
     #[inline]
-    unsafe fn read_end(&self, _v: Version) {}
+    unsafe fn read_end(&self, _v: Stamp) {}
 
     #[inline]
-    unsafe fn upgrade(&self, v: Version) -> Result<(), Restart> {
+    unsafe fn upgrade(&self, v: Stamp) -> Result<(), Restart> {
         self.0.try_upgrade(v)
     }
 

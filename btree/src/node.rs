@@ -14,7 +14,7 @@
 //!   decided inside the node; `right`: the right sibling (B-link); `low`
 //!   (leaves only): the low fence key, the exclusive lower bound, which
 //!   lets reverse iteration find the previous leaf by descending to it;
-//! - `plen`, `pfx`: the node's prefix ([`Pfx`]), which every key of its
+//! - `plen`, `pfx`: the node's prefix ([`Prefix`]), which every key of its
 //!   range starts with (at most what its fences share), stored once: its
 //!   length and first 8 bytes;
 //! - `heads[i]`: the 8 bytes of key `i` after the node's prefix,
@@ -30,7 +30,7 @@
 //!   - *inline* (key of at most 8 bytes, value of at most 8 bytes, no
 //!     older version any snapshot needs): the value bytes themselves, as
 //!     a pointer-sized integer (no provenance);
-//!   - *chain* (key of at most 8 bytes): the newest [`Rec`] of the key's
+//!   - *chain* (key of at most 8 bytes): the newest [`Record`] of the key's
 //!     version chain (seqno, value bytes, older version), out of line;
 //!   - *long key*: an out-of-line, immutable [`Entry`] (the key bytes)
 //!     which anchors the key's version chain;
@@ -65,18 +65,18 @@
 //!    [`Locked::unlink_right_leaf`], through crossbeam-epoch after it was
 //!    marked obsolete: a `&Node` obtained under a guard stays valid while
 //!    the guard lives, and a reader that reaches an obsolete node restarts.
-//! 3. An [`Entry`] or a run of [`Rec`]s is retired only after a writer
+//! 3. An [`Entry`] or a run of [`Record`]s is retired only after a writer
 //!    holding the owning leaf's latch has made it unreachable from every
 //!    node and chain, and it is freed through crossbeam-epoch only once
 //!    every guard pinned before the retirement is gone. A pointer read in
 //!    a validated read of a node, under a guard, therefore stays
 //!    dereferenceable while the guard lives.
 //! 4. Entries and records are immutable once published, except the atomic
-//!    links (`Entry::versions`, `Rec::older`), which change only under the
+//!    links (`Entry::versions`, `Record::older`), which change only under the
 //!    owning leaf's latch.
 //!
 //! Outside this module, entries and records are reached only through the
-//! guard-bound handles [`EntryRef`] and [`RecRef`] (raw pointers inside, so
+//! guard-bound handles [`EntryRef`] and [`RecordRef`] (raw pointers inside, so
 //! the trailing bytes keep the allocation's provenance), and slots only
 //! through [`LeafSlot`]s, which only this module creates, from validated
 //! reads under a guard.
@@ -168,19 +168,19 @@ fn lcp(a: &[u8], b: &[u8]) -> usize {
 /// to check that a search key starts with the prefix; the rest of it is
 /// in the fence keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Pfx {
+pub(crate) struct Prefix {
     pub(crate) len: usize,
     head: u64,
 }
 
-impl Pfx {
+impl Prefix {
     /// No prefix.
-    pub(crate) const NONE: Pfx = Pfx { len: 0, head: 0 };
+    pub(crate) const NONE: Prefix = Prefix { len: 0, head: 0 };
 
     /// The first `len` bytes of `key` (`len <= key.len()`).
-    fn of(key: &[u8], len: usize) -> Pfx {
+    fn of(key: &[u8], len: usize) -> Prefix {
         let len = len.min(key.len()).min(PFX_MAX);
-        Pfx {
+        Prefix {
             len,
             head: head_of(&key[..len.min(8)]),
         }
@@ -189,19 +189,19 @@ impl Pfx {
     /// The prefix of the range `(low, high]` (None: -∞ or +∞): every key
     /// strictly above `low` and at most `high` starts with what the two
     /// share.
-    fn of_range(low: Option<&[u8]>, high: Option<&[u8]>) -> Pfx {
+    fn of_range(low: Option<&[u8]>, high: Option<&[u8]>) -> Prefix {
         match (low, high) {
-            (Some(l), Some(h)) => Pfx::of(h, lcp(l, h)),
-            _ => Pfx::NONE,
+            (Some(l), Some(h)) => Prefix::of(h, lcp(l, h)),
+            _ => Prefix::NONE,
         }
     }
 
     /// This prefix cut to `len` bytes.
-    fn cut(self, len: usize) -> Pfx {
+    fn cut(self, len: usize) -> Prefix {
         if len >= self.len {
             return self;
         }
-        Pfx {
+        Prefix {
             len,
             head: self.head & !shr_bytes(u64::MAX, len),
         }
@@ -220,7 +220,7 @@ impl Pfx {
     /// The head of a search key in a node with this prefix, from its
     /// whole-key head when the key has at most 8 bytes.
     #[inline]
-    fn rel_sk(self, sk: SKey<'_>) -> u64 {
+    fn rel_sk(self, sk: SearchKey<'_>) -> u64 {
         if self.len == 0 {
             sk.head
         } else if sk.key.len() <= 8 {
@@ -241,7 +241,7 @@ impl Pfx {
     /// key that starts with the prefix, `Equal` if it may start with it
     /// (it does if the prefix has at most 8 bytes).
     #[inline]
-    fn order(self, sk: SKey<'_>) -> core::cmp::Ordering {
+    fn order(self, sk: SearchKey<'_>) -> core::cmp::Ordering {
         if self.len == 0 {
             return core::cmp::Ordering::Equal;
         }
@@ -260,22 +260,22 @@ impl Pfx {
 /// long key's [`Entry`], as the key's first version, so that a get or a
 /// scan of a key that was written once takes one miss for key and value.
 /// An embedded record is freed with its entry, never on its own. Handled
-/// through [`RecRef`] outside this module.
+/// through [`RecordRef`] outside this module.
 #[repr(C)]
 #[derive(Debug)]
-pub(crate) struct Rec {
+pub(crate) struct Record {
     seqno: u64,
-    older: AtomicPtr<Rec>,
+    older: AtomicPtr<Record>,
     len: usize,
     tomb: bool,
     embedded: bool,
 }
 
-const REC_HDR: usize = core::mem::size_of::<Rec>();
+const RECORD_HEADER: usize = core::mem::size_of::<Record>();
 const ENTRY_HDR: usize = core::mem::size_of::<Entry>();
 
 fn rec_layout(len: usize) -> Layout {
-    Layout::from_size_align(REC_HDR + len, core::mem::align_of::<Rec>())
+    Layout::from_size_align(RECORD_HEADER + len, core::mem::align_of::<Record>())
         .expect("value too large for an allocation")
 }
 
@@ -283,9 +283,9 @@ fn rec_layout(len: usize) -> Layout {
 /// `Some(n)`, an embedded record of `n` value bytes; and the offset of
 /// that record.
 fn entry_layout(len: usize, value: Option<usize>) -> (Layout, usize) {
-    let rec_at = (ENTRY_HDR + len).next_multiple_of(core::mem::align_of::<Rec>());
+    let rec_at = (ENTRY_HDR + len).next_multiple_of(core::mem::align_of::<Record>());
     let size = match value {
-        Some(n) => rec_at + REC_HDR + n,
+        Some(n) => rec_at + RECORD_HEADER + n,
         None => ENTRY_HDR + len,
     };
     let layout = Layout::from_size_align(size, core::mem::align_of::<Entry>())
@@ -296,10 +296,10 @@ fn entry_layout(len: usize, value: Option<usize>) -> (Layout, usize) {
 /// The value bytes of a record.
 ///
 /// # Safety
-/// `p` points to a live record (allocated by [`NewRec::new`] or embedded
+/// `p` points to a live record (allocated by [`NewRecord::new`] or embedded
 /// in an entry; its provenance covers the whole allocation), which stays
 /// live for `'a`.
-unsafe fn rec_value<'a>(p: *const Rec) -> Option<&'a [u8]> {
+unsafe fn rec_value<'a>(p: *const Record) -> Option<&'a [u8]> {
     // SAFETY: the caller guarantees a live record; header fields are
     // immutable after publication.
     let (tomb, len) = unsafe { ((*p).tomb, (*p).len) };
@@ -308,7 +308,7 @@ unsafe fn rec_value<'a>(p: *const Rec) -> Option<&'a [u8]> {
     }
     // SAFETY: the value bytes follow the header in the same allocation,
     // were initialised before publication and never change.
-    Some(unsafe { slice::from_raw_parts(p.cast::<u8>().add(REC_HDR), len) })
+    Some(unsafe { slice::from_raw_parts(p.cast::<u8>().add(RECORD_HEADER), len) })
 }
 
 /// The key bytes of an entry.
@@ -323,16 +323,16 @@ unsafe fn entry_key<'a>(p: *const Entry) -> &'a [u8] {
 
 /// A version record borrowed under an epoch guard.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RecRef<'g> {
-    p: NonNull<Rec>,
+pub(crate) struct RecordRef<'g> {
+    p: NonNull<Record>,
     _guard: PhantomData<&'g Guard>,
 }
 
-impl<'g> RecRef<'g> {
+impl<'g> RecordRef<'g> {
     /// Module invariants 1 and 3: a non-null pointer loaded while a guard
     /// for `'g` is pinned names a record live for `'g`.
-    fn new(p: *mut Rec) -> Option<Self> {
-        NonNull::new(p).map(|p| RecRef {
+    fn new(p: *mut Record) -> Option<Self> {
+        NonNull::new(p).map(|p| RecordRef {
             p,
             _guard: PhantomData,
         })
@@ -353,7 +353,7 @@ impl<'g> RecRef<'g> {
         // record lives (`'g`). Made from the record's pointer, not through
         // a slice, they keep the allocation's provenance (see
         // `Item::value_seqno`).
-        Some(unsafe { Bytes::from_raw_parts(p.cast::<u8>().add(REC_HDR), len) })
+        Some(unsafe { Bytes::from_raw_parts(p.cast::<u8>().add(RECORD_HEADER), len) })
     }
 
     /// Whether the newest version is a tombstone.
@@ -371,7 +371,7 @@ impl<'g> RecRef<'g> {
     }
 
     /// The newest version at or below `seqno`, walking the chain.
-    pub(crate) fn visible_at(self, seqno: u64) -> Option<RecRef<'g>> {
+    pub(crate) fn visible_at(self, seqno: u64) -> Option<RecordRef<'g>> {
         let mut r = self;
         loop {
             // SAFETY: live record (see `new`); `seqno` is immutable.
@@ -384,28 +384,28 @@ impl<'g> RecRef<'g> {
             }
             // Records the chain links to are live while the guard is
             // pinned (invariant 3), so `new` applies.
-            r = RecRef::new(older.load(Ordering::Acquire))?;
+            r = RecordRef::new(older.load(Ordering::Acquire))?;
         }
     }
 }
 
 /// A version record not yet published (owned).
 #[derive(Debug)]
-pub(crate) struct NewRec(NonNull<Rec>);
+pub(crate) struct NewRecord(NonNull<Record>);
 
-impl NewRec {
+impl NewRecord {
     /// A record for `value` (`None`: tombstone) with seqno `seqno`.
     pub(crate) fn new(value: Option<&[u8]>, seqno: u64) -> Self {
         let len = value.map_or(0, <[u8]>::len);
         let layout = rec_layout(len);
         // SAFETY: the layout has a non-zero size (the header).
-        let p = unsafe { alloc::alloc(layout) }.cast::<Rec>();
+        let p = unsafe { alloc::alloc(layout) }.cast::<Record>();
         let Some(p) = NonNull::new(p) else {
             alloc::handle_alloc_error(layout)
         };
         // SAFETY: `p` is a fresh allocation of header + `len` bytes.
         unsafe {
-            p.as_ptr().write(Rec {
+            p.as_ptr().write(Record {
                 seqno,
                 older: AtomicPtr::new(ptr::null_mut()),
                 len,
@@ -413,41 +413,45 @@ impl NewRec {
                 embedded: false,
             });
             if let Some(v) = value {
-                ptr::copy_nonoverlapping(v.as_ptr(), p.as_ptr().cast::<u8>().add(REC_HDR), len);
+                ptr::copy_nonoverlapping(
+                    v.as_ptr(),
+                    p.as_ptr().cast::<u8>().add(RECORD_HEADER),
+                    len,
+                );
             }
         }
-        NewRec(p)
+        NewRecord(p)
     }
 
-    fn publish(self, heap: &Account, older: *mut Rec) -> *mut Rec {
+    fn publish(self, heap: &Account, older: *mut Record) -> *mut Record {
         let p = self.0.as_ptr();
         core::mem::forget(self);
         // SAFETY: owned, not yet shared.
         unsafe {
-            heap.add(REC_HDR + (*p).len);
+            heap.add(RECORD_HEADER + (*p).len);
             (*p).older.store(older, Ordering::Relaxed);
         }
         p
     }
 }
 
-impl Drop for NewRec {
+impl Drop for NewRecord {
     fn drop(&mut self) {
         // SAFETY: never published (publish forgets `self`), so owned alone.
         unsafe { free_rec(self.0.as_ptr()) };
     }
 }
 
-// SAFETY: a `NewRec` owns its allocation exclusively.
-unsafe impl Send for NewRec {}
+// SAFETY: a `NewRecord` owns its allocation exclusively.
+unsafe impl Send for NewRecord {}
 
 /// Frees one record (an embedded one stays, for its entry to free);
 /// returns its bytes.
 ///
 /// # Safety
-/// `p` is a record allocated by [`NewRec::new`] or embedded in an entry,
+/// `p` is a record allocated by [`NewRecord::new`] or embedded in an entry,
 /// unreachable, freed once.
-unsafe fn free_rec(p: *mut Rec) -> usize {
+unsafe fn free_rec(p: *mut Record) -> usize {
     // SAFETY: the caller's contract; the layout is recomputed from the
     // immutable length.
     unsafe {
@@ -457,7 +461,7 @@ unsafe fn free_rec(p: *mut Rec) -> usize {
         let len = (*p).len;
         ptr::drop_in_place(p);
         alloc::dealloc(p.cast::<u8>(), rec_layout(len));
-        REC_HDR + len
+        RECORD_HEADER + len
     }
 }
 
@@ -468,7 +472,7 @@ unsafe fn free_rec(p: *mut Rec) -> usize {
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Entry {
-    versions: AtomicPtr<Rec>,
+    versions: AtomicPtr<Record>,
     len: usize,
     /// The allocation's size (with an embedded record, if any).
     size: usize,
@@ -516,7 +520,7 @@ impl Entry {
             alloc::handle_alloc_error(layout)
         }
         // SAFETY: `p` is a fresh allocation of header + key bytes (+ the
-        // record header and value bytes at `rec_at`, aligned for `Rec`).
+        // record header and value bytes at `rec_at`, aligned for `Record`).
         unsafe {
             p.write(Entry {
                 versions: AtomicPtr::new(ptr::null_mut()),
@@ -525,15 +529,19 @@ impl Entry {
             });
             ptr::copy_nonoverlapping(key.as_ptr(), p.cast::<u8>().add(ENTRY_HDR), key.len());
             if let Some((value, seqno)) = first {
-                let r = p.cast::<u8>().add(rec_at).cast::<Rec>();
-                r.write(Rec {
+                let r = p.cast::<u8>().add(rec_at).cast::<Record>();
+                r.write(Record {
                     seqno,
                     older: AtomicPtr::new(ptr::null_mut()),
                     len: value.len(),
                     tomb: false,
                     embedded: true,
                 });
-                ptr::copy_nonoverlapping(value.as_ptr(), r.cast::<u8>().add(REC_HDR), value.len());
+                ptr::copy_nonoverlapping(
+                    value.as_ptr(),
+                    r.cast::<u8>().add(RECORD_HEADER),
+                    value.len(),
+                );
                 (*p).versions.store(r, Ordering::Relaxed);
             }
         }
@@ -544,9 +552,9 @@ impl Entry {
 /// Frees a run of records linked through `older`; returns the bytes freed.
 ///
 /// # Safety
-/// `r` is null or the head of a run of records allocated by [`NewRec`]
+/// `r` is null or the head of a run of records allocated by [`NewRecord`]
 /// that no thread can reach any more and that no one else frees.
-unsafe fn free_chain(mut r: *mut Rec) -> usize {
+unsafe fn free_chain(mut r: *mut Record) -> usize {
     let mut bytes = 0;
     while !r.is_null() {
         // SAFETY: the caller hands over exclusive ownership of the run.
@@ -581,12 +589,12 @@ unsafe fn free_entry(e: *mut Entry) -> usize {
 /// # Safety
 /// The run starting at `r` (non-null) is unreachable from the tree (the
 /// caller unlinked it under the leaf latch) and is retired exactly once.
-unsafe fn retire_chain(r: *mut Rec, guard: &Guard, heap: &Arc<Account>) {
+unsafe fn retire_chain(r: *mut Record, guard: &Guard, heap: &Arc<Account>) {
     /// # Safety
     /// As for [`free_chain`].
     unsafe fn free(p: *mut u8) -> usize {
-        // SAFETY: `p` is the `*mut Rec` that `retire_chain` was given.
-        unsafe { free_chain(p.cast::<Rec>()) }
+        // SAFETY: `p` is the `*mut Record` that `retire_chain` was given.
+        unsafe { free_chain(p.cast::<Record>()) }
     }
     // SAFETY: the caller's contract, with the matching free function.
     unsafe { retire(r.cast::<u8>(), free, guard, heap) }
@@ -654,15 +662,15 @@ const _: () = assert!(INLINE_MAX <= 8, "inline values fit in a Bytes copy");
 
 /// A search key with its head computed once.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SKey<'k> {
+pub(crate) struct SearchKey<'k> {
     pub(crate) key: &'k [u8],
     pub(crate) head: u64,
 }
 
-impl<'k> SKey<'k> {
+impl<'k> SearchKey<'k> {
     #[inline]
     pub(crate) fn new(key: &'k [u8]) -> Self {
-        SKey {
+        SearchKey {
             key,
             head: head_of(key),
         }
@@ -684,7 +692,7 @@ fn klen_meta(key: &[u8]) -> u16 {
 /// so the shorter key is a prefix of the other. `None` when both are long
 /// and the full keys must decide.
 #[inline]
-fn tie_order(meta: u16, sk: SKey<'_>) -> Option<core::cmp::Ordering> {
+fn tie_order(meta: u16, sk: SearchKey<'_>) -> Option<core::cmp::Ordering> {
     let klen = meta & KLEN_MASK;
     if klen != KLEN_LONG {
         Some(usize::from(klen).cmp(&sk.key.len()))
@@ -718,14 +726,14 @@ fn unpack<'g>(word: *mut u8, meta: u16) -> Bytes<'g> {
 
 /// The raw contents of a slot, loaded without interpretation.
 #[derive(Debug, Clone, Copy)]
-struct Raw {
+struct RawSlot {
     head: u64,
     meta: u16,
     word: *mut u8,
 }
 
-impl Raw {
-    const EMPTY: Raw = Raw {
+impl RawSlot {
+    const EMPTY: RawSlot = RawSlot {
         head: 0,
         meta: 0,
         word: ptr::null_mut(),
@@ -743,9 +751,9 @@ impl Raw {
         !self.is_long() && self.meta & CHAIN == 0
     }
 
-    /// An inline value, to be given a key with [`Raw::with_key`].
-    fn inline(value: &[u8]) -> Raw {
-        Raw {
+    /// An inline value, to be given a key with [`RawSlot::with_key`].
+    fn inline(value: &[u8]) -> RawSlot {
+        RawSlot {
             head: 0,
             meta: (value.len() as u16) << VLEN_SHIFT,
             word: pack(value),
@@ -753,8 +761,8 @@ impl Raw {
     }
 
     /// The key part of a slot for `key` in a node with prefix `pfx`.
-    fn key(pfx: Pfx, key: &[u8]) -> Raw {
-        Raw {
+    fn key(pfx: Prefix, key: &[u8]) -> RawSlot {
+        RawSlot {
             head: pfx.rel(key),
             meta: klen_meta(key),
             word: ptr::null_mut(),
@@ -764,11 +772,11 @@ impl Raw {
     /// This slot with its head made whole-key (for a key of at most 8
     /// bytes, rebuilt with the node's prefix `pfx`), as readers use it.
     #[inline]
-    fn absolute(self, pfx: Pfx) -> Raw {
+    fn absolute(self, pfx: Prefix) -> RawSlot {
         if self.is_long() {
             return self;
         }
-        Raw {
+        RawSlot {
             head: pfx.abs_short(self.head),
             ..self
         }
@@ -782,7 +790,7 @@ impl Raw {
 /// # Safety
 /// If the key is long, `e` is a live entry (one a latched or owned node
 /// holds).
-unsafe fn rehead(head: u64, meta: u16, e: *const Entry, from: Pfx, to: Pfx) -> u64 {
+unsafe fn rehead(head: u64, meta: u16, e: *const Entry, from: Prefix, to: Prefix) -> u64 {
     if from == to {
         head
     } else if meta & KLEN_MASK != KLEN_LONG {
@@ -795,20 +803,20 @@ unsafe fn rehead(head: u64, meta: u16, e: *const Entry, from: Pfx, to: Pfx) -> u
 
 /// The value of a leaf slot as of a validated read.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Val<'g> {
+pub(crate) enum SlotValue<'g> {
     /// An inline value: visible to every reader and snapshot.
     Inline(Bytes<'g>),
     /// The newest record of the key's version chain.
-    Chain(RecRef<'g>),
+    Chain(RecordRef<'g>),
 }
 
-impl<'g> Val<'g> {
+impl<'g> SlotValue<'g> {
     /// The newest value (None: tombstone).
     #[inline]
     pub(crate) fn now(self) -> Option<Bytes<'g>> {
         match self {
-            Val::Inline(b) => Some(b),
-            Val::Chain(r) => r.value(),
+            SlotValue::Inline(b) => Some(b),
+            SlotValue::Chain(r) => r.value(),
         }
     }
 
@@ -816,8 +824,8 @@ impl<'g> Val<'g> {
     #[inline]
     pub(crate) fn at(self, seqno: u64) -> Option<Bytes<'g>> {
         match self {
-            Val::Inline(b) => Some(b),
-            Val::Chain(r) => r.visible_at(seqno)?.value(),
+            SlotValue::Inline(b) => Some(b),
+            SlotValue::Chain(r) => r.visible_at(seqno)?.value(),
         }
     }
 
@@ -825,8 +833,8 @@ impl<'g> Val<'g> {
     /// or ends in a lone tombstone.
     pub(crate) fn has_older_or_tomb(self) -> bool {
         match self {
-            Val::Inline(_) => false,
-            Val::Chain(r) => r.has_older() || r.is_tomb(),
+            SlotValue::Inline(_) => false,
+            SlotValue::Chain(r) => r.has_older() || r.is_tomb(),
         }
     }
 }
@@ -836,8 +844,8 @@ impl<'g> Val<'g> {
 /// known to be live for `'g`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Copied<'g> {
-    raw: Raw,
-    versions: *mut Rec,
+    raw: RawSlot,
+    versions: *mut Record,
     _guard: PhantomData<&'g Guard>,
 }
 
@@ -873,12 +881,12 @@ impl Item<'_> {
         match self.val.borrowed_ptr() {
             None => 0,
             // SAFETY: an item's value is inline or comes from
-            // `RecRef::value` (the two places `copy_leaf` makes items):
-            // borrowed bytes then start `REC_HDR` bytes into a record, with
-            // the provenance of its whole allocation (`RecRef::value` keeps
+            // `RecordRef::value` (the two places `copy_leaf` makes items):
+            // borrowed bytes then start `RECORD_HEADER` bytes into a record, with
+            // the provenance of its whole allocation (`RecordRef::value` keeps
             // it), live while the guard of `'g` is pinned (invariants 1 and
             // 3); `seqno` is immutable.
-            Some(v) => unsafe { (*v.sub(REC_HDR).cast::<Rec>()).seqno },
+            Some(v) => unsafe { (*v.sub(RECORD_HEADER).cast::<Record>()).seqno },
         }
     }
 }
@@ -940,7 +948,7 @@ pub(crate) struct LeafCopy<'g, L: Latch, const N: usize> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeafSlot<'g> {
     pub(crate) key: Bytes<'g>,
-    pub(crate) val: Val<'g>,
+    pub(crate) val: SlotValue<'g>,
 }
 
 /// A B-link tree node of `N` slots. See the module docs for the layout.
@@ -957,7 +965,7 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     last: AtomicU16,
     count: AtomicU32,
     high_meta: AtomicU16,
-    /// The node's prefix ([`Pfx`]): its length and first 8 bytes. Changed
+    /// The node's prefix ([`Prefix`]): its length and first 8 bytes. Changed
     /// only under the latch, with every head re-encoded in the same
     /// critical section (see [`Locked::set_prefix`]).
     plen: AtomicU8,
@@ -1005,14 +1013,14 @@ fn split_point(run: i8, pos: usize, total: usize) -> usize {
 /// three words instead of reading the entry's key again (a miss per
 /// separator moved).
 #[derive(Debug, Clone, Copy)]
-struct Sep {
+struct Separator {
     head: u64,
     meta: u16,
     e: *mut Entry,
 }
 
-impl Sep {
-    const NONE: Sep = Sep {
+impl Separator {
+    const NONE: Separator = Separator {
         head: 0,
         meta: 0,
         e: ptr::null_mut(),
@@ -1020,14 +1028,14 @@ impl Sep {
 
     /// The slot for entry `e` (null: an empty slot), from its key, in a
     /// node with prefix `pfx`.
-    fn of(e: *mut Entry, pfx: Pfx) -> Sep {
+    fn of(e: *mut Entry, pfx: Prefix) -> Separator {
         if e.is_null() {
-            return Sep::NONE;
+            return Separator::NONE;
         }
         // SAFETY: a non-null `e` is an entry this thread owns or that the
         // latched node holds (invariant 1).
         let k = unsafe { entry_key(e) };
-        Sep {
+        Separator {
             head: pfx.rel(k),
             meta: klen_meta(k),
             e,
@@ -1036,8 +1044,8 @@ impl Sep {
 
     /// This separator moved from a node with prefix `from` to one with
     /// prefix `to`.
-    fn moved(self, from: Pfx, to: Pfx) -> Sep {
-        Sep {
+    fn moved(self, from: Prefix, to: Prefix) -> Separator {
+        Separator {
             // SAFETY: a separator's entry is live while a latched or owned
             // node holds it (invariant 1).
             head: unsafe { rehead(self.head, self.meta, self.e, from, to) },
@@ -1171,8 +1179,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// The node's prefix, as loaded (racy under an optimistic read, so
     /// only meaningful once the read validates; every use is bounded).
     #[inline]
-    pub(crate) fn prefix(&self) -> Pfx {
-        Pfx {
+    pub(crate) fn prefix(&self) -> Prefix {
+        Prefix {
             len: usize::from(self.plen.load(Ordering::Relaxed)),
             head: self.pfx.load(Ordering::Relaxed),
         }
@@ -1194,8 +1202,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     #[inline]
-    fn raw(&self, i: usize) -> Raw {
-        Raw {
+    fn raw(&self, i: usize) -> RawSlot {
+        RawSlot {
             head: self.heads[i].load(Ordering::Relaxed),
             meta: self.meta[i].load(Ordering::Relaxed),
             word: self.words[i].load(Ordering::Acquire),
@@ -1286,7 +1294,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             .zip(&self.meta[from..to])
             .zip(&self.words[from..to]);
         for (i, (c, ((head, meta), word))) in slots.iter_mut().zip(cells).enumerate() {
-            let raw = Raw {
+            let raw = RawSlot {
                 head: head.load(Ordering::Relaxed),
                 meta: meta.load(Ordering::Relaxed),
                 word: word.load(Ordering::Acquire),
@@ -1434,7 +1442,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     #[inline]
     pub(crate) fn covers(
         &self,
-        sk: SKey<'_>,
+        sk: SearchKey<'_>,
         v: &Reading<'_, L>,
         guard: &Guard,
     ) -> Result<bool, Restart> {
@@ -1490,7 +1498,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     /// Child `i` of an inner node.
     #[inline]
-    pub(crate) fn kid<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
+    pub(crate) fn child<'g>(&'g self, i: usize, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
         if self.level == 0 {
             return None;
         }
@@ -1531,7 +1539,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     #[inline]
     pub(crate) fn lower_bound(
         &self,
-        sk: SKey<'_>,
+        sk: SearchKey<'_>,
         v: &Reading<'_, L>,
         _guard: &Guard,
     ) -> Result<(usize, bool), Restart> {
@@ -1615,7 +1623,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let all = fences.iter().copied().chain(keys.iter().map(|k| &**k));
         let mut first: Option<&[u8]> = None;
         for k in all {
-            if k.len() < pfx.len || Pfx::of(k, pfx.len) != pfx {
+            if k.len() < pfx.len || Prefix::of(k, pfx.len) != pfx {
                 return Err(format!("{k:?} does not start with the prefix {pfx:?}"));
             }
             let f = *first.get_or_insert(k);
@@ -1668,17 +1676,17 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     // --- plain accessors for a writer holding the latch (or an owner) ---
 
-    fn set_raw(&self, i: usize, r: Raw) {
+    fn set_raw(&self, i: usize, r: RawSlot) {
         self.heads[i].store(r.head, Ordering::Relaxed);
         self.meta[i].store(r.meta, Ordering::Relaxed);
         self.words[i].store(r.word, Ordering::Release);
     }
 
-    fn kid_ptr(&self, i: usize) -> *mut Node<L, N> {
+    fn child_ptr(&self, i: usize) -> *mut Node<L, N> {
         self.words[i].load(Ordering::Relaxed).cast::<Node<L, N>>()
     }
 
-    fn set_kid(&self, i: usize, n: *mut Node<L, N>) {
+    fn set_child(&self, i: usize, n: *mut Node<L, N>) {
         self.words[i].store(n.cast::<u8>(), Ordering::Release);
     }
 
@@ -1693,7 +1701,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Sets separator `i` of an inner node (head and length class from
     /// the entry's key).
     fn set_sep(&self, i: usize, e: *mut Entry) {
-        self.put_sep(i, Sep::of(e, self.prefix()));
+        self.put_sep(i, Separator::of(e, self.prefix()));
     }
 
     /// Removes separator `pos` and child `pos + 1` of this inner node
@@ -1704,16 +1712,16 @@ impl<L: Latch, const N: usize> Node<L, N> {
         }
         self.set_sep(n - 1, ptr::null_mut());
         for i in pos + 1..n {
-            self.set_kid(i, self.kid_ptr(i + 1));
+            self.set_child(i, self.child_ptr(i + 1));
         }
-        self.set_kid(n, ptr::null_mut());
+        self.set_child(n, ptr::null_mut());
         self.set_count(n - 1);
     }
 
     /// Separator `i` as stored (head, length class, entry), for moving it
     /// without reading its key again.
-    fn sep_slot(&self, i: usize) -> Sep {
-        Sep {
+    fn sep_slot(&self, i: usize) -> Separator {
+        Separator {
             head: self.heads[i].load(Ordering::Relaxed),
             meta: self.meta[i].load(Ordering::Relaxed),
             e: self.ext()[i].load(Ordering::Relaxed),
@@ -1721,7 +1729,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     /// Stores a separator moved from another slot (see [`sep_slot`]).
-    fn put_sep(&self, i: usize, s: Sep) {
+    fn put_sep(&self, i: usize, s: Separator) {
         self.heads[i].store(s.head, Ordering::Relaxed);
         self.meta[i].store(s.meta, Ordering::Relaxed);
         self.ext()[i].store(s.e, Ordering::Release);
@@ -1745,7 +1753,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     /// The key bytes of a leaf slot this thread owns or holds latched.
-    fn owned_key(&self, r: &Raw) -> KeyBuf<'_> {
+    fn owned_key(&self, r: &RawSlot) -> KeyBuf<'_> {
         if r.is_long() {
             // SAFETY: a long-key word of an owned or latched leaf is a live
             // entry (invariant 1), not freed while the latch is held.
@@ -1758,7 +1766,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     /// Stores the prefix fields (an owned node, or under the latch; the
     /// heads must already be encoded for `p`).
-    fn store_prefix(&self, p: Pfx) {
+    fn store_prefix(&self, p: Prefix) {
         self.plen.store(p.len as u8, Ordering::Relaxed);
         self.pfx.store(p.head, Ordering::Relaxed);
     }
@@ -1767,7 +1775,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// see part of the change fail validation) to `to`, which every key
     /// of its range starts with, re-encoding every head. Long keys are
     /// read from their entries, all prefetched first.
-    fn reprefix(&self, to: Pfx) {
+    fn reprefix(&self, to: Prefix) {
         let from = self.prefix();
         if from == to {
             return;
@@ -1834,16 +1842,16 @@ impl KeyBuf<'_> {
 /// snapshot bound `oldest`: inline if both key and value are small and no
 /// snapshot can need the seqno.
 /// `pfx` is the prefix of the node it goes into.
-fn new_raw(heap: &Account, pfx: Pfx, key: &[u8], value: &[u8], w: u64, oldest: u64) -> Raw {
-    let k = Raw::key(pfx, key);
+fn new_raw(heap: &Account, pfx: Prefix, key: &[u8], value: &[u8], w: u64, oldest: u64) -> RawSlot {
+    let k = RawSlot::key(pfx, key);
     if key.len() <= 8 {
         if value.len() <= INLINE_MAX && w <= oldest {
-            return Raw::inline(value).with_key(k);
+            return RawSlot::inline(value).with_key(k);
         }
-        let r = NewRec::new(Some(value), w).publish(heap, ptr::null_mut());
+        let r = NewRecord::new(Some(value), w).publish(heap, ptr::null_mut());
         return k.chain(r);
     }
-    Raw {
+    RawSlot {
         word: Entry::alloc_with(key, Some((value, w)), heap).cast::<u8>(),
         ..k
     }
@@ -1857,15 +1865,15 @@ fn new_raw(heap: &Account, pfx: Pfx, key: &[u8], value: &[u8], w: u64, oldest: u
 /// key its word is non-null, and for a long key `versions` is the entry's
 /// (non-null) version pointer loaded under the same validated read.
 #[inline]
-unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> LeafSlot<'g> {
+unsafe fn resolve<'g>(raw: RawSlot, versions: *mut Record) -> LeafSlot<'g> {
     if raw.is_inline() {
         return LeafSlot {
             key: short_key(raw.head, raw.meta),
-            val: Val::Inline(unpack(raw.word, raw.meta)),
+            val: SlotValue::Inline(unpack(raw.word, raw.meta)),
         };
     }
     let (key, rec) = if raw.is_chain() {
-        (short_key(raw.head, raw.meta), raw.word.cast::<Rec>())
+        (short_key(raw.head, raw.meta), raw.word.cast::<Record>())
     } else {
         // SAFETY: invariants 1 and 3: a validated long-key word is a live
         // entry (the caller's contract).
@@ -1875,7 +1883,7 @@ unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> LeafSlot<'g> {
     LeafSlot {
         key,
         // Invariants 1 and 3: a validated chain head is a live record.
-        val: Val::Chain(RecRef {
+        val: SlotValue::Chain(RecordRef {
             // SAFETY: non-null by the caller's contract.
             p: unsafe { NonNull::new_unchecked(rec) },
             _guard: PhantomData,
@@ -1889,13 +1897,13 @@ unsafe fn resolve<'g>(raw: Raw, versions: *mut Rec) -> LeafSlot<'g> {
 /// # Safety
 /// `r` is the content of a leaf slot that no thread can reach any more and
 /// that no one else frees.
-unsafe fn free_raw(r: Raw) -> usize {
+unsafe fn free_raw(r: RawSlot) -> usize {
     if r.is_long() {
         // SAFETY: the caller hands over the entry and its chain.
         unsafe { free_entry(r.word.cast::<Entry>()) }
     } else if r.is_chain() {
         // SAFETY: the caller hands over the chain.
-        unsafe { free_chain(r.word.cast::<Rec>()) }
+        unsafe { free_chain(r.word.cast::<Record>()) }
     } else {
         0
     }
@@ -1905,13 +1913,13 @@ unsafe fn free_raw(r: Raw) -> usize {
 ///
 /// # Safety
 /// `r` was unlinked from its leaf under the latch and is retired once.
-unsafe fn retire_raw(r: Raw, guard: &Guard, heap: &Arc<Account>) {
+unsafe fn retire_raw(r: RawSlot, guard: &Guard, heap: &Arc<Account>) {
     if r.is_long() {
         // SAFETY: the caller's contract.
         unsafe { retire_entry(r.word.cast::<Entry>(), guard, heap) }
     } else if r.is_chain() {
         // SAFETY: the caller's contract.
-        unsafe { retire_chain(r.word.cast::<Rec>(), guard, heap) }
+        unsafe { retire_chain(r.word.cast::<Record>(), guard, heap) }
     }
 }
 
@@ -2006,9 +2014,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         if raw.is_inline() {
             if w <= oldest {
                 if let Some(v) = value.filter(|_| fits) {
-                    node.set_raw(pos, Raw::inline(v).with_key(raw));
+                    node.set_raw(pos, RawSlot::inline(v).with_key(raw));
                 } else {
-                    let r = NewRec::new(value, w).publish(self.heap, ptr::null_mut());
+                    let r = NewRecord::new(value, w).publish(self.heap, ptr::null_mut());
                     node.set_raw(pos, raw.chain(r));
                 }
                 return Pushed {
@@ -2019,8 +2027,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             // A snapshot may need the inline value: it becomes a record
             // visible to every snapshot (seqno 0) under the new version.
             let old = unpack(raw.word, raw.meta);
-            let older = NewRec::new(Some(&old), 0).publish(self.heap, ptr::null_mut());
-            let r = NewRec::new(value, w).publish(self.heap, older);
+            let older = NewRecord::new(Some(&old), 0).publish(self.heap, ptr::null_mut());
+            let r = NewRecord::new(value, w).publish(self.heap, older);
             node.set_raw(pos, raw.chain(r));
             let kept = self.trim(r, oldest, guard);
             return Pushed {
@@ -2034,13 +2042,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             let e = unsafe { &*raw.word.cast::<Entry>() };
             (Some(e), e.versions.load(Ordering::Relaxed))
         } else {
-            (None, raw.word.cast::<Rec>())
+            (None, raw.word.cast::<Record>())
         };
         // SAFETY: the chain head of a live slot is live (invariant 3).
         let was_live = unsafe { old.as_ref() }.is_some_and(|r| !r.tomb);
         if anchor.is_none() && fits && w <= oldest {
             // No snapshot needs the chain: fold it back inline.
-            node.set_raw(pos, Raw::inline(value.unwrap_or(&[])).with_key(raw));
+            node.set_raw(pos, RawSlot::inline(value.unwrap_or(&[])).with_key(raw));
             // SAFETY: the chain was unlinked from the slot just now, under
             // the latch; only this latch holder could unlink it.
             unsafe { retire_chain(old, guard, self.heap) };
@@ -2049,7 +2057,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 kept: false,
             };
         }
-        let r = NewRec::new(value, w).publish(self.heap, old);
+        let r = NewRecord::new(value, w).publish(self.heap, old);
         match anchor {
             Some(e) => e.versions.store(r, Ordering::Release),
             None => node.set_raw(pos, raw.chain(r)),
@@ -2062,7 +2070,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
 
     /// Trims a chain (see [`push_version`](Self::push_version)); returns
     /// whether more than the head is left.
-    fn trim(&self, head: *mut Rec, oldest: u64, guard: &Guard) -> bool {
+    fn trim(&self, head: *mut Record, oldest: u64, guard: &Guard) -> bool {
         let mut r = head;
         loop {
             // SAFETY: `r` is in the chain of a slot of the latched leaf;
@@ -2079,7 +2087,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 // run first, so the deferred free never reads it (the
                 // entry may be freed before the run's free runs).
                 let mut last = older;
-                let mut before = ptr::null_mut::<Rec>();
+                let mut before = ptr::null_mut::<Record>();
                 loop {
                     // SAFETY: the run is still allocated (only this latch
                     // holder unlinks records, and it has not retired it).
@@ -2134,7 +2142,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                     .versions
                     .load(Ordering::Relaxed)
             } else {
-                raw.word.cast::<Rec>()
+                raw.word.cast::<Record>()
             };
             let longer = self.trim(head, oldest, guard);
             // SAFETY: the chain head of a live slot is live.
@@ -2148,7 +2156,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             } else if raw.is_chain() && rec.len <= INLINE_MAX {
                 // SAFETY: a live record's value (not a tombstone).
                 let v = unsafe { rec_value(head) }.unwrap_or(&[]);
-                node.set_raw(i, Raw::inline(v).with_key(raw));
+                node.set_raw(i, RawSlot::inline(v).with_key(raw));
                 // SAFETY: unlinked from the slot just now, under the latch.
                 unsafe { retire_chain(head, guard, self.heap) };
             }
@@ -2164,7 +2172,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         for i in pos..n - 1 {
             node.set_raw(i, node.raw(i + 1));
         }
-        node.set_raw(n - 1, Raw::EMPTY);
+        node.set_raw(n - 1, RawSlot::EMPTY);
         node.set_count(n - 1);
         // SAFETY: `raw` is no longer in any slot (each slot content is in
         // exactly one slot of one leaf), and this latch holder is its only
@@ -2205,8 +2213,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             && p.level == w.level + 1
             && w.right.load(Ordering::Relaxed) == x_ptr
             && pos < pn
-            && p.kid_ptr(pos) == w_ptr
-            && p.kid_ptr(pos + 1) == x_ptr
+            && p.child_ptr(pos) == w_ptr
+            && p.child_ptr(pos + 1) == x_ptr
             && cw + cx < max.min(N - 1);
         if !shape {
             return None;
@@ -2222,7 +2230,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             w.put_sep(cw + 1 + i, x.sep_slot(i).moved(from, to));
         }
         for i in 0..=cx {
-            w.set_kid(cw + 1 + i, x.kid_ptr(i));
+            w.set_child(cw + 1 + i, x.child_ptr(i));
         }
         w.set_count(cw + cx + 1);
         let old_high = w.high.load(Ordering::Relaxed);
@@ -2258,7 +2266,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
 
     /// The child at `i` of this latched inner node.
     pub(crate) fn kid_locked(&self, i: usize) -> Option<&'a Node<L, N>> {
-        let p = self.node.kid_ptr(i.min(N - 1));
+        let p = self.node.child_ptr(i.min(N - 1));
         if p.is_null() {
             return None;
         }
@@ -2292,8 +2300,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             && leaf.count_exact() == 0
             && left.right.load(Ordering::Relaxed) == l_ptr
             && pos < pn
-            && p.kid_ptr(pos) == left_ptr
-            && p.kid_ptr(pos + 1) == l_ptr
+            && p.child_ptr(pos) == left_ptr
+            && p.child_ptr(pos + 1) == l_ptr
             && !l.low.load(Ordering::Relaxed).is_null();
         if !shape {
             return false;
@@ -2358,7 +2366,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // Full: split. `total` slots after the insert; at(i) indexes the
         // merged sequence without materialising it.
         let total = n + 1;
-        let at = |i: usize| -> Raw {
+        let at = |i: usize| -> RawSlot {
             match i.cmp(&pos) {
                 core::cmp::Ordering::Less => node.raw(i),
                 core::cmp::Ordering::Equal => raw,
@@ -2391,8 +2399,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // one latched).
         let old = node.prefix();
         right.store_prefix(old);
-        right.reprefix(Pfx::of_range(Some(sep_key), node.high_key()));
-        let left_pfx = Pfx::of_range(node.low_key(), Some(sep_key));
+        right.reprefix(Prefix::of_range(Some(sep_key), node.high_key()));
+        let left_pfx = Prefix::of_range(node.low_key(), Some(sep_key));
         let high = Entry::alloc(sep_key, heap);
         let sep = Entry::alloc(sep_key, heap);
         right
@@ -2404,7 +2412,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
         // Left: the first `mid` merged slots (only the inserted one moves
         // into the left half from outside, at or after `pos`).
-        let mut tmp = [Raw::EMPTY; N];
+        let mut tmp = [RawSlot::EMPTY; N];
         for (i, t) in tmp.iter_mut().enumerate().take(mid) {
             *t = at(i);
         }
@@ -2412,7 +2420,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             node.set_raw(i, *t);
         }
         for i in mid..N {
-            node.set_raw(i, Raw::EMPTY);
+            node.set_raw(i, RawSlot::EMPTY);
         }
         node.set_count(mid);
         node.reprefix(left_pfx);
@@ -2437,17 +2445,17 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             }
             node.set_sep(pos, e);
             for i in (pos + 1..n + 1).rev() {
-                node.set_kid(i + 1, node.kid_ptr(i));
+                node.set_child(i + 1, node.child_ptr(i));
             }
-            node.set_kid(pos + 1, kid);
+            node.set_child(pos + 1, kid);
             node.set_count(n + 1);
             return None;
         }
         // Full: `total` separators and `total + 1` kids after the insert.
         let total = n + 1;
         let old = node.prefix();
-        let new_sep = Sep::of(e, old);
-        let sep_at = |i: usize| -> Sep {
+        let new_sep = Separator::of(e, old);
+        let sep_at = |i: usize| -> Separator {
             match i.cmp(&pos) {
                 core::cmp::Ordering::Less => node.sep_slot(i),
                 core::cmp::Ordering::Equal => new_sep,
@@ -2456,9 +2464,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         };
         let kid_at = |i: usize| -> *mut Node<L, N> {
             match i.cmp(&(pos + 1)) {
-                core::cmp::Ordering::Less => node.kid_ptr(i),
+                core::cmp::Ordering::Less => node.child_ptr(i),
                 core::cmp::Ordering::Equal => kid,
-                core::cmp::Ordering::Greater => node.kid_ptr(i - 1),
+                core::cmp::Ordering::Greater => node.child_ptr(i - 1),
             }
         };
         let heap = self.heap;
@@ -2480,7 +2488,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             right.put_sep(i - m, sep_at(i));
         }
         for i in m..total + 1 {
-            right.set_kid(i - m, kid_at(i));
+            right.set_child(i - m, kid_at(i));
         }
         right.set_count(total - m);
         let promoted = sep_at(m - 1).e;
@@ -2491,7 +2499,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // low fence to recompute it from).
         right.store_prefix(old);
         // SAFETY: as above.
-        right.reprefix(Pfx::of_range(
+        right.reprefix(Prefix::of_range(
             Some(unsafe { entry_key(promoted) }),
             node.high_key(),
         ));
@@ -2500,7 +2508,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             .right
             .store(node.right.load(Ordering::Relaxed), Ordering::Relaxed);
         let mut kids = [ptr::null_mut(); N];
-        let mut seps = [Sep::NONE; N];
+        let mut seps = [Separator::NONE; N];
         for (i, k) in kids.iter_mut().enumerate().take(m) {
             *k = kid_at(i);
         }
@@ -2508,7 +2516,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             *s = sep_at(i);
         }
         for i in 0..N {
-            node.set_kid(i, kids[i]);
+            node.set_child(i, kids[i]);
             node.put_sep(i, seps[i]);
         }
         node.set_count(m - 1);
@@ -2521,10 +2529,10 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     }
 }
 
-impl Raw {
+impl RawSlot {
     /// This slot's value with `key`'s head and length class.
-    fn with_key(self, key: Raw) -> Raw {
-        Raw {
+    fn with_key(self, key: RawSlot) -> RawSlot {
+        RawSlot {
             head: key.head,
             meta: (key.meta & KLEN_MASK) | (self.meta & !KLEN_MASK),
             word: self.word,
@@ -2532,8 +2540,8 @@ impl Raw {
     }
 
     /// A chain slot for this short key, headed by `r`.
-    fn chain(self, r: *mut Rec) -> Raw {
-        Raw {
+    fn chain(self, r: *mut Record) -> RawSlot {
+        RawSlot {
             head: self.head,
             meta: (self.meta & KLEN_MASK) | CHAIN,
             word: r.cast::<u8>(),
@@ -2631,7 +2639,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
             let chunk = &run[(i * N).min(n)..((i + 1) * N).min(n)];
             let low = (i > 0).then(|| run[i * N - 1].0.as_ref());
             let high = shared.get(i + 1).and(chunk.last()).map(|(k, _)| k.as_ref());
-            let pfx = Pfx::of_range(low, high);
+            let pfx = Prefix::of_range(low, high);
             leaf.store_prefix(pfx);
             for (j, (k, v)) in chunk.iter().enumerate() {
                 let seqno = first_seqno + (i * N + j) as u64;
@@ -2680,9 +2688,12 @@ impl<L: Latch, const N: usize> Root<L, N> {
                         &*group[group.len() - 1],
                     )
                 };
-                p.store_prefix(Pfx::of_range(low.and_then(Node::high_key), high.high_key()));
+                p.store_prefix(Prefix::of_range(
+                    low.and_then(Node::high_key),
+                    high.high_key(),
+                ));
                 for (i, &kid) in group.iter().enumerate() {
-                    p.set_kid(i, kid);
+                    p.set_child(i, kid);
                     if i + 1 < group.len() {
                         // SAFETY: every child but the last of its level has
                         // a high key (set above or in the previous round).
@@ -2699,7 +2710,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
                     // the high key of the previous group's last child (the
                     // node left of `first_kid`).
                     let last_kid =
-                        prev_parent.kid_ptr(prev_parent.count.load(Ordering::Relaxed) as usize);
+                        prev_parent.child_ptr(prev_parent.count.load(Ordering::Relaxed) as usize);
                     // SAFETY: a node built above, owned by this function.
                     let last_right = unsafe { (*last_kid).right.load(Ordering::Relaxed) };
                     debug_assert_eq!(last_right, first_kid);
@@ -2752,12 +2763,12 @@ impl<L: Latch, const N: usize> Root<L, N> {
         {
             return false;
         }
-        let kid = r.kid_ptr(0);
+        let kid = r.child_ptr(0);
         if kid.is_null() {
             return false;
         }
         self.ptr.store(kid, Ordering::Release);
-        r.set_kid(0, ptr::null_mut());
+        r.set_child(0, ptr::null_mut());
         // SAFETY: `root` holds the exclusive latch; it is forgotten, so
         // this is its only release.
         unsafe { r.latch.unlock_obsolete() };
@@ -2784,8 +2795,8 @@ impl<L: Latch, const N: usize> Root<L, N> {
         // SAFETY: freshly allocated, not yet shared.
         let root = unsafe { &*root_ptr };
         root.set_sep(0, split.sep);
-        root.set_kid(0, old_ptr);
-        root.set_kid(1, split.right);
+        root.set_child(0, old_ptr);
+        root.set_child(1, split.right);
         root.set_count(1);
         match self
             .ptr
@@ -2815,7 +2826,7 @@ impl<L: Latch, const N: usize> Drop for Root<L, N> {
             let next_level = if first.level == 0 {
                 ptr::null_mut()
             } else {
-                first.kid_ptr(0)
+                first.child_ptr(0)
             };
             let mut p = leftmost;
             while !p.is_null() {

@@ -4,7 +4,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
-use crate::node::{EntryRef, LeafBuf, Locked, Node, Reading, Root, SKey, Split, Val};
+use crate::node::{EntryRef, LeafBuf, Locked, Node, Reading, Root, SearchKey, SlotValue, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::mvcc::{must_keep, Clock, Taken};
 use ordex_core::olc::{retry, Restart};
@@ -113,7 +113,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// thread only waits for a latch below or right of the one it holds.
     pub(crate) fn find<'g>(
         &'g self,
-        sk: SKey<'_>,
+        sk: SearchKey<'_>,
         level: u8,
         excl: bool,
         guard: &'g Guard,
@@ -128,7 +128,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     fn descend<'g>(
         &'g self,
         start: &'g Node<L, N>,
-        sk: SKey<'_>,
+        sk: SearchKey<'_>,
         level: u8,
         excl: bool,
         guard: &'g Guard,
@@ -151,7 +151,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 return Ok((node, v));
             }
             let (pos, _) = node.lower_bound(sk, &v, guard)?;
-            let kid = node.kid(pos, guard).ok_or(Restart)?;
+            let kid = node.child(pos, guard).ok_or(Restart)?;
             if let Some(p) = path.as_deref_mut() {
                 p.set(node.level(), node);
             }
@@ -166,8 +166,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     /// The newest version of `key` (None: absent), linearizable.
-    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Val<'g>> {
-        let sk = SKey::new(key);
+    pub(crate) fn newest<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<SlotValue<'g>> {
+        let sk = SearchKey::new(key);
         let _in = L::enter_shared(&self.tl);
         retry(|| self.try_newest(sk, guard))
     }
@@ -175,9 +175,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     #[inline]
     fn try_newest<'g>(
         &'g self,
-        sk: SKey<'_>,
+        sk: SearchKey<'_>,
         guard: &'g Guard,
-    ) -> Result<Option<Val<'g>>, Restart> {
+    ) -> Result<Option<SlotValue<'g>>, Restart> {
         let (leaf, v) = self.find(sk, 0, false, guard)?;
         let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
         if found {
@@ -273,7 +273,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         guard: &'g Guard,
         prev: bool,
     ) -> (Seqno, Option<Bytes<'g>>) {
-        let sk = SKey::new(key);
+        let sk = SearchKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         let mut path = Path::new();
@@ -305,7 +305,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// Removes `key`; `Some(seqno)` if a live value was removed.
     pub(crate) fn remove(&self, key: &[u8]) -> Option<Seqno> {
         let guard = &epoch::pin();
-        let sk = SKey::new(key);
+        let sk = SearchKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut restarts = 0;
         loop {
@@ -348,7 +348,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         F: FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
     {
         let guard = &epoch::pin();
-        let sk = SKey::new(key);
+        let sk = SearchKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
         let mut f = Some(f);
         let mut restarts = 0;
@@ -405,10 +405,10 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 return Ok(None);
             };
             let key = low.key();
-            let low = SKey::new(key);
+            let low = SearchKey::new(key);
             let (parent, vp) = self.find(low, 1, false, guard)?;
             let (pos, found) = parent.lower_bound(low, &vp, guard)?;
-            let left = parent.kid(pos, guard).ok_or(Restart)?;
+            let left = parent.child(pos, guard).ok_or(Restart)?;
             parent.check(&vp)?;
             if !found {
                 // A first child: only a merge of its parent with a
@@ -458,7 +458,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             Up,
             Merged(Option<&'g Node<L, N>>),
         }
-        let sk = SKey::new(key);
+        let sk = SearchKey::new(key);
         let heap = self.root.account();
         let max = ((N - 1) * 3 / 4).max(N.min(8) - 1);
         let mut restarts = 0;
@@ -471,7 +471,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let (g, vg) = self.find(sk, level + 1, false, guard)?;
                 let (pos, _) = g.lower_bound(sk, &vg, guard)?;
                 let gn = g.count();
-                let x = g.kid(pos, guard).ok_or(Restart)?;
+                let x = g.child(pos, guard).ok_or(Restart)?;
                 g.check(&vg)?;
                 {
                     let vx = x.read()?;
@@ -488,7 +488,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 // right one (counts read optimistically, checked again
                 // under the latches).
                 let size = |i: usize| -> Result<usize, Restart> {
-                    let k = g.kid(i, guard).ok_or(Restart)?;
+                    let k = g.child(i, guard).ok_or(Restart)?;
                     Ok(k.count())
                 };
                 let cx = size(pos)?;
@@ -500,8 +500,8 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                     g.check(&vg)?;
                     return Ok(Step::Done);
                 };
-                let w = g.kid(wpos, guard).ok_or(Restart)?;
-                let xr = g.kid(wpos + 1, guard).ok_or(Restart)?;
+                let w = g.child(wpos, guard).ok_or(Restart)?;
+                let xr = g.child(wpos + 1, guard).ok_or(Restart)?;
                 g.check(&vg)?;
                 let vw = w.read()?;
                 let vxr = xr.read()?;
@@ -598,7 +598,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 }
             }
             let attempt = (|| -> Result<_, Restart> {
-                let sep = SKey::new(split.sep());
+                let sep = SearchKey::new(split.sep());
                 // The separator is above the left node's low end, so above
                 // the recorded parent's.
                 let start = hint.take().unwrap_or_else(|| self.root.load(guard));
@@ -651,13 +651,13 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn sweep(&self) {
         let guard = &epoch::pin();
         let _in = L::enter_exclusive(&self.tl);
-        let mut node = retry(|| self.find(SKey::new(&[]), 0, false, guard)).0;
+        let mut node = retry(|| self.find(SearchKey::new(&[]), 0, false, guard)).0;
         loop {
             let Ok(locked) = node.lock(self.root.account()) else {
                 // Unlinked meanwhile: its left sibling took its range over;
                 // go on from there.
                 let Some(low) = node.low(guard) else { return };
-                let low = SKey::new(low.key());
+                let low = SearchKey::new(low.key());
                 node = retry(|| self.find(low, 0, false, guard)).0;
                 continue;
             };
@@ -827,7 +827,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                     Bound::Unbounded => &[],
                 };
                 loop {
-                    match self.tree.find(SKey::new(start), 0, false, guard) {
+                    match self.tree.find(SearchKey::new(start), 0, false, guard) {
                         Ok((n, _)) => break (n, true),
                         Err(Restart) => backoff(&mut restarts),
                     }
@@ -847,7 +847,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                         (None, Bound::Unbounded) => &[],
                     };
                     node = loop {
-                        match self.tree.find(SKey::new(key), 0, false, guard) {
+                        match self.tree.find(SearchKey::new(key), 0, false, guard) {
                             Ok((n, _)) => break n,
                             Err(Restart) => backoff(&mut restarts),
                         }
@@ -900,7 +900,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         let guard = self.guard;
         let first = match (skip, self.from) {
             (true, Bound::Included(k) | Bound::Excluded(k)) => {
-                node.lower_bound(SKey::new(k), v, guard)?.0
+                node.lower_bound(SearchKey::new(k), v, guard)?.0
             }
             _ => 0,
         };
@@ -1042,7 +1042,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             if node.level() == 0 {
                 return Ok((node, v));
             }
-            let kid = node.kid(node.count(), guard).ok_or(Restart)?;
+            let kid = node.child(node.count(), guard).ok_or(Restart)?;
             node.check(&v)?;
             v = kid.read()?;
             node = kid;
@@ -1107,16 +1107,16 @@ impl<'g, L: Latch, const N: usize> RevRange<'g, L, N> {
         let (node, v) = match upto {
             Bound::Unbounded => self.tree.find_last(guard)?,
             Bound::Included(k) | Bound::Excluded(k) => {
-                self.tree.find(SKey::new(k), 0, false, guard)?
+                self.tree.find(SearchKey::new(k), 0, false, guard)?
             }
         };
         let cut = match upto {
             Bound::Unbounded => node.count(),
-            Bound::Included(k) => match node.lower_bound(SKey::new(k), &v, guard)? {
+            Bound::Included(k) => match node.lower_bound(SearchKey::new(k), &v, guard)? {
                 (pos, true) => pos + 1,
                 (pos, false) => pos,
             },
-            Bound::Excluded(k) => node.lower_bound(SKey::new(k), &v, guard)?.0,
+            Bound::Excluded(k) => node.lower_bound(SearchKey::new(k), &v, guard)?.0,
         };
         let c = node.copy_leaf(0, cut, &v, self.seqno, guard, &mut self.buf)?;
         let (cut, low) = (c.len, c.low.map(EntryRef::key));
@@ -1181,7 +1181,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn leaf_count(&self) -> usize {
         let guard = &epoch::pin();
         let _in = L::enter_shared(&self.tl);
-        let mut node = retry(|| self.find(SKey::new(&[]), 0, false, guard)).0;
+        let mut node = retry(|| self.find(SearchKey::new(&[]), 0, false, guard)).0;
         let mut n = 1;
         while let Some(r) = node.right(guard) {
             n += 1;
@@ -1205,7 +1205,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 node = n.right(guard);
             }
             levels.push(lens);
-            leftmost = first.kid(0, guard);
+            leftmost = first.child(0, guard);
         }
         levels
     }
@@ -1262,7 +1262,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 drop(v);
                 if level > 0 {
                     for i in 0..=n.count() {
-                        let kid = n.kid(i, guard).ok_or(format!("missing kid {i}"))?;
+                        let kid = n.child(i, guard).ok_or(format!("missing kid {i}"))?;
                         if kid.level() + 1 != level {
                             return Err("child not one level down".into());
                         }
@@ -1282,7 +1282,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             leftmost = if level == 0 {
                 None
             } else {
-                first.kid(0, guard)
+                first.child(0, guard)
             };
         }
         if live != self.len() {
@@ -1311,7 +1311,7 @@ mod tests {
         k: &[u8],
         guard: &'g Guard,
     ) -> (&'g Node<Optimistic, 8>, Option<Split<Optimistic, 8>>) {
-        let sk = SKey::new(k);
+        let sk = SearchKey::new(k);
         let (leaf, v) = t
             .descend(t.root.load(guard), sk, 0, true, guard, None)
             .expect("no concurrent writer");
@@ -1340,7 +1340,7 @@ mod tests {
         loop {
             let root = t.root.load(guard);
             if root.level() == 1 && root.count() == 1 {
-                let right = root.kid(1, guard).expect("two children");
+                let right = root.child(1, guard).expect("two children");
                 if right.count() == 8 {
                     break;
                 }
@@ -1363,7 +1363,7 @@ mod tests {
             .copied()
             .filter(|&k| {
                 let (leaf, _) = t
-                    .find(SKey::new(&key(k)), 0, false, guard)
+                    .find(SearchKey::new(&key(k)), 0, false, guard)
                     .expect("no concurrent writer");
                 std::ptr::eq(leaf, x)
             })

@@ -27,12 +27,14 @@ const LOCKED: u64 = 0b01;
 const OBSOLETE: u64 = 0b10;
 const STEP: u64 = 0b100;
 
-/// A version read by an optimistic reader; pass it back to
-/// [`VersionLock::validate`] or [`VersionLock::try_upgrade`].
+/// The lock word as an optimistic reader saw it (its version stamp); pass
+/// it back to [`VersionLock::validate`] or [`VersionLock::try_upgrade`].
+/// (Named apart from the versions of keys: across ordex, a *version* is a
+/// key's value at a seqno.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Version(u64);
+pub struct Stamp(u64);
 
-impl Version {
+impl Stamp {
     /// The raw word (for statistics and debugging).
     pub fn raw(self) -> u64 {
         self.0
@@ -86,26 +88,26 @@ impl VersionLock {
     /// Starts an optimistic read, or fails at once if the node is locked or
     /// obsolete.
     #[inline]
-    pub fn read_begin(&self) -> Result<Version, Restart> {
+    pub fn read_begin(&self) -> Result<Stamp, Restart> {
         let w = self.word.load(Ordering::Acquire);
         if w & (LOCKED | OBSOLETE) != 0 {
             Err(Restart)
         } else {
-            Ok(Version(w))
+            Ok(Stamp(w))
         }
     }
 
     /// Starts an optimistic read, spinning while a writer holds the lock;
     /// fails only if the node is obsolete.
     #[inline]
-    pub fn read_begin_wait(&self) -> Result<Version, Restart> {
+    pub fn read_begin_wait(&self) -> Result<Stamp, Restart> {
         loop {
             let w = self.word.load(Ordering::Acquire);
             if w & OBSOLETE != 0 {
                 return Err(Restart);
             }
             if w & LOCKED == 0 {
-                return Ok(Version(w));
+                return Ok(Stamp(w));
             }
             spin_hint();
         }
@@ -115,14 +117,14 @@ impl VersionLock {
     /// the node since `v` was taken, so every value read in between belongs
     /// to one consistent state.
     #[inline]
-    pub fn validate(&self, v: Version) -> bool {
+    pub fn validate(&self, v: Stamp) -> bool {
         fence(Ordering::Acquire);
         self.word.load(Ordering::Relaxed) == v.0
     }
 
     /// Like [`validate`](Self::validate), as a `Result` for `?`.
     #[inline]
-    pub fn check(&self, v: Version) -> Result<(), Restart> {
+    pub fn check(&self, v: Stamp) -> Result<(), Restart> {
         if self.validate(v) {
             Ok(())
         } else {
@@ -133,7 +135,7 @@ impl VersionLock {
     /// Turns an optimistic read into the write lock, if nothing changed
     /// since `v`.
     #[inline]
-    pub fn try_upgrade(&self, v: Version) -> Result<(), Restart> {
+    pub fn try_upgrade(&self, v: Stamp) -> Result<(), Restart> {
         match self
             .word
             .compare_exchange(v.0, v.0 | LOCKED, Ordering::Acquire, Ordering::Relaxed)

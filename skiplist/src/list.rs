@@ -17,7 +17,7 @@
 use crate::arena::{Arena, Block, Full, NodeRef};
 use crate::keys::{compare_keys, same_key, Cmp};
 #[cfg(not(loom))]
-use crate::top::{Edge, Extended, Snapshot, TopIndex, FEW_ROOM, LEAST, MOST, SPAN};
+use crate::top::{Edge, Extended, LevelCopy, TopIndex, FEW_ROOM, LEAST, MOST, SPAN};
 use ordex_core::sync::{prefetch, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -242,7 +242,7 @@ impl List {
     /// [`start`]: Self::start
     ///
     /// `None` also when `key` lies after the index and nodes the index has
-    /// not seen may follow its last one (see [`Snapshot::inside`]): the
+    /// not seen may follow its last one (see [`LevelCopy::inside`]): the
     /// search then starts from the head at the list's full height.
     #[inline]
     fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
@@ -333,7 +333,7 @@ impl List {
             count = holds(level);
         }
         // Room for the nodes linked meanwhile too, so that taking a
-        // snapshot allocates a fixed number of times (see `Snapshot::new`).
+        // snapshot allocates a fixed number of times (see `LevelCopy::new`).
         let mut nodes = Vec::with_capacity(count + count / 4 + 16);
         nodes.extend(walk(level));
         let rooms = self
@@ -341,7 +341,7 @@ impl List {
             .get()
             .map_or((FEW_ROOM, FEW_ROOM), |old| old.rooms(nodes.len()));
         self.top
-            .publish(Snapshot::new(level, &nodes, rooms, |n| self.arena.key(n)));
+            .publish(LevelCopy::new(level, &nodes, rooms, |n| self.arena.key(n)));
     }
 
     #[inline]
@@ -933,7 +933,7 @@ impl List {
     /// `height` levels) was just linked, with `s` holding its neighbours
     /// at each level (the list has `grown` levels). Before the first
     /// index, a tall node counts towards it (`TopIndex::first_due`). A node linked at either end of the index's level joins
-    /// the index there (see `Snapshot::extend`); one as tall as that
+    /// the index there (see `LevelCopy::extend`); one as tall as that
     /// level may make the index due for a retake (`TopIndex::linked`).
     #[cfg(not(loom))]
     #[inline(never)]
@@ -974,7 +974,7 @@ impl List {
     /// 1. **Finger search to a start.** With a top index, each key's
     ///    search starts at the index's level, from the last index node
     ///    below it, found by galloping from the previous key's rank in the
-    ///    index (see [`Snapshot::rank_from`]). Without one (a small table),
+    ///    index (see [`LevelCopy::rank_from`]). Without one (a small table),
     ///    each key starts from the previous key's path at the lowest of
     ///    the top [`UPPER_LEVELS`] where that path still lies before it
     ///    (the node that stopped the previous search there sorts at or

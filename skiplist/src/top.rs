@@ -26,7 +26,7 @@
 //! the newest keys then began at the head and passed every level (26
 //! steps at 200k ascending keys against 11 for random ones). So a
 //! snapshot keeps room on both sides, and a writer that links a node at
-//! either end of the snapshot's level adds it there ([`Snapshot::extend`]:
+//! either end of the snapshot's level adds it there ([`LevelCopy::extend`]:
 //! a try-lock, never a wait); the first that finds no room left has the
 //! snapshot retaken. Entries are atomics, published by a Release store
 //! of the snapshot's `start` or `end` after they are written; a search
@@ -67,7 +67,7 @@ pub(crate) const MOST: usize = 2048;
 pub(crate) const LEAST: usize = 512;
 
 /// Room a snapshot keeps on a side it expects few nodes at (see
-/// [`Snapshot::rooms`]).
+/// [`LevelCopy::rooms`]).
 pub(crate) const FEW_ROOM: usize = 8;
 
 /// Before the first snapshot, nodes taller than `FIRST_LEVEL` levels are
@@ -103,7 +103,7 @@ fn head4(rest: &[u8]) -> u32 {
 /// snapshot was taken are added there (see [`extend`](Self::extend)), so
 /// the newest keys of a table filled in ascending or descending order
 /// stay inside the index.
-pub(crate) struct Snapshot {
+pub(crate) struct LevelCopy {
     level: usize,
     /// The bytes every key of the snapshot starts with (the longest such
     /// prefix: that of its first and last keys when taken).
@@ -131,7 +131,7 @@ pub(crate) struct Snapshot {
     taken: usize,
 }
 
-/// What [`Snapshot::extend`] did.
+/// What [`LevelCopy::extend`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Extended {
     /// Added the node at its end.
@@ -154,7 +154,7 @@ pub(crate) enum Edge {
     Last,
 }
 
-impl Snapshot {
+impl LevelCopy {
     /// A snapshot of `level`, from its nodes in list order and their keys,
     /// with room for `rooms.0` nodes before them and `rooms.1` after
     /// them (see [`rooms`](Self::rooms)). Allocates three times: heads,
@@ -164,7 +164,7 @@ impl Snapshot {
         nodes: &[NodeRef],
         rooms: (usize, usize),
         key: impl Fn(NodeRef) -> &'k [u8],
-    ) -> Snapshot {
+    ) -> LevelCopy {
         let prefix: Box<[u8]> = match (nodes.first(), nodes.last()) {
             (Some(&first), Some(&last)) => {
                 let (a, b) = (key(first), key(last));
@@ -191,7 +191,7 @@ impl Snapshot {
                 ),
             })
             .unzip();
-        let snapshot = Snapshot {
+        let snapshot = LevelCopy {
             level,
             prefix,
             heads: heads.into_boxed_slice(),
@@ -329,7 +329,7 @@ impl Snapshot {
     }
 }
 
-impl Snapshot {
+impl LevelCopy {
     /// [`Extended::Full`] the first time, [`Extended::Skipped`] after.
     fn full(&self) -> Extended {
         if self.full.swap(true, Ordering::Relaxed) {
@@ -340,7 +340,7 @@ impl Snapshot {
     }
 }
 
-/// A [`Snapshot`]'s entries at one moment (see [`Snapshot::view`]).
+/// A [`LevelCopy`]'s entries at one moment (see [`LevelCopy::view`]).
 #[derive(Clone, Copy)]
 pub(crate) struct View<'s> {
     prefix: &'s [u8],
@@ -546,7 +546,7 @@ fn rank_in(heads: &[AtomicU32], head: u32) -> usize {
 
 /// The table's snapshots; the newest is the one searches use.
 pub(crate) struct TopIndex {
-    slots: [OnceLock<Snapshot>; SLOTS],
+    slots: [OnceLock<LevelCopy>; SLOTS],
     /// Slots handed out to snapshot takers.
     taken: AtomicUsize,
     /// One past the newest published slot (0: none yet).
@@ -572,7 +572,7 @@ impl TopIndex {
 
     /// The newest snapshot, if any.
     #[inline]
-    pub(crate) fn get(&self) -> Option<&Snapshot> {
+    pub(crate) fn get(&self) -> Option<&LevelCopy> {
         match self.newest.load(Ordering::Acquire) {
             0 => None,
             i => self.slots[i - 1].get(),
@@ -586,7 +586,7 @@ impl TopIndex {
         self.slots[..newest.min(SLOTS)]
             .iter()
             .filter_map(OnceLock::get)
-            .map(Snapshot::bytes)
+            .map(LevelCopy::bytes)
             .sum()
     }
 
@@ -645,7 +645,7 @@ impl TopIndex {
 
     /// Publishes `snapshot` as the newest, if a slot is left (otherwise
     /// the older snapshot stays: still correct, only staler).
-    pub(crate) fn publish(&self, snapshot: Snapshot) {
+    pub(crate) fn publish(&self, snapshot: LevelCopy) {
         let i = self.taken.fetch_add(1, Ordering::Relaxed);
         if i >= SLOTS {
             return;
@@ -673,7 +673,7 @@ mod tests {
     fn check(keys: &[Vec<u8>], probes: &[Vec<u8>]) {
         let key_of = |n: NodeRef| -> &[u8] { &keys[n.for_test_index()] };
         let nodes: Vec<NodeRef> = (0..keys.len()).map(node).collect();
-        let snapshot = Snapshot::new(3, &nodes, (0, 0), key_of);
+        let snapshot = LevelCopy::new(3, &nodes, (0, 0), key_of);
         assert_eq!(snapshot.level(), 3);
         let s = snapshot.view();
         for p in probes {
@@ -760,7 +760,7 @@ mod tests {
             .collect();
         let key_of = |n: NodeRef| -> &[u8] { &keys[n.for_test_index()] };
         let nodes: Vec<NodeRef> = (0..keys.len()).map(node).collect();
-        let snapshot = Snapshot::new(2, &nodes, (0, 0), key_of);
+        let snapshot = LevelCopy::new(2, &nodes, (0, 0), key_of);
         assert_eq!(&snapshot.prefix[..], b"https://example.com/items/000");
         let s = snapshot.view();
         // Every key gets a head of its own, so the search lands on the
@@ -789,7 +789,7 @@ mod tests {
         // Taken over ids 990 to 1099 (the prefix "id:0000"), with room
         // for 58 on each side.
         let taken: Vec<NodeRef> = (990..1100).map(node).collect();
-        let s = Snapshot::new(4, &taken, (58, 58), key_of);
+        let s = LevelCopy::new(4, &taken, (58, 58), key_of);
         assert_eq!(s.rooms(110), (FEW_ROOM, FEW_ROOM), "not extended yet");
         assert_eq!(s.view().len(), 110);
         // Not beyond an end: skipped.
@@ -824,7 +824,7 @@ mod tests {
         assert_eq!((added_up, added_down, full), (58, 58, 1));
         assert_eq!(s.rooms(226), (234, 234), "extended on both sides");
         // Not sharing the prefix: reported full (once).
-        let t = Snapshot::new(4, &taken, (58, 58), key_of);
+        let t = LevelCopy::new(4, &taken, (58, 58), key_of);
         assert_eq!(
             t.extend(node(4000), b"zz", Edge::Last, key_of),
             Extended::Full
@@ -870,7 +870,7 @@ mod tests {
         let keys: Vec<Vec<u8>> = (0..20_000u32).map(|i| i.to_be_bytes().to_vec()).collect();
         let key_of = |n: NodeRef| -> &[u8] { &keys[n.for_test_index()] };
         let taken: Vec<NodeRef> = (10_000..12_000).map(node).collect();
-        let s = Snapshot::new(2, &taken, (1_008, 1_008), key_of);
+        let s = LevelCopy::new(2, &taken, (1_008, 1_008), key_of);
         let finished = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for t in 0..2usize {
@@ -923,13 +923,13 @@ mod tests {
         let top = TopIndex::new();
         assert!(top.get().is_none());
         let none = |_: NodeRef| -> &[u8] { b"" };
-        top.publish(Snapshot::new(1, &[], (0, 0), none));
-        top.publish(Snapshot::new(2, &[], (0, 0), none));
-        assert_eq!(top.get().map(Snapshot::level), Some(2));
+        top.publish(LevelCopy::new(1, &[], (0, 0), none));
+        top.publish(LevelCopy::new(2, &[], (0, 0), none));
+        assert_eq!(top.get().map(LevelCopy::level), Some(2));
         for _ in 0..SLOTS {
-            top.publish(Snapshot::new(3, &[], (0, 0), none));
+            top.publish(LevelCopy::new(3, &[], (0, 0), none));
         }
         assert!(!top.has_room());
-        assert_eq!(top.get().map(Snapshot::level), Some(3));
+        assert_eq!(top.get().map(LevelCopy::level), Some(3));
     }
 }
