@@ -1,0 +1,57 @@
+//! Leaf copies: the buffer a reader copies a leaf's slots into under one optimistic read, and the items it resolves them to.
+
+use super::*;
+
+impl<'g> Copied<'g> {
+    /// The key and value.
+    #[inline]
+    pub(crate) fn resolve(self) -> LeafSlot<'g> {
+        // SAFETY: a `Copied` is made only by `copy_leaf` from a read of a
+        // leaf validated after the loads, with the guard pinned for `'g`,
+        // and with its pointers checked non-null (`EMPTY` is inline).
+        unsafe { resolve(self.raw, self.versions) }
+    }
+}
+
+impl Item<'_> {
+    /// The seqno of the version `val` belongs to: 0 for an inline value
+    /// (which carries none: it was written below every snapshot, see the
+    /// module's notes).
+    pub(crate) fn value_seqno(&self) -> u64 {
+        let () = self.made_here;
+        match self.val.borrowed_ptr() {
+            None => 0,
+            // SAFETY: an item's value is inline or comes from
+            // `RecordRef::value` (the two places `copy_leaf` makes items):
+            // borrowed bytes then start `RECORD_HEADER` bytes into a record, with
+            // the provenance of its whole allocation (`RecordRef::value` keeps
+            // it), live while the guard of `'g` is pinned (invariants 1 and
+            // 3); `seqno` is immutable.
+            Some(v) => unsafe { (*v.sub(RECORD_HEADER).cast::<Record>()).seqno },
+        }
+    }
+}
+
+/// Words of the bitmask of raw slots in [`Node::copy_leaf`] (nodes have
+/// at most 1024 slots).
+pub(super) const MASK_WORDS: usize = 1024 / 64;
+
+impl<'g, const N: usize> LeafBuf<'g, N> {
+    /// An empty buffer.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        LeafBuf {
+            slots: [MaybeUninit::uninit(); N],
+            len: 0,
+        }
+    }
+
+    /// Entry `i` of the copy (None past the copy).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&Item<'g>> {
+        let s = self.slots[..self.len].get(i)?;
+        // SAFETY: slots below `len` were written by `copy_leaf` as items
+        // (it sets `len` only after resolving them).
+        Some(unsafe { &s.assume_init_ref().item })
+    }
+}
