@@ -9,12 +9,12 @@
 //! otherwise; 1 thread except the bulk load. Each time is the median of
 //! `--repeat` runs.
 
-use crate::alloc::count_allocations;
 use crate::dist::SplitMix64;
 use crate::study::{median, ns_per, table, Line};
 use clap::Args;
 use ordex_btree::{BTree, Optimistic};
 use ordex_core::OrderedIndex;
+use ordex_testkit::alloc::count_allocations;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::ops::Bound;

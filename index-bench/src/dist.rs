@@ -1,4 +1,4 @@
-//! Request distributions for YCSB-style workloads, plus the [`SplitMix64`] PRNG.
+//! Request distributions for YCSB-style workloads, over the [`SplitMix64`] PRNG (the testkit's, re-exported here).
 //!
 //! All generators are deterministic functions of the [`SplitMix64`] stream passed to
 //! `next`, so a workload is reproducible from its seed. The generators themselves hold
@@ -9,72 +9,10 @@
 //! and `SkewedLatestGenerator` (Gray et al., "Quickly generating billion-record
 //! synthetic databases", SIGMOD 1994).
 
-/// The golden-ratio increment of SplitMix64.
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// SplitMix64's output function: a bijection on `u64` with good avalanche.
-#[inline]
-pub(crate) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, seedable 64-bit PRNG.
-///
-/// Not cryptographic. Its state advances by an odd constant and the output is a
-/// bijective mix of the state, so the first 2^64 outputs of one stream are all
-/// distinct — [`crate::keys`] relies on this to produce distinct random integers
-/// without a hash set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// Creates a generator from a seed. Every seed (including 0) is fine.
-    pub const fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    /// Returns the next 64 random bits.
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.state)
-    }
-
-    /// Returns an unbiased uniform integer in `0..n` (Lemire's multiply-shift with
-    /// rejection).
-    ///
-    /// # Panics
-    /// Panics if `n == 0`.
-    #[inline]
-    pub fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0, "SplitMix64::below(0)");
-        let mut m = u128::from(self.next_u64()) * u128::from(n);
-        let mut low = m as u64;
-        if low < n {
-            let threshold = n.wrapping_neg() % n;
-            while low < threshold {
-                m = u128::from(self.next_u64()) * u128::from(n);
-                low = m as u64;
-            }
-        }
-        (m >> 64) as u64
-    }
-
-    /// Returns a uniform `f64` in `[0, 1)` with 53 random bits.
-    #[inline]
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Derives an independent generator (for a sub-task or thread) from this one.
-    pub fn fork(&mut self) -> SplitMix64 {
-        SplitMix64::new(mix64(self.next_u64() ^ 0x6A09_E667_F3BC_C909))
-    }
-}
+/// The one SplitMix64 of the workspace (from the testkit), and its output
+/// function, which the key sets use as a hash.
+pub(crate) use ordex_testkit::rng::mix64;
+pub use ordex_testkit::rng::SplitMix64;
 
 /// YCSB's default zipfian constant (theta).
 pub const ZIPFIAN_CONSTANT: f64 = 0.99;
@@ -379,15 +317,6 @@ mod tests {
 
     fn argmax(h: &[u64]) -> usize {
         (0..h.len()).max_by_key(|&i| h[i]).unwrap()
-    }
-
-    #[test]
-    fn splitmix_reference_values() {
-        // Reference outputs of SplitMix64 seeded with 1234567 (from the original C code).
-        let mut r = SplitMix64::new(1234567);
-        assert_eq!(r.next_u64(), 6457827717110365317);
-        assert_eq!(r.next_u64(), 3203168211198807973);
-        assert_eq!(r.next_u64(), 9817491932198370423);
     }
 
     #[test]

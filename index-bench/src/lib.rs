@@ -12,7 +12,6 @@ pub mod ab;
 pub mod adapter;
 pub mod adapters;
 pub mod advise;
-pub mod alloc;
 pub mod btree_study;
 pub mod corpus;
 pub mod dist;

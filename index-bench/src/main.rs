@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    ab, advise, alloc, btree_study, keys, memtable_study, record, registry, report, runner, suite,
+    ab, advise, btree_study, keys, memtable_study, record, registry, report, runner, suite,
     techniques_study, workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,7 +15,7 @@ use std::time::Instant;
 use workload::Workload;
 
 #[global_allocator]
-static ALLOC: alloc::BenchAlloc = alloc::BenchAlloc;
+static ALLOC: ordex_testkit::alloc::GatedAllocator = ordex_testkit::alloc::GatedAllocator;
 
 /// Compare concurrent ordered indexes on identical work.
 ///

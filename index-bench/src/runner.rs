@@ -259,7 +259,7 @@ pub fn bytes_per_entry<I: BenchIndex>(ks: &KeySet, value: &[u8]) -> f64 {
     if I::NAME == "null" {
         return f64::NAN;
     }
-    let (index, bytes) = crate::alloc::measure(|| {
+    let (index, bytes) = ordex_testkit::alloc::count_bytes(|| {
         let index = I::new();
         for i in 0..ks.loaded {
             index.insert(key_of(ks, i), value);

@@ -414,27 +414,57 @@ fn markdown(
     md
 }
 
+/// One line of `techniques.csv`; the rates are written with four decimals,
+/// the counters left empty where the technique has none.
+#[derive(serde::Serialize)]
+struct CsvRecord<'a> {
+    technique: &'a str,
+    threads: usize,
+    read_pct: u32,
+    ops: u64,
+    secs: String,
+    mops: String,
+    restarts_per_op: String,
+    waits_per_op: String,
+}
+
 fn csv(points: &[Point]) -> String {
-    let mut s =
-        String::from("technique,threads,read_pct,ops,secs,mops,restarts_per_op,waits_per_op\n");
+    // The header is written even with no points (serde writes it only
+    // before a first record).
+    let mut w = ::csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record([
+        "technique",
+        "threads",
+        "read_pct",
+        "ops",
+        "secs",
+        "mops",
+        "restarts_per_op",
+        "waits_per_op",
+    ])
+    .expect("writing to memory cannot fail");
     for p in points {
-        let (r, w) = if p.counters {
+        let (restarts_per_op, waits_per_op) = if p.counters {
             (per_op(p.m.restarts, p.m.ops), per_op(p.m.waits, p.m.ops))
         } else {
             (String::new(), String::new())
         };
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{:.4},{:.4},{r},{w}",
-            p.technique,
-            p.threads,
-            p.read_pct,
-            p.m.ops,
-            p.m.secs,
-            p.m.mops()
-        );
+        w.serialize(CsvRecord {
+            technique: p.technique,
+            threads: p.threads,
+            read_pct: p.read_pct,
+            ops: p.m.ops,
+            secs: format!("{:.4}", p.m.secs),
+            mops: format!("{:.4}", p.m.mops()),
+            restarts_per_op,
+            waits_per_op,
+        })
+        .expect("serializing to memory cannot fail");
     }
-    s
+    let bytes = w.into_inner().expect("flushing to memory cannot fail");
+    String::from_utf8(bytes).expect("the CSV of UTF-8 fields is UTF-8")
 }
 
 const COLOURS: &[RGBColor] = &[

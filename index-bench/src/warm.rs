@@ -192,7 +192,7 @@ mod tests {
         prefault(1);
         prefault(5 << 20);
         trim();
-        let (_, bytes) = crate::alloc::measure(|| prefault(3 << 20));
+        let (_, bytes) = ordex_testkit::alloc::count_bytes(|| prefault(3 << 20));
         assert_eq!(bytes, 0);
     }
 }

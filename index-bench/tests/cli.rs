@@ -2,6 +2,7 @@
 //! re-renders them from the CSV, `advise` recommends a backend, and bad
 //! options are refused with a message.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,6 +15,15 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The records of a CSV file, each a map from column name to value.
+fn records(path: &Path) -> Vec<HashMap<String, String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 fn only_subdir(dir: &Path) -> PathBuf {
@@ -56,6 +66,7 @@ fn smoke_run_writes_every_artefact_and_report_rerenders_them() {
     let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     assert!(header.starts_with("run,index,ordex,workload,keyset"));
+    let rows = index_bench::report::read_csv(&run.join("results.csv")).unwrap();
     for index in [
         "ordex-reference",
         "crossbeam-skiplist",
@@ -63,35 +74,44 @@ fn smoke_run_writes_every_artefact_and_report_rerenders_them() {
         "imbl-ordmap",
         "null",
     ] {
-        assert!(csv.contains(&format!(",{index},")), "no rows for {index}");
+        assert!(rows.iter().any(|r| r.index == index), "no rows for {index}");
     }
-    assert!(csv.contains(",congee,"), "congee runs on integer keys");
     assert!(
-        !csv.lines()
-            .any(|l| l.contains(",congee,") && l.contains(",emails,")),
+        rows.iter().any(|r| r.index == "congee"),
+        "congee runs on integer keys"
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.index == "congee" && r.keyset == "emails"),
         "congee is u64-only and must not run on string keys"
     );
-    let ordex_failures = csv
-        .lines()
-        .filter(|l| l.contains(",ordex-reference,") && l.contains("FAILED"))
+    let ordex_failures = rows
+        .iter()
+        .filter(|r| r.index == "ordex-reference" && r.verified.contains("FAILED"))
         .count();
     assert_eq!(ordex_failures, 0);
     // Naming key sets replaces the default suite.
-    let keysets: Vec<&str> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap())
-        .collect();
-    assert!(keysets.iter().all(|k| ["u64-random", "emails"].contains(k)));
-    let ratios = std::fs::read_to_string(run.join("ratios.csv")).unwrap();
-    assert!(ratios.starts_with(
+    assert!(rows
+        .iter()
+        .all(|r| ["u64-random", "emails"].contains(&r.keyset.as_str())));
+    let ratios_text = std::fs::read_to_string(run.join("ratios.csv")).unwrap();
+    assert!(ratios_text.starts_with(
         "workload,keyset,value_size,threads,index,peer,repeats,ratio,ci_low,ci_high,ci_level"
     ));
+    let ratios = records(&run.join("ratios.csv"));
     assert!(
-        ratios.contains(",ordex-reference,crossbeam-skiplist,"),
-        "{ratios}"
+        ratios
+            .iter()
+            .any(|r| r["index"] == "ordex-reference" && r["peer"] == "crossbeam-skiplist"),
+        "{ratios_text}"
     );
-    assert!(!ratios.contains(",null,"), "null is never a peer");
+    assert!(
+        ratios
+            .iter()
+            .all(|r| r["index"] != "null" && r["peer"] != "null"),
+        "null is never a peer"
+    );
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"cores\""));
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
@@ -212,9 +232,10 @@ fn ab_compares_two_builds() {
         String::from_utf8_lossy(&run.stderr)
     );
     let csv = std::fs::read_to_string(out.join("ab.csv")).unwrap();
+    let records = records(&out.join("ab.csv"));
     // 2 indexes x 2 workloads x 2 key sets, each over 2 sessions.
-    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
-    assert!(csv.lines().skip(1).all(|l| l.contains(",2,")), "{csv}");
+    assert_eq!(records.len(), 8, "{csv}");
+    assert!(records.iter().all(|r| r["sessions"] == "2"), "{csv}");
     assert!(stdout.contains("B/A"), "{stdout}");
     let md = std::fs::read_to_string(out.join("ab.md")).unwrap();
     assert!(md.contains("lockstep"), "{md}");
@@ -371,8 +392,12 @@ fn techniques_study_writes_its_table_and_plot() {
     }
     assert!(md.contains("## 2 thread(s)"), "{md}");
     let csv = std::fs::read_to_string(out.join("techniques.csv")).unwrap();
-    // Header, then 5 techniques × 2 thread counts × 3 read fractions.
-    assert_eq!(csv.lines().count(), 1 + 5 * 2 * 3, "{csv}");
+    // 5 techniques × 2 thread counts × 3 read fractions.
+    assert_eq!(
+        records(&out.join("techniques.csv")).len(),
+        5 * 2 * 3,
+        "{csv}"
+    );
     let svg = std::fs::read_to_string(out.join("techniques.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("btree-optimistic"));
 }

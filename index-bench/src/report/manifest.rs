@@ -7,8 +7,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where and how a benchmark run was made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::{Serialize, Serializer};
+
+/// Where and how a benchmark run was made. Serialized field by field, in
+/// this order, as `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
     /// Run identifier (the output directory's name).
     pub run: String,
@@ -25,6 +28,7 @@ pub struct Manifest {
     /// Operating system and architecture, with distribution and kernel where known.
     pub os: String,
     /// The benchmark's options, in the order given (`name`, `value`).
+    #[serde(serialize_with = "as_object")]
     pub options: Vec<(String, String)>,
     /// Free-form notes (caveats, warnings such as an uncommitted working tree).
     pub notes: Vec<String>,
@@ -59,38 +63,11 @@ pub fn collect(run: &str, options: Vec<(String, String)>, mut notes: Vec<String>
 
 impl Manifest {
     /// The manifest as pretty-printed JSON (an object; `options` is an
-    /// object keeping the given order, absent facts are `null`).
+    /// object keeping the given order, absent facts are `null`), with a
+    /// final newline.
     pub fn to_json(&self) -> String {
-        let mut s = String::from("{\n");
-        let opt = |v: &Option<String>| v.as_deref().map_or("null".to_string(), json_string);
-        let _ = writeln!(s, "  \"run\": {},", json_string(&self.run));
-        let _ = writeln!(s, "  \"created\": {},", json_string(&self.created));
-        let _ = writeln!(s, "  \"git_commit\": {},", opt(&self.git_commit));
-        let _ = writeln!(s, "  \"rustc\": {},", opt(&self.rustc));
-        let _ = writeln!(s, "  \"cpu\": {},", opt(&self.cpu));
-        let _ = writeln!(s, "  \"cores\": {},", self.cores);
-        let _ = writeln!(s, "  \"os\": {},", json_string(&self.os));
-        if self.options.is_empty() {
-            s.push_str("  \"options\": {},\n");
-        } else {
-            s.push_str("  \"options\": {\n");
-            for (i, (k, v)) in self.options.iter().enumerate() {
-                let comma = if i + 1 < self.options.len() { "," } else { "" };
-                let _ = writeln!(s, "    {}: {}{comma}", json_string(k), json_string(v));
-            }
-            s.push_str("  },\n");
-        }
-        if self.notes.is_empty() {
-            s.push_str("  \"notes\": []\n");
-        } else {
-            s.push_str("  \"notes\": [\n");
-            for (i, n) in self.notes.iter().enumerate() {
-                let comma = if i + 1 < self.notes.len() { "," } else { "" };
-                let _ = writeln!(s, "    {}{comma}", json_string(n));
-            }
-            s.push_str("  ]\n");
-        }
-        s.push_str("}\n");
+        let mut s = serde_json::to_string_pretty(self).expect("a manifest is plain JSON");
+        s.push('\n');
         s
     }
 
@@ -100,25 +77,9 @@ impl Manifest {
     }
 }
 
-/// A JSON string literal (quoted, escaped) for `s`.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Serializes `(name, value)` pairs as a JSON object, in their order.
+fn as_object<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }
 
 fn command_output_raw(program: &str, args: &[&str]) -> Option<String> {
@@ -277,6 +238,41 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&empty.to_json()).unwrap();
         assert!(v["options"].as_object().unwrap().is_empty());
         assert!(v["notes"].as_array().unwrap().is_empty());
+        // The layout is the one the hand-written writer had: two-space
+        // indentation, fields in declaration order, options in their order.
+        let small = Manifest {
+            run: "r1".into(),
+            cpu: None,
+            options: vec![
+                ("threads".into(), "1,2".into()),
+                ("seed".into(), "42".into()),
+            ],
+            notes: vec!["a \"note\"".into()],
+            ..empty.clone()
+        };
+        assert_eq!(
+            small.to_json(),
+            r#"{
+  "run": "r1",
+  "created": "2025-01-01T00:00:00Z",
+  "git_commit": null,
+  "rustc": "rustc 1.85.0 (4d91de4e4 2025-02-17)",
+  "cpu": null,
+  "cores": 2,
+  "os": "linux x86_64",
+  "options": {
+    "threads": "1,2",
+    "seed": "42"
+  },
+  "notes": [
+    "a \"note\""
+  ]
+}
+"#
+        );
+        assert!(empty
+            .to_json()
+            .contains("  \"options\": {},\n  \"notes\": []\n}\n"));
         // write_json writes the same text.
         let path = std::env::temp_dir().join(format!("manifest-{}.json", std::process::id()));
         empty.write_json(&path).unwrap();
