@@ -180,12 +180,17 @@ fn run_program(c: &mut dyn Cursor, model: &Model, ops: &[Op]) -> Result<(), Stri
 
 /// Runs `read` while three threads call `write` in a loop (each with a
 /// generator of its own), once they have written 100 times between them;
-/// stops them when `read` returns.
+/// stops them when `read` returns. `read` gets a `progress` function
+/// that makes one write itself: a reader that calls it every few steps is
+/// sure to step among writes. Without it, on a loaded machine a reader
+/// could run whole walks in one time slice while the writers waited, and
+/// the checks missed cursors that go wrong only after writes (once in two
+/// runs here, with a CI run beside them).
 fn with_writers<I: OrderedIndex>(
     index: &I,
     seed: u64,
     write: impl Fn(&mut Rng) + Sync,
-    read: impl FnOnce() -> CheckResult,
+    read: impl FnOnce(&dyn Fn()) -> CheckResult,
 ) -> CheckResult {
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -202,7 +207,9 @@ fn with_writers<I: OrderedIndex>(
         while index.snapshot().seqno() < started {
             std::thread::yield_now();
         }
-        let result = read();
+        let own = std::cell::RefCell::new(Rng::new(!seed));
+        let progress = || write(&mut own.borrow_mut());
+        let result = read(&progress);
         stop.store(true, Ordering::Relaxed);
         result
     })
@@ -291,7 +298,7 @@ impl<I: OrderedIndex> Suite<I> {
                 index.insert(&k, &rng.next_u64().to_le_bytes()).map(|_| ())
             };
         };
-        with_writers(&index, seed, write, || {
+        with_writers(&index, seed, write, |progress| {
             let mut rng = Rng::new(seed);
             let mut c = snap.cursor();
             for walk in 0..4 {
@@ -303,6 +310,9 @@ impl<I: OrderedIndex> Suite<I> {
                         c.key().unwrap_or(&[]).to_vec(),
                         c.value().map(<[u8]>::to_vec),
                     ));
+                    if seen.len().is_multiple_of(32) {
+                        progress();
+                    }
                     ok = if forward { c.next() } else { c.prev() };
                 }
                 if !forward {
@@ -322,6 +332,7 @@ impl<I: OrderedIndex> Suite<I> {
                         )));
                 }
                 for _ in 0..200 {
+                    progress();
                     let probe = key(rng.below(2 * n));
                     let op = if rng.percent(50) {
                         Op::Seek(probe)
@@ -372,12 +383,13 @@ impl<I: OrderedIndex> Suite<I> {
                 index.insert(&k, b"churn").map(|_| ())
             };
         };
-        with_writers(&index, seed, write, || {
+        with_writers(&index, seed, write, |progress| {
             let mut c = index.cursor();
             for walk in 0..6 {
                 let forward = walk % 2 == 0;
                 let mut last: Option<Vec<u8>> = None;
                 let mut stable = 0u32;
+                let mut steps = 0u32;
                 let mut ok = if forward { c.first() } else { c.last() };
                 while ok {
                     let k = c.key().unwrap_or(&[]).to_vec();
@@ -411,6 +423,10 @@ impl<I: OrderedIndex> Suite<I> {
                         }
                     }
                     last = Some(k);
+                    steps += 1;
+                    if steps.is_multiple_of(32) {
+                        progress();
+                    }
                     ok = if forward { c.next() } else { c.prev() };
                 }
                 if stable != n {

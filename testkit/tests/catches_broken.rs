@@ -98,11 +98,16 @@ fn a_scan_crossing_its_lower_bound_passes_sequential_checks_but_not_live_scan_bo
         suite
             .sequential_model()
             .expect("sequentially it is correct");
-        expect_failure(
-            suite.live_scan_bounds(),
-            "live_scan_bounds",
-            "is below its lower bound",
-        );
+        // The flaw shows only when a writer links the bound key inside the
+        // scan's pause (a thread yield): on a machine loaded with other
+        // test binaries one run in nine missed it, so the check gets three
+        // runs to catch it (a backend's own suite runs it once, and a real
+        // backend's race is no easier to hit).
+        let result = (0..3)
+            .map(|_| suite.live_scan_bounds())
+            .find(Result::is_err)
+            .unwrap_or(Ok(()));
+        expect_failure(result, "live_scan_bounds", "is below its lower bound");
         Ok(())
     })
     .unwrap();
