@@ -181,6 +181,10 @@ pub unsafe fn retire(
 mod tests {
     use super::*;
 
+    /// Frees a boxed `[u8; 64]`; returns its bytes.
+    ///
+    /// # Safety
+    /// `p` came from `Box::into_raw` of a `[u8; 64]` and is freed once.
     unsafe fn free_box(p: *mut u8) -> usize {
         // SAFETY: `p` came from `Box::into_raw` of a `[u8; 64]` (below).
         drop(unsafe { Box::from_raw(p.cast::<[u8; 64]>()) });
