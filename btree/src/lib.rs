@@ -550,8 +550,8 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
         Box::new(self.snapshot_ref())
     }
 
-    /// Pins its own epoch guard for as long as it lives (two allocations:
-    /// the box, and the guard's home).
+    /// Pins its own epoch guard for as long as it lives (one allocation:
+    /// the box holds the cursor and the guard).
     fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
         Box::new(pinned::Pinned::new(&self.tree, None))
     }

@@ -8,51 +8,46 @@ use crate::latch::Latch;
 use crate::tree::Tree;
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::Seqno;
-use std::mem::ManuallyDrop;
-use std::ptr::NonNull;
 
-/// A [`Cursor`] and the guard it borrows, owned together.
+/// A [`Cursor`] and the pin that keeps what it reads alive, owned
+/// together in one allocation (the box the contract hands out).
 ///
-/// The guard lives in an allocation of its own (a second one beside the
-/// box the contract hands out), owned through a raw pointer: a reference
-/// into the cursor's own box would be invalidated each time the box moves
-/// (a `Box` asserts it is the only pointer to its contents). The pin
-/// keeps the tree's nodes and records from being freed while the cursor
-/// lives (as any guard does: a cursor kept for long holds back
+/// The cursor cannot borrow `pin`: a reference into the cursor's own box
+/// would be invalidated each time the box moves (a `Box` asserts it is the
+/// only pointer to its contents). It borrows crossbeam's unprotected guard
+/// instead, which only names a lifetime: `pin`, pinned on this thread for
+/// as long as the cursor lives, is what keeps the tree's nodes and records
+/// from being freed (as any guard does: a cursor kept for long holds back
 /// reclamation).
 pub(crate) struct Pinned<'t, L: Latch, const N: usize> {
-    /// Borrows `*guard`; dropped first (see `Drop`).
-    cursor: ManuallyDrop<Cursor<'t, L, N>>,
-    /// From `Box::into_raw`; freed in `Drop`, after `cursor`.
-    guard: NonNull<Guard>,
+    /// Holds `&'t` references into nodes; declared first, so dropped
+    /// before `pin`.
+    cursor: Cursor<'t, L, N>,
+    /// Pinned before the cursor's first read, unpinned after its last.
+    _pin: Guard,
 }
 
 impl<'t, L: Latch, const N: usize> Pinned<'t, L, N> {
     /// A cursor over `tree` at `seqno` (`None`: live), pinned.
     pub(crate) fn new(tree: &'t Tree<L, N>, seqno: Option<Seqno>) -> Self {
-        let guard = NonNull::from(Box::leak(Box::new(epoch::pin())));
-        // SAFETY: `guard` points to a live `Guard` that this struct owns
-        // and frees only in `drop`, after the cursor, the only holder of
-        // this reference, is dropped; nothing moves or mutates it
-        // meanwhile (it is never handed out). The cursor's `'t` values
-        // (leaf copies, borrowed bytes) reach callers only through
-        // `&self` methods of the contract's trait, so no reference made
-        // under the guard outlives it.
-        let borrowed: &'t Guard = unsafe { guard.as_ref() };
+        let pin = epoch::pin();
+        // SAFETY: the unprotected guard defers nothing and protects
+        // nothing; it is sound here because (1) `pin`, a real guard of
+        // this thread, is pinned before the cursor's first load and
+        // unpinned after the cursor is dropped (field order), so every
+        // node or record the cursor reaches through it stays allocated
+        // while the cursor can use it; (2) a cursor only reads: its
+        // paths (`Tree::find`, `Tree::find_last`, `Node::copy_leaf`)
+        // never retire (which, through this guard, would free at once;
+        // `ordex_core::reclaim::retire` asserts it in debug builds);
+        // (3) the `'t` values the cursor keeps (leaf copies, borrowed
+        // bytes) reach callers only through `&self` methods of the
+        // contract's trait, so none outlives `self`, nor so `pin`.
+        let token: &'t Guard = unsafe { epoch::unprotected() };
         Pinned {
-            cursor: ManuallyDrop::new(Cursor::new(tree, seqno, borrowed)),
-            guard,
+            cursor: Cursor::new(tree, seqno, token),
+            _pin: pin,
         }
-    }
-}
-
-impl<L: Latch, const N: usize> Drop for Pinned<'_, L, N> {
-    fn drop(&mut self) {
-        // SAFETY: dropped once, here; the field is not used again.
-        unsafe { ManuallyDrop::drop(&mut self.cursor) };
-        // SAFETY: `guard` came from `Box::leak` in `new`, and the cursor
-        // that borrowed it is gone.
-        drop(unsafe { Box::from_raw(self.guard.as_ptr()) });
     }
 }
 
@@ -87,11 +82,11 @@ impl<L: Latch, const N: usize> ordex_core::Cursor for Pinned<'_, L, N> {
     }
     #[inline]
     fn key(&self) -> Option<&[u8]> {
-        ordex_core::Cursor::key(&*self.cursor)
+        ordex_core::Cursor::key(&self.cursor)
     }
     #[inline]
     fn value(&self) -> Option<&[u8]> {
-        ordex_core::Cursor::value(&*self.cursor)
+        ordex_core::Cursor::value(&self.cursor)
     }
     #[inline]
     fn seqno(&self) -> Option<Seqno> {

@@ -153,6 +153,12 @@ pub unsafe fn retire(
     account.retired.fetch_add(1, Relaxed);
     #[cfg(not(loom))]
     {
+        // Through `epoch::unprotected()` (a lifetime token for code that
+        // holds a real pin elsewhere) the free would run at once.
+        debug_assert!(
+            guard.collector().is_some(),
+            "retire through an unprotected guard"
+        );
         let account = account.clone();
         let f = move || {
             // SAFETY: the epoch has passed every guard that could have

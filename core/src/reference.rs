@@ -304,6 +304,12 @@ impl LockedBTreeMap {
         inner.snapshots.pin(seqno);
         ReferenceSnapshot { index: self, seqno }
     }
+
+    /// A live [`ReferenceCursor`] by value: what
+    /// [`cursor`](OrderedIndex::cursor) boxes, for static dispatch.
+    pub fn cursor_ref(&self) -> ReferenceCursor<'_> {
+        ReferenceCursor::new(self, None)
+    }
 }
 
 /// Point read of the newest version, or of the one visible at `seqno`.
@@ -386,7 +392,7 @@ impl OrderedIndex for LockedBTreeMap {
     }
 
     fn cursor(&self) -> Box<dyn Cursor + '_> {
-        Box::new(ReferenceCursor::new(self, None))
+        Box::new(self.cursor_ref())
     }
 
     fn insert_batch(&self, entries: &[(&[u8], &[u8])]) -> Result<Seqno, Error> {

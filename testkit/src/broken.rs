@@ -5,7 +5,7 @@
 //! Each is a [`Broken`] wrapper around [`LockedBTreeMap`] with one [`Flaw`]
 //! that overrides a single operation; everything else is the reference.
 
-use ordex_core::reference::LockedBTreeMap;
+use ordex_core::reference::{LockedBTreeMap, ReferenceCursor};
 use ordex_core::{Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -268,7 +268,9 @@ impl Flaw for TruncateAndHalfApply {
 /// A cursor over the reference with one flaw in its steps (see
 /// [`CursorFlaw`]).
 struct FlawedCursor<'a> {
-    inner: Box<dyn Cursor + 'a>,
+    inner: ReferenceCursor<'a>,
+    /// A second allocation made with the cursor ([`CursorFlaw::BoxedTwice`]).
+    _extra: Option<Box<Seqno>>,
     index: &'a LockedBTreeMap,
     flaw: CursorFlaw,
     /// The last seqno this cursor saw written.
@@ -289,12 +291,16 @@ enum CursorFlaw {
     /// A `next` after writes elsewhere re-seeks the current key, which it
     /// then yields again.
     RepeatAfterWrites,
+    /// Making the cursor costs two allocations (its box and one more);
+    /// its steps are right.
+    BoxedTwice,
 }
 
 impl<'a> FlawedCursor<'a> {
     fn boxed(index: &'a LockedBTreeMap, flaw: CursorFlaw) -> Box<dyn Cursor + 'a> {
         Box::new(FlawedCursor {
-            inner: index.cursor(),
+            inner: index.cursor_ref(),
+            _extra: matches!(flaw, CursorFlaw::BoxedTwice).then(|| Box::new(index.last_seqno())),
             index,
             flaw,
             seen: index.last_seqno(),
@@ -410,4 +416,10 @@ cursor_flaw!(
     /// nothing writes.
     RepeatingCursor,
     RepeatAfterWrites
+);
+cursor_flaw!(
+    /// Live cursors that cost two allocations to make (the box and one
+    /// more), where the contract allows one; every step is right.
+    TwiceBoxedCursor,
+    BoxedTwice
 );

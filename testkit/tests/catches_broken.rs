@@ -181,3 +181,11 @@ fn the_reference_passes_every_check_through_the_api() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_cursor_made_with_two_allocations_is_caught() {
+    let r = run(false, || {
+        Suite::new(TwiceBoxedCursor::default).cursor_allocation_free()
+    });
+    expect_failure(r, "cursor_allocation_free", "more than one each");
+}
