@@ -260,12 +260,20 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let right = self.right(guard);
         self.check(v)?;
         if any != 0 {
+            // The marked slots in order: the set bits of the words that
+            // cover the copy, lowest first, one step per set bit.
             let raw_slots = || {
-                outside.iter().enumerate().flat_map(|(w, &m)| {
-                    (0..64)
-                        .filter(move |b| m & (1 << b) != 0)
-                        .map(move |b| w * 64 + b)
-                })
+                outside[..len.div_ceil(64)]
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(w, &m)| {
+                        let mut m = m;
+                        core::iter::from_fn(move || {
+                            let b = m.trailing_zeros() as usize;
+                            m &= m.wrapping_sub(1);
+                            (b < 64).then_some(w * 64 + b)
+                        })
+                    })
             };
             let mut longs = false;
             for i in raw_slots() {
