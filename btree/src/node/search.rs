@@ -519,26 +519,55 @@ impl<L: Latch, const N: usize> Node<L, N> {
         lo += usize::from(self.heads[lo].load(Ordering::Relaxed) < head);
         // Slots with the same head (keys that agree in the 8 bytes after
         // the prefix) are ordered by length or, for long keys, by the key.
-        while lo < hi && self.heads[lo].load(Ordering::Relaxed) == head {
-            let ord = match tie_order(self.meta[lo].load(Ordering::Relaxed), sk) {
-                Some(o) => o,
-                None => {
-                    let p = match &self.ext {
-                        Some(x) => x[lo].load(Ordering::Acquire),
-                        None => self.words[lo].load(Ordering::Acquire).cast::<Entry>(),
-                    };
-                    self.check(v)?;
-                    // Invariants 1 and 3: validated, so a live entry.
-                    EntryRef::new(p).ok_or(Restart)?.key().cmp(sk.key)
+        // A node's keys can all share one head (the rightmost leaf of
+        // ascending ids behind a fixed prefix: with no high fence it has
+        // no prefix), so the run of equal heads is binary-searched, not
+        // walked.
+        if lo < hi && self.heads[lo].load(Ordering::Relaxed) == head {
+            // The run's end: the first slot after `lo` with another head.
+            let (mut a, mut b) = (lo + 1, hi);
+            while a < b {
+                let m = a + (b - a) / 2;
+                if self.heads[m].load(Ordering::Relaxed) == head {
+                    a = m + 1;
+                } else {
+                    b = m;
                 }
-            };
-            match ord {
-                core::cmp::Ordering::Less => lo += 1,
-                core::cmp::Ordering::Greater => break,
-                core::cmp::Ordering::Equal => return Ok((lo, true)),
             }
+            let (mut a, mut b) = (lo, a);
+            while a < b {
+                let m = a + (b - a) / 2;
+                match self.tie_cmp(m, sk, v)? {
+                    core::cmp::Ordering::Less => a = m + 1,
+                    core::cmp::Ordering::Greater => b = m,
+                    core::cmp::Ordering::Equal => return Ok((m, true)),
+                }
+            }
+            lo = a;
         }
         Ok((lo, false))
+    }
+
+    /// How the key of slot `i` (whose head equals `sk`'s) orders against
+    /// `sk`: by length, or by the full keys when both are long (the
+    /// entry's key, read after validating `v`).
+    #[inline]
+    fn tie_cmp(
+        &self,
+        i: usize,
+        sk: SearchKey<'_>,
+        v: &Reading<'_, L>,
+    ) -> Result<core::cmp::Ordering, Restart> {
+        if let Some(o) = tie_order(self.meta[i].load(Ordering::Relaxed), sk) {
+            return Ok(o);
+        }
+        let p = match &self.ext {
+            Some(x) => x[i].load(Ordering::Acquire),
+            None => self.words[i].load(Ordering::Acquire).cast::<Entry>(),
+        };
+        self.check(v)?;
+        // Invariants 1 and 3: validated, so a live entry.
+        Ok(EntryRef::new(p).ok_or(Restart)?.key().cmp(sk.key))
     }
 
     /// For invariant checks of a quiescent tree: the node's prefix is
