@@ -1,12 +1,12 @@
 //! [`Cursor`]: a bidirectional cursor (seek, next, prev) over a tree or a
-//! snapshot. Safe code over [`crate::node`] and [`crate::tree`].
+//! snapshot, over the [`Leaves`] walker it shares with the scans. Safe
+//! code over [`crate::node`] and [`crate::tree`].
 
 use crate::bytes::Bytes;
-use crate::latch::{backoff, Latch};
-use crate::node::{EntryRef, LeafBuf, LeafCopy, Node, Reading, SearchKey};
+use crate::latch::Latch;
+use crate::leaves::{Leaves, Part};
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
-use ordex_core::olc::Restart;
 use ordex_core::Seqno;
 
 /// A bidirectional cursor over a [`BTree`](crate::BTree) or a
@@ -47,23 +47,17 @@ use ordex_core::Seqno;
 /// assert!(!c.next());
 /// ```
 pub struct Cursor<'g, L: Latch, const N: usize> {
-    tree: &'g Tree<L, N>,
-    guard: &'g Guard,
-    seqno: Option<Seqno>,
-    buf: LeafBuf<'g, N>,
-    len: usize,
-    /// The current entry's index in `buf` (meaningful while `cur` is set).
+    leaves: Leaves<'g, L, N>,
+    /// The current entry's index in the copy (meaningful while `cur` is
+    /// set).
     pos: usize,
-    high: Option<EntryRef<'g>>,
-    low: Option<EntryRef<'g>>,
-    right: Option<&'g Node<L, N>>,
     cur: Option<(Bytes<'g>, Bytes<'g>)>,
 }
 
 impl<L: Latch, const N: usize> core::fmt::Debug for Cursor<'_, L, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cursor")
-            .field("seqno", &self.seqno)
+            .field("seqno", &self.leaves.seqno())
             .field("entry", &self.cur)
             .finish_non_exhaustive()
     }
@@ -81,15 +75,8 @@ enum From<'a> {
 impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     pub(crate) fn new(tree: &'g Tree<L, N>, seqno: Option<Seqno>, guard: &'g Guard) -> Self {
         Cursor {
-            tree,
-            guard,
-            seqno,
-            buf: LeafBuf::new(),
-            len: 0,
+            leaves: Leaves::new(tree, seqno, guard),
             pos: 0,
-            high: None,
-            low: None,
-            right: None,
             cur: None,
         }
     }
@@ -120,12 +107,12 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
     /// it).
     pub fn seqno(&self) -> Option<Seqno> {
         self.cur?;
-        Some(self.buf.get(self.pos)?.value_seqno())
+        Some(self.leaves.get(self.pos)?.value_seqno())
     }
 
     /// Moves to the first entry at or above `key`.
     pub fn seek(&mut self, key: &[u8]) -> bool {
-        self.forward(From::Key(key, true), None)
+        self.forward(From::Key(key, true), false)
     }
 
     /// Moves to the last entry at or below `key`.
@@ -135,7 +122,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
 
     /// Moves to the first entry.
     pub fn first(&mut self) -> bool {
-        self.forward(From::Start, None)
+        self.forward(From::Start, false)
     }
 
     /// Moves to the last entry.
@@ -154,9 +141,9 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             return true;
         }
         // Everything above the current key is right of the high key.
-        match self.high {
+        match self.leaves.high() {
             None => self.stop(),
-            Some(h) => self.forward(From::Key(h.key(), false), self.right),
+            Some(h) => self.forward(From::Key(h.key(), false), true),
         }
     }
 
@@ -170,7 +157,7 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             return true;
         }
         // Everything below the current key is at or below the low fence.
-        match self.low {
+        match self.leaves.low() {
             None => self.stop(),
             Some(l) => self.backward(Some((l.key(), true))),
         }
@@ -181,43 +168,37 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         false
     }
 
-    /// The visible value of a copied slot.
-    #[inline]
-    fn visible(&self, i: usize) -> Option<(Bytes<'g>, Bytes<'g>)> {
-        let it = self.buf.get(i)?;
-        Some((it.key, it.val))
-    }
-
-    /// The first visible entry at index `from` or above in the buffer.
+    /// The first entry at index `from` or above in the copy.
     fn scan_up(&mut self, from: usize) -> bool {
-        for i in from..self.len {
-            if let Some(e) = self.visible(i) {
-                self.pos = i;
-                self.cur = Some(e);
-                return true;
+        match self.leaves.get(from) {
+            Some(it) => {
+                self.pos = from;
+                self.cur = Some((it.key, it.val));
+                true
             }
+            None => false,
         }
-        false
     }
 
-    /// The last visible entry below index `to` in the buffer.
+    /// The last entry below index `to` in the copy.
     fn scan_down(&mut self, to: usize) -> bool {
-        for i in (0..to.min(self.len)).rev() {
-            if let Some(e) = self.visible(i) {
-                self.pos = i;
-                self.cur = Some(e);
-                return true;
+        let i = to.min(self.leaves.len());
+        match i.checked_sub(1).and_then(|i| self.leaves.get(i)) {
+            Some(it) => {
+                self.pos = i - 1;
+                self.cur = Some((it.key, it.val));
+                true
             }
+            None => false,
         }
-        false
     }
 
-    /// The number of buffered keys below `key` (`incl`) or at or below it.
+    /// The number of copied keys below `key` (`incl`) or at or below it.
     fn rank(&self, key: &[u8], incl: bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len);
+        let (mut lo, mut hi) = (0, self.leaves.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let Some(k) = self.buf.get(mid).map(|s| s.key) else {
+            let Some(k) = self.leaves.get(mid).map(|s| s.key) else {
                 break;
             };
             let below = if incl { *k < *key } else { *k <= *key };
@@ -230,56 +211,21 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
         lo
     }
 
-    fn load(&mut self, node: &'g Node<L, N>, v: &Reading<'g, L>) -> Result<(), Restart> {
-        let LeafCopy {
-            len,
-            high,
-            low,
-            right,
-        } = node.copy_leaf(0, N, v, self.seqno, self.guard, &mut self.buf)?;
-        self.len = len;
-        self.high = high;
-        self.low = low;
-        self.right = right;
-        Ok(())
-    }
-
-    /// Positions on the first visible entry from `from`, starting with the
-    /// leaf `hint` (the right sibling of the buffered leaf) if given, else
-    /// descending; moves right past leaves with nothing visible.
-    fn forward(&mut self, from: From<'_>, mut hint: Option<&'g Node<L, N>>) -> bool {
+    /// Positions on the first entry from `from`, in the copied leaf's
+    /// right sibling if `step`, else in the leaf a descent finds; moves
+    /// right past leaves with nothing visible.
+    fn forward(&mut self, from: From<'_>, step: bool) -> bool {
         // Shortened to the shorter of the caller's key and the guard.
-        let mut from: From<'_> = from;
-        let tree = self.tree;
-        let guard = self.guard;
-        let _in = L::enter_shared(&tree.tl);
-        let mut restarts = 0;
+        let (mut from, mut step): (From<'_>, bool) = (from, step);
         loop {
-            let loaded = match hint.take() {
-                Some(node) => match node.read() {
-                    Ok(v) => self.load(node, &v),
-                    Err(Restart) if node.is_obsolete() => Err(Restart),
-                    Err(Restart) => {
-                        // Latched: try the same leaf again.
-                        hint = Some(node);
-                        backoff(&mut restarts);
-                        continue;
-                    }
-                },
-                None => {
-                    let key = match from {
-                        From::Start => &[][..],
-                        From::Key(k, _) => k,
-                    };
-                    tree.find(SearchKey::new(key), 0, false, guard)
-                        .and_then(|(node, v)| self.load(node, &v))
-                }
+            let key = match from {
+                From::Start => &[][..],
+                From::Key(k, _) => k,
             };
-            if loaded.is_err() {
-                // Changed under the copy, or the sibling was unlinked:
-                // descend again.
-                backoff(&mut restarts);
-                continue;
+            if !step {
+                self.leaves.descend(key, Part::All);
+            } else if !self.leaves.step_right(key, Part::All) {
+                return self.stop();
             }
             let start = match from {
                 From::Start => 0,
@@ -288,42 +234,30 @@ impl<'g, L: Latch, const N: usize> Cursor<'g, L, N> {
             if self.scan_up(start) {
                 return true;
             }
-            match self.high {
+            match self.leaves.high() {
                 None => return self.stop(),
-                Some(h) => {
-                    from = From::Key(h.key(), false);
-                    hint = self.right;
-                }
+                Some(h) => (from, step) = (From::Key(h.key(), false), true),
             }
         }
     }
 
-    /// Positions on the last visible entry at or below (`true`) / below
-    /// `upto` (None: +∞); moves left past leaves with nothing visible.
+    /// Positions on the last entry at or below (`true`) / below `upto`
+    /// (None: +∞); moves left past leaves with nothing visible.
     fn backward(&mut self, upto: Option<(&[u8], bool)>) -> bool {
         let mut upto: Option<(&[u8], bool)> = upto;
-        let tree = self.tree;
-        let guard = self.guard;
-        let _in = L::enter_shared(&tree.tl);
-        let mut restarts = 0;
         loop {
-            let loaded = match upto {
-                None => tree.find_last(guard),
-                Some((k, _)) => tree.find(SearchKey::new(k), 0, false, guard),
-            }
-            .and_then(|(node, v)| self.load(node, &v));
-            if loaded.is_err() {
-                backoff(&mut restarts);
-                continue;
+            match upto {
+                None => self.leaves.descend_last(Part::All),
+                Some((k, _)) => self.leaves.descend(k, Part::All),
             }
             let end = match upto {
-                None => self.len,
+                None => self.leaves.len(),
                 Some((k, incl)) => self.rank(k, !incl),
             };
             if self.scan_down(end) {
                 return true;
             }
-            match self.low {
+            match self.leaves.low() {
                 None => return self.stop(),
                 Some(l) => upto = Some((l.key(), true)),
             }

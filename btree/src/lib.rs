@@ -214,8 +214,10 @@
 mod bytes;
 mod cursor;
 pub mod latch;
+mod leaves;
 mod node;
 mod pinned;
+mod range;
 mod tree;
 
 use crossbeam_epoch as epoch;
@@ -228,7 +230,7 @@ pub use bytes::Bytes;
 pub use crossbeam_epoch::Guard;
 pub use cursor::Cursor;
 pub use latch::{contention, Contention, GlobalLock, Latch, LockCoupling, Optimistic};
-pub use tree::{Range, RevRange};
+pub use range::{Range, RevRange};
 
 /// Whether this backend is implemented (the facade's `IndexKind::available`
 /// reads it).
