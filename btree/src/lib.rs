@@ -184,12 +184,12 @@
 //!   key's embedded first version, once superseded, stays allocated with
 //!   its entry.
 //! - `remove_range` is a loop of single removes (not atomic as a whole).
-//! - Performance: see the README section "ordex-btree" for the measured
+//! - Performance: see the repository's `docs/btree.md` for the measured
 //!   tables (`index-bench` against `scc::TreeIndex<u64, u64>`,
 //!   `scc::TreeIndex<Vec<u8>, Vec<u8>>`, `RwLock<BTreeMap>` and
-//!   crossbeam-skiplist, and `index-bench btree`). Ratios move by up to
-//!   a quarter from run to run on a small shared machine; the README
-//!   quotes medians of repeated runs.
+//!   crossbeam-skiplist, and `index-bench btree`), each with its command
+//!   and commit, and for the open work. Ratios move by up to a quarter
+//!   from run to run on a small shared machine.
 //!
 //! ```
 //! use ordex_btree::BTree;

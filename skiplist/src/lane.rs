@@ -110,7 +110,7 @@ impl Lane {
     /// instead of scattered among short nodes, so fewer cache lines and
     /// pages hold them and more of them stay in cache. The out-of-line
     /// values' offsets cost 0.2 bytes per entry; the measurements are in
-    /// the repository README.
+    /// the repository's `docs/skiplist.md`.
     #[inline]
     pub(crate) fn blocks_for(&self, height: usize) -> (&Block, Option<&Block>) {
         if height >= TALL_HEIGHT {

@@ -87,7 +87,7 @@
 //! keys, finger-searches the top index for each key's start (galloping from
 //! the previous key's place in it) and interleaves sixteen searches
 //! through the levels below. Measured figures, with the commands that
-//! produced them, are in the repository README.
+//! produced them, are in the repository's `docs/skiplist.md`.
 //!
 //! # Writers
 //!
