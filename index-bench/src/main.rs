@@ -100,13 +100,15 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
-    /// Indexes to run, comma-separated (see `list`); default: all.
+    /// Indexes to run, comma-separated (see `list`); default: all but those
+    /// run only when named (ordex-btree's other protocols).
     #[arg(long, value_delimiter = ',')]
     indexes: Vec<String>,
     /// Workloads, comma-separated: load, ycsb-a … ycsb-f (or a … f),
-    /// read-uniform, read-newest, scan, memtable, snapshot, and cursor,
-    /// which runs only when named (see `list`). Default: the default suite
-    /// (see `list`); with --keysets, all but cursor.
+    /// read-uniform, read-newest, scan, memtable, snapshot, and cursor and
+    /// mix-<read %> (0-100), which run only when named (see `list`).
+    /// Default: the default suite (see `list`); with --keysets, all but
+    /// those run only when named.
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Key sets, comma-separated (see `list`). Default: every key shape of
@@ -275,12 +277,13 @@ fn main() {
 
 fn list() {
     println!("indexes:");
+    let kind = |e: &registry::Entry| if e.ordex { "ordex" } else { "peer" };
     for e in registry::all() {
-        println!(
-            "  {:<20} {}",
-            e.name,
-            if e.ordex { "ordex" } else { "peer" }
-        );
+        println!("  {:<20} {}", e.name, kind(&e));
+    }
+    println!("indexes run only when named:");
+    for e in registry::on_request() {
+        println!("  {:<20} {}", e.name, kind(&e));
     }
     println!("workloads:");
     for w in Workload::ALL {
@@ -290,6 +293,7 @@ fn list() {
     for w in Workload::ON_REQUEST {
         println!("  {:<20} {}", w.name(), w.describe());
     }
+    println!("  {:<20} {}", "mix-<r>", Workload::Mix(0).describe());
     println!("key sets:");
     for k in KeySetKind::ALL {
         println!("  {}", k.name());
@@ -352,7 +356,6 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
-    let fresh = workload::fresh_needed(args.ops);
     let units: usize = parts
         .iter()
         .map(|p| {
@@ -378,6 +381,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     let csv = dir.join("results.csv");
     let mut rows: Vec<Row> = Vec::new();
     for part in &parts {
+        let fresh = workload::fresh_for(&part.workloads, args.entries, args.ops);
         let ks = KeySet::generate(part.keyset, args.entries, fresh, args.seed);
         if let Some(n) = &ks.note {
             eprintln!("note: {n}");

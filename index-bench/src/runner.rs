@@ -281,7 +281,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
         return false;
     }
     match w {
-        Workload::A | Workload::B | Workload::F => caps.upserts,
+        Workload::A | Workload::B | Workload::F | Workload::Mix(_) => caps.upserts,
         Workload::E | Workload::Scan => caps.scans,
         Workload::Snapshot => caps.snapshots,
         Workload::Cursor => caps.cursors,
