@@ -174,6 +174,11 @@ struct RunArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
+    /// Record restarts and lock waits per operation of the indexes that
+    /// count them (ordex-btree's protocols): results.csv gains the columns
+    /// restarts_per_op and waits_per_op (NaN for the other indexes).
+    #[arg(long)]
+    contention: bool,
 }
 
 #[derive(Args, Debug)]
@@ -353,6 +358,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         load_slice: args.load_slice.max(1),
         phase_slice: args.phase_slice.max(1),
         gated: args.gated,
+        contention: args.contention,
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -415,7 +421,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         ));
     }
     let failed_ordex = failed.iter().filter(|r| r.ordex).count();
-    let options = vec![
+    let mut options = vec![
         (
             "indexes".into(),
             entries.iter().map(|e| e.name).collect::<Vec<_>>().join(","),
@@ -458,6 +464,9 @@ fn run(mut args: RunArgs) -> Result<(), String> {
             std::env::args().collect::<Vec<_>>().join(" "),
         ),
     ];
+    if args.contention {
+        options.push(("contention".into(), "restarts, waits per op".into()));
+    }
     let manifest = report::collect(&run, options, notes);
     manifest
         .write_json(&dir.join("manifest.json"))

@@ -167,6 +167,12 @@ pub struct Summary {
     pub bytes_per_entry: f64,
     /// Verification over all repeats.
     pub verified: Verified,
+    /// Median restarts per operation across repeats
+    /// ([`Row::restarts_per_op`]); NaN where the rows carry none.
+    pub restarts_per_op: f64,
+    /// Median lock waits per operation across repeats
+    /// ([`Row::waits_per_op`]); NaN where the rows carry none.
+    pub waits_per_op: f64,
     /// For ordex indexes: the paired ratio to the best peer (the peer with
     /// the highest median in the same workload, keyset, value size and
     /// thread count), repeat by repeat, with its interval; `None` for peers,
@@ -262,6 +268,8 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
                 max_ns: median(&col(|r| r.max_ns as f64)),
                 bytes_per_entry: median(&col(|r| r.bytes_per_entry)),
                 verified: Verified::combine(rs.iter().map(|r| r.verified.as_str())),
+                restarts_per_op: median(&col(|r| r.restarts_per_op.unwrap_or(f64::NAN))),
+                waits_per_op: median(&col(|r| r.waits_per_op.unwrap_or(f64::NAN))),
                 ratio_to_best_peer: None,
                 best_peer: None,
             }
@@ -505,6 +513,8 @@ pub(crate) mod tests {
                 40.0 + repeat as f64
             },
             verified: "ok".into(),
+            restarts_per_op: None,
+            waits_per_op: None,
         }
     }
 
