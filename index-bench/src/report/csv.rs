@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::summary::PeerRatio;
-use crate::record::{Row, CONTENTION_HEADER, HEADER};
+use crate::record::{Row, HEADER};
 
 /// Writes `rows` to `path` (created or truncated), header first.
 pub fn write_csv(path: &Path, rows: &[Row]) -> io::Result<()> {
@@ -29,7 +29,7 @@ pub fn read_csv(path: &Path) -> io::Result<Vec<Row>> {
 }
 
 /// The CSV text of `rows` (what [`write_csv`] writes). The contention
-/// columns ([`CONTENTION_HEADER`]) are written if any row carries them
+/// columns ([`CONTENTION_HEADER`](crate::record::CONTENTION_HEADER)) are written if any row carries them
 /// (rows without them get NaN there), and not at all otherwise.
 pub fn to_csv_string(rows: &[Row]) -> String {
     if rows.iter().any(Row::has_contention) && !rows.iter().all(Row::has_contention) {
@@ -140,6 +140,7 @@ fn invalid(msg: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::CONTENTION_HEADER;
 
     fn row(verified: &str, bpe: f64) -> Row {
         Row {

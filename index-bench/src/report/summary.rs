@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::record::Row;
 use crate::stats::{self, Estimate, Verdict};
 use crate::targets::{self, Target};
+use crate::workload::Workload;
 
 /// The name of the no-op baseline index; never counted as a peer.
 pub const NULL_INDEX: &str = "null";
@@ -47,9 +48,19 @@ pub const KEYSET_ORDER: &[&str] = &[
     "emails",
 ];
 
-/// Sort key putting known workloads in [`WORKLOAD_ORDER`], others after by name.
+/// Sort key putting known workloads in [`WORKLOAD_ORDER`], others after by
+/// name, the mixes by their read percentage (`mix-5` before `mix-40`).
 pub fn workload_rank(name: &str) -> (usize, String) {
-    rank(WORKLOAD_ORDER, name)
+    match mix_read_pct(name) {
+        Some(r) => (WORKLOAD_ORDER.len(), format!("mix-{r:03}")),
+        None => rank(WORKLOAD_ORDER, name),
+    }
+}
+
+/// The read percentage of a `mix-<r>` workload, by its name
+/// ([`crate::workload::Workload::Mix`]); `None` for other workloads.
+pub fn mix_read_pct(workload: &str) -> Option<u8> {
+    workload.parse::<Workload>().ok()?.read_pct()
 }
 
 /// Sort key putting known key sets in [`KEYSET_ORDER`], others after by name.
