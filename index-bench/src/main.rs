@@ -68,7 +68,9 @@ enum Command {
     /// The concurrency-techniques study: ordex-btree under its three
     /// protocols (global lock, lock coupling, optimistic) beside the
     /// lock-free skip list and RwLock<BTreeMap>, across read fractions
-    /// 0-100% and 1, 2, 4 threads; a table and a plot.
+    /// 0-100% and 1, 2, 4 threads: the benchmark run over those indexes and
+    /// the mix-<r> workloads, with restarts and lock waits; a table and a
+    /// plot.
     Techniques(techniques_study::TechniquesArgs),
     /// Why every measured phase pre-faults its memory: time touching fresh
     /// huge-page memory after a pause, right after a free, and after a pause
