@@ -66,8 +66,8 @@ struct ThreadResult {
 }
 
 impl ThreadResult {
-    /// The calling thread's contention counters now, to subtract from
-    /// [`ThreadResult::counted_since`]'s.
+    /// The calling thread's restart and wait counters
+    /// (`ordex_core::olc::contention`) as they stand.
     fn counters() -> (u64, u64) {
         let c = contention();
         (c.restarts, c.waits)
