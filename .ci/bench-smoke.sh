@@ -7,4 +7,4 @@ bin=target/release/index-bench
 "$bin" ab "$bin" "$bin" --sessions 2 --entries 5000 --ops 5000
 cargo run --release -p index-bench -- memtable --entries 20000 --repeat 1
 cargo run --release -p index-bench -- btree --entries 20000 --repeat 1
-cargo run --release -p index-bench -- techniques --entries 5000 --millis 20 --threads 1,2 --reads 0,50,100 --repeat 1
+cargo run --release -p index-bench -- techniques --entries 5000 --ops 20000 --threads 1,2 --reads 0,50,100 --repeat 1

@@ -45,6 +45,10 @@ pub trait BenchIndex: Send + Sync + Sized + 'static {
     const NAME: &'static str;
     /// `true` for ordex backends, `false` for peers and baselines.
     const ORDEX: bool;
+    /// Whether the index counts its restarts and lock waits in
+    /// `ordex_core::olc::contention` (ordex-btree's protocols); the runner
+    /// records them per measurement when asked (`runner::Config::contention`).
+    const COUNTS_CONTENTION: bool = false;
 
     /// What the adapter supports.
     fn caps() -> Caps;

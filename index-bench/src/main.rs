@@ -68,7 +68,9 @@ enum Command {
     /// The concurrency-techniques study: ordex-btree under its three
     /// protocols (global lock, lock coupling, optimistic) beside the
     /// lock-free skip list and RwLock<BTreeMap>, across read fractions
-    /// 0-100% and 1, 2, 4 threads; a table and a plot.
+    /// 0-100% and 1, 2, 4 threads: the benchmark run over those indexes and
+    /// the mix-<r> workloads, with restarts and lock waits; a table and a
+    /// plot.
     Techniques(techniques_study::TechniquesArgs),
     /// Why every measured phase pre-faults its memory: time touching fresh
     /// huge-page memory after a pause, right after a free, and after a pause
@@ -100,13 +102,15 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
-    /// Indexes to run, comma-separated (see `list`); default: all.
+    /// Indexes to run, comma-separated (see `list`); default: all but those
+    /// run only when named (ordex-btree's other protocols).
     #[arg(long, value_delimiter = ',')]
     indexes: Vec<String>,
     /// Workloads, comma-separated: load, ycsb-a … ycsb-f (or a … f),
-    /// read-uniform, read-newest, scan, memtable, snapshot, and cursor,
-    /// which runs only when named (see `list`). Default: the default suite
-    /// (see `list`); with --keysets, all but cursor.
+    /// read-uniform, read-newest, scan, memtable, snapshot, and cursor and
+    /// mix-<read %> (0-100), which run only when named (see `list`).
+    /// Default: the default suite (see `list`); with --keysets, all but
+    /// those run only when named.
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Key sets, comma-separated (see `list`). Default: every key shape of
@@ -172,6 +176,11 @@ struct RunArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
+    /// Record restarts and lock waits per operation of the indexes that
+    /// count them (ordex-btree's protocols): results.csv gains the columns
+    /// restarts_per_op and waits_per_op (NaN for the other indexes).
+    #[arg(long)]
+    contention: bool,
 }
 
 #[derive(Args, Debug)]
@@ -275,12 +284,13 @@ fn main() {
 
 fn list() {
     println!("indexes:");
+    let kind = |e: &registry::Entry| if e.ordex { "ordex" } else { "peer" };
     for e in registry::all() {
-        println!(
-            "  {:<20} {}",
-            e.name,
-            if e.ordex { "ordex" } else { "peer" }
-        );
+        println!("  {:<20} {}", e.name, kind(&e));
+    }
+    println!("indexes run only when named:");
+    for e in registry::on_request() {
+        println!("  {:<20} {}", e.name, kind(&e));
     }
     println!("workloads:");
     for w in Workload::ALL {
@@ -290,6 +300,7 @@ fn list() {
     for w in Workload::ON_REQUEST {
         println!("  {:<20} {}", w.name(), w.describe());
     }
+    println!("  {:<20} {}", "mix-<r>", Workload::Mix(0).describe());
     println!("key sets:");
     for k in KeySetKind::ALL {
         println!("  {}", k.name());
@@ -349,10 +360,10 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         load_slice: args.load_slice.max(1),
         phase_slice: args.phase_slice.max(1),
         gated: args.gated,
+        contention: args.contention,
     };
     let mut notes = Vec::new();
     let t0 = Instant::now();
-    let fresh = workload::fresh_needed(args.ops);
     let units: usize = parts
         .iter()
         .map(|p| {
@@ -378,6 +389,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
     let csv = dir.join("results.csv");
     let mut rows: Vec<Row> = Vec::new();
     for part in &parts {
+        let fresh = workload::fresh_for(&part.workloads, args.entries, args.ops);
         let ks = KeySet::generate(part.keyset, args.entries, fresh, args.seed);
         if let Some(n) = &ks.note {
             eprintln!("note: {n}");
@@ -411,7 +423,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         ));
     }
     let failed_ordex = failed.iter().filter(|r| r.ordex).count();
-    let options = vec![
+    let mut options = vec![
         (
             "indexes".into(),
             entries.iter().map(|e| e.name).collect::<Vec<_>>().join(","),
@@ -454,6 +466,9 @@ fn run(mut args: RunArgs) -> Result<(), String> {
             std::env::args().collect::<Vec<_>>().join(" "),
         ),
     ];
+    if args.contention {
+        options.push(("contention".into(), "restarts, waits per op".into()));
+    }
     let manifest = report::collect(&run, options, notes);
     manifest
         .write_json(&dir.join("manifest.json"))

@@ -45,9 +45,29 @@ pub struct Row {
     pub bytes_per_entry: f64,
     /// Result verification: `ok`, `FAILED: …`, or `n/a`.
     pub verified: String,
+    /// Restarts per operation in the timed section, as the index counts
+    /// them in `ordex_core::olc::contention` (failed optimistic validations
+    /// or upgrades), for a run that records contention (`--contention`,
+    /// `index-bench techniques`): NaN for an index that does not count
+    /// them. `None` in other runs, whose CSV has no such column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts_per_op: Option<f64>,
+    /// Lock or latch waits per operation (acquisitions that found it held),
+    /// like [`Row::restarts_per_op`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_per_op: Option<f64>,
+}
+
+impl Row {
+    /// Whether the row carries contention counters (its run recorded them).
+    pub fn has_contention(&self) -> bool {
+        self.restarts_per_op.is_some() || self.waits_per_op.is_some()
+    }
 }
 /// The CSV header: [`Row`]'s fields, in column order (checked against
-/// serde's header by a test of the CSV writer).
+/// serde's header by a test of the CSV writer), but for the contention
+/// columns, which follow them only in a run that records contention
+/// ([`CONTENTION_HEADER`]).
 pub const HEADER: &[&str] = &[
     "run",
     "index",
@@ -70,3 +90,6 @@ pub const HEADER: &[&str] = &[
     "bytes_per_entry",
     "verified",
 ];
+
+/// The columns after [`HEADER`] in a run that records contention.
+pub const CONTENTION_HEADER: &[&str] = &["restarts_per_op", "waits_per_op"];

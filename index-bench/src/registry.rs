@@ -1,5 +1,7 @@
 //! Every benchmarked index, by name. Adding an index is one adapter file
-//! in `adapters/` and one line here.
+//! in `adapters/` and one line here: in [`all`], the indexes a run measures
+//! unless told otherwise, or in [`on_request`], those it measures only when
+//! named (`--indexes`).
 
 use crate::adapter::BenchIndex;
 use crate::adapters::congee::CongeeArt;
@@ -13,6 +15,7 @@ use crate::adapters::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::keys::KeySet;
 use crate::runner::{self, Calibration, Contender};
 use crate::workload::{Mix, Workload};
+use ordex_btree::{BTree, GlobalLock, LockCoupling};
 use ordex_core::reference::LockedBTreeMap;
 
 /// Runs a custom mix for `advise`.
@@ -46,12 +49,13 @@ fn entry<I: BenchIndex>() -> Entry {
     }
 }
 
-/// Every index: the ordex backends first, then the peers, then `null`.
+/// Every index a run measures unless `--indexes` names others: the ordex
+/// backends first, then the peers, then `null`.
 pub fn all() -> Vec<Entry> {
     vec![
         entry::<Ordex<LockedBTreeMap>>(),
         entry::<Ordex<ordex_skiplist::SkipList>>(),
-        entry::<Ordex<ordex_btree::BTree>>(),
+        entry::<Ordex<BTree>>(),
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),
@@ -63,13 +67,24 @@ pub fn all() -> Vec<Entry> {
     ]
 }
 
-/// The entries named in `names`, in that order (all, in [`all`]'s order, if
-/// `names` is empty), or an error naming the unknown ones.
+/// Indexes measured only when named: ordex-btree under its two other
+/// synchronization protocols (`ordex-btree` is the default, optimistic one),
+/// which `index-bench techniques` compares.
+pub fn on_request() -> Vec<Entry> {
+    vec![
+        entry::<Ordex<BTree<GlobalLock>>>(),
+        entry::<Ordex<BTree<LockCoupling>>>(),
+    ]
+}
+
+/// The entries named in `names` (from [`all`] and [`on_request`]), in that
+/// order ([`all`], in its order, if `names` is empty), or an error naming
+/// the unknown ones.
 pub fn select(names: &[String]) -> Result<Vec<Entry>, String> {
-    let all = all();
     if names.is_empty() {
-        return Ok(all);
+        return Ok(all());
     }
+    let all: Vec<Entry> = all().into_iter().chain(on_request()).collect();
     let known: Vec<&str> = all.iter().map(|e| e.name).collect();
     let unknown: Vec<&String> = names
         .iter()
@@ -93,4 +108,32 @@ pub fn select(names: &[String]) -> Result<Vec<Entry>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_are_named_on_request_only() {
+        let default: Vec<&str> = all().iter().map(|e| e.name).collect();
+        let extra: Vec<&str> = on_request().iter().map(|e| e.name).collect();
+        assert_eq!(extra, ["ordex-btree-global", "ordex-btree-coupling"]);
+        assert!(default.contains(&"ordex-btree"));
+        let mut names: Vec<&str> = default.iter().chain(&extra).copied().collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            default.len() + extra.len(),
+            "names are distinct"
+        );
+        assert!(extra.iter().all(|n| !default.contains(n)));
+        let picked = select(&["ordex-btree-coupling".into(), "ordex-btree".into()]).unwrap();
+        let picked: Vec<&str> = picked.iter().map(|e| e.name).collect();
+        assert_eq!(picked, ["ordex-btree-coupling", "ordex-btree"]);
+        assert!(on_request().iter().all(|e| e.ordex));
+        let err = select(&["ordex-btree-magic".into()]).err().unwrap();
+        assert!(err.contains("ordex-btree-global"), "{err}");
+    }
 }

@@ -7,6 +7,7 @@ use crate::record::Row;
 use crate::warm;
 use crate::workload::{interleaved, ops_for, plan, Op, OpKind, Plan, Workload};
 use hdrhistogram::Histogram;
+use ordex_core::olc::contention;
 use ordex_core::sync::prefetch;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
@@ -43,6 +44,9 @@ pub struct Config {
     /// Wait for a controller before every timed slice ([`gate`]): how
     /// `index-bench ab` runs two builds in lockstep.
     pub gated: bool,
+    /// Record the restarts and lock waits per operation of the indexes that
+    /// count them ([`Row::restarts_per_op`], [`Row::waits_per_op`]).
+    pub contention: bool,
 }
 
 /// What one thread did in a timed section.
@@ -54,9 +58,28 @@ struct ThreadResult {
     scans: u64,
     scanned: u64,
     scan_requested: u64,
+    restarts: u64,
+    waits: u64,
     start: Option<Instant>,
     end: Option<Instant>,
     hist: Option<Histogram<u64>>,
+}
+
+impl ThreadResult {
+    /// The calling thread's restart and wait counters
+    /// (`ordex_core::olc::contention`) as they stand.
+    fn counters() -> (u64, u64) {
+        let c = contention();
+        (c.restarts, c.waits)
+    }
+
+    /// Records the calling thread's restarts and waits since `before` (read
+    /// outside the timed section: two thread-local loads).
+    fn counted_since(&mut self, before: (u64, u64)) {
+        let (restarts, waits) = Self::counters();
+        self.restarts += restarts - before.0;
+        self.waits += waits - before.1;
+    }
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -79,6 +102,10 @@ pub struct Measured {
     pub scanned: u64,
     /// Entries the scans asked for.
     pub scan_requested: u64,
+    /// Restarts the threads counted (`ordex_core::olc::contention`).
+    pub restarts: u64,
+    /// Lock waits the threads counted.
+    pub waits: u64,
     /// Sampled latencies, ns.
     pub hist: Histogram<u64>,
 }
@@ -94,6 +121,8 @@ impl Measured {
         self.scans += other.scans;
         self.scanned += other.scanned;
         self.scan_requested += other.scan_requested;
+        self.restarts += other.restarts;
+        self.waits += other.waits;
         let _ = self.hist.add(other.hist);
     }
 }
@@ -108,6 +137,8 @@ fn merge(results: Vec<ThreadResult>) -> Measured {
         scans: 0,
         scanned: 0,
         scan_requested: 0,
+        restarts: 0,
+        waits: 0,
         hist: new_hist(),
     };
     let start = results.iter().filter_map(|r| r.start).min();
@@ -119,6 +150,8 @@ fn merge(results: Vec<ThreadResult>) -> Measured {
         m.scans += r.scans;
         m.scanned += r.scanned;
         m.scan_requested += r.scan_requested;
+        m.restarts += r.restarts;
+        m.waits += r.waits;
         if let Some(h) = r.hist {
             let _ = hist.add(h);
         }
@@ -176,6 +209,7 @@ fn drive<I: BenchIndex>(
     let mut r = ThreadResult::default();
     let mut hist = new_hist();
     let mask = every.max(1).next_power_of_two() - 1;
+    let before = ThreadResult::counters();
     let start = Instant::now();
     for (i, op) in ops.iter().enumerate() {
         // The harness's own memory traffic (a random key's `Vec` header,
@@ -224,6 +258,7 @@ fn drive<I: BenchIndex>(
         }
     }
     r.end = Some(Instant::now());
+    r.counted_since(before);
     r.start = Some(start);
     r.ops = ops.len() as u64;
     r.hist = Some(hist);
@@ -281,7 +316,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
         return false;
     }
     match w {
-        Workload::A | Workload::B | Workload::F => caps.upserts,
+        Workload::A | Workload::B | Workload::F | Workload::Mix(_) => caps.upserts,
         Workload::E | Workload::Scan => caps.scans,
         Workload::Snapshot => caps.snapshots,
         Workload::Cursor => caps.cursors,
@@ -299,6 +334,11 @@ pub trait Contender {
     fn name(&self) -> &'static str;
     /// Whether it is an ordex backend.
     fn ordex(&self) -> bool;
+    /// Whether it counts restarts and lock waits
+    /// (`BenchIndex::COUNTS_CONTENTION`).
+    fn counts_contention(&self) -> bool {
+        false
+    }
     /// Whether it can run `w` on `ks` with values of `value_size`.
     fn supports(&self, w: Workload, ks: &KeySet, value_size: usize) -> bool;
     /// Bytes per entry after an untimed single-threaded load (see
@@ -379,6 +419,10 @@ impl<I: BenchIndex> Contender for Slot<I> {
         I::ORDEX
     }
 
+    fn counts_contention(&self) -> bool {
+        I::COUNTS_CONTENTION
+    }
+
     fn supports(&self, w: Workload, ks: &KeySet, value_size: usize) -> bool {
         supports::<I>(w, ks, value_size)
     }
@@ -453,10 +497,14 @@ impl<I: BenchIndex> Contender for Slot<I> {
         let index = I::new();
         let mut m = load(&index, ks, 0, ks.loaded, threads, value, every);
         index.seal();
+        let before = ThreadResult::counters();
         let t0 = Instant::now();
         let n = index.iterate_all();
         m.seconds += t0.elapsed().as_secs_f64().max(1e-9);
+        let after = ThreadResult::counters();
         m.ops += n as u64;
+        m.restarts += after.0 - before.0;
+        m.waits += after.1 - before.1;
         (m, n)
     }
 
@@ -766,6 +814,15 @@ fn row(
 ) -> Row {
     let q = |p: f64| m.hist.value_at_quantile(p);
     let is_null = c.name() == "null";
+    let per_op = |n: u64| {
+        cfg.contention.then(|| {
+            if c.counts_contention() {
+                n as f64 / m.ops.max(1) as f64
+            } else {
+                f64::NAN
+            }
+        })
+    };
     Row {
         run: cfg.run.clone(),
         index: c.name().to_string(),
@@ -787,6 +844,8 @@ fn row(
         max_ns: m.hist.max(),
         bytes_per_entry: bpe,
         verified: if is_null { "n/a".into() } else { verified },
+        restarts_per_op: per_op(m.restarts),
+        waits_per_op: per_op(m.waits),
     }
 }
 
@@ -835,6 +894,7 @@ fn snapshot_workload<I: BenchIndex>(
         let mut rng = crate::dist::SplitMix64::new(seed ^ t as u64);
         let mut r = ThreadResult::default();
         let mut hist = new_hist();
+        let before = ThreadResult::counters();
         let start = Instant::now();
         if t < readers {
             for i in 0..scans_per_reader {
@@ -864,6 +924,7 @@ fn snapshot_workload<I: BenchIndex>(
         }
         r.start = Some(start);
         r.end = Some(Instant::now());
+        r.counted_since(before);
         r.hist = Some(hist);
         r
     });
@@ -989,6 +1050,7 @@ mod tests {
             load_slice: LOAD_SLICE,
             phase_slice: PHASE_SLICE,
             gated: false,
+            contention: false,
         };
         let mut contenders = vec![
             contender::<Ordex<ordex_core::reference::LockedBTreeMap>>(),
@@ -1009,6 +1071,56 @@ mod tests {
             .iter()
             .flatten()
             .all(|op| op.kind == OpKind::Cursor && op.len == 100));
+    }
+
+    /// A mix runs on every upserting contender and verifies its reads; a
+    /// run that records contention gives the indexes that count it their
+    /// rates (and NaN to the others), a run that does not gives none.
+    #[test]
+    fn mixes_run_and_contention_is_recorded_when_asked() {
+        use crate::adapters::{ordex_index::Ordex, rwlock_btreemap::RwLockBTreeMap};
+        use ordex_btree::{BTree, GlobalLock};
+        let ks = KeySet::generate(KeySetKind::U64Random, 2000, 2000, 3);
+        for contention in [false, true] {
+            let cfg = Config {
+                run: "t".into(),
+                threads: vec![2],
+                ops: 4000,
+                value_size: 8,
+                repeat: 1,
+                seed: 3,
+                latency_every: 16,
+                cores: 2,
+                order: Order::Rotate,
+                warm: false,
+                load_slice: LOAD_SLICE,
+                phase_slice: PHASE_SLICE,
+                gated: false,
+                contention,
+            };
+            let mut contenders = vec![
+                contender::<Ordex<BTree<GlobalLock>>>(),
+                contender::<RwLockBTreeMap>(),
+            ];
+            let rows = run_keyset(&cfg, &ks, &[Workload::Mix(50)], &mut contenders, &|_| {});
+            assert_eq!(rows.len(), 2, "{rows:?}");
+            for r in &rows {
+                assert_eq!((r.workload.as_str(), r.ops), ("mix-50", 4000));
+                assert_eq!(r.verified, "ok", "{r:?}");
+                let counted = r.index == "ordex-btree-global";
+                match (contention, r.restarts_per_op, r.waits_per_op) {
+                    (false, None, None) => {}
+                    (true, Some(restarts), Some(waits)) if counted => {
+                        assert_eq!(restarts, 0.0, "the global lock never restarts");
+                        assert!(waits.is_finite() && waits >= 0.0);
+                    }
+                    (true, Some(restarts), Some(waits)) => {
+                        assert!(restarts.is_nan() && waits.is_nan(), "{r:?}");
+                    }
+                    _ => panic!("contention {contention}: {r:?}"),
+                }
+            }
+        }
     }
 
     /// A contender that records the phases it is asked to run.
@@ -1033,6 +1145,8 @@ mod tests {
                 scans: 0,
                 scanned: 0,
                 scan_requested: 0,
+                restarts: 0,
+                waits: 0,
                 hist: new_hist(),
             }
         }
@@ -1118,6 +1232,7 @@ mod tests {
             load_slice: 400,
             phase_slice: 300,
             gated: false,
+            contention: false,
         };
         let rows = run_keyset(
             &cfg,

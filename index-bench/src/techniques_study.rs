@@ -2,40 +2,34 @@
 //!
 //! The same B-tree (ordex-btree: one node layout, one set of code paths)
 //! under its three synchronization protocols — one reader-writer lock
-//! around the tree (`GlobalLock`), per-node reader-writer latches taken
-//! hand-over-hand (`LockCoupling`), and optimistic lock coupling with
-//! version words (`Optimistic`, the default) — beside the lock-free skip
-//! list (ordex-skiplist) and `RwLock<BTreeMap>` (the baseline of Badger's
-//! skip-list sweep). The ART and the persistent tree join as the RCU and
-//! path-copying data points once they are implemented.
+//! around the tree (`ordex-btree-global`), per-node reader-writer latches
+//! taken hand-over-hand (`ordex-btree-coupling`), and optimistic lock
+//! coupling with version words (`ordex-btree`, the default) — beside the
+//! lock-free skip list (`ordex-skiplist`) and `RwLock<BTreeMap>`
+//! (`rwlock-btreemap`, the baseline of Badger's skip-list sweep). The ART
+//! and the persistent tree join as the RCU and path-copying data points
+//! once they are implemented.
 //!
-//! Every run of a cell (technique × thread count × read fraction; the
-//! techniques take turns, repeat by repeat) builds a fresh
-//! index, loads the same `--entries` random u64 keys (big-endian, 8-byte
-//! values), then runs `--threads` threads for `--millis` ms: each
-//! operation is a get of a loaded key with probability `read%`, otherwise
-//! an upsert of a key drawn from twice the loaded key space (half of the
-//! writes insert new keys, so nodes split). Reported per cell: the median
-//! throughput of `--repeat` runs, and for the B-tree protocols restarts
-//! and lock waits per operation (ordex_btree's per-thread counters, from
-//! the median run). Every get of a loaded key must hit (the study fails
-//! otherwise). Writes `techniques.md`, `techniques.csv` and
-//! `techniques.svg` (throughput against read fraction, one line per
-//! technique, one panel per thread count).
+//! The study is a configuration of the benchmark's pipeline: the runner
+//! ([`runner::run_keyset`]) over those indexes, the `mix-<r>` workload at
+//! each read fraction `r` ([`Workload::Mix`]), the thread counts, on random
+//! u64 keys with as many fresh keys as loaded; contention counters on
+//! ([`runner::Config::contention`]). Each read fraction is its own call,
+//! so every cell starts from freshly loaded indexes. The report is the
+//! shared one: `techniques.csv` is a results CSV ([`report::write_csv`],
+//! one row per repeat, with restarts and lock waits per operation),
+//! `techniques.md` is [`report::render_sweep`] and `techniques.svg` is
+//! [`report::write_sweep_plot`]. The study fails if a read misses a loaded
+//! key (every read is verified).
 
-use crate::adapter::{BenchIndex, Key};
-use crate::adapters::ordex_index::Ordex;
-use crate::adapters::rwlock_btreemap::RwLockBTreeMap;
-use crate::dist::SplitMix64;
+use crate::keys::{KeySet, KeySetKind};
+use crate::record::Row;
+use crate::registry;
+use crate::report;
+use crate::runner::{self, Config, Order};
+use crate::workload::Workload;
 use clap::Args;
-use ordex_btree::{BTree, GlobalLock, LockCoupling, Optimistic};
-use plotters::prelude::*;
-use std::fmt::Write as _;
-use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 /// Options of `index-bench techniques`.
 #[derive(Args, Debug, Clone)]
@@ -43,25 +37,29 @@ pub struct TechniquesArgs {
     /// Keys loaded into each fresh index before a cell runs.
     #[arg(long, default_value_t = 100_000)]
     pub entries: usize,
-    /// Duration of each cell's timed run, in milliseconds.
-    #[arg(long, default_value_t = 200)]
-    pub millis: u64,
+    /// Operations of each cell's timed run (all threads together),
+    /// generated before timing.
+    #[arg(long, default_value_t = 200_000)]
+    pub ops: usize,
     /// Thread counts, comma-separated (above this machine's cores they are
     /// oversubscribed).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     pub threads: Vec<usize>,
-    /// Read percentages, comma-separated.
+    /// Read percentages, comma-separated (each is the workload mix-<r>).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "0,10,20,30,40,50,60,70,80,90,100"
     )]
     pub reads: Vec<u32>,
-    /// Techniques, comma-separated (default: all): btree-global,
-    /// btree-coupling, btree-optimistic, skiplist, rwlock-btreemap.
+    /// Techniques, comma-separated index names (default: all):
+    /// ordex-btree-global, ordex-btree-coupling, ordex-btree,
+    /// ordex-skiplist, rwlock-btreemap. The names of earlier versions
+    /// (btree-global, btree-coupling, btree-optimistic, skiplist) are
+    /// accepted too.
     #[arg(long, value_delimiter = ',')]
     pub techniques: Vec<String>,
-    /// Repeats of each cell (the median throughput is reported).
+    /// Repeats of each cell (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
     /// Seed for keys and operation streams.
@@ -76,475 +74,259 @@ pub struct TechniquesArgs {
     pub no_plot: bool,
 }
 
-/// A technique of the study: a name, how the technique synchronizes, and
-/// whether it reports ordex_btree's restart / wait counters.
-struct Technique {
-    name: &'static str,
-    what: &'static str,
-    counters: bool,
-    run: fn(&Cell<'_>) -> Measured,
-}
-
-const TECHNIQUES: &[Technique] = &[
-    Technique {
-        name: "btree-global",
-        what: "ordex-btree, one reader-writer lock around the tree",
-        counters: true,
-        run: run_cell::<Ordex<BTree<GlobalLock>>>,
-    },
-    Technique {
-        name: "btree-coupling",
-        what: "ordex-btree, per-node reader-writer latches hand-over-hand",
-        counters: true,
-        run: run_cell::<Ordex<BTree<LockCoupling>>>,
-    },
-    Technique {
-        name: "btree-optimistic",
-        what: "ordex-btree, optimistic lock coupling (version words, B-link)",
-        counters: true,
-        run: run_cell::<Ordex<BTree<Optimistic>>>,
-    },
-    Technique {
-        name: "skiplist",
-        what: "ordex-skiplist, lock-free (CAS on links)",
-        counters: false,
-        run: run_cell::<Ordex<ordex_skiplist::SkipList>>,
-    },
-    Technique {
-        name: "rwlock-btreemap",
-        what: "std BTreeMap behind a parking_lot RwLock",
-        counters: false,
-        run: run_cell::<RwLockBTreeMap>,
-    },
+/// The techniques: the index's name, the name earlier versions of the
+/// study gave it, and how it synchronizes.
+const TECHNIQUES: &[(&str, &str, &str)] = &[
+    (
+        "ordex-btree-global",
+        "btree-global",
+        "ordex-btree, one reader-writer lock around the tree",
+    ),
+    (
+        "ordex-btree-coupling",
+        "btree-coupling",
+        "ordex-btree, per-node reader-writer latches hand-over-hand",
+    ),
+    (
+        "ordex-btree",
+        "btree-optimistic",
+        "ordex-btree, optimistic lock coupling (version words, B-link)",
+    ),
+    (
+        "ordex-skiplist",
+        "skiplist",
+        "ordex-skiplist, lock-free (CAS on links)",
+    ),
+    (
+        "rwlock-btreemap",
+        "rwlock-btreemap",
+        "std BTreeMap behind a parking_lot RwLock",
+    ),
 ];
 
-/// One cell's parameters.
-struct Cell<'a> {
-    keys: &'a [[u8; 8]],
-    loaded: usize,
-    threads: usize,
-    read_pct: u32,
-    millis: u64,
-    seed: u64,
-}
-
-/// One timed run of a cell.
-#[derive(Debug, Clone, Copy, Default)]
-struct Measured {
-    ops: u64,
-    secs: f64,
-    restarts: u64,
-    waits: u64,
-    /// Gets of loaded keys that found nothing (must be 0: loaded keys
-    /// are never removed).
-    misses: u64,
-}
-
-impl Measured {
-    fn mops(&self) -> f64 {
-        self.ops as f64 / self.secs / 1e6
+/// The index names of `chosen` (all techniques if empty), old names
+/// translated; unknown names are left for the registry to refuse.
+fn index_names(chosen: &[String]) -> Vec<String> {
+    if chosen.is_empty() {
+        return TECHNIQUES.iter().map(|t| t.0.to_string()).collect();
     }
+    chosen
+        .iter()
+        .map(|n| {
+            let n = n.trim();
+            TECHNIQUES
+                .iter()
+                .find(|t| t.1 == n)
+                .map_or(n, |t| t.0)
+                .to_string()
+        })
+        .collect()
 }
 
-const VALUE: [u8; 8] = [0x5A; 8];
-
-fn key(k: &[u8; 8]) -> Key<'_> {
-    Key {
-        bytes: k,
-        int: Some(u64::from_be_bytes(*k)),
-    }
-}
-
-/// Builds a fresh index, loads the first `loaded` keys, runs the mix.
-fn run_cell<I: BenchIndex>(c: &Cell<'_>) -> Measured {
-    let index = I::new();
-    for k in &c.keys[..c.loaded] {
-        index.insert(key(k), &VALUE);
-    }
-    let stop = AtomicBool::new(false);
-    let start = Barrier::new(c.threads + 1);
-    let (mut total, secs) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..c.threads)
-            .map(|t| {
-                let (index, stop, start) = (&index, &stop, &start);
-                let mut rng = SplitMix64::new(c.seed ^ (0x7EC4 + t as u64));
-                s.spawn(move || {
-                    let before = ordex_btree::contention();
-                    start.wait();
-                    let mut ops = 0u64;
-                    let (mut hits, mut misses) = (0usize, 0u64);
-                    while !stop.load(Ordering::Relaxed) {
-                        for _ in 0..64 {
-                            if rng.below(100) < u64::from(c.read_pct) {
-                                let k = &c.keys[rng.below(c.loaded as u64) as usize];
-                                match index.get(key(k)) {
-                                    Some(d) => hits += d,
-                                    None => misses += 1,
-                                }
-                            } else {
-                                let k = &c.keys[rng.below(c.keys.len() as u64) as usize];
-                                index.insert(key(k), &VALUE);
-                            }
-                        }
-                        ops += 64;
-                    }
-                    black_box(hits);
-                    let after = ordex_btree::contention();
-                    Measured {
-                        ops,
-                        secs: 0.0,
-                        restarts: after.restarts - before.restarts,
-                        waits: after.waits - before.waits,
-                        misses,
-                    }
-                })
-            })
-            .collect();
-        start.wait();
-        let t0 = Instant::now();
-        std::thread::sleep(Duration::from_millis(c.millis));
-        stop.store(true, Ordering::Relaxed);
-        let mut total = Measured::default();
-        for w in workers {
-            let m = w.join().expect("worker panicked");
-            total.ops += m.ops;
-            total.restarts += m.restarts;
-            total.waits += m.waits;
-            total.misses += m.misses;
-        }
-        (total, t0.elapsed().as_secs_f64())
-    });
-    total.secs = secs;
-    drop(index);
-    total
-}
-
-/// The median run (by throughput) of a cell's repeats.
-fn median(mut runs: Vec<Measured>) -> Measured {
-    runs.sort_by(|a, b| a.mops().total_cmp(&b.mops()));
-    runs[runs.len() / 2]
-}
-
-/// One line of the results: a technique at a thread count and read %.
-#[derive(Debug, Clone)]
-struct Point {
-    technique: &'static str,
-    threads: usize,
-    read_pct: u32,
-    m: Measured,
-    counters: bool,
-}
-
-/// Runs the study; prints the table and writes the report files.
+/// Runs the study; prints the report and writes its files.
 pub fn run(args: TechniquesArgs, default_out: PathBuf) -> Result<(), String> {
     let loaded = args.entries.max(100);
-    let repeat = args.repeat.max(1);
-    let chosen: Vec<&Technique> = if args.techniques.is_empty() {
-        TECHNIQUES.iter().collect()
-    } else {
-        args.techniques
-            .iter()
-            .map(|n| {
-                TECHNIQUES.iter().find(|t| t.name == n).ok_or_else(|| {
-                    let names: Vec<_> = TECHNIQUES.iter().map(|t| t.name).collect();
-                    format!("unknown technique {n:?} (known: {})", names.join(", "))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if args.threads.contains(&0) || args.reads.iter().any(|&r| r > 100) {
-        return Err("thread counts must be >= 1 and read percentages <= 100".into());
+    if loaded > u32::MAX as usize / 2 {
+        return Err("--entries is limited to 2^31 keys".into());
     }
-    let mut rng = SplitMix64::new(args.seed);
-    let keys: Vec<[u8; 8]> = (0..2 * loaded)
-        .map(|_| rng.next_u64().to_be_bytes())
-        .collect();
+    let repeat = args.repeat.max(1);
+    if args.threads.is_empty() || args.threads.contains(&0) {
+        return Err("thread counts must be >= 1".into());
+    }
+    let mixes: Vec<Workload> = args
+        .reads
+        .iter()
+        .map(|&r| Workload::mix(r))
+        .collect::<Result<_, _>>()?;
+    let entries = registry::select(&index_names(&args.techniques))
+        .map_err(|e| format!("unknown technique: {e}"))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let ks = KeySet::generate(KeySetKind::U64Random, loaded, loaded, args.seed);
+    let cfg = Config {
+        run: "techniques".into(),
+        threads: args.threads.clone(),
+        ops: args.ops.max(1),
+        value_size: 8,
+        repeat,
+        seed: args.seed,
+        latency_every: 16,
+        cores,
+        order: Order::Rotate,
+        warm: true,
+        load_slice: runner::LOAD_SLICE,
+        phase_slice: runner::PHASE_SLICE,
+        gated: false,
+        contention: true,
+    };
     eprintln!(
         "techniques study: {} techniques × threads {:?} × reads {:?} %, {loaded} keys loaded, \
-         {} ms per cell, median of {repeat}",
-        chosen.len(),
+         {} operations per cell, median of {repeat}",
+        entries.len(),
         args.threads,
         args.reads,
-        args.millis
+        cfg.ops
     );
-    // Techniques take turns within each cell, repeat by repeat, so that a
-    // burst of load from elsewhere on a shared machine hits them alike
-    // rather than one technique's whole line.
-    let mut points = Vec::new();
-    for &threads in &args.threads {
-        for &read_pct in &args.reads {
-            let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); chosen.len()];
-            for r in 0..repeat {
-                for (i, t) in chosen.iter().enumerate() {
-                    let m = (t.run)(&Cell {
-                        keys: &keys,
-                        loaded,
-                        threads,
-                        read_pct,
-                        millis: args.millis,
-                        seed: args.seed ^ (r as u64) << 32,
-                    });
-                    if m.misses > 0 {
-                        return Err(format!(
-                            "{} missed {} gets of loaded keys ({threads} threads, \
-                             {read_pct}% reads): a lost write or a broken read",
-                            t.name, m.misses
-                        ));
-                    }
-                    runs[i].push(m);
-                }
-            }
-            let mut line = format!("  {threads} thr {read_pct:>3}% reads:");
-            for (t, runs) in chosen.iter().zip(runs) {
-                let m = median(runs);
-                let _ = write!(line, " {} {:.2}", t.name, m.mops());
-                points.push(Point {
-                    technique: t.name,
-                    threads,
-                    read_pct,
-                    m,
-                    counters: t.counters,
-                });
-            }
-            eprintln!("{line} Mops/s");
-        }
+    let mut contenders: Vec<_> = entries.iter().map(|e| (e.contender)()).collect();
+    let mut rows: Vec<Row> = Vec::new();
+    for &mix in &mixes {
+        let new = runner::run_keyset(&cfg, &ks, &[mix], &mut contenders, &|_| {});
+        eprintln!("  {mix}: {} measurements", new.len());
+        rows.extend(new);
     }
 
     let command = format!(
-        "index-bench techniques --entries {loaded} --millis {} --threads {} --reads {} --repeat {repeat} --seed {}",
-        args.millis,
+        "index-bench techniques --entries {loaded} --ops {} --threads {} --reads {} --repeat {repeat} --seed {}",
+        cfg.ops,
         join(&args.threads),
         join(&args.reads),
         args.seed
     );
-    let md = markdown(&points, &chosen, &args, cores, &command);
-    print!("\n{md}");
+    let names: Vec<&str> = entries.iter().map(|e| e.name).collect();
+    let manifest = report::collect("techniques", vec![("command".into(), command)], Vec::new());
+    let intro = intro(&names, loaded, cfg.ops, repeat);
     let dir = args.out.unwrap_or(default_out);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let svg = (!args.no_plot).then_some("techniques.svg");
+    let md = report::render_sweep(
+        &rows,
+        &manifest,
+        "Concurrency techniques on identical work",
+        &intro,
+        svg,
+    );
+    print!("\n{md}");
     let md_path = dir.join("techniques.md");
-    std::fs::write(&md_path, &md).map_err(|e| e.to_string())?;
+    std::fs::write(&md_path, &md).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
     let csv_path = dir.join("techniques.csv");
-    std::fs::write(&csv_path, csv(&points)).map_err(|e| e.to_string())?;
+    report::write_csv(&csv_path, &rows)
+        .map_err(|e| format!("writing {}: {e}", csv_path.display()))?;
     println!(
         "\nwritten to {} and {}",
         md_path.display(),
         csv_path.display()
     );
-    if !args.no_plot {
-        let svg = dir.join("techniques.svg");
-        plot(&svg, &points, &chosen, &args.threads, cores)
-            .map_err(|e| format!("drawing {}: {e}", svg.display()))?;
-        println!("plot: {}", svg.display());
+    if let Some(svg) = svg {
+        let path = dir.join(svg);
+        report::write_sweep_plot(
+            &path,
+            &rows,
+            "Throughput against read fraction (ordex-btree protocols and peers)",
+        )
+        .map_err(|e| e.to_string())?;
+        println!("plot: {}", path.display());
+    }
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.verified.starts_with("FAILED"))
+        .map(|r| format!("{} {} t={}: {}", r.index, r.workload, r.threads, r.verified))
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!(
+            "{} measurements failed verification (a lost write or a broken read):\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        ));
     }
     Ok(())
+}
+
+/// What the study measured, for the top of `techniques.md`.
+fn intro(names: &[&str], loaded: usize, ops: usize, repeat: usize) -> String {
+    let mut s = format!(
+        "Each cell (technique × thread count × read fraction) loads {loaded} random u64 keys \
+         into a fresh index, then runs {ops} operations (all threads together, generated before \
+         timing) of the workload `mix-<r>`: a read gets a uniformly chosen loaded key (and must \
+         find it), a write upserts a key drawn uniformly from twice the loaded key space (8-byte \
+         values), so that at first half the writes insert new keys. The techniques take turns \
+         slice by slice, in an order that changes from slice to slice and repeat to repeat; \
+         each figure is the median of {repeat} repeats.\n\n"
+    );
+    for n in names {
+        let what = TECHNIQUES.iter().find(|t| t.0 == *n).map_or("", |t| t.2);
+        s.push_str(&format!("- **{n}**: {what}\n"));
+    }
+    s
 }
 
 fn join<T: ToString>(v: &[T]) -> String {
     v.iter().map(T::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn per_op(n: u64, ops: u64) -> String {
-    format!("{:.4}", n as f64 / ops.max(1) as f64)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn markdown(
-    points: &[Point],
-    chosen: &[&Technique],
-    args: &TechniquesArgs,
-    cores: usize,
-    command: &str,
-) -> String {
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "# Concurrency techniques on identical work\n\n`{command}`\n\n\
-         {} random u64 keys loaded; a read gets a loaded key, a write upserts a key from twice \
-         that space (8-byte values). {} ms per cell, median of {} runs; this machine has {cores} \
-         cores (thread counts above that are oversubscribed).\n",
-        args.entries.max(100),
-        args.millis,
-        args.repeat.max(1)
-    );
-    for t in chosen {
-        let _ = writeln!(md, "- **{}**: {}", t.name, t.what);
-    }
-    let _ = writeln!(md);
-    for &threads in &args.threads {
-        let _ = writeln!(md, "## {threads} thread(s): throughput, Mops/s\n");
-        table_header(&mut md, &args.reads);
-        for t in chosen {
-            let _ = write!(md, "| {} |", t.name);
-            for &r in &args.reads {
-                let p = points
-                    .iter()
-                    .find(|p| p.technique == t.name && p.threads == threads && p.read_pct == r);
-                let _ = write!(
-                    md,
-                    " {} |",
-                    p.map_or("".into(), |p| format!("{:.2}", p.m.mops()))
-                );
-            }
-            let _ = writeln!(md);
-        }
-        let _ = writeln!(
-            md,
-            "\nRestarts / lock waits per operation (ordex-btree protocols):\n"
+    #[test]
+    fn techniques_are_registered_indexes_and_old_names_still_work() {
+        let all = index_names(&[]);
+        let entries = registry::select(&all).unwrap();
+        assert_eq!(entries.len(), TECHNIQUES.len());
+        assert!(entries.iter().all(|e| e.name != "null"));
+        let old: Vec<String> = ["btree-optimistic", "skiplist", "ordex-btree-global"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            index_names(&old),
+            ["ordex-btree", "ordex-skiplist", "ordex-btree-global"]
         );
-        table_header(&mut md, &args.reads);
-        for t in chosen.iter().filter(|t| t.counters) {
-            let _ = write!(md, "| {} |", t.name);
-            for &r in &args.reads {
-                let p = points
-                    .iter()
-                    .find(|p| p.technique == t.name && p.threads == threads && p.read_pct == r);
-                let cell = p.map_or(String::new(), |p| {
-                    format!(
-                        "{} / {}",
-                        per_op(p.m.restarts, p.m.ops),
-                        per_op(p.m.waits, p.m.ops)
-                    )
-                });
-                let _ = write!(md, " {cell} |");
-            }
-            let _ = writeln!(md);
-        }
-        let _ = writeln!(md);
+        assert!(registry::select(&index_names(&["btree-magic".into()])).is_err());
     }
-    md
-}
 
-/// One line of `techniques.csv`; the rates are written with four decimals,
-/// the counters left empty where the technique has none.
-#[derive(serde::Serialize)]
-struct CsvRecord<'a> {
-    technique: &'a str,
-    threads: usize,
-    read_pct: u32,
-    ops: u64,
-    secs: String,
-    mops: String,
-    restarts_per_op: String,
-    waits_per_op: String,
-}
-
-fn csv(points: &[Point]) -> String {
-    // The header is written even with no points (serde writes it only
-    // before a first record).
-    let mut w = ::csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record([
-        "technique",
-        "threads",
-        "read_pct",
-        "ops",
-        "secs",
-        "mops",
-        "restarts_per_op",
-        "waits_per_op",
-    ])
-    .expect("writing to memory cannot fail");
-    for p in points {
-        let (restarts_per_op, waits_per_op) = if p.counters {
-            (per_op(p.m.restarts, p.m.ops), per_op(p.m.waits, p.m.ops))
-        } else {
-            (String::new(), String::new())
+    /// A tiny study writes its CSV (every protocol at every read fraction
+    /// and thread count, reads verified, counters where counted), its
+    /// markdown and its plot.
+    #[test]
+    fn a_tiny_study_writes_its_report() {
+        let out = std::env::temp_dir().join(format!("techniques-study-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let args = TechniquesArgs {
+            entries: 500,
+            ops: 600,
+            threads: vec![1, 2],
+            reads: vec![0, 50, 100],
+            techniques: Vec::new(),
+            repeat: 1,
+            seed: 7,
+            out: Some(out.clone()),
+            no_plot: false,
         };
-        w.serialize(CsvRecord {
-            technique: p.technique,
-            threads: p.threads,
-            read_pct: p.read_pct,
-            ops: p.m.ops,
-            secs: format!("{:.4}", p.m.secs),
-            mops: format!("{:.4}", p.m.mops()),
-            restarts_per_op,
-            waits_per_op,
-        })
-        .expect("serializing to memory cannot fail");
-    }
-    let bytes = w.into_inner().expect("flushing to memory cannot fail");
-    String::from_utf8(bytes).expect("the CSV of UTF-8 fields is UTF-8")
-}
-
-const COLOURS: &[RGBColor] = &[
-    RGBColor(0x8d, 0x6e, 0x63), // brown: global lock
-    RGBColor(0x1f, 0x5f, 0xd6), // blue: lock coupling
-    RGBColor(0xd6, 0x27, 0x28), // red: optimistic
-    RGBColor(0x0b, 0x8f, 0x3e), // green: skip list
-    RGBColor(0x9e, 0x9e, 0x9e), // grey: RwLock<BTreeMap>
-    RGBColor(0x8e, 0x24, 0xaa),
-    RGBColor(0xef, 0x6c, 0x00),
-];
-
-/// Throughput against read fraction, one line per technique, one panel
-/// per thread count.
-fn plot(
-    path: &Path,
-    points: &[Point],
-    chosen: &[&Technique],
-    threads: &[usize],
-    cores: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let panels = threads.len().max(1);
-    let root = SVGBackend::new(path, (460 * panels as u32, 440)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (title, body) = root.split_vertically(40);
-    title.draw(&Text::new(
-        "Throughput against read fraction (ordex-btree protocols and peers)",
-        (10, 10),
-        ("sans-serif", 18).into_font(),
-    ))?;
-    let ymax = points.iter().map(|p| p.m.mops()).fold(0.0, f64::max) * 1.1 + 1e-9;
-    for (area, &thr) in body.split_evenly((1, panels)).iter().zip(threads) {
-        let over = if thr > cores { " (oversubscribed)" } else { "" };
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("{thr} thread(s){over}"), ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0u32..100u32, 0.0..ymax)?;
-        chart
-            .configure_mesh()
-            .x_desc("reads, %")
-            .y_desc("Mops/s")
-            .draw()?;
-        for (i, t) in chosen.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
-            let mut pts: Vec<(u32, f64)> = points
-                .iter()
-                .filter(|p| p.technique == t.name && p.threads == thr)
-                .map(|p| (p.read_pct, p.m.mops()))
-                .collect();
-            pts.sort_by_key(|p| p.0);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))?
-                .label(t.name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-            chart.draw_series(pts.iter().map(|&pt| Circle::new(pt, 3, colour.filled())))?;
+        run(args, PathBuf::from("unused")).unwrap();
+        let rows = report::read_csv(&out.join("techniques.csv")).unwrap();
+        assert_eq!(rows.len(), TECHNIQUES.len() * 2 * 3);
+        for &(index, _, _) in TECHNIQUES {
+            for threads in [1, 2] {
+                for read in [0, 50, 100] {
+                    let r = rows
+                        .iter()
+                        .find(|r| {
+                            r.index == index
+                                && r.threads == threads
+                                && r.workload == format!("mix-{read}")
+                        })
+                        .unwrap_or_else(|| panic!("no {index} t={threads} mix-{read}"));
+                    assert_eq!((r.ops, r.entries), (600, 500));
+                    assert_eq!(r.verified, "ok");
+                    let counts = index.starts_with("ordex-btree");
+                    let restarts = r.restarts_per_op.unwrap();
+                    assert_eq!(restarts.is_finite(), counts, "{r:?}");
+                    assert_eq!(r.waits_per_op.unwrap().is_finite(), counts, "{r:?}");
+                }
+            }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
+        let md = std::fs::read_to_string(out.join("techniques.md")).unwrap();
+        assert!(md.starts_with("# Concurrency techniques on identical work"));
+        assert!(md.contains("| index | 0% | 50% | 100% |"), "{md}");
+        assert!(md.contains("## 2 threads: throughput"), "{md}");
+        assert!(md.contains("Restarts / lock waits per operation"), "{md}");
+        assert!(md.contains("](techniques.svg)"));
+        for &(index, _, what) in TECHNIQUES {
+            assert!(md.contains(&format!("- **{index}**: {what}")), "{md}");
+        }
+        let svg = std::fs::read_to_string(out.join("techniques.svg")).unwrap();
+        assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+        for &(index, _, _) in TECHNIQUES {
+            assert!(svg.contains(index), "{index} missing from the plot");
+        }
+        std::fs::remove_dir_all(&out).unwrap();
     }
-    root.present()?;
-    Ok(())
-}
-
-/// The header of a table with one column per read percentage.
-fn table_header(md: &mut String, reads: &[u32]) {
-    let _ = write!(md, "| technique |");
-    for r in reads {
-        let _ = write!(md, " {r}% |");
-    }
-    let _ = write!(md, "\n|---|");
-    for _ in reads {
-        let _ = write!(md, "---:|");
-    }
-    let _ = writeln!(md);
 }

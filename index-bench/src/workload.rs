@@ -4,12 +4,15 @@
 //! scans of uniform length 1–100 for E), uniform reads, reads of the newest
 //! keys (what a table fed by timestamps or sequence numbers serves), scans
 //! of 100 entries, the load phase, an LSM memtable workload and a snapshot
-//! workload; and, on request only, cursor walks in both directions.
+//! workload; and, on request only, cursor walks in both directions and
+//! uniform read/upsert mixes at any read fraction (`mix-<r>`, the sweep of
+//! `index-bench techniques`).
 
 use crate::dist::{Latest, ScrambledZipfian, SplitMix64, Uniform};
 use crate::keys::KeySet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 /// A workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +53,19 @@ pub enum Workload {
     ///
     /// [`BenchIndex::cursor_walk`]: crate::adapter::BenchIndex::cursor_walk
     Cursor,
+    /// `mix-<r>`: `r`% reads of a uniformly chosen loaded key (`r` ≤ 100;
+    /// [`Workload::mix`] checks), the rest upserts of a key drawn uniformly
+    /// from twice the loaded keys ([`mix_space`]: the loaded ones and as
+    /// many fresh ones), so that at first half the writes insert new keys
+    /// and nodes split. The read/write sweep of `index-bench techniques`;
+    /// runs only when named.
+    Mix(u8),
 }
+
+/// The names `mix-0` … `mix-100`, made once ([`Workload::name`] returns
+/// `&'static str`).
+static MIX_NAMES: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=100).map(|r| format!("mix-{r}")).collect());
 
 impl Workload {
     /// Every workload, in the order a run executes them.
@@ -74,14 +89,31 @@ impl Workload {
     /// only key sets includes them.
     pub const ON_REQUEST: [Workload; 1] = [Workload::Cursor];
 
-    /// Every workload that can be named: [`Workload::ALL`], then
-    /// [`Workload::ON_REQUEST`].
+    /// Every workload that can be named but the mixes: [`Workload::ALL`],
+    /// then [`Workload::ON_REQUEST`].
     pub fn named() -> impl Iterator<Item = Workload> {
         Workload::ALL.into_iter().chain(Workload::ON_REQUEST)
     }
 
+    /// The read/upsert mix with `read_pct`% reads ([`Workload::Mix`]), or
+    /// an error above 100.
+    pub fn mix(read_pct: u32) -> Result<Workload, String> {
+        match u8::try_from(read_pct) {
+            Ok(r) if r <= 100 => Ok(Workload::Mix(r)),
+            _ => Err(format!("a mix reads at most 100%, not {read_pct}%")),
+        }
+    }
+
+    /// The read percentage of a [`Workload::Mix`] (`None` for the others).
+    pub const fn read_pct(self) -> Option<u8> {
+        match self {
+            Workload::Mix(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// The name used on the command line and in reports.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Workload::Load => "load",
             Workload::A => "ycsb-a",
@@ -96,6 +128,29 @@ impl Workload {
             Workload::Memtable => "memtable",
             Workload::Snapshot => "snapshot",
             Workload::Cursor => "cursor",
+            Workload::Mix(r) => &MIX_NAMES[usize::from(r)],
+        }
+    }
+
+    /// A number that tells the workloads' operation streams apart (in the
+    /// seed of [`plan`]): the order of declaration for the fieldless
+    /// workloads (what `as u64` gave them), 256 + `r` for `mix-<r>`.
+    const fn stream(self) -> u64 {
+        match self {
+            Workload::Load => 0,
+            Workload::A => 1,
+            Workload::B => 2,
+            Workload::C => 3,
+            Workload::D => 4,
+            Workload::E => 5,
+            Workload::F => 6,
+            Workload::ReadUniform => 7,
+            Workload::ReadNewest => 8,
+            Workload::Scan => 9,
+            Workload::Memtable => 10,
+            Workload::Snapshot => 11,
+            Workload::Cursor => 12,
+            Workload::Mix(r) => 256 + r as u64,
         }
     }
 
@@ -118,6 +173,10 @@ impl Workload {
             Workload::Snapshot => "readers snapshot and scan 100 entries while writers update",
             Workload::Cursor => {
                 "100% cursor walk from a uniform key: seek, 100 entries forward, 100 prev steps back"
+            }
+            Workload::Mix(_) => {
+                "r% read of a uniform loaded key (r = 0-100), the rest upserts of a uniform \
+                 key from twice the loaded keys"
             }
         }
     }
@@ -156,12 +215,18 @@ impl FromStr for Workload {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim().to_ascii_lowercase();
+        if let Some(r) = s.strip_prefix("mix-") {
+            let r = r
+                .parse::<u32>()
+                .map_err(|_| format!("unknown workload {s:?}: a mix is mix-<read %>, 0-100"))?;
+            return Workload::mix(r);
+        }
         let short = s.strip_prefix("ycsb-").unwrap_or(&s);
         Workload::named()
             .find(|w| w.name() == s || (w.name().starts_with("ycsb-") && &w.name()[5..] == short))
             .ok_or_else(|| {
                 format!(
-                    "unknown workload {s:?}; expected one of: {}",
+                    "unknown workload {s:?}; expected one of: {}, mix-<read %>",
                     Workload::named()
                         .map(|w| w.name())
                         .collect::<Vec<_>>()
@@ -176,7 +241,8 @@ impl FromStr for Workload {
 pub enum OpKind {
     /// Point read.
     Read,
-    /// Overwrite of an existing key.
+    /// Write of the second value: an overwrite of a loaded key (the YCSB
+    /// mixes), or of any key of [`mix_space`], present or not (`mix-<r>`).
     Update,
     /// Insert of a new key.
     Insert,
@@ -223,6 +289,20 @@ pub fn fresh_needed(ops: usize) -> usize {
     2 * (ops / 20 + 1024)
 }
 
+/// Fresh keys a key set needs for `workloads` with `loaded` keys loaded
+/// and phases of `ops`: [`fresh_needed`], and at least as many as are
+/// loaded if a mix is among them ([`mix_space`]).
+pub fn fresh_for(workloads: &[Workload], loaded: usize, ops: usize) -> usize {
+    let mix = workloads.iter().any(|w| w.read_pct().is_some());
+    fresh_needed(ops).max(if mix { loaded } else { 0 })
+}
+
+/// The keys a mix's upserts draw from: `keys[..mix_space(ks)]`, twice the
+/// loaded keys (fewer if the key set holds fewer; see [`fresh_for`]).
+pub fn mix_space(ks: &KeySet) -> usize {
+    (2 * ks.loaded).min(ks.keys.len())
+}
+
 /// Thread `t`'s share of keys `lo..hi`, interleaved (key `lo + t`, then
 /// `lo + t + threads`, …) so that with monotonic keys all threads insert
 /// near the same end, as a time-ordered workload does.
@@ -254,11 +334,12 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
     let (flo, fhi) = fresh_region(ks, w);
     let streams = (0..threads)
         .map(|t| {
-            let mut rng = SplitMix64::new(seed ^ ((t as u64 + 1) << 32) ^ w as u64);
+            let mut rng = SplitMix64::new(seed ^ ((t as u64 + 1) << 32) ^ w.stream());
             let mut zipf = ScrambledZipfian::new(loaded);
             let mut uniform = Uniform::new(loaded);
             let mut latest = Latest::new(loaded - 1);
             let mut newest = Uniform::new(newest_count(ks.loaded) as u64);
+            let mut space = Uniform::new(mix_space(ks).max(1) as u64);
             let mut mine = interleaved(flo, fhi, t, threads).cycle();
             let mut inserted: Vec<u32> = Vec::new();
             let mut out = Vec::with_capacity(per_thread);
@@ -316,6 +397,21 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
                         len: 100,
                         kind: OpKind::Cursor,
                     },
+                    Workload::Mix(read) => {
+                        if roll < u64::from(read) {
+                            Op {
+                                key: uniform.next(&mut rng) as u32,
+                                len: 0,
+                                kind: OpKind::Read,
+                            }
+                        } else {
+                            Op {
+                                key: space.next(&mut rng) as u32,
+                                len: 0,
+                                kind: OpKind::Update,
+                            }
+                        }
+                    }
                     Workload::D => {
                         if roll < 95 {
                             // Latest: recency over the loaded keys (in load order)
@@ -439,4 +535,98 @@ pub fn plan_mix(mix: Mix, ks: &KeySet, threads: usize, ops: usize, seed: u64) ->
         })
         .collect();
     Plan { streams }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeySetKind;
+
+    #[test]
+    fn mixes_are_named_mix_and_their_read_percentage() {
+        assert_eq!("mix-50".parse::<Workload>(), Ok(Workload::Mix(50)));
+        assert_eq!(" MIX-0".parse::<Workload>(), Ok(Workload::Mix(0)));
+        assert_eq!("mix-100".parse::<Workload>(), Ok(Workload::Mix(100)));
+        assert!("mix-101".parse::<Workload>().is_err());
+        assert!("mix-half".parse::<Workload>().is_err());
+        assert!("mix-".parse::<Workload>().is_err());
+        assert_eq!(Workload::Mix(70).name(), "mix-70");
+        assert_eq!(Workload::Mix(7).to_string(), "mix-7");
+        assert_eq!(Workload::mix(100), Ok(Workload::Mix(100)));
+        assert!(Workload::mix(300).is_err());
+        assert_eq!(Workload::Mix(30).read_pct(), Some(30));
+        assert_eq!(Workload::A.read_pct(), None);
+        // Mixes run only when named.
+        assert!(Workload::named().all(|w| w.read_pct().is_none()));
+        // Every workload's operation stream is its own.
+        let mut streams: Vec<u64> = Workload::named()
+            .chain((0..=100).map(Workload::Mix))
+            .map(Workload::stream)
+            .collect();
+        let n = streams.len();
+        streams.sort_unstable();
+        streams.dedup();
+        assert_eq!(streams.len(), n);
+    }
+
+    /// `mix-<r>` reads loaded keys `r`% of the time and otherwise upserts a
+    /// key of twice the loaded space, half of them beyond the loaded keys.
+    #[test]
+    fn a_mix_reads_its_fraction_and_upserts_twice_the_loaded_keys() {
+        let loaded = 4000;
+        let ks = KeySet::generate(KeySetKind::U64Random, loaded, loaded, 5);
+        assert_eq!(mix_space(&ks), 2 * loaded);
+        for read in [0u8, 30, 90, 100] {
+            let p = plan(Workload::Mix(read), &ks, 2, 40_000, 9);
+            assert_eq!(p.streams.len(), 2);
+            let ops: Vec<&Op> = p.streams.iter().flatten().collect();
+            assert_eq!(ops.len(), 40_000);
+            let reads = ops.iter().filter(|o| o.kind == OpKind::Read).count();
+            let writes: Vec<&&Op> = ops.iter().filter(|o| o.kind != OpKind::Read).collect();
+            assert_eq!(reads + writes.len(), ops.len());
+            let share = reads as f64 / ops.len() as f64;
+            assert!(
+                (share - f64::from(read) / 100.0).abs() < 0.01,
+                "mix-{read}: {share} reads"
+            );
+            assert!(writes
+                .iter()
+                .all(|o| o.kind == OpKind::Update && o.len == 0));
+            assert!(ops
+                .iter()
+                .filter(|o| o.kind == OpKind::Read)
+                .all(|o| (o.key as usize) < loaded));
+            assert!(writes.iter().all(|o| (o.key as usize) < 2 * loaded));
+            if !writes.is_empty() {
+                let fresh = writes.iter().filter(|o| o.key as usize >= loaded).count();
+                let share = fresh as f64 / writes.len() as f64;
+                assert!((share - 0.5).abs() < 0.03, "mix-{read}: {share} fresh");
+            }
+        }
+        // The threads' streams differ, and a seed gives the same streams.
+        let p = plan(Workload::Mix(50), &ks, 2, 1000, 9);
+        let keys = |s: &[Op]| s.iter().map(|o| o.key).collect::<Vec<_>>();
+        assert_ne!(keys(&p.streams[0]), keys(&p.streams[1]));
+        let again = plan(Workload::Mix(50), &ks, 2, 1000, 9);
+        assert_eq!(keys(&p.streams[0]), keys(&again.streams[0]));
+    }
+
+    #[test]
+    fn key_sets_hold_the_keys_a_mix_writes() {
+        assert_eq!(
+            fresh_for(&[Workload::A], 100_000, 50_000),
+            fresh_needed(50_000)
+        );
+        assert_eq!(
+            fresh_for(&[Workload::A, Workload::Mix(50)], 100_000, 50_000),
+            100_000
+        );
+        assert_eq!(
+            fresh_for(&[Workload::Mix(50)], 10, 50_000),
+            fresh_needed(50_000)
+        );
+        // A key set without them: the mix writes what there is.
+        let ks = KeySet::generate(KeySetKind::U64Random, 1000, 10, 1);
+        assert_eq!(mix_space(&ks), 1010);
+    }
 }

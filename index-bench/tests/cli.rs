@@ -358,8 +358,8 @@ fn techniques_study_writes_its_table_and_plot() {
             "techniques",
             "--entries",
             "2000",
-            "--millis",
-            "5",
+            "--ops",
+            "2000",
             "--threads",
             "1,2",
             "--reads",
@@ -379,10 +379,10 @@ fn techniques_study_writes_its_table_and_plot() {
     );
     let md = std::fs::read_to_string(out.join("techniques.md")).unwrap();
     for t in [
-        "btree-global",
-        "btree-coupling",
-        "btree-optimistic",
-        "skiplist",
+        "**ordex-btree-global**",
+        "**ordex-btree-coupling**",
+        "**ordex-btree**",
+        "**ordex-skiplist**",
         "rwlock-btreemap",
     ] {
         assert!(
@@ -390,16 +390,22 @@ fn techniques_study_writes_its_table_and_plot() {
             "techniques.md lacks {t}:\n{md}"
         );
     }
-    assert!(md.contains("## 2 thread(s)"), "{md}");
+    assert!(md.contains("## 2 threads"), "{md}");
+    assert!(md.contains("| index | 0% | 50% | 100% |"), "{md}");
     let csv = std::fs::read_to_string(out.join("techniques.csv")).unwrap();
-    // 5 techniques × 2 thread counts × 3 read fractions.
-    assert_eq!(
-        records(&out.join("techniques.csv")).len(),
-        5 * 2 * 3,
-        "{csv}"
-    );
+    // 5 techniques × 2 thread counts × 3 read fractions, every read verified,
+    // restarts and waits counted by the ordex-btree protocols only.
+    let rows = records(&out.join("techniques.csv"));
+    assert_eq!(rows.len(), 5 * 2 * 3, "{csv}");
+    for r in &rows {
+        assert_eq!(r["verified"], "ok", "{r:?}");
+        assert!(["mix-0", "mix-50", "mix-100"].contains(&r["workload"].as_str()));
+        let counts = r["index"].starts_with("ordex-btree");
+        assert_eq!(r["restarts_per_op"] != "NaN", counts, "{r:?}");
+        assert_eq!(r["waits_per_op"] != "NaN", counts, "{r:?}");
+    }
     let svg = std::fs::read_to_string(out.join("techniques.svg")).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("btree-optimistic"));
+    assert!(svg.contains("<svg") && svg.contains("ordex-btree-coupling"));
 }
 
 #[test]

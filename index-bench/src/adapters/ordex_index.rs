@@ -33,6 +33,10 @@ pub trait OrdexBackend: OrderedIndex + Sized + 'static {
     /// A new, empty index configured for benchmarking.
     fn build() -> Self;
 
+    /// Whether the backend counts restarts and lock waits in
+    /// [`ordex_core::olc::contention`] (`BenchIndex::COUNTS_CONTENTION`).
+    const COUNTS_CONTENTION: bool = false;
+
     /// Freezes the index before a flush (`BenchIndex::seal`), for backends
     /// that have such a step; a no-op by default.
     fn seal(&self) {}
@@ -82,6 +86,7 @@ impl OrdexBackend for ordex_skiplist::SkipList {
 
 impl OrdexBackend for ordex_btree::BTree {
     const NAME: &'static str = "ordex-btree";
+    const COUNTS_CONTENTION: bool = true;
 
     fn build() -> Self {
         ordex_btree::BTree::new()
@@ -90,6 +95,7 @@ impl OrdexBackend for ordex_btree::BTree {
 
 impl OrdexBackend for ordex_btree::BTree<ordex_btree::LockCoupling> {
     const NAME: &'static str = "ordex-btree-coupling";
+    const COUNTS_CONTENTION: bool = true;
 
     fn build() -> Self {
         ordex_btree::BTree::new()
@@ -98,6 +104,7 @@ impl OrdexBackend for ordex_btree::BTree<ordex_btree::LockCoupling> {
 
 impl OrdexBackend for ordex_btree::BTree<ordex_btree::GlobalLock> {
     const NAME: &'static str = "ordex-btree-global";
+    const COUNTS_CONTENTION: bool = true;
 
     fn build() -> Self {
         ordex_btree::BTree::new()
@@ -178,6 +185,7 @@ pub fn cursor_walk(c: &mut dyn Cursor, start: &[u8], n: usize) -> usize {
 impl<B: OrdexBackend> BenchIndex for Ordex<B> {
     const NAME: &'static str = B::NAME;
     const ORDEX: bool = true;
+    const COUNTS_CONTENTION: bool = B::COUNTS_CONTENTION;
 
     fn caps() -> Caps {
         Caps {

@@ -28,8 +28,22 @@ pub fn read_csv(path: &Path) -> io::Result<Vec<Row>> {
     parse_csv(&std::fs::read_to_string(path)?)
 }
 
-/// The CSV text of `rows` (what [`write_csv`] writes).
+/// The CSV text of `rows` (what [`write_csv`] writes). The contention
+/// columns ([`CONTENTION_HEADER`](crate::record::CONTENTION_HEADER)) are written if any row carries them
+/// (rows without them get NaN there), and not at all otherwise.
 pub fn to_csv_string(rows: &[Row]) -> String {
+    if rows.iter().any(Row::has_contention) && !rows.iter().all(Row::has_contention) {
+        let filled: Vec<Row> = rows
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.restarts_per_op.get_or_insert(f64::NAN);
+                r.waits_per_op.get_or_insert(f64::NAN);
+                r
+            })
+            .collect();
+        return serialize(&filled);
+    }
     serialize(rows)
 }
 
@@ -126,6 +140,7 @@ fn invalid(msg: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::CONTENTION_HEADER;
 
     fn row(verified: &str, bpe: f64) -> Row {
         Row {
@@ -149,6 +164,8 @@ mod tests {
             max_ns: u64::MAX,
             bytes_per_entry: bpe,
             verified: verified.into(),
+            restarts_per_op: None,
+            waits_per_op: None,
         }
     }
 
@@ -191,6 +208,37 @@ mod tests {
         assert!(text.contains(r#""FAILED: key 17, expected ""a"", got ""b""""#));
         assert!(text.contains(",NaN,"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Contention columns appear only in a file whose rows carry them,
+    /// NaN where an index does not count, and read back as they were; a
+    /// file without them reads as rows without them.
+    #[test]
+    fn contention_columns_only_when_recorded() {
+        let plain = to_csv_string(&[row("ok", 1.0)]);
+        assert_eq!(plain.lines().next().unwrap(), HEADER.join(","));
+        let mut counted = row("ok", 1.0);
+        counted.restarts_per_op = Some(0.25);
+        counted.waits_per_op = Some(0.0);
+        let rows = vec![counted.clone(), row("ok", 2.0)];
+        let text = to_csv_string(&rows);
+        let header: Vec<&str> = HEADER.iter().chain(CONTENTION_HEADER).copied().collect();
+        assert_eq!(text.lines().next().unwrap(), header.join(","));
+        assert!(
+            text.lines().nth(1).unwrap().ends_with(",ok,0.25,0.0"),
+            "{text}"
+        );
+        assert!(
+            text.lines().nth(2).unwrap().ends_with(",ok,NaN,NaN"),
+            "{text}"
+        );
+        let back = parse_csv(&text).unwrap();
+        assert!(same(&back[0], &counted));
+        assert!(back[1].restarts_per_op.unwrap().is_nan());
+        assert!(back[1].waits_per_op.unwrap().is_nan());
+        let back = parse_csv(&plain).unwrap();
+        assert!(same(&back[0], &row("ok", 1.0)));
+        assert!(!back[0].has_contention());
     }
 
     #[test]

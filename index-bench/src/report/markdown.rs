@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use super::fmt;
 use super::manifest::Manifest;
 use super::plots::plot_files;
-use super::summary::{peer_ratios, scaling, summarize, Summary, Verified};
+use super::summary::{
+    mix_read_pct, peer_ratios, scaling, summarize, Summary, Verified, NULL_INDEX,
+};
 use crate::record::Row;
 use crate::stats::{Estimate, Verdict, LEVEL};
 
@@ -122,20 +124,9 @@ fn verdict_cell(v: Option<Verdict>) -> &'static str {
     }
 }
 
-/// Renders `report.md` for `rows`, with the machine and options from `manifest`.
-///
-/// Sections: run facts and options; verification failures (if any); an
-/// overview of each ordex index against the best peer at the largest thread
-/// count; the plots (embedded by relative file name, as written by
-/// [`super::plots::write_plots`] into the same directory); then per
-/// (workload, keyset, value size) a results table and a scaling table.
-pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
-    let summaries = summarize(rows);
-    let groups = groups(&summaries);
-    let mut md = String::new();
-
-    // --- Header -----------------------------------------------------------
-    let _ = writeln!(md, "# index-bench report: {}\n", manifest.run);
+/// The run's facts (commit, toolchain, machine, rows) as a table, then
+/// its options and notes: what every report starts with, after its title.
+fn facts(md: &mut String, rows: &[Row], manifest: &Manifest) {
     md.push_str("| | |\n|---|---|\n");
     let unknown = || "unknown".to_string();
     let _ = writeln!(md, "| created | {} |", cell(&manifest.created));
@@ -172,19 +163,11 @@ pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
             let _ = writeln!(md, "- {}", n.replace('\n', " "));
         }
     }
-    md.push_str(
-        "\nThroughput is the median over repeats (min–max in brackets), in million \
-         operations per second. Each repeat measures every index once, adjacent in time \
-         and in an order that changes from repeat to repeat. *vs best peer* is the ratio \
-         of an ordex index's throughput to the fastest peer's (by median), taken repeat \
-         by repeat: the median of those ratios, then its confidence interval in brackets \
-         (order statistics; 95% from six repeats on, and its lower coverage in \
-         parentheses below that). Above 1× the ordex index is faster; `null` is a no-op \
-         baseline, never a peer. Latencies are sampled per operation, median over \
-         repeats. Ordex indexes are in **bold**.\n",
-    );
+}
 
-    // --- Verification failures --------------------------------------------
+/// The configurations of `summaries` that failed verification, as a
+/// section (nothing if none did).
+fn failures(md: &mut String, summaries: &[Summary]) {
     let failed: Vec<&Summary> = summaries
         .iter()
         .filter(|s| matches!(s.verified, Verified::Failed { .. }))
@@ -212,6 +195,37 @@ pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
             }
         }
     }
+}
+
+/// Renders `report.md` for `rows`, with the machine and options from `manifest`.
+///
+/// Sections: run facts and options; verification failures (if any); an
+/// overview of each ordex index against the best peer at the largest thread
+/// count; the plots (embedded by relative file name, as written by
+/// [`super::plots::write_plots`] into the same directory); then per
+/// (workload, keyset, value size) a results table and a scaling table.
+pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
+    let summaries = summarize(rows);
+    let groups = groups(&summaries);
+    let mut md = String::new();
+
+    // --- Header -----------------------------------------------------------
+    let _ = writeln!(md, "# index-bench report: {}\n", manifest.run);
+    facts(&mut md, rows, manifest);
+    md.push_str(
+        "\nThroughput is the median over repeats (min–max in brackets), in million \
+         operations per second. Each repeat measures every index once, adjacent in time \
+         and in an order that changes from repeat to repeat. *vs best peer* is the ratio \
+         of an ordex index's throughput to the fastest peer's (by median), taken repeat \
+         by repeat: the median of those ratios, then its confidence interval in brackets \
+         (order statistics; 95% from six repeats on, and its lower coverage in \
+         parentheses below that). Above 1× the ordex index is faster; `null` is a no-op \
+         baseline, never a peer. Latencies are sampled per operation, median over \
+         repeats. Ordex indexes are in **bold**.\n",
+    );
+
+    // --- Verification failures --------------------------------------------
+    failures(&mut md, &summaries);
 
     // --- Overview: ordex vs best peer ---------------------------------------
     let ordex_names: Vec<&str> = summaries
@@ -400,6 +414,128 @@ pub fn render_markdown(rows: &[Row], manifest: &Manifest) -> String {
     md
 }
 
+/// Renders the read/write sweep of the `mix-<r>` rows of `rows` (what
+/// `index-bench techniques` measures) under the heading `title`: the run's
+/// facts from `manifest`, `intro` (what was measured, as markdown),
+/// verification failures, the plot `plot` (a file beside the markdown, as
+/// [`super::plots::write_sweep_plot`] draws it) if given, then per thread
+/// count a table of median throughput, one row per index and one column per
+/// read fraction, and, if the rows carry contention counters, a table of
+/// median restarts / lock waits per operation for the indexes that count
+/// them. Indexes are in legend order: ordex first, in **bold**, then peers.
+pub fn render_sweep(
+    rows: &[Row],
+    manifest: &Manifest,
+    title: &str,
+    intro: &str,
+    plot: Option<&str>,
+) -> String {
+    let summaries: Vec<Summary> = summarize(rows)
+        .into_iter()
+        .filter(|s| mix_read_pct(&s.workload).is_some())
+        .collect();
+    let mut md = String::new();
+    let _ = writeln!(md, "# {title}\n");
+    facts(&mut md, rows, manifest);
+    if !intro.is_empty() {
+        let _ = writeln!(md, "\n{}", intro.trim_end());
+    }
+    failures(&mut md, &summaries);
+    if let Some(p) = plot {
+        let _ = writeln!(md, "\n![throughput against read fraction]({p})");
+    }
+    let reads: BTreeSet<u8> = summaries
+        .iter()
+        .filter_map(|s| mix_read_pct(&s.workload))
+        .collect();
+    let mut threads: Vec<(usize, bool)> = summaries
+        .iter()
+        .map(|s| (s.threads, s.oversubscribed))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    threads.dedup_by_key(|t| t.0);
+    let mut indexes: Vec<(usize, &str, bool)> = summaries
+        .iter()
+        .map(|s| {
+            let class = if s.ordex {
+                0
+            } else if s.index == NULL_INDEX {
+                2
+            } else {
+                1
+            };
+            (class, s.index.as_str(), s.ordex)
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    indexes.dedup_by_key(|i| i.1);
+    let find = |index: &str, t: usize, r: u8| {
+        summaries
+            .iter()
+            .find(|s| s.index == index && s.threads == t && mix_read_pct(&s.workload) == Some(r))
+    };
+    let header = |md: &mut String| {
+        md.push_str("| index |");
+        for r in &reads {
+            let _ = write!(md, " {r}% |");
+        }
+        md.push_str("\n|---|");
+        md.push_str(&"--:|".repeat(reads.len()));
+        md.push('\n');
+    };
+    let name = |index: &str, ordex: bool| {
+        if ordex {
+            format!("**{}**", cell(index))
+        } else {
+            cell(index)
+        }
+    };
+    for &(t, over) in &threads {
+        let s = if t == 1 { "" } else { "s" };
+        let over = if over {
+            format!(" (more than the {} hardware threads)", manifest.cores)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            md,
+            "\n## {t} thread{s}{over}: throughput, Mops/s (median over repeats)\n"
+        );
+        header(&mut md);
+        for &(_, index, ordex) in &indexes {
+            let _ = write!(md, "| {} |", name(index, ordex));
+            for &r in &reads {
+                let v = find(index, t, r).map_or(f64::NAN, |s| s.median_mops);
+                let _ = write!(md, " {} |", fmt::mops(v));
+            }
+            md.push('\n');
+        }
+        let counted = |index: &str| {
+            reads.iter().any(|&r| {
+                find(index, t, r)
+                    .is_some_and(|s| s.restarts_per_op.is_finite() || s.waits_per_op.is_finite())
+            })
+        };
+        if indexes.iter().any(|i| counted(i.1)) {
+            md.push_str("\nRestarts / lock waits per operation (median over repeats):\n\n");
+            header(&mut md);
+            for &(_, index, ordex) in indexes.iter().filter(|i| counted(i.1)) {
+                let _ = write!(md, "| {} |", name(index, ordex));
+                for &r in &reads {
+                    let c = find(index, t, r).map_or("—".into(), |s| {
+                        format!("{:.4} / {:.4}", s.restarts_per_op, s.waits_per_op)
+                    });
+                    let _ = write!(md, " {c} |");
+                }
+                md.push('\n');
+            }
+        }
+    }
+    md
+}
+
 /// Renders compact, aligned plain-text tables for the terminal: one per
 /// workload × keyset (× value size), with throughput at 1 thread and at the
 /// largest thread count, the ratio to the best peer (`x best peer`) and p99
@@ -579,6 +715,75 @@ mod tests {
         assert!(pos("| null | 2*") < pos("| **ordex-a** | 2*"));
         assert!(pos("| **ordex-a** | 2*") < pos("| peer-y | 2*"));
         assert!(pos("| peer-y | 2*") < pos("| peer-x | 2*"));
+    }
+
+    /// Rows of a read sweep: `mix-<r>` for two indexes at 1 and 2 threads,
+    /// the ordex one with contention counters.
+    fn sweep_rows() -> Vec<Row> {
+        let mut rows = Vec::new();
+        for read in [0u32, 50, 100] {
+            for mut r in synthetic()
+                .into_iter()
+                .filter(|r| r.index == "ordex-a" || r.index == "peer-y")
+            {
+                r.workload = format!("mix-{read}");
+                r.mops += f64::from(read);
+                if r.ordex {
+                    r.restarts_per_op = Some(0.01 * f64::from(read));
+                    r.waits_per_op = Some(0.5);
+                } else {
+                    r.restarts_per_op = Some(f64::NAN);
+                    r.waits_per_op = Some(f64::NAN);
+                }
+                rows.push(r);
+            }
+        }
+        // Other workloads are not part of the sweep.
+        rows.extend(synthetic().into_iter().take(3));
+        rows
+    }
+
+    #[test]
+    fn sweep_tables_have_a_column_per_read_fraction() {
+        let md = render_sweep(
+            &sweep_rows(),
+            &manifest(),
+            "A sweep",
+            "What was measured.",
+            Some("sweep.svg"),
+        );
+        assert!(md.starts_with("# A sweep\n"), "{md}");
+        assert!(md.contains("| CPU | Test CPU (1 hardware threads) |"));
+        assert!(md.contains("\nWhat was measured.\n"));
+        assert!(md.contains("![throughput against read fraction](sweep.svg)"));
+        assert!(md.contains("## 1 thread: throughput"), "{md}");
+        assert!(
+            md.contains("## 2 threads (more than the 1 hardware threads): throughput"),
+            "{md}"
+        );
+        assert!(md.contains("| index | 0% | 50% | 100% |\n|---|--:|--:|--:|\n"));
+        // Medians over repeats: ordex-a 10 at 1 thread, plus the read %.
+        assert!(md.contains("| **ordex-a** | 10.0 | 60.0 | 110 |"), "{md}");
+        assert!(md.contains("| peer-y | 8.00 | 58.0 | 108 |"), "{md}");
+        // Counters for the index that counts, not for the other.
+        assert!(
+            md.contains("| **ordex-a** | 0.0000 / 0.5000 | 0.5000 / 0.5000 | 1.0000 / 0.5000 |"),
+            "{md}"
+        );
+        assert_eq!(md.matches("Restarts / lock waits").count(), 2);
+        assert_eq!(md.matches("| peer-y |").count(), 2, "{md}");
+        assert!(!md.contains("ycsb-c") && !md.contains("peer-x"));
+        // Without counters, no counter table.
+        let plain: Vec<Row> = sweep_rows()
+            .into_iter()
+            .map(|mut r| {
+                r.restarts_per_op = None;
+                r.waits_per_op = None;
+                r
+            })
+            .collect();
+        let md = render_sweep(&plain, &manifest(), "A sweep", "", None);
+        assert!(!md.contains("Restarts") && !md.contains("!["), "{md}");
     }
 
     #[test]

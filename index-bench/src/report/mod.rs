@@ -27,10 +27,11 @@ pub mod summary;
 
 pub use csv::{read_csv, write_csv, write_ratios_csv};
 pub use manifest::{collect, Manifest};
-pub use markdown::{render_markdown, render_terminal};
-pub use plots::write_plots;
+pub use markdown::{render_markdown, render_sweep, render_terminal};
+pub use plots::{write_plots, write_sweep_plot};
 pub use summary::{
-    peer_ratios, scaling, summarize, PeerRatio, Scaling, ScalingPoint, Summary, Verified,
+    mix_read_pct, peer_ratios, scaling, summarize, PeerRatio, Scaling, ScalingPoint, Summary,
+    Verified,
 };
 
 /// File name of the CSV inside a run directory.

@@ -22,7 +22,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::fmt;
-use super::summary::{keyset_rank, median, summarize, workload_rank, Summary, NULL_INDEX};
+use super::summary::{
+    keyset_rank, median, mix_read_pct, summarize, workload_rank, Summary, NULL_INDEX,
+};
 use crate::record::Row;
 
 /// Workloads whose latency distribution is plotted, in order of preference:
@@ -78,6 +80,85 @@ pub fn write_plots(dir: &Path, rows: &[Row]) -> io::Result<Vec<PathBuf>> {
         out.push(path);
     }
     Ok(out)
+}
+
+/// Draws the read/write sweep of the `mix-<r>` rows of `rows` into the SVG
+/// file `path`, titled `title`: throughput (median over repeats) against
+/// read fraction, one line per index, one panel per thread count, in the
+/// colours and legend of every other plot ([`write_plots`]). What `index-bench
+/// techniques` plots.
+pub fn write_sweep_plot(path: &Path, rows: &[Row], title: &str) -> io::Result<()> {
+    let summaries: Vec<Summary> = summarize(rows)
+        .into_iter()
+        .filter(|s| mix_read_pct(&s.workload).is_some())
+        .collect();
+    let styles = Styles::new(&summaries);
+    let reads: Vec<u8> = summaries
+        .iter()
+        .filter_map(|s| mix_read_pct(&s.workload))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let threads: BTreeMap<usize, bool> = summaries.iter().fold(BTreeMap::new(), |mut m, s| {
+        *m.entry(s.threads).or_default() |= s.oversubscribed;
+        m
+    });
+    let panels = threads
+        .iter()
+        .map(|(&t, &over)| {
+            let mut by_index: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
+            for s in summaries.iter().filter(|s| s.threads == t) {
+                let r = mix_read_pct(&s.workload).expect("filtered to mixes");
+                let x = reads.iter().position(|&x| x == r).expect("collected above");
+                by_index
+                    .entry(&s.index)
+                    .or_default()
+                    .push((x, s.median_mops));
+            }
+            let mut lines: Vec<Line> = by_index
+                .into_iter()
+                .map(|(index, mut points)| {
+                    points.sort_by_key(|p| p.0);
+                    Line {
+                        index: index.to_string(),
+                        points,
+                    }
+                })
+                .collect();
+            lines.sort_by_key(|l| styles.rank(&l.index));
+            LinePanel {
+                caption: threads_phrase(t, over),
+                x_labels: reads.iter().map(u8::to_string).collect(),
+                shade_from: None,
+                lines,
+            }
+        })
+        .collect();
+    let over_note = if threads.values().any(|&o| o) {
+        "; * = more threads than hardware threads (oversubscribed)"
+    } else {
+        ""
+    };
+    let plot = Plot {
+        file: path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+        title: title.to_string(),
+        subtitle: format!(
+            "Median throughput over repeats, one line per index, one panel per thread count{over_note}"
+        ),
+        kind: Kind::Lines {
+            log_y: false,
+            x_desc: "reads (%)",
+            y_desc: "throughput (Mops/s)",
+            panels,
+        },
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    draw(path, &plot, &styles)
+        .map_err(|e| io::Error::other(format!("drawing {}: {e}", path.display())))
 }
 
 // ---------------------------------------------------------------------------
@@ -1086,6 +1167,45 @@ mod tests {
         assert!(scaling.contains("2*") && scaling.contains("oversubscribed"));
         let latency = std::fs::read_to_string(&files[2]).unwrap();
         assert!(latency.contains("p99.9") && latency.contains("µs"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The sweep plot: a panel per thread count, a line per index in the
+    /// shared colours, the read fractions on the x axis.
+    #[test]
+    fn sweep_plot_is_written() {
+        let dir = std::env::temp_dir().join(format!("report-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut rows = Vec::new();
+        for read in [0, 30, 100] {
+            for mut r in synthetic() {
+                r.workload = format!("mix-{read}");
+                rows.push(r);
+            }
+        }
+        rows.extend(synthetic()); // not a mix: left out
+        let path = dir.join("sweep.svg");
+        write_sweep_plot(&path, &rows, "Sweep title").unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.trim_end().ends_with("</svg>"));
+        for text in [
+            "Sweep title",
+            "1 thread",
+            "2* threads",
+            "reads (%)",
+            "\n30\n",
+            "\n100\n",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        let styles = Styles::new(&summarize(&rows));
+        for name in ["ordex-a", "ordex-b", "peer-x", "peer-y", "peer-z"] {
+            assert!(svg.contains(name), "{name} missing");
+            let (_, c) = styles.get(name);
+            let colour = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+            assert!(svg.contains(&colour), "{name}'s colour {colour} missing");
+        }
+        assert!(!svg.contains("ycsb-c"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::record::Row;
 use crate::stats::{self, Estimate, Verdict};
 use crate::targets::{self, Target};
+use crate::workload::Workload;
 
 /// The name of the no-op baseline index; never counted as a peer.
 pub const NULL_INDEX: &str = "null";
@@ -47,9 +48,19 @@ pub const KEYSET_ORDER: &[&str] = &[
     "emails",
 ];
 
-/// Sort key putting known workloads in [`WORKLOAD_ORDER`], others after by name.
+/// Sort key putting known workloads in [`WORKLOAD_ORDER`], others after by
+/// name, the mixes by their read percentage (`mix-5` before `mix-40`).
 pub fn workload_rank(name: &str) -> (usize, String) {
-    rank(WORKLOAD_ORDER, name)
+    match mix_read_pct(name) {
+        Some(r) => (WORKLOAD_ORDER.len(), format!("mix-{r:03}")),
+        None => rank(WORKLOAD_ORDER, name),
+    }
+}
+
+/// The read percentage of a `mix-<r>` workload, by its name
+/// ([`crate::workload::Workload::Mix`]); `None` for other workloads.
+pub fn mix_read_pct(workload: &str) -> Option<u8> {
+    workload.parse::<Workload>().ok()?.read_pct()
 }
 
 /// Sort key putting known key sets in [`KEYSET_ORDER`], others after by name.
@@ -167,6 +178,12 @@ pub struct Summary {
     pub bytes_per_entry: f64,
     /// Verification over all repeats.
     pub verified: Verified,
+    /// Median restarts per operation across repeats
+    /// ([`Row::restarts_per_op`]); NaN where the rows carry none.
+    pub restarts_per_op: f64,
+    /// Median lock waits per operation across repeats
+    /// ([`Row::waits_per_op`]); NaN where the rows carry none.
+    pub waits_per_op: f64,
     /// For ordex indexes: the paired ratio to the best peer (the peer with
     /// the highest median in the same workload, keyset, value size and
     /// thread count), repeat by repeat, with its interval; `None` for peers,
@@ -262,6 +279,8 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
                 max_ns: median(&col(|r| r.max_ns as f64)),
                 bytes_per_entry: median(&col(|r| r.bytes_per_entry)),
                 verified: Verified::combine(rs.iter().map(|r| r.verified.as_str())),
+                restarts_per_op: median(&col(|r| r.restarts_per_op.unwrap_or(f64::NAN))),
+                waits_per_op: median(&col(|r| r.waits_per_op.unwrap_or(f64::NAN))),
                 ratio_to_best_peer: None,
                 best_peer: None,
             }
@@ -505,6 +524,8 @@ pub(crate) mod tests {
                 40.0 + repeat as f64
             },
             verified: "ok".into(),
+            restarts_per_op: None,
+            waits_per_op: None,
         }
     }
 
