@@ -521,23 +521,28 @@ impl<L: Latch, const N: usize> Node<L, N> {
         // the prefix) are ordered by length or, for long keys, by the key.
         // A node's keys can all share one head (the rightmost leaf of
         // ascending ids behind a fixed prefix: with no high fence it has
-        // no prefix), so the run of equal heads is binary-searched, not
-        // walked.
+        // no prefix), so above the first slot the search is binary, not a
+        // walk; the first slot alone decides a hit, a key below the run
+        // (descending ids), and a run of one.
         if lo < hi && self.heads[lo].load(Ordering::Relaxed) == head {
-            // The run's end: the first slot after `lo` with another head.
+            match self.tie_cmp(lo, sk, v)? {
+                core::cmp::Ordering::Equal => return Ok((lo, true)),
+                core::cmp::Ordering::Greater => return Ok((lo, false)),
+                core::cmp::Ordering::Less => {}
+            }
+            if lo + 1 >= hi || self.heads[lo + 1].load(Ordering::Relaxed) != head {
+                return Ok((lo + 1, false));
+            }
+            // A slot past the run (a larger head) counts as above `sk`.
             let (mut a, mut b) = (lo + 1, hi);
             while a < b {
                 let m = a + (b - a) / 2;
-                if self.heads[m].load(Ordering::Relaxed) == head {
-                    a = m + 1;
+                let ord = if self.heads[m].load(Ordering::Relaxed) != head {
+                    core::cmp::Ordering::Greater
                 } else {
-                    b = m;
-                }
-            }
-            let (mut a, mut b) = (lo, a);
-            while a < b {
-                let m = a + (b - a) / 2;
-                match self.tie_cmp(m, sk, v)? {
+                    self.tie_cmp(m, sk, v)?
+                };
+                match ord {
                     core::cmp::Ordering::Less => a = m + 1,
                     core::cmp::Ordering::Greater => b = m,
                     core::cmp::Ordering::Equal => return Ok((m, true)),
