@@ -172,7 +172,7 @@
 //!   fence, so the left half of an inner split keeps its old prefix
 //!   (valid, possibly shorter than what its narrower range shares). Node
 //!   size is a const generic (`N` slots, default 64); `index-bench btree`
-//!   sweeps 16 to 256 slots (344 B to 4.6 KiB).
+//!   sweeps 16 to 256 slots (352 B to 4.6 KiB).
 //! - Shrinking is best effort: an unlink or merge gives up after a few
 //!   restarts under latch contention (the next remove that empties a
 //!   leaf there tries again); the leftmost leaf, and a first child whose

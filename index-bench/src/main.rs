@@ -48,8 +48,9 @@ enum Command {
     /// Run benchmarks (the default).
     Run(RunArgs),
     /// Compare two builds of index-bench (binaries or git revisions): the
-    /// same measurements in ABBA order, each figure's B/A ratio with its
-    /// interval. How the project judges its own changes.
+    /// same measurements in lockstep, slice by slice in random order, each
+    /// figure's B/A ratio with its interval. How the project judges its
+    /// own changes.
     Ab(ab::AbArgs),
     /// Re-render report.md, the tables and the plots from a results CSV.
     Report(ReportArgs),
