@@ -985,6 +985,27 @@ pub fn calibrate<I: BenchIndex>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small run's configuration: `threads` threads, `ops` operations,
+    /// one repeat, seed `seed`, the default slices, nothing gated.
+    fn small(threads: usize, ops: usize, seed: u64) -> Config {
+        Config {
+            run: "t".into(),
+            threads: vec![threads],
+            ops,
+            value_size: 8,
+            repeat: 1,
+            seed,
+            latency_every: 16,
+            cores: 2,
+            order: Order::Rotate,
+            warm: false,
+            load_slice: LOAD_SLICE,
+            phase_slice: PHASE_SLICE,
+            gated: false,
+            contention: false,
+        }
+    }
     use crate::keys::KeySetKind;
     use std::sync::{Arc, Mutex};
 
@@ -1036,22 +1057,7 @@ mod tests {
     fn cursor_walks_run_where_supported() {
         use crate::adapters::{congee::CongeeArt, ordex_index::Ordex};
         let ks = KeySet::generate(KeySetKind::U64Random, 2000, 100, 3);
-        let cfg = Config {
-            run: "t".into(),
-            threads: vec![2],
-            ops: 1000,
-            value_size: 8,
-            repeat: 1,
-            seed: 3,
-            latency_every: 16,
-            cores: 2,
-            order: Order::Rotate,
-            warm: false,
-            load_slice: LOAD_SLICE,
-            phase_slice: PHASE_SLICE,
-            gated: false,
-            contention: false,
-        };
+        let cfg = small(2, 1000, 3);
         let mut contenders = vec![
             contender::<Ordex<ordex_core::reference::LockedBTreeMap>>(),
             contender::<CongeeArt>(),
@@ -1083,20 +1089,8 @@ mod tests {
         let ks = KeySet::generate(KeySetKind::U64Random, 2000, 2000, 3);
         for contention in [false, true] {
             let cfg = Config {
-                run: "t".into(),
-                threads: vec![2],
-                ops: 4000,
-                value_size: 8,
-                repeat: 1,
-                seed: 3,
-                latency_every: 16,
-                cores: 2,
-                order: Order::Rotate,
-                warm: false,
-                load_slice: LOAD_SLICE,
-                phase_slice: PHASE_SLICE,
-                gated: false,
                 contention,
+                ..small(2, 4000, 3)
             };
             let mut contenders = vec![
                 contender::<Ordex<BTree<GlobalLock>>>(),
@@ -1219,20 +1213,10 @@ mod tests {
             .collect();
         let ks = KeySet::generate(KeySetKind::U64Random, 1000, 100, 1);
         let cfg = Config {
-            run: "t".into(),
-            threads: vec![1],
-            ops: 900,
-            value_size: 8,
             repeat: 2,
-            seed: 1,
-            latency_every: 16,
-            cores: 2,
-            order: Order::Rotate,
-            warm: false,
             load_slice: 400,
             phase_slice: 300,
-            gated: false,
-            contention: false,
+            ..small(1, 900, 1)
         };
         let rows = run_keyset(
             &cfg,
