@@ -30,7 +30,11 @@
 //!   heads hold the bytes after it. Splits give each half the prefix of
 //!   its new fences; a node whose range grows (a leaf taking over an
 //!   emptied neighbour, an inner merge) cuts its prefix to what the wider
-//!   range shares and re-encodes its heads under the same latch.
+//!   range shares and re-encodes its heads under the same latch. The
+//!   first and last node of a level (and the root), whose ranges are open
+//!   at one end, take what their keys share instead, at most 8 bytes, and
+//!   cut it when a key arrives that does not share it: ascending ids
+//!   behind a fixed prefix differ in their heads there too.
 //! - **Small keys and values live in the leaf.** A slot is an 8-byte
 //!   big-endian head of the key after the node's prefix, a 2-byte length
 //!   class and one word. A key of at most 8 bytes is entirely in the

@@ -195,11 +195,13 @@ fn bulk_loaded_nodes_have_prefixes() {
     agree(&tree, &model);
 }
 
-/// Ids behind a fixed 8-byte prefix all share one head in the leftmost
-/// and rightmost leaves (their open ranges give them no prefix), so a
-/// search there orders them by their whole keys. In ascending,
-/// descending and shuffled order, with keys between them absent, every
-/// get, miss and scan start agrees with the model.
+/// Ids behind a fixed 8-byte prefix would share one head in the leftmost
+/// and rightmost leaves, whose ranges are open at one end, if those took
+/// their prefix from their fences; they take what their keys share (at
+/// most 8 bytes) and cut it when a key arrives that does not share it. In
+/// ascending, descending and shuffled order, with keys between the ids
+/// absent, then with keys that cut those prefixes, every get, miss and
+/// scan start agrees with the model.
 #[test]
 fn ids_that_share_one_head_are_found_in_any_order() {
     let id = |i: u32| {
@@ -222,11 +224,32 @@ fn ids_that_share_one_head_are_found_in_any_order() {
             tree.put(&id(i), &v);
             model.insert(id(i), v);
         }
-        // The bare prefix and a longer key share the head too.
-        for k in [b"tbl:0042".to_vec(), [id(n), b"x".to_vec()].concat()] {
+        // The first and the last leaf take the 8 bytes their keys share
+        // as their prefix (their ranges are open at one end).
+        let levels = tree.prefix_lens();
+        let leaves = levels.last().expect("a leaf level");
+        assert!(leaves.len() > 2, "{name}: {leaves:?}");
+        assert_eq!(
+            (leaves[0], leaves[leaves.len() - 1]),
+            (8, 8),
+            "{name}: the open-ended leaves' prefixes"
+        );
+        agree(&tree, &model);
+        // The bare prefix and a longer key share the head too; keys below
+        // and above every id share nothing, and cut those prefixes.
+        for k in [
+            b"tbl:0042".to_vec(),
+            [id(n), b"x".to_vec()].concat(),
+            b"aaa".to_vec(),
+            b"tbl:0041\xff".to_vec(),
+            b"tbl:0043".to_vec(),
+            b"zzz".to_vec(),
+        ] {
             tree.put(&k, b"edge");
             model.insert(k, b"edge".to_vec());
         }
+        tree.check_invariants(true)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         agree(&tree, &model);
         let guard = ordex_btree::pin();
         for i in (1..n).step_by(2) {

@@ -408,6 +408,12 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         oldest: u64,
     ) -> Option<Split<L, N>> {
         let node = self.node;
+        if !node.prefix().admits(key) {
+            // An open range's prefix (see `Prefix::open`) the key does not
+            // share: cut it first (the position stays: the key sorts
+            // before or after every key the node holds).
+            node.reprefix(node.prefix().cut_for(key));
+        }
         let raw = new_raw(self.heap, node.prefix(), key, value, w, oldest);
         let n = self.count_exact();
         let run = node.note_insert(pos);
@@ -455,8 +461,18 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // one latched).
         let old = node.prefix();
         right.store_prefix(old);
-        right.reprefix(Prefix::of_range(Some(sep_key), node.high_key()));
-        let left_pfx = Prefix::of_range(node.low_key(), Some(sep_key));
+        // A half whose range is open at one end (the first or the last
+        // leaf) takes what its one fence shares with its keys instead
+        // (`Prefix::open`): ids behind a fixed prefix then differ in
+        // their heads there too.
+        right.reprefix(match node.high_key() {
+            Some(h) => Prefix::of_range(Some(sep_key), Some(h)),
+            None => Prefix::open(sep_key, node.owned_key(&at(total - 1)).bytes()),
+        });
+        let left_pfx = match node.low_key() {
+            Some(l) => Prefix::of_range(Some(l), Some(sep_key)),
+            None => Prefix::open(sep_key, node.owned_key(&at(0)).bytes()),
+        };
         let high = Entry::alloc(sep_key, heap);
         let sep = Entry::alloc(sep_key, heap);
         right
@@ -494,6 +510,12 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     pub(crate) fn inner_insert(&self, pos: usize, split: Split<L, N>) -> Option<Split<L, N>> {
         let node = self.node;
         let (e, kid) = (split.sep, split.right);
+        // SAFETY: the split owns its separator entry.
+        let key = unsafe { entry_key(e) };
+        if !node.prefix().admits(key) {
+            // As in `leaf_insert`.
+            node.reprefix(node.prefix().cut_for(key));
+        }
         let n = self.count_exact();
         if n < N - 1 {
             for i in (pos..n).rev() {
@@ -554,11 +576,13 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // keeps its own (its range only shrank, and inner nodes keep no
         // low fence to recompute it from).
         right.store_prefix(old);
-        // SAFETY: as above.
-        right.reprefix(Prefix::of_range(
-            Some(unsafe { entry_key(promoted) }),
-            node.high_key(),
-        ));
+        // SAFETY: as above (and for the last separator).
+        let (low, last) = unsafe { (entry_key(promoted), entry_key(sep_at(total - 1).e)) };
+        // The last node of its level: see `leaf_insert`.
+        right.reprefix(match node.high_key() {
+            Some(h) => Prefix::of_range(Some(low), Some(h)),
+            None => Prefix::open(low, last),
+        });
         right.set_high(node.high.load(Ordering::Relaxed));
         right
             .right

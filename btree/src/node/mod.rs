@@ -30,7 +30,10 @@
 //!   lets reverse iteration find the previous leaf by descending to it;
 //! - `plen`, `pfx`: the node's prefix ([`Prefix`]), which every key of its
 //!   range starts with (at most what its fences share), stored once: its
-//!   length and first 8 bytes;
+//!   length and first 8 bytes. A node whose range is open at one end (the
+//!   first or last of its level, a root) has no such bound: its prefix is
+//!   what its keys share, at most 8 bytes, and a key that does not share
+//!   it cuts it (re-encoding the heads) before it is placed;
 //! - `heads[i]`: the 8 bytes of key `i` after the node's prefix,
 //!   big-endian, zero-padded; with the key length class in `meta[i]`, it
 //!   orders any key of at most 8 bytes completely (all keys of the node
@@ -131,7 +134,9 @@ use self::split::*;
 
 /// A node's prefix (prefix truncation): every key the node may hold (its
 /// range, between its fences) starts with the same `len` bytes, stored
-/// once for the node; slot heads hold the 8 bytes after them. `head` is
+/// once for the node; slot heads hold the 8 bytes after them. In a node
+/// whose range is open at one end, every key it holds does, and the
+/// prefix has at most 8 bytes (see [`Prefix::open`]). `head` is
 /// the prefix's first (at most) 8 bytes, big-endian, zero-padded, which
 /// is all it takes to rebuild a key of at most 8 bytes from its slot and
 /// to check that a search key starts with the prefix; the rest of it is

@@ -88,6 +88,32 @@ impl Prefix {
         }
     }
 
+    /// The prefix of a node whose range is open at one end (the first or
+    /// last node of its level, or a root): what its one fence (or a key it
+    /// holds) shares with its key at the other extreme, at most 8 bytes.
+    /// Its range does not bound what may arrive, so a key that does not
+    /// share it cuts it first ([`admits`](Self::admits)); at most 8 bytes,
+    /// a key's head tells whether it does.
+    pub(super) fn open(a: &[u8], b: &[u8]) -> Prefix {
+        Prefix::of(a, lcp(a, b).min(8))
+    }
+
+    /// Whether `key` may go into a node with this prefix as it is: a
+    /// prefix of more than 8 bytes comes from both fences, which every
+    /// key placed in the node shares; one of at most 8 bytes may be an
+    /// open range's, which the key's head checks.
+    #[inline]
+    pub(super) fn admits(self, key: &[u8]) -> bool {
+        self.len > 8 || self.order(SearchKey::new(key)) == core::cmp::Ordering::Equal
+    }
+
+    /// This prefix cut to what it shares with `key` (for a key it does
+    /// not [`admit`](Self::admits)).
+    pub(super) fn cut_for(self, key: &[u8]) -> Prefix {
+        let bytes = self.head.to_be_bytes();
+        self.cut(lcp(&bytes[..self.len.min(8)], key))
+    }
+
     /// This prefix cut to `len` bytes.
     pub(super) fn cut(self, len: usize) -> Prefix {
         if len >= self.len {

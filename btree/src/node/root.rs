@@ -217,6 +217,12 @@ impl<L: Latch, const N: usize> Root<L, N> {
         let root_ptr = Node::<L, N>::alloc(level, &self.heap);
         // SAFETY: freshly allocated, not yet shared.
         let root = unsafe { &*root_ptr };
+        // A root's range is open at both ends: its prefix is its one
+        // separator's first 8 bytes, cut as separators arrive that do not
+        // share them (see `Prefix::open`).
+        // SAFETY: the split owns its separator entry.
+        let sep = unsafe { entry_key(split.sep) };
+        root.store_prefix(Prefix::open(sep, sep));
         root.set_sep(0, split.sep);
         root.set_child(0, old_ptr);
         root.set_child(1, split.right);
