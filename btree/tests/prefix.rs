@@ -271,3 +271,42 @@ fn ids_that_share_one_head_are_found_in_any_order() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+/// Every node, at every level, takes the 8 bytes that ids behind a fixed
+/// prefix share, in whichever order the ids come: the first and last
+/// nodes of each level (open ranges) included. The inner nodes of the
+/// left spine keep no low fence; they inherit the prefix a new root takes
+/// from its separator (8-slot nodes, so the tree has several inner
+/// levels).
+#[test]
+fn every_level_takes_the_ids_prefix_in_any_order() {
+    let id = |i: u32| {
+        let mut k = b"tbl:0042".to_vec();
+        k.extend_from_slice(&u64::from(i).to_be_bytes());
+        k
+    };
+    let n = 4_000;
+    for (name, order) in [
+        ("ascending", (0..n).collect::<Vec<_>>()),
+        ("descending", (0..n).rev().collect()),
+        ("shuffled", shuffled(n, 0x1234)),
+    ] {
+        let tree: BTree<Optimistic, 8> = BTree::new();
+        let mut model = BTreeMap::new();
+        for i in order {
+            tree.put(&id(i), b"v");
+            model.insert(id(i), b"v".to_vec());
+        }
+        let levels = tree.prefix_lens();
+        assert!(levels.len() >= 4, "{name}: {} levels", levels.len());
+        for (depth, level) in levels.iter().enumerate() {
+            assert!(
+                level.iter().all(|&p| p >= 8),
+                "{name}: level {depth} has a node without the ids' prefix: {level:?}"
+            );
+        }
+        tree.check_invariants(true)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        agree(&tree, &model);
+    }
+}
