@@ -22,6 +22,13 @@ fn shuffled(n: u32, salt: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Id `i` behind the fixed 8-byte prefix `tbl:0042` (16 bytes).
+fn id(i: u32) -> Vec<u8> {
+    let mut k = b"tbl:0042".to_vec();
+    k.extend_from_slice(&u64::from(i).to_be_bytes());
+    k
+}
+
 fn user_key(i: u32) -> Vec<u8> {
     format!("user:profile:{i:08}").into_bytes()
 }
@@ -204,11 +211,6 @@ fn bulk_loaded_nodes_have_prefixes() {
 /// scan start agrees with the model.
 #[test]
 fn ids_that_share_one_head_are_found_in_any_order() {
-    let id = |i: u32| {
-        let mut k = b"tbl:0042".to_vec();
-        k.extend_from_slice(&u64::from(i).to_be_bytes());
-        k
-    };
     let n = 3_000;
     let orders: [(&str, Vec<u32>); 3] = [
         ("ascending", (0..n).collect()),
@@ -280,11 +282,6 @@ fn ids_that_share_one_head_are_found_in_any_order() {
 /// levels).
 #[test]
 fn every_level_takes_the_ids_prefix_in_any_order() {
-    let id = |i: u32| {
-        let mut k = b"tbl:0042".to_vec();
-        k.extend_from_slice(&u64::from(i).to_be_bytes());
-        k
-    };
     let n = 4_000;
     for (name, order) in [
         ("ascending", (0..n).collect::<Vec<_>>()),
