@@ -1,0 +1,803 @@
+//! Inner nodes: Node4, Node16, Node48 and Node256, their layouts, the
+//! racy-but-atomic reads optimistic readers make of them, the writes made
+//! under their latch, and allocating and freeing them.
+//!
+//! Every field a reader may read while a writer changes it is an atomic
+//! (loads and stores `Relaxed`; the [`VersionLock`] orders them), so a
+//! racing read sees some old or new value, never undefined behaviour;
+//! counts and indexes read that way are clamped to the node's capacity
+//! before use, and the reader validates the version before it acts on what
+//! it read. Writers hold the node's latch, so no field needs `&mut`.
+//!
+//! A slot holds a [`Word`]: empty, a node, or a leaf (tagged in bit 0).
+//! Module invariants:
+//! 1. A node is freed only through the epoch after it was unlinked (made
+//!    unreachable from every live node), or when the tree drops.
+//! 2. A node is initialised before a Release publishes it (a latch unlock
+//!    after the slot store), and its kind never changes.
+//! 3. Once obsolete (replaced by a copy, or merged away) a node's slots
+//!    never change, and everything they point to stayed reachable from
+//!    the copy; so any word loaded from a node reached under a pinned
+//!    guard names an object that stays allocated while the guard lives.
+
+use crate::leaf::{Leaf, LeafRef};
+use crate::search::{find16, key_at, rank16, with_key};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use crossbeam_epoch::Guard;
+use ordex_core::olc::VersionLock;
+use ordex_core::sync::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+const R: Ordering = Ordering::Relaxed;
+
+/// The four node kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    N4 = 0,
+    N16 = 1,
+    N48 = 2,
+    N256 = 3,
+}
+
+impl Kind {
+    /// How many children it holds.
+    pub(crate) fn capacity(self) -> usize {
+        match self {
+            Kind::N4 => 4,
+            Kind::N16 => 16,
+            Kind::N48 => 48,
+            Kind::N256 => 256,
+        }
+    }
+
+    /// Its size in bytes.
+    pub(crate) fn bytes(self) -> usize {
+        match self {
+            Kind::N4 => core::mem::size_of::<N4>(),
+            Kind::N16 => core::mem::size_of::<N16>(),
+            Kind::N48 => core::mem::size_of::<N48>(),
+            Kind::N256 => core::mem::size_of::<N256>(),
+        }
+    }
+
+    /// The next larger kind.
+    fn grown(self) -> Kind {
+        match self {
+            Kind::N4 => Kind::N16,
+            Kind::N16 => Kind::N48,
+            Kind::N48 | Kind::N256 => Kind::N256,
+        }
+    }
+
+    /// The kind a node of this kind shrinks to once it holds at most this
+    /// many children (with hysteresis against growing straight back).
+    fn shrink_at(self) -> Option<(usize, Kind)> {
+        match self {
+            Kind::N4 => None,
+            Kind::N16 => Some((3, Kind::N4)),
+            Kind::N48 => Some((12, Kind::N16)),
+            Kind::N256 => Some((40, Kind::N48)),
+        }
+    }
+
+    /// Every kind, for statistics.
+    #[cfg(test)]
+    pub(crate) const ALL: [Kind; 4] = [Kind::N4, Kind::N16, Kind::N48, Kind::N256];
+}
+
+/// Prefix bytes stored in the node; a longer compressed path keeps only
+/// its length beyond these, and searches check its other bytes at the
+/// leaf (hybrid path compression).
+pub(crate) const STORED: usize = 8;
+
+/// What every node starts with.
+#[repr(C)]
+pub(crate) struct Header {
+    lock: VersionLock,
+    /// The leaf of the key that ends at this node (its length is the
+    /// node's depth plus its prefix), sorting before every child.
+    end: AtomicUsize,
+    /// The first `min(plen, STORED)` prefix bytes, byte `i` in bits `8i..`.
+    prefix: AtomicU64,
+    plen: AtomicU32,
+    count: AtomicU16,
+    kind: u8,
+}
+
+#[repr(C)]
+struct N4 {
+    h: Header,
+    keys: AtomicU32,
+    children: [AtomicUsize; 4],
+}
+
+#[repr(C)]
+struct N16 {
+    h: Header,
+    keys: [AtomicU64; 2],
+    children: [AtomicUsize; 16],
+}
+
+#[repr(C)]
+struct N48 {
+    h: Header,
+    /// Per byte: 0, or the child's slot plus one.
+    index: [AtomicU8; 256],
+    children: [AtomicUsize; 48],
+}
+
+#[repr(C)]
+struct N256 {
+    h: Header,
+    children: [AtomicUsize; 256],
+}
+
+/// A slot's content: empty, a node, or a leaf (bit 0 set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word(usize);
+
+/// A slot's content, decoded.
+#[derive(Clone, Copy)]
+pub(crate) enum Child<'g> {
+    Leaf(LeafRef<'g>),
+    Node(NodeRef<'g>),
+}
+
+impl Word {
+    /// An empty slot.
+    pub(crate) const EMPTY: Word = Word(0);
+
+    /// A word naming a leaf.
+    pub(crate) fn leaf(p: NonNull<Leaf>) -> Word {
+        Word(p.as_ptr() as usize | 1)
+    }
+
+    /// A word naming a node.
+    pub(crate) fn node(p: NonNull<Header>) -> Word {
+        Word(p.as_ptr() as usize)
+    }
+
+    /// Whether the slot is empty.
+    #[inline]
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The object it names.
+    ///
+    /// # Safety
+    /// The word was loaded from a slot of a node reached under a guard of
+    /// lifetime `'g` (or from a fresh object the caller owns); module
+    /// invariant 3 then keeps what it names allocated for `'g`.
+    #[inline]
+    pub(crate) unsafe fn get<'g>(self, _guard: &'g Guard) -> Option<Child<'g>> {
+        if self.0 == 0 {
+            None
+        } else if self.0 & 1 != 0 {
+            // SAFETY: a leaf word holds a leaf pointer with bit 0 set; the
+            // caller's contract keeps the leaf live for `'g`.
+            Some(Child::Leaf(unsafe {
+                LeafRef::from_raw(NonNull::new_unchecked((self.0 & !1) as *mut Leaf))
+            }))
+        } else {
+            Some(Child::Node(NodeRef {
+                // SAFETY: non-zero, so a node pointer (as above).
+                p: unsafe { NonNull::new_unchecked(self.0 as *mut Header) },
+                _guard: PhantomData,
+            }))
+        }
+    }
+}
+
+/// A node, live for `'g` (module invariant 3).
+#[derive(Clone, Copy)]
+pub(crate) struct NodeRef<'g> {
+    p: NonNull<Header>,
+    _guard: PhantomData<&'g Guard>,
+}
+
+impl PartialEq for NodeRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.p == other.p
+    }
+}
+
+impl<'g> NodeRef<'g> {
+    /// A handle on a node the caller owns or keeps reachable for `'g`
+    /// (the tree's root).
+    ///
+    /// # Safety
+    /// `p` came from [`new_node`] and stays allocated for `'g`.
+    pub(crate) unsafe fn from_raw(p: NonNull<Header>) -> Self {
+        NodeRef {
+            p,
+            _guard: PhantomData,
+        }
+    }
+
+    /// The raw pointer.
+    pub(crate) fn as_ptr(self) -> *mut Header {
+        self.p.as_ptr()
+    }
+
+    /// Its word, to store in a slot.
+    pub(crate) fn word(self) -> Word {
+        Word::node(self.p)
+    }
+
+    #[inline]
+    fn h(self) -> &'g Header {
+        // SAFETY: live for `'g` (module invariant 3); the header is the
+        // first field of every node (`repr(C)`).
+        unsafe { self.p.as_ref() }
+    }
+
+    #[inline]
+    fn n4(self) -> &'g N4 {
+        debug_assert_eq!(self.kind(), Kind::N4);
+        // SAFETY: the kind says the allocation is an `N4` (invariant 2),
+        // and the pointer has the whole allocation's provenance.
+        unsafe { &*self.p.as_ptr().cast::<N4>() }
+    }
+
+    #[inline]
+    fn n16(self) -> &'g N16 {
+        debug_assert_eq!(self.kind(), Kind::N16);
+        // SAFETY: as for `n4`.
+        unsafe { &*self.p.as_ptr().cast::<N16>() }
+    }
+
+    #[inline]
+    fn n48(self) -> &'g N48 {
+        debug_assert_eq!(self.kind(), Kind::N48);
+        // SAFETY: as for `n4`.
+        unsafe { &*self.p.as_ptr().cast::<N48>() }
+    }
+
+    #[inline]
+    fn n256(self) -> &'g N256 {
+        debug_assert_eq!(self.kind(), Kind::N256);
+        // SAFETY: as for `n4`.
+        unsafe { &*self.p.as_ptr().cast::<N256>() }
+    }
+
+    /// The node's version lock.
+    #[inline]
+    pub(crate) fn lock(self) -> &'g VersionLock {
+        &self.h().lock
+    }
+
+    /// Its kind.
+    #[inline]
+    pub(crate) fn kind(self) -> Kind {
+        match self.h().kind {
+            0 => Kind::N4,
+            1 => Kind::N16,
+            2 => Kind::N48,
+            _ => Kind::N256,
+        }
+    }
+
+    /// The compressed path's length.
+    #[inline]
+    pub(crate) fn plen(self) -> usize {
+        self.h().plen.load(R) as usize
+    }
+
+    /// The stored prefix bytes (the first `min(plen, STORED)`).
+    #[inline]
+    pub(crate) fn prefix(self) -> u64 {
+        self.h().prefix.load(R)
+    }
+
+    /// The leaf of the key that ends here.
+    #[inline]
+    pub(crate) fn end(self) -> Word {
+        Word(self.h().end.load(R))
+    }
+
+    /// Children held (clamped to the capacity).
+    #[inline]
+    pub(crate) fn count(self) -> usize {
+        (self.h().count.load(R) as usize).min(self.kind().capacity())
+    }
+
+    /// The child for byte `b` (empty if none).
+    #[inline]
+    pub(crate) fn find(self, b: u8) -> Word {
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let count = self.count();
+                for i in 0..count {
+                    if (keys >> (8 * i)) as u8 == b {
+                        return Word(n.children[i].load(R));
+                    }
+                }
+                Word::EMPTY
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                match find16(keys, self.count(), b) {
+                    Some(i) => Word(n.children[i].load(R)),
+                    None => Word::EMPTY,
+                }
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                let i = n.index[b as usize].load(R) as usize;
+                if i == 0 {
+                    Word::EMPTY
+                } else {
+                    Word(n.children[(i - 1) % 48].load(R))
+                }
+            }
+            Kind::N256 => Word(self.n256().children[b as usize].load(R)),
+        }
+    }
+
+    /// The first slot after position `pos` (the end leaf is at −1+1 = 0,
+    /// byte `b` at `b + 1`; start from −1) that holds something: its
+    /// position and word.
+    pub(crate) fn next_slot(self, pos: i32) -> Option<(i32, Word)> {
+        if pos < 0 {
+            let e = self.end();
+            if !e.is_empty() {
+                return Some((0, e));
+            }
+        }
+        let from = pos.max(0) as usize; // the first byte whose position is above `pos`
+        if from > 255 {
+            return None;
+        }
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let mut best: Option<(u8, usize)> = None;
+                for i in 0..self.count() {
+                    let k = (keys >> (8 * i)) as u8;
+                    if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
+                        best = Some((k, i));
+                    }
+                }
+                let (k, i) = best?;
+                Some((k as i32 + 1, Word(n.children[i].load(R))))
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                let mut best: Option<(u8, usize)> = None;
+                for i in 0..self.count() {
+                    let k = key_at(keys, i);
+                    if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
+                        best = Some((k, i));
+                    }
+                }
+                let (k, i) = best?;
+                Some((k as i32 + 1, Word(n.children[i].load(R))))
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                for b in from..256 {
+                    let i = n.index[b].load(R) as usize;
+                    if i != 0 {
+                        let w = Word(n.children[(i - 1) % 48].load(R));
+                        if !w.is_empty() {
+                            return Some((b as i32 + 1, w));
+                        }
+                    }
+                }
+                None
+            }
+            Kind::N256 => {
+                let n = self.n256();
+                for b in from..256 {
+                    let w = Word(n.children[b].load(R));
+                    if !w.is_empty() {
+                        return Some((b as i32 + 1, w));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// The last slot before position `pos` (see [`next_slot`](Self::next_slot);
+    /// start from 257) that holds something.
+    pub(crate) fn prev_slot(self, pos: i32) -> Option<(i32, Word)> {
+        if pos <= 0 {
+            return None;
+        }
+        // Bytes whose position is below `pos`: those below `pos - 1`.
+        let below = (pos - 1).min(256) as usize;
+        let child = match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let mut best: Option<(u8, usize)> = None;
+                for i in 0..self.count() {
+                    let k = (keys >> (8 * i)) as u8;
+                    if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
+                        best = Some((k, i));
+                    }
+                }
+                best.map(|(k, i)| (k as i32 + 1, Word(n.children[i].load(R))))
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                let mut best: Option<(u8, usize)> = None;
+                for i in 0..self.count() {
+                    let k = key_at(keys, i);
+                    if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
+                        best = Some((k, i));
+                    }
+                }
+                best.map(|(k, i)| (k as i32 + 1, Word(n.children[i].load(R))))
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                (0..below).rev().find_map(|b| {
+                    let i = n.index[b].load(R) as usize;
+                    if i == 0 {
+                        return None;
+                    }
+                    let w = Word(n.children[(i - 1) % 48].load(R));
+                    (!w.is_empty()).then_some((b as i32 + 1, w))
+                })
+            }
+            Kind::N256 => {
+                let n = self.n256();
+                (0..below).rev().find_map(|b| {
+                    let w = Word(n.children[b].load(R));
+                    (!w.is_empty()).then_some((b as i32 + 1, w))
+                })
+            }
+        };
+        if child.is_some() {
+            return child;
+        }
+        let e = self.end();
+        (!e.is_empty()).then_some((0, e))
+    }
+
+    // -- Writes: the caller holds the node's latch. ------------------------
+
+    /// Sets the end leaf.
+    pub(crate) fn set_end(self, w: Word) {
+        self.h().end.store(w.0, R);
+    }
+
+    /// Sets the compressed path.
+    pub(crate) fn set_prefix(self, plen: usize, prefix: u64) {
+        self.h().plen.store(plen as u32, R);
+        self.h().prefix.store(prefix, R);
+    }
+
+    /// Whether adding a child needs a larger node.
+    pub(crate) fn is_full(self) -> bool {
+        self.count() >= self.kind().capacity()
+    }
+
+    /// Children and end leaf together.
+    pub(crate) fn entries(self) -> usize {
+        self.count() + usize::from(!self.end().is_empty())
+    }
+
+    /// Adds child `w` for byte `b` (absent; the node is not full).
+    pub(crate) fn add(self, b: u8, w: Word) {
+        let count = self.count();
+        debug_assert!(count < self.kind().capacity());
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let at = (0..count)
+                    .find(|&i| (keys >> (8 * i)) as u8 > b)
+                    .unwrap_or(count);
+                // Shift the tail one slot up, from the top down.
+                let mut k = keys;
+                for i in (at..count).rev() {
+                    n.children[i + 1].store(n.children[i].load(R), R);
+                    let kb = (keys >> (8 * i)) as u8;
+                    k = (k & !(0xff << (8 * (i + 1)))) | (u32::from(kb) << (8 * (i + 1)));
+                }
+                k = (k & !(0xff << (8 * at))) | (u32::from(b) << (8 * at));
+                n.children[at].store(w.0, R);
+                n.keys.store(k, R);
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                let at = rank16(keys, count, b);
+                let mut k = keys;
+                for i in (at..count).rev() {
+                    n.children[i + 1].store(n.children[i].load(R), R);
+                    k = with_key(k, i + 1, key_at(keys, i));
+                }
+                k = with_key(k, at, b);
+                n.children[at].store(w.0, R);
+                n.keys[0].store(k[0], R);
+                n.keys[1].store(k[1], R);
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                let slot = (0..48)
+                    .find(|&i| n.children[i].load(R) == 0)
+                    .expect("a Node48 that is not full has a free slot");
+                n.children[slot].store(w.0, R);
+                n.index[b as usize].store(slot as u8 + 1, R);
+            }
+            Kind::N256 => {
+                self.n256().children[b as usize].store(w.0, R);
+            }
+        }
+        self.h().count.store(count as u16 + 1, R);
+    }
+
+    /// Replaces the child of byte `b` (present) by `w`.
+    pub(crate) fn replace(self, b: u8, w: Word) {
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let i = (0..self.count())
+                    .find(|&i| (keys >> (8 * i)) as u8 == b)
+                    .expect("replace of a present byte");
+                n.children[i].store(w.0, R);
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                let i = find16(keys, self.count(), b).expect("replace of a present byte");
+                n.children[i].store(w.0, R);
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                let i = n.index[b as usize].load(R) as usize;
+                debug_assert!(i != 0);
+                n.children[i - 1].store(w.0, R);
+            }
+            Kind::N256 => self.n256().children[b as usize].store(w.0, R),
+        }
+    }
+
+    /// Removes the child of byte `b` (present).
+    pub(crate) fn remove(self, b: u8) {
+        let count = self.count();
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                let at = (0..count)
+                    .find(|&i| (keys >> (8 * i)) as u8 == b)
+                    .expect("remove of a present byte");
+                let mut k = keys;
+                for i in at..count - 1 {
+                    n.children[i].store(n.children[i + 1].load(R), R);
+                    let kb = (keys >> (8 * (i + 1))) as u8;
+                    k = (k & !(0xff << (8 * i))) | (u32::from(kb) << (8 * i));
+                }
+                n.children[count - 1].store(0, R);
+                n.keys.store(k, R);
+            }
+            Kind::N16 => {
+                let n = self.n16();
+                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
+                let at = find16(keys, count, b).expect("remove of a present byte");
+                let mut k = keys;
+                for i in at..count - 1 {
+                    n.children[i].store(n.children[i + 1].load(R), R);
+                    k = with_key(k, i, key_at(keys, i + 1));
+                }
+                n.children[count - 1].store(0, R);
+                n.keys[0].store(k[0], R);
+                n.keys[1].store(k[1], R);
+            }
+            Kind::N48 => {
+                let n = self.n48();
+                let i = n.index[b as usize].load(R) as usize;
+                debug_assert!(i != 0);
+                n.index[b as usize].store(0, R);
+                n.children[i - 1].store(0, R);
+            }
+            Kind::N256 => self.n256().children[b as usize].store(0, R),
+        }
+        self.h().count.store(count as u16 - 1, R);
+    }
+
+    /// Whether, after removing one child, the node should shrink to a
+    /// smaller kind (not the root: the caller checks).
+    pub(crate) fn shrinks_after_remove(self) -> bool {
+        self.kind()
+            .shrink_at()
+            .is_some_and(|(at, _)| self.count() <= at + 1)
+    }
+
+    /// A copy of this node (header and children) of the next larger kind
+    /// (`grow`) or of the smaller kind it shrinks to; not yet published.
+    /// Returns it and its size in bytes.
+    pub(crate) fn copy_resized(self, grow: bool) -> (NonNull<Header>, usize) {
+        let kind = if grow {
+            self.kind().grown()
+        } else {
+            self.kind().shrink_at().map_or(self.kind(), |(_, k)| k)
+        };
+        let (p, bytes) = new_node(kind, self.plen(), self.prefix());
+        // SAFETY: fresh and ours.
+        let copy = unsafe { NodeRef::from_raw(p) };
+        copy.set_end(self.end());
+        let mut pos = 0;
+        while let Some((at, w)) = self.next_slot(pos) {
+            copy.add((at - 1) as u8, w);
+            pos = at;
+        }
+        (p, bytes)
+    }
+
+    /// Every child, in byte order (for the structural checks and drop).
+    pub(crate) fn children(self) -> impl Iterator<Item = (u8, Word)> + 'g {
+        let mut pos = 0;
+        core::iter::from_fn(move || {
+            let (at, w) = self.next_slot(pos)?;
+            pos = at;
+            Some(((at - 1) as u8, w))
+        })
+    }
+}
+
+impl Header {
+    fn new(kind: Kind, plen: usize, prefix: u64) -> Header {
+        Header {
+            lock: VersionLock::new(),
+            end: AtomicUsize::new(0),
+            prefix: AtomicU64::new(prefix),
+            plen: AtomicU32::new(plen as u32),
+            count: AtomicU16::new(0),
+            kind: kind as u8,
+        }
+    }
+}
+
+fn slots<const K: usize>() -> [AtomicUsize; K] {
+    core::array::from_fn(|_| AtomicUsize::new(0))
+}
+
+/// A new, empty node of `kind` with the given compressed path, not yet
+/// published; returns it and its size in bytes.
+pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>, usize) {
+    let h = Header::new(kind, plen, prefix);
+    let p: *mut Header = match kind {
+        Kind::N4 => Box::into_raw(Box::new(N4 {
+            h,
+            keys: AtomicU32::new(0),
+            children: slots(),
+        }))
+        .cast(),
+        Kind::N16 => Box::into_raw(Box::new(N16 {
+            h,
+            keys: [AtomicU64::new(0), AtomicU64::new(0)],
+            children: slots(),
+        }))
+        .cast(),
+        Kind::N48 => Box::into_raw(Box::new(N48 {
+            h,
+            index: core::array::from_fn(|_| AtomicU8::new(0)),
+            children: slots(),
+        }))
+        .cast(),
+        Kind::N256 => Box::into_raw(Box::new(N256 {
+            h,
+            children: slots(),
+        }))
+        .cast(),
+    };
+    // SAFETY: `Box::into_raw` never returns null.
+    (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
+}
+
+/// Frees a node made by [`new_node`] (not what its slots point to);
+/// returns its size. The function `retire` takes for a replaced node.
+///
+/// # Safety
+/// `p` came from [`new_node`], is unreachable, and is freed once.
+pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
+    // SAFETY: a live node (the caller's contract); the kind is immutable.
+    let kind = unsafe { (*p.cast::<Header>()).kind };
+    // SAFETY: each arm rebuilds the box `new_node` made for that kind.
+    unsafe {
+        match kind {
+            0 => drop(Box::from_raw(p.cast::<N4>())),
+            1 => drop(Box::from_raw(p.cast::<N16>())),
+            2 => drop(Box::from_raw(p.cast::<N48>())),
+            _ => drop(Box::from_raw(p.cast::<N256>())),
+        }
+    }
+    [Kind::N4, Kind::N16, Kind::N48, Kind::N256][kind as usize % 4].bytes()
+}
+
+/// Packs `bytes` (at most [`STORED`]) as a node's stored prefix.
+pub(crate) fn pack_prefix(bytes: &[u8]) -> u64 {
+    let mut p = 0u64;
+    for (i, &b) in bytes.iter().take(STORED).enumerate() {
+        p |= u64::from(b) << (8 * i);
+    }
+    p
+}
+
+/// Byte `i` of a stored prefix.
+#[inline]
+pub(crate) fn prefix_byte(prefix: u64, i: usize) -> u8 {
+    (prefix >> (8 * i)) as u8
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Adding, replacing and removing children keeps every kind's
+    /// children in byte order, and resized copies keep them all.
+    #[test]
+    fn kinds_keep_their_children_in_order() {
+        let guard = crossbeam_epoch::pin();
+        for kind in Kind::ALL {
+            let (p, _) = new_node(kind, 0, 0);
+            // SAFETY: fresh and ours.
+            let n = unsafe { NodeRef::from_raw(p) };
+            let cap = kind.capacity();
+            let bytes: Vec<u8> = (0..cap).map(|i| ((i * 97 + 13) % 256) as u8).collect();
+            let mut model = std::collections::BTreeMap::new();
+            for &b in &bytes {
+                assert!(!n.is_full());
+                n.add(b, Word(2 * (b as usize + 1)));
+                model.insert(b, 2 * (b as usize + 1));
+            }
+            assert!(n.is_full());
+            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.0)).collect();
+            let want: Vec<(u8, usize)> = model.iter().map(|(&b, &w)| (b, w)).collect();
+            assert_eq!(got, want, "{kind:?}");
+            for &b in &bytes {
+                assert_eq!(n.find(b).0, model[&b]);
+            }
+            // Backwards.
+            let mut back = Vec::new();
+            let mut pos = 257;
+            while let Some((at, w)) = n.prev_slot(pos) {
+                back.push(((at - 1) as u8, w.0));
+                pos = at;
+            }
+            back.reverse();
+            assert_eq!(back, want);
+            if kind != Kind::N256 {
+                let (g, _) = n.copy_resized(true);
+                // SAFETY: fresh and ours.
+                let g = unsafe { NodeRef::from_raw(g) };
+                assert_eq!(
+                    g.children().map(|(b, w)| (b, w.0)).collect::<Vec<_>>(),
+                    want
+                );
+                // SAFETY: ours, freed once.
+                unsafe { free_node(g.as_ptr().cast()) };
+            }
+            for &b in bytes.iter().step_by(2) {
+                n.replace(b, Word(8));
+                model.insert(b, 8);
+            }
+            for &b in bytes.iter().skip(1).step_by(2) {
+                n.remove(b);
+                model.remove(&b);
+                assert_eq!(n.find(b), Word::EMPTY);
+            }
+            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.0)).collect();
+            let want: Vec<(u8, usize)> = model.iter().map(|(&b, &w)| (b, w)).collect();
+            assert_eq!(got, want, "{kind:?} after removes");
+            // SAFETY: ours, freed once.
+            unsafe { free_node(p.as_ptr().cast()) };
+        }
+        drop(guard);
+    }
+}

@@ -1,0 +1,326 @@
+//! Differential tests against `BTreeMap` with prefix-heavy keys: shared
+//! prefixes longer than the 8 path bytes a node stores, keys that are
+//! prefixes of each other, 0x00 and 0xFF runs, the empty key, and enough
+//! keys under one byte to grow every node kind and shrink it back. After
+//! every program the tree's structure is checked too.
+//!
+//! `ORDEX_ART_CASES` sets the number of random programs (default 64; the
+//! long run sets thousands).
+
+use ordex_art::Art;
+use ordex_core::{Cursor, OrderedIndex, OrderedIndexExt, Snapshot, SnapshotExt};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Keys from a few families that stress a radix tree.
+fn key() -> impl Strategy<Value = Vec<u8>> {
+    let alphabet = prop::sample::select(vec![0x00u8, 0x01, b'a', b'b', 0x7f, 0x80, 0xfe, 0xff]);
+    prop_oneof![
+        // Short keys over a small alphabet: prefixes of each other.
+        prop::collection::vec(alphabet.clone(), 0..6),
+        // A long shared prefix (longer than the stored 8 bytes), then a
+        // short tail, sometimes cut inside the prefix.
+        (0usize..24, prop::collection::vec(alphabet, 0..4)).prop_map(|(cut, tail)| {
+            let mut k = b"https://example.com/".to_vec();
+            k.truncate(cut.min(k.len()));
+            k.extend(tail);
+            k
+        }),
+        // Wide fan-out under one byte: grows Node4 .. Node256.
+        (any::<u8>(), 0usize..3).prop_map(|(b, n)| {
+            let mut k = vec![b'w'; n];
+            k.push(b);
+            k
+        }),
+        // Big-endian integers: dense and shared.
+        (0u64..600).prop_map(|i| (i * 37).to_be_bytes().to_vec()),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(Vec<u8>, u8),
+    Remove(Vec<u8>),
+    Get(Vec<u8>),
+    Seek(Vec<u8>, bool, u8),
+    Range(Vec<u8>, Vec<u8>, bool),
+    Longest(Vec<u8>),
+    Prefix(Vec<u8>),
+    Snapshot,
+    DropSnapshot,
+    Sweep,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (key(), any::<u8>()).prop_map(|(k, v)| Op::Insert(k, v)),
+        4 => key().prop_map(Op::Remove),
+        2 => key().prop_map(Op::Get),
+        2 => (key(), any::<bool>(), 0u8..6).prop_map(|(k, b, n)| Op::Seek(k, b, n)),
+        1 => (key(), key(), any::<bool>()).prop_map(|(a, b, r)| Op::Range(a, b, r)),
+        1 => key().prop_map(Op::Longest),
+        1 => key().prop_map(Op::Prefix),
+        1 => Just(Op::Snapshot),
+        1 => Just(Op::DropSnapshot),
+        1 => Just(Op::Sweep),
+    ]
+}
+
+fn value(k: &[u8], v: u8) -> Vec<u8> {
+    let mut out = vec![v; (v % 24) as usize];
+    out.extend_from_slice(k);
+    out
+}
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Seeks `k` (forward or back) and takes `steps` steps the other way and
+/// back, on the cursor and on the model.
+fn check_cursor(c: &mut dyn Cursor, model: &Model, k: &[u8], fwd: bool, steps: u8) {
+    let mut pos: Option<Vec<u8>> = if fwd {
+        model.range(k.to_vec()..).next().map(|(k, _)| k.clone())
+    } else {
+        model
+            .range(..=k.to_vec())
+            .next_back()
+            .map(|(k, _)| k.clone())
+    };
+    let got = if fwd { c.seek(k) } else { c.seek_for_prev(k) };
+    assert_eq!(got, pos.is_some(), "seek {k:?} fwd {fwd}");
+    assert_eq!(c.key().map(<[u8]>::to_vec), pos);
+    for i in 0..steps {
+        let Some(p) = pos.clone() else { break };
+        let forward = (i % 3 != 2) == fwd;
+        pos = if forward {
+            model
+                .range((Bound::Excluded(p), Bound::Unbounded))
+                .next()
+                .map(|(k, _)| k.clone())
+        } else {
+            model.range(..p).next_back().map(|(k, _)| k.clone())
+        };
+        let moved = if forward { c.next() } else { c.prev() };
+        assert_eq!(moved, pos.is_some());
+        assert_eq!(c.key().map(<[u8]>::to_vec), pos);
+        if let Some(p) = &pos {
+            assert_eq!(c.value(), Some(&model[p][..]));
+        }
+    }
+}
+
+fn run(ops: Vec<Op>) {
+    let art = Art::new();
+    let mut model = Model::new();
+    let mut snaps: Vec<(Box<dyn Snapshot + '_>, Model)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Insert(k, v) => {
+                let v = value(&k, v);
+                art.insert(&k, &v).unwrap();
+                model.insert(k, v);
+            }
+            Op::Remove(k) => {
+                assert_eq!(art.remove(&k).unwrap(), model.remove(&k).is_some(), "{k:?}");
+            }
+            Op::Get(k) => assert_eq!(art.get_copied(&k), model.get(&k).cloned(), "{k:?}"),
+            Op::Seek(k, fwd, n) => {
+                let mut c = OrderedIndex::cursor(&art);
+                check_cursor(&mut *c, &model, &k, fwd, n);
+                if let Some((s, m)) = snaps.last() {
+                    let mut c = s.cursor();
+                    check_cursor(&mut *c, m, &k, !fwd, n);
+                }
+            }
+            Op::Range(a, b, rev) => {
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                let want: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range(lo.clone()..hi.clone())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(art.collect_range(lo.clone()..hi.clone()), want);
+                let guard = ordex_art::pin();
+                let mut got: Vec<(Vec<u8>, Vec<u8>)> = art
+                    .range(Bound::Included(&lo), Bound::Excluded(&hi), rev, &guard)
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .collect();
+                if rev {
+                    got.reverse();
+                }
+                assert_eq!(got, want, "range {lo:?}..{hi:?} rev {rev}");
+            }
+            Op::Longest(k) => {
+                let guard = ordex_art::pin();
+                let want = (0..=k.len())
+                    .rev()
+                    .find_map(|n| model.get_key_value(&k[..n]))
+                    .map(|(k, v)| (k.clone(), v.clone()));
+                let got = art
+                    .longest_prefix(&k, &guard)
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()));
+                assert_eq!(got, want, "longest prefix of {k:?}");
+            }
+            Op::Prefix(p) => {
+                let mut got = Vec::new();
+                art.scan_prefix(&p, &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    true
+                });
+                let want: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range(p.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&p))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(got, want, "prefix {p:?}");
+            }
+            Op::Snapshot => snaps.push((art.snapshot(), model.clone())),
+            Op::DropSnapshot => {
+                if !snaps.is_empty() {
+                    snaps.remove(0);
+                }
+            }
+            Op::Sweep => art.sweep(),
+        }
+        assert_eq!(art.len(), model.len());
+    }
+    for (s, m) in &snaps {
+        let got: Model = s.collect_range::<Vec<u8>, _>(..).into_iter().collect();
+        assert_eq!(&got, m, "snapshot at {}", s.seqno());
+    }
+    art.check_structure().unwrap();
+    let all: Model = art.collect_range::<Vec<u8>, _>(..).into_iter().collect();
+    assert_eq!(all, model);
+    drop(snaps);
+    art.sweep();
+    let stats = art.stats();
+    assert_eq!(stats.leaves, model.len(), "tombstones left after the sweep");
+    assert_eq!(stats.versions, model.len(), "versions left after the sweep");
+    art.check_structure().unwrap();
+}
+
+fn cases() -> u32 {
+    std::env::var("ORDEX_ART_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn programs_agree_with_a_btreemap(ops in prop::collection::vec(op(), 1..400)) {
+        run(ops);
+    }
+}
+
+/// Every node kind grows and shrinks back under one byte, with the
+/// structure checked at each size; the tree returns to its root alone.
+#[test]
+fn nodes_grow_and_shrink_through_every_kind() {
+    let art = Art::new();
+    let key = |b: u8| vec![b'p', b'q', b];
+    for b in 0..=255u8 {
+        art.put(&key(b), &[b]).unwrap();
+        art.check_structure().unwrap();
+    }
+    let s = art.stats();
+    assert_eq!(s.nodes, [0, 0, 0, 2], "the root and a full Node256");
+    assert_eq!(s.prefix_bytes, 1, "the shared 'q' is one path byte");
+    for b in (0..=255u8).rev() {
+        assert_eq!(art.get_copied(&key(b)), Some(vec![b]));
+        assert!(art.remove(&key(b)).unwrap());
+        art.check_structure().unwrap();
+        let s = art.stats();
+        let kinds = s.nodes;
+        let n = b as usize; // keys left
+        let want = match n {
+            0 | 1 => [0, 0, 0, 1],
+            2..=3 => [1, 0, 0, 1],
+            4..=12 => [0, 1, 0, 1],
+            13..=40 => [0, 0, 1, 1],
+            _ => [0, 0, 0, 2],
+        };
+        assert_eq!(kinds, want, "{n} keys left");
+    }
+    assert_eq!(art.stats().leaves, 0);
+}
+
+/// A key and every prefix of it, down to the empty key, each its own
+/// entry, in both orders; found, scanned in order and removed.
+#[test]
+fn keys_that_are_prefixes_of_each_other() {
+    let long: Vec<u8> = (0..40u8).map(|i| i % 3).collect();
+    for rev in [false, true] {
+        let art = Art::new();
+        let mut order: Vec<usize> = (0..=long.len()).collect();
+        if rev {
+            order.reverse();
+        }
+        for &n in &order {
+            art.put(&long[..n], &[n as u8]).unwrap();
+        }
+        art.check_structure().unwrap();
+        for n in 0..=long.len() {
+            assert_eq!(art.get_copied(&long[..n]), Some(vec![n as u8]));
+        }
+        let keys: Vec<Vec<u8>> = art
+            .collect_range::<Vec<u8>, _>(..)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let want: Vec<Vec<u8>> = (0..=long.len()).map(|n| long[..n].to_vec()).collect();
+        assert_eq!(keys, want);
+        for &n in &order {
+            assert!(art.remove(&long[..n]).unwrap());
+            art.check_structure().unwrap();
+        }
+        assert_eq!(art.len(), 0);
+    }
+}
+
+/// The longest key the limits allow, and a chain of keys each one byte
+/// longer than the last, so the tree is as deep as keys are long: every
+/// operation (and the drop) works without recursion.
+#[test]
+fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let art = Art::new();
+            let max = ordex_art::LIMITS.max_key_len;
+            let big = vec![7u8; max];
+            art.put(&big, b"big").unwrap();
+            assert!(art.put(&vec![7u8; max + 1], b"").is_err());
+            // Each key is the previous one plus a byte that branches.
+            let mut k = Vec::new();
+            for i in 0..3000u32 {
+                k.push((i % 251) as u8);
+                art.put(&k, &i.to_be_bytes()).unwrap();
+                let mut sib = k.clone();
+                sib.push(255);
+                sib.push(1);
+                art.put(&sib, b"s").unwrap();
+            }
+            assert!(art.stats().max_depth > 3000);
+            assert_eq!(art.get_copied(&big).as_deref(), Some(&b"big"[..]));
+            assert_eq!(
+                art.get_copied(&k).as_deref(),
+                Some(&2999u32.to_be_bytes()[..])
+            );
+            let n = art.scan(Bound::Unbounded, Bound::Unbounded, &mut |_, _| true);
+            assert_eq!(n, 6001);
+            let mut c = OrderedIndex::cursor(&art);
+            assert!(c.last());
+            let mut back = 1;
+            while c.prev() {
+                back += 1;
+            }
+            assert_eq!(back, 6001);
+            drop(c);
+            drop(art);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
