@@ -348,7 +348,7 @@ impl OrderedIndex for Art {
     }
 
     fn name(&self) -> &'static str {
-        "ordex-art"
+        "art"
     }
 
     fn limits(&self) -> Limits {

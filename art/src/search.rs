@@ -33,6 +33,7 @@ pub(crate) fn rank16(keys: [u64; 2], count: usize, byte: u8) -> usize {
     }
 }
 
+#[cfg(all(target_arch = "x86_64", not(loom)))]
 fn mask(count: usize) -> u32 {
     if count >= 16 {
         0xffff

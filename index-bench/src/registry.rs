@@ -56,6 +56,7 @@ pub fn all() -> Vec<Entry> {
         entry::<Ordex<LockedBTreeMap>>(),
         entry::<Ordex<ordex_skiplist::SkipList>>(),
         entry::<Ordex<BTree>>(),
+        entry::<Ordex<ordex_art::Art>>(),
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),

@@ -29,6 +29,8 @@ pub struct Target {
 
 const SKIPLIST: &str = "ordex-skiplist";
 const BTREE: &str = "ordex-btree";
+const ART: &str = "ordex-art";
+const CONGEE: &[&str] = &["congee"];
 const FASTSKIP: &[&str] = &["fastskip"];
 const CROSSBEAM: &[&str] = &["crossbeam-skiplist"];
 const SCC: &[&str] = &["scc-treeindex", "scc-treeindex-u64"];
@@ -145,6 +147,43 @@ pub const TARGETS: &[Target] = &[
         threads: &[],
         min: 1.3,
         why: "random u64 get",
+    },
+    // ordex-art, the point-read index (issue: ordex-art).
+    Target {
+        index: ART,
+        peers: CONGEE,
+        workloads: LOAD_GET,
+        keysets: &["u64-random", "u64-mono"],
+        threads: &[1],
+        min: 1.5,
+        why: "u64 load and get against ART-OLC",
+    },
+    Target {
+        index: ART,
+        peers: &["ordex-btree"],
+        workloads: &["read-uniform"],
+        keysets: &["u64-random", "words", "urls"],
+        threads: &[],
+        min: 1.3,
+        why: "point reads against the B-tree",
+    },
+    Target {
+        index: ART,
+        peers: STD,
+        workloads: &["read-uniform"],
+        keysets: &["words", "urls"],
+        threads: &[],
+        min: 2.0,
+        why: "string-key gets",
+    },
+    Target {
+        index: ART,
+        peers: CONGEE,
+        workloads: &["scan"],
+        keysets: &["u64-random", "u64-mono"],
+        threads: &[],
+        min: 5.0,
+        why: "100-entry scans against ART-OLC",
     },
 ];
 

@@ -93,6 +93,14 @@ impl OrdexBackend for ordex_btree::BTree {
     }
 }
 
+impl OrdexBackend for ordex_art::Art {
+    const NAME: &'static str = "ordex-art";
+
+    fn build() -> Self {
+        ordex_art::Art::new()
+    }
+}
+
 impl OrdexBackend for ordex_btree::BTree<ordex_btree::LockCoupling> {
     const NAME: &'static str = "ordex-btree-coupling";
     const COUNTS_CONTENTION: bool = true;

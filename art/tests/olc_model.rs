@@ -1,0 +1,155 @@
+//! Loom models of the adaptive radix tree's optimistic lock coupling: node
+//! growth racing a reader, a path-compression split racing a reader,
+//! shrinking racing an insert, a collapse racing a reader, and two writers
+//! that make each other restart. `cargo test` runs each once on real
+//! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
+//! every atomic of the tree is loom's).
+//!
+//! Each model ends by checking the whole tree against what the threads
+//! wrote, and its structure.
+
+use ordex_art::Art;
+use ordex_core::sync::{self, thread, Arc};
+use ordex_core::{OrderedIndex, OrderedIndexExt};
+
+fn key(prefix: &[u8], b: u8) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.push(b);
+    k
+}
+
+/// The tree's entries.
+fn entries(art: &Art) -> Vec<(Vec<u8>, Vec<u8>)> {
+    art.collect_range::<Vec<u8>, _>(..)
+}
+
+/// A Node4 full of `n` children grows (to a Node16) while a reader looks
+/// up a key that was there all along and the key being added: the first
+/// is always found, the second found whole or not at all.
+#[test]
+fn growth_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in 0..4 {
+            art.insert(&key(b"g", b), &[b]).unwrap();
+        }
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&key(b"g", 9), b"new").unwrap();
+            })
+        };
+        assert_eq!(art.get_copied(&key(b"g", 2)), Some(vec![2]));
+        let new = art.get_copied(&key(b"g", 9));
+        assert!(new.is_none() || new.as_deref() == Some(&b"new"[..]));
+        w.join().unwrap();
+        assert_eq!(art.get_copied(&key(b"g", 9)).as_deref(), Some(&b"new"[..]));
+        assert_eq!(entries(&art).len(), 5);
+        art.check_structure().unwrap();
+    });
+}
+
+/// A key that leaves a compressed path in its middle splits the path
+/// (a new Node4 above, the old node's path cut) while a reader looks up a
+/// key below the old path and walks the tree with a cursor.
+#[test]
+fn path_split_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(b"abcdefghijk1", b"1").unwrap();
+        art.insert(b"abcdefghijk2", b"2").unwrap();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(b"abcX", b"x").unwrap();
+            })
+        };
+        assert_eq!(art.get_copied(b"abcdefghijk2").as_deref(), Some(&b"2"[..]));
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert!(
+            keys == [
+                b"abcX".to_vec(),
+                b"abcdefghijk1".to_vec(),
+                b"abcdefghijk2".to_vec()
+            ] || keys == [b"abcdefghijk1".to_vec(), b"abcdefghijk2".to_vec()],
+            "{keys:?}"
+        );
+        w.join().unwrap();
+        assert_eq!(entries(&art).len(), 3);
+        art.check_structure().unwrap();
+    });
+}
+
+/// A Node16 at its shrinking threshold loses a child (and becomes a
+/// Node4) while another writer adds a child to it: both writes land.
+#[test]
+fn shrink_races_an_insert() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in 0..5 {
+            art.insert(&key(b"s", b), &[b]).unwrap();
+        }
+        art.remove(&key(b"s", 4)).unwrap(); // a Node16 of four
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                assert!(art.remove(&key(b"s", 0)).unwrap());
+            })
+        };
+        art.insert(&key(b"s", 7), b"7").unwrap();
+        w.join().unwrap();
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [key(b"s", 1), key(b"s", 2), key(b"s", 3), key(b"s", 7)]
+        );
+        art.check_structure().unwrap();
+    });
+}
+
+/// A node left with one entry collapses into its parent (its only child
+/// takes its path) while a reader looks up a key below that child.
+#[test]
+fn collapse_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(b"cab1", b"1").unwrap();
+        art.insert(b"cab2", b"2").unwrap();
+        art.insert(b"cz", b"z").unwrap();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                assert!(art.remove(b"cz").unwrap());
+            })
+        };
+        assert_eq!(art.get_copied(b"cab1").as_deref(), Some(&b"1"[..]));
+        w.join().unwrap();
+        assert_eq!(art.get_copied(b"cab2").as_deref(), Some(&b"2"[..]));
+        assert_eq!(art.get_copied(b"cz"), None);
+        art.check_structure().unwrap();
+    });
+}
+
+/// Two writers into one full Node4: one grows it, the other's upgrade
+/// fails and it restarts into the new node. Both keys land.
+#[test]
+fn writers_restart_on_a_replaced_node() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in 0..4 {
+            art.insert(&key(b"r", b), &[b]).unwrap();
+        }
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&key(b"r", 8), b"8").unwrap();
+            })
+        };
+        art.insert(&key(b"r", 9), b"9").unwrap();
+        w.join().unwrap();
+        assert_eq!(entries(&art).len(), 6);
+        assert_eq!(art.get_copied(&key(b"r", 8)).as_deref(), Some(&b"8"[..]));
+        assert_eq!(art.get_copied(&key(b"r", 9)).as_deref(), Some(&b"9"[..]));
+        art.check_structure().unwrap();
+    });
+}

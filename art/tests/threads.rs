@@ -1,0 +1,164 @@
+//! Stress on real threads, more than cores: writers own disjoint key
+//! ranges under shared prefixes (so they split, grow, shrink and collapse
+//! the same nodes), readers walk cursors both ways and take snapshots
+//! that they check stay exact, and the tree ends equal to the writers'
+//! models with a sound structure. Longer under `ORDEX_TEST_SCALE` (the
+//! AddressSanitizer run sets it).
+
+use ordex_art::Art;
+use ordex_core::{Cursor, OrderedIndex, OrderedIndexExt, Snapshot, SnapshotExt};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn scale() -> f64 {
+    std::env::var("ORDEX_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+/// A small xorshift generator (tests need no crate for this).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Writer `t`'s key number `i`: a prefix shared by every writer (long
+/// enough to be a compressed path), a byte that spreads keys over a node
+/// that grows and shrinks, the writer, and a tail that makes some keys
+/// prefixes of others.
+fn key(t: u64, i: u64) -> Vec<u8> {
+    let mut k = b"tenant/00042/".to_vec();
+    k.push((i % 61) as u8);
+    k.push(t as u8);
+    k.extend_from_slice(&(i / 61).to_be_bytes()[8 - (i % 3) as usize..]);
+    k
+}
+
+#[test]
+fn writers_readers_and_snapshots_on_more_threads_than_cores() {
+    let writers = 4u64;
+    let readers = 3;
+    let ops = (20_000.0 * scale()) as u64;
+    let art = Arc::new(Art::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for t in 0..writers {
+        let art = art.clone();
+        handles.push(std::thread::spawn(move || {
+            let mut model = BTreeMap::new();
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
+            for n in 0..ops {
+                let i = rng.next() % 2000;
+                let k = key(t, i);
+                if rng.next().is_multiple_of(3) {
+                    assert_eq!(art.remove(&k).unwrap(), model.remove(&k).is_some());
+                } else {
+                    let v = n.to_le_bytes().to_vec();
+                    art.insert(&k, &v).unwrap();
+                    model.insert(k, v);
+                }
+                if n % 64 == 0 {
+                    let probe = key(t, rng.next() % 2000);
+                    assert_eq!(art.get_copied(&probe), model.get(&probe).cloned());
+                }
+            }
+            model
+        }));
+    }
+    let mut reader_handles = Vec::new();
+    for r in 0..readers {
+        let art = art.clone();
+        let stop = stop.clone();
+        reader_handles.push(std::thread::spawn(move || {
+            let mut rng = Rng(0xdead_beef ^ (r + 7));
+            let mut rounds = 0u64;
+            while !stop.load(Ordering::Relaxed) || rounds < 4 {
+                rounds += 1;
+                // A live cursor: strictly ordered both ways.
+                let mut c = OrderedIndex::cursor(&*art);
+                let start = key(rng.next() % writers, rng.next() % 2000);
+                let mut last: Option<Vec<u8>> = None;
+                let mut ok = c.seek(&start);
+                for _ in 0..200 {
+                    if !ok {
+                        break;
+                    }
+                    let k = c.key().unwrap().to_vec();
+                    assert!(k >= start);
+                    if let Some(l) = &last {
+                        assert!(&k > l, "live cursor went back: {l:?} then {k:?}");
+                    }
+                    last = Some(k);
+                    ok = c.next();
+                }
+                let mut ok = c.seek_for_prev(&start);
+                let mut last: Option<Vec<u8>> = None;
+                for _ in 0..200 {
+                    if !ok {
+                        break;
+                    }
+                    let k = c.key().unwrap().to_vec();
+                    assert!(k <= start);
+                    if let Some(l) = &last {
+                        assert!(&k < l, "live cursor went forward along prev");
+                    }
+                    last = Some(k);
+                    ok = c.prev();
+                }
+                drop(c);
+                // A snapshot stays exact while writers go on.
+                let snap = art.snapshot();
+                let first: Vec<(Vec<u8>, Vec<u8>)> = snap.collect_range::<Vec<u8>, _>(..);
+                assert!(first.windows(2).all(|w| w[0].0 < w[1].0));
+                std::thread::yield_now();
+                let again: Vec<(Vec<u8>, Vec<u8>)> = snap.collect_range::<Vec<u8>, _>(..);
+                assert_eq!(first, again, "a snapshot changed under writers");
+                let mut back = Vec::new();
+                let mut c = snap.cursor();
+                let mut ok = c.last();
+                while ok {
+                    back.push((c.key().unwrap().to_vec(), c.value().unwrap().to_vec()));
+                    ok = c.prev();
+                }
+                back.reverse();
+                assert_eq!(first, back, "a snapshot cursor backwards differs");
+                for (k, v) in first.iter().step_by(97) {
+                    assert_eq!(snap.get_copied(k).as_ref(), Some(v));
+                }
+            }
+        }));
+    }
+    let mut model = BTreeMap::new();
+    for h in handles {
+        model.extend(h.join().unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in reader_handles {
+        h.join().unwrap();
+    }
+    let got: BTreeMap<Vec<u8>, Vec<u8>> = art.collect_range::<Vec<u8>, _>(..).into_iter().collect();
+    assert_eq!(got.len(), model.len());
+    assert!(got == model, "the tree differs from the writers' models");
+    assert_eq!(art.len(), model.len());
+    art.check_structure().unwrap();
+    art.sweep();
+    let s = art.stats();
+    assert_eq!(
+        s.leaves,
+        model.len(),
+        "tombstones left once snapshots are gone"
+    );
+    assert_eq!(
+        s.versions,
+        model.len(),
+        "old versions left once snapshots are gone"
+    );
+}
