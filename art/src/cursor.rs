@@ -2,8 +2,9 @@
 //! snapshot, and [`Pinned`], the one that holds its own epoch guard for
 //! the contract's `dyn Cursor`.
 
+use crate::bytes::Bytes;
 use crate::tree::Tree;
-use crate::walk::Walker;
+use crate::walk::{Cur, Walker};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::Seqno;
 
@@ -36,23 +37,28 @@ use ordex_core::Seqno;
 /// ```
 pub struct Cursor<'g> {
     walker: Walker<'g>,
+    /// The current entry, kept here so `key` and `value` can borrow it.
+    cur: Option<Cur<'g>>,
 }
 
 impl<'g> Cursor<'g> {
     pub(crate) fn new(tree: &'g Tree, seqno: Option<Seqno>, guard: &'g Guard) -> Self {
         Cursor {
             walker: Walker::new(tree, seqno, guard),
+            cur: None,
         }
     }
 
-    /// The current key, borrowed for the guard's lifetime.
-    pub fn key_ref(&self) -> Option<&'g [u8]> {
-        self.walker.current().map(|(l, _)| l.key())
+    /// The current key: borrowed for the guard's lifetime, or copied out
+    /// of an inline entry.
+    pub fn key_ref(&self) -> Option<Bytes<'g>> {
+        self.walker.current().map(|c| c.key())
     }
 
-    /// The current value, borrowed for the guard's lifetime.
-    pub fn value_ref(&self) -> Option<&'g [u8]> {
-        self.walker.current().map(|(_, r)| r.value())
+    /// The current value: borrowed for the guard's lifetime, or copied out
+    /// of an inline entry.
+    pub fn value_ref(&self) -> Option<Bytes<'g>> {
+        self.walker.current().map(|c| c.value())
     }
 }
 
@@ -61,50 +67,65 @@ impl core::fmt::Debug for Cursor<'_> {
         f.debug_struct("Cursor")
             .field("seqno", &self.walker.seqno())
             .field("key", &self.key_ref())
+            .field("value", &self.value_ref())
             .finish_non_exhaustive()
+    }
+}
+
+impl Cursor<'_> {
+    #[inline]
+    fn moved(&mut self, ok: bool) -> bool {
+        self.cur = self.walker.current();
+        ok
     }
 }
 
 impl ordex_core::Cursor for Cursor<'_> {
     #[inline]
     fn seek(&mut self, key: &[u8]) -> bool {
-        self.walker.seek(key, true)
+        let ok = self.walker.seek(key, true);
+        self.moved(ok)
     }
     #[inline]
     fn seek_for_prev(&mut self, key: &[u8]) -> bool {
-        self.walker.seek_back(key, true)
+        let ok = self.walker.seek_back(key, true);
+        self.moved(ok)
     }
     #[inline]
     fn first(&mut self) -> bool {
-        self.walker.first()
+        let ok = self.walker.first();
+        self.moved(ok)
     }
     #[inline]
     fn last(&mut self) -> bool {
-        self.walker.last()
+        let ok = self.walker.last();
+        self.moved(ok)
     }
     #[inline]
     fn next(&mut self) -> bool {
-        self.walker.next()
+        let ok = self.walker.next();
+        self.moved(ok)
     }
     #[inline]
     fn prev(&mut self) -> bool {
-        self.walker.prev()
+        let ok = self.walker.prev();
+        self.moved(ok)
     }
     #[inline]
     fn valid(&self) -> bool {
-        self.walker.current().is_some()
+        self.cur.is_some()
     }
     #[inline]
     fn key(&self) -> Option<&[u8]> {
-        self.key_ref()
+        self.cur.as_ref().map(Cur::key_slice)
     }
     #[inline]
     fn value(&self) -> Option<&[u8]> {
-        self.value_ref()
+        self.cur.as_ref().map(Cur::value_slice)
     }
     #[inline]
     fn seqno(&self) -> Option<Seqno> {
-        self.walker.current().map(|(_, r)| r.seqno())
+        self.cur.as_ref().map(Cur::seqno)
     }
 }
 

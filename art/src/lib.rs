@@ -68,11 +68,12 @@
 //!
 //! let guard = ordex_art::pin();
 //! let (k, v) = art.longest_prefix(b"https://a.example/xyz", &guard).unwrap();
-//! assert_eq!((k, v), (&b"https://a.example/x"[..], &b"2"[..]));
+//! assert_eq!((&*k, &*v), (&b"https://a.example/x"[..], &b"2"[..]));
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod bytes;
 mod cursor;
 mod leaf;
 mod node;
@@ -87,6 +88,7 @@ use std::fmt;
 use tree::Tree;
 use walk::{Dir, Walker};
 
+pub use bytes::{Bytes, InlineBytes};
 pub use crossbeam_epoch::Guard;
 pub use cursor::Cursor;
 
@@ -174,10 +176,11 @@ impl Art {
         Ok(self.tree.remove(key, &guard))
     }
 
-    /// The value of `key`, borrowed for the guard's lifetime (no copy).
+    /// The value of `key`: borrowed for the guard's lifetime (no copy), or
+    /// copied out of its node slot for a small inline entry.
     #[inline]
-    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
-        self.tree.get(key, None, guard).map(|r| r.value())
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Bytes<'g>> {
+        self.tree.get(key, None, guard).map(|r| r.bytes())
     }
 
     /// The longest key that is a prefix of `key` (or `key` itself) and
@@ -186,10 +189,10 @@ impl Art {
         &'g self,
         key: &[u8],
         guard: &'g Guard,
-    ) -> Option<(&'g [u8], &'g [u8])> {
+    ) -> Option<(Bytes<'g>, Bytes<'g>)> {
         self.tree
             .longest_prefix(key, None, guard)
-            .map(|(l, r)| (l.key(), r.value()))
+            .map(|(k, v)| (k, v.bytes()))
     }
 
     /// A cursor over the live tree.
@@ -269,7 +272,7 @@ impl Art {
             w.raw();
             let mut ok = w.first();
             while ok {
-                if let Some((l, _)) = w.current() {
+                if let Some(walk::Cur::Leaf(l, _)) = w.current() {
                     if l.newest().is_tomb() || l.versions() > 1 {
                         keys.push(l.key().to_vec());
                     }
@@ -291,8 +294,11 @@ pub struct Stats {
     pub nodes: [usize; 4],
     /// Bytes of the nodes of each kind.
     pub node_bytes: [usize; 4],
-    /// Leaves (keys, live or tombstoned for a snapshot).
+    /// Leaves (keys, live or tombstoned for a snapshot, that have an
+    /// allocation of their own).
     pub leaves: usize,
+    /// Inline entries (small keys and values held in their node's slot).
+    pub inline: usize,
     /// Versions over all leaves.
     pub versions: usize,
     /// Compressed path bytes over all nodes.
@@ -319,7 +325,7 @@ impl OrderedIndex for Art {
     #[inline]
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let guard = epoch::pin();
-        deliver(self.get_ref(key, &guard), f)
+        deliver(self.get_ref(key, &guard).as_deref(), f)
     }
 
     fn scan(
@@ -374,11 +380,11 @@ impl fmt::Debug for ArtSnapshot<'_> {
 impl<'a> ArtSnapshot<'a> {
     /// The value of `key` in the snapshot, borrowed for the guard's
     /// lifetime.
-    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<&'g [u8]> {
+    pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Bytes<'g>> {
         self.art
             .tree
             .get(key, Some(self.seqno), guard)
-            .map(|r| r.value())
+            .map(|r| r.bytes())
     }
 
     /// A cursor over the snapshot.
@@ -409,11 +415,11 @@ impl<'a> ArtSnapshot<'a> {
         &'g self,
         key: &[u8],
         guard: &'g Guard,
-    ) -> Option<(&'g [u8], &'g [u8])> {
+    ) -> Option<(Bytes<'g>, Bytes<'g>)> {
         self.art
             .tree
             .longest_prefix(key, Some(self.seqno), guard)
-            .map(|(l, r)| (l.key(), r.value()))
+            .map(|(k, v)| (k, v.bytes()))
     }
 }
 
@@ -430,7 +436,7 @@ impl Snapshot for ArtSnapshot<'_> {
 
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let guard = epoch::pin();
-        deliver(self.get_ref(key, &guard), f)
+        deliver(self.get_ref(key, &guard).as_deref(), f)
     }
 
     fn scan(
@@ -482,7 +488,7 @@ impl<'g> Range<'g> {
 }
 
 impl<'g> Iterator for Range<'g> {
-    type Item = (&'g [u8], &'g [u8]);
+    type Item = (Bytes<'g>, Bytes<'g>);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -506,18 +512,18 @@ impl<'g> Iterator for Range<'g> {
                 (Bound::Unbounded, false) => self.walker.last(),
             }
         };
-        let (l, r) = ok.then(|| self.walker.current()).flatten()?;
-        let key = l.key();
+        let cur = ok.then(|| self.walker.current()).flatten()?;
+        let key = cur.key();
         let out = if fwd {
-            past_end(key, self.stop.as_ref().map(Vec::as_slice))
+            past_end(&key, self.stop.as_ref().map(Vec::as_slice))
         } else {
-            ordex_core::below_start(key, self.stop.as_ref().map(Vec::as_slice))
+            ordex_core::below_start(&key, self.stop.as_ref().map(Vec::as_slice))
         };
         if out {
             self.done = true;
             return None;
         }
-        Some((key, r.value()))
+        Some((key, cur.value()))
     }
 }
 
@@ -540,13 +546,13 @@ fn scan(
     };
     let mut n = 0;
     while ok {
-        let Some((l, r)) = w.current() else { break };
-        let key = l.key();
+        let Some(cur) = w.current() else { break };
+        let key = cur.key_slice();
         if past_end(key, to) {
             break;
         }
         n += 1;
-        if !f(key, r.value()) {
+        if !f(key, cur.value_slice()) {
             break;
         }
         ok = w.next();
@@ -565,12 +571,12 @@ fn scan_prefix(
     let mut ok = w.seek(prefix, true);
     let mut n = 0;
     while ok {
-        let Some((l, r)) = w.current() else { break };
-        if !l.key().starts_with(prefix) {
+        let Some(cur) = w.current() else { break };
+        if !cur.key_slice().starts_with(prefix) {
             break;
         }
         n += 1;
-        if !f(l.key(), r.value()) {
+        if !f(cur.key_slice(), cur.value_slice()) {
             break;
         }
         ok = w.next();

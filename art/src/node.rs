@@ -9,7 +9,9 @@
 //! before use, and the reader validates the version before it acts on what
 //! it read. Writers hold the node's latch, so no field needs `&mut`.
 //!
-//! A slot holds a [`Word`]: empty, a node, or a leaf (tagged in bit 0).
+//! A slot holds a [`Word`]: empty, a node, a leaf (tagged), or an inline
+//! entry (tagged: a short key tail and a value of at most 8 bytes, in the
+//! slot's value word), so small entries cost no allocation of their own.
 //! Module invariants:
 //! 1. A node is freed only through the epoch after it was unlinked (made
 //!    unreachable from every live node), or when the tree drops.
@@ -110,6 +112,7 @@ struct N4 {
     h: Header,
     keys: AtomicU32,
     children: [AtomicUsize; 4],
+    values: [AtomicU64; 4],
 }
 
 #[repr(C)]
@@ -117,6 +120,7 @@ struct N16 {
     h: Header,
     keys: [AtomicU64; 2],
     children: [AtomicUsize; 16],
+    values: [AtomicU64; 16],
 }
 
 #[repr(C)]
@@ -125,23 +129,52 @@ struct N48 {
     /// Per byte: 0, or the child's slot plus one.
     index: [AtomicU8; 256],
     children: [AtomicUsize; 48],
+    values: [AtomicU64; 48],
 }
 
 #[repr(C)]
 struct N256 {
     h: Header,
     children: [AtomicUsize; 256],
+    values: [AtomicU64; 256],
 }
 
-/// A slot's content: empty, a node, or a leaf (bit 0 set).
+/// A slot's word: empty, a node, a leaf (tag `01`), or an inline entry
+/// (tag `10`: the key's last bytes and the value's length, with the value
+/// in the slot's value word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word(usize);
+
+/// The longest key tail an inline entry holds.
+pub(crate) const INLINE_SUFFIX: usize = 6;
+/// The longest value an inline entry holds.
+pub(crate) const INLINE_VALUE: usize = 8;
+
+const TAG: usize = 0b11;
+const TAG_LEAF: usize = 0b01;
+const TAG_INLINE: usize = 0b10;
+
+/// A slot: its word and, for an inline entry, its value word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) word: Word,
+    pub(crate) value: u64,
+}
+
+/// An inline entry: a key whose bytes above the slot are those of the
+/// path to it (every node on the way stores its whole path) and whose
+/// last bytes are in the word, and a value of at most 8 bytes. It is the
+/// only version of its key and every reader sees it (it is made only when
+/// no snapshot is older than its write); its seqno reads as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inline(Entry);
 
 /// A slot's content, decoded.
 #[derive(Clone, Copy)]
 pub(crate) enum Child<'g> {
     Leaf(LeafRef<'g>),
     Node(NodeRef<'g>),
+    Inline(Inline),
 }
 
 impl Word {
@@ -150,7 +183,7 @@ impl Word {
 
     /// A word naming a leaf.
     pub(crate) fn leaf(p: NonNull<Leaf>) -> Word {
-        Word(p.as_ptr() as usize | 1)
+        Word(p.as_ptr() as usize | TAG_LEAF)
     }
 
     /// A word naming a node.
@@ -164,28 +197,125 @@ impl Word {
         self.0 == 0
     }
 
-    /// The object it names.
+    /// Whether it is an inline entry (whose value word matters).
+    #[inline]
+    pub(crate) fn is_inline(self) -> bool {
+        self.0 & TAG == TAG_INLINE
+    }
+}
+
+impl Entry {
+    /// An empty slot.
+    pub(crate) const EMPTY: Entry = Entry {
+        word: Word::EMPTY,
+        value: 0,
+    };
+
+    /// A slot holding `w` (a node or a leaf).
+    pub(crate) fn of(word: Word) -> Entry {
+        Entry { word, value: 0 }
+    }
+
+    /// Whether the slot is empty.
+    #[inline]
+    pub(crate) fn is_empty(self) -> bool {
+        self.word.is_empty()
+    }
+
+    /// What the slot holds.
     ///
     /// # Safety
-    /// The word was loaded from a slot of a node reached under a guard of
-    /// lifetime `'g` (or from a fresh object the caller owns); module
+    /// The entry was loaded from a slot of a node reached under a guard of
+    /// lifetime `'g` (or names a fresh object the caller owns); module
     /// invariant 3 then keeps what it names allocated for `'g`.
     #[inline]
+    pub(crate) unsafe fn get<'g>(self, guard: &'g Guard) -> Option<Child<'g>> {
+        if self.word.is_inline() {
+            return Some(Child::Inline(Inline(self)));
+        }
+        // SAFETY: the caller's contract.
+        unsafe { self.word.get(guard) }
+    }
+}
+
+impl Inline {
+    /// An inline entry for a key tail and a value, if they fit.
+    pub(crate) fn new(suffix: &[u8], value: &[u8]) -> Option<Inline> {
+        if suffix.len() > INLINE_SUFFIX || value.len() > INLINE_VALUE {
+            return None;
+        }
+        let mut w = TAG_INLINE | suffix.len() << 2 | value.len() << 5;
+        for (i, &b) in suffix.iter().enumerate() {
+            w |= (b as usize) << (9 + 8 * i);
+        }
+        let mut v = [0u8; 8];
+        v[..value.len()].copy_from_slice(value);
+        Some(Inline(Entry {
+            word: Word(w),
+            value: u64::from_ne_bytes(v),
+        }))
+    }
+
+    /// The slot's content.
+    pub(crate) fn entry(self) -> Entry {
+        self.0
+    }
+
+    /// The key's bytes after the slot's byte.
+    #[inline]
+    pub(crate) fn suffix(self) -> ([u8; INLINE_SUFFIX], usize) {
+        let w = self.0.word.0;
+        let len = ((w >> 2) & 0b111).min(INLINE_SUFFIX);
+        let mut out = [0u8; INLINE_SUFFIX];
+        for (i, b) in out.iter_mut().enumerate().take(len) {
+            *b = (w >> (9 + 8 * i)) as u8;
+        }
+        (out, len)
+    }
+
+    /// The value.
+    #[inline]
+    pub(crate) fn value(self) -> ([u8; INLINE_VALUE], usize) {
+        let len = ((self.0.word.0 >> 5) & 0b1111).min(INLINE_VALUE);
+        (self.0.value.to_ne_bytes(), len)
+    }
+
+    /// The value bytes, borrowed from the entry (its value word holds them
+    /// in memory order).
+    #[inline]
+    pub(crate) fn value_bytes(&self) -> &[u8] {
+        let len = ((self.0.word.0 >> 5) & 0b1111).min(INLINE_VALUE);
+        &u64_bytes(&self.0.value)[..len]
+    }
+
+    /// Whether its key tail is `tail`.
+    #[inline]
+    pub(crate) fn suffix_is(self, tail: &[u8]) -> bool {
+        let (s, n) = self.suffix();
+        s[..n] == *tail
+    }
+}
+
+impl Word {
+    /// The node or leaf it names (an inline word is not one: `None`).
+    ///
+    /// # Safety
+    /// As for [`Entry::get`].
+    #[inline]
     pub(crate) unsafe fn get<'g>(self, _guard: &'g Guard) -> Option<Child<'g>> {
-        if self.0 == 0 {
-            None
-        } else if self.0 & 1 != 0 {
-            // SAFETY: a leaf word holds a leaf pointer with bit 0 set; the
-            // caller's contract keeps the leaf live for `'g`.
-            Some(Child::Leaf(unsafe {
-                LeafRef::from_raw(NonNull::new_unchecked((self.0 & !1) as *mut Leaf))
-            }))
-        } else {
-            Some(Child::Node(NodeRef {
-                // SAFETY: non-zero, so a node pointer (as above).
+        match self.0 & TAG {
+            _ if self.0 == 0 => None,
+            TAG_LEAF => Some(Child::Leaf(
+                // SAFETY: a leaf word holds a leaf pointer with its tag;
+                // the caller's contract keeps the leaf live for `'g`.
+                unsafe { LeafRef::from_raw(NonNull::new_unchecked((self.0 & !TAG) as *mut Leaf)) },
+            )),
+            0 => Some(Child::Node(NodeRef {
+                // SAFETY: non-zero and untagged, so a node pointer (as above).
                 p: unsafe { NonNull::new_unchecked(self.0 as *mut Header) },
                 _guard: PhantomData,
-            }))
+            })),
+            _ => None,
         }
     }
 }
@@ -305,7 +435,7 @@ impl<'g> NodeRef<'g> {
 
     /// The child for byte `b` (empty if none).
     #[inline]
-    pub(crate) fn find(self, b: u8) -> Word {
+    pub(crate) fn find(self, b: u8) -> Entry {
         match self.kind() {
             Kind::N4 => {
                 let n = self.n4();
@@ -313,40 +443,43 @@ impl<'g> NodeRef<'g> {
                 let count = self.count();
                 for i in 0..count {
                     if (keys >> (8 * i)) as u8 == b {
-                        return Word(n.children[i].load(R));
+                        return load(&n.children, &n.values, i);
                     }
                 }
-                Word::EMPTY
+                Entry::EMPTY
             }
             Kind::N16 => {
                 let n = self.n16();
                 let keys = [n.keys[0].load(R), n.keys[1].load(R)];
                 match find16(keys, self.count(), b) {
-                    Some(i) => Word(n.children[i].load(R)),
-                    None => Word::EMPTY,
+                    Some(i) => load(&n.children, &n.values, i),
+                    None => Entry::EMPTY,
                 }
             }
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
                 if i == 0 {
-                    Word::EMPTY
+                    Entry::EMPTY
                 } else {
-                    Word(n.children[(i - 1) % 48].load(R))
+                    load(&n.children, &n.values, (i - 1) % 48)
                 }
             }
-            Kind::N256 => Word(self.n256().children[b as usize].load(R)),
+            Kind::N256 => {
+                let n = self.n256();
+                load(&n.children, &n.values, b as usize)
+            }
         }
     }
 
     /// The first slot after position `pos` (the end leaf is at −1+1 = 0,
     /// byte `b` at `b + 1`; start from −1) that holds something: its
     /// position and word.
-    pub(crate) fn next_slot(self, pos: i32) -> Option<(i32, Word)> {
+    pub(crate) fn next_slot(self, pos: i32) -> Option<(i32, Entry)> {
         if pos < 0 {
             let e = self.end();
             if !e.is_empty() {
-                return Some((0, e));
+                return Some((0, Entry::of(e)));
             }
         }
         let from = pos.max(0) as usize; // the first byte whose position is above `pos`
@@ -365,7 +498,7 @@ impl<'g> NodeRef<'g> {
                     }
                 }
                 let (k, i) = best?;
-                Some((k as i32 + 1, Word(n.children[i].load(R))))
+                Some((k as i32 + 1, load(&n.children, &n.values, i)))
             }
             Kind::N16 => {
                 let n = self.n16();
@@ -378,14 +511,14 @@ impl<'g> NodeRef<'g> {
                     }
                 }
                 let (k, i) = best?;
-                Some((k as i32 + 1, Word(n.children[i].load(R))))
+                Some((k as i32 + 1, load(&n.children, &n.values, i)))
             }
             Kind::N48 => {
                 let n = self.n48();
                 for b in from..256 {
                     let i = n.index[b].load(R) as usize;
                     if i != 0 {
-                        let w = Word(n.children[(i - 1) % 48].load(R));
+                        let w = load(&n.children, &n.values, (i - 1) % 48);
                         if !w.is_empty() {
                             return Some((b as i32 + 1, w));
                         }
@@ -396,9 +529,8 @@ impl<'g> NodeRef<'g> {
             Kind::N256 => {
                 let n = self.n256();
                 for b in from..256 {
-                    let w = Word(n.children[b].load(R));
-                    if !w.is_empty() {
-                        return Some((b as i32 + 1, w));
+                    if n.children[b].load(R) != 0 {
+                        return Some((b as i32 + 1, load(&n.children, &n.values, b)));
                     }
                 }
                 None
@@ -408,7 +540,7 @@ impl<'g> NodeRef<'g> {
 
     /// The last slot before position `pos` (see [`next_slot`](Self::next_slot);
     /// start from 257) that holds something.
-    pub(crate) fn prev_slot(self, pos: i32) -> Option<(i32, Word)> {
+    pub(crate) fn prev_slot(self, pos: i32) -> Option<(i32, Entry)> {
         if pos <= 0 {
             return None;
         }
@@ -425,7 +557,7 @@ impl<'g> NodeRef<'g> {
                         best = Some((k, i));
                     }
                 }
-                best.map(|(k, i)| (k as i32 + 1, Word(n.children[i].load(R))))
+                best.map(|(k, i)| (k as i32 + 1, load(&n.children, &n.values, i)))
             }
             Kind::N16 => {
                 let n = self.n16();
@@ -437,7 +569,7 @@ impl<'g> NodeRef<'g> {
                         best = Some((k, i));
                     }
                 }
-                best.map(|(k, i)| (k as i32 + 1, Word(n.children[i].load(R))))
+                best.map(|(k, i)| (k as i32 + 1, load(&n.children, &n.values, i)))
             }
             Kind::N48 => {
                 let n = self.n48();
@@ -446,15 +578,15 @@ impl<'g> NodeRef<'g> {
                     if i == 0 {
                         return None;
                     }
-                    let w = Word(n.children[(i - 1) % 48].load(R));
+                    let w = load(&n.children, &n.values, (i - 1) % 48);
                     (!w.is_empty()).then_some((b as i32 + 1, w))
                 })
             }
             Kind::N256 => {
                 let n = self.n256();
                 (0..below).rev().find_map(|b| {
-                    let w = Word(n.children[b].load(R));
-                    (!w.is_empty()).then_some((b as i32 + 1, w))
+                    (n.children[b].load(R) != 0)
+                        .then(|| (b as i32 + 1, load(&n.children, &n.values, b)))
                 })
             }
         };
@@ -462,7 +594,7 @@ impl<'g> NodeRef<'g> {
             return child;
         }
         let e = self.end();
-        (!e.is_empty()).then_some((0, e))
+        (!e.is_empty()).then_some((0, Entry::of(e)))
     }
 
     // -- Writes: the caller holds the node's latch. ------------------------
@@ -489,7 +621,7 @@ impl<'g> NodeRef<'g> {
     }
 
     /// Adds child `w` for byte `b` (absent; the node is not full).
-    pub(crate) fn add(self, b: u8, w: Word) {
+    pub(crate) fn add(self, b: u8, w: Entry) {
         let count = self.count();
         debug_assert!(count < self.kind().capacity());
         match self.kind() {
@@ -502,12 +634,12 @@ impl<'g> NodeRef<'g> {
                 // Shift the tail one slot up, from the top down.
                 let mut k = keys;
                 for i in (at..count).rev() {
-                    n.children[i + 1].store(n.children[i].load(R), R);
+                    shift(&n.children, &n.values, i, i + 1);
                     let kb = (keys >> (8 * i)) as u8;
                     k = (k & !(0xff << (8 * (i + 1)))) | (u32::from(kb) << (8 * (i + 1)));
                 }
                 k = (k & !(0xff << (8 * at))) | (u32::from(b) << (8 * at));
-                n.children[at].store(w.0, R);
+                store(&n.children, &n.values, at, w);
                 n.keys.store(k, R);
             }
             Kind::N16 => {
@@ -516,11 +648,11 @@ impl<'g> NodeRef<'g> {
                 let at = rank16(keys, count, b);
                 let mut k = keys;
                 for i in (at..count).rev() {
-                    n.children[i + 1].store(n.children[i].load(R), R);
+                    shift(&n.children, &n.values, i, i + 1);
                     k = with_key(k, i + 1, key_at(keys, i));
                 }
                 k = with_key(k, at, b);
-                n.children[at].store(w.0, R);
+                store(&n.children, &n.values, at, w);
                 n.keys[0].store(k[0], R);
                 n.keys[1].store(k[1], R);
             }
@@ -529,18 +661,19 @@ impl<'g> NodeRef<'g> {
                 let slot = (0..48)
                     .find(|&i| n.children[i].load(R) == 0)
                     .expect("a Node48 that is not full has a free slot");
-                n.children[slot].store(w.0, R);
+                store(&n.children, &n.values, slot, w);
                 n.index[b as usize].store(slot as u8 + 1, R);
             }
             Kind::N256 => {
-                self.n256().children[b as usize].store(w.0, R);
+                let n = self.n256();
+                store(&n.children, &n.values, b as usize, w);
             }
         }
         self.h().count.store(count as u16 + 1, R);
     }
 
     /// Replaces the child of byte `b` (present) by `w`.
-    pub(crate) fn replace(self, b: u8, w: Word) {
+    pub(crate) fn replace(self, b: u8, w: Entry) {
         match self.kind() {
             Kind::N4 => {
                 let n = self.n4();
@@ -548,21 +681,24 @@ impl<'g> NodeRef<'g> {
                 let i = (0..self.count())
                     .find(|&i| (keys >> (8 * i)) as u8 == b)
                     .expect("replace of a present byte");
-                n.children[i].store(w.0, R);
+                store(&n.children, &n.values, i, w);
             }
             Kind::N16 => {
                 let n = self.n16();
                 let keys = [n.keys[0].load(R), n.keys[1].load(R)];
                 let i = find16(keys, self.count(), b).expect("replace of a present byte");
-                n.children[i].store(w.0, R);
+                store(&n.children, &n.values, i, w);
             }
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
                 debug_assert!(i != 0);
-                n.children[i - 1].store(w.0, R);
+                store(&n.children, &n.values, i - 1, w);
             }
-            Kind::N256 => self.n256().children[b as usize].store(w.0, R),
+            Kind::N256 => {
+                let n = self.n256();
+                store(&n.children, &n.values, b as usize, w);
+            }
         }
     }
 
@@ -578,11 +714,11 @@ impl<'g> NodeRef<'g> {
                     .expect("remove of a present byte");
                 let mut k = keys;
                 for i in at..count - 1 {
-                    n.children[i].store(n.children[i + 1].load(R), R);
+                    shift(&n.children, &n.values, i + 1, i);
                     let kb = (keys >> (8 * (i + 1))) as u8;
                     k = (k & !(0xff << (8 * i))) | (u32::from(kb) << (8 * i));
                 }
-                n.children[count - 1].store(0, R);
+                store(&n.children, &n.values, count - 1, Entry::EMPTY);
                 n.keys.store(k, R);
             }
             Kind::N16 => {
@@ -591,10 +727,10 @@ impl<'g> NodeRef<'g> {
                 let at = find16(keys, count, b).expect("remove of a present byte");
                 let mut k = keys;
                 for i in at..count - 1 {
-                    n.children[i].store(n.children[i + 1].load(R), R);
+                    shift(&n.children, &n.values, i + 1, i);
                     k = with_key(k, i, key_at(keys, i + 1));
                 }
-                n.children[count - 1].store(0, R);
+                store(&n.children, &n.values, count - 1, Entry::EMPTY);
                 n.keys[0].store(k[0], R);
                 n.keys[1].store(k[1], R);
             }
@@ -603,9 +739,12 @@ impl<'g> NodeRef<'g> {
                 let i = n.index[b as usize].load(R) as usize;
                 debug_assert!(i != 0);
                 n.index[b as usize].store(0, R);
-                n.children[i - 1].store(0, R);
+                store(&n.children, &n.values, i - 1, Entry::EMPTY);
             }
-            Kind::N256 => self.n256().children[b as usize].store(0, R),
+            Kind::N256 => {
+                let n = self.n256();
+                store(&n.children, &n.values, b as usize, Entry::EMPTY);
+            }
         }
         self.h().count.store(count as u16 - 1, R);
     }
@@ -631,16 +770,14 @@ impl<'g> NodeRef<'g> {
         // SAFETY: fresh and ours.
         let copy = unsafe { NodeRef::from_raw(p) };
         copy.set_end(self.end());
-        let mut pos = 0;
-        while let Some((at, w)) = self.next_slot(pos) {
-            copy.add((at - 1) as u8, w);
-            pos = at;
+        for (b, e) in self.children() {
+            copy.add(b, e);
         }
         (p, bytes)
     }
 
     /// Every child, in byte order (for the structural checks and drop).
-    pub(crate) fn children(self) -> impl Iterator<Item = (u8, Word)> + 'g {
+    pub(crate) fn children(self) -> impl Iterator<Item = (u8, Entry)> + 'g {
         let mut pos = 0;
         core::iter::from_fn(move || {
             let (at, w) = self.next_slot(pos)?;
@@ -667,6 +804,32 @@ fn slots<const K: usize>() -> [AtomicUsize; K] {
     core::array::from_fn(|_| AtomicUsize::new(0))
 }
 
+/// Slot `i`'s entry (its value word only for an inline entry).
+#[inline]
+fn load(children: &[AtomicUsize], values: &[AtomicU64], i: usize) -> Entry {
+    let word = Word(children[i].load(R));
+    let value = if word.is_inline() {
+        values[i].load(R)
+    } else {
+        0
+    };
+    Entry { word, value }
+}
+
+/// Stores `e` in slot `i` (under the latch).
+#[inline]
+fn store(children: &[AtomicUsize], values: &[AtomicU64], i: usize, e: Entry) {
+    values[i].store(e.value, R);
+    children[i].store(e.word.0, R);
+}
+
+/// Moves slot `from` to slot `to` (under the latch).
+#[inline]
+fn shift(children: &[AtomicUsize], values: &[AtomicU64], from: usize, to: usize) {
+    values[to].store(values[from].load(R), R);
+    children[to].store(children[from].load(R), R);
+}
+
 /// A new, empty node of `kind` with the given compressed path, not yet
 /// published; returns it and its size in bytes.
 pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>, usize) {
@@ -676,23 +839,27 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>
             h,
             keys: AtomicU32::new(0),
             children: slots(),
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
         }))
         .cast(),
         Kind::N16 => Box::into_raw(Box::new(N16 {
             h,
             keys: [AtomicU64::new(0), AtomicU64::new(0)],
             children: slots(),
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
         }))
         .cast(),
         Kind::N48 => Box::into_raw(Box::new(N48 {
             h,
             index: core::array::from_fn(|_| AtomicU8::new(0)),
             children: slots(),
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
         }))
         .cast(),
         Kind::N256 => Box::into_raw(Box::new(N256 {
             h,
             children: slots(),
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
         }))
         .cast(),
     };
@@ -718,6 +885,14 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
         }
     }
     [Kind::N4, Kind::N16, Kind::N48, Kind::N256][kind as usize % 4].bytes()
+}
+
+/// A `u64`'s bytes in memory order.
+#[inline]
+fn u64_bytes(v: &u64) -> &[u8; 8] {
+    // SAFETY: `u64` has no padding and `[u8; 8]` has alignment 1 and the
+    // same size; the borrow keeps `v` alive.
+    unsafe { &*(v as *const u64).cast::<[u8; 8]>() }
 }
 
 /// Packs `bytes` (at most [`STORED`]) as a node's stored prefix.
@@ -753,21 +928,21 @@ mod tests {
             let mut model = std::collections::BTreeMap::new();
             for &b in &bytes {
                 assert!(!n.is_full());
-                n.add(b, Word(2 * (b as usize + 1)));
-                model.insert(b, 2 * (b as usize + 1));
+                n.add(b, Entry::of(Word(8 * (b as usize + 1))));
+                model.insert(b, 8 * (b as usize + 1));
             }
             assert!(n.is_full());
-            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.0)).collect();
+            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.word.0)).collect();
             let want: Vec<(u8, usize)> = model.iter().map(|(&b, &w)| (b, w)).collect();
             assert_eq!(got, want, "{kind:?}");
             for &b in &bytes {
-                assert_eq!(n.find(b).0, model[&b]);
+                assert_eq!(n.find(b).word.0, model[&b]);
             }
             // Backwards.
             let mut back = Vec::new();
             let mut pos = 257;
             while let Some((at, w)) = n.prev_slot(pos) {
-                back.push(((at - 1) as u8, w.0));
+                back.push(((at - 1) as u8, w.word.0));
                 pos = at;
             }
             back.reverse();
@@ -777,27 +952,73 @@ mod tests {
                 // SAFETY: fresh and ours.
                 let g = unsafe { NodeRef::from_raw(g) };
                 assert_eq!(
-                    g.children().map(|(b, w)| (b, w.0)).collect::<Vec<_>>(),
+                    g.children().map(|(b, w)| (b, w.word.0)).collect::<Vec<_>>(),
                     want
                 );
                 // SAFETY: ours, freed once.
                 unsafe { free_node(g.as_ptr().cast()) };
             }
             for &b in bytes.iter().step_by(2) {
-                n.replace(b, Word(8));
+                n.replace(b, Entry::of(Word(8)));
                 model.insert(b, 8);
             }
             for &b in bytes.iter().skip(1).step_by(2) {
                 n.remove(b);
                 model.remove(&b);
-                assert_eq!(n.find(b), Word::EMPTY);
+                assert_eq!(n.find(b), Entry::EMPTY);
             }
-            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.0)).collect();
+            let got: Vec<(u8, usize)> = n.children().map(|(b, w)| (b, w.word.0)).collect();
             let want: Vec<(u8, usize)> = model.iter().map(|(&b, &w)| (b, w)).collect();
             assert_eq!(got, want, "{kind:?} after removes");
             // SAFETY: ours, freed once.
             unsafe { free_node(p.as_ptr().cast()) };
         }
         drop(guard);
+    }
+
+    /// Inline entries keep their tail and value, whatever the bytes, and
+    /// survive the moves of `add`, `remove` and resized copies; entries
+    /// that do not fit are refused.
+    #[test]
+    fn inline_entries_round_trip_through_nodes() {
+        let tails: [&[u8]; 4] = [b"", b"\x00", b"\xff\xfe\x00\x01\x80\x7f", b"abc"];
+        let values: [&[u8]; 4] = [b"", b"\xff", b"12345678", b"\x00\x00\x00"];
+        for (t, v) in tails.iter().zip(values) {
+            let i = Inline::new(t, v).unwrap();
+            assert!(i.entry().word.is_inline());
+            let (s, n) = i.suffix();
+            assert_eq!(&s[..n], *t);
+            let (vv, vn) = i.value();
+            assert_eq!(&vv[..vn], v);
+            assert_eq!(i.value_bytes(), v);
+            assert!(i.suffix_is(t));
+        }
+        assert!(Inline::new(b"1234567", b"").is_none());
+        assert!(Inline::new(b"", b"123456789").is_none());
+        let (p, _) = new_node(Kind::N4, 0, 0);
+        // SAFETY: fresh and ours.
+        let n = unsafe { NodeRef::from_raw(p) };
+        for b in 0..4u8 {
+            n.add(b * 3, Inline::new(&[b; 6], &[b; 8]).unwrap().entry());
+        }
+        n.remove(3);
+        let (g, _) = n.copy_resized(true);
+        // SAFETY: fresh and ours.
+        let g = unsafe { NodeRef::from_raw(g) };
+        let guard = crossbeam_epoch::pin();
+        for b in [0u8, 2, 3] {
+            let e = g.find(b * 3);
+            // SAFETY: loaded from `g`, which we own.
+            let Some(Child::Inline(i)) = (unsafe { e.get(&guard) }) else {
+                panic!("lost inline entry {b}")
+            };
+            assert!(i.suffix_is(&[b; 6]));
+            assert_eq!(i.value_bytes(), &[b; 8]);
+        }
+        // SAFETY: ours, freed once.
+        unsafe {
+            free_node(p.as_ptr().cast());
+            free_node(g.as_ptr().cast());
+        }
     }
 }

@@ -28,9 +28,11 @@
 //!   snapshot may still need to see past pushes a tombstone; otherwise it
 //!   unlinks the leaf.
 
+use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, new_node, pack_prefix, prefix_byte, Child, Kind, NodeRef, Word, STORED,
+    free_node, new_node, pack_prefix, prefix_byte, Child, Entry, Inline, Kind, NodeRef, Word,
+    STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -39,6 +41,7 @@ use ordex_core::mvcc::{must_keep, Clock, Taken, NO_SNAPSHOT};
 use ordex_core::olc::{retry, Restart, Stamp};
 use ordex_core::reclaim::{retire, Account};
 use ordex_core::Seqno;
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -62,17 +65,19 @@ unsafe impl Send for Tree {}
 // SAFETY: as above: shared access goes through the latches and atomics.
 unsafe impl Sync for Tree {}
 
-/// Where a write found its key: the node whose slot holds the leaf (or
-/// would), that node's version, and its parent.
+/// A node a write passed, with the version it read there and the byte
+/// (at `depth` in the key) it followed.
+#[derive(Clone, Copy)]
 struct Parent<'g> {
     node: NodeRef<'g>,
     stamp: Stamp,
     byte: u8,
+    depth: usize,
 }
 
-/// A slot of a node: its end leaf or a child byte.
+/// A place in a node: its end leaf or a child byte.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
+enum Place {
     End,
     Byte(u8),
 }
@@ -84,13 +89,56 @@ enum Mode {
     Tidy,
 }
 
-/// A leaf found for a write, with where it hangs.
+/// What a lookup found for a key: its leaf, or its inline entry.
+#[derive(Clone, Copy)]
+pub(crate) enum Hit<'g> {
+    Leaf(LeafRef<'g>),
+    Inline(Inline),
+}
+
+/// A version found: a record, or an inline entry (seen by every reader).
+#[derive(Clone, Copy)]
+pub(crate) enum Val<'g> {
+    Rec(RecordRef<'g>),
+    Inline(Inline),
+}
+
+impl<'g> Val<'g> {
+    /// The value.
+    #[inline]
+    pub(crate) fn bytes(self) -> Bytes<'g> {
+        match self {
+            Val::Rec(r) => Bytes::Borrowed(r.value()),
+            Val::Inline(i) => {
+                let (v, n) = i.value();
+                Bytes::Inline(InlineBytes::new(&v[..n]))
+            }
+        }
+    }
+}
+
+impl<'g> Hit<'g> {
+    /// The version a reader at `seqno` (`None`: the newest) sees.
+    #[inline]
+    pub(crate) fn value_at(self, seqno: Option<Seqno>) -> Option<Val<'g>> {
+        match self {
+            Hit::Leaf(l) => l.value_at(seqno).map(Val::Rec),
+            Hit::Inline(i) => Some(Val::Inline(i)),
+        }
+    }
+}
+
+/// The key or inline entry found for a write, with where it hangs: the
+/// node holding it (its version, the depth of its child bytes) and every
+/// node above.
 struct Found<'g> {
-    parent: Option<Parent<'g>>,
+    parents: SmallVec<[Parent<'g>; 16]>,
     node: NodeRef<'g>,
     stamp: Stamp,
-    slot: Slot,
-    leaf: LeafRef<'g>,
+    /// The depth of `node`'s child bytes (after its path).
+    depth: usize,
+    place: Place,
+    hit: Hit<'g>,
 }
 
 /// The bytes of a node's compressed path: the stored ones, and the rest
@@ -118,6 +166,14 @@ impl PathBytes<'_> {
         }
         p
     }
+}
+
+/// Whether a write taken as `t` is seen by every snapshot alive or to come
+/// (none is pinned below it), so its version may live in a slot without a
+/// seqno.
+#[inline]
+fn seen_by_all(t: Taken) -> bool {
+    !must_keep(t.oldest, t.seqno)
 }
 
 impl Tree {
@@ -148,18 +204,15 @@ impl Tree {
 
     // -- Reads --------------------------------------------------------------
 
-    /// The leaf of `key`, if the tree has one (whatever its versions).
+    /// The leaf or inline entry of `key`, if the tree has one (whatever its
+    /// versions).
     #[inline]
-    pub(crate) fn find<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<LeafRef<'g>> {
+    pub(crate) fn find<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Hit<'g>> {
         retry(|| self.try_find(key, guard))
     }
 
     #[inline]
-    fn try_find<'g>(
-        &'g self,
-        key: &[u8],
-        guard: &'g Guard,
-    ) -> Result<Option<LeafRef<'g>>, Restart> {
+    fn try_find<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Result<Option<Hit<'g>>, Restart> {
         let mut node = self.root(guard);
         let mut depth = 0;
         loop {
@@ -172,16 +225,22 @@ impl Tree {
                 }
                 depth += plen;
             }
-            let w = if depth == key.len() {
-                node.end()
+            let e = if depth == key.len() {
+                Entry::of(node.end())
             } else {
                 node.find(key[depth])
             };
             node.lock().check(v)?;
             // SAFETY: loaded from a slot of `node`, reached under `guard`.
-            match unsafe { w.get(guard) } {
+            match unsafe { e.get(guard) } {
                 None => return Ok(None),
-                Some(Child::Leaf(l)) => return Ok((l.key() == key).then_some(l)),
+                Some(Child::Leaf(l)) => return Ok((l.key() == key).then_some(Hit::Leaf(l))),
+                Some(Child::Inline(i)) => {
+                    // The path to the slot is the key's (module docs of
+                    // `node`: inline entries sit below whole paths).
+                    let hit = i.suffix_is(&key[depth + 1..]);
+                    return Ok(hit.then_some(Hit::Inline(i)));
+                }
                 Some(Child::Node(c)) => {
                     node = c;
                     depth += 1;
@@ -197,7 +256,7 @@ impl Tree {
         key: &[u8],
         seqno: Option<Seqno>,
         guard: &'g Guard,
-    ) -> Option<RecordRef<'g>> {
+    ) -> Option<Val<'g>> {
         self.find(key, guard)?.value_at(seqno)
     }
 
@@ -208,15 +267,15 @@ impl Tree {
         key: &[u8],
         seqno: Option<Seqno>,
         guard: &'g Guard,
-    ) -> Option<(LeafRef<'g>, RecordRef<'g>)> {
+    ) -> Option<(Bytes<'g>, Val<'g>)> {
         retry(|| {
-            let mut best = None;
+            let mut best: Option<(Bytes<'g>, Val<'g>)> = None;
             let mut node = self.root(guard);
             let mut depth = 0;
-            let consider = |l: LeafRef<'g>, best: &mut Option<(LeafRef<'g>, RecordRef<'g>)>| {
+            let consider = |l: LeafRef<'g>, best: &mut Option<(Bytes<'g>, Val<'g>)>| {
                 if key.starts_with(l.key()) {
                     if let Some(r) = l.value_at(seqno) {
-                        *best = Some((l, r));
+                        *best = Some((Bytes::Borrowed(l.key()), Val::Rec(r)));
                     }
                 }
             };
@@ -229,10 +288,10 @@ impl Tree {
                 }
                 depth += plen;
                 let end = node.end();
-                let w = if depth < key.len() {
+                let e = if depth < key.len() {
                     node.find(key[depth])
                 } else {
-                    Word::EMPTY
+                    Entry::EMPTY
                 };
                 node.lock().check(v)?;
                 // SAFETY: loaded from a slot of `node`, reached under `guard`.
@@ -240,10 +299,18 @@ impl Tree {
                     consider(l, &mut best);
                 }
                 // SAFETY: as above.
-                match unsafe { w.get(guard) } {
+                match unsafe { e.get(guard) } {
                     None => return Ok(best),
                     Some(Child::Leaf(l)) => {
                         consider(l, &mut best);
+                        return Ok(best);
+                    }
+                    Some(Child::Inline(i)) => {
+                        let (s, n) = i.suffix();
+                        if key[depth + 1..].starts_with(&s[..n]) {
+                            let k = InlineBytes::new(&key[..depth + 1 + n]);
+                            best = Some((Bytes::Inline(k), Val::Inline(i)));
+                        }
                         return Ok(best);
                     }
                     Some(Child::Node(c)) => {
@@ -256,7 +323,9 @@ impl Tree {
     }
 
     /// Some leaf below `node` (every key below shares its whole path),
-    /// read optimistically; the caller validates `node` afterwards.
+    /// read optimistically; the caller validates `node` afterwards. Only
+    /// for nodes whose path is longer than the stored bytes, below which
+    /// no inline entry lives.
     pub(crate) fn any_leaf<'g>(
         &'g self,
         node: NodeRef<'g>,
@@ -267,11 +336,15 @@ impl Tree {
             let v = n.lock().read_begin()?;
             let first = n.next_slot(-1);
             n.lock().check(v)?;
-            let (_, w) = first.ok_or(Restart)?;
+            let (_, e) = first.ok_or(Restart)?;
             // SAFETY: loaded from a slot of `n`, reached under `guard`.
-            match unsafe { w.get(guard) } {
+            match unsafe { e.get(guard) } {
                 Some(Child::Leaf(l)) => return Ok(l),
                 Some(Child::Node(c)) => n = c,
+                Some(Child::Inline(_)) => {
+                    debug_assert!(false, "an inline entry below a partly stored path");
+                    return Err(Restart);
+                }
                 None => return Err(Restart),
             }
         }
@@ -289,6 +362,7 @@ impl Tree {
         let stored = node.prefix();
         let leaf_key = if plen > STORED {
             let k = self.any_leaf(node, guard)?.key();
+            node.lock().check(v)?;
             if k.len() < depth + plen {
                 return Err(Restart);
             }
@@ -296,7 +370,6 @@ impl Tree {
         } else {
             &[][..]
         };
-        node.lock().check(v)?;
         Ok(PathBytes {
             stored,
             leaf_key,
@@ -305,8 +378,7 @@ impl Tree {
     }
 
     /// How `node`'s whole compressed path compares with `key` from
-    /// `depth` on (a key that ends inside the path sorts below it), and
-    /// where they part.
+    /// `depth` on (a key that ends inside the path sorts below it).
     pub(crate) fn compare_path<'g>(
         &'g self,
         node: NodeRef<'g>,
@@ -350,6 +422,9 @@ impl Tree {
         let mut parent: Option<Parent<'_>> = None;
         let mut node = self.root(guard);
         let mut depth = 0;
+        // Whether every node so far stores its whole path (inline entries
+        // may live only below such paths).
+        let mut whole = true;
         loop {
             let v = node.lock().read_begin()?;
             let plen = node.plen();
@@ -357,16 +432,22 @@ impl Tree {
                 let path = self.path_bytes(node, v, plen, depth, guard)?;
                 if let Some((at, _)) = mismatch(&path, plen, key, depth) {
                     let p = parent.as_ref().expect("the root has no compressed path");
-                    return self.split_path(p, node, v, &path, plen, at, key, value, depth);
+                    return self.split_path(p, node, v, &path, plen, at, key, value, depth, whole);
                 }
                 depth += plen;
+                whole &= plen <= STORED;
             }
             if depth == key.len() {
                 node.lock().try_upgrade(v)?;
                 let e = node.end();
-                let s = match self.leaf_of(e, guard) {
-                    Some(l) => self.push_version(l, Some(value), guard),
-                    None => {
+                // SAFETY: loaded from `node`'s end slot under `guard`.
+                let s = match unsafe { e.get(guard) } {
+                    Some(Child::Leaf(l)) => {
+                        let t = self.clock.take();
+                        self.push_at(l, t, Some(value), guard);
+                        t.seqno
+                    }
+                    _ => {
                         let t = self.clock.take();
                         node.set_end(self.new_leaf(key, value, t.seqno));
                         self.len.fetch_add(1, Relaxed);
@@ -378,10 +459,10 @@ impl Tree {
                 return Ok(s);
             }
             let b = key[depth];
-            let w = node.find(b);
+            let e = node.find(b);
             node.lock().check(v)?;
             // SAFETY: loaded from a slot of `node`, reached under `guard`.
-            match unsafe { w.get(guard) } {
+            match unsafe { e.get(guard) } {
                 None if node.is_full() => {
                     let p = parent.as_ref().expect("the root (a Node256) never fills");
                     p.node.lock().try_upgrade(p.stamp)?;
@@ -394,8 +475,8 @@ impl Tree {
                     // SAFETY: fresh and ours until published below.
                     let big = unsafe { NodeRef::from_raw(big) };
                     let t = self.clock.take();
-                    big.add(b, self.new_leaf(key, value, t.seqno));
-                    p.node.replace(p.byte, big.word());
+                    big.add(b, self.entry_for(key, depth, value, t, whole));
+                    p.node.replace(p.byte, Entry::of(big.word()));
                     node.lock().unlock_obsolete();
                     p.node.lock().unlock();
                     self.retire_node(node, guard);
@@ -406,7 +487,7 @@ impl Tree {
                 None => {
                     node.lock().try_upgrade(v)?;
                     let t = self.clock.take();
-                    node.add(b, self.new_leaf(key, value, t.seqno));
+                    node.add(b, self.entry_for(key, depth, value, t, whole));
                     node.lock().unlock();
                     self.len.fetch_add(1, Relaxed);
                     self.clock.publish(t.seqno);
@@ -414,35 +495,74 @@ impl Tree {
                 }
                 Some(Child::Leaf(l)) => {
                     node.lock().try_upgrade(v)?;
-                    let s = if l.key() == key {
-                        self.push_version(l, Some(value), guard)
+                    let t = self.clock.take();
+                    if l.key() == key {
+                        self.push_at(l, t, Some(value), guard);
                     } else {
                         // Lazy expansion ends here: a Node4 below `b`
                         // holds both keys after what they share.
                         let lk = l.key();
                         let d = depth + 1;
                         let common = lcp(&lk[d..], &key[d..]);
-                        let (m, bytes) = new_node(Kind::N4, common, pack_prefix(&key[d..]));
-                        self.account.add(bytes);
-                        // SAFETY: fresh and ours until published below.
-                        let m = unsafe { NodeRef::from_raw(m) };
-                        let t = self.clock.take();
-                        let new = self.new_leaf(key, value, t.seqno);
-                        place(m, lk, d + common, Word::leaf(l.non_null()));
-                        place(m, key, d + common, new);
-                        node.replace(b, m.word());
+                        let m = self.new_n4(common, pack_prefix(&key[d..]));
+                        place(m, lk, d + common, Entry::of(Word::leaf(l.non_null())));
+                        let whole = whole && common <= STORED;
+                        self.place_new(m, key, d + common, value, t, whole);
+                        node.replace(b, Entry::of(m.word()));
                         self.len.fetch_add(1, Relaxed);
-                        t.seqno
-                    };
+                    }
                     node.lock().unlock();
-                    self.clock.publish(s);
-                    return Ok(s);
+                    self.clock.publish(t.seqno);
+                    return Ok(t.seqno);
+                }
+                Some(Child::Inline(i)) => {
+                    node.lock().try_upgrade(v)?;
+                    let t = self.clock.take();
+                    let tail = &key[depth + 1..];
+                    if i.suffix_is(tail) {
+                        // An overwrite: in the slot if every snapshot sees
+                        // it, else the key becomes a leaf with both versions.
+                        match Inline::new(tail, value).filter(|_| seen_by_all(t)) {
+                            Some(new) => node.replace(b, new.entry()),
+                            None => {
+                                let l = self.materialize(key, i);
+                                self.push_at(l, t, Some(value), guard);
+                                node.replace(b, Entry::of(Word::leaf(l.non_null())));
+                            }
+                        }
+                    } else {
+                        let (s, n) = i.suffix();
+                        let s = &s[..n];
+                        let common = lcp(s, tail);
+                        let d = depth + 1;
+                        let m = self.new_n4(common, pack_prefix(tail));
+                        // The old entry moves one node down, its tail
+                        // shorter (or, ending there, as the end leaf).
+                        if n == common {
+                            let mut old = key[..d].to_vec();
+                            old.extend_from_slice(s);
+                            let l = self.materialize(&old, i);
+                            m.set_end(Word::leaf(l.non_null()));
+                        } else {
+                            let (val, vn) = i.value();
+                            let moved = Inline::new(&s[common + 1..], &val[..vn])
+                                .expect("a shorter tail fits");
+                            m.add(s[common], moved.entry());
+                        }
+                        self.place_new(m, key, d + common, value, t, whole);
+                        node.replace(b, Entry::of(m.word()));
+                        self.len.fetch_add(1, Relaxed);
+                    }
+                    node.lock().unlock();
+                    self.clock.publish(t.seqno);
+                    return Ok(t.seqno);
                 }
                 Some(Child::Node(c)) => {
                     parent = Some(Parent {
                         node,
                         stamp: v,
                         byte: b,
+                        depth,
                     });
                     node = c;
                     depth += 1;
@@ -453,7 +573,8 @@ impl Tree {
 
     /// Splits `node`'s compressed path where `key` leaves it (at `at`): a
     /// new Node4 takes the shared part, with `node` (its path cut) and the
-    /// new leaf below.
+    /// new key below. `whole`: whether every node above stores its whole
+    /// path.
     #[allow(clippy::too_many_arguments)]
     fn split_path(
         &self,
@@ -466,32 +587,64 @@ impl Tree {
         key: &[u8],
         value: &[u8],
         depth: usize,
+        whole: bool,
     ) -> Result<Seqno, Restart> {
         p.node.lock().try_upgrade(p.stamp)?;
         if node.lock().try_upgrade(v).is_err() {
             p.node.lock().unlock();
             return Err(Restart);
         }
-        let (m, bytes) = new_node(Kind::N4, at, path.pack(0, at));
-        self.account.add(bytes);
-        // SAFETY: fresh and ours until published below.
-        let m = unsafe { NodeRef::from_raw(m) };
+        let m = self.new_n4(at, path.pack(0, at));
         let rest = plen - at - 1;
-        m.add(path.byte(at), node.word());
+        m.add(path.byte(at), Entry::of(node.word()));
         let t = self.clock.take();
-        let new = self.new_leaf(key, value, t.seqno);
-        if key.len() == depth + at {
-            m.set_end(new);
-        } else {
-            m.add(key[depth + at], new);
-        }
+        self.place_new(m, key, depth + at, value, t, whole && at <= STORED);
         node.set_prefix(rest, path.pack(at + 1, rest));
-        p.node.replace(p.byte, m.word());
+        p.node.replace(p.byte, Entry::of(m.word()));
         node.lock().unlock();
         p.node.lock().unlock();
         self.len.fetch_add(1, Relaxed);
         self.clock.publish(t.seqno);
         Ok(t.seqno)
+    }
+
+    /// A fresh Node4 with the given path, counted.
+    fn new_n4<'g>(&self, plen: usize, prefix: u64) -> NodeRef<'g> {
+        let (m, bytes) = new_node(Kind::N4, plen, prefix);
+        self.account.add(bytes);
+        // SAFETY: fresh and ours until the caller publishes it (and from
+        // then on reachable from the tree).
+        unsafe { NodeRef::from_raw(m) }
+    }
+
+    /// Places the new `key` in a fresh node `m` whose child bytes are at
+    /// `at`: as its end leaf if the key ends there, else as a child.
+    fn place_new(
+        &self,
+        m: NodeRef<'_>,
+        key: &[u8],
+        at: usize,
+        value: &[u8],
+        t: Taken,
+        whole: bool,
+    ) {
+        if key.len() == at {
+            m.set_end(self.new_leaf(key, value, t.seqno));
+        } else {
+            m.add(key[at], self.entry_for(key, at, value, t, whole));
+        }
+    }
+
+    /// The slot content for a new `key` whose slot byte is at `at`: an
+    /// inline entry if the path above is stored whole, the key and value
+    /// are small and every snapshot sees the write; else a leaf.
+    fn entry_for(&self, key: &[u8], at: usize, value: &[u8], t: Taken, whole: bool) -> Entry {
+        if whole && key.len() <= INLINE_KEY && seen_by_all(t) {
+            if let Some(i) = Inline::new(&key[at + 1..], value) {
+                return i.entry();
+            }
+        }
+        Entry::of(self.new_leaf(key, value, t.seqno))
     }
 
     fn new_leaf(&self, key: &[u8], value: &[u8], seqno: Seqno) -> Word {
@@ -500,22 +653,21 @@ impl Tree {
         Word::leaf(l)
     }
 
-    fn leaf_of<'g>(&self, w: Word, guard: &'g Guard) -> Option<LeafRef<'g>> {
-        // SAFETY: the caller loaded `w` from a slot of a node reached
-        // under `guard` (every call site: an end slot just read).
-        match unsafe { w.get(guard) } {
-            Some(Child::Leaf(l)) => Some(l),
-            _ => None,
-        }
+    /// A leaf for inline entry `i` of `key` (its version at seqno 0, seen
+    /// by every reader), not yet published.
+    fn materialize<'g>(&self, key: &[u8], i: Inline) -> LeafRef<'g> {
+        let (v, n) = i.value();
+        let (l, bytes) = leaf::new_leaf(key, Some(&v[..n]), 0);
+        self.account.add(bytes);
+        // SAFETY: fresh and ours until the caller publishes it.
+        unsafe { LeafRef::from_raw(l) }
     }
 
-    /// Pushes a version of `l` (`None`: a tombstone), under the latch of
-    /// the node that holds it: takes the seqno, trims what no snapshot can
-    /// see, counts a key that comes alive. Returns the seqno, to publish
-    /// after the unlock.
-    fn push_version(&self, l: LeafRef<'_>, value: Option<&[u8]>, guard: &Guard) -> Seqno {
+    /// Pushes a version of `l` written as `t` (`None`: a tombstone), under
+    /// the latch of the node that holds it: trims what no snapshot can
+    /// see, counts a key that comes alive or goes.
+    fn push_at(&self, l: LeafRef<'_>, t: Taken, value: Option<&[u8]>, guard: &Guard) {
         let was_live = !l.newest().is_tomb();
-        let t = self.clock.take();
         let (rec, bytes) = leaf::new_record(t.seqno, value);
         self.account.add(bytes);
         l.push(rec);
@@ -529,7 +681,6 @@ impl Tree {
             }
             _ => {}
         }
-        t.seqno
     }
 
     /// Trims `l`'s versions that no snapshot can see, as of write `t`.
@@ -544,38 +695,6 @@ impl Tree {
         }
     }
 
-    /// Removes `key`; returns the seqno of the removal, or `None` if the
-    /// key had no live version.
-    pub(crate) fn remove(&self, key: &[u8], guard: &Guard) -> Option<Seqno> {
-        retry(|| {
-            let Some(f) = self.locate(key, guard)? else {
-                return Ok(None);
-            };
-            if f.leaf.newest().is_tomb() {
-                f.node.lock().check(f.stamp)?;
-                return Ok(None);
-            }
-            self.remove_found(f, guard).map(Some)
-        })
-    }
-
-    /// Tidies `key` once snapshots are gone: trims its versions and
-    /// unlinks it if its newest version is a tombstone no snapshot needs.
-    pub(crate) fn tidy(&self, key: &[u8], guard: &Guard) {
-        retry(|| {
-            let Some(f) = self.locate(key, guard)? else {
-                return Ok(());
-            };
-            if f.leaf.newest().is_tomb() {
-                return self.unlink(f, Mode::Tidy, guard).map(drop);
-            }
-            f.node.lock().try_upgrade(f.stamp)?;
-            self.trim_to(f.leaf, self.clock.oldest(), guard);
-            f.node.lock().unlock();
-            Ok(())
-        })
-    }
-
     /// Trims what no snapshot pinned at `oldest` or later can see.
     fn trim_to(&self, l: LeafRef<'_>, oldest: Seqno, guard: &Guard) {
         let newest = l.newest().seqno();
@@ -585,9 +704,75 @@ impl Tree {
         }
     }
 
-    /// Finds `key`'s leaf for a write: where it hangs and the versions read.
+    /// Removes `key`; returns the seqno of the removal, or `None` if the
+    /// key had no live version.
+    pub(crate) fn remove(&self, key: &[u8], guard: &Guard) -> Option<Seqno> {
+        retry(|| {
+            let Some(f) = self.locate(key, guard)? else {
+                return Ok(None);
+            };
+            if let Hit::Leaf(l) = f.hit {
+                if l.newest().is_tomb() {
+                    f.node.lock().check(f.stamp)?;
+                    return Ok(None);
+                }
+            }
+            // Whether a snapshot is alive picks the path; `unlink` takes
+            // the seqno under the latches and keeps the versions after all
+            // if a snapshot appeared meanwhile.
+            if self.clock.oldest() == NO_SNAPSHOT {
+                return self.unlink(f, Mode::Remove, key, guard);
+            }
+            f.node.lock().try_upgrade(f.stamp)?;
+            let t = self.clock.take();
+            self.keep_removed(&f, key, t, guard);
+            f.node.lock().unlock();
+            self.clock.publish(t.seqno);
+            Ok(Some(t.seqno))
+        })
+    }
+
+    /// Removes the key found, under its node's latch, keeping its older
+    /// versions for snapshots: a tombstone on its leaf (an inline entry
+    /// becomes a leaf first).
+    fn keep_removed(&self, f: &Found<'_>, key: &[u8], t: Taken, guard: &Guard) {
+        match f.hit {
+            Hit::Leaf(l) => self.push_at(l, t, None, guard),
+            Hit::Inline(i) => {
+                let l = self.materialize(key, i);
+                self.push_at(l, t, None, guard);
+                let Place::Byte(b) = f.place else {
+                    unreachable!("inline entries are never end leaves")
+                };
+                f.node.replace(b, Entry::of(Word::leaf(l.non_null())));
+            }
+        }
+    }
+
+    /// Tidies `key` once snapshots are gone: trims its versions and
+    /// unlinks it if its newest version is a tombstone no snapshot needs.
+    pub(crate) fn tidy(&self, key: &[u8], guard: &Guard) {
+        retry(|| {
+            let Some(f) = self.locate(key, guard)? else {
+                return Ok(());
+            };
+            let Hit::Leaf(l) = f.hit else {
+                return Ok(());
+            };
+            if l.newest().is_tomb() {
+                return self.unlink(f, Mode::Tidy, key, guard).map(drop);
+            }
+            f.node.lock().try_upgrade(f.stamp)?;
+            self.trim_to(l, self.clock.oldest(), guard);
+            f.node.lock().unlock();
+            Ok(())
+        })
+    }
+
+    /// Finds `key`'s leaf or inline entry for a write: where it hangs, the
+    /// versions read on the way.
     fn locate<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Result<Option<Found<'g>>, Restart> {
-        let mut parent = None;
+        let mut parents = SmallVec::new();
         let mut node = self.root(guard);
         let mut depth = 0;
         loop {
@@ -598,35 +783,39 @@ impl Tree {
                 return Ok(None);
             }
             depth += plen;
-            let (slot, w) = if depth == key.len() {
-                (Slot::End, node.end())
+            let (place, e) = if depth == key.len() {
+                (Place::End, Entry::of(node.end()))
             } else {
-                (Slot::Byte(key[depth]), node.find(key[depth]))
+                (Place::Byte(key[depth]), node.find(key[depth]))
             };
             node.lock().check(v)?;
+            let found = |hit| Found {
+                parents: parents.clone(),
+                node,
+                stamp: v,
+                depth,
+                place,
+                hit,
+            };
             // SAFETY: loaded from a slot of `node`, reached under `guard`.
-            match unsafe { w.get(guard) } {
+            match unsafe { e.get(guard) } {
                 None => return Ok(None),
                 Some(Child::Leaf(l)) => {
-                    if l.key() != key {
-                        return Ok(None);
-                    }
-                    return Ok(Some(Found {
-                        parent,
-                        node,
-                        stamp: v,
-                        slot,
-                        leaf: l,
-                    }));
+                    return Ok((l.key() == key).then(|| found(Hit::Leaf(l))));
+                }
+                Some(Child::Inline(i)) => {
+                    let hit = i.suffix_is(&key[depth + 1..]);
+                    return Ok(hit.then(|| found(Hit::Inline(i))));
                 }
                 Some(Child::Node(c)) => {
-                    let Slot::Byte(byte) = slot else {
+                    let Place::Byte(byte) = place else {
                         return Err(Restart);
                     };
-                    parent = Some(Parent {
+                    parents.push(Parent {
                         node,
                         stamp: v,
                         byte,
+                        depth,
                     });
                     node = c;
                     depth += 1;
@@ -635,41 +824,35 @@ impl Tree {
         }
     }
 
-    /// Removes the live key found: a tombstone if a snapshot may need the
-    /// older versions, otherwise the leaf goes.
-    fn remove_found(&self, f: Found<'_>, guard: &Guard) -> Result<Seqno, Restart> {
-        // Whether a snapshot is alive picks the path; `unlink` takes the
-        // seqno under the latches and pushes a tombstone after all if a
-        // snapshot appeared meanwhile.
-        if self.clock.oldest() == NO_SNAPSHOT {
-            return self
-                .unlink(f, Mode::Remove, guard)
-                .map(|s| s.expect("a removal takes a seqno"));
-        }
-        f.node.lock().try_upgrade(f.stamp)?;
-        let s = self.push_version(f.leaf, None, guard);
-        f.node.lock().unlock();
-        self.clock.publish(s);
-        Ok(s)
-    }
-
-    /// Unlinks the leaf found, shrinking or collapsing its node as needed.
+    /// Unlinks the key found, and repairs its node:
+    /// - left with one entry that is a leaf or an inline entry, the node
+    ///   (and every ancestor left holding only it) collapses: the entry
+    ///   takes the place of the topmost in its parent;
+    /// - left with one child node, the child takes the node's place and
+    ///   prepends the node's path to its own, unless both store their
+    ///   whole paths and the joined path would not fit the stored bytes
+    ///   (inline entries below need whole paths): then the node stays;
+    /// - otherwise, below its kind's threshold, the node shrinks.
+    ///
     /// [`Mode::Remove`]: a removal of a live key, which takes a seqno (and
-    /// pushes a tombstone instead if a snapshot pinned below it appeared);
+    /// keeps the versions instead if a snapshot pinned below it appeared);
     /// [`Mode::Tidy`]: a tombstoned leaf that goes if no snapshot needs it
     /// (else its versions are trimmed). Returns the removal's seqno.
-    fn unlink(&self, f: Found<'_>, mode: Mode, guard: &Guard) -> Result<Option<Seqno>, Restart> {
+    fn unlink(
+        &self,
+        f: Found<'_>,
+        mode: Mode,
+        key: &[u8],
+        guard: &Guard,
+    ) -> Result<Option<Seqno>, Restart> {
         let node = f.node;
         let root = node == self.root(guard);
-        let after = node.entries().saturating_sub(1);
-        let collapse = !root && after <= 1;
-        let shrink =
-            !root && !collapse && matches!(f.slot, Slot::Byte(_)) && node.shrinks_after_remove();
-        // The entry left after a collapse: the end leaf or the only child.
-        let left = if collapse {
-            let left = match f.slot {
-                Slot::End => node.next_slot(0),
-                Slot::Byte(b) => node
+        // What is left: read before the latches, proven unchanged by the
+        // upgrades from the versions `locate` read.
+        let left = if !root && node.entries() == 2 {
+            let left = match f.place {
+                Place::End => node.next_slot(0),
+                Place::Byte(b) => node
                     .next_slot(-1)
                     .filter(|&(at, _)| at != b as i32 + 1)
                     .or_else(|| node.next_slot(b as i32 + 1)),
@@ -678,118 +861,171 @@ impl Tree {
         } else {
             None
         };
-        // Latches, top down, each only tried: parent, node, and for a
-        // collapse onto a child node, that child.
-        let p = if collapse || shrink {
-            let p = f.parent.as_ref().ok_or(Restart)?;
-            p.node.lock().try_upgrade(p.stamp)?;
-            Some(p)
+        // SAFETY: loaded from a slot of `node`, reached under `guard`.
+        let left_child = left.and_then(|(at, e)| unsafe { e.get(guard) }.map(|c| (at, e, c)));
+        let mut merge = None;
+        let mut chain = 0; // how many ancestors collapse with `node`
+        match left_child {
+            Some((at, _, Child::Node(c))) => {
+                let (np, cp) = (node.plen(), c.plen());
+                if np + 1 + cp <= STORED || np > STORED || cp > STORED {
+                    merge = Some((c, (at - 1) as u8));
+                }
+            }
+            Some(_) => {
+                chain = 1;
+                while chain < f.parents.len() {
+                    let a = f.parents[f.parents.len() - chain].node;
+                    if a.entries() != 1 {
+                        break;
+                    }
+                    chain += 1;
+                }
+            }
+            None => {}
+        }
+        let shrink = !root
+            && left.is_none()
+            && matches!(f.place, Place::Byte(_))
+            && node.shrinks_after_remove();
+        // Latches, top down, each only tried: the parent of the topmost
+        // node that changes, the collapsing ancestors, the node, and for a
+        // merge the child.
+        let top = if chain > 0 {
+            chain
         } else {
-            None
+            usize::from(merge.is_some() || shrink)
         };
-        let unlock_parent = || {
-            if let Some(p) = p {
-                p.node.lock().unlock();
+        let mut held: SmallVec<[NodeRef<'_>; 8]> = SmallVec::new();
+        let release = |held: &SmallVec<[NodeRef<'_>; 8]>| {
+            for n in held.iter().rev() {
+                n.lock().unlock();
             }
         };
+        let n_par = f.parents.len();
+        for p in &f.parents[n_par - top..] {
+            if p.node.lock().try_upgrade(p.stamp).is_err() {
+                release(&held);
+                return Err(Restart);
+            }
+            held.push(p.node);
+        }
         if node.lock().try_upgrade(f.stamp).is_err() {
-            unlock_parent();
+            release(&held);
             return Err(Restart);
         }
-        // `left` was read before the latch; the upgrade from `f.stamp`
-        // proves the node unchanged since, so it stands.
-        let mut child = None;
-        if let Some((at, w)) = left {
-            // SAFETY: loaded from a slot of `node`, reached under `guard`.
-            if let Some(Child::Node(c)) = unsafe { w.get(guard) } {
-                if c.lock()
-                    .read_begin()
-                    .and_then(|cv| c.lock().try_upgrade(cv))
-                    .is_err()
-                {
-                    node.lock().unlock();
-                    unlock_parent();
-                    return Err(Restart);
-                }
-                child = Some((c, (at - 1) as u8));
+        held.push(node);
+        if let Some((c, _)) = merge {
+            if c.lock()
+                .read_begin()
+                .and_then(|cv| c.lock().try_upgrade(cv))
+                .is_err()
+            {
+                release(&held);
+                return Err(Restart);
             }
+            held.push(c);
         }
-        let unlock_all = || {
-            if let Some((c, _)) = child {
-                c.lock().unlock();
-            }
-            node.lock().unlock();
-            unlock_parent();
-        };
         let mut seqno = None;
         match mode {
             Mode::Remove => {
                 let t = self.clock.take();
-                if must_keep(t.oldest, t.seqno) {
+                if !seen_by_all(t) {
                     // A snapshot appeared since we looked: keep the versions.
-                    let (rec, bytes) = leaf::new_record(t.seqno, None);
-                    self.account.add(bytes);
-                    f.leaf.push(rec);
-                    self.trim(f.leaf, t, guard);
-                    self.len.fetch_sub(1, Relaxed);
-                    unlock_all();
+                    self.keep_removed(&f, key, t, guard);
+                    release(&held);
                     self.clock.publish(t.seqno);
                     return Ok(Some(t.seqno));
                 }
                 seqno = Some(t.seqno);
             }
             Mode::Tidy => {
-                let newest = f.leaf.newest();
+                let Hit::Leaf(l) = f.hit else {
+                    unreachable!("only leaves are tidied")
+                };
+                let newest = l.newest();
                 let oldest = self.clock.oldest();
                 if !newest.is_tomb() || must_keep(oldest, newest.seqno()) {
-                    self.trim_to(f.leaf, oldest, guard);
-                    unlock_all();
+                    self.trim_to(l, oldest, guard);
+                    release(&held);
                     return Ok(None);
                 }
             }
         }
         // Past this point nothing fails.
-        match f.slot {
-            Slot::End => node.set_end(Word::EMPTY),
-            Slot::Byte(b) => node.remove(b),
+        match f.place {
+            Place::End => node.set_end(Word::EMPTY),
+            Place::Byte(b) => node.remove(b),
         }
-        if let Some(p) = p {
-            if let Some((c, cb)) = child {
-                // The child's path grows by this node's path and byte.
-                let (nplen, cplen) = (node.plen(), c.plen());
-                let mut bytes = [0u8; STORED];
-                let mut n = 0;
-                for i in 0..nplen.min(STORED) {
-                    bytes[n] = prefix_byte(node.prefix(), i);
-                    n += 1;
+        if chain > 0 {
+            let (at, e, c) = left_child.expect("a collapse has an entry left");
+            let gp = &f.parents[n_par - chain];
+            let moved = match c {
+                Child::Inline(i) => {
+                    // Its key: the removed key's bytes down to `node`'s
+                    // child bytes (the path is the same), its byte, its tail.
+                    let (s, n) = i.suffix();
+                    let mut full = key[..f.depth].to_vec();
+                    full.push((at - 1) as u8);
+                    full.extend_from_slice(&s[..n]);
+                    let (v, vn) = i.value();
+                    match Inline::new(&full[gp.depth + 1..], &v[..vn]) {
+                        Some(i) => i.entry(),
+                        None => Entry::of(Word::leaf(self.materialize(&full, i).non_null())),
+                    }
                 }
-                if n < STORED {
-                    bytes[n] = cb;
-                    n += 1;
+                _ => e,
+            };
+            gp.node.replace(gp.byte, moved);
+            // The parent's latch is released, the collapsed nodes go.
+            for (k, n) in held.iter().enumerate() {
+                if k == 0 {
+                    n.lock().unlock();
+                } else {
+                    n.lock().unlock_obsolete();
+                    self.retire_node(*n, guard);
                 }
-                for i in 0..cplen.min(STORED - n) {
-                    bytes[n] = prefix_byte(c.prefix(), i);
-                    n += 1;
-                }
-                c.set_prefix(nplen + 1 + cplen, pack_prefix(&bytes[..n]));
-                p.node.replace(p.byte, c.word());
-                c.lock().unlock();
-            } else if let Some((_, w)) = left {
-                p.node.replace(p.byte, w);
-            } else {
-                let (small, bytes) = node.copy_resized(false);
-                self.account.add(bytes);
-                p.node.replace(p.byte, Word::node(small));
             }
+        } else if let Some((c, cb)) = merge {
+            // The child's path grows by this node's path and byte.
+            let p = &f.parents[n_par - 1];
+            let (nplen, cplen) = (node.plen(), c.plen());
+            let mut bytes = [0u8; STORED];
+            let mut n = 0;
+            for i in 0..nplen.min(STORED) {
+                bytes[n] = prefix_byte(node.prefix(), i);
+                n += 1;
+            }
+            if n < STORED {
+                bytes[n] = cb;
+                n += 1;
+            }
+            for i in 0..cplen.min(STORED - n) {
+                bytes[n] = prefix_byte(c.prefix(), i);
+                n += 1;
+            }
+            c.set_prefix(nplen + 1 + cplen, pack_prefix(&bytes[..n]));
+            p.node.replace(p.byte, Entry::of(c.word()));
+            c.lock().unlock();
+            node.lock().unlock_obsolete();
+            p.node.lock().unlock();
+            self.retire_node(node, guard);
+        } else if shrink {
+            let p = &f.parents[n_par - 1];
+            let (small, bytes) = node.copy_resized(false);
+            self.account.add(bytes);
+            p.node.replace(p.byte, Entry::of(Word::node(small)));
             node.lock().unlock_obsolete();
             p.node.lock().unlock();
             self.retire_node(node, guard);
         } else {
             node.lock().unlock();
         }
-        // SAFETY: the leaf was unlinked under its node's latch, and is
-        // retired once (by whoever unlinks it).
-        unsafe { retire(f.leaf.as_ptr().cast(), free_leaf, guard, &self.account) };
+        if let Hit::Leaf(l) = f.hit {
+            // SAFETY: the leaf was unlinked under its node's latch, and is
+            // retired once (by whoever unlinks it).
+            unsafe { retire(l.as_ptr().cast(), free_leaf, guard, &self.account) };
+        }
         if let Some(s) = seqno {
             self.len.fetch_sub(1, Relaxed);
             self.clock.publish(s);
@@ -834,12 +1070,13 @@ fn lcp(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Places a leaf of `key` in a fresh node whose keys part at `at`.
-fn place(m: NodeRef<'_>, key: &[u8], at: usize, w: Word) {
+/// Places an existing leaf of `key` in a fresh node whose child bytes are
+/// at `at`.
+fn place(m: NodeRef<'_>, key: &[u8], at: usize, e: Entry) {
     if key.len() == at {
-        m.set_end(w);
+        m.set_end(e.word);
     } else {
-        m.add(key[at], w);
+        m.add(key[at], e);
     }
 }
 
@@ -848,15 +1085,19 @@ impl Tree {
     /// safe while writers run: every word read names a live object).
     pub(crate) fn stats(&self, guard: &Guard) -> crate::Stats {
         let mut s = crate::Stats::default();
-        let mut stack = vec![(Word::node(self.root), 1usize)];
-        while let Some((w, depth)) = stack.pop() {
+        let mut stack = vec![(Entry::of(Word::node(self.root)), 1usize)];
+        while let Some((e, depth)) = stack.pop() {
             // SAFETY: loaded from a slot of a node reached under `guard`
             // (or the root).
-            match unsafe { w.get(guard) } {
+            match unsafe { e.get(guard) } {
                 None => {}
                 Some(Child::Leaf(l)) => {
                     s.leaves += 1;
                     s.versions += l.versions();
+                    s.max_depth = s.max_depth.max(depth);
+                }
+                Some(Child::Inline(_)) => {
+                    s.inline += 1;
                     s.max_depth = s.max_depth.max(depth);
                 }
                 Some(Child::Node(n)) => {
@@ -864,31 +1105,42 @@ impl Tree {
                     s.nodes[k] += 1;
                     s.node_bytes[k] += n.kind().bytes();
                     s.prefix_bytes += n.plen();
-                    stack.push((n.end(), depth));
-                    stack.extend(n.children().map(|(_, w)| (w, depth + 1)));
+                    stack.push((Entry::of(n.end()), depth));
+                    stack.extend(n.children().map(|(_, e)| (e, depth + 1)));
                 }
             }
         }
         s
     }
-}
 
-impl Tree {
     /// Checks the tree's structure, single-threaded: every node's stored
-    /// path bytes are those its keys share, every leaf sits where its key
+    /// path bytes are those its keys share; every leaf sits where its key
     /// says (the end leaf's key ends at its node, a child's key has the
-    /// child's byte there), nodes other than the root hold two entries or
-    /// more, and each kind holds as many children as its thresholds allow.
+    /// child's byte there); inline entries sit only below nodes that store
+    /// their whole paths, with keys of at most 24 bytes; nodes other than
+    /// the root hold two entries or more, or one child node they could not
+    /// merge with; each kind holds as many children as its thresholds
+    /// allow.
     pub(crate) fn check(&self, guard: &Guard) -> Result<(), String> {
-        // (word, depth of the node or leaf's slot, the key bytes above it)
-        let mut stack: Vec<(Word, usize, Vec<u8>)> = vec![(Word::node(self.root), 0, Vec::new())];
-        while let Some((w, depth, above)) = stack.pop() {
+        // (entry, depth of its slot's byte (or of the node's path), the key
+        // bytes above it, whether every node above stores its whole path)
+        let mut stack: Vec<(Entry, usize, Vec<u8>, bool)> =
+            vec![(Entry::of(Word::node(self.root)), 0, Vec::new(), true)];
+        while let Some((e, depth, above, whole)) = stack.pop() {
             // SAFETY: loaded from a slot of a node reached under `guard`.
-            match unsafe { w.get(guard) } {
-                None => return Err("an empty word on the stack".into()),
+            match unsafe { e.get(guard) } {
+                None => return Err("an empty slot on the stack".into()),
                 Some(Child::Leaf(l)) => {
                     if !l.key().starts_with(&above) {
                         return Err(format!("leaf {:?} under {above:?}", l.key()));
+                    }
+                }
+                Some(Child::Inline(i)) => {
+                    if !whole {
+                        return Err(format!("inline entry below a partial path at {above:?}"));
+                    }
+                    if above.len() + i.suffix().1 > INLINE_KEY {
+                        return Err(format!("inline entry of a long key at {above:?}"));
                     }
                 }
                 Some(Child::Node(n)) => {
@@ -897,22 +1149,43 @@ impl Tree {
                         continue;
                     }
                     let plen = n.plen();
-                    let r = self
-                        .any_leaf(n, guard)
-                        .map_err(|_| format!("no leaf below the node at {above:?}"))?
-                        .key();
-                    if !r.starts_with(&above) || r.len() < depth + plen {
-                        return Err(format!("node at {above:?} (path {plen}) holds {r:?}"));
-                    }
-                    let path = &r[..depth + plen];
-                    for i in 0..plen.min(STORED) {
-                        if prefix_byte(n.prefix(), i) != path[depth + i] {
-                            return Err(format!("stored path byte {i} wrong at {path:?}"));
+                    let path = if plen <= STORED {
+                        let mut p = above.clone();
+                        p.extend((0..plen).map(|i| prefix_byte(n.prefix(), i)));
+                        p
+                    } else {
+                        let r = self
+                            .any_leaf(n, guard)
+                            .map_err(|_| format!("no leaf below the node at {above:?}"))?
+                            .key();
+                        if !r.starts_with(&above) || r.len() < depth + plen {
+                            return Err(format!("node at {above:?} (path {plen}) holds {r:?}"));
                         }
-                    }
+                        for i in 0..STORED {
+                            if prefix_byte(n.prefix(), i) != r[depth + i] {
+                                return Err(format!("stored path byte {i} wrong at {above:?}"));
+                            }
+                        }
+                        r[..depth + plen].to_vec()
+                    };
+                    let whole = whole && plen <= STORED;
                     let (count, entries) = (n.count(), n.entries());
                     if !root && entries < 2 {
-                        return Err(format!("node at {path:?} holds {entries} entries"));
+                        let only = n.children().next();
+                        // SAFETY: as above.
+                        let ok = match only.map(|(_, e)| unsafe { e.get(guard) }) {
+                            Some(Some(Child::Node(c))) => {
+                                let cp = c.plen();
+                                entries == 1
+                                    && plen + 1 + cp > STORED
+                                    && plen <= STORED
+                                    && cp <= STORED
+                            }
+                            _ => false,
+                        };
+                        if !ok {
+                            return Err(format!("node at {path:?} holds {entries} entries"));
+                        }
                     }
                     let min = match n.kind() {
                         _ if root => 0,
@@ -924,27 +1197,29 @@ impl Tree {
                     if count < min {
                         return Err(format!("{:?} at {path:?} holds {count}", n.kind()));
                     }
-                    let e = n.end();
+                    let end = n.end();
                     // SAFETY: as above.
-                    match unsafe { e.get(guard) } {
+                    match unsafe { end.get(guard) } {
                         Some(Child::Leaf(l)) if l.key() != path => {
                             return Err(format!("end leaf {:?} at {path:?}", l.key()));
                         }
-                        Some(Child::Node(_)) => return Err("a node in an end slot".into()),
+                        Some(Child::Node(_)) | Some(Child::Inline(_)) => {
+                            return Err("a node or inline entry in an end slot".into())
+                        }
                         _ => {}
                     }
                     let mut seen = 0;
-                    for (b, w) in n.children() {
-                        let mut below = path.to_vec();
+                    for (b, e) in n.children() {
+                        let mut below = path.clone();
                         below.push(b);
-                        stack.push((w, depth + plen + 1, below));
+                        stack.push((e, path.len() + 1, below, whole));
                         seen += 1;
                     }
                     if seen != count {
                         return Err(format!("{seen} children at {path:?}, count {count}"));
                     }
-                    if !e.is_empty() {
-                        stack.push((e, depth + plen, path.to_vec()));
+                    if !end.is_empty() {
+                        stack.push((Entry::of(end), path.len(), path.clone(), whole));
                     }
                 }
             }
@@ -955,22 +1230,22 @@ impl Tree {
 
 impl Drop for Tree {
     fn drop(&mut self) {
-        // No recursion: an explicit stack of words still to free.
-        let mut stack = vec![Word::node(self.root)];
+        // No recursion: an explicit stack of slots still to free.
+        let mut stack = vec![Entry::of(Word::node(self.root))];
         let guard = crossbeam_epoch::pin();
-        while let Some(w) = stack.pop() {
+        while let Some(e) = stack.pop() {
             // SAFETY: with `&mut self` no other thread reaches the tree;
-            // each word is reached once (the tree is a tree).
-            match unsafe { w.get(&guard) } {
-                None => {}
+            // each slot is reached once (the tree is a tree).
+            match unsafe { e.get(&guard) } {
+                None | Some(Child::Inline(_)) => {}
                 Some(Child::Leaf(l)) => {
                     // SAFETY: unreachable now, freed once.
                     let b = unsafe { free_leaf(l.as_ptr().cast()) };
                     self.account.sub(b);
                 }
                 Some(Child::Node(n)) => {
-                    stack.push(n.end());
-                    stack.extend(n.children().map(|(_, w)| w));
+                    stack.push(Entry::of(n.end()));
+                    stack.extend(n.children().map(|(_, e)| e));
                     // SAFETY: its slots were read above; freed once.
                     let b = unsafe { free_node(n.as_ptr().cast()) };
                     self.account.sub(b);

@@ -16,10 +16,14 @@
 //! and every key present throughout is met.
 //!
 //! Leaves with no version visible at the walker's seqno (keys written
-//! later, removals) are stepped over.
+//! later, removals) are stepped over. Inline entries carry only their key's
+//! last bytes: the walker rebuilds their keys from the bytes of its path,
+//! which it keeps in a buffer as it descends (inline entries live only
+//! below paths stored whole, in keys of at most 24 bytes).
 
+use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{LeafRef, RecordRef};
-use crate::node::{Child, NodeRef};
+use crate::node::{prefix_byte, Child, Inline, NodeRef, STORED};
 use crate::tree::Tree;
 use core::cmp::Ordering as Cmp;
 use crossbeam_epoch::Guard;
@@ -32,6 +36,75 @@ struct Frame<'g> {
     node: NodeRef<'g>,
     stamp: Stamp,
     pos: i32,
+    /// The depth of the node's child bytes (after its path).
+    depth: usize,
+}
+
+/// What a step reached: a leaf, or an inline entry with its rebuilt key.
+#[derive(Clone, Copy)]
+enum Reached<'g> {
+    Leaf(LeafRef<'g>),
+    Inline(InlineBytes, Inline),
+}
+
+/// The walker's current entry.
+#[derive(Clone, Copy)]
+pub(crate) enum Cur<'g> {
+    /// A leaf and the version shown.
+    Leaf(LeafRef<'g>, RecordRef<'g>),
+    /// An inline entry: its key and value, copied out of the slot.
+    Inline(InlineBytes, Inline),
+}
+
+impl<'g> Cur<'g> {
+    /// The key.
+    #[inline]
+    pub(crate) fn key(&self) -> Bytes<'g> {
+        match self {
+            Cur::Leaf(l, _) => Bytes::Borrowed(l.key()),
+            Cur::Inline(k, _) => Bytes::Inline(*k),
+        }
+    }
+
+    /// The key, borrowed from `self` (or the tree).
+    #[inline]
+    pub(crate) fn key_slice(&self) -> &[u8] {
+        match self {
+            Cur::Leaf(l, _) => l.key(),
+            Cur::Inline(k, _) => k,
+        }
+    }
+
+    /// The value, borrowed from `self` (or the tree).
+    #[inline]
+    pub(crate) fn value_slice(&self) -> &[u8] {
+        match self {
+            Cur::Leaf(_, r) => r.value(),
+            Cur::Inline(_, i) => i.value_bytes(),
+        }
+    }
+
+    /// The value.
+    #[inline]
+    pub(crate) fn value(&self) -> Bytes<'g> {
+        match self {
+            Cur::Leaf(_, r) => Bytes::Borrowed(r.value()),
+            Cur::Inline(_, i) => {
+                let (v, n) = i.value();
+                Bytes::Inline(InlineBytes::new(&v[..n]))
+            }
+        }
+    }
+
+    /// The seqno of the version shown (0 for an inline entry, which every
+    /// reader sees).
+    #[inline]
+    pub(crate) fn seqno(&self) -> Seqno {
+        match self {
+            Cur::Leaf(_, r) => r.seqno(),
+            Cur::Inline(..) => 0,
+        }
+    }
 }
 
 /// Before every slot of a node.
@@ -54,7 +127,9 @@ pub(crate) struct Walker<'g> {
     /// below this seqno.
     seqno: Option<Seqno>,
     stack: SmallVec<[Frame<'g>; 24]>,
-    cur: Option<(LeafRef<'g>, RecordRef<'g>)>,
+    /// The bytes of the path so far (the first `INLINE_KEY` of them).
+    kbuf: [u8; INLINE_KEY],
+    cur: Option<Cur<'g>>,
     /// Every leaf, with its newest version, tombstones included (for
     /// the sweep).
     raw: bool,
@@ -67,6 +142,7 @@ impl<'g> Walker<'g> {
             guard,
             seqno,
             stack: SmallVec::new(),
+            kbuf: [0; INLINE_KEY],
             cur: None,
             raw: false,
         }
@@ -85,7 +161,7 @@ impl<'g> Walker<'g> {
 
     /// The current entry.
     #[inline]
-    pub(crate) fn current(&self) -> Option<(LeafRef<'g>, RecordRef<'g>)> {
+    pub(crate) fn current(&self) -> Option<Cur<'g>> {
         self.cur
     }
 
@@ -122,7 +198,7 @@ impl<'g> Walker<'g> {
     fn position(
         &mut self,
         dir: Dir,
-        mut find: impl FnMut(&mut Self) -> Result<Option<LeafRef<'g>>, Restart>,
+        mut find: impl FnMut(&mut Self) -> Result<Option<Reached<'g>>, Restart>,
     ) -> bool {
         let mut restarts = 0;
         loop {
@@ -137,15 +213,16 @@ impl<'g> Walker<'g> {
     }
 
     fn step(&mut self, dir: Dir) -> bool {
-        let Some((cur, _)) = self.cur else {
+        let Some(cur) = self.cur else {
             return false;
         };
+        let key = cur.key();
         let mut restarts = 0;
         let mut resume = false;
         loop {
             let found = if resume {
                 // The path went stale: seek past the current key.
-                self.seek_raw(cur.key(), false, dir)
+                self.seek_raw(&key, false, dir)
             } else {
                 self.advance(dir)
             };
@@ -162,41 +239,79 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// The first leaf from `l` on (in `dir`) with a visible version.
-    fn settle(
-        &mut self,
-        mut l: Option<LeafRef<'g>>,
-        dir: Dir,
-    ) -> Result<Option<(LeafRef<'g>, RecordRef<'g>)>, Restart> {
+    /// The first entry from `r` on (in `dir`) with a visible version.
+    fn settle(&mut self, mut r: Option<Reached<'g>>, dir: Dir) -> Result<Option<Cur<'g>>, Restart> {
         loop {
-            let Some(leaf) = l else {
-                return Ok(None);
-            };
-            if self.raw {
-                return Ok(Some((leaf, leaf.newest())));
+            match r {
+                None => return Ok(None),
+                Some(Reached::Inline(k, i)) => return Ok(Some(Cur::Inline(k, i))),
+                Some(Reached::Leaf(leaf)) => {
+                    if self.raw {
+                        return Ok(Some(Cur::Leaf(leaf, leaf.newest())));
+                    }
+                    if let Some(v) = leaf.value_at(self.seqno) {
+                        return Ok(Some(Cur::Leaf(leaf, v)));
+                    }
+                }
             }
-            if let Some(r) = leaf.value_at(self.seqno) {
-                return Ok(Some((leaf, r)));
-            }
-            l = self.advance(dir)?;
+            r = self.advance(dir)?;
         }
     }
 
-    fn push(&mut self, node: NodeRef<'g>, stamp: Stamp, pos: i32) {
-        self.stack.push(Frame { node, stamp, pos });
+    /// Pushes `node` (whose path starts at `depth`) at position `pos`,
+    /// and notes its stored path bytes.
+    fn enter(&mut self, node: NodeRef<'g>, stamp: Stamp, depth: usize, pos: i32) {
+        let plen = node.plen();
+        if plen <= STORED {
+            let prefix = node.prefix();
+            for i in 0..plen {
+                if let Some(b) = self.kbuf.get_mut(depth + i) {
+                    *b = prefix_byte(prefix, i);
+                }
+            }
+        }
+        self.stack.push(Frame {
+            node,
+            stamp,
+            pos,
+            depth: depth + plen,
+        });
     }
 
-    /// The first (or last) leaf of the tree.
-    fn edge(&mut self, dir: Dir) -> Result<Option<LeafRef<'g>>, Restart> {
+    /// Notes the byte of the slot taken at `depth`.
+    #[inline]
+    fn note(&mut self, depth: usize, b: u8) {
+        if let Some(k) = self.kbuf.get_mut(depth) {
+            *k = b;
+        }
+    }
+
+    /// The key of inline entry `i` in the slot of byte `b` at `depth`
+    /// (noted already): the path's bytes, then its tail.
+    fn inline_key(&self, depth: usize, i: Inline) -> Result<InlineBytes, Restart> {
+        let (s, n) = i.suffix();
+        let len = depth + 1 + n;
+        if len > INLINE_KEY {
+            // Only a torn read gets here; validation would fail.
+            return Err(Restart);
+        }
+        let mut k = [0u8; INLINE_KEY];
+        k[..depth + 1].copy_from_slice(&self.kbuf[..depth + 1]);
+        k[depth + 1..len].copy_from_slice(&s[..n]);
+        Ok(InlineBytes::new(&k[..len]))
+    }
+
+    /// The first (or last) entry of the tree.
+    fn edge(&mut self, dir: Dir) -> Result<Option<Reached<'g>>, Restart> {
         self.stack.clear();
         let root = self.tree.root(self.guard);
         let v = root.lock().read_begin()?;
-        self.push(root, v, if dir == Dir::Fwd { BEFORE } else { AFTER });
+        self.enter(root, v, 0, if dir == Dir::Fwd { BEFORE } else { AFTER });
         self.advance(dir)
     }
 
-    /// The next leaf in `dir` after the stack's position.
-    fn advance(&mut self, dir: Dir) -> Result<Option<LeafRef<'g>>, Restart> {
+    /// The next entry in `dir` after the stack's position.
+    fn advance(&mut self, dir: Dir) -> Result<Option<Reached<'g>>, Restart> {
         loop {
             let Some(top) = self.stack.last().copied() else {
                 return Ok(None);
@@ -213,15 +328,21 @@ impl<'g> Walker<'g> {
             if let Some(t) = self.stack.last_mut() {
                 t.pos = pos;
             }
+            if pos > 0 {
+                self.note(top.depth, (pos - 1) as u8);
+            }
             // SAFETY: loaded from a slot of `top.node`, reached under the
             // walker's guard.
             match unsafe { w.get(self.guard) } {
                 None => {}
-                Some(Child::Leaf(l)) => return Ok(Some(l)),
+                Some(Child::Leaf(l)) => return Ok(Some(Reached::Leaf(l))),
+                Some(Child::Inline(i)) => {
+                    return Ok(Some(Reached::Inline(self.inline_key(top.depth, i)?, i)));
+                }
                 Some(Child::Node(c)) => {
                     let s = c.lock().read_begin()?;
                     let start = if dir == Dir::Fwd { BEFORE } else { AFTER };
-                    self.push(c, s, start);
+                    self.enter(c, s, top.depth + 1, start);
                 }
             }
         }
@@ -235,7 +356,7 @@ impl<'g> Walker<'g> {
         key: &[u8],
         inclusive: bool,
         dir: Dir,
-    ) -> Result<Option<LeafRef<'g>>, Restart> {
+    ) -> Result<Option<Reached<'g>>, Restart> {
         self.stack.clear();
         let fwd = dir == Dir::Fwd;
         let mut node = self.tree.root(self.guard);
@@ -251,14 +372,14 @@ impl<'g> Walker<'g> {
                 // backward, none of them.
                 Cmp::Greater => {
                     if fwd {
-                        self.push(node, v, BEFORE);
+                        self.enter(node, v, depth, BEFORE);
                     }
                     return self.advance(dir);
                 }
                 // Every key below sorts below `key`.
                 Cmp::Less => {
                     if !fwd {
-                        self.push(node, v, AFTER);
+                        self.enter(node, v, depth, AFTER);
                     }
                     return self.advance(dir);
                 }
@@ -268,9 +389,9 @@ impl<'g> Walker<'g> {
             if depth_here == key.len() {
                 // The end leaf, if any, is `key`; the children sort above.
                 match (fwd, inclusive) {
-                    (true, true) => self.push(node, v, BEFORE),
-                    (true, false) => self.push(node, v, 0),
-                    (false, true) => self.push(node, v, 1),
+                    (true, true) => self.enter(node, v, depth, BEFORE),
+                    (true, false) => self.enter(node, v, depth, 0),
+                    (false, true) => self.enter(node, v, depth, 1),
                     (false, false) => {}
                 }
                 return self.advance(dir);
@@ -278,19 +399,31 @@ impl<'g> Walker<'g> {
             let b = key[depth_here];
             let w = node.find(b);
             node.lock().check(v)?;
-            self.push(node, v, b as i32 + 1);
+            self.enter(node, v, depth, b as i32 + 1);
+            self.note(depth_here, b);
+            let hit = |c: Cmp| match (fwd, inclusive) {
+                (true, true) => c != Cmp::Less,
+                (true, false) => c == Cmp::Greater,
+                (false, true) => c != Cmp::Greater,
+                (false, false) => c == Cmp::Less,
+            };
             // SAFETY: loaded from a slot of `node`, reached under the guard.
             match unsafe { w.get(self.guard) } {
                 None => return self.advance(dir),
                 Some(Child::Leaf(l)) => {
-                    let c = l.key().cmp(key);
-                    let hit = match (fwd, inclusive) {
-                        (true, true) => c != Cmp::Less,
-                        (true, false) => c == Cmp::Greater,
-                        (false, true) => c != Cmp::Greater,
-                        (false, false) => c == Cmp::Less,
+                    return if hit(l.key().cmp(key)) {
+                        Ok(Some(Reached::Leaf(l)))
+                    } else {
+                        self.advance(dir)
                     };
-                    return if hit { Ok(Some(l)) } else { self.advance(dir) };
+                }
+                Some(Child::Inline(i)) => {
+                    let k = self.inline_key(depth_here, i)?;
+                    return if hit((*k).cmp(key)) {
+                        Ok(Some(Reached::Inline(k, i)))
+                    } else {
+                        self.advance(dir)
+                    };
                 }
                 Some(Child::Node(c)) => {
                     node = c;
