@@ -50,6 +50,17 @@ impl InlineBytes {
     }
 }
 
+impl InlineBytes {
+    /// The first `len` bytes of a full buffer (no variable-length copy).
+    #[inline]
+    pub(crate) fn from_buf(buf: [u8; INLINE_KEY], len: usize) -> Self {
+        InlineBytes {
+            buf,
+            len: len.min(INLINE_KEY) as u8,
+        }
+    }
+}
+
 impl Deref for InlineBytes {
     type Target = [u8];
 

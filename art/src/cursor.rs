@@ -4,7 +4,7 @@
 
 use crate::bytes::Bytes;
 use crate::tree::Tree;
-use crate::walk::{Cur, Walker};
+use crate::walk::Walker;
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::Seqno;
 
@@ -37,95 +37,78 @@ use ordex_core::Seqno;
 /// ```
 pub struct Cursor<'g> {
     walker: Walker<'g>,
-    /// The current entry, kept here so `key` and `value` can borrow it.
-    cur: Option<Cur<'g>>,
 }
 
 impl<'g> Cursor<'g> {
     pub(crate) fn new(tree: &'g Tree, seqno: Option<Seqno>, guard: &'g Guard) -> Self {
         Cursor {
             walker: Walker::new(tree, seqno, guard),
-            cur: None,
         }
     }
 
     /// The current key: borrowed for the guard's lifetime, or copied out
     /// of an inline entry.
     pub fn key_ref(&self) -> Option<Bytes<'g>> {
-        self.walker.current().map(|c| c.key())
+        self.walker.key_bytes()
     }
 
     /// The current value: borrowed for the guard's lifetime, or copied out
     /// of an inline entry.
     pub fn value_ref(&self) -> Option<Bytes<'g>> {
-        self.walker.current().map(|c| c.value())
+        self.walker.value_bytes()
     }
 }
 
 impl core::fmt::Debug for Cursor<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cursor")
-            .field("seqno", &self.walker.seqno())
+            .field("seqno", &self.walker.read_seqno())
             .field("key", &self.key_ref())
             .field("value", &self.value_ref())
             .finish_non_exhaustive()
     }
 }
 
-impl Cursor<'_> {
-    #[inline]
-    fn moved(&mut self, ok: bool) -> bool {
-        self.cur = self.walker.current();
-        ok
-    }
-}
-
 impl ordex_core::Cursor for Cursor<'_> {
     #[inline]
     fn seek(&mut self, key: &[u8]) -> bool {
-        let ok = self.walker.seek(key, true);
-        self.moved(ok)
+        self.walker.seek(key, true)
     }
     #[inline]
     fn seek_for_prev(&mut self, key: &[u8]) -> bool {
-        let ok = self.walker.seek_back(key, true);
-        self.moved(ok)
+        self.walker.seek_back(key, true)
     }
     #[inline]
     fn first(&mut self) -> bool {
-        let ok = self.walker.first();
-        self.moved(ok)
+        self.walker.first()
     }
     #[inline]
     fn last(&mut self) -> bool {
-        let ok = self.walker.last();
-        self.moved(ok)
+        self.walker.last()
     }
     #[inline]
     fn next(&mut self) -> bool {
-        let ok = self.walker.next();
-        self.moved(ok)
+        self.walker.next()
     }
     #[inline]
     fn prev(&mut self) -> bool {
-        let ok = self.walker.prev();
-        self.moved(ok)
+        self.walker.prev()
     }
     #[inline]
     fn valid(&self) -> bool {
-        self.cur.is_some()
+        self.walker.current().is_some()
     }
     #[inline]
     fn key(&self) -> Option<&[u8]> {
-        self.cur.as_ref().map(Cur::key_slice)
+        self.walker.key()
     }
     #[inline]
     fn value(&self) -> Option<&[u8]> {
-        self.cur.as_ref().map(Cur::value_slice)
+        self.walker.value()
     }
     #[inline]
     fn seqno(&self) -> Option<Seqno> {
-        self.cur.as_ref().map(Cur::seqno)
+        self.walker.seqno()
     }
 }
 

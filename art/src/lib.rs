@@ -512,8 +512,11 @@ impl<'g> Iterator for Range<'g> {
                 (Bound::Unbounded, false) => self.walker.last(),
             }
         };
-        let cur = ok.then(|| self.walker.current()).flatten()?;
-        let key = cur.key();
+        if !ok {
+            self.done = true;
+            return None;
+        }
+        let key = self.walker.key_bytes()?;
         let out = if fwd {
             past_end(&key, self.stop.as_ref().map(Vec::as_slice))
         } else {
@@ -523,7 +526,7 @@ impl<'g> Iterator for Range<'g> {
             self.done = true;
             return None;
         }
-        Some((key, cur.value()))
+        Some((key, self.walker.value_bytes()?))
     }
 }
 
@@ -546,13 +549,14 @@ fn scan(
     };
     let mut n = 0;
     while ok {
-        let Some(cur) = w.current() else { break };
-        let key = cur.key_slice();
+        let (Some(key), Some(value)) = (w.key(), w.value()) else {
+            break;
+        };
         if past_end(key, to) {
             break;
         }
         n += 1;
-        if !f(key, cur.value_slice()) {
+        if !f(key, value) {
             break;
         }
         ok = w.next();
@@ -571,12 +575,14 @@ fn scan_prefix(
     let mut ok = w.seek(prefix, true);
     let mut n = 0;
     while ok {
-        let Some(cur) = w.current() else { break };
-        if !cur.key_slice().starts_with(prefix) {
+        let (Some(key), Some(value)) = (w.key(), w.value()) else {
+            break;
+        };
+        if !key.starts_with(prefix) {
             break;
         }
         n += 1;
-        if !f(cur.key_slice(), cur.value_slice()) {
+        if !f(key, value) {
             break;
         }
         ok = w.next();

@@ -264,12 +264,11 @@ impl Inline {
     /// The key's bytes after the slot's byte.
     #[inline]
     pub(crate) fn suffix(self) -> ([u8; INLINE_SUFFIX], usize) {
-        let w = self.0.word.0;
-        let len = ((w >> 2) & 0b111).min(INLINE_SUFFIX);
+        let w = self.0.word.0 as u64;
+        let len = ((w >> 2) & 0b111).min(INLINE_SUFFIX as u64) as usize;
+        let all = (w >> 9).to_le_bytes();
         let mut out = [0u8; INLINE_SUFFIX];
-        for (i, b) in out.iter_mut().enumerate().take(len) {
-            *b = (w >> (9 + 8 * i)) as u8;
-        }
+        out.copy_from_slice(&all[..INLINE_SUFFIX]);
         (out, len)
     }
 

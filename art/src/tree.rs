@@ -111,7 +111,9 @@ impl<'g> Val<'g> {
             Val::Rec(r) => Bytes::Borrowed(r.value()),
             Val::Inline(i) => {
                 let (v, n) = i.value();
-                Bytes::Inline(InlineBytes::new(&v[..n]))
+                let mut buf = [0u8; INLINE_KEY];
+                buf[..8].copy_from_slice(&v);
+                Bytes::Inline(InlineBytes::from_buf(buf, n))
             }
         }
     }

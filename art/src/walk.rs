@@ -40,71 +40,12 @@ struct Frame<'g> {
     depth: usize,
 }
 
-/// What a step reached: a leaf, or an inline entry with its rebuilt key.
+/// What a step reached: a leaf, or an inline entry (whose key the walker
+/// has rebuilt in its buffer, `len` bytes).
 #[derive(Clone, Copy)]
 enum Reached<'g> {
     Leaf(LeafRef<'g>),
-    Inline(InlineBytes, Inline),
-}
-
-/// The walker's current entry.
-#[derive(Clone, Copy)]
-pub(crate) enum Cur<'g> {
-    /// A leaf and the version shown.
-    Leaf(LeafRef<'g>, RecordRef<'g>),
-    /// An inline entry: its key and value, copied out of the slot.
-    Inline(InlineBytes, Inline),
-}
-
-impl<'g> Cur<'g> {
-    /// The key.
-    #[inline]
-    pub(crate) fn key(&self) -> Bytes<'g> {
-        match self {
-            Cur::Leaf(l, _) => Bytes::Borrowed(l.key()),
-            Cur::Inline(k, _) => Bytes::Inline(*k),
-        }
-    }
-
-    /// The key, borrowed from `self` (or the tree).
-    #[inline]
-    pub(crate) fn key_slice(&self) -> &[u8] {
-        match self {
-            Cur::Leaf(l, _) => l.key(),
-            Cur::Inline(k, _) => k,
-        }
-    }
-
-    /// The value, borrowed from `self` (or the tree).
-    #[inline]
-    pub(crate) fn value_slice(&self) -> &[u8] {
-        match self {
-            Cur::Leaf(_, r) => r.value(),
-            Cur::Inline(_, i) => i.value_bytes(),
-        }
-    }
-
-    /// The value.
-    #[inline]
-    pub(crate) fn value(&self) -> Bytes<'g> {
-        match self {
-            Cur::Leaf(_, r) => Bytes::Borrowed(r.value()),
-            Cur::Inline(_, i) => {
-                let (v, n) = i.value();
-                Bytes::Inline(InlineBytes::new(&v[..n]))
-            }
-        }
-    }
-
-    /// The seqno of the version shown (0 for an inline entry, which every
-    /// reader sees).
-    #[inline]
-    pub(crate) fn seqno(&self) -> Seqno {
-        match self {
-            Cur::Leaf(_, r) => r.seqno(),
-            Cur::Inline(..) => 0,
-        }
-    }
+    Inline(u8, Inline),
 }
 
 /// Before every slot of a node.
@@ -117,6 +58,15 @@ const AFTER: i32 = 257;
 pub(crate) enum Dir {
     Fwd,
     Bwd,
+}
+
+/// The walker's current entry.
+#[derive(Clone, Copy)]
+pub(crate) enum Cur<'g> {
+    /// A leaf and the version shown.
+    Leaf(LeafRef<'g>, RecordRef<'g>),
+    /// An inline entry; its key is the first `len` bytes of the buffer.
+    Inline(u8, Inline),
 }
 
 /// See the [module docs](self).
@@ -155,7 +105,7 @@ impl<'g> Walker<'g> {
     }
 
     /// The seqno it reads at.
-    pub(crate) fn seqno(&self) -> Option<Seqno> {
+    pub(crate) fn read_seqno(&self) -> Option<Seqno> {
         self.seqno
     }
 
@@ -163,6 +113,58 @@ impl<'g> Walker<'g> {
     #[inline]
     pub(crate) fn current(&self) -> Option<Cur<'g>> {
         self.cur
+    }
+
+    /// The current key, borrowed from the walker (or the tree).
+    #[inline]
+    pub(crate) fn key(&self) -> Option<&[u8]> {
+        match self.cur.as_ref()? {
+            Cur::Leaf(l, _) => Some(l.key()),
+            Cur::Inline(len, _) => Some(&self.kbuf[..*len as usize]),
+        }
+    }
+
+    /// The current value, borrowed from the walker (or the tree).
+    #[inline]
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        match self.cur.as_ref()? {
+            Cur::Leaf(_, r) => Some(r.value()),
+            Cur::Inline(_, i) => Some(i.value_bytes()),
+        }
+    }
+
+    /// The current key, to keep for the guard's lifetime.
+    pub(crate) fn key_bytes(&self) -> Option<Bytes<'g>> {
+        match self.cur? {
+            Cur::Leaf(l, _) => Some(Bytes::Borrowed(l.key())),
+            Cur::Inline(len, _) => Some(Bytes::Inline(InlineBytes::from_buf(
+                self.kbuf,
+                len as usize,
+            ))),
+        }
+    }
+
+    /// The current value, to keep for the guard's lifetime.
+    pub(crate) fn value_bytes(&self) -> Option<Bytes<'g>> {
+        match self.cur? {
+            Cur::Leaf(_, r) => Some(Bytes::Borrowed(r.value())),
+            Cur::Inline(_, i) => {
+                let (v, n) = i.value();
+                let mut buf = [0u8; INLINE_KEY];
+                buf[..8].copy_from_slice(&v);
+                Some(Bytes::Inline(InlineBytes::from_buf(buf, n)))
+            }
+        }
+    }
+
+    /// The seqno of the version shown (0 for an inline entry, which every
+    /// reader sees).
+    #[inline]
+    pub(crate) fn seqno(&self) -> Option<Seqno> {
+        match self.cur? {
+            Cur::Leaf(_, r) => Some(r.seqno()),
+            Cur::Inline(..) => Some(0),
+        }
     }
 
     /// Moves to the first key at or above `key` (`inclusive`) or above it.
@@ -213,10 +215,9 @@ impl<'g> Walker<'g> {
     }
 
     fn step(&mut self, dir: Dir) -> bool {
-        let Some(cur) = self.cur else {
+        let Some(key) = self.key_bytes() else {
             return false;
         };
-        let key = cur.key();
         let mut restarts = 0;
         let mut resume = false;
         loop {
@@ -244,7 +245,7 @@ impl<'g> Walker<'g> {
         loop {
             match r {
                 None => return Ok(None),
-                Some(Reached::Inline(k, i)) => return Ok(Some(Cur::Inline(k, i))),
+                Some(Reached::Inline(len, i)) => return Ok(Some(Cur::Inline(len, i))),
                 Some(Reached::Leaf(leaf)) => {
                     if self.raw {
                         return Ok(Some(Cur::Leaf(leaf, leaf.newest())));
@@ -286,19 +287,23 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// The key of inline entry `i` in the slot of byte `b` at `depth`
-    /// (noted already): the path's bytes, then its tail.
-    fn inline_key(&self, depth: usize, i: Inline) -> Result<InlineBytes, Restart> {
+    /// Rebuilds the key of inline entry `i` in the slot whose byte (at
+    /// `depth`) is noted already: its tail goes in the buffer after it
+    /// (positions no frame uses: deeper ones note theirs again). Returns
+    /// the key's length.
+    fn inline_key(&mut self, depth: usize, i: Inline) -> Result<u8, Restart> {
         let (s, n) = i.suffix();
         let len = depth + 1 + n;
-        if len > INLINE_KEY {
+        if let Some(tail) = self.kbuf.get_mut(depth + 1..depth + 1 + s.len()) {
+            // All six bytes at once (those past the key are scratch).
+            tail.copy_from_slice(&s);
+        } else if let Some(tail) = self.kbuf.get_mut(depth + 1..len) {
+            tail.copy_from_slice(&s[..n]);
+        } else {
             // Only a torn read gets here; validation would fail.
             return Err(Restart);
         }
-        let mut k = [0u8; INLINE_KEY];
-        k[..depth + 1].copy_from_slice(&self.kbuf[..depth + 1]);
-        k[depth + 1..len].copy_from_slice(&s[..n]);
-        Ok(InlineBytes::new(&k[..len]))
+        Ok(len as u8)
     }
 
     /// The first (or last) entry of the tree.
@@ -418,9 +423,9 @@ impl<'g> Walker<'g> {
                     };
                 }
                 Some(Child::Inline(i)) => {
-                    let k = self.inline_key(depth_here, i)?;
-                    return if hit((*k).cmp(key)) {
-                        Ok(Some(Reached::Inline(k, i)))
+                    let len = self.inline_key(depth_here, i)?;
+                    return if hit(self.kbuf[..len as usize].cmp(key)) {
+                        Ok(Some(Reached::Inline(len, i)))
                     } else {
                         self.advance(dir)
                     };
