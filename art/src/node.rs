@@ -111,16 +111,14 @@ pub(crate) struct Header {
 struct N4 {
     h: Header,
     keys: AtomicU32,
-    children: [AtomicUsize; 4],
-    values: [AtomicU64; 4],
+    slots: [Slot; 4],
 }
 
 #[repr(C)]
 struct N16 {
     h: Header,
     keys: [AtomicU64; 2],
-    children: [AtomicUsize; 16],
-    values: [AtomicU64; 16],
+    slots: [Slot; 16],
 }
 
 #[repr(C)]
@@ -128,15 +126,21 @@ struct N48 {
     h: Header,
     /// Per byte: 0, or the child's slot plus one.
     index: [AtomicU8; 256],
-    children: [AtomicUsize; 48],
-    values: [AtomicU64; 48],
+    slots: [Slot; 48],
 }
 
 #[repr(C)]
 struct N256 {
     h: Header,
-    children: [AtomicUsize; 256],
-    values: [AtomicU64; 256],
+    slots: [Slot; 256],
+}
+
+/// A child slot: its word and, beside it (one cache line for both), the
+/// value word of an inline entry.
+#[repr(C)]
+struct Slot {
+    word: AtomicUsize,
+    value: AtomicU64,
 }
 
 /// A slot's word: empty, a node, a leaf (tag `01`), or an inline entry
@@ -442,7 +446,7 @@ impl<'g> NodeRef<'g> {
                 let count = self.count();
                 for i in 0..count {
                     if (keys >> (8 * i)) as u8 == b {
-                        return load(&n.children, &n.values, i);
+                        return load(&n.slots, i);
                     }
                 }
                 Entry::EMPTY
@@ -451,7 +455,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n16();
                 let keys = [n.keys[0].load(R), n.keys[1].load(R)];
                 match find16(keys, self.count(), b) {
-                    Some(i) => load(&n.children, &n.values, i),
+                    Some(i) => load(&n.slots, i),
                     None => Entry::EMPTY,
                 }
             }
@@ -461,12 +465,12 @@ impl<'g> NodeRef<'g> {
                 if i == 0 {
                     Entry::EMPTY
                 } else {
-                    load(&n.children, &n.values, (i - 1) % 48)
+                    load(&n.slots, (i - 1) % 48)
                 }
             }
             Kind::N256 => {
                 let n = self.n256();
-                load(&n.children, &n.values, b as usize)
+                load(&n.slots, b as usize)
             }
         }
     }
@@ -497,7 +501,7 @@ impl<'g> NodeRef<'g> {
                     }
                 }
                 let (k, i) = best?;
-                Some((k as i32 + 1, load(&n.children, &n.values, i)))
+                Some((k as i32 + 1, load(&n.slots, i)))
             }
             Kind::N16 => {
                 let n = self.n16();
@@ -510,14 +514,14 @@ impl<'g> NodeRef<'g> {
                     }
                 }
                 let (k, i) = best?;
-                Some((k as i32 + 1, load(&n.children, &n.values, i)))
+                Some((k as i32 + 1, load(&n.slots, i)))
             }
             Kind::N48 => {
                 let n = self.n48();
                 for b in from..256 {
                     let i = n.index[b].load(R) as usize;
                     if i != 0 {
-                        let w = load(&n.children, &n.values, (i - 1) % 48);
+                        let w = load(&n.slots, (i - 1) % 48);
                         if !w.is_empty() {
                             return Some((b as i32 + 1, w));
                         }
@@ -528,8 +532,8 @@ impl<'g> NodeRef<'g> {
             Kind::N256 => {
                 let n = self.n256();
                 for b in from..256 {
-                    if n.children[b].load(R) != 0 {
-                        return Some((b as i32 + 1, load(&n.children, &n.values, b)));
+                    if occupied(&n.slots, b) {
+                        return Some((b as i32 + 1, load(&n.slots, b)));
                     }
                 }
                 None
@@ -556,7 +560,7 @@ impl<'g> NodeRef<'g> {
                         best = Some((k, i));
                     }
                 }
-                best.map(|(k, i)| (k as i32 + 1, load(&n.children, &n.values, i)))
+                best.map(|(k, i)| (k as i32 + 1, load(&n.slots, i)))
             }
             Kind::N16 => {
                 let n = self.n16();
@@ -568,7 +572,7 @@ impl<'g> NodeRef<'g> {
                         best = Some((k, i));
                     }
                 }
-                best.map(|(k, i)| (k as i32 + 1, load(&n.children, &n.values, i)))
+                best.map(|(k, i)| (k as i32 + 1, load(&n.slots, i)))
             }
             Kind::N48 => {
                 let n = self.n48();
@@ -577,15 +581,15 @@ impl<'g> NodeRef<'g> {
                     if i == 0 {
                         return None;
                     }
-                    let w = load(&n.children, &n.values, (i - 1) % 48);
+                    let w = load(&n.slots, (i - 1) % 48);
                     (!w.is_empty()).then_some((b as i32 + 1, w))
                 })
             }
             Kind::N256 => {
                 let n = self.n256();
                 (0..below).rev().find_map(|b| {
-                    (n.children[b].load(R) != 0)
-                        .then(|| (b as i32 + 1, load(&n.children, &n.values, b)))
+                    occupied(&n.slots, b)
+                        .then(|| (b as i32 + 1, load(&n.slots, b)))
                 })
             }
         };
@@ -633,12 +637,12 @@ impl<'g> NodeRef<'g> {
                 // Shift the tail one slot up, from the top down.
                 let mut k = keys;
                 for i in (at..count).rev() {
-                    shift(&n.children, &n.values, i, i + 1);
+                    shift(&n.slots, i, i + 1);
                     let kb = (keys >> (8 * i)) as u8;
                     k = (k & !(0xff << (8 * (i + 1)))) | (u32::from(kb) << (8 * (i + 1)));
                 }
                 k = (k & !(0xff << (8 * at))) | (u32::from(b) << (8 * at));
-                store(&n.children, &n.values, at, w);
+                store(&n.slots, at, w);
                 n.keys.store(k, R);
             }
             Kind::N16 => {
@@ -647,25 +651,25 @@ impl<'g> NodeRef<'g> {
                 let at = rank16(keys, count, b);
                 let mut k = keys;
                 for i in (at..count).rev() {
-                    shift(&n.children, &n.values, i, i + 1);
+                    shift(&n.slots, i, i + 1);
                     k = with_key(k, i + 1, key_at(keys, i));
                 }
                 k = with_key(k, at, b);
-                store(&n.children, &n.values, at, w);
+                store(&n.slots, at, w);
                 n.keys[0].store(k[0], R);
                 n.keys[1].store(k[1], R);
             }
             Kind::N48 => {
                 let n = self.n48();
                 let slot = (0..48)
-                    .find(|&i| n.children[i].load(R) == 0)
+                    .find(|&i| !occupied(&n.slots, i))
                     .expect("a Node48 that is not full has a free slot");
-                store(&n.children, &n.values, slot, w);
+                store(&n.slots, slot, w);
                 n.index[b as usize].store(slot as u8 + 1, R);
             }
             Kind::N256 => {
                 let n = self.n256();
-                store(&n.children, &n.values, b as usize, w);
+                store(&n.slots, b as usize, w);
             }
         }
         self.h().count.store(count as u16 + 1, R);
@@ -680,23 +684,23 @@ impl<'g> NodeRef<'g> {
                 let i = (0..self.count())
                     .find(|&i| (keys >> (8 * i)) as u8 == b)
                     .expect("replace of a present byte");
-                store(&n.children, &n.values, i, w);
+                store(&n.slots, i, w);
             }
             Kind::N16 => {
                 let n = self.n16();
                 let keys = [n.keys[0].load(R), n.keys[1].load(R)];
                 let i = find16(keys, self.count(), b).expect("replace of a present byte");
-                store(&n.children, &n.values, i, w);
+                store(&n.slots, i, w);
             }
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
                 debug_assert!(i != 0);
-                store(&n.children, &n.values, i - 1, w);
+                store(&n.slots, i - 1, w);
             }
             Kind::N256 => {
                 let n = self.n256();
-                store(&n.children, &n.values, b as usize, w);
+                store(&n.slots, b as usize, w);
             }
         }
     }
@@ -713,11 +717,11 @@ impl<'g> NodeRef<'g> {
                     .expect("remove of a present byte");
                 let mut k = keys;
                 for i in at..count - 1 {
-                    shift(&n.children, &n.values, i + 1, i);
+                    shift(&n.slots, i + 1, i);
                     let kb = (keys >> (8 * (i + 1))) as u8;
                     k = (k & !(0xff << (8 * i))) | (u32::from(kb) << (8 * i));
                 }
-                store(&n.children, &n.values, count - 1, Entry::EMPTY);
+                store(&n.slots, count - 1, Entry::EMPTY);
                 n.keys.store(k, R);
             }
             Kind::N16 => {
@@ -726,10 +730,10 @@ impl<'g> NodeRef<'g> {
                 let at = find16(keys, count, b).expect("remove of a present byte");
                 let mut k = keys;
                 for i in at..count - 1 {
-                    shift(&n.children, &n.values, i + 1, i);
+                    shift(&n.slots, i + 1, i);
                     k = with_key(k, i, key_at(keys, i + 1));
                 }
-                store(&n.children, &n.values, count - 1, Entry::EMPTY);
+                store(&n.slots, count - 1, Entry::EMPTY);
                 n.keys[0].store(k[0], R);
                 n.keys[1].store(k[1], R);
             }
@@ -738,11 +742,11 @@ impl<'g> NodeRef<'g> {
                 let i = n.index[b as usize].load(R) as usize;
                 debug_assert!(i != 0);
                 n.index[b as usize].store(0, R);
-                store(&n.children, &n.values, i - 1, Entry::EMPTY);
+                store(&n.slots, i - 1, Entry::EMPTY);
             }
             Kind::N256 => {
                 let n = self.n256();
-                store(&n.children, &n.values, b as usize, Entry::EMPTY);
+                store(&n.slots, b as usize, Entry::EMPTY);
             }
         }
         self.h().count.store(count as u16 - 1, R);
@@ -799,34 +803,40 @@ impl Header {
     }
 }
 
-fn slots<const K: usize>() -> [AtomicUsize; K] {
-    core::array::from_fn(|_| AtomicUsize::new(0))
+fn slots<const K: usize>() -> [Slot; K] {
+    core::array::from_fn(|_| Slot {
+        word: AtomicUsize::new(0),
+        value: AtomicU64::new(0),
+    })
 }
 
 /// Slot `i`'s entry (its value word only for an inline entry).
 #[inline]
-fn load(children: &[AtomicUsize], values: &[AtomicU64], i: usize) -> Entry {
-    let word = Word(children[i].load(R));
-    let value = if word.is_inline() {
-        values[i].load(R)
-    } else {
-        0
-    };
+fn load(slots: &[Slot], i: usize) -> Entry {
+    let s = &slots[i];
+    let word = Word(s.word.load(R));
+    let value = if word.is_inline() { s.value.load(R) } else { 0 };
     Entry { word, value }
+}
+
+/// Whether slot `i` holds anything.
+#[inline]
+fn occupied(slots: &[Slot], i: usize) -> bool {
+    slots[i].word.load(R) != 0
 }
 
 /// Stores `e` in slot `i` (under the latch).
 #[inline]
-fn store(children: &[AtomicUsize], values: &[AtomicU64], i: usize, e: Entry) {
-    values[i].store(e.value, R);
-    children[i].store(e.word.0, R);
+fn store(slots: &[Slot], i: usize, e: Entry) {
+    slots[i].value.store(e.value, R);
+    slots[i].word.store(e.word.0, R);
 }
 
 /// Moves slot `from` to slot `to` (under the latch).
 #[inline]
-fn shift(children: &[AtomicUsize], values: &[AtomicU64], from: usize, to: usize) {
-    values[to].store(values[from].load(R), R);
-    children[to].store(children[from].load(R), R);
+fn shift(slots: &[Slot], from: usize, to: usize) {
+    slots[to].value.store(slots[from].value.load(R), R);
+    slots[to].word.store(slots[from].word.load(R), R);
 }
 
 /// A new, empty node of `kind` with the given compressed path, not yet
@@ -837,28 +847,24 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>
         Kind::N4 => Box::into_raw(Box::new(N4 {
             h,
             keys: AtomicU32::new(0),
-            children: slots(),
-            values: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: slots(),
         }))
         .cast(),
         Kind::N16 => Box::into_raw(Box::new(N16 {
             h,
             keys: [AtomicU64::new(0), AtomicU64::new(0)],
-            children: slots(),
-            values: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: slots(),
         }))
         .cast(),
         Kind::N48 => Box::into_raw(Box::new(N48 {
             h,
             index: core::array::from_fn(|_| AtomicU8::new(0)),
-            children: slots(),
-            values: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: slots(),
         }))
         .cast(),
         Kind::N256 => Box::into_raw(Box::new(N256 {
             h,
-            children: slots(),
-            values: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: slots(),
         }))
         .cast(),
     };

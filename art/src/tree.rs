@@ -328,16 +328,30 @@ impl Tree {
     /// read optimistically; the caller validates `node` afterwards. Only
     /// for nodes whose path is longer than the stored bytes, below which
     /// no inline entry lives.
+    ///
+    /// It follows `key`'s bytes (from `depth`, where `node`'s path starts)
+    /// while it can, so the leaf it reads is one an insert or seek of
+    /// `key` goes near anyway (in cache: the newest of ascending keys),
+    /// then any first entry.
     pub(crate) fn any_leaf<'g>(
         &'g self,
         node: NodeRef<'g>,
+        key: &[u8],
+        depth: usize,
         guard: &'g Guard,
     ) -> Result<LeafRef<'g>, Restart> {
         let mut n = node;
+        let mut d = depth;
         loop {
             let v = n.lock().read_begin()?;
-            let first = n.next_slot(-1);
+            d += n.plen();
+            let near = match key.get(d) {
+                Some(&b) => Some(n.find(b)).filter(|e| !e.is_empty()),
+                None => None,
+            };
+            let first = near.map(|e| (0, e)).or_else(|| n.next_slot(-1));
             n.lock().check(v)?;
+            d += 1;
             let (_, e) = first.ok_or(Restart)?;
             // SAFETY: loaded from a slot of `n`, reached under `guard`.
             match unsafe { e.get(guard) } {
@@ -358,12 +372,13 @@ impl Tree {
         node: NodeRef<'g>,
         v: Stamp,
         plen: usize,
+        key: &[u8],
         depth: usize,
         guard: &'g Guard,
     ) -> Result<PathBytes<'g>, Restart> {
         let stored = node.prefix();
         let leaf_key = if plen > STORED {
-            let k = self.any_leaf(node, guard)?.key();
+            let k = self.any_leaf(node, key, depth, guard)?.key();
             node.lock().check(v)?;
             if k.len() < depth + plen {
                 return Err(Restart);
@@ -406,7 +421,7 @@ impl Tree {
             }
         }
         if plen > STORED {
-            let path = self.path_bytes(node, v, plen, depth, guard)?;
+            let path = self.path_bytes(node, v, plen, key, depth, guard)?;
             Ok(mismatch(&path, plen, key, depth).map_or(Cmp::Equal, |(_, c)| c))
         } else {
             Ok(Cmp::Equal)
@@ -431,7 +446,7 @@ impl Tree {
             let v = node.lock().read_begin()?;
             let plen = node.plen();
             if plen > 0 {
-                let path = self.path_bytes(node, v, plen, depth, guard)?;
+                let path = self.path_bytes(node, v, plen, key, depth, guard)?;
                 if let Some((at, _)) = mismatch(&path, plen, key, depth) {
                     let p = parent.as_ref().expect("the root has no compressed path");
                     return self.split_path(p, node, v, &path, plen, at, key, value, depth, whole);
@@ -1157,7 +1172,7 @@ impl Tree {
                         p
                     } else {
                         let r = self
-                            .any_leaf(n, guard)
+                            .any_leaf(n, &[], depth, guard)
                             .map_err(|_| format!("no leaf below the node at {above:?}"))?
                             .key();
                         if !r.starts_with(&above) || r.len() < depth + plen {
