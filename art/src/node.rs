@@ -294,8 +294,18 @@ impl Inline {
     /// Whether its key tail is `tail`.
     #[inline]
     pub(crate) fn suffix_is(self, tail: &[u8]) -> bool {
-        let (s, n) = self.suffix();
-        s[..n] == *tail
+        let w = self.0.word.0 as u64;
+        let n = ((w >> 2) & 0b111) as usize;
+        if tail.len() != n || n > INLINE_SUFFIX {
+            return false;
+        }
+        // Packed like the word's bytes, compared in one go (no memcmp).
+        let mut packed = 0u64;
+        for (i, &b) in tail.iter().enumerate() {
+            packed |= u64::from(b) << (8 * i);
+        }
+        let mask = (1u64 << (8 * n)) - 1;
+        (w >> 9) & mask == packed
     }
 }
 
@@ -587,10 +597,9 @@ impl<'g> NodeRef<'g> {
             }
             Kind::N256 => {
                 let n = self.n256();
-                (0..below).rev().find_map(|b| {
-                    occupied(&n.slots, b)
-                        .then(|| (b as i32 + 1, load(&n.slots, b)))
-                })
+                (0..below)
+                    .rev()
+                    .find_map(|b| occupied(&n.slots, b).then(|| (b as i32 + 1, load(&n.slots, b))))
             }
         };
         if child.is_some() {
@@ -862,11 +871,7 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>
             slots: slots(),
         }))
         .cast(),
-        Kind::N256 => Box::into_raw(Box::new(N256 {
-            h,
-            slots: slots(),
-        }))
-        .cast(),
+        Kind::N256 => Box::into_raw(Box::new(N256 { h, slots: slots() })).cast(),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
