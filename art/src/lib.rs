@@ -16,7 +16,7 @@
 //!   that key's leaf, placed where the key first differs from the others;
 //!   a chain of one-child nodes is one node with a compressed path.
 //!   Compression is hybrid: a node stores the path's length and its first
-//!   8 bytes; lookups skip the rest and compare the whole key at the leaf,
+//!   16 bytes; lookups skip the rest and compare the whole key at the leaf,
 //!   inserts and seeks read it from a leaf below the node.
 //! - **Any byte string is a key**, the empty one included, and keys may be
 //!   prefixes of each other: the key that ends at a node is held by that

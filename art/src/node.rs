@@ -90,8 +90,13 @@ impl Kind {
 
 /// Prefix bytes stored in the node; a longer compressed path keeps only
 /// its length beyond these, and searches check its other bytes at the
-/// leaf (hybrid path compression).
-pub(crate) const STORED: usize = 8;
+/// leaf (hybrid path compression). 16: ids and composite keys behind a
+/// fixed table prefix share more than 8.
+pub(crate) const STORED: usize = 16;
+
+/// A node's stored path bytes, byte `i` in bits `8 (i % 8)..` of word
+/// `i / 8`.
+pub(crate) type Prefix = [u64; 2];
 
 /// What every node starts with.
 #[repr(C)]
@@ -100,8 +105,8 @@ pub(crate) struct Header {
     /// The leaf of the key that ends at this node (its length is the
     /// node's depth plus its prefix), sorting before every child.
     end: AtomicUsize,
-    /// The first `min(plen, STORED)` prefix bytes, byte `i` in bits `8i..`.
-    prefix: AtomicU64,
+    /// The first `min(plen, STORED)` prefix bytes (see [`Prefix`]).
+    prefix: [AtomicU64; 2],
     plen: AtomicU32,
     count: AtomicU16,
     kind: u8,
@@ -430,8 +435,9 @@ impl<'g> NodeRef<'g> {
 
     /// The stored prefix bytes (the first `min(plen, STORED)`).
     #[inline]
-    pub(crate) fn prefix(self) -> u64 {
-        self.h().prefix.load(R)
+    pub(crate) fn prefix(self) -> Prefix {
+        let p = &self.h().prefix;
+        [p[0].load(R), p[1].load(R)]
     }
 
     /// The leaf of the key that ends here.
@@ -617,9 +623,10 @@ impl<'g> NodeRef<'g> {
     }
 
     /// Sets the compressed path.
-    pub(crate) fn set_prefix(self, plen: usize, prefix: u64) {
+    pub(crate) fn set_prefix(self, plen: usize, prefix: Prefix) {
         self.h().plen.store(plen as u32, R);
-        self.h().prefix.store(prefix, R);
+        self.h().prefix[0].store(prefix[0], R);
+        self.h().prefix[1].store(prefix[1], R);
     }
 
     /// Whether adding a child needs a larger node.
@@ -800,11 +807,11 @@ impl<'g> NodeRef<'g> {
 }
 
 impl Header {
-    fn new(kind: Kind, plen: usize, prefix: u64) -> Header {
+    fn new(kind: Kind, plen: usize, prefix: Prefix) -> Header {
         Header {
             lock: VersionLock::new(),
             end: AtomicUsize::new(0),
-            prefix: AtomicU64::new(prefix),
+            prefix: [AtomicU64::new(prefix[0]), AtomicU64::new(prefix[1])],
             plen: AtomicU32::new(plen as u32),
             count: AtomicU16::new(0),
             kind: kind as u8,
@@ -850,7 +857,7 @@ fn shift(slots: &[Slot], from: usize, to: usize) {
 
 /// A new, empty node of `kind` with the given compressed path, not yet
 /// published; returns it and its size in bytes.
-pub(crate) fn new_node(kind: Kind, plen: usize, prefix: u64) -> (NonNull<Header>, usize) {
+pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Header>, usize) {
     let h = Header::new(kind, plen, prefix);
     let p: *mut Header = match kind {
         Kind::N4 => Box::into_raw(Box::new(N4 {
@@ -905,19 +912,19 @@ fn u64_bytes(v: &u64) -> &[u8; 8] {
     unsafe { &*(v as *const u64).cast::<[u8; 8]>() }
 }
 
-/// Packs `bytes` (at most [`STORED`]) as a node's stored prefix.
-pub(crate) fn pack_prefix(bytes: &[u8]) -> u64 {
-    let mut p = 0u64;
+/// Packs `bytes` (the first [`STORED`] of them) as a node's stored prefix.
+pub(crate) fn pack_prefix(bytes: &[u8]) -> Prefix {
+    let mut p = [0u64; 2];
     for (i, &b) in bytes.iter().take(STORED).enumerate() {
-        p |= u64::from(b) << (8 * i);
+        p[i / 8] |= u64::from(b) << (8 * (i % 8));
     }
     p
 }
 
 /// Byte `i` of a stored prefix.
 #[inline]
-pub(crate) fn prefix_byte(prefix: u64, i: usize) -> u8 {
-    (prefix >> (8 * i)) as u8
+pub(crate) fn prefix_byte(prefix: Prefix, i: usize) -> u8 {
+    (prefix[(i / 8) % 2] >> (8 * (i % 8))) as u8
 }
 
 #[cfg(all(test, not(loom)))]
@@ -930,7 +937,7 @@ mod tests {
     fn kinds_keep_their_children_in_order() {
         let guard = crossbeam_epoch::pin();
         for kind in Kind::ALL {
-            let (p, _) = new_node(kind, 0, 0);
+            let (p, _) = new_node(kind, 0, [0, 0]);
             // SAFETY: fresh and ours.
             let n = unsafe { NodeRef::from_raw(p) };
             let cap = kind.capacity();
@@ -1005,7 +1012,7 @@ mod tests {
         }
         assert!(Inline::new(b"1234567", b"").is_none());
         assert!(Inline::new(b"", b"123456789").is_none());
-        let (p, _) = new_node(Kind::N4, 0, 0);
+        let (p, _) = new_node(Kind::N4, 0, [0, 0]);
         // SAFETY: fresh and ours.
         let n = unsafe { NodeRef::from_raw(p) };
         for b in 0..4u8 {

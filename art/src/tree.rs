@@ -31,8 +31,8 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, new_node, pack_prefix, prefix_byte, Child, Entry, Inline, Kind, NodeRef, Word,
-    STORED,
+    free_node, new_node, pack_prefix, prefix_byte, Child, Entry, Inline, Kind, NodeRef, Prefix,
+    Word, STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -146,7 +146,7 @@ struct Found<'g> {
 /// The bytes of a node's compressed path: the stored ones, and the rest
 /// from a leaf below it.
 struct PathBytes<'g> {
-    stored: u64,
+    stored: Prefix,
     leaf_key: &'g [u8],
     depth: usize,
 }
@@ -160,13 +160,13 @@ impl PathBytes<'_> {
         }
     }
 
-    /// Bytes `from..from + n` (n at most `STORED`), packed.
-    fn pack(&self, from: usize, n: usize) -> u64 {
-        let mut p = 0u64;
-        for i in 0..n.min(STORED) {
-            p |= u64::from(self.byte(from + i)) << (8 * i);
+    /// Bytes `from..from + n` (the first `STORED` of them), packed.
+    fn pack(&self, from: usize, n: usize) -> Prefix {
+        let mut b = [0u8; STORED];
+        for (i, x) in b.iter_mut().enumerate().take(n.min(STORED)) {
+            *x = self.byte(from + i);
         }
-        p
+        pack_prefix(&b[..n.min(STORED)])
     }
 }
 
@@ -181,7 +181,7 @@ fn seen_by_all(t: Taken) -> bool {
 impl Tree {
     pub(crate) fn new() -> Self {
         let account = Arc::new(Account::default());
-        let (root, bytes) = new_node(Kind::N256, 0, 0);
+        let (root, bytes) = new_node(Kind::N256, 0, [0, 0]);
         account.add(bytes);
         Tree {
             root,
@@ -626,7 +626,7 @@ impl Tree {
     }
 
     /// A fresh Node4 with the given path, counted.
-    fn new_n4<'g>(&self, plen: usize, prefix: u64) -> NodeRef<'g> {
+    fn new_n4<'g>(&self, plen: usize, prefix: Prefix) -> NodeRef<'g> {
         let (m, bytes) = new_node(Kind::N4, plen, prefix);
         self.account.add(bytes);
         // SAFETY: fresh and ours until the caller publishes it (and from
@@ -1060,7 +1060,7 @@ impl Tree {
 /// Whether the stored bytes of a path of `plen` match `key` at `depth`
 /// (the caller checked that the key is long enough).
 #[inline]
-fn stored_match(prefix: u64, plen: usize, key: &[u8], depth: usize) -> bool {
+fn stored_match(prefix: Prefix, plen: usize, key: &[u8], depth: usize) -> bool {
     let n = plen.min(STORED);
     let Some(k) = key.get(depth..depth + n) else {
         return false;

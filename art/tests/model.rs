@@ -1,5 +1,5 @@
 //! Differential tests against `BTreeMap` with prefix-heavy keys: shared
-//! prefixes longer than the 8 path bytes a node stores, keys that are
+//! prefixes longer than the 16 path bytes a node stores, keys that are
 //! prefixes of each other, 0x00 and 0xFF runs, the empty key, and enough
 //! keys under one byte to grow every node kind and shrink it back. After
 //! every program the tree's structure is checked too.
@@ -19,7 +19,7 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         // Short keys over a small alphabet: prefixes of each other.
         prop::collection::vec(alphabet.clone(), 0..6),
-        // A long shared prefix (longer than the stored 8 bytes), then a
+        // A long shared prefix (longer than the stored 16 bytes), then a
         // short tail, sometimes cut inside the prefix.
         (0usize..24, prop::collection::vec(alphabet, 0..4)).prop_map(|(cut, tail)| {
             let mut k = b"https://example.com/".to_vec();
@@ -333,7 +333,7 @@ fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
 }
 
 /// A node left with one child node does not take over the child when the
-/// joined path would not fit the 8 stored bytes: inline entries below
+/// joined path would not fit the 16 stored bytes: inline entries below
 /// need every path byte stored, or a key that differs only in an
 /// unstored byte would find them. Once the child empties to one entry,
 /// both collapse and the entry moves up two levels (a leaf now: its tail
@@ -341,25 +341,31 @@ fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
 #[test]
 fn paths_above_inline_entries_stay_whole() {
     let art = Art::new();
-    // In this order every key is an inline entry: "abcdeY" in the root's
-    // slot, then a node of path "bcde", then one of path "12345" below.
-    art.put(b"abcdeY", b"y").unwrap();
-    art.put(b"abcdeX123451", b"1").unwrap();
-    art.put(b"abcdeX123452", b"2").unwrap();
-    assert_eq!(art.stats().inline, 3);
-    assert!(art.remove(b"abcdeY").unwrap());
+    // A node of path "bcdefghi" under 'a', and below its 'X' one of path
+    // "12345678" holding "...781" (a leaf) and "...782" (inline).
+    art.put(b"abcdefghiY", b"y").unwrap();
+    art.put(b"abcdefghiX123456781", b"1").unwrap();
+    art.put(b"abcdefghiX123456782", b"2").unwrap();
+    assert_eq!(art.stats().inline, 1);
+    assert!(art.remove(b"abcdefghiY").unwrap());
     art.check_structure().unwrap();
-    // Differs from a key only in bytes 9 and 10, inside the joined path.
-    assert_eq!(art.get_copied(b"abcdeX123991"), None);
-    assert_eq!(art.get_copied(b"abcdeX123451").as_deref(), Some(&b"1"[..]));
-    assert!(art.remove(b"abcdeX123452").unwrap());
+    // Differs from a key only in byte 17, past 16 bytes of a joined path.
+    assert_eq!(art.get_copied(b"abcdefghiX1234567Z2"), None);
+    assert_eq!(
+        art.get_copied(b"abcdefghiX123456782").as_deref(),
+        Some(&b"2"[..])
+    );
+    assert!(art.remove(b"abcdefghiX123456781").unwrap());
     art.check_structure().unwrap();
     let s = art.stats();
     assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
     assert_eq!(s.nodes, [0, 0, 0, 1], "only the root is left: {s:?}");
-    assert_eq!(art.get_copied(b"abcdeX123451").as_deref(), Some(&b"1"[..]));
-    assert_eq!(art.get_copied(b"abcdeX123991"), None);
+    assert_eq!(
+        art.get_copied(b"abcdefghiX123456782").as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(art.get_copied(b"abcdefghiX1234567Z2"), None);
     let mut c = OrderedIndex::cursor(&art);
-    assert!(c.seek(b"abcde") && c.key() == Some(&b"abcdeX123451"[..]));
+    assert!(c.seek(b"abc") && c.key() == Some(&b"abcdefghiX123456782"[..]));
     assert!(!c.next());
 }
