@@ -7,11 +7,12 @@
 //! (ICDE 2013) and its synchronization by optimistic lock coupling (Leis
 //! et al., DaMoN 2016):
 //!
-//! - **Nodes adapt to their fan-out**: Node4 and Node16 (sorted key bytes;
-//!   Node16 searched with SSE2 behind one choice point, a portable loop
-//!   elsewhere), Node48 (a 256-byte index into 48 slots) and Node256 (a
-//!   direct array). A node grows when full and shrinks (with hysteresis)
-//!   as it empties; a node left with one entry collapses into its parent.
+//! - **Nodes adapt to their fan-out**: Node4, Node16 and Node32 (sorted
+//!   key bytes; Node16 and Node32 searched 16 at a time with SSE2 behind
+//!   one choice point, a portable loop elsewhere), Node48 (a 256-byte index
+//!   into 48 slots) and Node256 (a direct array). A node grows when full
+//!   and shrinks (with hysteresis) as it empties; a node left with one
+//!   entry collapses into its parent.
 //! - **Lazy expansion and path compression**: a subtree with one key is
 //!   that key's leaf, placed where the key first differs from the others;
 //!   a chain of one-child nodes is one node with a compressed path.
@@ -290,10 +291,10 @@ impl Art {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Nodes of each kind: Node4, Node16, Node48, Node256.
-    pub nodes: [usize; 4],
+    /// Nodes of each kind: Node4, Node16, Node32, Node48, Node256.
+    pub nodes: [usize; 5],
     /// Bytes of the nodes of each kind.
-    pub node_bytes: [usize; 4],
+    pub node_bytes: [usize; 5],
     /// Leaves (keys, live or tombstoned for a snapshot, that have an
     /// allocation of their own).
     pub leaves: usize,

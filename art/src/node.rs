@@ -23,7 +23,7 @@
 //!    guard names an object that stays allocated while the guard lives.
 
 use crate::leaf::{Leaf, LeafRef};
-use crate::search::{find16, key_at, rank16, with_key};
+use crate::search::{find_sorted, key_at_n, rank_sorted, with_key_n};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use crossbeam_epoch::Guard;
@@ -38,8 +38,9 @@ const R: Ordering = Ordering::Relaxed;
 pub(crate) enum Kind {
     N4 = 0,
     N16 = 1,
-    N48 = 2,
-    N256 = 3,
+    N32 = 2,
+    N48 = 3,
+    N256 = 4,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
         match self {
             Kind::N4 => 4,
             Kind::N16 => 16,
+            Kind::N32 => 32,
             Kind::N48 => 48,
             Kind::N256 => 256,
         }
@@ -58,6 +60,7 @@ impl Kind {
         match self {
             Kind::N4 => core::mem::size_of::<N4>(),
             Kind::N16 => core::mem::size_of::<N16>(),
+            Kind::N32 => core::mem::size_of::<N32>(),
             Kind::N48 => core::mem::size_of::<N48>(),
             Kind::N256 => core::mem::size_of::<N256>(),
         }
@@ -67,7 +70,8 @@ impl Kind {
     fn grown(self) -> Kind {
         match self {
             Kind::N4 => Kind::N16,
-            Kind::N16 => Kind::N48,
+            Kind::N16 => Kind::N32,
+            Kind::N32 => Kind::N48,
             Kind::N48 | Kind::N256 => Kind::N256,
         }
     }
@@ -78,14 +82,18 @@ impl Kind {
         match self {
             Kind::N4 => None,
             Kind::N16 => Some((3, Kind::N4)),
-            Kind::N48 => Some((12, Kind::N16)),
+            Kind::N32 => Some((12, Kind::N16)),
+            Kind::N48 => Some((24, Kind::N32)),
             Kind::N256 => Some((40, Kind::N48)),
         }
     }
 
-    /// Every kind, for statistics.
+    /// Every kind, in the order of their tags.
+    const ALL_KINDS: [Kind; 5] = [Kind::N4, Kind::N16, Kind::N32, Kind::N48, Kind::N256];
+
+    /// Every kind, for the tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 4] = [Kind::N4, Kind::N16, Kind::N48, Kind::N256];
+    pub(crate) const ALL: [Kind; 5] = [Kind::N4, Kind::N16, Kind::N32, Kind::N48, Kind::N256];
 }
 
 /// Prefix bytes stored in the node; a longer compressed path keeps only
@@ -119,12 +127,17 @@ struct N4 {
     slots: [Slot; 4],
 }
 
+/// Node16 and Node32: up to `C` children, their bytes sorted and packed
+/// into `W` words (searched 16 at a time).
 #[repr(C)]
-struct N16 {
+struct Sorted<const W: usize, const C: usize> {
     h: Header,
-    keys: [AtomicU64; 2],
-    slots: [Slot; 16],
+    keys: [AtomicU64; W],
+    slots: [Slot; C],
 }
+
+type N16 = Sorted<2, 16>;
+type N32 = Sorted<4, 32>;
 
 #[repr(C)]
 struct N48 {
@@ -397,6 +410,13 @@ impl<'g> NodeRef<'g> {
     }
 
     #[inline]
+    fn n32(self) -> &'g N32 {
+        debug_assert_eq!(self.kind(), Kind::N32);
+        // SAFETY: as for `n4`.
+        unsafe { &*self.p.as_ptr().cast::<N32>() }
+    }
+
+    #[inline]
     fn n48(self) -> &'g N48 {
         debug_assert_eq!(self.kind(), Kind::N48);
         // SAFETY: as for `n4`.
@@ -422,7 +442,8 @@ impl<'g> NodeRef<'g> {
         match self.h().kind {
             0 => Kind::N4,
             1 => Kind::N16,
-            2 => Kind::N48,
+            2 => Kind::N32,
+            3 => Kind::N48,
             _ => Kind::N256,
         }
     }
@@ -467,14 +488,8 @@ impl<'g> NodeRef<'g> {
                 }
                 Entry::EMPTY
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                match find16(keys, self.count(), b) {
-                    Some(i) => load(&n.slots, i),
-                    None => Entry::EMPTY,
-                }
-            }
+            Kind::N16 => self.n16().find(self.count(), b),
+            Kind::N32 => self.n32().find(self.count(), b),
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
@@ -519,19 +534,8 @@ impl<'g> NodeRef<'g> {
                 let (k, i) = best?;
                 Some((k as i32 + 1, load(&n.slots, i)))
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                let mut best: Option<(u8, usize)> = None;
-                for i in 0..self.count() {
-                    let k = key_at(keys, i);
-                    if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
-                        best = Some((k, i));
-                    }
-                }
-                let (k, i) = best?;
-                Some((k as i32 + 1, load(&n.slots, i)))
-            }
+            Kind::N16 => self.n16().next(self.count(), from),
+            Kind::N32 => self.n32().next(self.count(), from),
             Kind::N48 => {
                 let n = self.n48();
                 for b in from..256 {
@@ -578,18 +582,8 @@ impl<'g> NodeRef<'g> {
                 }
                 best.map(|(k, i)| (k as i32 + 1, load(&n.slots, i)))
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                let mut best: Option<(u8, usize)> = None;
-                for i in 0..self.count() {
-                    let k = key_at(keys, i);
-                    if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
-                        best = Some((k, i));
-                    }
-                }
-                best.map(|(k, i)| (k as i32 + 1, load(&n.slots, i)))
-            }
+            Kind::N16 => self.n16().prev(self.count(), below),
+            Kind::N32 => self.n32().prev(self.count(), below),
             Kind::N48 => {
                 let n = self.n48();
                 (0..below).rev().find_map(|b| {
@@ -661,20 +655,8 @@ impl<'g> NodeRef<'g> {
                 store(&n.slots, at, w);
                 n.keys.store(k, R);
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                let at = rank16(keys, count, b);
-                let mut k = keys;
-                for i in (at..count).rev() {
-                    shift(&n.slots, i, i + 1);
-                    k = with_key(k, i + 1, key_at(keys, i));
-                }
-                k = with_key(k, at, b);
-                store(&n.slots, at, w);
-                n.keys[0].store(k[0], R);
-                n.keys[1].store(k[1], R);
-            }
+            Kind::N16 => self.n16().add(count, b, w),
+            Kind::N32 => self.n32().add(count, b, w),
             Kind::N48 => {
                 let n = self.n48();
                 let slot = (0..48)
@@ -702,12 +684,8 @@ impl<'g> NodeRef<'g> {
                     .expect("replace of a present byte");
                 store(&n.slots, i, w);
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                let i = find16(keys, self.count(), b).expect("replace of a present byte");
-                store(&n.slots, i, w);
-            }
+            Kind::N16 => self.n16().replace(self.count(), b, w),
+            Kind::N32 => self.n32().replace(self.count(), b, w),
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
@@ -740,19 +718,8 @@ impl<'g> NodeRef<'g> {
                 store(&n.slots, count - 1, Entry::EMPTY);
                 n.keys.store(k, R);
             }
-            Kind::N16 => {
-                let n = self.n16();
-                let keys = [n.keys[0].load(R), n.keys[1].load(R)];
-                let at = find16(keys, count, b).expect("remove of a present byte");
-                let mut k = keys;
-                for i in at..count - 1 {
-                    shift(&n.slots, i + 1, i);
-                    k = with_key(k, i, key_at(keys, i + 1));
-                }
-                store(&n.slots, count - 1, Entry::EMPTY);
-                n.keys[0].store(k[0], R);
-                n.keys[1].store(k[1], R);
-            }
+            Kind::N16 => self.n16().remove(count, b),
+            Kind::N32 => self.n32().remove(count, b),
             Kind::N48 => {
                 let n = self.n48();
                 let i = n.index[b as usize].load(R) as usize;
@@ -803,6 +770,86 @@ impl<'g> NodeRef<'g> {
             pos = at;
             Some(((at - 1) as u8, w))
         })
+    }
+}
+
+impl<const W: usize, const C: usize> Sorted<W, C> {
+    #[inline]
+    fn load_keys(&self) -> [u64; W] {
+        core::array::from_fn(|i| self.keys[i].load(R))
+    }
+
+    fn store_keys(&self, keys: [u64; W]) {
+        for (a, k) in self.keys.iter().zip(keys) {
+            a.store(k, R);
+        }
+    }
+
+    #[inline]
+    fn find(&self, count: usize, b: u8) -> Entry {
+        match find_sorted(&self.load_keys(), count, b) {
+            Some(i) => load(&self.slots, i % C),
+            None => Entry::EMPTY,
+        }
+    }
+
+    /// The child with the least byte at or above `from` (a racing write
+    /// may leave the bytes unsorted for a moment: validation catches it,
+    /// and this search never assumes order).
+    fn next(&self, count: usize, from: usize) -> Option<(i32, Entry)> {
+        let keys = self.load_keys();
+        let mut best: Option<(u8, usize)> = None;
+        for i in 0..count {
+            let k = key_at_n(&keys, i);
+            if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
+                best = Some((k, i));
+            }
+        }
+        let (k, i) = best?;
+        Some((k as i32 + 1, load(&self.slots, i)))
+    }
+
+    /// The child with the greatest byte below `below`.
+    fn prev(&self, count: usize, below: usize) -> Option<(i32, Entry)> {
+        let keys = self.load_keys();
+        let mut best: Option<(u8, usize)> = None;
+        for i in 0..count {
+            let k = key_at_n(&keys, i);
+            if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
+                best = Some((k, i));
+            }
+        }
+        best.map(|(k, i)| (k as i32 + 1, load(&self.slots, i)))
+    }
+
+    fn add(&self, count: usize, b: u8, w: Entry) {
+        let keys = self.load_keys();
+        let at = rank_sorted(&keys, count, b);
+        let mut k = keys;
+        for i in (at..count).rev() {
+            shift(&self.slots, i, i + 1);
+            with_key_n(&mut k, i + 1, key_at_n(&keys, i));
+        }
+        with_key_n(&mut k, at, b);
+        store(&self.slots, at, w);
+        self.store_keys(k);
+    }
+
+    fn replace(&self, count: usize, b: u8, w: Entry) {
+        let i = find_sorted(&self.load_keys(), count, b).expect("replace of a present byte");
+        store(&self.slots, i, w);
+    }
+
+    fn remove(&self, count: usize, b: u8) {
+        let keys = self.load_keys();
+        let at = find_sorted(&keys, count, b).expect("remove of a present byte");
+        let mut k = keys;
+        for i in at..count - 1 {
+            shift(&self.slots, i + 1, i);
+            with_key_n(&mut k, i, key_at_n(&keys, i + 1));
+        }
+        store(&self.slots, count - 1, Entry::EMPTY);
+        self.store_keys(k);
     }
 }
 
@@ -868,7 +915,13 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
         .cast(),
         Kind::N16 => Box::into_raw(Box::new(N16 {
             h,
-            keys: [AtomicU64::new(0), AtomicU64::new(0)],
+            keys: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: slots(),
+        }))
+        .cast(),
+        Kind::N32 => Box::into_raw(Box::new(N32 {
+            h,
+            keys: core::array::from_fn(|_| AtomicU64::new(0)),
             slots: slots(),
         }))
         .cast(),
@@ -897,11 +950,12 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
         match kind {
             0 => drop(Box::from_raw(p.cast::<N4>())),
             1 => drop(Box::from_raw(p.cast::<N16>())),
-            2 => drop(Box::from_raw(p.cast::<N48>())),
+            2 => drop(Box::from_raw(p.cast::<N32>())),
+            3 => drop(Box::from_raw(p.cast::<N48>())),
             _ => drop(Box::from_raw(p.cast::<N256>())),
         }
     }
-    [Kind::N4, Kind::N16, Kind::N48, Kind::N256][kind as usize % 4].bytes()
+    Kind::ALL_KINDS[(kind as usize).min(4)].bytes()
 }
 
 /// A `u64`'s bytes in memory order.

@@ -74,30 +74,61 @@ fn rank16_sse2(keys: [u64; 2], count: usize, byte: u8) -> usize {
 /// The portable `find16`.
 #[cfg_attr(all(target_arch = "x86_64", not(loom)), allow(dead_code))]
 pub(crate) fn find16_portable(keys: [u64; 2], count: usize, byte: u8) -> Option<usize> {
-    (0..count.min(16)).find(|&i| key_at(keys, i) == byte)
+    (0..count.min(16)).find(|&i| key_at_n(&keys, i) == byte)
 }
 
 /// The portable `rank16`.
 #[cfg_attr(all(target_arch = "x86_64", not(loom)), allow(dead_code))]
 pub(crate) fn rank16_portable(keys: [u64; 2], count: usize, byte: u8) -> usize {
     (0..count.min(16))
-        .filter(|&i| key_at(keys, i) < byte)
+        .filter(|&i| key_at_n(&keys, i) < byte)
         .count()
 }
 
-/// Byte `i` of packed keys.
+/// The index of `byte` among the first `count` bytes of `keys`, 16 at a
+/// time (Node16: two words; Node32: four).
 #[inline]
-pub(crate) fn key_at(keys: [u64; 2], i: usize) -> u8 {
-    (keys[i / 8 % 2] >> (8 * (i % 8))) as u8
+pub(crate) fn find_sorted(keys: &[u64], count: usize, byte: u8) -> Option<usize> {
+    let count = count.min(keys.len() * 8);
+    let mut c = 0;
+    while 16 * c < count {
+        let n = (count - 16 * c).min(16);
+        if let Some(i) = find16([keys[2 * c], keys[2 * c + 1]], n, byte) {
+            return Some(16 * c + i);
+        }
+        c += 1;
+    }
+    None
 }
 
-/// `keys` with byte `i` set to `b`.
+/// How many of the first `count` bytes of `keys` (ascending) are below
+/// `byte`.
 #[inline]
-pub(crate) fn with_key(mut keys: [u64; 2], i: usize, b: u8) -> [u64; 2] {
-    let w = &mut keys[i / 8 % 2];
+pub(crate) fn rank_sorted(keys: &[u64], count: usize, byte: u8) -> usize {
+    let count = count.min(keys.len() * 8);
+    let mut c = 0;
+    let mut r = 0;
+    while 16 * c < count {
+        let n = (count - 16 * c).min(16);
+        r += rank16([keys[2 * c], keys[2 * c + 1]], n, byte);
+        c += 1;
+    }
+    r
+}
+
+/// Byte `i` of packed keys (any number of words).
+#[inline]
+pub(crate) fn key_at_n(keys: &[u64], i: usize) -> u8 {
+    (keys[(i / 8) % keys.len()] >> (8 * (i % 8))) as u8
+}
+
+/// Sets byte `i` of packed keys to `b`.
+#[inline]
+pub(crate) fn with_key_n(keys: &mut [u64], i: usize, b: u8) {
+    let n = keys.len();
+    let w = &mut keys[(i / 8) % n];
     let shift = 8 * (i % 8);
     *w = (*w & !(0xff << shift)) | (u64::from(b) << shift);
-    keys
 }
 
 #[cfg(all(test, not(loom)))]
@@ -107,7 +138,7 @@ mod tests {
     fn pack(bytes: &[u8]) -> [u64; 2] {
         let mut k = [0, 0];
         for (i, &b) in bytes.iter().enumerate() {
-            k = with_key(k, i, b);
+            with_key_n(&mut k, i, b);
         }
         k
     }
@@ -133,7 +164,25 @@ mod tests {
             }
         }
         for (i, &b) in bytes.iter().enumerate() {
-            assert_eq!(key_at(keys, i), b);
+            assert_eq!(key_at_n(&keys, i), b);
+        }
+        // Four words (Node32): the second half is searched too.
+        let mut wide = [0u64; 4];
+        let all: Vec<u8> = (0..32u8).map(|i| i * 7 + 1).collect();
+        for (i, &b) in all.iter().enumerate() {
+            with_key_n(&mut wide, i, b);
+        }
+        for count in 0..=32 {
+            for b in 0..=255u8 {
+                let want = all[..count].iter().position(|&x| x == b);
+                assert_eq!(
+                    find_sorted(&wide, count, b),
+                    want,
+                    "find {b} in {count} of 32"
+                );
+                let rank = all[..count].iter().filter(|&&x| x < b).count();
+                assert_eq!(rank_sorted(&wide, count, b), rank);
+            }
         }
     }
 }

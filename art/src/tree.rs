@@ -1207,7 +1207,8 @@ impl Tree {
                         _ if root => 0,
                         Kind::N4 => 0,
                         Kind::N16 => 4,
-                        Kind::N48 => 13,
+                        Kind::N32 => 13,
+                        Kind::N48 => 25,
                         Kind::N256 => 41,
                     };
                     if count < min {

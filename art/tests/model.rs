@@ -232,7 +232,7 @@ fn nodes_grow_and_shrink_through_every_kind() {
         art.check_structure().unwrap();
     }
     let s = art.stats();
-    assert_eq!(s.nodes, [0, 0, 0, 2], "the root and a full Node256");
+    assert_eq!(s.nodes, [0, 0, 0, 0, 2], "the root and a full Node256");
     assert_eq!(s.prefix_bytes, 1, "the shared 'q' is one path byte");
     for b in (0..=255u8).rev() {
         assert_eq!(art.get_copied(&key(b)), Some(vec![b]));
@@ -242,11 +242,12 @@ fn nodes_grow_and_shrink_through_every_kind() {
         let kinds = s.nodes;
         let n = b as usize; // keys left
         let want = match n {
-            0 | 1 => [0, 0, 0, 1],
-            2..=3 => [1, 0, 0, 1],
-            4..=12 => [0, 1, 0, 1],
-            13..=40 => [0, 0, 1, 1],
-            _ => [0, 0, 0, 2],
+            0 | 1 => [0, 0, 0, 0, 1],
+            2..=3 => [1, 0, 0, 0, 1],
+            4..=12 => [0, 1, 0, 0, 1],
+            13..=24 => [0, 0, 1, 0, 1],
+            25..=40 => [0, 0, 0, 1, 1],
+            _ => [0, 0, 0, 0, 2],
         };
         assert_eq!(kinds, want, "{n} keys left");
     }
@@ -359,7 +360,7 @@ fn paths_above_inline_entries_stay_whole() {
     art.check_structure().unwrap();
     let s = art.stats();
     assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
-    assert_eq!(s.nodes, [0, 0, 0, 1], "only the root is left: {s:?}");
+    assert_eq!(s.nodes, [0, 0, 0, 0, 1], "only the root is left: {s:?}");
     assert_eq!(
         art.get_copied(b"abcdefghiX123456782").as_deref(),
         Some(&b"2"[..])
