@@ -1,11 +1,12 @@
 //! [`Cursor`]: a bidirectional cursor over an [`Art`](crate::Art) or a
-//! snapshot, and [`Pinned`], the one that holds its own epoch guard for
-//! the contract's `dyn Cursor`.
+//! snapshot, and the contract's boxed `dyn Cursor`, which holds its own
+//! epoch pin ([`PinnedCursor`]).
 
 use crate::bytes::Bytes;
 use crate::tree::Tree;
 use crate::walk::Walker;
-use crossbeam_epoch::{self as epoch, Guard};
+use crossbeam_epoch::Guard;
+use ordex_core::reclaim::PinnedCursor;
 use ordex_core::Seqno;
 
 /// A bidirectional cursor over an [`Art`](crate::Art) or an
@@ -112,81 +113,9 @@ impl ordex_core::Cursor for Cursor<'_> {
     }
 }
 
-/// A [`Cursor`] and the pin that keeps what it reads alive, owned
-/// together in one allocation (the box the contract hands out).
-///
-/// The cursor cannot borrow `pin`: a reference into the cursor's own box
-/// would be invalidated each time the box moves. It borrows crossbeam's
-/// unprotected guard instead, which only names a lifetime: `pin`, pinned
-/// on this thread for as long as the cursor lives, is what keeps the
-/// nodes, leaves and records it reaches from being freed.
-pub(crate) struct Pinned<'t> {
-    /// Declared first, so dropped before `pin`.
-    cursor: Cursor<'t>,
-    _pin: Guard,
-}
-
-impl<'t> Pinned<'t> {
-    pub(crate) fn new(tree: &'t Tree, seqno: Option<Seqno>) -> Self {
-        let pin = epoch::pin();
-        // SAFETY: the unprotected guard defers nothing and protects
-        // nothing; it is sound here because (1) `pin`, a real guard of
-        // this thread, is pinned before the cursor's first load and
-        // unpinned after the cursor is dropped (field order), so whatever
-        // the cursor reaches stays allocated while it can use it; (2) a
-        // cursor only reads (the walker never retires anything; retiring
-        // through this guard would free at once, which
-        // `ordex_core::reclaim::retire` asserts against in debug builds);
-        // (3) the `'t` borrows the cursor hands out reach callers only
-        // through `&self` methods of the contract's trait, so none
-        // outlives `self`, nor so `pin`.
-        let token: &'t Guard = unsafe { epoch::unprotected() };
-        Pinned {
-            cursor: Cursor::new(tree, seqno, token),
-            _pin: pin,
-        }
-    }
-}
-
-impl ordex_core::Cursor for Pinned<'_> {
-    #[inline]
-    fn seek(&mut self, key: &[u8]) -> bool {
-        self.cursor.seek(key)
-    }
-    #[inline]
-    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
-        self.cursor.seek_for_prev(key)
-    }
-    #[inline]
-    fn first(&mut self) -> bool {
-        self.cursor.first()
-    }
-    #[inline]
-    fn last(&mut self) -> bool {
-        self.cursor.last()
-    }
-    #[inline]
-    fn next(&mut self) -> bool {
-        ordex_core::Cursor::next(&mut self.cursor)
-    }
-    #[inline]
-    fn prev(&mut self) -> bool {
-        self.cursor.prev()
-    }
-    #[inline]
-    fn valid(&self) -> bool {
-        self.cursor.valid()
-    }
-    #[inline]
-    fn key(&self) -> Option<&[u8]> {
-        self.cursor.key()
-    }
-    #[inline]
-    fn value(&self) -> Option<&[u8]> {
-        self.cursor.value()
-    }
-    #[inline]
-    fn seqno(&self) -> Option<Seqno> {
-        self.cursor.seqno()
-    }
+/// The contract's `dyn Cursor`: a [`Cursor`] boxed with its own epoch pin.
+pub(crate) fn boxed<'t>(tree: &'t Tree, seqno: Option<Seqno>) -> Box<dyn ordex_core::Cursor + 't> {
+    // SAFETY: a cursor only reads (the walker never retires anything), and
+    // `ordex_core::Cursor` hands out borrows through `&self` only.
+    Box::new(unsafe { PinnedCursor::new(|guard| Cursor::new(tree, seqno, guard)) })
 }

@@ -343,7 +343,7 @@ impl OrderedIndex for Art {
     }
 
     fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
-        Box::new(cursor::Pinned::new(&self.tree, None))
+        cursor::boxed(&self.tree, None)
     }
 
     fn len(&self) -> usize {
@@ -450,7 +450,7 @@ impl Snapshot for ArtSnapshot<'_> {
     }
 
     fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
-        Box::new(cursor::Pinned::new(&self.art.tree, Some(self.seqno)))
+        cursor::boxed(&self.art.tree, Some(self.seqno))
     }
 }
 

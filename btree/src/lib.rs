@@ -559,7 +559,7 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
     /// Pins its own epoch guard for as long as it lives (one allocation:
     /// the box holds the cursor and the guard).
     fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
-        Box::new(pinned::Pinned::new(&self.tree, None))
+        pinned::boxed(&self.tree, None)
     }
 
     fn len(&self) -> usize {
@@ -653,6 +653,6 @@ impl<L: Latch, const N: usize> Snapshot for BTreeSnapshot<'_, L, N> {
 
     /// Pins its own epoch guard (see [`OrderedIndex::cursor`]).
     fn cursor(&self) -> Box<dyn ordex_core::Cursor + '_> {
-        Box::new(pinned::Pinned::new(self.tree, Some(self.seqno)))
+        pinned::boxed(self.tree, Some(self.seqno))
     }
 }

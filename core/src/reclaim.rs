@@ -183,6 +183,94 @@ pub unsafe fn retire(
     }
 }
 
+/// A cursor and the epoch pin that keeps what it reads alive, owned
+/// together: the one allocation a backend's `dyn Cursor` costs (the
+/// contract's `cursor()` has no guard to borrow).
+///
+/// The cursor cannot borrow the pin: a reference into its own box would be
+/// invalidated each time the box moves. It borrows crossbeam's unprotected
+/// guard instead, which only names a lifetime, while the pin, taken before
+/// the cursor is made and dropped after it (field order), is what keeps
+/// the nodes and records it reaches from being freed. A cursor kept for
+/// long holds back reclamation, as any guard does.
+pub struct PinnedCursor<C> {
+    /// Declared first, so dropped before `_pin`.
+    cursor: C,
+    _pin: Guard,
+}
+
+impl<C> PinnedCursor<C> {
+    /// Pins this thread, then makes the cursor with `make`, which gets a
+    /// guard to borrow (a lifetime token).
+    ///
+    /// # Safety
+    /// The cursor only reads: nothing it does retires an object through
+    /// the guard it is given (which would free it at once; [`retire`]
+    /// asserts against it in debug builds). Borrows it hands out reach
+    /// callers only through `&self` methods (as `ordex_core::Cursor`'s
+    /// do), so none outlives the pin.
+    pub unsafe fn new<'t>(make: impl FnOnce(&'t Guard) -> C) -> Self
+    where
+        C: 't,
+    {
+        let pin = crossbeam_epoch::pin();
+        // SAFETY: the unprotected guard defers nothing and protects
+        // nothing; `pin`, a real guard of this thread, is pinned before
+        // the cursor's first load and dropped after the cursor (field
+        // order), so whatever the cursor reaches stays allocated while it
+        // can use it; the caller promises the cursor never retires
+        // through the token and hands out borrows only through `&self`.
+        let token: &'t Guard = unsafe { crossbeam_epoch::unprotected() };
+        PinnedCursor {
+            cursor: make(token),
+            _pin: pin,
+        }
+    }
+}
+
+impl<C: crate::Cursor> crate::Cursor for PinnedCursor<C> {
+    #[inline]
+    fn seek(&mut self, key: &[u8]) -> bool {
+        self.cursor.seek(key)
+    }
+    #[inline]
+    fn seek_for_prev(&mut self, key: &[u8]) -> bool {
+        self.cursor.seek_for_prev(key)
+    }
+    #[inline]
+    fn first(&mut self) -> bool {
+        self.cursor.first()
+    }
+    #[inline]
+    fn last(&mut self) -> bool {
+        self.cursor.last()
+    }
+    #[inline]
+    fn next(&mut self) -> bool {
+        self.cursor.next()
+    }
+    #[inline]
+    fn prev(&mut self) -> bool {
+        self.cursor.prev()
+    }
+    #[inline]
+    fn valid(&self) -> bool {
+        self.cursor.valid()
+    }
+    #[inline]
+    fn key(&self) -> Option<&[u8]> {
+        self.cursor.key()
+    }
+    #[inline]
+    fn value(&self) -> Option<&[u8]> {
+        self.cursor.value()
+    }
+    #[inline]
+    fn seqno(&self) -> Option<crate::Seqno> {
+        self.cursor.seqno()
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
