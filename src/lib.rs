@@ -202,6 +202,8 @@ pub fn try_open(kind: IndexKind) -> Result<Box<dyn OrderedIndex>, Unavailable> {
         IndexKind::BTree => Ok(Box::new(
             ordex_btree::BTree::<ordex_btree::Optimistic, 64>::new(),
         )),
+        #[cfg(feature = "persistent")]
+        IndexKind::Persistent => Ok(Box::new(ordex_persistent::PersistentBTree::new())),
         // Each backend's issue adds its arm here as it lands.
         _ => Err(Unavailable(kind)),
     }
