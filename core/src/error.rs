@@ -52,9 +52,9 @@ impl fmt::Display for Error {
             Error::ValueTooLarge { len, max } => {
                 write!(f, "value of {len} bytes exceeds the limit of {max} bytes")
             }
-            Error::Conflict => f.write_str(
-                "transaction conflicts with a write committed since its snapshot",
-            ),
+            Error::Conflict => {
+                f.write_str("transaction conflicts with a write committed since its snapshot")
+            }
         }
     }
 }

@@ -141,8 +141,8 @@ pub(crate) enum Submit<'a> {
 pub(crate) enum Outcome {
     /// Applied with this seqno (for an empty batch: the seqno it saw).
     Written(Seqno),
-    /// A remove: whether it removed something.
-    Removed(bool),
+    /// A remove: the seqno it took, if it removed something.
+    Removed(Option<Seqno>),
     /// A transaction that a commit after its snapshot conflicts with.
     Conflict,
 }
@@ -217,9 +217,15 @@ impl PersistentBTree {
             .into_iter()
             .chain(pending.iter().map(|r| r.op.as_op()))
             .collect();
-        let current = self.published.load_full();
-        let mut tree: Tree = current.tree.clone();
-        let mut seqno = current.seqno;
+        // Only this leader publishes, so the current version stays current
+        // while the batch is built. Its reference is dropped at once, so
+        // that the sweep after publication can free it if nothing else
+        // holds it.
+        let (mut tree, base): (Tree, Seqno) = {
+            let current = self.published.load();
+            (current.tree.clone(), current.seqno)
+        };
+        let mut seqno = base;
         let mut outcomes = Vec::with_capacity(ops.len());
         // The seqno each write took (none: it wrote nothing).
         let mut took: Vec<Option<Seqno>> = Vec::with_capacity(ops.len());
@@ -232,9 +238,12 @@ impl PersistentBTree {
                     Outcome::Written(seqno)
                 }
                 Op::Remove(k) => {
-                    let removed = tree.remove(k);
-                    seqno += u64::from(removed);
-                    Outcome::Removed(removed)
+                    if tree.remove(k) {
+                        seqno += 1;
+                        Outcome::Removed(Some(seqno))
+                    } else {
+                        Outcome::Removed(None)
+                    }
                 }
                 Op::Batch(b) => {
                     if b.len() > 0 {
@@ -268,13 +277,12 @@ impl PersistentBTree {
             outcomes.push(outcome);
             took.push((seqno != before).then_some(seqno));
         }
-        if seqno != current.seqno {
+        if seqno != base {
             let version = Arc::new(Version { tree, seqno });
             self.publish(&mut writer, version, &ops, &took);
         } else {
             drop(tree);
         }
-        drop(current);
         drop(writer);
         let own_outcome = own.map(|_| outcomes[0]);
         let skip = usize::from(own.is_some());
@@ -344,6 +352,40 @@ impl PersistentBTree {
             old
         };
         writer.retired.push(old);
+        writer.batches += 1;
         writer.sweep();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use ordex_core::OrderedIndex;
+
+    /// Writes that arrive while a leader is busy are applied by the next
+    /// leader as one batch, each with its own seqno, in queue order.
+    #[test]
+    fn writes_queued_behind_a_leader_are_applied_as_one_batch() {
+        let index = PersistentBTree::new();
+        let stall = lock(&index.writer);
+        let wait_for = |ready: &dyn Fn(&Queue) -> bool| {
+            while !ready(&lock(&index.queue)) {
+                std::thread::yield_now();
+            }
+        };
+        let (a, b, c) = std::thread::scope(|s| {
+            let a = s.spawn(|| index.insert(b"a", b"1").unwrap());
+            wait_for(&|q| q.busy);
+            let b = s.spawn(|| index.insert(b"b", b"2").unwrap());
+            wait_for(&|q| q.pending.len() == 1);
+            let c = s.spawn(|| index.insert(b"c", b"3").unwrap());
+            wait_for(&|q| q.pending.len() == 2);
+            drop(stall);
+            (a.join().unwrap(), b.join().unwrap(), c.join().unwrap())
+        });
+        assert_eq!((a, b, c), (1, 2, 3));
+        let stats = index.stats();
+        assert_eq!((stats.batches, stats.seqno, stats.len), (2, 3, 3));
+        assert!(!lock(&index.queue).busy, "the last leader left");
     }
 }

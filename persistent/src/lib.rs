@@ -140,8 +140,10 @@ pub struct Config {
 /// The state only the group commit leader touches.
 #[derive(Default)]
 pub(crate) struct WriterState {
-    /// Every replaced version that may still be referenced, oldest first.
+    /// Every replaced version that may still be referenced.
     retired: Vec<Arc<Version>>,
+    /// Batches published so far.
+    batches: u64,
 }
 
 impl WriterState {
@@ -230,6 +232,9 @@ pub struct Stats {
     pub savepoints: usize,
     /// Open transactions.
     pub open_transactions: usize,
+    /// Batches the writers published (a group commit batch is one,
+    /// however many writes it holds).
+    pub batches: u64,
     /// Keys in the transactions' write log.
     pub write_log: usize,
     /// Heap bytes of every node alive.
@@ -368,11 +373,12 @@ impl PersistentBTree {
     /// monitoring, not for hot paths.
     pub fn stats(&self) -> Stats {
         let current = self.published.load_full();
-        let (retired, retained, savepoints, open, log) = {
+        let (retired, batches, retained, savepoints, open, log) = {
             let writer = lock(&self.writer);
             let registry = lock(&self.registry);
             (
                 writer.retired.clone(),
+                writer.batches,
                 registry.window.len(),
                 registry.savepoints.len(),
                 pins_count(&registry.pins),
@@ -394,10 +400,26 @@ impl PersistentBTree {
             retained_versions: retained,
             savepoints,
             open_transactions: open,
+            batches,
             write_log: log,
             bytes: current_bytes + old,
             current_bytes,
             old_only_bytes: old,
+        }
+    }
+
+    /// Removes `key`; returns the seqno of the removal, or `None` if the
+    /// key was absent (which writes nothing and takes no seqno).
+    pub fn delete(&self, key: &[u8]) -> Result<Option<Seqno>, Error> {
+        self.limits.check_key(key)?;
+        // A remove that finds nothing writes nothing: it is linearized at
+        // this read of the current version.
+        if self.published.load().tree.get(key).is_none() {
+            return Ok(None);
+        }
+        match self.write_one(Op::Remove(key)) {
+            Outcome::Removed(r) => Ok(r),
+            other => unreachable!("remove: {other:?}"),
         }
     }
 
@@ -444,16 +466,7 @@ impl OrderedIndex for PersistentBTree {
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool, Error> {
-        self.limits.check_key(key)?;
-        // A remove that finds nothing writes nothing: it is linearized at
-        // this read of the current version.
-        if self.published.load().tree.get(key).is_none() {
-            return Ok(false);
-        }
-        match self.write_one(Op::Remove(key)) {
-            Outcome::Removed(r) => Ok(r),
-            other => unreachable!("remove: {other:?}"),
-        }
+        Ok(self.delete(key)?.is_some())
     }
 
     #[inline]
