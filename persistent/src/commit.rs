@@ -27,6 +27,7 @@ use crate::edit::Tree;
 use crate::{lock, PersistentBTree, Version};
 use ordex_core::sync::{Arc, AtomicU8, Ordering};
 use ordex_core::Seqno;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// A transaction's buffered writes: `None` removes the key.
@@ -213,7 +214,9 @@ impl PersistentBTree {
     /// outcome of `own`.
     fn lead(&self, own: Option<Op<'_>>, pending: Vec<Arc<Request>>) -> Option<Outcome> {
         let mut writer = lock(&self.writer);
-        let ops: Vec<Op<'_>> = own
+        // On the stack for the common small batches: a lone writer's
+        // write allocates only the nodes it copies and the new version.
+        let ops: SmallVec<[Op<'_>; 4]> = own
             .into_iter()
             .chain(pending.iter().map(|r| r.op.as_op()))
             .collect();
@@ -226,9 +229,9 @@ impl PersistentBTree {
             (current.tree.clone(), current.seqno)
         };
         let mut seqno = base;
-        let mut outcomes = Vec::with_capacity(ops.len());
+        let mut outcomes: SmallVec<[Outcome; 4]> = SmallVec::with_capacity(ops.len());
         // The seqno each write took (none: it wrote nothing).
-        let mut took: Vec<Option<Seqno>> = Vec::with_capacity(ops.len());
+        let mut took: SmallVec<[Option<Seqno>; 4]> = SmallVec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let before = seqno;
             let outcome = match *op {

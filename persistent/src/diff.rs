@@ -54,6 +54,8 @@ enum Head<'a> {
 
 struct Side<'a> {
     stack: Vec<Frame<'a>>,
+    /// Nodes opened so far (the work done, for the tests).
+    opened: usize,
 }
 
 impl<'a> Side<'a> {
@@ -66,7 +68,10 @@ impl<'a> Side<'a> {
                 idx: 0,
             });
         }
-        Side { stack }
+        Side {
+            stack,
+            opened: usize::from(root.is_some()),
+        }
     }
 
     /// The next item, after popping finished frames.
@@ -95,6 +100,7 @@ impl<'a> Side<'a> {
 
     /// Opens the head subtree.
     fn open(&mut self, node: &'a Arc<Node>, height: usize) {
+        self.opened += 1;
         self.stack.push(Frame {
             node,
             height,
@@ -133,10 +139,19 @@ impl PersistentSnapshot {
         new: &PersistentSnapshot,
         f: &mut dyn FnMut(&[u8], Change<'_>) -> bool,
     ) -> usize {
+        self.diff_counting(new, f).0
+    }
+
+    /// [`diff`](Self::diff), and how many nodes it opened.
+    fn diff_counting(
+        &self,
+        new: &PersistentSnapshot,
+        f: &mut dyn FnMut(&[u8], Change<'_>) -> bool,
+    ) -> (usize, usize) {
         let (a, b) = (&self.version.tree, &new.version.tree);
         match (&a.root, &b.root) {
-            (Some(x), Some(y)) if Arc::ptr_eq(x, y) => return 0,
-            (None, None) => return 0,
+            (Some(x), Some(y)) if Arc::ptr_eq(x, y) => return (0, 0),
+            (None, None) => return (0, 0),
             _ => {}
         }
         let mut old = Side::new(a.root.as_ref(), a.height);
@@ -198,6 +213,35 @@ impl PersistentSnapshot {
                 }
             }
         }
-        n
+        (n, old.opened + cur.opened)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ordex_core::OrderedIndex;
+
+    /// The work of a diff follows the changes, not the size: one change
+    /// in 200,000 entries opens the two root-to-leaf paths and nothing
+    /// else; a thousand changes open at most a thousand such path pairs.
+    #[test]
+    fn diff_opens_only_the_changed_paths() {
+        let index = crate::PersistentBTree::from_sorted(
+            (0..200_000u32).map(|i| (i.to_be_bytes(), [7u8; 4])),
+        )
+        .unwrap();
+        let old = index.snapshot_owned();
+        let levels = old.version.tree.height + 1;
+        index.insert(&123_456u32.to_be_bytes(), b"new").unwrap();
+        let (n, opened) = old.diff_counting(&index.snapshot_owned(), &mut |_, _| true);
+        assert_eq!(n, 1);
+        assert_eq!(opened, 2 * levels, "one path on each side");
+        for i in 0..1000u32 {
+            index.insert(&(i * 197).to_be_bytes(), b"x").unwrap();
+        }
+        let (n, opened) = old.diff_counting(&index.snapshot_owned(), &mut |_, _| true);
+        assert_eq!(n, 1001);
+        assert!(opened <= 2 * levels * 1001, "opened {opened} nodes");
+        assert!(opened < 2 * 200_000 / 32, "fewer than all the leaves");
     }
 }

@@ -67,12 +67,26 @@ impl<const N: usize> Strings<N> {
         self.data.len()
     }
 
+    /// Makes room for `extra` more bytes. A node copied for a write has a
+    /// buffer of exactly its length (`Vec::clone`), and the write then
+    /// grows it: doubling, as `Vec` does, would leave most copied nodes
+    /// with twice the bytes they hold, so the buffer grows by what is
+    /// needed plus an eighth (a batch writing many entries into one node
+    /// still reallocates only every few entries).
+    #[inline]
+    fn grow(&mut self, extra: usize) {
+        if self.data.capacity() - self.data.len() < extra {
+            self.data.reserve_exact(extra + self.data.len() / 8);
+        }
+    }
+
     /// Inserts `s` as string `i` (`i <= len < N`).
     pub(crate) fn insert(&mut self, i: usize, s: &[u8]) {
         let n = self.len();
         debug_assert!(i <= n && n < N);
         let at = self.start(i);
         let old = self.data.len();
+        self.grow(s.len());
         self.data.resize(old + s.len(), 0);
         self.data.copy_within(at..old, at + s.len());
         self.data[at..at + s.len()].copy_from_slice(s);
@@ -117,6 +131,7 @@ impl<const N: usize> Strings<N> {
         let tail = self.data.len();
         if s.len() > old_len {
             let grow = s.len() - old_len;
+            self.grow(grow);
             self.data.resize(tail + grow, 0);
             self.data.copy_within(end..tail, end + grow);
             for e in &mut self.ends[i..n] {
@@ -141,6 +156,9 @@ impl<const N: usize> Strings<N> {
         let mut right = Strings::new();
         right.data = self.data[base..].to_vec();
         self.data.truncate(base);
+        // The left part keeps what it holds plus an eighth, not the whole
+        // node's buffer.
+        self.data.shrink_to(base + base / 8);
         for (k, i) in (at..n).enumerate() {
             right.ends[k] = self.ends[i] - base as u32;
         }
@@ -155,6 +173,7 @@ impl<const N: usize> Strings<N> {
         debug_assert!(from <= to && to <= other.len() && n + (to - from) <= N);
         let (a, b) = (other.start(from), other.start(to));
         let base = self.data.len() as u32;
+        self.grow(b - a);
         self.data.extend_from_slice(&other.data[a..b]);
         for (k, i) in (from..to).enumerate() {
             self.ends[n + k] = base + other.ends[i] - a as u32;
