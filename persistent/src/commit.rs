@@ -206,13 +206,23 @@ impl PersistentBTree {
             }
         }
         let outcome = lock(&request.outcome).take();
-        outcome.expect("a done request has an outcome")
+        match outcome {
+            Some(outcome) => outcome,
+            None => panic!(
+                "the group commit leader panicked while applying this write; it was not written"
+            ),
+        }
     }
 
     /// Applies `own` (if any) then `pending` as one batch, publishes it,
     /// completes the requests, and hands the leadership on. Returns the
     /// outcome of `own`.
     fn lead(&self, own: Option<Op<'_>>, pending: Vec<Arc<Request>>) -> Option<Outcome> {
+        let mut handoff = Handoff {
+            index: self,
+            pending: &pending,
+            completed: false,
+        };
         let mut writer = lock(&self.writer);
         // On the stack for the common small batches: a lone writer's
         // write allocates only the nodes it copies and the new version.
@@ -291,17 +301,39 @@ impl PersistentBTree {
         let skip = usize::from(own.is_some());
         for (request, outcome) in pending.iter().zip(&outcomes[skip..]) {
             *lock(&request.outcome) = Some(*outcome);
+        }
+        handoff.completed = true;
+        drop(handoff);
+        own_outcome
+    }
+}
+
+/// The end of a leader's turn, also when it unwinds: marks its requests
+/// done (with their outcomes, or none if the batch was lost to a panic,
+/// which their callers then report) and passes the leadership on, so
+/// that a panic in one batch never leaves later writers waiting forever.
+/// Nothing of a lost batch was published.
+struct Handoff<'a> {
+    index: &'a PersistentBTree,
+    pending: &'a [Arc<Request>],
+    completed: bool,
+}
+
+impl Drop for Handoff<'_> {
+    fn drop(&mut self) {
+        debug_assert!(self.completed || std::thread::panicking());
+        for request in self.pending {
             request.state.store(DONE, Ordering::Release);
         }
-        drop(ops);
-        let mut q = lock(&self.queue);
+        let mut q = lock(&self.index.queue);
         match q.pending.first() {
             Some(next) => next.state.store(LEAD, Ordering::Release),
             None => q.busy = false,
         }
-        own_outcome
     }
+}
 
+impl PersistentBTree {
     /// Whether the transaction read at `base` writing `writes` conflicts
     /// with a write committed after `base`: one logged since, or one
     /// applied earlier in this batch.

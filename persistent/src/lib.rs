@@ -84,9 +84,9 @@
 //! - Keys up to [`MAX_KEY_LEN`](node::MAX_KEY_LEN), values up to
 //!   [`MAX_VALUE_LEN`](node::MAX_VALUE_LEN) (`Error::KeyTooLarge` /
 //!   `Error::ValueTooLarge` beyond).
-//! - If a write panics inside the leader (a bug), the writes of that batch
-//!   are lost and later writers may wait forever; nothing half-written is
-//!   ever published.
+//! - If applying a batch panics (a bug), nothing of the batch is
+//!   published, its callers panic with the leader, and the leadership
+//!   passes on: later writers proceed.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

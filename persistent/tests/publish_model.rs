@@ -6,7 +6,7 @@
 //! batch is complete, retirement and the writer's sweep).
 
 use ordex_core::sync::{self, thread, Arc};
-use ordex_core::{OrderedIndex, Snapshot};
+use ordex_core::{Error, OrderedIndex, Snapshot};
 use ordex_persistent::PersistentBTree;
 
 /// Two writers race through group commit while a reader takes a
@@ -60,5 +60,49 @@ fn retired_versions_are_freed_once_nothing_holds_them() {
         let stats = index.stats();
         assert_eq!((stats.live_versions, stats.old_only_bytes), (1, 0));
         assert_eq!(index.get_copied(b"k").as_deref(), Some(&b"1"[..]));
+    });
+}
+
+/// A transaction begins while a plain write to the same key is being
+/// published: if the write is not in the transaction's version, the
+/// transaction must lose when the write committed first, and win when it
+/// committed first itself (first committer wins); if the write is in its
+/// version, it wins. The final value is the later committer's. This is
+/// the handshake between `begin` and the leader's publication and write
+/// log, under the registry lock.
+#[test]
+fn a_transaction_racing_a_write_to_its_key_follows_first_committer_wins() {
+    sync::model(|| {
+        let index = Arc::new(PersistentBTree::new());
+        index.insert(b"k", b"0").unwrap();
+        let writer = {
+            let index = index.clone();
+            thread::spawn(move || index.insert(b"k", b"w").unwrap())
+        };
+        let mut tx = index.begin();
+        let base = tx.base_seqno();
+        tx.insert(b"k", b"t").unwrap();
+        let committed = tx.commit();
+        let w = writer.join().unwrap();
+        let last = match committed {
+            Ok(s) => {
+                assert!(
+                    base >= w || s < w,
+                    "won against write {w} not in its version {base}"
+                );
+                if s > w {
+                    "t"
+                } else {
+                    "w"
+                }
+            }
+            Err(Error::Conflict) => {
+                assert!(base < w, "lost to write {w} already in its version {base}");
+                "w"
+            }
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(index.get_copied(b"k").as_deref(), Some(last.as_bytes()));
+        assert_eq!(index.stats().open_transactions, 0);
     });
 }
