@@ -103,6 +103,12 @@ where
         right.kv.extend_from(&last.kv, 0, last.kv.len());
         leaves.push(right);
     }
+    Ok(levels(leaves, len))
+}
+
+/// Builds the inner levels over `leaves` (in key order, each within the
+/// leaf bounds).
+fn levels(leaves: Vec<Leaf>, len: usize) -> Tree {
     let mut level: Vec<Arc<Node>> = leaves
         .into_iter()
         .map(|l| Arc::new(Node::Leaf(l)))
@@ -126,14 +132,95 @@ where
         level = next;
         height += 1;
     }
-    Ok(Tree {
+    Tree {
         root: level.pop(),
         height,
         len,
-    })
+    }
+}
+
+/// Inputs from which [`build_slice`] builds its leaves on rayon's pool.
+const PARALLEL_FROM: usize = 1 << 16;
+
+/// [`build`] over a slice: the same tree, its checks and its leaves built
+/// in parallel (rayon) when the input is large. Each leaf's entries are
+/// known from the sizes alone ([`group_sizes`]), so the leaves are
+/// independent; the inner levels, 1/32 of the work, are built after.
+pub(crate) fn build_slice<K, V>(entries: &[(K, V)], limits: &Limits) -> Result<Tree, LoadError>
+where
+    K: AsRef<[u8]> + Sync,
+    V: AsRef<[u8]> + Sync,
+{
+    use rayon::prelude::*;
+    if entries.len() < PARALLEL_FROM {
+        return build(entries.iter().map(|(k, v)| (k, v)), limits);
+    }
+    // The first offending entry, as the sequential load reports it.
+    let bad = entries
+        .par_iter()
+        .enumerate()
+        .map(|(at, (k, v))| {
+            if let Err(e) = limits.check(k.as_ref(), v.as_ref()) {
+                Some((at, LoadError::Limit(e)))
+            } else if at > 0 && entries[at - 1].0.as_ref() >= k.as_ref() {
+                Some((at, LoadError::Unsorted { at }))
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .min_by_key(|(at, _)| *at);
+    if let Some((_, e)) = bad {
+        return Err(e);
+    }
+    let sizes = group_sizes(entries.len(), LEAF_CAP, LEAF_MIN);
+    let mut starts = Vec::with_capacity(sizes.len());
+    let mut at = 0;
+    for s in &sizes {
+        starts.push(at);
+        at += s;
+    }
+    let leaves: Vec<Leaf> = starts
+        .par_iter()
+        .zip(sizes.par_iter())
+        .map(|(&start, &size)| {
+            let mut leaf = Leaf::new();
+            for (k, v) in &entries[start..start + size] {
+                leaf.push(k.as_ref(), v.as_ref());
+            }
+            leaf
+        })
+        .collect();
+    Ok(levels(leaves, entries.len()))
 }
 
 impl PersistentBTree {
+    /// Builds an index from a slice of entries in strictly ascending key
+    /// order, like [`from_sorted`](Self::from_sorted), checking the input
+    /// and building the leaves on rayon's thread pool when it holds 65,536
+    /// entries or more.
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// use ordex_persistent::PersistentBTree;
+    ///
+    /// let entries: Vec<([u8; 8], [u8; 8])> =
+    ///     (0u64..100_000).map(|i| (i.to_be_bytes(), i.to_le_bytes())).collect();
+    /// let index = PersistentBTree::from_sorted_slice(&entries).unwrap();
+    /// assert_eq!(index.len(), 100_000);
+    /// assert_eq!(index.get_copied(&7u64.to_be_bytes()), Some(7u64.to_le_bytes().to_vec()));
+    /// ```
+    pub fn from_sorted_slice<K, V>(entries: &[(K, V)]) -> Result<Self, LoadError>
+    where
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
+    {
+        let empty = Self::new();
+        let tree = build_slice(entries, &empty.limits)?;
+        let seqno = u64::from(tree.len > 0);
+        Ok(Self::from_tree(tree, seqno, Config::default()))
+    }
+
     /// Builds an index from entries in strictly ascending key order, in
     /// O(n) with full nodes (no per-entry descent, no copies): the fastest
     /// way to load a table. The index starts at seqno 1 (the load is one
@@ -215,6 +302,46 @@ mod tests {
             index.insert(b"\xff", b"last").unwrap();
             crate::edit::check(&index.published.load().tree);
         }
+    }
+
+    /// The parallel load of a slice builds a tree with the invariants and
+    /// the contents of the input, and reports the first bad entry as the
+    /// sequential load does.
+    #[test]
+    fn parallel_loads_agree_with_sequential_ones() {
+        let limits = PersistentBTree::new().limits();
+        for n in [PARALLEL_FROM, PARALLEL_FROM + 17, 3 * PARALLEL_FROM + 1] {
+            let entries: Vec<([u8; 8], Vec<u8>)> = (0..n as u64)
+                .map(|i| ((i * 5).to_be_bytes(), vec![i as u8; (i % 3) as usize]))
+                .collect();
+            let tree = build_slice(&entries, &limits).unwrap();
+            crate::edit::check(&tree);
+            let mut got = Vec::new();
+            crate::walk::scan_tree(
+                tree.root.as_ref(),
+                tree.height,
+                core::ops::Bound::Unbounded,
+                core::ops::Bound::Unbounded,
+                &mut |k, v| {
+                    got.push((<[u8; 8]>::try_from(k).unwrap(), v.to_vec()));
+                    true
+                },
+            );
+            assert_eq!(got, entries);
+        }
+        let mut entries: Vec<([u8; 8], [u8; 0])> = (0..PARALLEL_FROM as u64 * 2)
+            .map(|i| (i.to_be_bytes(), []))
+            .collect();
+        entries[90_000].0 = [0; 8];
+        entries[100_000].0 = [0; 8];
+        assert_eq!(
+            build_slice(&entries, &limits).err(),
+            Some(LoadError::Unsorted { at: 90_000 })
+        );
+        assert_eq!(
+            build(entries.iter().map(|(k, v)| (k, v)), &limits).err(),
+            Some(LoadError::Unsorted { at: 90_000 })
+        );
     }
 
     #[test]
