@@ -81,8 +81,8 @@
 //! - Readers never block and never write shared memory on their fast path
 //!   (the arc-swap debt slot is per thread).
 //! - A write that returns `Err` changed nothing.
-//! - Keys up to [`MAX_KEY_LEN`](node::MAX_KEY_LEN), values up to
-//!   [`MAX_VALUE_LEN`](node::MAX_VALUE_LEN) (`Error::KeyTooLarge` /
+//! - Keys up to [`node::MAX_KEY_LEN`], values up to
+//!   [`node::MAX_VALUE_LEN`] (`Error::KeyTooLarge` /
 //!   `Error::ValueTooLarge` beyond).
 //! - If applying a batch panics (a bug), nothing of the batch is
 //!   published, its callers panic with the leader, and the leadership

@@ -3,11 +3,11 @@
 //! A tree is a B+tree of immutable-once-published nodes shared between
 //! versions through `Arc`:
 //!
-//! - a [`Leaf`] holds `1..=LEAF_CAP` entries (only the root may hold
+//! - a leaf holds `1..=LEAF_CAP` entries (only the root may hold
 //!   fewer than [`LEAF_MIN`]; an empty tree has no root), keys strictly
-//!   ascending, keys and values packed in one [`Strings`] as
+//!   ascending, keys and values packed in one packed buffer (`Strings`) as
 //!   `key0, value0, key1, value1, …`;
-//! - an [`Inner`] node holds `2..=INNER_CAP` children (at least
+//! - an inner node holds `2..=INNER_CAP` children (at least
 //!   [`INNER_MIN`] unless it is the root) and one separator fewer: child
 //!   `i` holds the keys `k` with `sep[i - 1] <= k < sep[i]`;
 //! - every leaf is at the same depth; a version records its height (0:
@@ -19,7 +19,7 @@
 //! itself earlier in the batch: a Clojure transient), and copies it
 //! otherwise.
 //!
-//! Dropping a tree never recurses: [`Node`]'s `Drop` moves the children it
+//! Dropping a tree never recurses: a node's `Drop` moves the children it
 //! owns alone onto an explicit stack.
 
 use crate::strings::Strings;

@@ -68,7 +68,7 @@ impl WriteLog {
     }
 }
 
-/// A snapshot-isolated transaction (see the [module docs](self)): reads
+/// A snapshot-isolated transaction: reads
 /// see the version current at [`begin`](PersistentBTree::begin) and the
 /// transaction's own writes; [`commit`](Self::commit) publishes every
 /// write at once with one seqno, or fails with [`Error::Conflict`] and
