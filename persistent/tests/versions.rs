@@ -264,3 +264,42 @@ fn dropping_a_snapshot_after_its_index_frees_the_tree() {
     assert!(snap.contains(&199_999u32.to_be_bytes()));
     drop(snap);
 }
+
+/// A long run of writes with snapshots taken and released at random:
+/// once every snapshot is dropped and the writer has swept, only the
+/// current version is alive and no byte is held for an old one.
+#[test]
+fn memory_returns_to_one_version_after_random_snapshots() {
+    let index = PersistentBTree::new();
+    let mut held: Vec<PersistentSnapshot> = Vec::new();
+    let mut x = 99u64;
+    for i in 0..6000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let k = ((x % 3000) as u32).to_be_bytes();
+        if x.is_multiple_of(5) {
+            index.remove(&k).unwrap();
+        } else {
+            index.insert(&k, &i.to_le_bytes()).unwrap();
+        }
+        match x % 11 {
+            0 => held.push(index.snapshot_owned()),
+            1 if !held.is_empty() => {
+                let s = held.swap_remove((x as usize / 11) % held.len());
+                assert!(s.seqno() <= index.seqno());
+            }
+            _ => {}
+        }
+    }
+    assert!(index.stats().live_versions > 1);
+    drop(held);
+    index.reclaim();
+    let stats = index.stats();
+    assert_eq!(
+        (stats.live_versions, stats.old_only_bytes),
+        (1, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.bytes, stats.current_bytes);
+}
