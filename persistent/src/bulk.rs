@@ -97,10 +97,8 @@ where
         let before = leaves.last_mut().expect("two leaves");
         let t = before.len() + last.len();
         let moved = t / 2 - last.len();
-        let mut right = Leaf {
-            kv: before.kv.split_off(2 * (before.len() - moved)),
-        };
-        right.kv.extend_from(&last.kv, 0, last.kv.len());
+        let mut right = before.split_off(before.len() - moved);
+        right.append(&last);
         leaves.push(right);
     }
     Ok(levels(leaves, len))
@@ -286,7 +284,15 @@ mod tests {
                 .map(|i| {
                     (
                         (i * 3).to_be_bytes().to_vec(),
-                        vec![i as u8; (i % 5) as usize],
+                        // Some values out of line.
+                        vec![
+                            i as u8;
+                            if i.is_multiple_of(13) {
+                                400
+                            } else {
+                                (i % 5) as usize
+                            }
+                        ],
                     )
                 })
                 .collect();
@@ -312,7 +318,10 @@ mod tests {
         let limits = PersistentBTree::new().limits();
         for n in [PARALLEL_FROM, PARALLEL_FROM + 17, 3 * PARALLEL_FROM + 1] {
             let entries: Vec<([u8; 8], Vec<u8>)> = (0..n as u64)
-                .map(|i| ((i * 5).to_be_bytes(), vec![i as u8; (i % 3) as usize]))
+                .map(|i| {
+                    let len = if i.is_multiple_of(1000) { 300 } else { i % 3 };
+                    ((i * 5).to_be_bytes(), vec![i as u8; len as usize])
+                })
                 .collect();
             let tree = build_slice(&entries, &limits).unwrap();
             crate::edit::check(&tree);

@@ -64,7 +64,7 @@ impl Tree {
                     }
                     Node::Leaf(l) => {
                         if let Ok(at) = l.search(key) {
-                            l.kv.replace(2 * at + 1, value);
+                            l.set_value(at, value);
                         }
                         return false;
                     }
@@ -158,9 +158,7 @@ pub(crate) fn split_child(parent: &mut Inner, c: usize) {
     let (sep, right) = match child {
         Node::Leaf(l) => {
             let mid = l.len() / 2;
-            let right = Leaf {
-                kv: l.kv.split_off(2 * mid),
-            };
+            let right = l.split_off(mid);
             (right.key(0).to_vec(), Node::Leaf(right))
         }
         Node::Inner(i) => {
@@ -256,7 +254,7 @@ fn merge(parent: &mut Inner, i: usize) {
     let left = Arc::make_mut(&mut parent.children[i]);
     match (left, &*right) {
         (Node::Leaf(l), Node::Leaf(r)) => {
-            l.kv.extend_from(&r.kv, 0, r.kv.len());
+            l.append(r);
         }
         (Node::Inner(l), Node::Inner(r)) => {
             l.keys.push(&sep);
@@ -289,6 +287,7 @@ pub(crate) fn check(tree: &Tree) -> usize {
                 assert_eq!(depth, tree.height, "leaves at the same depth");
                 assert!(l.len() >= 1 && l.len() <= LEAF_CAP);
                 assert!(is_root || l.len() >= LEAF_MIN, "leaf underflow");
+                l.check();
                 for j in 0..l.len() {
                     let k = l.key(j);
                     if j > 0 {
@@ -358,7 +357,13 @@ mod tests {
             let r = x >> 20;
             let key = ((r % 3000) as u32).to_be_bytes().to_vec();
             if r % 7 < 4 {
-                let value = vec![(r % 256) as u8; (r % 13) as usize];
+                // Some values out of line (longer than `BIG_VALUE`).
+                let len = if r.is_multiple_of(11) {
+                    300 + r % 50
+                } else {
+                    r % 13
+                };
+                let value = vec![(r % 256) as u8; len as usize];
                 assert_eq!(
                     tree.insert(&key, &value),
                     model.insert(key, value).is_none()

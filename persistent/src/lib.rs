@@ -43,7 +43,9 @@
 //! - **Nodes** ([`node`] module docs): B+tree nodes of up to
 //!   [`LEAF_CAP`](node::LEAF_CAP) entries and
 //!   [`INNER_CAP`](node::INNER_CAP) children, keys (and values) packed in
-//!   one buffer per node, shared between versions through `Arc`.
+//!   one buffer per node, shared between versions through `Arc`. Values
+//!   longer than [`BIG_VALUE`](node::BIG_VALUE) bytes live out of line in
+//!   an `Arc<[u8]>` of their own, so copying a leaf never copies them.
 //! - **Writes** copy their root-to-leaf path (top-down, one pass, no
 //!   recursion) and write in place the nodes the batch being built already
 //!   copied (`Arc::make_mut`, a Clojure transient).
@@ -440,17 +442,26 @@ fn pins_count(pins: &Pins) -> usize {
     n
 }
 
-/// Heap bytes of the nodes of `tree` not yet in `seen` (adding them).
-fn node_bytes(tree: &Tree, seen: &mut HashSet<*const Node>) -> usize {
+/// Heap bytes of the nodes of `tree`, and of the out-of-line values they
+/// hold, not yet in `seen` (adding them): what versions share is counted
+/// once.
+fn node_bytes(tree: &Tree, seen: &mut HashSet<*const u8>) -> usize {
     let mut bytes = 0;
     let mut stack: Vec<&std::sync::Arc<Node>> = tree.root.iter().collect();
     while let Some(node) = stack.pop() {
-        if !seen.insert(std::sync::Arc::as_ptr(node)) {
+        if !seen.insert(std::sync::Arc::as_ptr(node).cast()) {
             continue;
         }
         bytes += node.heap_bytes();
-        if let Node::Inner(i) = &**node {
-            stack.extend(i.children.iter());
+        match &**node {
+            Node::Inner(i) => stack.extend(i.children.iter()),
+            Node::Leaf(l) => {
+                for v in l.big_values() {
+                    if seen.insert(std::sync::Arc::as_ptr(v).cast()) {
+                        bytes += 2 * core::mem::size_of::<usize>() + v.len();
+                    }
+                }
+            }
         }
     }
     bytes

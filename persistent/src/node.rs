@@ -40,6 +40,11 @@ pub const INNER_MIN: usize = INNER_CAP / 2;
 /// `usize` entries has fewer than 64 levels.
 pub const MAX_LEVELS: usize = 64;
 
+/// Values longer than this live out of line, each in an `Arc<[u8]>` that
+/// every copy of its leaf shares: a write that copies a leaf copies its
+/// short values and only a reference to each long one.
+pub const BIG_VALUE: usize = 256;
+
 /// The longest key accepted: a node's packed buffer of up to `INNER_CAP`
 /// keys, or `LEAF_CAP` keys and values, must stay below 4 GiB (`u32`
 /// offsets).
@@ -49,7 +54,11 @@ pub const MAX_VALUE_LEN: usize = 1 << 26;
 
 const _: () = {
     assert!(LEAF_CAP >= 4 && INNER_CAP >= 4, "fan-out of at least 4");
-    assert!(LEAF_CAP <= 1024 && INNER_CAP <= 1024);
+    assert!(
+        LEAF_CAP <= 64,
+        "a leaf's out-of-line values are a u64 bitmap"
+    );
+    assert!(INNER_CAP <= 1024);
     assert!(
         (LEAF_CAP as u64) * ((MAX_KEY_LEN + MAX_VALUE_LEN) as u64) < u32::MAX as u64,
         "a leaf's buffer fits u32 offsets"
@@ -64,10 +73,28 @@ pub(crate) enum Node {
     Inner(Inner),
 }
 
-/// Entries, keys and values packed together.
+/// Entries, keys and values packed together; values longer than
+/// [`BIG_VALUE`] live out of line, each in an `Arc<[u8]>` shared by every
+/// copy of the leaf, so a write copies a leaf in time proportional to its
+/// entries and short values, never to its big values.
 #[derive(Clone)]
 pub(crate) struct Leaf {
-    pub(crate) kv: Strings<{ 2 * LEAF_CAP }>,
+    /// `key0, value0, key1, value1, …`; an out-of-line value is empty here.
+    kv: Strings<{ 2 * LEAF_CAP }>,
+    /// Bit `i`: value `i` is out of line.
+    outline: u64,
+    /// The out-of-line values, in entry order.
+    big: Vec<Arc<[u8]>>,
+}
+
+/// Bits `0..i` set.
+#[inline]
+fn below(i: usize) -> u64 {
+    if i >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << i) - 1
+    }
 }
 
 /// Separators and children.
@@ -79,7 +106,11 @@ pub(crate) struct Inner {
 
 impl Leaf {
     pub(crate) fn new() -> Self {
-        Leaf { kv: Strings::new() }
+        Leaf {
+            kv: Strings::new(),
+            outline: 0,
+            big: Vec::new(),
+        }
     }
 
     #[inline]
@@ -92,9 +123,24 @@ impl Leaf {
         self.kv.get(2 * i)
     }
 
+    /// Where value `i` is among the out-of-line ones (if it is one).
+    #[inline]
+    fn rank(&self, i: usize) -> usize {
+        (self.outline & below(i)).count_ones() as usize
+    }
+
+    #[inline]
+    fn is_big(&self, i: usize) -> bool {
+        self.outline & (1u64 << i) != 0
+    }
+
     #[inline]
     pub(crate) fn value(&self, i: usize) -> &[u8] {
-        self.kv.get(2 * i + 1)
+        if self.is_big(i) {
+            &self.big[self.rank(i)]
+        } else {
+            self.kv.get(2 * i + 1)
+        }
     }
 
     /// The index of `key`, or where it would go.
@@ -104,18 +150,98 @@ impl Leaf {
     }
 
     pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
+        debug_assert!(i <= self.len() && self.len() < LEAF_CAP);
+        // Make room for bit `i`.
+        let low = self.outline & below(i);
+        self.outline = low | ((self.outline & !below(i)) << 1);
         self.kv.insert(2 * i, key);
-        self.kv.insert(2 * i + 1, value);
+        if value.len() > BIG_VALUE {
+            self.kv.insert(2 * i + 1, &[]);
+            self.big.insert(self.rank(i), Arc::from(value));
+            self.outline |= 1u64 << i;
+        } else {
+            self.kv.insert(2 * i + 1, value);
+        }
     }
 
     pub(crate) fn remove(&mut self, i: usize) {
+        if self.is_big(i) {
+            self.big.remove(self.rank(i));
+        }
+        let low = self.outline & below(i);
+        self.outline = low | ((self.outline & !below(i + 1)) >> 1);
         self.kv.remove(2 * i + 1);
         self.kv.remove(2 * i);
     }
 
     pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) {
-        self.kv.push(key);
-        self.kv.push(value);
+        self.insert(self.len(), key, value);
+    }
+
+    /// Replaces value `i`.
+    pub(crate) fn set_value(&mut self, i: usize, value: &[u8]) {
+        let r = self.rank(i);
+        match (self.is_big(i), value.len() > BIG_VALUE) {
+            (false, false) => self.kv.replace(2 * i + 1, value),
+            (true, true) => self.big[r] = Arc::from(value),
+            (false, true) => {
+                self.kv.replace(2 * i + 1, &[]);
+                self.big.insert(r, Arc::from(value));
+                self.outline |= 1u64 << i;
+            }
+            (true, false) => {
+                self.big.remove(r);
+                self.outline &= !(1u64 << i);
+                self.kv.replace(2 * i + 1, value);
+            }
+        }
+    }
+
+    /// Moves entries `at..` into a new leaf.
+    pub(crate) fn split_off(&mut self, at: usize) -> Leaf {
+        let r = self.rank(at);
+        let right = Leaf {
+            kv: self.kv.split_off(2 * at),
+            outline: if at >= 64 { 0 } else { self.outline >> at },
+            big: self.big.split_off(r),
+        };
+        self.outline &= below(at);
+        right
+    }
+
+    /// Appends every entry of `other` (whose keys are all greater).
+    pub(crate) fn append(&mut self, other: &Leaf) {
+        let n = self.len();
+        debug_assert!(n + other.len() <= LEAF_CAP);
+        self.kv.extend_from(&other.kv, 0, other.kv.len());
+        if other.outline != 0 {
+            self.outline |= other.outline << n;
+            self.big.extend(other.big.iter().cloned());
+        }
+    }
+
+    /// Checks the out-of-line bookkeeping. For tests.
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        assert_eq!(self.outline.count_ones() as usize, self.big.len());
+        assert_eq!(self.outline & !below(self.len()), 0);
+        for i in 0..self.len() {
+            assert_eq!(self.is_big(i), self.value(i).len() > BIG_VALUE);
+            if self.is_big(i) {
+                assert!(self.kv.get(2 * i + 1).is_empty());
+            }
+        }
+    }
+
+    /// The out-of-line values.
+    pub(crate) fn big_values(&self) -> &[Arc<[u8]>] {
+        &self.big
+    }
+
+    /// Heap bytes of the leaf's buffers (not of its out-of-line values,
+    /// which copies of the leaf share).
+    fn buffer_bytes(&self) -> usize {
+        self.kv.heap_bytes() + self.big.capacity() * core::mem::size_of::<Arc<[u8]>>()
     }
 }
 
@@ -163,11 +289,11 @@ impl Node {
     }
 
     /// The heap bytes of this node alone: its allocation (with the `Arc`
-    /// counts) and its buffers.
+    /// counts) and its buffers, not the out-of-line values it shares.
     pub(crate) fn heap_bytes(&self) -> usize {
         let own = 2 * core::mem::size_of::<usize>() + core::mem::size_of::<Node>();
         own + match self {
-            Node::Leaf(l) => l.kv.heap_bytes(),
+            Node::Leaf(l) => l.buffer_bytes(),
             Node::Inner(i) => {
                 i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Arc<Node>>()
             }

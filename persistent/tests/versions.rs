@@ -303,3 +303,33 @@ fn memory_returns_to_one_version_after_random_snapshots() {
     );
     assert_eq!(stats.bytes, stats.current_bytes);
 }
+
+/// Long values live out of line, shared by every copy of their leaf: a
+/// write next to them copies a root-to-leaf path of small nodes, not the
+/// values (each leaf here holds about 100 KiB of them). The stats count
+/// each shared value once.
+#[test]
+fn a_write_copies_no_long_value() {
+    let index =
+        PersistentBTree::from_sorted((0..2000u32).map(|i| (i.to_be_bytes(), vec![i as u8; 4096])))
+            .unwrap();
+    let whole = index.stats();
+    assert!(whole.bytes >= 2000 * 4096, "{whole:?}");
+    assert!(whole.bytes < 2000 * (4096 + 200), "{whole:?}");
+    let snap = index.snapshot_owned();
+    index.insert(&1000u32.to_be_bytes(), b"short now").unwrap();
+    index.insert(&1001u32.to_be_bytes(), &[9; 5000]).unwrap();
+    let after = index.stats();
+    // The old version alone holds the copied path and the two values it
+    // had for the keys written; nothing else.
+    assert!(after.old_only_bytes < 2 * 4096 + 8192, "{after:?}");
+    assert!(after.old_only_bytes >= 2 * 4096, "{after:?}");
+    assert_eq!(
+        snap.get_copied(&1001u32.to_be_bytes()),
+        Some(vec![(1001 % 256) as u8; 4096])
+    );
+    assert_eq!(
+        index.get_copied(&1001u32.to_be_bytes()),
+        Some(vec![9; 5000])
+    );
+}
