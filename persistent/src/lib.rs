@@ -83,9 +83,8 @@
 //! - Readers never block and never write shared memory on their fast path
 //!   (the arc-swap debt slot is per thread).
 //! - A write that returns `Err` changed nothing.
-//! - Keys up to [`node::MAX_KEY_LEN`], values up to
-//!   [`node::MAX_VALUE_LEN`] (`Error::KeyTooLarge` /
-//!   `Error::ValueTooLarge` beyond).
+//! - Keys up to [`node::MAX_KEY_LEN`] bytes (`Error::KeyTooLarge`
+//!   beyond); values of any length.
 //! - If applying a batch panics (a bug), nothing of the batch is
 //!   published, its callers panic with the leader, and the leadership
 //!   passes on: later writers proceed.

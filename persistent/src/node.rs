@@ -46,11 +46,13 @@ pub const MAX_LEVELS: usize = 64;
 pub const BIG_VALUE: usize = 256;
 
 /// The longest key accepted: a node's packed buffer of up to `INNER_CAP`
-/// keys, or `LEAF_CAP` keys and values, must stay below 4 GiB (`u32`
-/// offsets).
+/// keys, or `LEAF_CAP` keys and short values, must stay below 4 GiB (`u32`
+/// offsets); and a write copies the keys of the nodes on its path, so
+/// keys are meant to be short.
 pub const MAX_KEY_LEN: usize = 1 << 20;
-/// The longest value accepted (see [`MAX_KEY_LEN`]).
-pub const MAX_VALUE_LEN: usize = 1 << 26;
+/// The longest value accepted: any (a value longer than [`BIG_VALUE`]
+/// lives out of line, outside the packed buffer).
+pub const MAX_VALUE_LEN: usize = usize::MAX;
 
 const _: () = {
     assert!(LEAF_CAP >= 4 && INNER_CAP >= 4, "fan-out of at least 4");
@@ -60,7 +62,7 @@ const _: () = {
     );
     assert!(INNER_CAP <= 1024);
     assert!(
-        (LEAF_CAP as u64) * ((MAX_KEY_LEN + MAX_VALUE_LEN) as u64) < u32::MAX as u64,
+        (LEAF_CAP as u64) * ((MAX_KEY_LEN + BIG_VALUE) as u64) < u32::MAX as u64,
         "a leaf's buffer fits u32 offsets"
     );
     assert!((INNER_CAP as u64) * (MAX_KEY_LEN as u64) < u32::MAX as u64);

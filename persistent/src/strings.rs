@@ -1,6 +1,6 @@
 //! [`Strings`]: up to `N` byte strings packed into one buffer.
 //!
-//! A node keeps its keys (and a leaf its values) here: the bytes of every
+//! A node keeps its keys (and a leaf its short values) here: the bytes of every
 //! string back to back in one `Vec<u8>`, and where each ends in an inline
 //! array of `u32`. Copying a node (the path copy of a write) is then one
 //! allocation and one `memcpy` however many strings it holds, and a lookup
