@@ -68,11 +68,20 @@ impl WriteLog {
     }
 }
 
-/// A snapshot-isolated transaction: reads
-/// see the version current at [`begin`](PersistentBTree::begin) and the
-/// transaction's own writes; [`commit`](Self::commit) publishes every
-/// write at once with one seqno, or fails with [`Error::Conflict`] and
-/// publishes nothing. Dropping it without committing aborts it.
+/// A snapshot-isolated transaction: reads see the version current at
+/// [`begin`](PersistentBTree::begin) and the transaction's own writes;
+/// [`commit`](Self::commit) publishes every write at once with one seqno,
+/// or fails with [`Error::Conflict`] and publishes nothing. Dropping it
+/// without committing aborts it.
+///
+/// Conflicts are found against a log of the keys that writes published
+/// while transactions are open (the last seqno per key): a commit
+/// conflicts if one of its keys was written after its version, by an
+/// earlier batch or earlier in its own batch. The write set is every key
+/// the transaction wrote or removed (present or not). The log keeps every
+/// key written since the oldest open transaction began, so a transaction
+/// left open for long holds memory for every write meanwhile; it is freed
+/// once no transaction is open.
 ///
 /// ```
 /// use ordex_core::{Error, OrderedIndex};
