@@ -25,12 +25,22 @@
 use crate::strings::Strings;
 use std::sync::Arc;
 
-/// Most entries of a leaf.
+/// Most entries of a leaf. (4 under `--cfg ordex_small_nodes`, which
+/// `.ci/small-nodes.sh` uses to run every test on trees many levels
+/// tall.)
+#[cfg(not(ordex_small_nodes))]
 pub const LEAF_CAP: usize = 32;
+/// Most entries of a leaf (small, to test tall trees).
+#[cfg(ordex_small_nodes)]
+pub const LEAF_CAP: usize = 4;
 /// Fewest entries of a leaf other than the root.
 pub const LEAF_MIN: usize = LEAF_CAP / 2;
-/// Most children of an inner node.
+/// Most children of an inner node (4 under `--cfg ordex_small_nodes`).
+#[cfg(not(ordex_small_nodes))]
 pub const INNER_CAP: usize = 32;
+/// Most children of an inner node (small, to test tall trees).
+#[cfg(ordex_small_nodes)]
+pub const INNER_CAP: usize = 4;
 /// Fewest children of an inner node other than the root.
 pub const INNER_MIN: usize = INNER_CAP / 2;
 

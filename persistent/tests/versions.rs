@@ -221,7 +221,9 @@ fn stats_count_versions_and_the_bytes_only_they_hold() {
     assert_eq!(quiet.old_only_bytes, 0);
     assert_eq!(quiet.len, 20_000);
     assert!(quiet.bytes >= 20_000 * 12, "{quiet:?}");
-    assert!(quiet.bytes <= 20_000 * 80, "{quiet:?}");
+    // Tiny nodes (`--cfg ordex_small_nodes`) cost more per entry.
+    let per_entry = if cfg!(ordex_small_nodes) { 400 } else { 80 };
+    assert!(quiet.bytes <= 20_000 * per_entry, "{quiet:?}");
 
     let snap = index.snapshot_owned();
     for i in (0..20_000u32).step_by(2) {
