@@ -63,7 +63,8 @@
 //!   [`reclaim`](PersistentBTree::reclaim)) the writer frees the retired
 //!   versions whose last reference it holds. A reader or a snapshot
 //!   dropping its reference never frees a version's nodes, so no reader
-//!   pays for a cascade of frees; freeing walks an explicit stack (no
+//!   pays for a cascade of frees (only a snapshot that outlives its index
+//!   frees its version when dropped); freeing walks an explicit stack (no
 //!   recursion, whatever the height).
 //! - **Versions**: [`snapshot_at`](PersistentBTree::snapshot_at) finds a
 //!   version still alive (the last
@@ -80,8 +81,12 @@
 //!   load (stronger than the contract's weak consistency).
 //! - A batch of `insert_batch` and a transaction's commit each take one
 //!   seqno and appear at once.
-//! - Readers never block and never write shared memory on their fast path
-//!   (the arc-swap debt slot is per thread).
+//! - `get`, `scan`, `snapshot` and cursors never block and never wait for
+//!   a writer; a point read writes no shared counter (the arc-swap debt
+//!   slot is per thread). `savepoint`, `begin` and `snapshot_at` of a
+//!   version in the window or a savepoint take a short lock; `stats`,
+//!   `memory_usage`, `reclaim` and `snapshot_at` of another old version
+//!   wait for the batch being applied.
 //! - A write that returns `Err` changed nothing.
 //! - Keys up to [`node::MAX_KEY_LEN`] bytes (`Error::KeyTooLarge`
 //!   beyond); values of any length.
@@ -155,9 +160,9 @@ impl WriterState {
             if Arc::strong_count(&self.retired[i]) == 1 {
                 let v = self.retired.swap_remove(i);
                 // Nothing else references it (the cell no longer holds it
-                // and arc-swap paid its debts in `swap`), so nobody can
-                // take a new reference: this drop frees it, here, on the
-                // writer's side.
+                // and arc-swap paid its debts in `swap`), and the only way
+                // to a new reference is this list, under this lock: this
+                // drop frees it, here, on the writer's side.
                 drop(v);
             } else {
                 i += 1;
@@ -373,11 +378,13 @@ impl PersistentBTree {
     /// of every live version once (shared nodes once): O(nodes), for
     /// monitoring, not for hot paths.
     pub fn stats(&self) -> Stats {
-        let current = self.published.load_full();
-        let (retired, batches, retained, savepoints, open, log) = {
+        let (current, retired, batches, retained, savepoints, open, log) = {
+            // Under the writer's lock no version is published or freed:
+            // the current one and the retired list agree.
             let writer = lock(&self.writer);
             let registry = lock(&self.registry);
             (
+                self.published.load_full(),
                 writer.retired.clone(),
                 writer.batches,
                 registry.window.len(),
