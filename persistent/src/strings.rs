@@ -1,32 +1,33 @@
 //! [`Strings`]: up to `N` byte strings packed into one buffer.
 //!
-//! A node keeps its keys (and a leaf its short values) here: the bytes of every
-//! string back to back in one `Vec<u8>`, and where each ends in an inline
-//! array of `u32`. Copying a node (the path copy of a write) is then one
-//! allocation and one `memcpy` however many strings it holds, and a lookup
-//! touches one contiguous buffer. The `u32` ends bound a buffer to 4 GiB,
-//! which the index's [`Limits`](ordex_core::Limits) keep it under (see
-//! `node::MAX_KEY_LEN`).
+//! A node keeps its keys (and a leaf its short values) here: in one
+//! `Vec<u8>`, where each string ends (a `u32` per string), then the bytes
+//! of every string back to back. Copying a node (the path copy of a write)
+//! is then one allocation and one `memcpy` however many strings it holds,
+//! a lookup touches one contiguous buffer, and a node pays for the offsets
+//! of the strings it holds, not of the most it could hold. The `u32` ends
+//! bound a buffer to 4 GiB, which the index's
+//! [`Limits`](ordex_core::Limits) keep it under (see `node::MAX_KEY_LEN`).
 
 /// Up to `N` byte strings in one buffer (see the [module docs](self)).
 #[derive(Clone)]
 pub(crate) struct Strings<const N: usize> {
     /// How many strings.
     len: u32,
-    /// `ends[i]`: where string `i` ends in `data` (it starts where `i - 1`
-    /// ends, or at 0).
-    ends: [u32; N],
-    /// The strings' bytes, back to back.
-    data: Vec<u8>,
+    /// `len` little-endian `u32` ends (where each string ends, counted
+    /// from the start of the data), then the strings' bytes back to back.
+    buf: Vec<u8>,
 }
+
+/// Bytes of one end offset.
+const END: usize = 4;
 
 impl<const N: usize> Strings<N> {
     /// No strings.
     pub(crate) fn new() -> Self {
         Strings {
             len: 0,
-            ends: [0; N],
-            data: Vec::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -36,19 +37,44 @@ impl<const N: usize> Strings<N> {
         self.len as usize
     }
 
+    /// Where the data starts in `buf`.
+    #[inline]
+    fn data_start(&self) -> usize {
+        END * self.len()
+    }
+
+    /// Where string `i` ends, from the start of the data.
+    #[inline]
+    fn end(&self, i: usize) -> usize {
+        let at = END * i;
+        u32::from_le_bytes([
+            self.buf[at],
+            self.buf[at + 1],
+            self.buf[at + 2],
+            self.buf[at + 3],
+        ]) as usize
+    }
+
+    #[inline]
+    fn set_end(&mut self, i: usize, end: usize) {
+        self.buf[END * i..END * (i + 1)].copy_from_slice(&(end as u32).to_le_bytes());
+    }
+
+    /// Where string `i` starts, from the start of the data.
     #[inline]
     fn start(&self, i: usize) -> usize {
         if i == 0 {
             0
         } else {
-            self.ends[i - 1] as usize
+            self.end(i - 1)
         }
     }
 
     /// String `i` (`i < len`).
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &[u8] {
-        &self.data[self.start(i)..self.ends[i] as usize]
+        let d = self.data_start();
+        &self.buf[d + self.start(i)..d + self.end(i)]
     }
 
     /// The last string (`len > 0`).
@@ -58,13 +84,13 @@ impl<const N: usize> Strings<N> {
 
     /// Heap bytes of the buffer.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.data.capacity()
+        self.buf.capacity()
     }
 
     /// Bytes of the strings.
     #[cfg(test)]
     pub(crate) fn data_len(&self) -> usize {
-        self.data.len()
+        self.buf.len() - self.data_start()
     }
 
     /// Makes room for `extra` more bytes. A node copied for a write has a
@@ -75,8 +101,16 @@ impl<const N: usize> Strings<N> {
     /// still reallocates only every few entries).
     #[inline]
     fn grow(&mut self, extra: usize) {
-        if self.data.capacity() - self.data.len() < extra {
-            self.data.reserve_exact(extra + self.data.len() / 8);
+        if self.buf.capacity() - self.buf.len() < extra {
+            self.buf.reserve_exact(extra + self.buf.len() / 8);
+        }
+    }
+
+    /// Adds `delta` to the ends of strings `from..to`.
+    fn shift_ends(&mut self, from: usize, to: usize, delta: isize) {
+        for j in from..to {
+            let e = self.end(j) as isize + delta;
+            self.set_end(j, e as usize);
         }
     }
 
@@ -85,18 +119,13 @@ impl<const N: usize> Strings<N> {
         let n = self.len();
         debug_assert!(i <= n && n < N);
         let at = self.start(i);
-        let old = self.data.len();
-        self.grow(s.len());
-        self.data.resize(old + s.len(), 0);
-        self.data.copy_within(at..old, at + s.len());
-        self.data[at..at + s.len()].copy_from_slice(s);
-        let grow = s.len() as u32;
-        self.ends.copy_within(i..n, i + 1);
-        self.ends[i] = at as u32;
-        for e in &mut self.ends[i..=n] {
-            *e += grow;
-        }
+        self.grow(END + s.len());
+        let d = self.data_start();
+        self.buf.splice(d + at..d + at, s.iter().copied());
+        let end = ((at + s.len()) as u32).to_le_bytes();
+        self.buf.splice(END * i..END * i, end);
         self.len += 1;
+        self.shift_ends(i + 1, n + 1, s.len() as isize);
     }
 
     /// Appends `s`.
@@ -108,44 +137,28 @@ impl<const N: usize> Strings<N> {
     pub(crate) fn remove(&mut self, i: usize) {
         let n = self.len();
         debug_assert!(i < n);
-        let (at, end) = (self.start(i), self.ends[i] as usize);
-        let shrink = (end - at) as u32;
-        self.data.copy_within(end.., at);
-        self.data.truncate(self.data.len() - shrink as usize);
-        self.ends.copy_within(i + 1..n, i);
-        for e in &mut self.ends[i..n - 1] {
-            *e -= shrink;
-        }
+        let (at, end) = (self.start(i), self.end(i));
+        let d = self.data_start();
+        self.buf.drain(d + at..d + end);
+        self.buf.drain(END * i..END * (i + 1));
         self.len -= 1;
+        self.shift_ends(i, n - 1, -((end - at) as isize));
     }
 
     /// Replaces string `i` with `s`.
     pub(crate) fn replace(&mut self, i: usize, s: &[u8]) {
-        let (at, end) = (self.start(i), self.ends[i] as usize);
-        let old_len = end - at;
-        if old_len == s.len() {
-            self.data[at..end].copy_from_slice(s);
+        let (at, end) = (self.start(i), self.end(i));
+        let d = self.data_start();
+        if s.len() == end - at {
+            self.buf[d + at..d + end].copy_from_slice(s);
             return;
         }
-        let n = self.len();
-        let tail = self.data.len();
-        if s.len() > old_len {
-            let grow = s.len() - old_len;
-            self.grow(grow);
-            self.data.resize(tail + grow, 0);
-            self.data.copy_within(end..tail, end + grow);
-            for e in &mut self.ends[i..n] {
-                *e += grow as u32;
-            }
-        } else {
-            let shrink = old_len - s.len();
-            self.data.copy_within(end..tail, end - shrink);
-            self.data.truncate(tail - shrink);
-            for e in &mut self.ends[i..n] {
-                *e -= shrink as u32;
-            }
+        if s.len() > end - at {
+            self.grow(s.len() - (end - at));
         }
-        self.data[at..at + s.len()].copy_from_slice(s);
+        self.buf.splice(d + at..d + end, s.iter().copied());
+        let n = self.len();
+        self.shift_ends(i, n, s.len() as isize - (end - at) as isize);
     }
 
     /// Moves strings `at..` into a new `Strings`.
@@ -153,17 +166,25 @@ impl<const N: usize> Strings<N> {
         let n = self.len();
         debug_assert!(at <= n);
         let base = self.start(at);
+        let d = self.data_start();
         let mut right = Strings::new();
-        right.data = self.data[base..].to_vec();
-        self.data.truncate(base);
+        right
+            .buf
+            .reserve_exact(END * (n - at) + (self.buf.len() - d - base));
+        for j in at..n {
+            right
+                .buf
+                .extend_from_slice(&((self.end(j) - base) as u32).to_le_bytes());
+        }
+        right.buf.extend_from_slice(&self.buf[d + base..]);
+        right.len = (n - at) as u32;
+        self.buf.truncate(d + base);
+        self.buf.drain(END * at..END * n);
+        self.len = at as u32;
         // The left part keeps what it holds plus an eighth, not the whole
         // node's buffer.
-        self.data.shrink_to(base + base / 8);
-        for (k, i) in (at..n).enumerate() {
-            right.ends[k] = self.ends[i] - base as u32;
-        }
-        right.len = (n - at) as u32;
-        self.len = at as u32;
+        let keep = self.buf.len();
+        self.buf.shrink_to(keep + keep / 8);
         right
     }
 
@@ -172,20 +193,26 @@ impl<const N: usize> Strings<N> {
         let n = self.len();
         debug_assert!(from <= to && to <= other.len() && n + (to - from) <= N);
         let (a, b) = (other.start(from), other.start(to));
-        let base = self.data.len() as u32;
-        self.grow(b - a);
-        self.data.extend_from_slice(&other.data[a..b]);
-        for (k, i) in (from..to).enumerate() {
-            self.ends[n + k] = base + other.ends[i] - a as u32;
+        let base = self.buf.len() - self.data_start();
+        self.grow(END * (to - from) + (b - a));
+        let k = to - from;
+        self.buf
+            .splice(END * n..END * n, core::iter::repeat_n(0, END * k));
+        self.len += k as u32;
+        for j in 0..k {
+            self.set_end(n + j, base + other.end(from + j) - a);
         }
-        self.len += (to - from) as u32;
+        let od = other.data_start();
+        self.buf.extend_from_slice(&other.buf[od + a..od + b]);
     }
 
     /// Keeps the first `n` strings.
     pub(crate) fn truncate(&mut self, n: usize) {
-        if n < self.len() {
-            let end = self.start(n);
-            self.data.truncate(end);
+        let len = self.len();
+        if n < len {
+            let keep = self.data_start() + self.start(n);
+            self.buf.truncate(keep);
+            self.buf.drain(END * n..END * len);
             self.len = n as u32;
         }
     }
