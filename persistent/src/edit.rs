@@ -14,7 +14,7 @@
 //! no structure (the caller looks the key up first), so they neither split
 //! nor merge anything.
 
-use crate::node::{Inner, Leaf, Node, LEAF_CAP};
+use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use std::sync::Arc;
 
 /// A tree: a root (none when empty), its height (levels above the leaves)
@@ -75,7 +75,7 @@ impl Tree {
             let old = self.root.take().expect("root");
             let mut inner = Inner::new();
             inner.children.push(old);
-            split_child(&mut inner, 0);
+            split_child(&mut inner, 0, key);
             self.root = Some(Arc::new(Node::Inner(inner)));
             self.height += 1;
         }
@@ -85,7 +85,7 @@ impl Tree {
                 Node::Inner(i) => {
                     let mut c = i.child_index(key);
                     if i.children[c].is_full() {
-                        split_child(i, c);
+                        split_child(i, c, key);
                         if key >= i.keys.get(c) {
                             c += 1;
                         }
@@ -152,17 +152,33 @@ impl Tree {
 }
 
 /// Splits the full child `c` of `parent` (which has room for one more
-/// child) in two halves, the separator going up.
-pub(crate) fn split_child(parent: &mut Inner, c: usize) {
+/// child) in two, the separator going up, for an insert of `key`: if the
+/// key goes past the child's last entry (an append), the left part keeps
+/// all but the minimum, so that ascending inserts leave nodes three
+/// quarters full; if it goes before the first, the right part does; else
+/// the halves are even.
+pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
     let child = Arc::make_mut(&mut parent.children[c]);
     let (sep, right) = match child {
         Node::Leaf(l) => {
-            let mid = l.len() / 2;
+            let n = l.len();
+            let mid = if key > l.key(n - 1) {
+                n - LEAF_MIN
+            } else if key < l.key(0) {
+                LEAF_MIN
+            } else {
+                n / 2
+            };
             let right = l.split_off(mid);
             (right.key(0).to_vec(), Node::Leaf(right))
         }
         Node::Inner(i) => {
-            let mid = i.children.len() / 2;
+            let n = i.children.len();
+            let mid = match i.child_index(key) {
+                at if at == n - 1 => n - INNER_MIN,
+                0 => INNER_MIN,
+                _ => n / 2,
+            };
             let mut right = Inner::new();
             right.children.extend(i.children.drain(mid..));
             right.keys = i.keys.split_off(mid);
@@ -341,6 +357,48 @@ mod tests {
             },
         );
         out
+    }
+
+    /// Average entries per leaf.
+    fn fill(tree: &Tree) -> f64 {
+        let mut leaves = 0;
+        let mut stack: Vec<&Node> = tree.root.iter().map(|r| &**r).collect();
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Leaf(_) => leaves += 1,
+                Node::Inner(i) => stack.extend(i.children.iter().map(|c| &**c)),
+            }
+        }
+        tree.len as f64 / leaves as f64
+    }
+
+    /// Ascending and descending inserts split a full node three quarters
+    /// to one quarter, towards where the inserts go, so leaves end up
+    /// three quarters full, not half; random inserts split evenly.
+    #[test]
+    #[cfg(not(ordex_small_nodes))]
+    fn ordered_inserts_leave_leaves_three_quarters_full() {
+        for descending in [false, true] {
+            let mut tree = Tree::default();
+            for i in 0..20_000u32 {
+                let k = if descending { u32::MAX - i } else { i };
+                tree.insert(&k.to_be_bytes(), b"v");
+            }
+            check(&tree);
+            let f = fill(&tree) / LEAF_CAP as f64;
+            assert!(f > 0.74, "descending {descending}: leaves {f:.2} full");
+        }
+        let mut tree = Tree::default();
+        let mut x = 5u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            tree.insert(&x.to_be_bytes(), b"v");
+        }
+        check(&tree);
+        let f = fill(&tree) / LEAF_CAP as f64;
+        assert!(f > 0.6 && f < 0.8, "random: leaves {f:.2} full");
     }
 
     #[test]

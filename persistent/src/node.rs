@@ -33,16 +33,30 @@ pub const LEAF_CAP: usize = 32;
 /// Most entries of a leaf (small, to test tall trees).
 #[cfg(ordex_small_nodes)]
 pub const LEAF_CAP: usize = 4;
-/// Fewest entries of a leaf other than the root.
-pub const LEAF_MIN: usize = LEAF_CAP / 2;
+/// Fewest entries of a leaf other than the root: a quarter of
+/// [`LEAF_CAP`] (at least 2). Lower than the textbook half so that a leaf
+/// split by an append (a key above all of its keys: ascending ids,
+/// timestamps) keeps three quarters of its entries and the new leaf one
+/// quarter, and ascending inserts leave leaves three quarters full rather
+/// than half (and likewise for descending inserts and inner nodes).
+pub const LEAF_MIN: usize = min_of(LEAF_CAP);
 /// Most children of an inner node (4 under `--cfg ordex_small_nodes`).
 #[cfg(not(ordex_small_nodes))]
 pub const INNER_CAP: usize = 32;
 /// Most children of an inner node (small, to test tall trees).
 #[cfg(ordex_small_nodes)]
 pub const INNER_CAP: usize = 4;
-/// Fewest children of an inner node other than the root.
-pub const INNER_MIN: usize = INNER_CAP / 2;
+/// Fewest children of an inner node other than the root (a quarter of
+/// [`INNER_CAP`], at least 2; see [`LEAF_MIN`]).
+pub const INNER_MIN: usize = min_of(INNER_CAP);
+
+const fn min_of(cap: usize) -> usize {
+    if cap / 4 > 2 {
+        cap / 4
+    } else {
+        2
+    }
+}
 
 /// Most levels a tree can have: with at least 2 children per inner node
 /// below the root and at least 2 entries per leaf (any fan-out of 4 or
@@ -66,6 +80,10 @@ pub const MAX_VALUE_LEN: usize = usize::MAX;
 
 const _: () = {
     assert!(LEAF_CAP >= 4 && INNER_CAP >= 4, "fan-out of at least 4");
+    assert!(
+        2 * LEAF_MIN <= LEAF_CAP && 2 * INNER_MIN <= INNER_CAP,
+        "merges fit"
+    );
     assert!(
         LEAF_CAP <= 64,
         "a leaf's out-of-line values are a u64 bitmap"
