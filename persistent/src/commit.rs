@@ -17,7 +17,9 @@
 //! 4. Leaving, the leader locks the queue: if requests are waiting, it
 //!    marks the oldest `LEAD` and the leadership passes to that thread
 //!    (which drains the queue, its own request included); otherwise it
-//!    clears the busy flag.
+//!    clears the busy flag. A drop guard does this step, so it also
+//!    happens if applying the batch panics (its requests then come back
+//!    without an outcome, and their callers panic).
 //!
 //! The state word and the queue use `ordex_core::sync` types, so the loom
 //! model (`tests/publish_model.rs`) explores every interleaving of the

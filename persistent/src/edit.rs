@@ -11,8 +11,8 @@
 //! batch already copied it.
 //!
 //! An insert of a key already present and a remove of a key absent change
-//! no structure (the caller looks the key up first), so they neither split
-//! nor merge anything.
+//! no structure (each looks the key up first), so they neither split nor
+//! merge anything.
 
 use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use std::sync::Arc;
