@@ -204,7 +204,10 @@ pub fn try_open(kind: IndexKind) -> Result<Box<dyn OrderedIndex>, Unavailable> {
         )),
         #[cfg(feature = "art")]
         IndexKind::Art => Ok(Box::new(ordex_art::Art::new())),
-        // Each backend's issue adds its arm here as it lands.
+        #[cfg(feature = "persistent")]
+        IndexKind::Persistent => Ok(Box::new(ordex_persistent::PersistentBTree::new())),
+        // A backend whose feature is off in this build.
+        #[allow(unreachable_patterns)]
         _ => Err(Unavailable(kind)),
     }
 }

@@ -34,6 +34,11 @@ pub enum Error {
         /// The largest value length the backend accepts.
         max: usize,
     },
+    /// A transaction's commit was refused: a write committed after the
+    /// transaction's snapshot wrote one of the keys it writes (first
+    /// committer wins, as in snapshot isolation). Nothing of the
+    /// transaction was written; it may be retried from a new snapshot.
+    Conflict,
 }
 
 impl fmt::Display for Error {
@@ -46,6 +51,9 @@ impl fmt::Display for Error {
             }
             Error::ValueTooLarge { len, max } => {
                 write!(f, "value of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::Conflict => {
+                f.write_str("transaction conflicts with a write committed since its snapshot")
             }
         }
     }

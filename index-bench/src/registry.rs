@@ -57,6 +57,7 @@ pub fn all() -> Vec<Entry> {
         entry::<Ordex<ordex_skiplist::SkipList>>(),
         entry::<Ordex<BTree>>(),
         entry::<Ordex<ordex_art::Art>>(),
+        entry::<Ordex<ordex_persistent::PersistentBTree>>(),
         entry::<CrossbeamSkipList>(),
         entry::<FastSkip>(),
         entry::<SccTreeIndex>(),
@@ -121,6 +122,7 @@ mod tests {
         let extra: Vec<&str> = on_request().iter().map(|e| e.name).collect();
         assert_eq!(extra, ["ordex-btree-global", "ordex-btree-coupling"]);
         assert!(default.contains(&"ordex-btree"));
+        assert!(default.contains(&"ordex-persistent"));
         let mut names: Vec<&str> = default.iter().chain(&extra).copied().collect();
         names.sort_unstable();
         names.dedup();

@@ -119,6 +119,16 @@ impl OrdexBackend for ordex_btree::BTree<ordex_btree::GlobalLock> {
     }
 }
 
+impl OrdexBackend for ordex_persistent::PersistentBTree {
+    const NAME: &'static str = "ordex-persistent";
+
+    /// The default configuration: no retention window, so old versions
+    /// live only as long as a snapshot holds them.
+    fn build() -> Self {
+        ordex_persistent::PersistentBTree::new()
+    }
+}
+
 /// Adapter over an ordex backend `B`.
 pub struct Ordex<B: OrdexBackend>(B);
 

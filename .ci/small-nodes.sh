@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# ordex-persistent's tests again with nodes of 4 entries and 4 children
+# (`--cfg ordex_small_nodes`): the same checks on trees many levels tall,
+# where every split, borrow, merge and root change happens often.
+set -euo pipefail
+export RUSTFLAGS="--cfg ordex_small_nodes ${RUSTFLAGS:-}"
+cargo test --profile stress --target-dir target/small-nodes -p ordex-persistent

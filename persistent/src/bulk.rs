@@ -1,0 +1,373 @@
+//! Bulk load from sorted input: O(n), full leaves, no per-entry descent.
+//!
+//! Leaves are filled to [`LEAF_CAP`] in input order, then each level of
+//! inner nodes groups up to [`INNER_CAP`] nodes of the level below, the
+//! separators being their first keys. The last node of a level, if it
+//! would fall below the minimum, shares the entries (or children) of the
+//! last two nodes evenly, so the result keeps every invariant of a tree
+//! built by inserts, with full nodes everywhere else.
+
+use crate::edit::Tree;
+use crate::node::{Inner, Leaf, Node, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::{Config, PersistentBTree};
+use core::fmt;
+use ordex_core::{Error, Limits};
+use std::sync::Arc;
+
+/// Why a bulk load was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadError {
+    /// Entry `at` (counting from 0) has a key not strictly greater than
+    /// the previous entry's.
+    Unsorted {
+        /// The offending entry's position in the input.
+        at: usize,
+    },
+    /// An entry exceeds the index's limits.
+    Limit(Error),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Unsorted { at } => write!(
+                f,
+                "entry {at} of a bulk load is not above the one before it (keys must be strictly ascending)"
+            ),
+            LoadError::Limit(e) => write!(f, "bulk load: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Sizes of `groups` consecutive groups of `total` items, each at most
+/// `cap`, all full but the last two, which share evenly if the last would
+/// fall below `min`.
+fn group_sizes(total: usize, cap: usize, min: usize) -> Vec<usize> {
+    let mut sizes = vec![cap; total / cap];
+    if !total.is_multiple_of(cap) {
+        sizes.push(total % cap);
+    }
+    let g = sizes.len();
+    if g >= 2 && sizes[g - 1] < min {
+        let t = sizes[g - 2] + sizes[g - 1];
+        sizes[g - 2] = t - t / 2;
+        sizes[g - 1] = t / 2;
+    }
+    sizes
+}
+
+pub(crate) fn build<K, V>(
+    entries: impl IntoIterator<Item = (K, V)>,
+    limits: &Limits,
+) -> Result<Tree, LoadError>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
+    let mut leaves: Vec<Leaf> = Vec::new();
+    let mut leaf = Leaf::new();
+    let mut len = 0usize;
+    for (at, (k, v)) in entries.into_iter().enumerate() {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        limits.check(k, v).map_err(LoadError::Limit)?;
+        let sorted = match (leaf.len(), leaves.last()) {
+            (0, None) => true,
+            (0, Some(l)) => l.key(l.len() - 1) < k,
+            (n, _) => leaf.key(n - 1) < k,
+        };
+        if !sorted {
+            return Err(LoadError::Unsorted { at });
+        }
+        if leaf.len() == LEAF_CAP {
+            leaves.push(core::mem::replace(&mut leaf, Leaf::new()));
+        }
+        leaf.push(k, v);
+        len += 1;
+    }
+    if leaf.len() > 0 {
+        leaves.push(leaf);
+    }
+    let n = leaves.len();
+    if n >= 2 && leaves[n - 1].len() < LEAF_MIN {
+        // Move the tail of the full leaf before it over, so that they
+        // share their entries evenly.
+        let last = leaves.pop().expect("two leaves");
+        let before = leaves.last_mut().expect("two leaves");
+        let t = before.len() + last.len();
+        let moved = t / 2 - last.len();
+        let mut right = before.split_off(before.len() - moved);
+        right.append(&last);
+        leaves.push(right);
+    }
+    Ok(levels(leaves, len))
+}
+
+/// Builds the inner levels over `leaves` (in key order, each within the
+/// leaf bounds).
+fn levels(leaves: Vec<Leaf>, len: usize) -> Tree {
+    let mut level: Vec<Arc<Node>> = leaves
+        .into_iter()
+        .map(|l| Arc::new(Node::Leaf(l)))
+        .collect();
+    let mut height = 0;
+    while level.len() > 1 {
+        let sizes = group_sizes(level.len(), INNER_CAP, INNER_MIN);
+        let mut next = Vec::with_capacity(sizes.len());
+        let mut children = level.into_iter();
+        for size in sizes {
+            let mut inner = Inner::new();
+            for c in 0..size {
+                let child = children.next().expect("sizes sum to the level");
+                if c > 0 {
+                    inner.keys.push(child.first_key());
+                }
+                inner.children.push(child);
+            }
+            next.push(Arc::new(Node::Inner(inner)));
+        }
+        level = next;
+        height += 1;
+    }
+    Tree {
+        root: level.pop(),
+        height,
+        len,
+    }
+}
+
+/// Inputs from which [`build_slice`] builds its leaves on rayon's pool.
+const PARALLEL_FROM: usize = 1 << 16;
+
+/// [`build`] over a slice: the same tree, its checks and its leaves built
+/// in parallel (rayon) when the input is large. Each leaf's entries are
+/// known from the sizes alone ([`group_sizes`]), so the leaves are
+/// independent; the inner levels, 1/32 of the work, are built after.
+pub(crate) fn build_slice<K, V>(entries: &[(K, V)], limits: &Limits) -> Result<Tree, LoadError>
+where
+    K: AsRef<[u8]> + Sync,
+    V: AsRef<[u8]> + Sync,
+{
+    use rayon::prelude::*;
+    if entries.len() < PARALLEL_FROM {
+        return build(entries.iter().map(|(k, v)| (k, v)), limits);
+    }
+    // The first offending entry, as the sequential load reports it.
+    let bad = entries
+        .par_iter()
+        .enumerate()
+        .map(|(at, (k, v))| {
+            if let Err(e) = limits.check(k.as_ref(), v.as_ref()) {
+                Some((at, LoadError::Limit(e)))
+            } else if at > 0 && entries[at - 1].0.as_ref() >= k.as_ref() {
+                Some((at, LoadError::Unsorted { at }))
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .min_by_key(|(at, _)| *at);
+    if let Some((_, e)) = bad {
+        return Err(e);
+    }
+    let sizes = group_sizes(entries.len(), LEAF_CAP, LEAF_MIN);
+    let mut starts = Vec::with_capacity(sizes.len());
+    let mut at = 0;
+    for s in &sizes {
+        starts.push(at);
+        at += s;
+    }
+    let leaves: Vec<Leaf> = starts
+        .par_iter()
+        .zip(sizes.par_iter())
+        .map(|(&start, &size)| {
+            let mut leaf = Leaf::new();
+            for (k, v) in &entries[start..start + size] {
+                leaf.push(k.as_ref(), v.as_ref());
+            }
+            leaf
+        })
+        .collect();
+    Ok(levels(leaves, entries.len()))
+}
+
+impl PersistentBTree {
+    /// Builds an index from a slice of entries in strictly ascending key
+    /// order, like [`from_sorted`](Self::from_sorted), checking the input
+    /// and building the leaves on rayon's thread pool when it holds 65,536
+    /// entries or more.
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// use ordex_persistent::PersistentBTree;
+    ///
+    /// let entries: Vec<([u8; 8], [u8; 8])> =
+    ///     (0u64..100_000).map(|i| (i.to_be_bytes(), i.to_le_bytes())).collect();
+    /// let index = PersistentBTree::from_sorted_slice(&entries).unwrap();
+    /// assert_eq!(index.len(), 100_000);
+    /// assert_eq!(index.get_copied(&7u64.to_be_bytes()), Some(7u64.to_le_bytes().to_vec()));
+    /// ```
+    pub fn from_sorted_slice<K, V>(entries: &[(K, V)]) -> Result<Self, LoadError>
+    where
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
+    {
+        let empty = Self::new();
+        let tree = build_slice(entries, &empty.limits)?;
+        let seqno = u64::from(tree.len > 0);
+        Ok(Self::from_tree(tree, seqno, Config::default()))
+    }
+
+    /// Builds an index from entries in strictly ascending key order, in
+    /// O(n) with full nodes (no per-entry descent, no copies): the fastest
+    /// way to load a table. The index starts at seqno 1 (the load is one
+    /// write), or 0 if `entries` is empty.
+    ///
+    /// ```
+    /// use ordex_core::OrderedIndex;
+    /// use ordex_persistent::PersistentBTree;
+    ///
+    /// let index = PersistentBTree::from_sorted(
+    ///     (0u32..1000).map(|i| (i.to_be_bytes(), [1u8; 8])),
+    /// ).unwrap();
+    /// assert_eq!(index.len(), 1000);
+    /// assert!(PersistentBTree::from_sorted([(b"b", b""), (b"a", b"")]).is_err());
+    /// ```
+    pub fn from_sorted<K, V>(entries: impl IntoIterator<Item = (K, V)>) -> Result<Self, LoadError>
+    where
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        Self::from_sorted_with_config(entries, Config::default())
+    }
+
+    /// [`from_sorted`](Self::from_sorted) with a [`Config`].
+    pub fn from_sorted_with_config<K, V>(
+        entries: impl IntoIterator<Item = (K, V)>,
+        config: Config,
+    ) -> Result<Self, LoadError>
+    where
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let empty = Self::with_config(config);
+        let tree = build(entries, &empty.limits)?;
+        let seqno = u64::from(tree.len > 0);
+        Ok(Self::from_tree(tree, seqno, config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ordex_core::{OrderedIndex, OrderedIndexExt};
+
+    #[test]
+    fn group_sizes_respect_the_bounds() {
+        for total in 1..2000 {
+            let s = group_sizes(total, 32, 16);
+            assert_eq!(s.iter().sum::<usize>(), total);
+            assert!(s.iter().all(|&g| g <= 32));
+            if s.len() > 1 {
+                assert!(s.iter().all(|&g| g >= 16), "{total}: {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn loads_agree_with_the_input_and_keep_the_invariants() {
+        for n in [
+            0usize, 1, 15, 16, 17, 32, 33, 47, 48, 49, 1023, 1024, 1025, 40_000,
+        ] {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n as u64)
+                .map(|i| {
+                    (
+                        (i * 3).to_be_bytes().to_vec(),
+                        // Some values out of line.
+                        vec![
+                            i as u8;
+                            if i.is_multiple_of(13) {
+                                400
+                            } else {
+                                (i % 5) as usize
+                            }
+                        ],
+                    )
+                })
+                .collect();
+            let limits = PersistentBTree::new().limits();
+            let tree = build(entries.iter().map(|(k, v)| (k, v)), &limits).unwrap();
+            crate::edit::check(&tree);
+            let index = PersistentBTree::from_sorted(entries.iter().map(|(k, v)| (k, v))).unwrap();
+            assert_eq!(index.collect_range::<[u8], _>(..), entries, "n = {n}");
+            // Writes after a load keep the invariants too.
+            for (k, _) in entries.iter().step_by(3) {
+                index.remove(k).unwrap();
+            }
+            index.insert(b"\xff", b"last").unwrap();
+            crate::edit::check(&index.published.load().tree);
+        }
+    }
+
+    /// The parallel load of a slice builds a tree with the invariants and
+    /// the contents of the input, and reports the first bad entry as the
+    /// sequential load does.
+    #[test]
+    fn parallel_loads_agree_with_sequential_ones() {
+        let limits = PersistentBTree::new().limits();
+        for n in [PARALLEL_FROM, PARALLEL_FROM + 17, 3 * PARALLEL_FROM + 1] {
+            let entries: Vec<([u8; 8], Vec<u8>)> = (0..n as u64)
+                .map(|i| {
+                    let len = if i.is_multiple_of(1000) { 300 } else { i % 3 };
+                    ((i * 5).to_be_bytes(), vec![i as u8; len as usize])
+                })
+                .collect();
+            let tree = build_slice(&entries, &limits).unwrap();
+            crate::edit::check(&tree);
+            let mut got = Vec::new();
+            crate::walk::scan_tree(
+                tree.root.as_ref(),
+                tree.height,
+                core::ops::Bound::Unbounded,
+                core::ops::Bound::Unbounded,
+                &mut |k, v| {
+                    got.push((<[u8; 8]>::try_from(k).unwrap(), v.to_vec()));
+                    true
+                },
+            );
+            assert_eq!(got, entries);
+        }
+        let mut entries: Vec<([u8; 8], [u8; 0])> = (0..PARALLEL_FROM as u64 * 2)
+            .map(|i| (i.to_be_bytes(), []))
+            .collect();
+        entries[90_000].0 = [0; 8];
+        entries[100_000].0 = [0; 8];
+        assert_eq!(
+            build_slice(&entries, &limits).err(),
+            Some(LoadError::Unsorted { at: 90_000 })
+        );
+        assert_eq!(
+            build(entries.iter().map(|(k, v)| (k, v)), &limits).err(),
+            Some(LoadError::Unsorted { at: 90_000 })
+        );
+    }
+
+    #[test]
+    fn refuses_unsorted_and_oversized_input() {
+        let r = PersistentBTree::from_sorted([(&b"a"[..], &b""[..]), (b"a", b"")]);
+        assert_eq!(r.err(), Some(LoadError::Unsorted { at: 1 }));
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = (0..100u32)
+            .map(|i| (i.to_be_bytes().to_vec(), vec![]))
+            .collect();
+        entries[70].0 = vec![0];
+        let r = PersistentBTree::from_sorted(entries);
+        assert_eq!(r.err(), Some(LoadError::Unsorted { at: 70 }));
+        let big = vec![0u8; crate::node::MAX_KEY_LEN + 1];
+        let r = PersistentBTree::from_sorted([(&big[..], &b""[..])]);
+        assert!(matches!(
+            r.err(),
+            Some(LoadError::Limit(Error::KeyTooLarge { .. }))
+        ));
+    }
+}

@@ -1,0 +1,428 @@
+//! Group commit: one writer applies at a time; concurrent writes queue and
+//! are applied by the writer of the moment (the leader) as one batch, on a
+//! private copy of the tree, published once.
+//!
+//! The protocol (RocksDB's write group, with a handoff):
+//!
+//! 1. A caller locks the queue. If no leader is active, it becomes the
+//!    leader and applies its own write (borrowed, not copied) together
+//!    with whatever is queued.
+//! 2. Otherwise it queues a [`Request`] (its write, copied) and waits on
+//!    the request's state.
+//! 3. The leader applies the batch in queue order (each write gets the
+//!    next seqno; a remove that finds nothing and a transaction that
+//!    conflicts get none), publishes the new version once, then stores
+//!    each request's outcome and marks it `DONE` (release): no caller
+//!    returns before its write is visible.
+//! 4. Leaving, the leader locks the queue: if requests are waiting, it
+//!    marks the oldest `LEAD` and the leadership passes to that thread
+//!    (which drains the queue, its own request included); otherwise it
+//!    clears the busy flag. A drop guard does this step, so it also
+//!    happens if applying the batch panics (its requests then come back
+//!    without an outcome, and their callers panic).
+//!
+//! The state word and the queue use `ordex_core::sync` types, so the loom
+//! model (`tests/publish_model.rs`) explores every interleaving of the
+//! handoff, the publication and the retirement of old versions.
+
+use crate::edit::Tree;
+use crate::{lock, PersistentBTree, Version};
+use ordex_core::sync::{Arc, AtomicU8, Ordering};
+use ordex_core::Seqno;
+use smallvec::SmallVec;
+use std::collections::BTreeMap;
+
+/// A transaction's buffered writes: `None` removes the key.
+pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The entries of an `insert_batch`, borrowed from the caller or owned by
+/// a queued request.
+#[derive(Clone, Copy)]
+pub(crate) enum Batch<'a> {
+    Borrowed(&'a [(&'a [u8], &'a [u8])]),
+    Owned(&'a [(Vec<u8>, Vec<u8>)]),
+}
+
+impl<'a> Batch<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Batch::Borrowed(b) => b.len(),
+            Batch::Owned(b) => b.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+        match *self {
+            Batch::Borrowed(b) => b[i],
+            Batch::Owned(b) => (&b[i].0, &b[i].1),
+        }
+    }
+}
+
+/// One write, as the leader applies it.
+#[derive(Clone, Copy)]
+pub(crate) enum Op<'a> {
+    Insert(&'a [u8], &'a [u8]),
+    Remove(&'a [u8]),
+    Batch(Batch<'a>),
+    /// A transaction's writes, read at version `base`.
+    Commit {
+        base: Seqno,
+        writes: &'a Writes,
+    },
+}
+
+impl Op<'_> {
+    /// Calls `f` for every key this write writes.
+    fn keys(&self, f: &mut dyn FnMut(&[u8])) {
+        match *self {
+            Op::Insert(k, _) | Op::Remove(k) => f(k),
+            Op::Batch(b) => (0..b.len()).for_each(|i| f(b.get(i).0)),
+            Op::Commit { writes, .. } => writes.keys().for_each(|k| f(k)),
+        }
+    }
+
+    fn writes_key(&self, key: &[u8]) -> bool {
+        match *self {
+            Op::Insert(k, _) | Op::Remove(k) => k == key,
+            Op::Batch(b) => (0..b.len()).any(|i| b.get(i).0 == key),
+            Op::Commit { writes, .. } => writes.contains_key(key),
+        }
+    }
+
+    fn to_owned(self) -> OwnedOp {
+        match self {
+            Op::Insert(k, v) => OwnedOp::Insert(k.to_vec(), v.to_vec()),
+            Op::Remove(k) => OwnedOp::Remove(k.to_vec()),
+            Op::Batch(b) => OwnedOp::Batch(
+                (0..b.len())
+                    .map(|i| {
+                        let (k, v) = b.get(i);
+                        (k.to_vec(), v.to_vec())
+                    })
+                    .collect(),
+            ),
+            Op::Commit { base, writes } => OwnedOp::Commit {
+                base,
+                writes: writes.clone(),
+            },
+        }
+    }
+}
+
+/// A write owned by a queued request.
+pub(crate) enum OwnedOp {
+    Insert(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+    Batch(Vec<(Vec<u8>, Vec<u8>)>),
+    Commit { base: Seqno, writes: Writes },
+}
+
+impl OwnedOp {
+    fn as_op(&self) -> Op<'_> {
+        match self {
+            OwnedOp::Insert(k, v) => Op::Insert(k, v),
+            OwnedOp::Remove(k) => Op::Remove(k),
+            OwnedOp::Batch(b) => Op::Batch(Batch::Owned(b)),
+            OwnedOp::Commit { base, writes } => Op::Commit {
+                base: *base,
+                writes,
+            },
+        }
+    }
+}
+
+/// A write to submit: borrowed (copied only if it must queue) or owned
+/// (moved into the queue).
+pub(crate) enum Submit<'a> {
+    Borrowed(Op<'a>),
+    Owned(OwnedOp),
+}
+
+/// What became of a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Applied with this seqno (for an empty batch: the seqno it saw).
+    Written(Seqno),
+    /// A remove: the seqno it took, if it removed something.
+    Removed(Option<Seqno>),
+    /// A transaction that a commit after its snapshot conflicts with.
+    Conflict,
+}
+
+const WAITING: u8 = 0;
+const LEAD: u8 = 1;
+const DONE: u8 = 2;
+
+/// A queued write.
+pub(crate) struct Request {
+    op: OwnedOp,
+    state: AtomicU8,
+    outcome: ordex_core::sync::Mutex<Option<Outcome>>,
+}
+
+/// The queue of waiting writes.
+#[derive(Default)]
+pub(crate) struct Queue {
+    /// A leader is active (applying, or handing over).
+    busy: bool,
+    pending: Vec<Arc<Request>>,
+}
+
+impl PersistentBTree {
+    /// Applies `write` through group commit; returns once it is visible.
+    pub(crate) fn submit(&self, write: Submit<'_>) -> Outcome {
+        let mut q = lock(&self.queue);
+        if !q.busy {
+            q.busy = true;
+            let pending = core::mem::take(&mut q.pending);
+            drop(q);
+            let op = match &write {
+                Submit::Borrowed(op) => *op,
+                Submit::Owned(op) => op.as_op(),
+            };
+            return self.lead(Some(op), pending).expect("own outcome");
+        }
+        let request = Arc::new(Request {
+            op: match write {
+                Submit::Borrowed(op) => op.to_owned(),
+                Submit::Owned(op) => op,
+            },
+            state: AtomicU8::new(WAITING),
+            outcome: ordex_core::sync::Mutex::new(None),
+        });
+        q.pending.push(request.clone());
+        drop(q);
+        let mut round = 0;
+        loop {
+            match request.state.load(Ordering::Acquire) {
+                DONE => break,
+                LEAD => {
+                    let pending = core::mem::take(&mut lock(&self.queue).pending);
+                    debug_assert!(pending.iter().any(|r| Arc::ptr_eq(r, &request)));
+                    self.lead(None, pending);
+                    debug_assert_eq!(request.state.load(Ordering::Relaxed), DONE);
+                    break;
+                }
+                _ => ordex_core::olc::wait(&mut round),
+            }
+        }
+        let outcome = lock(&request.outcome).take();
+        match outcome {
+            Some(outcome) => outcome,
+            None => panic!(
+                "the group commit leader panicked while applying this write; it was not written"
+            ),
+        }
+    }
+
+    /// Applies `own` (if any) then `pending` as one batch, publishes it,
+    /// completes the requests, and hands the leadership on. Returns the
+    /// outcome of `own`.
+    fn lead(&self, own: Option<Op<'_>>, pending: Vec<Arc<Request>>) -> Option<Outcome> {
+        let mut handoff = Handoff {
+            index: self,
+            pending: &pending,
+            completed: false,
+        };
+        let mut writer = lock(&self.writer);
+        // On the stack for the common small batches: a lone writer's
+        // write allocates only the nodes it copies and the new version.
+        let ops: SmallVec<[Op<'_>; 4]> = own
+            .into_iter()
+            .chain(pending.iter().map(|r| r.op.as_op()))
+            .collect();
+        // Only this leader publishes, so the current version stays current
+        // while the batch is built. Its reference is dropped at once, so
+        // that the sweep after publication can free it if nothing else
+        // holds it.
+        let (mut tree, base): (Tree, Seqno) = {
+            let current = self.published.load();
+            (current.tree.clone(), current.seqno)
+        };
+        let mut seqno = base;
+        let mut outcomes: SmallVec<[Outcome; 4]> = SmallVec::with_capacity(ops.len());
+        // The seqno each write took (none: it wrote nothing).
+        let mut took: SmallVec<[Option<Seqno>; 4]> = SmallVec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let before = seqno;
+            let outcome = match *op {
+                Op::Insert(k, v) => {
+                    tree.insert(k, v);
+                    seqno += 1;
+                    Outcome::Written(seqno)
+                }
+                Op::Remove(k) => {
+                    if tree.remove(k) {
+                        seqno += 1;
+                        Outcome::Removed(Some(seqno))
+                    } else {
+                        Outcome::Removed(None)
+                    }
+                }
+                Op::Batch(b) => {
+                    if b.len() > 0 {
+                        for j in 0..b.len() {
+                            let (k, v) = b.get(j);
+                            tree.insert(k, v);
+                        }
+                        seqno += 1;
+                    }
+                    Outcome::Written(seqno)
+                }
+                Op::Commit { base, writes } => {
+                    if self.conflicts(base, writes, &ops[..i], &took) {
+                        Outcome::Conflict
+                    } else {
+                        for (k, v) in writes {
+                            match v {
+                                Some(v) => {
+                                    tree.insert(k, v);
+                                }
+                                None => {
+                                    tree.remove(k);
+                                }
+                            }
+                        }
+                        seqno += 1;
+                        Outcome::Written(seqno)
+                    }
+                }
+            };
+            outcomes.push(outcome);
+            took.push((seqno != before).then_some(seqno));
+        }
+        if seqno != base {
+            let version = Arc::new(Version { tree, seqno });
+            self.publish(&mut writer, version, &ops, &took);
+        } else {
+            drop(tree);
+        }
+        drop(writer);
+        let own_outcome = own.map(|_| outcomes[0]);
+        let skip = usize::from(own.is_some());
+        for (request, outcome) in pending.iter().zip(&outcomes[skip..]) {
+            *lock(&request.outcome) = Some(*outcome);
+        }
+        handoff.completed = true;
+        drop(handoff);
+        own_outcome
+    }
+}
+
+/// The end of a leader's turn, also when it unwinds: marks its requests
+/// done (with their outcomes, or none if the batch was lost to a panic,
+/// which their callers then report) and passes the leadership on, so
+/// that a panic in one batch never leaves later writers waiting forever.
+/// Nothing of a lost batch was published.
+struct Handoff<'a> {
+    index: &'a PersistentBTree,
+    pending: &'a [Arc<Request>],
+    completed: bool,
+}
+
+impl Drop for Handoff<'_> {
+    fn drop(&mut self) {
+        debug_assert!(self.completed || std::thread::panicking());
+        for request in self.pending {
+            request.state.store(DONE, Ordering::Release);
+        }
+        let mut q = lock(&self.index.queue);
+        match q.pending.first() {
+            Some(next) => next.state.store(LEAD, Ordering::Release),
+            None => q.busy = false,
+        }
+    }
+}
+
+impl PersistentBTree {
+    /// Whether the transaction read at `base` writing `writes` conflicts
+    /// with a write committed after `base`: one logged since, or one
+    /// applied earlier in this batch.
+    fn conflicts(
+        &self,
+        base: Seqno,
+        writes: &Writes,
+        earlier: &[Op<'_>],
+        took: &[Option<Seqno>],
+    ) -> bool {
+        let registry = lock(&self.registry);
+        if writes.keys().any(|k| registry.log.written_after(k, base)) {
+            return true;
+        }
+        drop(registry);
+        earlier
+            .iter()
+            .zip(took)
+            .any(|(op, took)| took.is_some() && writes.keys().any(|k| op.writes_key(k)))
+    }
+
+    /// Publishes `version`, logs the batch's keys for open transactions,
+    /// keeps the previous version in the retention window, and frees the
+    /// retired versions that nothing references any more.
+    fn publish(
+        &self,
+        writer: &mut crate::WriterState,
+        version: Arc<Version>,
+        ops: &[Op<'_>],
+        took: &[Option<Seqno>],
+    ) {
+        let old = {
+            let mut registry = lock(&self.registry);
+            let old = self.published.swap(version);
+            if let Some(oldest) = registry.pins.oldest() {
+                // The keys each applied write wrote, with its seqno, for
+                // the conflict checks of the transactions open now.
+                for (op, took) in ops.iter().zip(took) {
+                    if let Some(s) = *took {
+                        op.keys(&mut |k| registry.log.record(s, k));
+                    }
+                }
+                registry.log.trim(oldest);
+            }
+            if self.config.retain_versions > 0 {
+                registry.window.push_back(old.clone());
+                while registry.window.len() > self.config.retain_versions {
+                    registry.window.pop_front();
+                }
+            }
+            old
+        };
+        writer.retired.push(old);
+        writer.batches += 1;
+        writer.sweep();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use ordex_core::OrderedIndex;
+
+    /// Writes that arrive while a leader is busy are applied by the next
+    /// leader as one batch, each with its own seqno, in queue order.
+    #[test]
+    fn writes_queued_behind_a_leader_are_applied_as_one_batch() {
+        let index = PersistentBTree::new();
+        let stall = lock(&index.writer);
+        let wait_for = |ready: &dyn Fn(&Queue) -> bool| {
+            while !ready(&lock(&index.queue)) {
+                std::thread::yield_now();
+            }
+        };
+        let (a, b, c) = std::thread::scope(|s| {
+            let a = s.spawn(|| index.insert(b"a", b"1").unwrap());
+            wait_for(&|q| q.busy);
+            let b = s.spawn(|| index.insert(b"b", b"2").unwrap());
+            wait_for(&|q| q.pending.len() == 1);
+            let c = s.spawn(|| index.insert(b"c", b"3").unwrap());
+            wait_for(&|q| q.pending.len() == 2);
+            drop(stall);
+            (a.join().unwrap(), b.join().unwrap(), c.join().unwrap())
+        });
+        assert_eq!((a, b, c), (1, 2, 3));
+        let stats = index.stats();
+        assert_eq!((stats.batches, stats.seqno, stats.len), (2, 3, 3));
+        assert!(!lock(&index.queue).busy, "the last leader left");
+    }
+}

@@ -1,0 +1,451 @@
+//! Structural changes: insert (with splits), remove (with borrows and
+//! merges), on a [`Tree`] being built by one writer.
+//!
+//! Both work top-down in one pass, without recursion and without a path to
+//! walk back up: before stepping into a child, an insert splits it if it is
+//! full (so a split never needs room in a parent that is already left
+//! behind), and a remove tops it up from a sibling or merges it with one if
+//! it is minimal (so a removal never underflows a node already left
+//! behind). Every node on the way is taken with `Arc::make_mut`: copied if a
+//! published version (or a snapshot) shares it, written in place if this
+//! batch already copied it.
+//!
+//! An insert of a key already present and a remove of a key absent change
+//! no structure (each looks the key up first), so they neither split nor
+//! merge anything.
+
+use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use std::sync::Arc;
+
+/// A tree: a root (none when empty), its height (levels above the leaves)
+/// and its number of entries.
+#[derive(Clone, Default)]
+pub(crate) struct Tree {
+    pub(crate) root: Option<Arc<Node>>,
+    pub(crate) height: usize,
+    pub(crate) len: usize,
+}
+
+/// The value of `key` under `root`.
+#[inline]
+pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
+    let mut node = root;
+    loop {
+        match node {
+            Node::Inner(i) => node = &i.children[i.child_index(key)],
+            Node::Leaf(l) => return l.search(key).ok().map(|i| l.value(i)),
+        }
+    }
+}
+
+impl Tree {
+    /// The value of `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        lookup(self.root.as_deref()?, key)
+    }
+
+    /// Inserts or replaces; returns whether the key is new.
+    pub(crate) fn insert(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let Some(root) = self.root.as_mut() else {
+            let mut leaf = Leaf::new();
+            leaf.push(key, value);
+            self.root = Some(Arc::new(Node::Leaf(leaf)));
+            self.height = 0;
+            self.len = 1;
+            return true;
+        };
+        if lookup(root, key).is_some() {
+            let mut node = Arc::make_mut(root);
+            loop {
+                match node {
+                    Node::Inner(i) => {
+                        let c = i.child_index(key);
+                        node = Arc::make_mut(&mut i.children[c]);
+                    }
+                    Node::Leaf(l) => {
+                        if let Ok(at) = l.search(key) {
+                            l.set_value(at, value);
+                        }
+                        return false;
+                    }
+                }
+            }
+        }
+        if root.is_full() {
+            let old = self.root.take().expect("root");
+            let mut inner = Inner::new();
+            inner.children.push(old);
+            split_child(&mut inner, 0, key);
+            self.root = Some(Arc::new(Node::Inner(inner)));
+            self.height += 1;
+        }
+        let mut node = Arc::make_mut(self.root.as_mut().expect("root"));
+        loop {
+            match node {
+                Node::Inner(i) => {
+                    let mut c = i.child_index(key);
+                    if i.children[c].is_full() {
+                        split_child(i, c, key);
+                        if key >= i.keys.get(c) {
+                            c += 1;
+                        }
+                    }
+                    node = Arc::make_mut(&mut i.children[c]);
+                }
+                Node::Leaf(l) => {
+                    debug_assert!(l.len() < LEAF_CAP);
+                    if let Err(at) = l.search(key) {
+                        l.insert(at, key, value);
+                    }
+                    self.len += 1;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Removes `key`; returns whether it was present.
+    pub(crate) fn remove(&mut self, key: &[u8]) -> bool {
+        match self.root.as_deref() {
+            Some(root) if lookup(root, key).is_some() => {}
+            _ => return false,
+        }
+        let mut node = Arc::make_mut(self.root.as_mut().expect("root"));
+        loop {
+            match node {
+                Node::Inner(i) => {
+                    let mut c = i.child_index(key);
+                    if i.children[c].is_minimal() {
+                        c = fix_child(i, c);
+                    }
+                    node = Arc::make_mut(&mut i.children[c]);
+                }
+                Node::Leaf(l) => {
+                    if let Ok(at) = l.search(key) {
+                        l.remove(at);
+                    }
+                    break;
+                }
+            }
+        }
+        self.len -= 1;
+        // The root loses its last separator when its two children merge:
+        // the merged child becomes the root.
+        loop {
+            let root = self.root.as_mut().expect("root");
+            match Arc::make_mut(root) {
+                Node::Inner(i) if i.children.len() == 1 => {
+                    let only = i.children.pop().expect("one child");
+                    self.root = Some(only);
+                    self.height -= 1;
+                }
+                Node::Leaf(l) if l.len() == 0 => {
+                    self.root = None;
+                    self.height = 0;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        true
+    }
+}
+
+/// Splits the full child `c` of `parent` (which has room for one more
+/// child) in two, the separator going up, for an insert of `key`: if the
+/// key goes past the child's last entry (an append), the left part keeps
+/// all but the minimum, so that ascending inserts leave nodes three
+/// quarters full; if it goes before the first, the right part does; else
+/// the halves are even.
+pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
+    let child = Arc::make_mut(&mut parent.children[c]);
+    let (sep, right) = match child {
+        Node::Leaf(l) => {
+            let n = l.len();
+            let mid = if key > l.key(n - 1) {
+                n - LEAF_MIN
+            } else if key < l.key(0) {
+                LEAF_MIN
+            } else {
+                n / 2
+            };
+            let right = l.split_off(mid);
+            (right.key(0).to_vec(), Node::Leaf(right))
+        }
+        Node::Inner(i) => {
+            let n = i.children.len();
+            let mid = match i.child_index(key) {
+                at if at == n - 1 => n - INNER_MIN,
+                0 => INNER_MIN,
+                _ => n / 2,
+            };
+            let mut right = Inner::new();
+            right.children.extend(i.children.drain(mid..));
+            right.keys = i.keys.split_off(mid);
+            let sep = i.keys.last().to_vec();
+            i.keys.truncate(mid - 1);
+            (sep, Node::Inner(right))
+        }
+    };
+    parent.keys.insert(c, &sep);
+    parent.children.insert(c + 1, Arc::new(right));
+}
+
+/// Makes child `c` of `parent` hold more than the minimum, by taking one
+/// entry (or child) from a sibling that can spare one, or by merging it
+/// with a sibling. Returns the index of the child that now covers what `c`
+/// covered.
+fn fix_child(parent: &mut Inner, c: usize) -> usize {
+    let n = parent.children.len();
+    if c > 0 && !parent.children[c - 1].is_minimal() {
+        take_from_left(parent, c);
+        c
+    } else if c + 1 < n && !parent.children[c + 1].is_minimal() {
+        take_from_right(parent, c);
+        c
+    } else if c > 0 {
+        merge(parent, c - 1);
+        c - 1
+    } else {
+        merge(parent, c);
+        c
+    }
+}
+
+fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
+    let (a, b) = parent.children.split_at_mut(left + 1);
+    (Arc::make_mut(&mut a[left]), Arc::make_mut(&mut b[0]))
+}
+
+fn take_from_left(parent: &mut Inner, c: usize) {
+    let sep_above = parent.keys.get(c - 1).to_vec();
+    let (left, child) = pair(parent, c - 1);
+    let new_sep = match (left, child) {
+        (Node::Leaf(l), Node::Leaf(ch)) => {
+            let last = l.len() - 1;
+            ch.insert(0, l.key(last), l.value(last));
+            l.remove(last);
+            ch.key(0).to_vec()
+        }
+        (Node::Inner(l), Node::Inner(ch)) => {
+            let moved = l.children.pop().expect("left has children");
+            ch.children.insert(0, moved);
+            ch.keys.insert(0, &sep_above);
+            let up = l.keys.last().to_vec();
+            l.keys.truncate(l.keys.len() - 1);
+            up
+        }
+        _ => unreachable!("siblings are at the same level"),
+    };
+    parent.keys.replace(c - 1, &new_sep);
+}
+
+fn take_from_right(parent: &mut Inner, c: usize) {
+    let sep_above = parent.keys.get(c).to_vec();
+    let (child, right) = pair(parent, c);
+    let new_sep = match (child, right) {
+        (Node::Leaf(ch), Node::Leaf(r)) => {
+            ch.push(r.key(0), r.value(0));
+            r.remove(0);
+            r.key(0).to_vec()
+        }
+        (Node::Inner(ch), Node::Inner(r)) => {
+            let moved = r.children.remove(0);
+            ch.children.push(moved);
+            ch.keys.push(&sep_above);
+            let up = r.keys.get(0).to_vec();
+            r.keys.remove(0);
+            up
+        }
+        _ => unreachable!("siblings are at the same level"),
+    };
+    parent.keys.replace(c, &new_sep);
+}
+
+/// Merges child `i + 1` of `parent` into child `i`.
+fn merge(parent: &mut Inner, i: usize) {
+    let right = parent.children.remove(i + 1);
+    let sep = parent.keys.get(i).to_vec();
+    parent.keys.remove(i);
+    let left = Arc::make_mut(&mut parent.children[i]);
+    match (left, &*right) {
+        (Node::Leaf(l), Node::Leaf(r)) => {
+            l.append(r);
+        }
+        (Node::Inner(l), Node::Inner(r)) => {
+            l.keys.push(&sep);
+            l.keys.extend_from(&r.keys, 0, r.keys.len());
+            l.children.extend(r.children.iter().cloned());
+        }
+        _ => unreachable!("siblings are at the same level"),
+    }
+    // `right`, if this batch owned it, is freed here: its children moved
+    // by clone, so its own drop only gives their references back.
+}
+
+/// Checks the invariants of the [`node`](crate::node) module; returns the
+/// number of entries. For tests.
+#[cfg(test)]
+pub(crate) fn check(tree: &Tree) -> usize {
+    use crate::node::{INNER_CAP, INNER_MIN, LEAF_MIN};
+    let Some(root) = tree.root.as_deref() else {
+        assert_eq!(tree.len, 0);
+        return 0;
+    };
+    // (node, depth, low bound, high bound)
+    type Bound = Option<Vec<u8>>;
+    let mut stack: Vec<(&Node, usize, Bound, Bound)> = vec![(root, 0, None, None)];
+    let mut count = 0;
+    while let Some((node, depth, lo, hi)) = stack.pop() {
+        let is_root = depth == 0;
+        match node {
+            Node::Leaf(l) => {
+                assert_eq!(depth, tree.height, "leaves at the same depth");
+                assert!(l.len() >= 1 && l.len() <= LEAF_CAP);
+                assert!(is_root || l.len() >= LEAF_MIN, "leaf underflow");
+                l.check();
+                for j in 0..l.len() {
+                    let k = l.key(j);
+                    if j > 0 {
+                        assert!(l.key(j - 1) < k, "leaf keys ascending");
+                    }
+                    assert!(lo.as_deref().is_none_or(|lo| lo <= k));
+                    assert!(hi.as_deref().is_none_or(|hi| k < hi));
+                }
+                count += l.len();
+            }
+            Node::Inner(i) => {
+                let n = i.children.len();
+                assert!((2..=INNER_CAP).contains(&n));
+                assert!(is_root || n >= INNER_MIN, "inner underflow");
+                assert_eq!(i.keys.len(), n - 1);
+                for (c, child) in i.children.iter().enumerate() {
+                    let clo = if c == 0 {
+                        lo.clone()
+                    } else {
+                        Some(i.keys.get(c - 1).to_vec())
+                    };
+                    let chi = if c + 1 == n {
+                        hi.clone()
+                    } else {
+                        Some(i.keys.get(c).to_vec())
+                    };
+                    stack.push((child, depth + 1, clo, chi));
+                }
+            }
+        }
+    }
+    assert_eq!(count, tree.len, "len");
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn contents(tree: &Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        crate::walk::scan_tree(
+            tree.root.as_ref(),
+            tree.height,
+            core::ops::Bound::Unbounded,
+            core::ops::Bound::Unbounded,
+            &mut |k, v| {
+                out.push((k.to_vec(), v.to_vec()));
+                true
+            },
+        );
+        out
+    }
+
+    /// Average entries per leaf.
+    fn fill(tree: &Tree) -> f64 {
+        let mut leaves = 0;
+        let mut stack: Vec<&Node> = tree.root.iter().map(|r| &**r).collect();
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Leaf(_) => leaves += 1,
+                Node::Inner(i) => stack.extend(i.children.iter().map(|c| &**c)),
+            }
+        }
+        tree.len as f64 / leaves as f64
+    }
+
+    /// Ascending and descending inserts split a full node three quarters
+    /// to one quarter, towards where the inserts go, so leaves end up
+    /// three quarters full, not half; random inserts split evenly.
+    #[test]
+    #[cfg(not(ordex_small_nodes))]
+    fn ordered_inserts_leave_leaves_three_quarters_full() {
+        for descending in [false, true] {
+            let mut tree = Tree::default();
+            for i in 0..20_000u32 {
+                let k = if descending { u32::MAX - i } else { i };
+                tree.insert(&k.to_be_bytes(), b"v");
+            }
+            check(&tree);
+            let f = fill(&tree) / LEAF_CAP as f64;
+            assert!(f > 0.74, "descending {descending}: leaves {f:.2} full");
+        }
+        let mut tree = Tree::default();
+        let mut x = 5u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            tree.insert(&x.to_be_bytes(), b"v");
+        }
+        check(&tree);
+        let f = fill(&tree) / LEAF_CAP as f64;
+        assert!(f > 0.6 && f < 0.8, "random: leaves {f:.2} full");
+    }
+
+    #[test]
+    fn random_edits_agree_with_btreemap_and_old_versions_stay() {
+        let mut tree = Tree::default();
+        let mut model = BTreeMap::new();
+        type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+        let mut kept: Vec<(Tree, Model)> = Vec::new();
+        let mut x = 1u64;
+        for step in 0..30_000u32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = x >> 20;
+            let key = ((r % 3000) as u32).to_be_bytes().to_vec();
+            if r % 7 < 4 {
+                // Some values out of line (longer than `BIG_VALUE`).
+                let len = if r.is_multiple_of(11) {
+                    300 + r % 50
+                } else {
+                    r % 13
+                };
+                let value = vec![(r % 256) as u8; len as usize];
+                assert_eq!(
+                    tree.insert(&key, &value),
+                    model.insert(key, value).is_none()
+                );
+            } else {
+                assert_eq!(tree.remove(&key), model.remove(&key).is_some());
+            }
+            if step % 3001 == 0 {
+                check(&tree);
+                kept.push((tree.clone(), model.clone()));
+            }
+        }
+        check(&tree);
+        let want: Vec<_> = model.into_iter().collect();
+        assert_eq!(contents(&tree), want);
+        // Drain to empty: merges and root collapses all the way down.
+        for (k, _) in &want {
+            assert!(tree.remove(k));
+        }
+        check(&tree);
+        assert!(tree.root.is_none());
+        for (t, m) in kept {
+            check(&t);
+            assert_eq!(contents(&t), m.into_iter().collect::<Vec<_>>());
+        }
+    }
+}

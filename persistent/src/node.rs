@@ -1,0 +1,365 @@
+//! The node layout and its invariants.
+//!
+//! A tree is a B+tree of immutable-once-published nodes shared between
+//! versions through `Arc`:
+//!
+//! - a leaf holds `1..=LEAF_CAP` entries (only the root may hold
+//!   fewer than [`LEAF_MIN`]; an empty tree has no root), keys strictly
+//!   ascending, keys and values packed in one packed buffer (`Strings`) as
+//!   `key0, value0, key1, value1, …`;
+//! - an inner node holds `2..=INNER_CAP` children (at least
+//!   [`INNER_MIN`] unless it is the root) and one separator fewer: child
+//!   `i` holds the keys `k` with `sep[i - 1] <= k < sep[i]`;
+//! - every leaf is at the same depth; a version records its height (0:
+//!   the root is a leaf).
+//!
+//! A node reachable from a published version is never written again: a
+//! writer changes a node only through `Arc::make_mut`, which writes in place
+//! only when the writer's batch holds the sole reference (a node it copied
+//! itself earlier in the batch: a Clojure transient), and copies it
+//! otherwise.
+//!
+//! Dropping a tree never recurses: a node's `Drop` moves the children it
+//! owns alone onto an explicit stack.
+
+use crate::strings::Strings;
+use std::sync::Arc;
+
+/// Most entries of a leaf. (4 under `--cfg ordex_small_nodes`, which
+/// `.ci/small-nodes.sh` uses to run every test on trees many levels
+/// tall.)
+#[cfg(not(ordex_small_nodes))]
+pub const LEAF_CAP: usize = 32;
+/// Most entries of a leaf (small, to test tall trees).
+#[cfg(ordex_small_nodes)]
+pub const LEAF_CAP: usize = 4;
+/// Fewest entries of a leaf other than the root: a quarter of
+/// [`LEAF_CAP`] (at least 2). Lower than the textbook half so that a leaf
+/// split by an append (a key above all of its keys: ascending ids,
+/// timestamps) keeps three quarters of its entries and the new leaf one
+/// quarter, and ascending inserts leave leaves three quarters full rather
+/// than half (and likewise for descending inserts and inner nodes).
+pub const LEAF_MIN: usize = min_of(LEAF_CAP);
+/// Most children of an inner node (4 under `--cfg ordex_small_nodes`).
+#[cfg(not(ordex_small_nodes))]
+pub const INNER_CAP: usize = 32;
+/// Most children of an inner node (small, to test tall trees).
+#[cfg(ordex_small_nodes)]
+pub const INNER_CAP: usize = 4;
+/// Fewest children of an inner node other than the root (a quarter of
+/// [`INNER_CAP`], at least 2; see [`LEAF_MIN`]).
+pub const INNER_MIN: usize = min_of(INNER_CAP);
+
+const fn min_of(cap: usize) -> usize {
+    if cap / 4 > 2 {
+        cap / 4
+    } else {
+        2
+    }
+}
+
+/// Most levels a tree can have: with at least 2 children per inner node
+/// below the root and at least 2 entries per leaf (any fan-out of 4 or
+/// more), a tree of `h` levels holds at least `2^h` entries, so a tree of
+/// `usize` entries has fewer than 64 levels.
+pub const MAX_LEVELS: usize = 64;
+
+/// Values longer than this live out of line, each in an `Arc<[u8]>` that
+/// every copy of its leaf shares: a write that copies a leaf copies its
+/// short values and only a reference to each long one.
+pub const BIG_VALUE: usize = 256;
+
+/// The longest key accepted: a node's packed buffer of up to `INNER_CAP`
+/// keys, or `LEAF_CAP` keys and short values, must stay below 4 GiB (`u32`
+/// offsets); and a write copies the keys of the nodes on its path, so
+/// keys are meant to be short.
+pub const MAX_KEY_LEN: usize = 1 << 20;
+/// The longest value accepted: any (a value longer than [`BIG_VALUE`]
+/// lives out of line, outside the packed buffer).
+pub const MAX_VALUE_LEN: usize = usize::MAX;
+
+const _: () = {
+    assert!(LEAF_CAP >= 4 && INNER_CAP >= 4, "fan-out of at least 4");
+    assert!(
+        2 * LEAF_MIN <= LEAF_CAP && 2 * INNER_MIN <= INNER_CAP,
+        "merges fit"
+    );
+    assert!(
+        LEAF_CAP <= 64,
+        "a leaf's out-of-line values are a u64 bitmap"
+    );
+    assert!(INNER_CAP <= 1024);
+    assert!(
+        (LEAF_CAP as u64) * ((MAX_KEY_LEN + BIG_VALUE) as u64) < u32::MAX as u64,
+        "a leaf's buffer fits u32 offsets"
+    );
+    assert!((INNER_CAP as u64) * (MAX_KEY_LEN as u64) < u32::MAX as u64);
+};
+
+/// A node: a leaf or an inner node (see the [module docs](self)).
+#[derive(Clone)]
+pub(crate) enum Node {
+    Leaf(Leaf),
+    Inner(Inner),
+}
+
+/// Entries, keys and values packed together; values longer than
+/// [`BIG_VALUE`] live out of line, each in an `Arc<[u8]>` shared by every
+/// copy of the leaf, so a write copies a leaf in time proportional to its
+/// entries and short values, never to its big values.
+#[derive(Clone)]
+pub(crate) struct Leaf {
+    /// `key0, value0, key1, value1, …`; an out-of-line value is empty here.
+    kv: Strings<{ 2 * LEAF_CAP }>,
+    /// Bit `i`: value `i` is out of line.
+    outline: u64,
+    /// The out-of-line values, in entry order.
+    big: Vec<Arc<[u8]>>,
+}
+
+/// Bits `0..i` set.
+#[inline]
+fn below(i: usize) -> u64 {
+    if i >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << i) - 1
+    }
+}
+
+/// Separators and children.
+#[derive(Clone)]
+pub(crate) struct Inner {
+    pub(crate) keys: Strings<INNER_CAP>,
+    pub(crate) children: Vec<Arc<Node>>,
+}
+
+impl Leaf {
+    pub(crate) fn new() -> Self {
+        Leaf {
+            kv: Strings::new(),
+            outline: 0,
+            big: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.kv.len() / 2
+    }
+
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        self.kv.get(2 * i)
+    }
+
+    /// Where value `i` is among the out-of-line ones (if it is one).
+    #[inline]
+    fn rank(&self, i: usize) -> usize {
+        (self.outline & below(i)).count_ones() as usize
+    }
+
+    #[inline]
+    fn is_big(&self, i: usize) -> bool {
+        self.outline & (1u64 << i) != 0
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, i: usize) -> &[u8] {
+        if self.is_big(i) {
+            &self.big[self.rank(i)]
+        } else {
+            self.kv.get(2 * i + 1)
+        }
+    }
+
+    /// The index of `key`, or where it would go.
+    #[inline]
+    pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        self.kv.search::<2>(key)
+    }
+
+    pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
+        debug_assert!(i <= self.len() && self.len() < LEAF_CAP);
+        // Make room for bit `i`.
+        let low = self.outline & below(i);
+        self.outline = low | ((self.outline & !below(i)) << 1);
+        self.kv.insert(2 * i, key);
+        if value.len() > BIG_VALUE {
+            self.kv.insert(2 * i + 1, &[]);
+            self.big.insert(self.rank(i), Arc::from(value));
+            self.outline |= 1u64 << i;
+        } else {
+            self.kv.insert(2 * i + 1, value);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, i: usize) {
+        if self.is_big(i) {
+            self.big.remove(self.rank(i));
+        }
+        let low = self.outline & below(i);
+        self.outline = low | ((self.outline & !below(i + 1)) >> 1);
+        self.kv.remove(2 * i + 1);
+        self.kv.remove(2 * i);
+    }
+
+    pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.insert(self.len(), key, value);
+    }
+
+    /// Replaces value `i`.
+    pub(crate) fn set_value(&mut self, i: usize, value: &[u8]) {
+        let r = self.rank(i);
+        match (self.is_big(i), value.len() > BIG_VALUE) {
+            (false, false) => self.kv.replace(2 * i + 1, value),
+            (true, true) => self.big[r] = Arc::from(value),
+            (false, true) => {
+                self.kv.replace(2 * i + 1, &[]);
+                self.big.insert(r, Arc::from(value));
+                self.outline |= 1u64 << i;
+            }
+            (true, false) => {
+                self.big.remove(r);
+                self.outline &= !(1u64 << i);
+                self.kv.replace(2 * i + 1, value);
+            }
+        }
+    }
+
+    /// Moves entries `at..` into a new leaf.
+    pub(crate) fn split_off(&mut self, at: usize) -> Leaf {
+        let r = self.rank(at);
+        let right = Leaf {
+            kv: self.kv.split_off(2 * at),
+            outline: if at >= 64 { 0 } else { self.outline >> at },
+            big: self.big.split_off(r),
+        };
+        self.outline &= below(at);
+        right
+    }
+
+    /// Appends every entry of `other` (whose keys are all greater).
+    pub(crate) fn append(&mut self, other: &Leaf) {
+        let n = self.len();
+        debug_assert!(n + other.len() <= LEAF_CAP);
+        self.kv.extend_from(&other.kv, 0, other.kv.len());
+        if other.outline != 0 {
+            self.outline |= other.outline << n;
+            self.big.extend(other.big.iter().cloned());
+        }
+    }
+
+    /// Checks the out-of-line bookkeeping. For tests.
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        assert_eq!(self.outline.count_ones() as usize, self.big.len());
+        assert_eq!(self.outline & !below(self.len()), 0);
+        for i in 0..self.len() {
+            assert_eq!(self.is_big(i), self.value(i).len() > BIG_VALUE);
+            if self.is_big(i) {
+                assert!(self.kv.get(2 * i + 1).is_empty());
+            }
+        }
+    }
+
+    /// The out-of-line values.
+    pub(crate) fn big_values(&self) -> &[Arc<[u8]>] {
+        &self.big
+    }
+
+    /// Heap bytes of the leaf's buffers (not of its out-of-line values,
+    /// which copies of the leaf share).
+    fn buffer_bytes(&self) -> usize {
+        self.kv.heap_bytes() + self.big.capacity() * core::mem::size_of::<Arc<[u8]>>()
+    }
+}
+
+impl Inner {
+    pub(crate) fn new() -> Self {
+        Inner {
+            keys: Strings::new(),
+            children: Vec::with_capacity(INNER_CAP),
+        }
+    }
+
+    /// The child whose range holds `key`.
+    #[inline]
+    pub(crate) fn child_index(&self, key: &[u8]) -> usize {
+        self.keys.count_le(key)
+    }
+}
+
+impl Node {
+    /// Entries of a leaf, children of an inner node.
+    #[inline]
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Node::Leaf(l) => l.len(),
+            Node::Inner(i) => i.children.len(),
+        }
+    }
+
+    /// Whether one more entry or child would overflow it.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.len() >= LEAF_CAP,
+            Node::Inner(i) => i.children.len() >= INNER_CAP,
+        }
+    }
+
+    /// Whether one entry or child fewer would underflow it.
+    #[inline]
+    pub(crate) fn is_minimal(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.len() <= LEAF_MIN,
+            Node::Inner(i) => i.children.len() <= INNER_MIN,
+        }
+    }
+
+    /// The heap bytes of this node alone: its allocation (with the `Arc`
+    /// counts) and its buffers, not the out-of-line values it shares.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let own = 2 * core::mem::size_of::<usize>() + core::mem::size_of::<Node>();
+        own + match self {
+            Node::Leaf(l) => l.buffer_bytes(),
+            Node::Inner(i) => {
+                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Arc<Node>>()
+            }
+        }
+    }
+
+    /// The smallest key under this node (it must not be empty).
+    pub(crate) fn first_key(&self) -> &[u8] {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Leaf(l) => return l.key(0),
+                Node::Inner(i) => node = &i.children[0],
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    /// Frees the subtrees this node holds alone without recursion: each
+    /// child whose last reference this is gives up its own children to the
+    /// stack before it is dropped, so every drop below this one finds no
+    /// children (depth 1 whatever the tree's height).
+    fn drop(&mut self) {
+        let Node::Inner(inner) = self else { return };
+        if inner.children.is_empty() {
+            return;
+        }
+        let mut stack = core::mem::take(&mut inner.children);
+        while let Some(child) = stack.pop() {
+            let Some(mut node) = Arc::into_inner(child) else {
+                continue;
+            };
+            if let Node::Inner(i) = &mut node {
+                stack.append(&mut i.children);
+            }
+        }
+    }
+}
