@@ -81,9 +81,11 @@ pub trait Cursor {
     fn value(&self) -> Option<&[u8]>;
 
     /// The seqno of the write that made the version shown. A backend may
-    /// report 0 for a version that every reader sees (ordex-btree keeps
-    /// no seqno for small values older than every snapshot); otherwise it
-    /// is exact.
+    /// report 0 for a version that every reader sees (ordex-btree and
+    /// ordex-art keep no seqno for small values older than every
+    /// snapshot), and a backend whose versions are whole trees reports 0
+    /// for every entry (ordex-persistent: its entries keep no seqno of
+    /// their own); otherwise it is exact.
     fn seqno(&self) -> Option<Seqno>;
 
     /// The current key and value.
