@@ -54,23 +54,32 @@ impl Tree {
             self.len = 1;
             return true;
         };
-        if lookup(root, key).is_some() {
-            let mut node = Arc::make_mut(root);
-            loop {
-                match node {
-                    Node::Inner(i) => {
-                        let c = i.child_index(key);
-                        node = Arc::make_mut(&mut i.children[c]);
-                    }
-                    Node::Leaf(l) => {
-                        if let Ok(at) = l.search(key) {
-                            l.set_value(at, value);
-                        }
+        // One descent does it unless the key is new and its leaf full:
+        // an overwrite, or an insert into a leaf with room. The path it
+        // copied is this batch's own, so the splitting descent below (the
+        // rare case) copies nothing again.
+        let mut node = Arc::make_mut(root);
+        loop {
+            match node {
+                Node::Inner(i) => {
+                    let c = i.child_index(key);
+                    node = Arc::make_mut(&mut i.children[c]);
+                }
+                Node::Leaf(l) => match l.search(key) {
+                    Ok(at) => {
+                        l.set_value(at, value);
                         return false;
                     }
-                }
+                    Err(at) if l.len() < LEAF_CAP => {
+                        l.insert(at, key, value);
+                        self.len += 1;
+                        return true;
+                    }
+                    Err(_) => break,
+                },
             }
         }
+        let root = self.root.as_mut().expect("root");
         if root.is_full() {
             let old = self.root.take().expect("root");
             let mut inner = Inner::new();
