@@ -11,8 +11,8 @@
 //! | `ordex_core::reference::LockedBTreeMap` | `Reference` | the oracle and baseline: an `RwLock` over `BTreeMap` |
 //! | `ordex_skiplist` (feature `skiplist`) | `SkipList` | LSM memtables: arena skip list, MVCC, seal and flush |
 //! | `ordex_btree` (feature `btree`) | `BTree` | in-memory indexes: optimistic-lock-coupling B-link tree |
-//! | `ordex_art` (feature `art`) | `Art` | string and prefix-heavy keys: adaptive radix tree |
-//! | `ordex_persistent` (feature `persistent`) | `Persistent` | read-mostly tables: path-copying B-tree, O(1) snapshots |
+//! | `ordex_art` (feature `art`) | `Art` | point reads, keys behind a shared prefix: adaptive radix tree |
+//! | `ordex_persistent` (feature `persistent`) | `Persistent` | read-mostly tables: path-copying B+tree, O(1) snapshots, group commit, transactions |
 //!
 //! [`IndexKind::available`] lists the backends built into this binary.
 //!

@@ -1,4 +1,4 @@
-//! Inner nodes: Node4, Node16, Node48 and Node256, their layouts, the
+//! Inner nodes: Node4, Node16, Node32, Node48 and Node256, their layouts, the
 //! racy-but-atomic reads optimistic readers make of them, the writes made
 //! under their latch, and allocating and freeing them.
 //!
