@@ -17,6 +17,7 @@ pub mod corpus;
 pub mod dist;
 pub mod keys;
 pub mod memtable_study;
+pub mod persistent_study;
 pub mod record;
 pub mod registry;
 pub mod report;

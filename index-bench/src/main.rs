@@ -4,8 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use index_bench::{
-    ab, advise, btree_study, keys, memtable_study, record, registry, report, runner, suite,
-    techniques_study, workload,
+    ab, advise, btree_study, keys, memtable_study, persistent_study, record, registry, report,
+    runner, suite, techniques_study, workload,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use keys::{KeySet, KeySetKind};
@@ -66,6 +66,13 @@ enum Command {
     /// epoch garbage under steady overwrites, memory after removing every
     /// key, allocations per get and cursor step.
     Btree(btree_study::BtreeArgs),
+    /// The ordex-persistent study, against the targets of its plan: gets
+    /// live and from a snapshot, scans, single writes each published and
+    /// batches of 1024 against imbl's OrdMap behind ArcSwap; bytes per
+    /// entry; bulk load against BTreeMap::from_iter; snapshot() and a
+    /// one-change diff; a reader beside a writer; two writers through group
+    /// commit; allocations per get, seek and cursor step.
+    Persistent(persistent_study::PersistentArgs),
     /// The concurrency-techniques study: ordex-btree under its three
     /// protocols (global lock, lock coupling, optimistic) beside the
     /// lock-free skip list and RwLock<BTreeMap>, across read fractions
@@ -242,6 +249,7 @@ fn main() {
         Some(Command::Advise(args)) => advise::advise(args),
         Some(Command::Memtable(args)) => memtable_study::run(args, default_out()),
         Some(Command::Btree(args)) => btree_study::run(args, default_out()),
+        Some(Command::Persistent(args)) => persistent_study::run(args, default_out()),
         Some(Command::Techniques(args)) => techniques_study::run(args, default_out()),
         Some(Command::MemoryProbe { mb, pause, rounds }) => {
             for round in 0..rounds {

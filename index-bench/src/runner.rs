@@ -319,6 +319,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
         Workload::A | Workload::B | Workload::F | Workload::Mix(_) => caps.upserts,
         Workload::E | Workload::Scan => caps.scans,
         Workload::Snapshot => caps.snapshots,
+        Workload::ReadMostly => caps.upserts,
         Workload::Cursor => caps.cursors,
         _ => true,
     }
@@ -371,6 +372,16 @@ pub trait Contender {
     ) -> Measured;
     /// The snapshot workload on the held index (timed).
     fn snapshot(
+        &self,
+        ks: &KeySet,
+        cfg: &Config,
+        threads: usize,
+        value: &[u8],
+        seed: u64,
+    ) -> Measured;
+    /// The read-mostly workload on the held index (timed): `threads - 1`
+    /// readers, one writer.
+    fn read_mostly(
         &self,
         ks: &KeySet,
         cfg: &Config,
@@ -476,6 +487,25 @@ impl<I: BenchIndex> Contender for Slot<I> {
         seed: u64,
     ) -> Measured {
         snapshot_workload(
+            self.held(),
+            ks,
+            threads,
+            cfg.ops,
+            value,
+            seed,
+            cfg.latency_every,
+        )
+    }
+
+    fn read_mostly(
+        &self,
+        ks: &KeySet,
+        cfg: &Config,
+        threads: usize,
+        value: &[u8],
+        seed: u64,
+    ) -> Measured {
+        read_mostly_workload(
             self.held(),
             ks,
             threads,
@@ -761,6 +791,32 @@ pub fn run_keyset(
                     push(&**c, Workload::Snapshot, &m, ks.loaded, verified, f64::NAN);
                 }
             }
+            if has(Workload::ReadMostly) && threads >= 2 {
+                for &i in &order {
+                    let c = &contenders[i];
+                    if !c.supports(Workload::ReadMostly, ks, cfg.value_size) {
+                        continue;
+                    }
+                    gate(cfg, || {
+                        format!(
+                            "{} read-mostly {} t={threads} r={repeat}",
+                            c.name(),
+                            ks.kind.name()
+                        )
+                    });
+                    prefault(phase);
+                    let m = c.read_mostly(ks, cfg, threads, &value_b, seed);
+                    let verified = verify(Workload::ReadMostly, &m);
+                    push(
+                        &**c,
+                        Workload::ReadMostly,
+                        &m,
+                        ks.loaded,
+                        verified,
+                        f64::NAN,
+                    );
+                }
+            }
             for &i in &order {
                 contenders[i].clear();
             }
@@ -931,6 +987,44 @@ fn snapshot_workload<I: BenchIndex>(
     merge(results)
 }
 
+/// One writer updates uniformly random loaded keys without pause while
+/// `threads - 1` readers run uniform reads (the `read-uniform` stream, so
+/// the two workloads' reads compare); the writer stops when the last reader
+/// is done. Only the readers' reads count as operations, and the time is
+/// the readers'. Needs 2 threads or more.
+fn read_mostly_workload<I: BenchIndex>(
+    index: &I,
+    ks: &KeySet,
+    threads: usize,
+    ops: usize,
+    value: &[u8],
+    seed: u64,
+    every: usize,
+) -> Measured {
+    assert!(threads >= 2, "read-mostly needs a reader and a writer");
+    let readers = threads - 1;
+    let p = crate::workload::plan(Workload::ReadUniform, ks, readers, ops, seed);
+    let readers_left = AtomicUsize::new(readers);
+    let loaded = ks.loaded as u64;
+    merge(parallel(threads, |t| {
+        if t < readers {
+            let r = drive(index, ks, &p.streams[t], [value, value], every);
+            readers_left.fetch_sub(1, Ordering::Release);
+            r
+        } else {
+            let mut rng = crate::dist::SplitMix64::new(seed ^ 0x5752_4954_4552);
+            while readers_left.load(Ordering::Acquire) > 0 {
+                for _ in 0..16 {
+                    index.insert(key_of(ks, rng.below(loaded) as usize), value);
+                }
+            }
+            // Neither its writes nor its time count: the figure is the
+            // readers' throughput beside it.
+            ThreadResult::default()
+        }
+    }))
+}
+
 /// What `advise` measures for one backend.
 #[derive(Debug, Clone)]
 pub struct Calibration {
@@ -1079,6 +1173,34 @@ mod tests {
             .all(|op| op.kind == OpKind::Cursor && op.len == 100));
     }
 
+    /// The read-mostly workload runs from 2 threads up: every read of the
+    /// readers counts (and hits, while the writer rewrites those keys), the
+    /// writer's updates do not; at 1 thread it gives no row.
+    #[test]
+    fn read_mostly_counts_the_readers_reads_beside_a_writer() {
+        use crate::adapters::{imbl_ordmap::ImblOrdMap, ordex_index::Ordex};
+        use ordex_persistent::PersistentBTree;
+        let ks = KeySet::generate(KeySetKind::U64Random, 2000, 2000, 3);
+        for threads in [1, 2, 3] {
+            let cfg = small(threads, 6000, 3);
+            let mut contenders = vec![
+                contender::<Ordex<PersistentBTree>>(),
+                contender::<ImblOrdMap>(),
+            ];
+            let rows = run_keyset(&cfg, &ks, &[Workload::ReadMostly], &mut contenders, &|_| {});
+            if threads == 1 {
+                assert!(rows.is_empty(), "{rows:?}");
+                continue;
+            }
+            assert_eq!(rows.len(), 2, "{rows:?}");
+            for r in &rows {
+                assert_eq!((r.workload.as_str(), r.threads), ("read-mostly", threads));
+                assert_eq!(r.ops, 6000, "the readers' reads, and only those: {r:?}");
+                assert_eq!(r.verified, "ok", "{r:?}");
+            }
+        }
+    }
+
     /// A mix runs on every upserting contender and verifies its reads; a
     /// run that records contention gives the indexes that count it their
     /// rates (and NaN to the others), a run that does not gives none.
@@ -1188,6 +1310,9 @@ mod tests {
         }
         fn snapshot(&self, _: &KeySet, _: &Config, _: usize, _: &[u8], _: u64) -> Measured {
             self.note("snapshot".into())
+        }
+        fn read_mostly(&self, _: &KeySet, _: &Config, _: usize, _: &[u8], _: u64) -> Measured {
+            self.note("read-mostly".into())
         }
         fn memtable(&mut self, _: &KeySet, _: usize, _: &[u8], _: usize) -> (Measured, usize) {
             (self.note("memtable".into()), 0)

@@ -30,7 +30,9 @@ pub struct Target {
 const SKIPLIST: &str = "ordex-skiplist";
 const BTREE: &str = "ordex-btree";
 const ART: &str = "ordex-art";
+const PERSISTENT: &str = "ordex-persistent";
 const CONGEE: &[&str] = &["congee"];
+const IMBL: &[&str] = &["imbl-ordmap"];
 const FASTSKIP: &[&str] = &["fastskip"];
 const CROSSBEAM: &[&str] = &["crossbeam-skiplist"];
 const SCC: &[&str] = &["scc-treeindex", "scc-treeindex-u64"];
@@ -184,6 +186,44 @@ pub const TARGETS: &[Target] = &[
         threads: &[],
         min: 5.0,
         why: "100-entry scans against ART-OLC",
+    },
+    // ordex-persistent, the snapshot-isolated read-mostly table (its issue
+    // states them on random u64 keys at 1M, one thread).
+    Target {
+        index: PERSISTENT,
+        peers: IMBL,
+        workloads: &["read-uniform"],
+        keysets: &["u64-random"],
+        threads: &[1],
+        min: 1.5,
+        why: "gets against imbl's OrdMap behind ArcSwap",
+    },
+    Target {
+        index: PERSISTENT,
+        peers: &[BTREE],
+        workloads: &["read-uniform"],
+        keysets: &["u64-random"],
+        threads: &[1],
+        min: 1.0,
+        why: "gets as fast as the B-link tree",
+    },
+    Target {
+        index: PERSISTENT,
+        peers: IMBL,
+        workloads: &["scan"],
+        keysets: &["u64-random"],
+        threads: &[1],
+        min: 1.2,
+        why: "100-entry scans against imbl",
+    },
+    Target {
+        index: PERSISTENT,
+        peers: IMBL,
+        workloads: &["load"],
+        keysets: &["u64-random"],
+        threads: &[1],
+        min: 2.0,
+        why: "single-key writes, each published, against imbl",
     },
 ];
 

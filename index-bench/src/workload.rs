@@ -44,6 +44,13 @@ pub enum Workload {
     Memtable,
     /// Readers take snapshots and scan 100 entries while writers update.
     Snapshot,
+    /// Read-mostly: one writer updates uniformly random loaded keys without
+    /// pause (each write published on its own) while the other threads read
+    /// uniformly random loaded keys; only the reads count as operations.
+    /// Runs at 2 threads and more, so `read-mostly` at `t` threads set
+    /// against `read-uniform` at `t - 1` says what a writer costs the
+    /// readers beside it.
+    ReadMostly,
     /// 100% cursor walks from a uniformly chosen loaded key: seek, 100
     /// entries forward, then 100 `prev` steps back from the last of them
     /// (see [`BenchIndex::cursor_walk`]). Ordex backends walk through
@@ -69,7 +76,7 @@ static MIX_NAMES: LazyLock<Vec<String>> =
 
 impl Workload {
     /// Every workload, in the order a run executes them.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::Load,
         Workload::ReadNewest,
         Workload::C,
@@ -77,6 +84,7 @@ impl Workload {
         Workload::A,
         Workload::F,
         Workload::ReadUniform,
+        Workload::ReadMostly,
         Workload::Scan,
         Workload::E,
         Workload::D,
@@ -127,6 +135,7 @@ impl Workload {
             Workload::Scan => "scan",
             Workload::Memtable => "memtable",
             Workload::Snapshot => "snapshot",
+            Workload::ReadMostly => "read-mostly",
             Workload::Cursor => "cursor",
             Workload::Mix(r) => &MIX_NAMES[usize::from(r)],
         }
@@ -150,6 +159,7 @@ impl Workload {
             Workload::Memtable => 10,
             Workload::Snapshot => 11,
             Workload::Cursor => 12,
+            Workload::ReadMostly => 13,
             Workload::Mix(r) => 256 + r as u64,
         }
     }
@@ -171,6 +181,9 @@ impl Workload {
                 "concurrent inserts into a fresh index, seal, flush-iterate in order"
             }
             Workload::Snapshot => "readers snapshot and scan 100 entries while writers update",
+            Workload::ReadMostly => {
+                "reads of uniform keys beside one writer updating without pause; reads counted"
+            }
             Workload::Cursor => {
                 "100% cursor walk from a uniform key: seek, 100 entries forward, 100 prev steps back"
             }
@@ -184,12 +197,12 @@ impl Workload {
 
 impl Workload {
     /// Whether the workload is a stream of operations made by [`plan`]
-    /// (every workload but `load`, `memtable` and `snapshot`, which the
+    /// (every workload but `load`, `memtable`, `snapshot` and `read-mostly`, which the
     /// runner drives itself).
     pub const fn is_planned(self) -> bool {
         !matches!(
             self,
-            Workload::Load | Workload::Memtable | Workload::Snapshot
+            Workload::Load | Workload::Memtable | Workload::Snapshot | Workload::ReadMostly
         )
     }
 }
@@ -325,8 +338,8 @@ pub fn ops_for(w: Workload, ops: usize) -> usize {
     }
 }
 
-/// Generates the per-thread streams of `w` (not for `Load`, `Memtable`
-/// and `Snapshot`, which the runner drives directly), [`ops_for`]`(w, ops)`
+/// Generates the per-thread streams of `w` (not for `Load`, `Memtable`,
+/// `Snapshot` and `ReadMostly`, which the runner drives directly), [`ops_for`]`(w, ops)`
 /// operations in all.
 pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> Plan {
     let loaded = ks.loaded as u64;
@@ -455,7 +468,10 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
                             }
                         }
                     }
-                    Workload::Load | Workload::Memtable | Workload::Snapshot => {
+                    Workload::Load
+                    | Workload::Memtable
+                    | Workload::Snapshot
+                    | Workload::ReadMostly => {
                         unreachable!("{w} is driven by the runner")
                     }
                 };

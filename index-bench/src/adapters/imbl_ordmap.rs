@@ -36,10 +36,10 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 /// Shared, immutable bytes: cheap to clone when imbl path-copies a node.
-type Bytes = Arc<[u8]>;
+pub type Bytes = Arc<[u8]>;
 
 /// The published map.
-type Map = OrdMap<Bytes, Bytes>;
+pub type Map = OrdMap<Bytes, Bytes>;
 
 /// Adapter over an [`OrdMap`] published through an [`ArcSwap`].
 pub struct ImblOrdMap {
@@ -63,6 +63,23 @@ impl ImblOrdMap {
         }
         drop(retired); // the old version, freed outside the mutex if last
         out
+    }
+
+    /// The current map, owned: a snapshot (one reference-count increment).
+    pub fn snapshot(&self) -> Arc<Map> {
+        self.current.load_full()
+    }
+
+    /// Inserts every entry and publishes once: how a batch is written to a
+    /// map published by copy-on-write (one clone, one path copy per node
+    /// the batch touches first, then writes in place).
+    pub fn insert_batch(&self, entries: &[(&[u8], &[u8])]) {
+        self.write(|m| {
+            for (k, v) in entries {
+                m.insert(Bytes::from(*k), Bytes::from(*v));
+            }
+            (true, ())
+        });
     }
 
     fn scan_map(map: &Map, start: &[u8], n: usize) -> usize {
