@@ -67,27 +67,36 @@ where
     V: AsRef<[u8]>,
 {
     let mut leaves: Vec<Leaf> = Vec::new();
-    let mut leaf = Leaf::new();
+    // The next leaf's entries, made into a leaf in one allocation once
+    // there are `LEAF_CAP` of them.
+    let mut pending: Vec<(K, V)> = Vec::with_capacity(LEAF_CAP);
+    let flush = |pending: &mut Vec<(K, V)>, leaves: &mut Vec<Leaf>| {
+        leaves.push(Leaf::from_entries(
+            pending.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+        ));
+        pending.clear();
+    };
     let mut len = 0usize;
     for (at, (k, v)) in entries.into_iter().enumerate() {
-        let (k, v) = (k.as_ref(), v.as_ref());
-        limits.check(k, v).map_err(LoadError::Limit)?;
-        let sorted = match (leaf.len(), leaves.last()) {
-            (0, None) => true,
-            (0, Some(l)) => l.key(l.len() - 1) < k,
-            (n, _) => leaf.key(n - 1) < k,
+        limits
+            .check(k.as_ref(), v.as_ref())
+            .map_err(LoadError::Limit)?;
+        let sorted = match (pending.last(), leaves.last()) {
+            (Some((p, _)), _) => p.as_ref() < k.as_ref(),
+            (None, Some(l)) => l.key(l.len() - 1) < k.as_ref(),
+            (None, None) => true,
         };
         if !sorted {
             return Err(LoadError::Unsorted { at });
         }
-        if leaf.len() == LEAF_CAP {
-            leaves.push(core::mem::replace(&mut leaf, Leaf::new()));
+        if pending.len() == LEAF_CAP {
+            flush(&mut pending, &mut leaves);
         }
-        leaf.push(k, v);
+        pending.push((k, v));
         len += 1;
     }
-    if leaf.len() > 0 {
-        leaves.push(leaf);
+    if !pending.is_empty() {
+        flush(&mut pending, &mut leaves);
     }
     let n = leaves.len();
     if n >= 2 && leaves[n - 1].len() < LEAF_MIN {
@@ -182,11 +191,11 @@ where
         .par_iter()
         .zip(sizes.par_iter())
         .map(|(&start, &size)| {
-            let mut leaf = Leaf::new();
-            for (k, v) in &entries[start..start + size] {
-                leaf.push(k.as_ref(), v.as_ref());
-            }
-            leaf
+            Leaf::from_entries(
+                entries[start..start + size]
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            )
         })
         .collect();
     Ok(levels(leaves, entries.len()))

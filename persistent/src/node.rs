@@ -204,6 +204,26 @@ impl Leaf {
         self.kv.remove(2 * i);
     }
 
+    /// A leaf of `entries` (at most [`LEAF_CAP`], keys ascending), its
+    /// buffer made in one allocation of exactly its size when no value is
+    /// big (the bulk load's path).
+    pub(crate) fn from_entries<'a>(
+        entries: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    ) -> Leaf {
+        if entries.clone().any(|(_, v)| v.len() > BIG_VALUE) {
+            let mut leaf = Leaf::new();
+            for (k, v) in entries {
+                leaf.push(k, v);
+            }
+            return leaf;
+        }
+        Leaf {
+            kv: Strings::from_parts(entries.flat_map(|(k, v)| [k, v])),
+            outline: 0,
+            big: Vec::new(),
+        }
+    }
+
     pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) {
         self.insert(self.len(), key, value);
     }

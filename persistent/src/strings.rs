@@ -114,18 +114,51 @@ impl<const N: usize> Strings<N> {
         }
     }
 
-    /// Inserts `s` as string `i` (`i <= len < N`).
+    /// Inserts `s` as string `i` (`i <= len < N`): the bytes after it and
+    /// the ends after its own move right with one `memmove` each.
     pub(crate) fn insert(&mut self, i: usize, s: &[u8]) {
         let n = self.len();
         debug_assert!(i <= n && n < N);
         let at = self.start(i);
         self.grow(END + s.len());
         let d = self.data_start();
-        self.buf.splice(d + at..d + at, s.iter().copied());
-        let end = ((at + s.len()) as u32).to_le_bytes();
-        self.buf.splice(END * i..END * i, end);
+        let old = self.buf.len();
+        self.buf.resize(old + END + s.len(), 0);
+        // Right to left, so that nothing is overwritten before it moves:
+        // the strings after `i`, the strings before it, then the ends
+        // after `i`'s.
+        self.buf.copy_within(d + at..old, d + END + at + s.len());
+        self.buf.copy_within(d..d + at, d + END);
+        self.buf.copy_within(END * i..END * n, END * (i + 1));
+        let new_d = d + END;
+        self.buf[new_d + at..new_d + at + s.len()].copy_from_slice(s);
         self.len += 1;
+        self.set_end(i, at + s.len());
         self.shift_ends(i + 1, n + 1, s.len() as isize);
+    }
+
+    /// Strings made of `parts` (at most `N`), in one allocation of exactly
+    /// their size.
+    pub(crate) fn from_parts<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
+        let (mut count, mut bytes) = (0usize, 0usize);
+        for p in parts.clone() {
+            count += 1;
+            bytes += p.len();
+        }
+        debug_assert!(count <= N);
+        let mut buf = Vec::with_capacity(END * count + bytes);
+        let mut end = 0usize;
+        for p in parts.clone() {
+            end += p.len();
+            buf.extend_from_slice(&(end as u32).to_le_bytes());
+        }
+        for p in parts {
+            buf.extend_from_slice(p);
+        }
+        Strings {
+            len: count as u32,
+            buf,
+        }
     }
 
     /// Appends `s`.
