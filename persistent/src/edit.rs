@@ -499,6 +499,7 @@ mod tests {
     }
 
     /// Average entries per leaf.
+    #[cfg(not(ordex_small_nodes))]
     fn fill(tree: &Tree) -> f64 {
         let mut leaves = 0;
         let mut stack: Vec<&Node> = tree.root.iter().map(|r| &**r).collect();
