@@ -428,7 +428,7 @@ impl PersistentBTree {
     /// and the nodes along the two cut edges are merged or rebalanced so
     /// that both trees keep every invariant of a tree built by inserts.
     ///
-    /// The new index has this index's [`Config`] and seqnos of its own:
+    /// The new index has this index's [`Config`](crate::Config) and seqnos of its own:
     /// it starts at seqno 1 (receiving the entries is its first write),
     /// or 0 if it is empty, as [`from_sorted`](Self::from_sorted) does.
     /// Its nodes are shared with this index's older versions (snapshots,
