@@ -132,6 +132,7 @@ fn levels(leaves: Vec<Leaf>, len: usize) -> Tree {
                 if c > 0 {
                     inner.keys.push(child.first_key());
                 }
+                inner.entries += child.entries();
                 inner.children.push(child);
             }
             next.push(Arc::new(Node::Inner(inner)));

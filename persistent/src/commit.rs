@@ -10,8 +10,9 @@
 //! 2. Otherwise it queues a [`Request`] (its write, copied) and waits on
 //!    the request's state.
 //! 3. The leader applies the batch in queue order (each write gets the
-//!    next seqno; a remove that finds nothing and a transaction that
-//!    conflicts get none), publishes the new version once, then stores
+//!    next seqno; a remove that finds nothing, a transaction that
+//!    conflicts, a cut that moves nothing and an append of nothing get
+//!    none), publishes the new version once, then stores
 //!    each request's outcome and marks it `DONE` (release): no caller
 //!    returns before its write is visible.
 //! 4. Leaving, the leader locks the queue: if requests are waiting, it
@@ -26,6 +27,8 @@
 //! handoff, the publication and the retirement of old versions.
 
 use crate::edit::Tree;
+use crate::split::{self, Cut};
+use crate::txn::WriteLog;
 use crate::{lock, PersistentBTree, Version};
 use ordex_core::sync::{Arc, AtomicU8, Ordering};
 use ordex_core::Seqno;
@@ -70,15 +73,29 @@ pub(crate) enum Op<'a> {
         base: Seqno,
         writes: &'a Writes,
     },
+    /// Moves the entries at or above the key out (`split_off`).
+    SplitOff(&'a [u8]),
+    /// Adds every entry of a version (`append`).
+    Append(&'a Arc<Version>),
 }
 
 impl Op<'_> {
-    /// Calls `f` for every key this write writes.
-    fn keys(&self, f: &mut dyn FnMut(&[u8])) {
+    /// Logs the keys this write wrote, with its seqno `s`, for the
+    /// conflict checks of open transactions: each key, or for a cut or
+    /// an append the whole range it may have written (`O(1)` whatever
+    /// the number of entries; a transaction writing a key of the range
+    /// that the write left alone conflicts too, conservatively).
+    fn log(&self, s: Seqno, log: &mut WriteLog) {
         match *self {
-            Op::Insert(k, _) | Op::Remove(k) => f(k),
-            Op::Batch(b) => (0..b.len()).for_each(|i| f(b.get(i).0)),
-            Op::Commit { writes, .. } => writes.keys().for_each(|k| f(k)),
+            Op::Insert(k, _) | Op::Remove(k) => log.record(s, k),
+            Op::Batch(b) => (0..b.len()).for_each(|i| log.record(s, b.get(i).0)),
+            Op::Commit { writes, .. } => writes.keys().for_each(|k| log.record(s, k)),
+            Op::SplitOff(k) => log.record_range(s, k, None),
+            Op::Append(v) => {
+                if let Some(root) = v.tree.root.as_deref() {
+                    log.record_range(s, root.first_key(), Some(root.last_key()));
+                }
+            }
         }
     }
 
@@ -87,6 +104,12 @@ impl Op<'_> {
             Op::Insert(k, _) | Op::Remove(k) => k == key,
             Op::Batch(b) => (0..b.len()).any(|i| b.get(i).0 == key),
             Op::Commit { writes, .. } => writes.contains_key(key),
+            Op::SplitOff(k) => key >= k,
+            Op::Append(v) => v
+                .tree
+                .root
+                .as_deref()
+                .is_some_and(|r| r.first_key() <= key && key <= r.last_key()),
         }
     }
 
@@ -106,6 +129,8 @@ impl Op<'_> {
                 base,
                 writes: writes.clone(),
             },
+            Op::SplitOff(k) => OwnedOp::SplitOff(k.to_vec()),
+            Op::Append(v) => OwnedOp::Append(v.clone()),
         }
     }
 }
@@ -116,6 +141,8 @@ pub(crate) enum OwnedOp {
     Remove(Vec<u8>),
     Batch(Vec<(Vec<u8>, Vec<u8>)>),
     Commit { base: Seqno, writes: Writes },
+    SplitOff(Vec<u8>),
+    Append(Arc<Version>),
 }
 
 impl OwnedOp {
@@ -128,6 +155,8 @@ impl OwnedOp {
                 base: *base,
                 writes,
             },
+            OwnedOp::SplitOff(k) => Op::SplitOff(k),
+            OwnedOp::Append(v) => Op::Append(v),
         }
     }
 }
@@ -140,7 +169,7 @@ pub(crate) enum Submit<'a> {
 }
 
 /// What became of a write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Outcome {
     /// Applied with this seqno (for an empty batch: the seqno it saw).
     Written(Seqno),
@@ -148,6 +177,9 @@ pub(crate) enum Outcome {
     Removed(Option<Seqno>),
     /// A transaction that a commit after its snapshot conflicts with.
     Conflict,
+    /// A `split_off`: the entries it moved out (it took a seqno if there
+    /// were any).
+    Split(Tree),
 }
 
 const WAITING: u8 = 0;
@@ -270,6 +302,20 @@ impl PersistentBTree {
                     }
                     Outcome::Written(seqno)
                 }
+                Op::SplitOff(key) => {
+                    let (left, right) = split::split(&tree, Cut::Before(key));
+                    if right.len > 0 {
+                        tree = left;
+                        seqno += 1;
+                    }
+                    Outcome::Split(right)
+                }
+                Op::Append(other) => {
+                    if split::append(&mut tree, &other.tree) {
+                        seqno += 1;
+                    }
+                    Outcome::Written(seqno)
+                }
                 Op::Commit { base, writes } => {
                     if self.conflicts(base, writes, &ops[..i], &took) {
                         Outcome::Conflict
@@ -299,10 +345,10 @@ impl PersistentBTree {
             drop(tree);
         }
         drop(writer);
-        let own_outcome = own.map(|_| outcomes[0]);
-        let skip = usize::from(own.is_some());
-        for (request, outcome) in pending.iter().zip(&outcomes[skip..]) {
-            *lock(&request.outcome) = Some(*outcome);
+        let mut outcomes = outcomes.into_iter();
+        let own_outcome = own.map(|_| outcomes.next().expect("an outcome per write"));
+        for (request, outcome) in pending.iter().zip(outcomes) {
+            *lock(&request.outcome) = Some(outcome);
         }
         handoff.completed = true;
         drop(handoff);
@@ -375,7 +421,7 @@ impl PersistentBTree {
                 // the conflict checks of the transactions open now.
                 for (op, took) in ops.iter().zip(took) {
                     if let Some(s) = *took {
-                        op.keys(&mut |k| registry.log.record(s, k));
+                        op.log(s, &mut registry.log);
                     }
                 }
                 registry.log.trim(oldest);

@@ -13,8 +13,16 @@
 //! An insert of a key already present and a remove of a key absent change
 //! no structure (each looks the key up first), so they neither split nor
 //! merge anything.
+//!
+//! Each keeps the entry count of every inner node on its path: a remove
+//! (of a key it found) and the splitting descent of an insert (of a key
+//! it knows is new) count down or up on the way; the one-pass insert
+//! keeps references to the counts it passed and adds the entry to them
+//! once its leaf says the key is new. Splits, borrows and merges move the
+//! counts of the children they move.
 
 use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// A tree: a root (none when empty), its height (levels above the leaves)
@@ -24,6 +32,15 @@ pub(crate) struct Tree {
     pub(crate) root: Option<Arc<Node>>,
     pub(crate) height: usize,
     pub(crate) len: usize,
+}
+
+impl core::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tree")
+            .field("len", &self.len)
+            .field("height", &self.height)
+            .finish()
+    }
 }
 
 /// The value of `key` under `root`.
@@ -57,32 +74,42 @@ impl Tree {
         // One descent does it unless the key is new and its leaf full:
         // an overwrite, or an insert into a leaf with room. The path it
         // copied is this batch's own, so the splitting descent below (the
-        // rare case) copies nothing again.
-        let mut node = Arc::make_mut(root);
-        loop {
-            match node {
-                Node::Inner(i) => {
-                    let c = i.child_index(key);
-                    node = Arc::make_mut(&mut i.children[c]);
+        // rare case) copies nothing again. It keeps the entry counts of
+        // the inner nodes it passes (disjoint from the children it steps
+        // into), to add the new entry to once the leaf says it is new.
+        {
+            let mut counts: SmallVec<[&mut usize; 16]> = SmallVec::new();
+            let mut node = Arc::make_mut(root);
+            loop {
+                match node {
+                    Node::Inner(i) => {
+                        let c = i.child_index(key);
+                        counts.push(&mut i.entries);
+                        node = Arc::make_mut(&mut i.children[c]);
+                    }
+                    Node::Leaf(l) => match l.search(key) {
+                        Ok(at) => {
+                            l.set_value(at, value);
+                            return false;
+                        }
+                        Err(at) if l.len() < LEAF_CAP => {
+                            l.insert(at, key, value);
+                            for n in counts {
+                                *n += 1;
+                            }
+                            self.len += 1;
+                            return true;
+                        }
+                        Err(_) => break,
+                    },
                 }
-                Node::Leaf(l) => match l.search(key) {
-                    Ok(at) => {
-                        l.set_value(at, value);
-                        return false;
-                    }
-                    Err(at) if l.len() < LEAF_CAP => {
-                        l.insert(at, key, value);
-                        self.len += 1;
-                        return true;
-                    }
-                    Err(_) => break,
-                },
             }
         }
         let root = self.root.as_mut().expect("root");
         if root.is_full() {
             let old = self.root.take().expect("root");
             let mut inner = Inner::new();
+            inner.entries = self.len;
             inner.children.push(old);
             split_child(&mut inner, 0, key);
             self.root = Some(Arc::new(Node::Inner(inner)));
@@ -92,6 +119,9 @@ impl Tree {
         loop {
             match node {
                 Node::Inner(i) => {
+                    // The key is new (the first descent found its leaf
+                    // full and the key absent).
+                    i.entries += 1;
                     let mut c = i.child_index(key);
                     if i.children[c].is_full() {
                         split_child(i, c, key);
@@ -123,6 +153,8 @@ impl Tree {
         loop {
             match node {
                 Node::Inner(i) => {
+                    // The key is present (looked up above).
+                    i.entries -= 1;
                     let mut c = i.child_index(key);
                     if i.children[c].is_minimal() {
                         c = fix_child(i, c);
@@ -160,6 +192,19 @@ impl Tree {
     }
 }
 
+/// Where a split of a full node puts its entries (or children).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lean {
+    /// Evenly.
+    Even,
+    /// The left part keeps all but the minimum: what comes next goes
+    /// past the node's last entry (an append).
+    Left,
+    /// The right part keeps all but the minimum: what comes next goes
+    /// before the node's first entry.
+    Right,
+}
+
 /// Splits the full child `c` of `parent` (which has room for one more
 /// child) in two, the separator going up, for an insert of `key`: if the
 /// key goes past the child's last entry (an append), the left part keeps
@@ -167,30 +212,46 @@ impl Tree {
 /// quarters full; if it goes before the first, the right part does; else
 /// the halves are even.
 pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
+    let lean = match &*parent.children[c] {
+        Node::Leaf(l) if key > l.key(l.len() - 1) => Lean::Left,
+        Node::Leaf(l) if key < l.key(0) => Lean::Right,
+        Node::Leaf(_) => Lean::Even,
+        Node::Inner(i) => match i.child_index(key) {
+            at if at == i.children.len() - 1 => Lean::Left,
+            0 => Lean::Right,
+            _ => Lean::Even,
+        },
+    };
+    split_child_leaning(parent, c, lean);
+}
+
+/// Splits the full child `c` of `parent` (which has room for one more
+/// child) in two as `lean` says, the separator going up.
+pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
     let child = Arc::make_mut(&mut parent.children[c]);
     let (sep, right) = match child {
         Node::Leaf(l) => {
             let n = l.len();
-            let mid = if key > l.key(n - 1) {
-                n - LEAF_MIN
-            } else if key < l.key(0) {
-                LEAF_MIN
-            } else {
-                n / 2
+            let mid = match lean {
+                Lean::Left => n - LEAF_MIN,
+                Lean::Right => LEAF_MIN,
+                Lean::Even => n / 2,
             };
             let right = l.split_off(mid);
             (right.key(0).to_vec(), Node::Leaf(right))
         }
         Node::Inner(i) => {
             let n = i.children.len();
-            let mid = match i.child_index(key) {
-                at if at == n - 1 => n - INNER_MIN,
-                0 => INNER_MIN,
-                _ => n / 2,
+            let mid = match lean {
+                Lean::Left => n - INNER_MIN,
+                Lean::Right => INNER_MIN,
+                Lean::Even => n / 2,
             };
             let mut right = Inner::new();
             right.children.extend(i.children.drain(mid..));
             right.keys = i.keys.split_off(mid);
+            right.recount();
+            i.entries -= right.entries;
             let sep = i.keys.last().to_vec();
             i.keys.truncate(mid - 1);
             (sep, Node::Inner(right))
@@ -221,7 +282,7 @@ fn fix_child(parent: &mut Inner, c: usize) -> usize {
     }
 }
 
-fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
+pub(crate) fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
     let (a, b) = parent.children.split_at_mut(left + 1);
     (Arc::make_mut(&mut a[left]), Arc::make_mut(&mut b[0]))
 }
@@ -238,6 +299,8 @@ fn take_from_left(parent: &mut Inner, c: usize) {
         }
         (Node::Inner(l), Node::Inner(ch)) => {
             let moved = l.children.pop().expect("left has children");
+            l.entries -= moved.entries();
+            ch.entries += moved.entries();
             ch.children.insert(0, moved);
             ch.keys.insert(0, &sep_above);
             let up = l.keys.last().to_vec();
@@ -260,6 +323,8 @@ fn take_from_right(parent: &mut Inner, c: usize) {
         }
         (Node::Inner(ch), Node::Inner(r)) => {
             let moved = r.children.remove(0);
+            r.entries -= moved.entries();
+            ch.entries += moved.entries();
             ch.children.push(moved);
             ch.keys.push(&sep_above);
             let up = r.keys.get(0).to_vec();
@@ -271,8 +336,9 @@ fn take_from_right(parent: &mut Inner, c: usize) {
     parent.keys.replace(c, &new_sep);
 }
 
-/// Merges child `i + 1` of `parent` into child `i`.
-fn merge(parent: &mut Inner, i: usize) {
+/// Merges child `i + 1` of `parent` into child `i` (their entries, or
+/// children, must fit one node).
+pub(crate) fn merge(parent: &mut Inner, i: usize) {
     let right = parent.children.remove(i + 1);
     let sep = parent.keys.get(i).to_vec();
     parent.keys.remove(i);
@@ -285,6 +351,7 @@ fn merge(parent: &mut Inner, i: usize) {
             l.keys.push(&sep);
             l.keys.extend_from(&r.keys, 0, r.keys.len());
             l.children.extend(r.children.iter().cloned());
+            l.entries += r.entries;
         }
         _ => unreachable!("siblings are at the same level"),
     }
@@ -292,14 +359,21 @@ fn merge(parent: &mut Inner, i: usize) {
     // by clone, so its own drop only gives their references back.
 }
 
-/// Checks the invariants of the [`node`](crate::node) module; returns the
-/// number of entries. For tests.
-#[cfg(test)]
-pub(crate) fn check(tree: &Tree) -> usize {
+/// Checks the invariants of the [`node`](crate::node) module (and the
+/// tree's length); returns the number of entries, or what is wrong. For
+/// tests: it walks every node, O(n).
+pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
     use crate::node::{INNER_CAP, INNER_MIN, LEAF_MIN};
+    macro_rules! ensure {
+        ($cond:expr, $($msg:tt)+) => {
+            if !$cond {
+                return Err(format!($($msg)+));
+            }
+        };
+    }
     let Some(root) = tree.root.as_deref() else {
-        assert_eq!(tree.len, 0);
-        return 0;
+        ensure!(tree.len == 0, "empty tree of len {}", tree.len);
+        return Ok(0);
     };
     // (node, depth, low bound, high bound)
     type Bound = Option<Vec<u8>>;
@@ -309,25 +383,65 @@ pub(crate) fn check(tree: &Tree) -> usize {
         let is_root = depth == 0;
         match node {
             Node::Leaf(l) => {
-                assert_eq!(depth, tree.height, "leaves at the same depth");
-                assert!(l.len() >= 1 && l.len() <= LEAF_CAP);
-                assert!(is_root || l.len() >= LEAF_MIN, "leaf underflow");
-                l.check();
+                ensure!(
+                    depth == tree.height,
+                    "a leaf at depth {depth}, not {}",
+                    tree.height
+                );
+                ensure!(
+                    l.len() >= 1 && l.len() <= LEAF_CAP,
+                    "a leaf of {} entries",
+                    l.len()
+                );
+                ensure!(
+                    is_root || l.len() >= LEAF_MIN,
+                    "leaf underflow: {} entries",
+                    l.len()
+                );
+                l.check()?;
                 for j in 0..l.len() {
                     let k = l.key(j);
-                    if j > 0 {
-                        assert!(l.key(j - 1) < k, "leaf keys ascending");
-                    }
-                    assert!(lo.as_deref().is_none_or(|lo| lo <= k));
-                    assert!(hi.as_deref().is_none_or(|hi| k < hi));
+                    ensure!(j == 0 || l.key(j - 1) < k, "leaf keys not ascending");
+                    ensure!(
+                        lo.as_deref().is_none_or(|lo| lo <= k),
+                        "a key below its leaf's bound"
+                    );
+                    ensure!(
+                        hi.as_deref().is_none_or(|hi| k < hi),
+                        "a key above its leaf's bound"
+                    );
                 }
                 count += l.len();
             }
             Node::Inner(i) => {
                 let n = i.children.len();
-                assert!((2..=INNER_CAP).contains(&n));
-                assert!(is_root || n >= INNER_MIN, "inner underflow");
-                assert_eq!(i.keys.len(), n - 1);
+                ensure!(
+                    depth < tree.height,
+                    "an inner node at depth {depth}, height {}",
+                    tree.height
+                );
+                ensure!(
+                    (2..=INNER_CAP).contains(&n),
+                    "an inner node of {n} children"
+                );
+                ensure!(is_root || n >= INNER_MIN, "inner underflow: {n} children");
+                ensure!(
+                    i.keys.len() == n - 1,
+                    "{} separators for {n} children",
+                    i.keys.len()
+                );
+                let sum: usize = i.children.iter().map(|c| c.entries()).sum();
+                ensure!(
+                    i.entries == sum,
+                    "an inner node counts {} entries, its children {sum}",
+                    i.entries
+                );
+                for c in 0..n.saturating_sub(2) {
+                    ensure!(
+                        i.keys.get(c) < i.keys.get(c + 1),
+                        "separators not ascending"
+                    );
+                }
                 for (c, child) in i.children.iter().enumerate() {
                     let clo = if c == 0 {
                         lo.clone()
@@ -344,8 +458,24 @@ pub(crate) fn check(tree: &Tree) -> usize {
             }
         }
     }
-    assert_eq!(count, tree.len, "len");
-    count
+    ensure!(
+        count == tree.len,
+        "{count} entries, the tree says {}",
+        tree.len
+    );
+    ensure!(
+        root.entries() == tree.len,
+        "the root counts {}, the tree says {}",
+        root.entries(),
+        tree.len
+    );
+    Ok(count)
+}
+
+/// [`check_tree`], panicking on a violation. For tests.
+#[cfg(test)]
+pub(crate) fn check(tree: &Tree) -> usize {
+    check_tree(tree).unwrap_or_else(|e| panic!("structure: {e}"))
 }
 
 #[cfg(test)]
@@ -369,6 +499,7 @@ mod tests {
     }
 
     /// Average entries per leaf.
+    #[cfg(not(ordex_small_nodes))]
     fn fill(tree: &Tree) -> f64 {
         let mut leaves = 0;
         let mut stack: Vec<&Node> = tree.root.iter().map(|r| &**r).collect();

@@ -66,6 +66,14 @@
 //!   pays for a cascade of frees (only a snapshot that outlives its index
 //!   frees its version when dropped); freeing walks an explicit stack (no
 //!   recursion, whatever the height).
+//! - **Cuts and joins**: [`split_off`](PersistentBTree::split_off) cuts
+//!   the tree along one root-to-leaf path and
+//!   [`append`](PersistentBTree::append) grafts one tree onto the spine
+//!   of another, both copying O(height) nodes and sharing every other
+//!   subtree (an append whose keys interleave with the index's merges
+//!   the overlap entry by entry); inner nodes count their entries, so
+//!   both results know their length without counting (see the `split`
+//!   module).
 //! - **Versions**: [`snapshot_at`](PersistentBTree::snapshot_at) finds a
 //!   version still alive (the last
 //!   [`retain_versions`](Config::retain_versions) are kept, and pinned
@@ -74,13 +82,14 @@
 //!
 //! # Promises
 //!
-//! - `insert`, `remove`, `insert_batch` and transaction commits are
-//!   linearizable: each takes effect when the batch holding it is
+//! - `insert`, `remove`, `insert_batch`, transaction commits,
+//!   `split_off` and `append` are linearizable: each takes effect when the batch holding it is
 //!   published, before the call returns. `get`, `scan` and cursors read
 //!   one published version: live scans are exact for the version they
 //!   load (stronger than the contract's weak consistency).
-//! - A batch of `insert_batch` and a transaction's commit each take one
-//!   seqno and appear at once.
+//! - A batch of `insert_batch`, a transaction's commit, a `split_off` and
+//!   an `append` each take one seqno and appear at once (a `split_off`
+//!   that moves nothing and an `append` of nothing take none).
 //! - `get`, `scan`, `snapshot` and cursors never block and never wait for
 //!   a writer; a point read writes no shared counter (the arc-swap debt
 //!   slot is per thread). `savepoint`, `begin` and `snapshot_at` of a
@@ -103,6 +112,7 @@ mod diff;
 mod edit;
 pub mod node;
 mod publish;
+mod split;
 mod strings;
 mod txn;
 mod walk;
@@ -241,7 +251,8 @@ pub struct Stats {
     /// Batches the writers published (a group commit batch is one,
     /// however many writes it holds).
     pub batches: u64,
-    /// Keys in the transactions' write log.
+    /// Keys (and ranges, from `split_off` and `append`) in the
+    /// transactions' write log.
     pub write_log: usize,
     /// Heap bytes of every node alive.
     pub bytes: usize,
@@ -434,6 +445,14 @@ impl PersistentBTree {
     fn write_one(&self, op: Op<'_>) -> Outcome {
         self.submit(Submit::Borrowed(op))
     }
+
+    /// Checks the structure of the current version: every invariant of
+    /// the [`node`] module, the entry counts, and the length. Walks every
+    /// node: for tests.
+    #[doc(hidden)]
+    pub fn check_structure(&self) -> Result<(), String> {
+        edit::check_tree(&self.published.load().tree).map(drop)
+    }
 }
 
 fn pins_count(pins: &Pins) -> usize {
@@ -577,6 +596,13 @@ impl PersistentSnapshot {
     /// A cursor over this version (no allocation).
     pub fn cursor_owned(&self) -> PersistentCursor<'static> {
         PersistentCursor::new(None, self.version.clone())
+    }
+
+    /// Checks the structure of this version (see
+    /// [`PersistentBTree::check_structure`]). For tests.
+    #[doc(hidden)]
+    pub fn check_structure(&self) -> Result<(), String> {
+        edit::check_tree(&self.version.tree).map(drop)
     }
 }
 

@@ -9,7 +9,10 @@
 //!   `key0, value0, key1, value1, …`;
 //! - an inner node holds `2..=INNER_CAP` children (at least
 //!   [`INNER_MIN`] unless it is the root) and one separator fewer: child
-//!   `i` holds the keys `k` with `sep[i - 1] <= k < sep[i]`;
+//!   `i` holds the keys `k` with `sep[i - 1] <= k < sep[i]`; it also
+//!   records how many entries its subtree holds, so that a cut
+//!   (`split_off`) knows the length of both parts from the nodes along
+//!   its path, without counting the entries;
 //! - every leaf is at the same depth; a version records its height (0:
 //!   the root is a leaf).
 //!
@@ -132,6 +135,8 @@ fn below(i: usize) -> u64 {
 pub(crate) struct Inner {
     pub(crate) keys: Strings<INNER_CAP>,
     pub(crate) children: Vec<Arc<Node>>,
+    /// Entries in this subtree (the sum of the children's).
+    pub(crate) entries: usize,
 }
 
 impl Leaf {
@@ -270,17 +275,21 @@ impl Leaf {
         }
     }
 
-    /// Checks the out-of-line bookkeeping. For tests.
-    #[cfg(test)]
-    pub(crate) fn check(&self) {
-        assert_eq!(self.outline.count_ones() as usize, self.big.len());
-        assert_eq!(self.outline & !below(self.len()), 0);
+    /// Checks the out-of-line bookkeeping (for the structure check).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.outline.count_ones() as usize != self.big.len()
+            || self.outline & !below(self.len()) != 0
+        {
+            return Err("leaf: out-of-line bitmap and values disagree".into());
+        }
         for i in 0..self.len() {
-            assert_eq!(self.is_big(i), self.value(i).len() > BIG_VALUE);
-            if self.is_big(i) {
-                assert!(self.kv.get(2 * i + 1).is_empty());
+            if self.is_big(i) != (self.value(i).len() > BIG_VALUE)
+                || (self.is_big(i) && !self.kv.get(2 * i + 1).is_empty())
+            {
+                return Err(format!("leaf: value {i} stored on the wrong side"));
             }
         }
+        Ok(())
     }
 
     /// The out-of-line values.
@@ -300,7 +309,14 @@ impl Inner {
         Inner {
             keys: Strings::new(),
             children: Vec::with_capacity(INNER_CAP),
+            entries: 0,
         }
+    }
+
+    /// Sets [`entries`](Self::entries) to the sum of the children's
+    /// (reads each child: O(children)).
+    pub(crate) fn recount(&mut self) {
+        self.entries = self.children.iter().map(|c| c.entries()).sum();
     }
 
     /// The child whose range holds `key`.
@@ -317,6 +333,25 @@ impl Node {
         match self {
             Node::Leaf(l) => l.len(),
             Node::Inner(i) => i.children.len(),
+        }
+    }
+
+    /// Entries in this subtree.
+    #[inline]
+    pub(crate) fn entries(&self) -> usize {
+        match self {
+            Node::Leaf(l) => l.len(),
+            Node::Inner(i) => i.entries,
+        }
+    }
+
+    /// Whether it holds fewer entries (a leaf) or children (an inner
+    /// node) than a node other than the root may.
+    #[inline]
+    pub(crate) fn is_underfull(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.len() < LEAF_MIN,
+            Node::Inner(i) => i.children.len() < INNER_MIN,
         }
     }
 
@@ -357,6 +392,17 @@ impl Node {
             match node {
                 Node::Leaf(l) => return l.key(0),
                 Node::Inner(i) => node = &i.children[0],
+            }
+        }
+    }
+
+    /// The greatest key under this node (it must not be empty).
+    pub(crate) fn last_key(&self) -> &[u8] {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Leaf(l) => return l.key(l.len() - 1),
+                Node::Inner(i) => node = &i.children[i.children.len() - 1],
             }
         }
     }

@@ -17,7 +17,12 @@
 //! at or below the oldest open transaction's version are dropped at each
 //! publication, and the whole log once no transaction is open. The write
 //! set of a transaction is every key it wrote or removed (whether or not a
-//! removed key was present).
+//! removed key was present). A `split_off` or an `append` logs the range
+//! of keys it may have written instead of each key (`lo..` for a cut at
+//! `lo`, `first..=last` of the appended version), in O(1) whatever it
+//! moved: a transaction writing a key of that range conflicts with it,
+//! even a key it left alone (conservative; ranges are rare and searched
+//! one by one).
 
 use crate::commit::{Outcome, OwnedOp, Submit, Writes};
 use crate::walk::scan_tree;
@@ -27,11 +32,23 @@ use ordex_core::sync::Arc;
 use ordex_core::{below_start, deliver, is_empty_range, past_end, Error, Seqno};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+/// A range of keys a write may have written: `lo..=hi`, or `lo..` when
+/// `hi` is `None`.
+struct Range {
+    seqno: Seqno,
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+}
+
 /// The keys written by recent commits (see the [module docs](self)).
 #[derive(Default)]
 pub(crate) struct WriteLog {
     last: HashMap<Vec<u8>, Seqno>,
     order: VecDeque<(Seqno, Vec<u8>)>,
+    /// Ranges written by cuts and appends (`split_off`, `append`), in
+    /// seqno order: one record each however many keys they moved, and
+    /// searched one by one (they are rare).
+    ranges: VecDeque<Range>,
 }
 
 impl WriteLog {
@@ -40,8 +57,23 @@ impl WriteLog {
         self.order.push_back((seqno, key.to_vec()));
     }
 
+    /// Records that the write of `seqno` may have written any key of
+    /// `lo..=hi` (`lo..` if `hi` is `None`).
+    pub(crate) fn record_range(&mut self, seqno: Seqno, lo: &[u8], hi: Option<&[u8]>) {
+        self.ranges.push_back(Range {
+            seqno,
+            lo: lo.to_vec(),
+            hi: hi.map(<[u8]>::to_vec),
+        });
+    }
+
     pub(crate) fn written_after(&self, key: &[u8], base: Seqno) -> bool {
         self.last.get(key).is_some_and(|&s| s > base)
+            || self.ranges.iter().any(|r| {
+                r.seqno > base
+                    && r.lo.as_slice() <= key
+                    && r.hi.as_deref().is_none_or(|hi| key <= hi)
+            })
     }
 
     /// Forgets the writes at or below `oldest` (no open transaction can
@@ -56,15 +88,20 @@ impl WriteLog {
                 self.last.remove(&key);
             }
         }
+        while self.ranges.front().is_some_and(|r| r.seqno <= oldest) {
+            self.ranges.pop_front();
+        }
     }
 
     pub(crate) fn clear(&mut self) {
         self.last = HashMap::new();
         self.order = VecDeque::new();
+        self.ranges = VecDeque::new();
     }
 
+    /// Keys and ranges logged.
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.order.len() + self.ranges.len()
     }
 }
 
@@ -245,7 +282,7 @@ impl<'a> Transaction<'a> {
         match self.index.submit(Submit::Owned(op)) {
             Outcome::Written(s) => Ok(s),
             Outcome::Conflict => Err(Error::Conflict),
-            Outcome::Removed(_) => unreachable!("a commit is not a remove"),
+            other => unreachable!("a commit: {other:?}"),
         }
     }
 
