@@ -8,3 +8,4 @@ bin=target/release/index-bench
 cargo run --release -p index-bench -- memtable --entries 20000 --repeat 1
 cargo run --release -p index-bench -- btree --entries 20000 --repeat 1
 cargo run --release -p index-bench -- techniques --entries 5000 --ops 20000 --threads 1,2 --reads 0,50,100 --repeat 1
+cargo run --release -p index-bench -- persistent --entries 20000 --repeat 1
