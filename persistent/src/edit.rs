@@ -430,6 +430,7 @@ pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
                     "{} separators for {n} children",
                     i.keys.len()
                 );
+                ensure!(i.keys.heads_agree(), "separators and their heads disagree");
                 let sum: usize = i.children.iter().map(|c| c.entries()).sum();
                 ensure!(
                     i.entries == sum,

@@ -113,7 +113,7 @@ pub(crate) enum Node {
 #[derive(Clone)]
 pub(crate) struct Leaf {
     /// `key0, value0, key1, value1, …`; an out-of-line value is empty here.
-    kv: Strings<{ 2 * LEAF_CAP }>,
+    kv: Strings<{ 2 * LEAF_CAP }, 2>,
     /// Bit `i`: value `i` is out of line.
     outline: u64,
     /// The out-of-line values, in entry order.
@@ -133,7 +133,7 @@ fn below(i: usize) -> u64 {
 /// Separators and children.
 #[derive(Clone)]
 pub(crate) struct Inner {
-    pub(crate) keys: Strings<INNER_CAP>,
+    pub(crate) keys: Strings<INNER_CAP, 1>,
     pub(crate) children: Vec<Arc<Node>>,
     /// Entries in this subtree (the sum of the children's).
     pub(crate) entries: usize,
@@ -178,10 +178,28 @@ impl Leaf {
         }
     }
 
+    /// Entries `i..`, in order, as (key, value).
+    #[inline]
+    pub(crate) fn entries_from(&self, i: usize) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let mut strings = self.kv.iter_from(2 * i);
+        let mut j = i;
+        core::iter::from_fn(move || {
+            let k = strings.next()?;
+            let v = strings.next()?;
+            let v = if self.is_big(j) {
+                &self.big[self.rank(j)][..]
+            } else {
+                v
+            };
+            j += 1;
+            Some((k, v))
+        })
+    }
+
     /// The index of `key`, or where it would go.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
-        self.kv.search::<2>(key)
+        self.kv.find(key)
     }
 
     pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
@@ -189,13 +207,12 @@ impl Leaf {
         // Make room for bit `i`.
         let low = self.outline & below(i);
         self.outline = low | ((self.outline & !below(i)) << 1);
-        self.kv.insert(2 * i, key);
         if value.len() > BIG_VALUE {
-            self.kv.insert(2 * i + 1, &[]);
+            self.kv.insert_pair(i, key, &[]);
             self.big.insert(self.rank(i), Arc::from(value));
             self.outline |= 1u64 << i;
         } else {
-            self.kv.insert(2 * i + 1, value);
+            self.kv.insert_pair(i, key, value);
         }
     }
 
@@ -205,8 +222,7 @@ impl Leaf {
         }
         let low = self.outline & below(i);
         self.outline = low | ((self.outline & !below(i + 1)) >> 1);
-        self.kv.remove(2 * i + 1);
-        self.kv.remove(2 * i);
+        self.kv.remove_pair(i);
     }
 
     /// A leaf of `entries` (at most [`LEAF_CAP`], keys ascending), its
@@ -281,6 +297,9 @@ impl Leaf {
             || self.outline & !below(self.len()) != 0
         {
             return Err("leaf: out-of-line bitmap and values disagree".into());
+        }
+        if !self.kv.heads_agree() {
+            return Err("leaf: heads and keys disagree".into());
         }
         for i in 0..self.len() {
             if self.is_big(i) != (self.value(i).len() > BIG_VALUE)

@@ -1,32 +1,77 @@
-//! [`Strings`]: up to `N` byte strings packed into one buffer.
+//! [`Strings`]: up to `N` byte strings packed into one buffer, with the
+//! heads of the keys among them.
 //!
-//! A node keeps its keys (and a leaf its short values) here: in one
-//! `Vec<u8>`, where each string ends (a `u32` per string), then the bytes
-//! of every string back to back. Copying a node (the path copy of a write)
-//! is then one allocation and one `memcpy` however many strings it holds,
-//! a lookup touches one contiguous buffer, and a node pays for the offsets
-//! of the strings it holds, not of the most it could hold. The `u32` ends
-//! bound a buffer to 4 GiB, which the index's
-//! [`Limits`](ordex_core::Limits) keep it under (see `node::MAX_KEY_LEN`).
-
-/// Up to `N` byte strings in one buffer (see the [module docs](self)).
-#[derive(Clone)]
-pub(crate) struct Strings<const N: usize> {
-    /// How many strings.
-    len: u32,
-    /// `len` little-endian `u32` ends (where each string ends, counted
-    /// from the start of the data), then the strings' bytes back to back.
-    buf: Vec<u8>,
-}
+//! A node keeps its keys (and a leaf its short values) here, in one
+//! `Vec<u8>`:
+//!
+//! ```text
+//! [ heads: u64 per key ][ ends: u32 per string ][ the strings' bytes ]
+//! ```
+//!
+//! Copying a node (the path copy of a write) is then one allocation and
+//! one `memcpy` however many strings it holds, and a node pays for the
+//! strings it holds, not for the most it could hold. The `u32` ends bound
+//! a buffer to 4 GiB, which the index's [`Limits`](ordex_core::Limits)
+//! keep it under (see `node::MAX_KEY_LEN`).
+//!
+//! **Keys and heads.** With `S = 1` every string is a key (an inner node's
+//! separators); with `S = 2` the strings at even positions are (a leaf's
+//! keys, each followed by its value); with `S = 0` none is. All keys of
+//! one `Strings` share their first `skip` bytes (`skip` is the longest
+//! prefix the first and the last key share: they are ascending), and the
+//! head of a key is the 8 bytes after those, zero-padded, read big-endian.
+//! Heads order as their keys do but for ties, so a search compares the
+//! sought key with the shared prefix once, then with every head in one
+//! branch-free pass (its loads are independent: a node's cache misses
+//! overlap instead of queueing behind one another as a binary search's
+//! do), and reads key bytes only among the keys whose head ties with its
+//! own. Taking heads after the shared prefix keeps them telling keys
+//! apart when every key of a node starts alike (ids behind a table
+//! prefix, URLs).
 
 /// Bytes of one end offset.
 const END: usize = 4;
+/// Bytes of one head.
+const HEAD: usize = 8;
 
-impl<const N: usize> Strings<N> {
+/// The head of `s` after its first `skip` bytes: the next 8 bytes,
+/// zero-padded, read big-endian.
+#[inline]
+fn head_at(s: &[u8], skip: usize) -> u64 {
+    let rest = s.get(skip..).unwrap_or(&[]);
+    let mut b = [0u8; HEAD];
+    let n = rest.len().min(HEAD);
+    b[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// The length of the longest common prefix of `a` and `b`.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Up to `N` byte strings in one buffer, the strings at positions that
+/// are multiples of `S` being keys with heads (none when `S` is 0); see
+/// the [module docs](self).
+#[derive(Clone)]
+pub(crate) struct Strings<const N: usize, const S: usize> {
+    /// How many strings.
+    len: u32,
+    /// The bytes every key shares, before its head.
+    skip: u32,
+    /// A head per key (native-endian `u64`), a little-endian `u32` end per
+    /// string (where it ends, counted from the start of the data), then
+    /// the strings' bytes back to back.
+    buf: Vec<u8>,
+}
+
+impl<const N: usize, const S: usize> Strings<N, S> {
     /// No strings.
     pub(crate) fn new() -> Self {
         Strings {
             len: 0,
+            skip: 0,
             buf: Vec::new(),
         }
     }
@@ -37,16 +82,38 @@ impl<const N: usize> Strings<N> {
         self.len as usize
     }
 
+    /// How many keys among `n` strings.
+    #[inline]
+    const fn keys_of(n: usize) -> usize {
+        if S == 0 {
+            0
+        } else {
+            n.div_ceil(S)
+        }
+    }
+
+    /// How many keys.
+    #[inline]
+    fn keys(&self) -> usize {
+        Self::keys_of(self.len())
+    }
+
+    /// Where the ends start in `buf`.
+    #[inline]
+    fn ends_start(&self) -> usize {
+        HEAD * self.keys()
+    }
+
     /// Where the data starts in `buf`.
     #[inline]
     fn data_start(&self) -> usize {
-        END * self.len()
+        self.ends_start() + END * self.len()
     }
 
     /// Where string `i` ends, from the start of the data.
     #[inline]
     fn end(&self, i: usize) -> usize {
-        let at = END * i;
+        let at = self.ends_start() + END * i;
         u32::from_le_bytes([
             self.buf[at],
             self.buf[at + 1],
@@ -57,7 +124,8 @@ impl<const N: usize> Strings<N> {
 
     #[inline]
     fn set_end(&mut self, i: usize, end: usize) {
-        self.buf[END * i..END * (i + 1)].copy_from_slice(&(end as u32).to_le_bytes());
+        let at = self.ends_start() + END * i;
+        self.buf[at..at + END].copy_from_slice(&(end as u32).to_le_bytes());
     }
 
     /// Where string `i` starts, from the start of the data.
@@ -77,9 +145,46 @@ impl<const N: usize> Strings<N> {
         &self.buf[d + self.start(i)..d + self.end(i)]
     }
 
+    /// Strings `i..`, in order: one pass over the ends, each string's
+    /// start being the end before it.
+    #[inline]
+    pub(crate) fn iter_from(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        let (e, d) = (self.ends_start(), self.data_start());
+        let ends = &self.buf[e..d];
+        let data = &self.buf[d..];
+        let mut start = self.start(i.min(self.len()));
+        ends.chunks_exact(END).skip(i).map(move |c| {
+            let end = u32::from_le_bytes(c.try_into().expect("4 bytes")) as usize;
+            let s = &data[start..end];
+            start = end;
+            s
+        })
+    }
+
     /// The last string (`len > 0`).
     pub(crate) fn last(&self) -> &[u8] {
         self.get(self.len() - 1)
+    }
+
+    /// Key `j` (string `S * j`).
+    #[inline]
+    fn key(&self, j: usize) -> &[u8] {
+        self.get(S * j)
+    }
+
+    /// Head `j`.
+    #[inline]
+    fn head(&self, j: usize) -> u64 {
+        let at = HEAD * j;
+        let mut b = [0u8; HEAD];
+        b.copy_from_slice(&self.buf[at..at + HEAD]);
+        u64::from_ne_bytes(b)
+    }
+
+    #[inline]
+    fn set_head(&mut self, j: usize, h: u64) {
+        let at = HEAD * j;
+        self.buf[at..at + HEAD].copy_from_slice(&h.to_ne_bytes());
     }
 
     /// Heap bytes of the buffer.
@@ -114,39 +219,182 @@ impl<const N: usize> Strings<N> {
         }
     }
 
-    /// Inserts `s` as string `i` (`i <= len < N`): the bytes after it and
-    /// the ends after its own move right with one `memmove` each.
-    pub(crate) fn insert(&mut self, i: usize, s: &[u8]) {
+    /// The `skip` of keys `first` and `last` (the first and the last of
+    /// `count` keys).
+    fn skip_of(count: usize, first: &[u8], last: &[u8]) -> usize {
+        if count < 2 {
+            0
+        } else {
+            common_prefix(first, last)
+        }
+    }
+
+    /// Re-derives `skip` from the first and the last key and, if it
+    /// changed, every head (after a change at either end of the keys).
+    fn refresh_skip(&mut self) {
+        let k = self.keys();
+        if k == 0 {
+            self.skip = 0;
+            return;
+        }
+        let skip = Self::skip_of(k, self.key(0), self.key(k - 1));
+        if skip != self.skip as usize {
+            self.skip = skip as u32;
+            for j in 0..k {
+                let h = head_at(self.key(j), skip);
+                self.set_head(j, h);
+            }
+        }
+    }
+
+    /// Inserts `parts` as strings `i..i + parts.len()`, where string `i`
+    /// is key `i / S` when `keyed` (and no string of `parts` is a key
+    /// otherwise). Every region after the insertion point moves right
+    /// once, the rightmost first, so nothing is overwritten before it
+    /// moves.
+    fn insert_parts(&mut self, i: usize, parts: &[&[u8]], keyed: bool) {
         let n = self.len();
-        debug_assert!(i <= n && n < N);
+        let m = parts.len();
+        debug_assert!(i <= n && n + m <= N);
+        let bytes: usize = parts.iter().map(|p| p.len()).sum();
+        let k = self.keys();
+        let dk = Self::keys_of(n + m) - k;
+        debug_assert_eq!(dk, usize::from(keyed));
         let at = self.start(i);
-        self.grow(END + s.len());
-        let d = self.data_start();
+        let (e, d) = (self.ends_start(), self.data_start());
         let old = self.buf.len();
-        self.buf.resize(old + END + s.len(), 0);
-        // Right to left, so that nothing is overwritten before it moves:
-        // the strings after `i`, the strings before it, then the ends
-        // after `i`'s.
-        self.buf.copy_within(d + at..old, d + END + at + s.len());
-        self.buf.copy_within(d..d + at, d + END);
-        self.buf.copy_within(END * i..END * n, END * (i + 1));
-        let new_d = d + END;
-        self.buf[new_d + at..new_d + at + s.len()].copy_from_slice(s);
-        self.len += 1;
-        self.set_end(i, at + s.len());
-        self.shift_ends(i + 1, n + 1, s.len() as isize);
+        self.grow(HEAD * dk + END * m + bytes);
+        self.buf.resize(old + HEAD * dk + END * m + bytes, 0);
+        let (ne, nd) = (e + HEAD * dk, d + HEAD * dk + END * m);
+        // The data after the insertion point, the data before it, the
+        // ends after string `i`'s, the ends before it, then the heads
+        // after key `i / S`'s: each region moves by no more than the one
+        // to its right, which has moved already.
+        self.buf.copy_within(d + at..old, nd + at + bytes);
+        self.buf.copy_within(d..d + at, nd);
+        self.buf.copy_within(e + END * i..d, ne + END * (i + m));
+        self.buf.copy_within(e..e + END * i, ne);
+        self.len += m as u32;
+        let mut end = at;
+        for (x, p) in parts.iter().enumerate() {
+            self.buf[nd + end..nd + end + p.len()].copy_from_slice(p);
+            end += p.len();
+            self.set_end(i + x, end);
+        }
+        self.shift_ends(i + m, n + m, bytes as isize);
+        if keyed {
+            let j = i / S;
+            self.buf.copy_within(HEAD * j..HEAD * k, HEAD * (j + 1));
+            let h = head_at(parts[0], self.skip as usize);
+            self.set_head(j, h);
+            if j == 0 || j == k {
+                self.refresh_skip();
+            }
+        }
+    }
+
+    /// Removes strings `i..i + m`, with key `i / S` when `keyed`: the
+    /// mirror of [`insert_parts`](Self::insert_parts), left to right.
+    fn remove_parts(&mut self, i: usize, m: usize, keyed: bool) {
+        let n = self.len();
+        debug_assert!(i + m <= n);
+        let k = self.keys();
+        let dk = k - Self::keys_of(n - m);
+        debug_assert_eq!(dk, usize::from(keyed));
+        let (at, to) = (self.start(i), self.start(i + m));
+        let bytes = to - at;
+        let (e, d) = (self.ends_start(), self.data_start());
+        let old = self.buf.len();
+        if keyed {
+            let j = i / S;
+            self.buf.copy_within(HEAD * (j + 1)..HEAD * k, HEAD * j);
+        }
+        let (ne, nd) = (e - HEAD * dk, d - HEAD * dk - END * m);
+        self.buf.copy_within(e..e + END * i, ne);
+        self.buf.copy_within(e + END * (i + m)..d, ne + END * i);
+        self.buf.copy_within(d..d + at, nd);
+        self.buf.copy_within(d + to..old, nd + at);
+        self.buf.truncate(old - HEAD * dk - END * m - bytes);
+        self.len -= m as u32;
+        self.shift_ends(i, n - m, -(bytes as isize));
+        if keyed {
+            let j = i / S;
+            if j == 0 || j == k - 1 {
+                self.refresh_skip();
+            }
+        }
+    }
+
+    /// Inserts `s` as string `i` (`i <= len < N`): a key with its head if
+    /// `S` is 1, a string with none if `S` is 0 (a leaf inserts pairs).
+    pub(crate) fn insert(&mut self, i: usize, s: &[u8]) {
+        debug_assert!(S <= 1, "a leaf inserts key-value pairs");
+        self.insert_parts(i, &[s], S == 1);
+    }
+
+    /// Appends `s`.
+    pub(crate) fn push(&mut self, s: &[u8]) {
+        self.insert(self.len(), s);
+    }
+
+    /// Removes string `i` (`i < len`; `S` is 0 or 1).
+    pub(crate) fn remove(&mut self, i: usize) {
+        debug_assert!(S <= 1, "a leaf removes key-value pairs");
+        self.remove_parts(i, 1, S == 1);
+    }
+
+    /// Inserts key `key` and its value as pair `j` (`S` is 2).
+    pub(crate) fn insert_pair(&mut self, j: usize, key: &[u8], value: &[u8]) {
+        debug_assert_eq!(S, 2);
+        self.insert_parts(2 * j, &[key, value], true);
+    }
+
+    /// Removes pair `j` (`S` is 2).
+    pub(crate) fn remove_pair(&mut self, j: usize) {
+        debug_assert_eq!(S, 2);
+        self.remove_parts(2 * j, 2, true);
+    }
+
+    /// Replaces string `i` with `s`: in place if it is as long and not a
+    /// key, else by rebuilding the buffer.
+    pub(crate) fn replace(&mut self, i: usize, s: &[u8]) {
+        let (at, end) = (self.start(i), self.end(i));
+        let is_key = S != 0 && i.is_multiple_of(S);
+        if s.len() == end - at && !is_key {
+            let d = self.data_start();
+            self.buf[d + at..d + end].copy_from_slice(s);
+            return;
+        }
+        let parts: Vec<&[u8]> = (0..self.len())
+            .map(|x| if x == i { s } else { self.get(x) })
+            .collect();
+        *self = Self::from_parts(parts.into_iter());
     }
 
     /// Strings made of `parts` (at most `N`), in one allocation of exactly
     /// their size.
     pub(crate) fn from_parts<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
         let (mut count, mut bytes) = (0usize, 0usize);
-        for p in parts.clone() {
+        let (mut first, mut last): (&[u8], &[u8]) = (&[], &[]);
+        for (x, p) in parts.clone().enumerate() {
             count += 1;
             bytes += p.len();
+            if S != 0 && x.is_multiple_of(S) {
+                if x == 0 {
+                    first = p;
+                }
+                last = p;
+            }
         }
         debug_assert!(count <= N);
-        let mut buf = Vec::with_capacity(END * count + bytes);
+        let keys = Self::keys_of(count);
+        let skip = Self::skip_of(keys, first, last);
+        let mut buf = Vec::with_capacity(HEAD * keys + END * count + bytes);
+        if S != 0 {
+            for p in parts.clone().step_by(S) {
+                buf.extend_from_slice(&head_at(p, skip).to_ne_bytes());
+            }
+        }
         let mut end = 0usize;
         for p in parts.clone() {
             end += p.len();
@@ -157,63 +405,16 @@ impl<const N: usize> Strings<N> {
         }
         Strings {
             len: count as u32,
+            skip: skip as u32,
             buf,
         }
     }
 
-    /// Appends `s`.
-    pub(crate) fn push(&mut self, s: &[u8]) {
-        self.insert(self.len(), s);
-    }
-
-    /// Removes string `i` (`i < len`).
-    pub(crate) fn remove(&mut self, i: usize) {
-        let n = self.len();
-        debug_assert!(i < n);
-        let (at, end) = (self.start(i), self.end(i));
-        let d = self.data_start();
-        self.buf.drain(d + at..d + end);
-        self.buf.drain(END * i..END * (i + 1));
-        self.len -= 1;
-        self.shift_ends(i, n - 1, -((end - at) as isize));
-    }
-
-    /// Replaces string `i` with `s`.
-    pub(crate) fn replace(&mut self, i: usize, s: &[u8]) {
-        let (at, end) = (self.start(i), self.end(i));
-        let d = self.data_start();
-        if s.len() == end - at {
-            self.buf[d + at..d + end].copy_from_slice(s);
-            return;
-        }
-        if s.len() > end - at {
-            self.grow(s.len() - (end - at));
-        }
-        self.buf.splice(d + at..d + end, s.iter().copied());
-        let n = self.len();
-        self.shift_ends(i, n, s.len() as isize - (end - at) as isize);
-    }
-
-    /// Moves strings `at..` into a new `Strings`.
+    /// Moves strings `at..` into a new `Strings` (`at` a multiple of `S`).
     pub(crate) fn split_off(&mut self, at: usize) -> Self {
-        let n = self.len();
-        debug_assert!(at <= n);
-        let base = self.start(at);
-        let d = self.data_start();
-        let mut right = Strings::new();
-        right
-            .buf
-            .reserve_exact(END * (n - at) + (self.buf.len() - d - base));
-        for j in at..n {
-            right
-                .buf
-                .extend_from_slice(&((self.end(j) - base) as u32).to_le_bytes());
-        }
-        right.buf.extend_from_slice(&self.buf[d + base..]);
-        right.len = (n - at) as u32;
-        self.buf.truncate(d + base);
-        self.buf.drain(END * at..END * n);
-        self.len = at as u32;
+        debug_assert!(S == 0 || at.is_multiple_of(S));
+        let right = Self::from_parts((at..self.len()).map(|x| self.get(x)));
+        self.truncate(at);
         // The left part keeps what it holds plus an eighth, not the whole
         // node's buffer.
         let keep = self.buf.len();
@@ -221,45 +422,75 @@ impl<const N: usize> Strings<N> {
         right
     }
 
-    /// Appends strings `from..to` of `other`.
+    /// Appends strings `from..to` of `other` (`from` a multiple of `S`).
     pub(crate) fn extend_from(&mut self, other: &Self, from: usize, to: usize) {
-        let n = self.len();
-        debug_assert!(from <= to && to <= other.len() && n + (to - from) <= N);
-        let (a, b) = (other.start(from), other.start(to));
-        let base = self.buf.len() - self.data_start();
-        self.grow(END * (to - from) + (b - a));
-        let k = to - from;
-        self.buf
-            .splice(END * n..END * n, core::iter::repeat_n(0, END * k));
-        self.len += k as u32;
-        for j in 0..k {
-            self.set_end(n + j, base + other.end(from + j) - a);
-        }
-        let od = other.data_start();
-        self.buf.extend_from_slice(&other.buf[od + a..od + b]);
+        debug_assert!(from <= to && to <= other.len() && self.len() + (to - from) <= N);
+        debug_assert!(S == 0 || (from.is_multiple_of(S) && self.len().is_multiple_of(S)));
+        let mine = (0..self.len()).map(|x| self.get(x));
+        let theirs = (from..to).map(|x| other.get(x));
+        *self = Self::from_parts(mine.chain(theirs));
     }
 
-    /// Keeps the first `n` strings.
+    /// Keeps the first `n` strings (`n` a multiple of `S`).
     pub(crate) fn truncate(&mut self, n: usize) {
-        let len = self.len();
-        if n < len {
-            let keep = self.data_start() + self.start(n);
-            self.buf.truncate(keep);
-            self.buf.drain(END * n..END * len);
-            self.len = n as u32;
+        debug_assert!(S == 0 || n.is_multiple_of(S));
+        if n >= self.len() {
+            return;
         }
+        // In place: the first heads stay, the first ends and the bytes of
+        // the first strings move left over the dropped heads and ends.
+        let keep = self.start(n);
+        let (e, d) = (self.ends_start(), self.data_start());
+        let ne = HEAD * Self::keys_of(n);
+        self.buf.copy_within(e..e + END * n, ne);
+        self.buf.copy_within(d..d + keep, ne + END * n);
+        self.buf.truncate(ne + END * n + keep);
+        self.len = n as u32;
+        self.refresh_skip();
     }
 
-    /// The index of the first string `>= key` among strings at even
-    /// positions `0, 2, 4…` when `STRIDE` is 2, or all when it is 1, and
-    /// whether it equals `key` (a binary search; the strings searched are
-    /// ascending).
+    /// Key positions `lo..hi` that may hold `key` or the boundary around
+    /// it: every key before `lo` is below `key` and every key from `hi` on
+    /// is above it. Compares `key` with the shared prefix once, then with
+    /// every head.
     #[inline]
-    pub(crate) fn search<const STRIDE: usize>(&self, key: &[u8]) -> Result<usize, usize> {
-        let (mut lo, mut hi) = (0, self.len() / STRIDE);
+    fn candidates(&self, key: &[u8]) -> (usize, usize) {
+        let k = self.keys();
+        if k == 0 {
+            return (0, 0);
+        }
+        let skip = self.skip as usize;
+        if skip > 0 {
+            let shared = &self.key(0)[..skip];
+            let n = skip.min(key.len());
+            match key[..n].cmp(&shared[..n]) {
+                core::cmp::Ordering::Less => return (0, 0),
+                core::cmp::Ordering::Greater => return (k, k),
+                // A proper prefix of the shared bytes sorts first.
+                core::cmp::Ordering::Equal if key.len() < skip => return (0, 0),
+                core::cmp::Ordering::Equal => {}
+            }
+        }
+        let h = head_at(key, skip);
+        let heads = &self.buf[..HEAD * k];
+        let (mut lt, mut le) = (0usize, 0usize);
+        for c in heads.chunks_exact(HEAD) {
+            let x = u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+            lt += usize::from(x < h);
+            le += usize::from(x <= h);
+        }
+        (lt, le)
+    }
+
+    /// The index of the key equal to `key`, or where it would go, among
+    /// the keys (`S` is 1 or 2).
+    #[inline]
+    pub(crate) fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        debug_assert!(S != 0);
+        let (mut lo, mut hi) = self.candidates(key);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.get(mid * STRIDE).cmp(key) {
+            match self.key(mid).cmp(key) {
                 core::cmp::Ordering::Less => lo = mid + 1,
                 core::cmp::Ordering::Greater => hi = mid,
                 core::cmp::Ordering::Equal => return Ok(mid),
@@ -268,13 +499,14 @@ impl<const N: usize> Strings<N> {
         Err(lo)
     }
 
-    /// How many of the (ascending) strings are `<= key`.
+    /// How many of the keys are `<= key` (`S` is 1 or 2).
     #[inline]
     pub(crate) fn count_le(&self, key: &[u8]) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
+        debug_assert!(S != 0);
+        let (mut lo, mut hi) = self.candidates(key);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if self.get(mid) <= key {
+            if self.key(mid) <= key {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -282,26 +514,46 @@ impl<const N: usize> Strings<N> {
         }
         lo
     }
+
+    /// Whether `skip` and the heads agree with the keys (the structure
+    /// check's).
+    pub(crate) fn heads_agree(&self) -> bool {
+        let k = self.keys();
+        if S == 0 {
+            return self.skip == 0;
+        }
+        if k == 0 {
+            return true;
+        }
+        let skip = Self::skip_of(k, self.key(0), self.key(k - 1));
+        skip == self.skip as usize && (0..k).all(|j| self.head(j) == head_at(self.key(j), skip))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn contents<const N: usize>(s: &Strings<N>) -> Vec<Vec<u8>> {
+    fn contents<const N: usize, const S: usize>(s: &Strings<N, S>) -> Vec<Vec<u8>> {
         (0..s.len()).map(|i| s.get(i).to_vec()).collect()
     }
 
+    /// A small random generator for the tests.
+    fn next(x: &mut u64) -> usize {
+        *x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*x >> 33) as usize
+    }
+
+    /// Random edits of unordered strings (no keys) against a `Vec`.
     #[test]
     fn edits_agree_with_a_vec() {
-        let mut s = Strings::<16>::new();
+        let mut s = Strings::<16, 0>::new();
         let mut m: Vec<Vec<u8>> = Vec::new();
         let mut x = 7u64;
         for step in 0..4000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = (x >> 33) as usize;
+            let r = next(&mut x);
             let word = vec![(r % 251) as u8; r % 9];
             match r % 5 {
                 0 | 1 if m.len() < 16 => {
@@ -336,27 +588,139 @@ mod tests {
             }
             assert_eq!(contents(&s), m, "step {step}");
             assert_eq!(s.data_len(), m.iter().map(Vec::len).sum::<usize>());
+            let from = r % (m.len() + 2);
+            let walked: Vec<&[u8]> = s.iter_from(from).collect();
+            let want: Vec<&[u8]> = m.iter().skip(from).map(|w| &w[..]).collect();
+            assert_eq!(walked, want, "step {step}");
+            assert!(s.heads_agree());
         }
     }
 
+    /// Keys drawn so that many share long prefixes, are prefixes of one
+    /// another, or end in zero bytes: where heads tie and `skip` moves.
+    fn tricky_key(r: usize) -> Vec<u8> {
+        let stems: [&[u8]; 6] = [
+            b"",
+            b"a",
+            b"https://example.org/",
+            b"\0\0\0\0\0\0\0\0\0",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"tbl:0001:",
+        ];
+        let mut k = stems[r % stems.len()].to_vec();
+        let tail = (r / 7) % 5;
+        for t in 0..tail {
+            k.push([0u8, 1, b'a', 0xff, b'z'][(r / 11 + t) % 5]);
+        }
+        k
+    }
+
+    /// Random edits of sorted keys (`S` = 1) and of key-value pairs
+    /// (`S` = 2) against a `BTreeMap`, checking every search and the heads
+    /// after each step.
     #[test]
-    fn searches() {
-        let mut s = Strings::<8>::new();
-        for w in [&b"b"[..], b"d", b"f"] {
+    fn keyed_edits_and_searches_agree_with_a_model() {
+        use std::collections::BTreeMap;
+        let mut x = 11u64;
+        for round in 0..40 {
+            let mut keys = Strings::<16, 1>::new();
+            let mut pairs = Strings::<32, 2>::new();
+            let mut m: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            for step in 0..300 {
+                let r = next(&mut x);
+                let k = tricky_key(r);
+                match (r / 3) % 4 {
+                    0 | 1 if m.len() < 16 && !m.contains_key(&k) => {
+                        let j = m.keys().take_while(|w| **w < k).count();
+                        let v = vec![(r % 13) as u8; r % 4];
+                        keys.insert(j, &k);
+                        pairs.insert_pair(j, &k, &v);
+                        m.insert(k, v);
+                    }
+                    2 if !m.is_empty() => {
+                        let j = r % m.len();
+                        let key = m.keys().nth(j).unwrap().clone();
+                        keys.remove(j);
+                        pairs.remove_pair(j);
+                        m.remove(&key);
+                    }
+                    3 if !m.is_empty() => {
+                        let j = r % m.len();
+                        let v = vec![(r % 17) as u8; r % 6];
+                        pairs.replace(2 * j + 1, &v);
+                        *m.values_mut().nth(j).unwrap() = v;
+                    }
+                    _ => {}
+                }
+                if step % 50 == 49 && m.len() >= 2 {
+                    // Split, then put the halves back together.
+                    let at = r % m.len();
+                    let rk = keys.split_off(at);
+                    let rp = pairs.split_off(2 * at);
+                    keys.extend_from(&rk, 0, rk.len());
+                    pairs.extend_from(&rp, 0, rp.len());
+                }
+                let want: Vec<&Vec<u8>> = m.keys().collect();
+                assert_eq!(keys.len(), want.len());
+                assert!(
+                    keys.heads_agree() && pairs.heads_agree(),
+                    "round {round} step {step}"
+                );
+                for (j, (k, v)) in m.iter().enumerate() {
+                    assert_eq!(keys.get(j), &k[..]);
+                    assert_eq!((pairs.get(2 * j), pairs.get(2 * j + 1)), (&k[..], &v[..]));
+                }
+                let walked: Vec<&[u8]> = pairs.iter_from(0).collect();
+                let flat: Vec<&[u8]> = m.iter().flat_map(|(k, v)| [&k[..], &v[..]]).collect();
+                assert_eq!(walked, flat);
+                for probe in (0..8).map(|t| tricky_key(r / 5 + t * 977)) {
+                    let le = want.iter().filter(|w| w[..] <= probe[..]).count();
+                    let found = want.binary_search_by(|w| w[..].cmp(&probe[..]));
+                    assert_eq!(keys.count_le(&probe), le, "{probe:?}");
+                    assert_eq!(pairs.count_le(&probe), le, "{probe:?}");
+                    assert_eq!(keys.find(&probe), found, "{probe:?}");
+                    assert_eq!(pairs.find(&probe), found, "{probe:?}");
+                }
+            }
+        }
+    }
+
+    /// Keys whose heads tie (a shared 8-byte prefix after the shared
+    /// bytes, keys that are prefixes of others, zero bytes at the end) are
+    /// told apart by their bytes, and keys that all share a long prefix
+    /// get heads after it.
+    #[test]
+    fn searches_through_shared_prefixes_and_tied_heads() {
+        let mut words: Vec<Vec<u8>> = vec![
+            b"https://a.example/1".to_vec(),
+            b"https://a.example/2".to_vec(),
+            b"https://a.example/10".to_vec(),
+            b"https://b.example".to_vec(),
+            b"https://".to_vec(),
+            b"https://\0".to_vec(),
+            b"https://a.example/1\0".to_vec(),
+        ];
+        words.sort();
+        let mut s = Strings::<16, 1>::new();
+        for w in &words {
             s.push(w);
         }
-        assert_eq!(s.search::<1>(b"a"), Err(0));
-        assert_eq!(s.search::<1>(b"d"), Ok(1));
-        assert_eq!(s.search::<1>(b"e"), Err(2));
-        assert_eq!(s.search::<1>(b"z"), Err(3));
-        assert_eq!(s.count_le(b"d"), 2);
-        assert_eq!(s.count_le(b"a"), 0);
-        let mut kv = Strings::<8>::new();
-        for w in [&b"a"[..], b"1", b"c", b"2"] {
-            kv.push(w);
+        assert_eq!(s.skip, 8, "every key starts with https://");
+        let probes: [&[u8]; 9] = [
+            b"",
+            b"http",
+            b"https:/",
+            b"https://",
+            b"https://a",
+            b"https://a.example/1",
+            b"https://a.example/11",
+            b"https://z",
+            b"i",
+        ];
+        for p in probes {
+            let le = words.iter().filter(|w| w[..] <= *p).count();
+            assert_eq!(s.count_le(p), le, "{p:?}");
+            assert_eq!(s.find(p), words.binary_search_by(|w| w[..].cmp(p)), "{p:?}");
         }
-        assert_eq!(kv.search::<2>(b"c"), Ok(1));
-        assert_eq!(kv.search::<2>(b"b"), Err(1));
-        assert_eq!(kv.search::<2>(b"1"), Err(0));
     }
 }

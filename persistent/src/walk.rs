@@ -166,20 +166,23 @@ pub(crate) fn scan_tree(
     };
     let mut i = path.at[height] as usize;
     let mut n = 0;
+    // Entries ascend: once one is at or past the start, all after it are.
+    let mut started = matches!(from, Bound::Unbounded);
     loop {
-        let l = leaf_of(leaf);
-        while i < l.len() {
-            let k = l.key(i);
+        for (k, v) in leaf_of(leaf).entries_from(i) {
             if past_end(k, to) {
                 return n;
             }
-            if !below_start(k, from) {
-                n += 1;
-                if !f(k, l.value(i)) {
-                    return n;
+            if !started {
+                if below_start(k, from) {
+                    continue;
                 }
+                started = true;
             }
-            i += 1;
+            n += 1;
+            if !f(k, v) {
+                return n;
+            }
         }
         match next_leaf(root, height, &mut path) {
             Some(next) => {
