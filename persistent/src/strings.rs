@@ -29,6 +29,8 @@
 //! apart when every key of a node starts alike (ids behind a table
 //! prefix, URLs).
 
+use smallvec::SmallVec;
+
 /// Bytes of one end offset.
 const END: usize = 4;
 /// Bytes of one head.
@@ -373,34 +375,29 @@ impl<const N: usize, const S: usize> Strings<N, S> {
 
     /// Strings made of `parts` (at most `N`), in one allocation of exactly
     /// their size.
-    pub(crate) fn from_parts<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
-        let (mut count, mut bytes) = (0usize, 0usize);
-        let (mut first, mut last): (&[u8], &[u8]) = (&[], &[]);
-        for (x, p) in parts.clone().enumerate() {
-            count += 1;
-            bytes += p.len();
-            if S != 0 && x.is_multiple_of(S) {
-                if x == 0 {
-                    first = p;
-                }
-                last = p;
-            }
-        }
+    pub(crate) fn from_parts<'a>(parts: impl Iterator<Item = &'a [u8]>) -> Self {
+        let parts: SmallVec<[&[u8]; 64]> = parts.collect();
+        let count = parts.len();
         debug_assert!(count <= N);
+        let bytes: usize = parts.iter().map(|p| p.len()).sum();
         let keys = Self::keys_of(count);
-        let skip = Self::skip_of(keys, first, last);
+        let skip = if keys == 0 {
+            0
+        } else {
+            Self::skip_of(keys, parts[0], parts[S * (keys - 1)])
+        };
         let mut buf = Vec::with_capacity(HEAD * keys + END * count + bytes);
         if S != 0 {
-            for p in parts.clone().step_by(S) {
+            for p in parts.iter().step_by(S) {
                 buf.extend_from_slice(&head_at(p, skip).to_ne_bytes());
             }
         }
         let mut end = 0usize;
-        for p in parts.clone() {
+        for p in &parts {
             end += p.len();
             buf.extend_from_slice(&(end as u32).to_le_bytes());
         }
-        for p in parts {
+        for p in &parts {
             buf.extend_from_slice(p);
         }
         Strings {
