@@ -765,56 +765,37 @@ pub fn run_keyset(
                     }
                 }
             }
-            if has(Workload::Snapshot) {
-                for &i in &order {
-                    let c = &contenders[i];
-                    if !c.supports(Workload::Snapshot, ks, cfg.value_size) {
-                        continue;
-                    }
-                    gate(cfg, || {
-                        format!(
-                            "{} snapshot {} t={threads} r={repeat}",
-                            c.name(),
-                            ks.kind.name()
-                        )
-                    });
-                    prefault(phase);
-                    let m = c.snapshot(ks, cfg, threads, &value_b, seed);
-                    let verified = if m.scans > 0 && m.scanned >= m.scans {
-                        "ok".to_string()
-                    } else {
-                        format!(
-                            "FAILED: {} snapshot scans visited {} entries",
-                            m.scans, m.scanned
-                        )
-                    };
-                    push(&**c, Workload::Snapshot, &m, ks.loaded, verified, f64::NAN);
+            // The workloads the runner drives itself on the loaded index.
+            for w in [Workload::Snapshot, Workload::ReadMostly] {
+                if !has(w) || (w == Workload::ReadMostly && threads < 2) {
+                    continue;
                 }
-            }
-            if has(Workload::ReadMostly) && threads >= 2 {
                 for &i in &order {
                     let c = &contenders[i];
-                    if !c.supports(Workload::ReadMostly, ks, cfg.value_size) {
+                    if !c.supports(w, ks, cfg.value_size) {
                         continue;
                     }
                     gate(cfg, || {
-                        format!(
-                            "{} read-mostly {} t={threads} r={repeat}",
-                            c.name(),
-                            ks.kind.name()
-                        )
+                        format!("{} {w} {} t={threads} r={repeat}", c.name(), ks.kind.name())
                     });
                     prefault(phase);
-                    let m = c.read_mostly(ks, cfg, threads, &value_b, seed);
-                    let verified = verify(Workload::ReadMostly, &m);
-                    push(
-                        &**c,
-                        Workload::ReadMostly,
-                        &m,
-                        ks.loaded,
-                        verified,
-                        f64::NAN,
-                    );
+                    let (m, verified) = if w == Workload::Snapshot {
+                        let m = c.snapshot(ks, cfg, threads, &value_b, seed);
+                        let verified = if m.scans > 0 && m.scanned >= m.scans {
+                            "ok".to_string()
+                        } else {
+                            format!(
+                                "FAILED: {} snapshot scans visited {} entries",
+                                m.scans, m.scanned
+                            )
+                        };
+                        (m, verified)
+                    } else {
+                        let m = c.read_mostly(ks, cfg, threads, &value_b, seed);
+                        let verified = verify(w, &m);
+                        (m, verified)
+                    };
+                    push(&**c, w, &m, ks.loaded, verified, f64::NAN);
                 }
             }
             for &i in &order {
