@@ -40,11 +40,42 @@ const HEAD: usize = 8;
 /// zero-padded, read big-endian.
 #[inline]
 fn head_at(s: &[u8], skip: usize) -> u64 {
-    let rest = s.get(skip..).unwrap_or(&[]);
-    let mut b = [0u8; HEAD];
-    let n = rest.len().min(HEAD);
-    b[..n].copy_from_slice(&rest[..n]);
-    u64::from_be_bytes(b)
+    // Loads of 8 bytes, not a copy into a zeroed array: that is a
+    // `memcpy` call, and the load of the array after it waits on a store
+    // it cannot forward (most of a bulk load's time went there).
+    if let Some(b) = s.get(skip..).and_then(|r| r.first_chunk::<HEAD>()) {
+        return u64::from_be_bytes(*b);
+    }
+    if skip >= s.len() {
+        return 0;
+    }
+    if let Some(b) = s.last_chunk::<HEAD>() {
+        // The last 8 bytes hold the rest (fewer than 8 bytes): shifted to
+        // the top, zeros come in below it.
+        return u64::from_be_bytes(*b) << (8 * (skip + HEAD - s.len()));
+    }
+    s[skip..]
+        .iter()
+        .enumerate()
+        .fold(0, |h, (i, &b)| h | u64::from(b) << (8 * (HEAD - 1 - i)))
+}
+
+/// `dst.copy_from_slice(src)` for the short strings of a node without a
+/// `memcpy` call for each: strings of 4 to 16 bytes are copied as two
+/// overlapping fixed-size words.
+#[inline]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    debug_assert_eq!(dst.len(), n);
+    if (8..=16).contains(&n) {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if (4..8).contains(&n) {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        dst.copy_from_slice(src);
+    }
 }
 
 /// The length of the longest common prefix of `a` and `b`.
@@ -386,19 +417,24 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         } else {
             Self::skip_of(keys, parts[0], parts[S * (keys - 1)])
         };
-        let mut buf = Vec::with_capacity(HEAD * keys + END * count + bytes);
+        let data = HEAD * keys + END * count;
+        let mut buf = vec![0u8; data + bytes];
+        let (heads, rest) = buf.split_at_mut(HEAD * keys);
+        let (ends, mut bytes) = rest.split_at_mut(END * count);
         if S != 0 {
-            for p in parts.iter().step_by(S) {
-                buf.extend_from_slice(&head_at(p, skip).to_ne_bytes());
+            for (h, p) in heads.chunks_exact_mut(HEAD).zip(parts.iter().step_by(S)) {
+                h.copy_from_slice(&head_at(p, skip).to_ne_bytes());
             }
         }
         let mut end = 0usize;
-        for p in &parts {
+        for (e, p) in ends.chunks_exact_mut(END).zip(&parts) {
             end += p.len();
-            buf.extend_from_slice(&(end as u32).to_le_bytes());
+            e.copy_from_slice(&(end as u32).to_le_bytes());
         }
         for p in &parts {
-            buf.extend_from_slice(p);
+            let (d, more) = bytes.split_at_mut(p.len());
+            copy_short(d, p);
+            bytes = more;
         }
         Strings {
             len: count as u32,
@@ -544,6 +580,28 @@ mod tests {
     }
 
     /// Random edits of unordered strings (no keys) against a `Vec`.
+    #[test]
+    fn heads_and_short_copies_agree_with_their_definitions() {
+        let bytes: Vec<u8> = (1..=24u8).map(|b| b.wrapping_mul(37)).collect();
+        for len in 0..=bytes.len() {
+            let s = &bytes[..len];
+            for skip in 0..=len + 2 {
+                let mut b = [0u8; HEAD];
+                let rest = s.get(skip..).unwrap_or(&[]);
+                let n = rest.len().min(HEAD);
+                b[..n].copy_from_slice(&rest[..n]);
+                assert_eq!(
+                    head_at(s, skip),
+                    u64::from_be_bytes(b),
+                    "len {len} skip {skip}"
+                );
+            }
+            let mut d = vec![0u8; len];
+            copy_short(&mut d, s);
+            assert_eq!(d, s);
+        }
+    }
+
     #[test]
     fn edits_agree_with_a_vec() {
         let mut s = Strings::<16, 0>::new();
