@@ -274,6 +274,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     ) -> (Seqno, Option<Bytes<'g>>) {
         let sk = SearchKey::new(key);
         let _in = L::enter_exclusive(&self.tl);
+        if let Some(done) = self.insert_hot(sk, value, guard, prev) {
+            return done;
+        }
         let mut restarts = 0;
         let mut path = Path::new();
         loop {
@@ -282,6 +285,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let (leaf, v) = self.descend(root, sk, 0, true, guard, Some(&mut path))?;
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.account())?;
+                if !found && (pos == 0 || pos == leaf.count()) {
+                    self.root.make_hot(&locked);
+                }
                 let old = if prev && found {
                     locked.value_now(pos, guard)
                 } else {
@@ -299,6 +305,44 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 Err(Restart) => backoff(&mut restarts),
             }
         }
+    }
+
+    /// The upsert of [`insert_with`](Self::insert_with) into the hot leaf
+    /// ([`Root::hot`]), if the key belongs there: no descent from the root.
+    /// None (nothing written) if there is no hot leaf, the key is outside
+    /// its fences (which cools the leaf), or the read of the leaf failed.
+    #[inline]
+    fn insert_hot<'g>(
+        &'g self,
+        sk: SearchKey<'_>,
+        value: &[u8],
+        guard: &'g Guard,
+        prev: bool,
+    ) -> Option<(Seqno, Option<Bytes<'g>>)> {
+        let leaf = self.root.hot(guard)?;
+        let attempt = || -> Result<_, Restart> {
+            let v = leaf.read_mode(true)?;
+            if !leaf.covers(sk, &v, guard)? || !leaf.above_low(sk, &v, guard)? {
+                // Not a run (random keys): no more tries until an insert
+                // at a leaf's end makes a leaf hot again.
+                self.root.cool(leaf);
+                return Err(Restart);
+            }
+            let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
+            let locked = leaf.upgrade(v, self.root.account())?;
+            let old = if prev && found {
+                locked.value_now(pos, guard)
+            } else {
+                None
+            };
+            let (w, split) = self.apply(&locked, pos, found, sk.key, Some(value), guard);
+            drop(locked);
+            Ok((w, split, old))
+        };
+        let (w, split, old) = attempt().ok()?;
+        // A split's separator finds its parent by a descent (no path).
+        self.complete(w, leaf, split, &Path::new(), guard);
+        Some((w, old))
     }
 
     /// Removes `key`; `Some(seqno)` if a live value was removed.
@@ -421,6 +465,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let left = left.upgrade(vl, heap)?;
             let leaf = leaf.upgrade(vleaf, heap)?;
             let parent = parent.upgrade(vp, heap)?;
+            // Invariant 5 of the node module: no hot pointer to a leaf
+            // that goes.
+            self.root.unmake_hot(&leaf);
             let unlinked = left.unlink_right_leaf(leaf, &parent, pos, guard);
             Ok(unlinked.then_some((key, true)))
         };
@@ -742,13 +789,16 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     /// level is a right-linked list of nodes in ascending key order, each
     /// key at or below its node's high key and above the previous node's,
     /// the last node of a level has no high key, children are one level
-    /// down, the live keys number `len()`, and (`no_snapshot`) every chain
-    /// has length one.
+    /// down, the live keys number `len()`, (`no_snapshot`) every chain
+    /// has length one, and the hot leaf, if any, is one of the leaves.
     pub(crate) fn check_invariants(&self, no_snapshot: bool) -> Result<(), String> {
         let guard = &epoch::pin();
         let _in = L::enter_shared(&self.tl);
         let mut leftmost = Some(self.root.load(guard));
         let mut live = 0usize;
+        // Compared as an address, never followed: this checks invariant 5.
+        let hot = self.root.hot_ptr();
+        let mut hot_seen = hot.is_null();
         while let Some(first) = leftmost {
             let level = first.level();
             let mut prev_high: Option<&[u8]> = None;
@@ -756,6 +806,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
             let mut nodes = 0usize;
             while let Some(n) = node {
                 nodes += 1;
+                hot_seen |= level == 0 && core::ptr::eq(hot, n);
                 if n.level() != level {
                     return Err(format!("node of level {} on level {level}", n.level()));
                 }
@@ -815,6 +866,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         }
         if live != self.len() {
             return Err(format!("{live} live keys, len() says {}", self.len()));
+        }
+        if !hot_seen {
+            return Err("the hot leaf is not a leaf of the tree".into());
         }
         Ok(())
     }

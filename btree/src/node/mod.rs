@@ -91,6 +91,12 @@
 //! 4. Entries and records are immutable once published, except the atomic
 //!    links (`Entry::versions`, `Record::older`), which change only under the
 //!    owning leaf's latch.
+//! 5. The root's hot-leaf pointer is null or names a leaf of the tree that
+//!    has not been unlinked: it is stored only under the latch of a leaf
+//!    that is not obsolete, and an unlink clears it under the leaf's latch
+//!    before the leaf is marked obsolete and retired. A pointer loaded from
+//!    it under a guard therefore stays valid while the guard lives, as a
+//!    right-link does (invariant 2).
 //!
 //! Outside this module, entries and records are reached only through the
 //! guard-bound handles [`EntryRef`] and [`RecordRef`] (raw pointers inside, so
@@ -375,4 +381,13 @@ unsafe impl<L: Latch, const N: usize> Sync for Leaves<'_, L, N> {}
 pub(crate) struct Root<L: Latch, const N: usize> {
     ptr: AtomicPtr<Node<L, N>>,
     heap: Arc<Account>,
+    /// The hot leaf (see [`Root::hot`]): null, or a leaf of this tree
+    /// that is not unlinked (invariant 5).
+    hot: Hot<L, N>,
 }
+
+/// The hot leaf's pointer, on a cache line of its own: every insert reads
+/// it, and writers store it now and then.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Hot<L: Latch, const N: usize>(AtomicPtr<Node<L, N>>);

@@ -19,6 +19,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
         Root {
             ptr: AtomicPtr::new(Node::alloc(0, &heap)),
             heap,
+            hot: Hot(AtomicPtr::new(ptr::null_mut())),
         }
     }
 
@@ -149,6 +150,7 @@ impl<L: Latch, const N: usize> Root<L, N> {
         let root = Root {
             ptr: AtomicPtr::new(level[0]),
             heap,
+            hot: Hot(AtomicPtr::new(ptr::null_mut())),
         };
         (root, n)
     }
@@ -156,6 +158,54 @@ impl<L: Latch, const N: usize> Root<L, N> {
     /// The memory account of the tree's nodes, entries and records.
     pub(crate) fn account(&self) -> &Arc<Account> {
         &self.heap
+    }
+
+    /// The hot leaf: the leaf that took the latest insert at one of its
+    /// ends (its first or last slot), if it is still linked. Ascending keys
+    /// (ids, timestamps) and descending ones go there one after another,
+    /// so an insert tries it before descending from the root (PostgreSQL's
+    /// B-tree keeps the rightmost leaf for the same reason).
+    #[inline]
+    pub(crate) fn hot<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
+        let p = self.hot.0.load(Ordering::Acquire);
+        // SAFETY: invariant 5: a non-null pointer names a leaf of the tree
+        // that was linked when it was loaded, under `_guard`; if it is
+        // unlinked since, it was retired after the guard was pinned.
+        unsafe { p.as_ref() }
+    }
+
+    /// The hot leaf's address (null: none), for checks: not to be followed.
+    pub(crate) fn hot_ptr(&self) -> *const Node<L, N> {
+        self.hot.0.load(Ordering::Acquire)
+    }
+
+    /// Makes the latched leaf `leaf` the hot one.
+    #[inline]
+    pub(crate) fn make_hot(&self, leaf: &Locked<'_, L, N>) {
+        debug_assert_eq!(leaf.node.level, 0);
+        let p = leaf.node as *const Node<L, N> as *mut Node<L, N>;
+        // A store only when it changes: the line stays shared while one
+        // leaf takes the inserts.
+        if self.hot.0.load(Ordering::Relaxed) != p {
+            self.hot.0.store(p, Ordering::Release);
+        }
+    }
+
+    /// Clears the hot leaf if it is `leaf` (latched, about to be unlinked:
+    /// invariant 5).
+    pub(crate) fn unmake_hot(&self, leaf: &Locked<'_, L, N>) {
+        self.cool(leaf.node);
+    }
+
+    /// Clears the hot leaf if it is `leaf` (an insert found that its key
+    /// does not belong there: the inserts no longer come in a run).
+    /// Clearing is always safe.
+    pub(crate) fn cool(&self, leaf: &Node<L, N>) {
+        let p = leaf as *const Node<L, N> as *mut Node<L, N>;
+        let _ =
+            self.hot
+                .0
+                .compare_exchange(p, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed);
     }
 
     /// The current root node.

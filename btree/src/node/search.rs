@@ -404,6 +404,23 @@ impl<L: Latch, const N: usize> Node<L, N> {
         Ok(ord != core::cmp::Ordering::Less)
     }
 
+    /// Whether `sk` is above this leaf's low fence (always, without one):
+    /// with [`covers`](Self::covers), whether the key belongs in this leaf.
+    pub(crate) fn above_low(
+        &self,
+        sk: SearchKey<'_>,
+        v: &Reading<'_, L>,
+        guard: &Guard,
+    ) -> Result<bool, Restart> {
+        match self.low(guard) {
+            None => Ok(true),
+            Some(low) => {
+                self.check(v)?;
+                Ok(low.key() < sk.key)
+            }
+        }
+    }
+
     /// The high key; None means +∞ (or, in a racy read, a torn state that
     /// validation catches).
     #[inline]
