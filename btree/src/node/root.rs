@@ -168,9 +168,13 @@ impl<L: Latch, const N: usize> Root<L, N> {
     #[inline]
     pub(crate) fn hot<'g>(&'g self, _guard: &'g Guard) -> Option<&'g Node<L, N>> {
         let p = self.hot.0.load(Ordering::Acquire);
-        // SAFETY: invariant 5: a non-null pointer names a leaf of the tree
-        // that was linked when it was loaded, under `_guard`; if it is
-        // unlinked since, it was retired after the guard was pinned.
+        // SAFETY: invariant 5: the pointer is stored only while its leaf
+        // is linked, and an unlink clears it before the leaf is retired;
+        // so a non-null pointer loaded under `_guard` names a leaf that is
+        // retired, if ever, after the guard was pinned, and freed only
+        // once the guard is gone (invariant 2). The tree's drop, which
+        // frees every node at once, takes `&mut` access: no guard-bound
+        // borrow of it is alive then.
         unsafe { p.as_ref() }
     }
 
