@@ -9,8 +9,9 @@
 
 use crate::edit::Tree;
 use crate::node::{Inner, Leaf, Node, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::shared::{Family, Shared};
 use crate::strings::Strings;
-use crate::{Config, PersistentBTree};
+use crate::{Config, PersistentBTree, Version};
 use core::fmt;
 use ordex_core::{Error, Limits};
 use std::sync::Arc;
@@ -115,16 +116,16 @@ where
 }
 
 /// The leaves as nodes.
-fn leaf_nodes(leaves: Vec<Leaf>) -> Vec<Arc<Node>> {
+fn leaf_nodes(leaves: Vec<Leaf>) -> Vec<Shared<Node>> {
     leaves
         .into_iter()
-        .map(|l| Arc::new(Node::Leaf(l)))
+        .map(|l| Shared::new(Node::Leaf(l)))
         .collect()
 }
 
 /// Builds the inner levels over `leaves` (in key order, each within the
 /// leaf bounds).
-fn levels(leaves: Vec<Arc<Node>>, len: usize) -> Tree {
+fn levels(leaves: Vec<Shared<Node>>, len: usize) -> Tree {
     let mut level = leaves;
     let mut height = 0;
     while level.len() > 1 {
@@ -137,7 +138,7 @@ fn levels(leaves: Vec<Arc<Node>>, len: usize) -> Tree {
             // The separators in one allocation, not one push each.
             inner.keys = Strings::from_parts(inner.children[1..].iter().map(|c| c.first_key()));
             inner.entries = inner.children.iter().map(|c| c.entries()).sum();
-            next.push(Arc::new(Node::Inner(inner)));
+            next.push(Shared::new(Node::Inner(inner)));
         }
         level = next;
         height += 1;
@@ -238,9 +239,12 @@ impl PersistentBTree {
         V: AsRef<[u8]> + Sync,
     {
         let empty = Self::new();
-        let tree = build_slice(entries, &empty.limits)?;
-        let seqno = u64::from(tree.len > 0);
-        Ok(Self::from_tree(tree, seqno, Config::default()))
+        let tree = {
+            // An error drops the nodes built so far (see `shared`).
+            let _held = empty.family.hold();
+            build_slice(entries, &empty.limits)?
+        };
+        Ok(Self::loaded(tree, &empty.family, Config::default()))
     }
 
     /// Builds an index from entries in strictly ascending key order, in
@@ -276,9 +280,18 @@ impl PersistentBTree {
         V: AsRef<[u8]>,
     {
         let empty = Self::with_config(config);
-        let tree = build(entries, &empty.limits)?;
+        let tree = {
+            // An error drops the nodes built so far (see `shared`).
+            let _held = empty.family.hold();
+            build(entries, &empty.limits)?
+        };
+        Ok(Self::loaded(tree, &empty.family, config))
+    }
+
+    /// The index of a bulk load's tree (seqno 1, or 0 if empty).
+    fn loaded(tree: Tree, family: &Arc<Family>, config: Config) -> Self {
         let seqno = u64::from(tree.len > 0);
-        Ok(Self::from_tree(tree, seqno, config))
+        Self::from_version(Version::new(tree, seqno, family.clone()), config)
     }
 }
 
@@ -301,6 +314,9 @@ mod tests {
 
     #[test]
     fn loads_agree_with_the_input_and_keep_the_invariants() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         for n in [
             0usize, 1, 15, 16, 17, 32, 33, 47, 48, 49, 1023, 1024, 1025, 40_000,
         ] {
@@ -339,6 +355,9 @@ mod tests {
     /// sequential load does.
     #[test]
     fn parallel_loads_agree_with_sequential_ones() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         let limits = PersistentBTree::new().limits();
         for n in [PARALLEL_FROM, PARALLEL_FROM + 17, 3 * PARALLEL_FROM + 1] {
             let entries: Vec<([u8; 8], Vec<u8>)> = (0..n as u64)

@@ -27,6 +27,7 @@
 //! handoff, the publication and the retirement of old versions.
 
 use crate::edit::Tree;
+use crate::shared::Family;
 use crate::split::{self, Cut};
 use crate::txn::WriteLog;
 use crate::{lock, PersistentBTree, Version};
@@ -178,7 +179,8 @@ pub(crate) enum Outcome {
     /// A transaction that a commit after its snapshot conflicts with.
     Conflict,
     /// A `split_off`: the entries it moved out (it took a seqno if there
-    /// were any).
+    /// were any). Nodes of this index's family: the caller makes them the
+    /// new index's first version without dropping them.
     Split(Tree),
 }
 
@@ -264,6 +266,17 @@ impl PersistentBTree {
             .into_iter()
             .chain(pending.iter().map(|r| r.op.as_op()))
             .collect();
+        // Every count change of the batch's path copies happens under the
+        // family's lock (see the `shared` module), released before the
+        // publication and the sweep (a version's drop takes it itself).
+        for op in &ops {
+            if let Op::Append(other) = op {
+                // Another index's version: its nodes will be shared, so
+                // their counts must change under one lock with ours.
+                Family::join(&self.family, &other.family);
+            }
+        }
+        let held = self.family.hold();
         // Only this leader publishes, so the current version stays current
         // while the batch is built. Its reference is dropped at once, so
         // that the sweep after publication can free it if nothing else
@@ -311,6 +324,7 @@ impl PersistentBTree {
                     Outcome::Split(right)
                 }
                 Op::Append(other) => {
+                    // The families were joined above: the nodes are shared.
                     if split::append(&mut tree, &other.tree) {
                         seqno += 1;
                     }
@@ -339,10 +353,12 @@ impl PersistentBTree {
             took.push((seqno != before).then_some(seqno));
         }
         if seqno != base {
-            let version = Arc::new(Version { tree, seqno });
+            let version = Arc::new(Version::new(tree, seqno, self.family.clone()));
+            drop(held);
             self.publish(&mut writer, version, &ops, &took);
         } else {
             drop(tree);
+            drop(held);
         }
         drop(writer);
         let mut outcomes = outcomes.into_iter();

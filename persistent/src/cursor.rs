@@ -1,6 +1,7 @@
 //! [`PersistentCursor`]: the contract's cursor over one version.
 
 use crate::node::Node;
+use crate::shared::VersionNode;
 use crate::walk::{descend, edge, next_leaf, prev_leaf, Path};
 use crate::{PersistentBTree, Version};
 use ordex_core::sync::Arc;
@@ -22,42 +23,41 @@ use ordex_core::Seqno;
 /// sees).
 pub struct PersistentCursor<'a> {
     live: Option<&'a PersistentBTree>,
-    version: Arc<Version>,
+    /// The version and the current leaf (none: not positioned).
+    at: VersionNode,
     path: Path,
-    leaf: Option<std::sync::Arc<Node>>,
 }
 
 impl<'a> PersistentCursor<'a> {
     pub(crate) fn new(live: Option<&'a PersistentBTree>, version: Arc<Version>) -> Self {
         PersistentCursor {
             live,
-            version,
+            at: VersionNode::new(version),
             path: Path::new(),
-            leaf: None,
         }
     }
 
     /// The seqno of the version the cursor is on.
     pub fn version_seqno(&self) -> Seqno {
-        self.version.seqno
+        self.at.version().seqno
     }
 
     fn refresh(&mut self) {
         if let Some(index) = self.live {
             let current = index.published.load();
-            if !Arc::ptr_eq(&*current, &self.version) {
-                self.version = Arc::clone(&*current);
+            if !Arc::ptr_eq(&*current, self.at.version()) {
+                self.at.set_version(Arc::clone(&*current));
             }
         }
     }
 
     #[inline]
     fn pos(&self) -> usize {
-        self.path.at[self.version.tree.height] as usize
+        self.path.at[self.at.version().tree.height] as usize
     }
 
     fn leaf_len(&self) -> usize {
-        match self.leaf.as_deref() {
+        match self.at.node() {
             Some(Node::Leaf(l)) => l.len(),
             _ => 0,
         }
@@ -69,113 +69,103 @@ impl<'a> PersistentCursor<'a> {
         if self.pos() < self.leaf_len() {
             return true;
         }
-        let version = &self.version;
-        let next = version
-            .tree
-            .root
-            .as_ref()
-            .and_then(|root| next_leaf(root, version.tree.height, &mut self.path));
-        self.leaf = next.cloned();
-        self.leaf.is_some()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            next_leaf(root, v.tree.height, path).map(|n| &**n)
+        });
+        self.at.node().is_some()
     }
 }
 
 impl ordex_core::Cursor for PersistentCursor<'_> {
     fn seek(&mut self, key: &[u8]) -> bool {
         self.refresh();
-        let version = &self.version;
-        let Some(root) = version.tree.root.as_ref() else {
-            self.leaf = None;
-            return false;
-        };
-        self.leaf = Some(descend(root, version.tree.height, key, &mut self.path).clone());
-        self.settle_forward()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            Some(&**descend(root, v.tree.height, key, path))
+        });
+        self.valid() && self.settle_forward()
     }
 
     fn seek_for_prev(&mut self, key: &[u8]) -> bool {
         self.refresh();
-        let version = &self.version;
-        let Some(root) = version.tree.root.as_ref() else {
-            self.leaf = None;
-            return false;
-        };
-        let h = version.tree.height;
-        let leaf = descend(root, h, key, &mut self.path);
-        let Node::Leaf(l) = &**leaf else {
-            unreachable!()
-        };
-        let at = self.path.at[h] as usize;
-        if at < l.len() && l.key(at) == key {
-            self.leaf = Some(leaf.clone());
-            return true;
-        }
-        if at > 0 {
-            self.path.at[h] = (at - 1) as u16;
-            self.leaf = Some(leaf.clone());
-            return true;
-        }
-        self.leaf = prev_leaf(root, h, &mut self.path).cloned();
-        self.leaf.is_some()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            let h = v.tree.height;
+            let leaf = descend(root, h, key, path);
+            let Node::Leaf(l) = &**leaf else {
+                unreachable!()
+            };
+            let at = path.at[h] as usize;
+            if at < l.len() && l.key(at) == key {
+                return Some(&**leaf);
+            }
+            if at > 0 {
+                path.at[h] = (at - 1) as u16;
+                return Some(&**leaf);
+            }
+            prev_leaf(root, h, path).map(|n| &**n)
+        });
+        self.valid()
     }
 
     fn first(&mut self) -> bool {
         self.refresh();
-        let version = &self.version;
-        self.leaf = version
-            .tree
-            .root
-            .as_ref()
-            .map(|root| edge(root, 0, version.tree.height, false, &mut self.path).clone());
-        self.leaf.is_some()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            Some(&**edge(root, 0, v.tree.height, false, path))
+        });
+        self.valid()
     }
 
     fn last(&mut self) -> bool {
         self.refresh();
-        let version = &self.version;
-        self.leaf = version
-            .tree
-            .root
-            .as_ref()
-            .map(|root| edge(root, 0, version.tree.height, true, &mut self.path).clone());
-        self.leaf.is_some()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            Some(&**edge(root, 0, v.tree.height, true, path))
+        });
+        self.valid()
     }
 
     fn next(&mut self) -> bool {
-        if self.leaf.is_none() {
+        if !self.valid() {
             return false;
         }
-        let h = self.version.tree.height;
+        let h = self.at.version().tree.height;
         self.path.at[h] += 1;
         self.settle_forward()
     }
 
     fn prev(&mut self) -> bool {
-        if self.leaf.is_none() {
+        if !self.valid() {
             return false;
         }
-        let h = self.version.tree.height;
+        let h = self.at.version().tree.height;
         if self.path.at[h] > 0 {
             self.path.at[h] -= 1;
             return true;
         }
-        let version = &self.version;
-        let root = version
-            .tree
-            .root
-            .as_ref()
-            .expect("a positioned cursor has a root");
-        self.leaf = prev_leaf(root, h, &mut self.path).cloned();
-        self.leaf.is_some()
+        let path = &mut self.path;
+        self.at.set_node(|v| {
+            let root = v.tree.root.as_ref()?;
+            prev_leaf(root, h, path).map(|n| &**n)
+        });
+        self.valid()
     }
 
     #[inline]
     fn valid(&self) -> bool {
-        self.leaf.is_some()
+        self.at.node().is_some()
     }
 
     #[inline]
     fn key(&self) -> Option<&[u8]> {
-        match self.leaf.as_deref()? {
+        match self.at.node()? {
             Node::Leaf(l) => Some(l.key(self.pos())),
             Node::Inner(_) => None,
         }
@@ -183,7 +173,7 @@ impl ordex_core::Cursor for PersistentCursor<'_> {
 
     #[inline]
     fn value(&self) -> Option<&[u8]> {
-        match self.leaf.as_deref()? {
+        match self.at.node()? {
             Node::Leaf(l) => Some(l.value(self.pos())),
             Node::Inner(_) => None,
         }
@@ -191,6 +181,6 @@ impl ordex_core::Cursor for PersistentCursor<'_> {
 
     #[inline]
     fn seqno(&self) -> Option<Seqno> {
-        self.leaf.as_ref().map(|_| 0)
+        self.at.node().map(|_| 0)
     }
 }

@@ -20,8 +20,8 @@
 //! the tree's height.
 
 use crate::node::Node;
+use crate::shared::Shared;
 use crate::PersistentSnapshot;
-use std::sync::Arc;
 
 /// One difference between an old and a new version, for a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ struct Frame<'a> {
 }
 
 enum Head<'a> {
-    Subtree(&'a Arc<Node>, usize),
+    Subtree(&'a Shared<Node>, usize),
     Entry(&'a [u8], &'a [u8]),
 }
 
@@ -59,7 +59,7 @@ struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
-    fn new(root: Option<&'a Arc<Node>>, height: usize) -> Self {
+    fn new(root: Option<&'a Shared<Node>>, height: usize) -> Self {
         let mut stack = Vec::with_capacity(height + 1);
         if let Some(root) = root {
             stack.push(Frame {
@@ -99,7 +99,7 @@ impl<'a> Side<'a> {
     }
 
     /// Opens the head subtree.
-    fn open(&mut self, node: &'a Arc<Node>, height: usize) {
+    fn open(&mut self, node: &'a Shared<Node>, height: usize) {
         self.opened += 1;
         self.stack.push(Frame {
             node,
@@ -150,7 +150,7 @@ impl PersistentSnapshot {
     ) -> (usize, usize) {
         let (a, b) = (&self.version.tree, &new.version.tree);
         match (&a.root, &b.root) {
-            (Some(x), Some(y)) if Arc::ptr_eq(x, y) => return (0, 0),
+            (Some(x), Some(y)) if Shared::ptr_eq(x, y) => return (0, 0),
             (None, None) => return (0, 0),
             _ => {}
         }
@@ -165,7 +165,7 @@ impl PersistentSnapshot {
             match (old.head(), cur.head()) {
                 (None, None) => break,
                 (Some(Head::Subtree(x, hx)), Some(Head::Subtree(y, hy))) => {
-                    if Arc::ptr_eq(x, y) {
+                    if Shared::ptr_eq(x, y) {
                         old.advance();
                         cur.advance();
                     } else {

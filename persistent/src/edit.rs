@@ -6,7 +6,7 @@
 //! full (so a split never needs room in a parent that is already left
 //! behind), and a remove tops it up from a sibling or merges it with one if
 //! it is minimal (so a removal never underflows a node already left
-//! behind). Every node on the way is taken with `Arc::make_mut`: copied if a
+//! behind). Every node on the way is taken with `Shared::make_mut`: copied if a
 //! published version (or a snapshot) shares it, written in place if this
 //! batch already copied it.
 //!
@@ -22,14 +22,14 @@
 //! counts of the children they move.
 
 use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::shared::Shared;
 use smallvec::SmallVec;
-use std::sync::Arc;
 
 /// A tree: a root (none when empty), its height (levels above the leaves)
 /// and its number of entries.
 #[derive(Clone, Default)]
 pub(crate) struct Tree {
-    pub(crate) root: Option<Arc<Node>>,
+    pub(crate) root: Option<Shared<Node>>,
     pub(crate) height: usize,
     pub(crate) len: usize,
 }
@@ -66,7 +66,7 @@ impl Tree {
         let Some(root) = self.root.as_mut() else {
             let mut leaf = Leaf::new();
             leaf.push(key, value);
-            self.root = Some(Arc::new(Node::Leaf(leaf)));
+            self.root = Some(Shared::new(Node::Leaf(leaf)));
             self.height = 0;
             self.len = 1;
             return true;
@@ -79,13 +79,13 @@ impl Tree {
         // into), to add the new entry to once the leaf says it is new.
         {
             let mut counts: SmallVec<[&mut usize; 16]> = SmallVec::new();
-            let mut node = Arc::make_mut(root);
+            let mut node = Shared::make_mut(root);
             loop {
                 match node {
                     Node::Inner(i) => {
                         let c = i.child_index(key);
                         counts.push(&mut i.entries);
-                        node = Arc::make_mut(&mut i.children[c]);
+                        node = Shared::make_mut(&mut i.children[c]);
                     }
                     Node::Leaf(l) => match l.search(key) {
                         Ok(at) => {
@@ -112,10 +112,10 @@ impl Tree {
             inner.entries = self.len;
             inner.children.push(old);
             split_child(&mut inner, 0, key);
-            self.root = Some(Arc::new(Node::Inner(inner)));
+            self.root = Some(Shared::new(Node::Inner(inner)));
             self.height += 1;
         }
-        let mut node = Arc::make_mut(self.root.as_mut().expect("root"));
+        let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
                 Node::Inner(i) => {
@@ -129,7 +129,7 @@ impl Tree {
                             c += 1;
                         }
                     }
-                    node = Arc::make_mut(&mut i.children[c]);
+                    node = Shared::make_mut(&mut i.children[c]);
                 }
                 Node::Leaf(l) => {
                     debug_assert!(l.len() < LEAF_CAP);
@@ -149,7 +149,7 @@ impl Tree {
             Some(root) if lookup(root, key).is_some() => {}
             _ => return false,
         }
-        let mut node = Arc::make_mut(self.root.as_mut().expect("root"));
+        let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
                 Node::Inner(i) => {
@@ -159,7 +159,7 @@ impl Tree {
                     if i.children[c].is_minimal() {
                         c = fix_child(i, c);
                     }
-                    node = Arc::make_mut(&mut i.children[c]);
+                    node = Shared::make_mut(&mut i.children[c]);
                 }
                 Node::Leaf(l) => {
                     if let Ok(at) = l.search(key) {
@@ -174,7 +174,7 @@ impl Tree {
         // the merged child becomes the root.
         loop {
             let root = self.root.as_mut().expect("root");
-            match Arc::make_mut(root) {
+            match Shared::make_mut(root) {
                 Node::Inner(i) if i.children.len() == 1 => {
                     let only = i.children.pop().expect("one child");
                     self.root = Some(only);
@@ -228,7 +228,7 @@ pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
 /// Splits the full child `c` of `parent` (which has room for one more
 /// child) in two as `lean` says, the separator going up.
 pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
-    let child = Arc::make_mut(&mut parent.children[c]);
+    let child = Shared::make_mut(&mut parent.children[c]);
     let (sep, right) = match child {
         Node::Leaf(l) => {
             let n = l.len();
@@ -258,7 +258,7 @@ pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
         }
     };
     parent.keys.insert(c, &sep);
-    parent.children.insert(c + 1, Arc::new(right));
+    parent.children.insert(c + 1, Shared::new(right));
 }
 
 /// Makes child `c` of `parent` hold more than the minimum, by taking one
@@ -284,7 +284,7 @@ fn fix_child(parent: &mut Inner, c: usize) -> usize {
 
 pub(crate) fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
     let (a, b) = parent.children.split_at_mut(left + 1);
-    (Arc::make_mut(&mut a[left]), Arc::make_mut(&mut b[0]))
+    (Shared::make_mut(&mut a[left]), Shared::make_mut(&mut b[0]))
 }
 
 fn take_from_left(parent: &mut Inner, c: usize) {
@@ -342,7 +342,7 @@ pub(crate) fn merge(parent: &mut Inner, i: usize) {
     let right = parent.children.remove(i + 1);
     let sep = parent.keys.get(i).to_vec();
     parent.keys.remove(i);
-    let left = Arc::make_mut(&mut parent.children[i]);
+    let left = Shared::make_mut(&mut parent.children[i]);
     match (left, &*right) {
         (Node::Leaf(l), Node::Leaf(r)) => {
             l.append(r);
@@ -519,6 +519,9 @@ mod tests {
     #[test]
     #[cfg(not(ordex_small_nodes))]
     fn ordered_inserts_leave_leaves_three_quarters_full() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         for descending in [false, true] {
             let mut tree = Tree::default();
             for i in 0..20_000u32 {
@@ -544,6 +547,9 @@ mod tests {
 
     #[test]
     fn random_edits_agree_with_btreemap_and_old_versions_stay() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         let mut tree = Tree::default();
         let mut model = BTreeMap::new();
         type Model = BTreeMap<Vec<u8>, Vec<u8>>;

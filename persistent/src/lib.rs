@@ -43,12 +43,14 @@
 //! - **Nodes** ([`node`] module docs): B+tree nodes of up to
 //!   [`LEAF_CAP`](node::LEAF_CAP) entries and
 //!   [`INNER_CAP`](node::INNER_CAP) children, keys (and values) packed in
-//!   one buffer per node, shared between versions through `Arc`. Values
+//!   one buffer per node, shared between versions through reference
+//!   counts that change without locked instructions, under one lock per
+//!   family of indexes that share nodes (see the `shared` module). Values
 //!   longer than [`BIG_VALUE`](node::BIG_VALUE) bytes live out of line in
 //!   an `Arc<[u8]>` of their own, so copying a leaf never copies them.
 //! - **Writes** copy their root-to-leaf path (top-down, one pass, no
 //!   recursion) and write in place the nodes the batch being built already
-//!   copied (`Arc::make_mut`, a Clojure transient).
+//!   copied (`Shared::make_mut`, a Clojure transient).
 //! - **Publication**: the current version (root, height, length, seqno) is
 //!   an `Arc` in an [`arc_swap`]-style cell (see the `publish` module for
 //!   why arc-swap's guarantees fit). A point read loads it without taking
@@ -58,6 +60,12 @@
 //!   queue and are applied as one batch on a private copy, published once,
 //!   each with its own seqno in the order applied (see the `commit`
 //!   module).
+//! - **Node counts**: a path copy adds a reference to each child of every
+//!   node it copies, and freeing the version it replaced takes them off;
+//!   these counts change only under the family's lock (the leader holds
+//!   it while it builds a batch, a version while it drops its nodes), so
+//!   they are plain loads and stores, not the locked read-modify-writes
+//!   of `Arc` (see the `shared` module). Readers change no count.
 //! - **Reclamation**: every version replaced by a publication goes to the
 //!   writer's retired list; at each publication (and on
 //!   [`reclaim`](PersistentBTree::reclaim)) the writer frees the retired
@@ -112,6 +120,7 @@ mod diff;
 mod edit;
 pub mod node;
 mod publish;
+mod shared;
 mod split;
 mod strings;
 mod txn;
@@ -122,6 +131,9 @@ pub use cursor::PersistentCursor;
 pub use diff::Change;
 pub use txn::Transaction;
 
+#[doc(hidden)]
+pub use shared::live_nodes;
+
 use commit::{Batch, Op, Outcome, Queue, Submit};
 use core::fmt;
 use core::ops::Bound;
@@ -131,6 +143,7 @@ use ordex_core::mvcc::Pins;
 use ordex_core::sync::{Arc, Mutex, MutexGuard};
 use ordex_core::{deliver, Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use publish::Published;
+use shared::{Family, Shared};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use txn::WriteLog;
 
@@ -138,10 +151,32 @@ use txn::WriteLog;
 /// reads it).
 pub const IMPLEMENTED: bool = true;
 
-/// One published version: a tree and the seqno of its last write.
+/// One published version: a tree and the seqno of its last write, and
+/// the family whose lock its nodes' counts change under.
 pub(crate) struct Version {
     pub(crate) tree: Tree,
     pub(crate) seqno: Seqno,
+    pub(crate) family: std::sync::Arc<Family>,
+}
+
+impl Version {
+    pub(crate) fn new(tree: Tree, seqno: Seqno, family: std::sync::Arc<Family>) -> Self {
+        Version {
+            tree,
+            seqno,
+            family,
+        }
+    }
+}
+
+impl Drop for Version {
+    /// Frees the nodes only this version reaches, under the family's
+    /// lock (see the `shared` module): on the writer's sweep, or wherever
+    /// a snapshot that outlived its index goes.
+    fn drop(&mut self) {
+        let _held = self.family.hold();
+        drop(self.tree.root.take());
+    }
 }
 
 /// How a [`PersistentBTree`] keeps old versions.
@@ -203,6 +238,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A path-copying persistent B+tree behind the [`OrderedIndex`] contract
 /// (see the [crate docs](crate)).
 pub struct PersistentBTree {
+    /// The lock the counts of this index's nodes change under (shared
+    /// with the indexes cut from it; see the `shared` module).
+    pub(crate) family: std::sync::Arc<Family>,
     pub(crate) published: Published,
     pub(crate) queue: Mutex<Queue>,
     pub(crate) writer: Mutex<WriterState>,
@@ -271,12 +309,15 @@ impl PersistentBTree {
 
     /// An empty index.
     pub fn with_config(config: Config) -> Self {
-        Self::from_tree(Tree::default(), 0, config)
+        Self::from_version(Version::new(Tree::default(), 0, Family::new()), config)
     }
 
-    pub(crate) fn from_tree(tree: Tree, seqno: Seqno, config: Config) -> Self {
+    /// An index whose current version is `version` (of the index's
+    /// family: its own, or that of the index it was cut from).
+    pub(crate) fn from_version(version: Version, config: Config) -> Self {
         PersistentBTree {
-            published: Published::new(Arc::new(Version { tree, seqno })),
+            family: version.family.clone(),
+            published: Published::new(Arc::new(version)),
             queue: Mutex::new(Queue::default()),
             writer: Mutex::new(WriterState::default()),
             registry: Mutex::new(Registry::default()),
@@ -472,9 +513,9 @@ fn pins_count(pins: &Pins) -> usize {
 /// once.
 fn node_bytes(tree: &Tree, seen: &mut HashSet<*const u8>) -> usize {
     let mut bytes = 0;
-    let mut stack: Vec<&std::sync::Arc<Node>> = tree.root.iter().collect();
+    let mut stack: Vec<&Shared<Node>> = tree.root.iter().collect();
     while let Some(node) = stack.pop() {
-        if !seen.insert(std::sync::Arc::as_ptr(node).cast()) {
+        if !seen.insert(Shared::as_ptr(node).cast()) {
             continue;
         }
         bytes += node.heap_bytes();

@@ -1,7 +1,8 @@
 //! The node layout and its invariants.
 //!
 //! A tree is a B+tree of immutable-once-published nodes shared between
-//! versions through `Arc`:
+//! versions through `Shared` (the `shared` module: reference counts
+//! changed under the family's lock):
 //!
 //! - a leaf holds `1..=LEAF_CAP` entries (only the root may hold
 //!   fewer than [`LEAF_MIN`]; an empty tree has no root), keys strictly
@@ -17,7 +18,7 @@
 //!   the root is a leaf).
 //!
 //! A node reachable from a published version is never written again: a
-//! writer changes a node only through `Arc::make_mut`, which writes in place
+//! writer changes a node only through `Shared::make_mut`, which writes in place
 //! only when the writer's batch holds the sole reference (a node it copied
 //! itself earlier in the batch: a Clojure transient), and copies it
 //! otherwise.
@@ -25,6 +26,7 @@
 //! Dropping a tree never recurses: a node's `Drop` moves the children it
 //! owns alone onto an explicit stack.
 
+use crate::shared::Shared;
 use crate::strings::Strings;
 use std::sync::Arc;
 
@@ -134,7 +136,7 @@ fn below(i: usize) -> u64 {
 #[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) keys: Strings<INNER_CAP, 1>,
-    pub(crate) children: Vec<Arc<Node>>,
+    pub(crate) children: Vec<Shared<Node>>,
     /// Entries in this subtree (the sum of the children's).
     pub(crate) entries: usize,
 }
@@ -399,7 +401,7 @@ impl Node {
         own + match self {
             Node::Leaf(l) => l.buffer_bytes(),
             Node::Inner(i) => {
-                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Arc<Node>>()
+                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Shared<Node>>()
             }
         }
     }
@@ -439,7 +441,7 @@ impl Drop for Node {
         }
         let mut stack = core::mem::take(&mut inner.children);
         while let Some(child) = stack.pop() {
-            let Some(mut node) = Arc::into_inner(child) else {
+            let Some(mut node) = Shared::into_inner(child) else {
                 continue;
             };
             if let Node::Inner(i) = &mut node {

@@ -38,12 +38,12 @@
 use crate::commit::{Op, Outcome};
 use crate::edit::{merge, pair, split_child_leaning, Lean, Tree};
 use crate::node::{Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
+use crate::shared::Shared;
 use crate::walk::scan_tree;
-use crate::{PersistentBTree, PersistentSnapshot};
+use crate::{PersistentBTree, PersistentSnapshot, Version};
 use core::ops::Bound;
 use ordex_core::{Error, Seqno};
 use smallvec::SmallVec;
-use std::sync::Arc;
 
 /// Where a cut falls.
 #[derive(Clone, Copy, Debug)]
@@ -79,7 +79,7 @@ impl Cut<'_> {
 }
 
 /// A tree of `node` (which is at `height`).
-fn of_node(node: Arc<Node>, height: usize) -> Tree {
+fn of_node(node: Shared<Node>, height: usize) -> Tree {
     Tree {
         len: node.entries(),
         root: Some(node),
@@ -99,7 +99,7 @@ fn fragment(inner: &Inner, from: usize, to: usize, height: usize) -> Tree {
             f.children.extend(inner.children[from..to].iter().cloned());
             f.keys.extend_from(&inner.keys, from, to - 1);
             f.recount();
-            of_node(Arc::new(Node::Inner(f)), height)
+            of_node(Shared::new(Node::Inner(f)), height)
         }
     }
 }
@@ -142,8 +142,8 @@ pub(crate) fn split(tree: &Tree, cut: Cut<'_>) -> (Tree, Tree) {
         let mut low = l.clone();
         let high = low.split_off(at);
         (
-            of_node(Arc::new(Node::Leaf(low)), 0),
-            of_node(Arc::new(Node::Leaf(high)), 0),
+            of_node(Shared::new(Node::Leaf(low)), 0),
+            of_node(Shared::new(Node::Leaf(high)), 0),
         )
     };
     while let Some(f) = lefts.pop() {
@@ -192,7 +192,7 @@ fn join_level(a: Tree, b: Tree) -> Tree {
         }
     } else {
         Tree {
-            root: Some(Arc::new(Node::Inner(top))),
+            root: Some(Shared::new(Node::Inner(top))),
             height: height + 1,
             len,
         }
@@ -211,7 +211,7 @@ fn make_room_at_root(tree: &mut Tree, lean: Lean) {
     top.entries = tree.len;
     top.children.push(old);
     split_child_leaning(&mut top, 0, lean);
-    tree.root = Some(Arc::new(Node::Inner(top)));
+    tree.root = Some(Shared::new(Node::Inner(top)));
     tree.height += 1;
 }
 
@@ -221,7 +221,7 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
     let target = b.height + 1;
     let rb = b.root.expect("non-empty");
     make_room_at_root(&mut a, Lean::Left);
-    let mut node = Arc::make_mut(a.root.as_mut().expect("non-empty"));
+    let mut node = Shared::make_mut(a.root.as_mut().expect("non-empty"));
     let mut height = a.height;
     loop {
         let Node::Inner(i) = node else {
@@ -240,7 +240,7 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
             split_child_leaning(i, c, Lean::Left);
             c += 1;
         }
-        node = Arc::make_mut(&mut i.children[c]);
+        node = Shared::make_mut(&mut i.children[c]);
         height -= 1;
     }
     a.len += b.len;
@@ -253,7 +253,7 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
     let target = a.height + 1;
     let ra = a.root.expect("non-empty");
     make_room_at_root(&mut b, Lean::Right);
-    let mut node = Arc::make_mut(b.root.as_mut().expect("non-empty"));
+    let mut node = Shared::make_mut(b.root.as_mut().expect("non-empty"));
     let mut height = b.height;
     loop {
         let Node::Inner(i) = node else {
@@ -270,7 +270,7 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
         if i.children[0].is_full() {
             split_child_leaning(i, 0, Lean::Right);
         }
-        node = Arc::make_mut(&mut i.children[0]);
+        node = Shared::make_mut(&mut i.children[0]);
         height -= 1;
     }
     b.len += a.len;
@@ -329,7 +329,7 @@ fn redistribute(parent: &mut Inner, i: usize) {
                 keys.push(&sep_above);
                 keys.extend_from(&r.keys, 0, r.keys.len());
                 r.keys = keys;
-                let moved: SmallVec<[Arc<Node>; 8]> = l.children.drain(want..).collect();
+                let moved: SmallVec<[Shared<Node>; 8]> = l.children.drain(want..).collect();
                 r.children.splice(0..0, moved);
                 up
             } else {
@@ -468,8 +468,10 @@ impl PersistentBTree {
         self.limits.check_key(key)?;
         match self.write_one(Op::SplitOff(key)) {
             Outcome::Split(tree) => {
+                // The new index joins this one's family: they share nodes.
                 let seqno = u64::from(tree.len > 0);
-                Ok(Self::from_tree(tree, seqno, self.config))
+                let version = Version::new(tree, seqno, self.family.clone());
+                Ok(Self::from_version(version, self.config))
             }
             other => unreachable!("split_off: {other:?}"),
         }
@@ -482,6 +484,13 @@ impl PersistentBTree {
     /// is a snapshot, so it and its index stay as they are: the two
     /// indexes share the nodes that came from `other` (nodes are never
     /// written once published). Returns the seqno of the write.
+    ///
+    /// Sharing nodes makes the two indexes one *family*: the reference
+    /// counts of shared nodes change without locked instructions under
+    /// one lock, which from then on both indexes' writers take while they
+    /// build a batch (and `split_off` puts its result in the family of the
+    /// index it cut). Writers of one family therefore build their batches
+    /// one at a time; readers are not affected.
     ///
     /// It is one write on this index, through group commit like any
     /// other: it takes one seqno (none if `other` is empty: it then
@@ -602,6 +611,9 @@ mod tests {
 
     #[test]
     fn split_at_every_position_of_small_trees() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         for n in [0u32, 1, 2, 3, 4, 5, 8, 9, 17, 33, 64, 100, 257] {
             let (tree, model) = tree_of(0..n, u64::from(n) + 7);
             for at in 0..=2 * n + 1 {
@@ -634,6 +646,9 @@ mod tests {
 
     #[test]
     fn joins_of_every_pair_of_heights() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         let sizes = [
             1u32,
             2,
@@ -667,6 +682,9 @@ mod tests {
     /// on the way down, and small roots are merged or topped up.
     #[test]
     fn joins_of_full_trees_and_tiny_ones() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         let full = |range: core::ops::Range<u32>| {
             let entries: Vec<(Vec<u8>, Vec<u8>)> = range.map(|i| (key(i), vec![1])).collect();
             crate::bulk::build(entries, &ordex_core::Limits::UNBOUNDED).unwrap()
@@ -684,6 +702,9 @@ mod tests {
 
     #[test]
     fn append_agrees_with_a_model() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let _held = family.hold();
         let (base, model) = tree_of(0..3000, 11);
         for (from, to, seed) in [
             (3000, 3100, 1),

@@ -9,9 +9,9 @@
 //! that owns its version needs no self-reference.
 
 use crate::node::{Node, MAX_LEVELS};
+use crate::shared::Shared;
 use core::ops::Bound;
 use ordex_core::{below_start, is_empty_range, past_end};
-use std::sync::Arc;
 
 /// The position of an entry (see the [module docs](self)).
 #[derive(Clone)]
@@ -40,11 +40,11 @@ fn leaf_of(node: &Node) -> &crate::node::Leaf {
 /// the leaf and sets the path. The leaf index may be `len` (the entry is in
 /// the next leaf, or there is none).
 pub(crate) fn descend<'a>(
-    root: &'a Arc<Node>,
+    root: &'a Shared<Node>,
     height: usize,
     key: &[u8],
     path: &mut Path,
-) -> &'a Arc<Node> {
+) -> &'a Shared<Node> {
     let mut node = root;
     for level in 0..height {
         let Node::Inner(i) = &**node else {
@@ -65,12 +65,12 @@ pub(crate) fn descend<'a>(
 /// below `level`, starting at `node` (which is at `level`), setting the
 /// path; returns the leaf and leaves its index at its first or last entry.
 pub(crate) fn edge<'a>(
-    mut node: &'a Arc<Node>,
+    mut node: &'a Shared<Node>,
     level: usize,
     height: usize,
     last: bool,
     path: &mut Path,
-) -> &'a Arc<Node> {
+) -> &'a Shared<Node> {
     for l in level..height {
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
@@ -85,7 +85,7 @@ pub(crate) fn edge<'a>(
 }
 
 /// The node at `level` along the path.
-fn node_at<'a>(root: &'a Arc<Node>, path: &Path, level: usize) -> &'a Arc<Node> {
+fn node_at<'a>(root: &'a Shared<Node>, path: &Path, level: usize) -> &'a Shared<Node> {
     let mut node = root;
     for l in 0..level {
         let Node::Inner(i) = &**node else {
@@ -99,10 +99,10 @@ fn node_at<'a>(root: &'a Arc<Node>, path: &Path, level: usize) -> &'a Arc<Node> 
 /// Moves the path to the first entry of the next leaf; `None` past the
 /// last leaf (the path is then unspecified).
 pub(crate) fn next_leaf<'a>(
-    root: &'a Arc<Node>,
+    root: &'a Shared<Node>,
     height: usize,
     path: &mut Path,
-) -> Option<&'a Arc<Node>> {
+) -> Option<&'a Shared<Node>> {
     // The deepest level whose node has a child after the one taken.
     let mut nodes: [Option<&Node>; MAX_LEVELS] = [None; MAX_LEVELS];
     let mut node = root;
@@ -129,10 +129,10 @@ pub(crate) fn next_leaf<'a>(
 /// Moves the path to the last entry of the previous leaf; `None` before
 /// the first leaf.
 pub(crate) fn prev_leaf<'a>(
-    root: &'a Arc<Node>,
+    root: &'a Shared<Node>,
     height: usize,
     path: &mut Path,
-) -> Option<&'a Arc<Node>> {
+) -> Option<&'a Shared<Node>> {
     for l in (0..height).rev() {
         let c = path.at[l] as usize;
         if c > 0 {
@@ -149,7 +149,7 @@ pub(crate) fn prev_leaf<'a>(
 /// Calls `f` for the entries within the bounds, ascending, until it
 /// returns `false`; returns how many it was called for. Allocates nothing.
 pub(crate) fn scan_tree(
-    root: Option<&Arc<Node>>,
+    root: Option<&Shared<Node>>,
     height: usize,
     from: Bound<&[u8]>,
     to: Bound<&[u8]>,
