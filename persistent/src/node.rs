@@ -101,6 +101,9 @@ const _: () = {
     assert!((INNER_CAP as u64) * (MAX_KEY_LEN as u64) < u32::MAX as u64);
 };
 
+/// Child pointers per 64-byte cache line.
+const CHILDREN_PER_LINE: usize = 64 / core::mem::size_of::<Shared<Node>>();
+
 /// A node: a leaf or an inner node (see the [module docs](self)).
 #[derive(Clone)]
 pub(crate) enum Node {
@@ -343,6 +346,20 @@ impl Inner {
     /// The child whose range holds `key`.
     #[inline]
     pub(crate) fn child_index(&self, key: &[u8]) -> usize {
+        self.keys.count_le(key)
+    }
+
+    /// [`child_index`](Self::child_index) for a reader's descent, which
+    /// reads the child next: the children's array is a dependent miss of
+    /// its own (a buffer apart from the keys'), so its lines are asked
+    /// for first and the miss overlaps the search of the keys. (Writers
+    /// copy the node first, which reads the array anyway.)
+    #[inline]
+    pub(crate) fn child_index_to_read(&self, key: &[u8]) -> usize {
+        let c = self.children.as_ptr();
+        for line in (0..self.children.len()).step_by(CHILDREN_PER_LINE) {
+            ordex_core::sync::prefetch(c.wrapping_add(line));
+        }
         self.keys.count_le(key)
     }
 }

@@ -50,7 +50,7 @@ pub(crate) fn descend<'a>(
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
         };
-        let c = i.child_index(key);
+        let c = i.child_index_to_read(key);
         path.at[level] = c as u16;
         node = &i.children[c];
     }
