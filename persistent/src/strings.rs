@@ -87,7 +87,6 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 /// Up to `N` byte strings in one buffer, the strings at positions that
 /// are multiples of `S` being keys with heads (none when `S` is 0); see
 /// the [module docs](self).
-#[derive(Clone)]
 pub(crate) struct Strings<const N: usize, const S: usize> {
     /// How many strings.
     len: u32,
@@ -97,6 +96,32 @@ pub(crate) struct Strings<const N: usize, const S: usize> {
     /// string (where it ends, counted from the start of the data), then
     /// the strings' bytes back to back.
     buf: Vec<u8>,
+}
+
+/// Buffer capacities are multiples of this: a writer frees the buffers
+/// of the version it replaced and allocates its copies of the same
+/// nodes, and with a few size classes instead of one per byte count the
+/// allocator's per-thread caches serve most of them.
+const CAPACITY_STEP: usize = 128;
+
+/// `n` rounded up to a capacity step.
+#[inline]
+fn capacity_for(n: usize) -> usize {
+    n.div_ceil(CAPACITY_STEP) * CAPACITY_STEP
+}
+
+impl<const N: usize, const S: usize> Clone for Strings<N, S> {
+    /// A copy whose capacity is the length rounded up to a
+    /// [`CAPACITY_STEP`] (often room for the write that copied it).
+    fn clone(&self) -> Self {
+        let mut buf = Vec::with_capacity(capacity_for(self.buf.len()));
+        buf.extend_from_slice(&self.buf);
+        Strings {
+            len: self.len,
+            skip: self.skip,
+            buf,
+        }
+    }
 }
 
 impl<const N: usize, const S: usize> Strings<N, S> {
@@ -232,15 +257,17 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     }
 
     /// Makes room for `extra` more bytes. A node copied for a write has a
-    /// buffer of exactly its length (`Vec::clone`), and the write then
-    /// grows it: doubling, as `Vec` does, would leave most copied nodes
-    /// with twice the bytes they hold, so the buffer grows by what is
-    /// needed plus an eighth (a batch writing many entries into one node
-    /// still reallocates only every few entries).
+    /// buffer of its length rounded up to a [`CAPACITY_STEP`], and the
+    /// write may then grow it: doubling, as `Vec` does, would leave most
+    /// copied nodes with twice the bytes they hold, so the buffer grows by
+    /// what is needed plus an eighth, rounded up to a step (a batch
+    /// writing many entries into one node still reallocates only every
+    /// few entries).
     #[inline]
     fn grow(&mut self, extra: usize) {
         if self.buf.capacity() - self.buf.len() < extra {
-            self.buf.reserve_exact(extra + self.buf.len() / 8);
+            let want = capacity_for(self.buf.len() + extra + self.buf.len() / 8);
+            self.buf.reserve_exact(want - self.buf.len());
         }
     }
 
