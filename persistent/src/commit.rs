@@ -266,9 +266,6 @@ impl PersistentBTree {
             .into_iter()
             .chain(pending.iter().map(|r| r.op.as_op()))
             .collect();
-        // Every count change of the batch's path copies happens under the
-        // family's lock (see the `shared` module), released before the
-        // publication and the sweep (a version's drop takes it itself).
         for op in &ops {
             if let Op::Append(other) = op {
                 // Another index's version: its nodes will be shared, so
@@ -276,6 +273,9 @@ impl PersistentBTree {
                 Family::join(&self.family, &other.family);
             }
         }
+        // Every count change of the batch's path copies happens under the
+        // family's lock (see the `shared` module), released before the
+        // publication and the sweep (a version's drop takes it itself).
         let held = self.family.hold();
         // Only this leader publishes, so the current version stays current
         // while the batch is built. Its reference is dropped at once, so

@@ -360,7 +360,7 @@ impl Inner {
         for line in (0..self.children.len()).step_by(CHILDREN_PER_LINE) {
             ordex_core::sync::prefetch(c.wrapping_add(line));
         }
-        self.keys.count_le(key)
+        self.child_index(key)
     }
 }
 
