@@ -217,8 +217,10 @@ impl Tree {
     fn try_find<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Result<Option<Hit<'g>>, Restart> {
         let mut node = self.root(guard);
         let mut depth = 0;
+        let mut parent: Option<(NodeRef<'g>, Stamp)> = None;
         loop {
             let v = node.lock().read_begin()?;
+            coupled(parent)?;
             let plen = node.plen();
             if plen > 0 {
                 if key.len() < depth + plen || !stored_match(node.prefix(), plen, key, depth) {
@@ -244,6 +246,7 @@ impl Tree {
                     return Ok(hit.then_some(Hit::Inline(i)));
                 }
                 Some(Child::Node(c)) => {
+                    parent = Some((node, v));
                     node = c;
                     depth += 1;
                 }
@@ -274,6 +277,7 @@ impl Tree {
             let mut best: Option<(Bytes<'g>, Val<'g>)> = None;
             let mut node = self.root(guard);
             let mut depth = 0;
+            let mut parent: Option<(NodeRef<'g>, Stamp)> = None;
             let consider = |l: LeafRef<'g>, best: &mut Option<(Bytes<'g>, Val<'g>)>| {
                 if key.starts_with(l.key()) {
                     if let Some(r) = l.value_at(seqno) {
@@ -283,6 +287,7 @@ impl Tree {
             };
             loop {
                 let v = node.lock().read_begin()?;
+                coupled(parent)?;
                 let plen = node.plen();
                 if key.len() < depth + plen || !stored_match(node.prefix(), plen, key, depth) {
                     node.lock().check(v)?;
@@ -316,6 +321,7 @@ impl Tree {
                         return Ok(best);
                     }
                     Some(Child::Node(c)) => {
+                        parent = Some((node, v));
                         node = c;
                         depth += 1;
                     }
@@ -342,8 +348,10 @@ impl Tree {
     ) -> Result<LeafRef<'g>, Restart> {
         let mut n = node;
         let mut d = depth;
+        let mut parent: Option<(NodeRef<'g>, Stamp)> = None;
         loop {
             let v = n.lock().read_begin()?;
+            coupled(parent)?;
             d += n.plen();
             let near = match key.get(d) {
                 Some(&b) => Some(n.find(b)).filter(|e| !e.is_empty()),
@@ -356,7 +364,10 @@ impl Tree {
             // SAFETY: loaded from a slot of `n`, reached under `guard`.
             match unsafe { e.get(guard) } {
                 Some(Child::Leaf(l)) => return Ok(l),
-                Some(Child::Node(c)) => n = c,
+                Some(Child::Node(c)) => {
+                    parent = Some((n, v));
+                    n = c;
+                }
                 Some(Child::Inline(_)) => {
                     debug_assert!(false, "an inline entry below a partly stored path");
                     return Err(Restart);
@@ -444,6 +455,7 @@ impl Tree {
         let mut whole = true;
         loop {
             let v = node.lock().read_begin()?;
+            coupled(parent.as_ref().map(|p| (p.node, p.stamp)))?;
             let plen = node.plen();
             if plen > 0 {
                 let path = self.path_bytes(node, v, plen, key, depth, guard)?;
@@ -789,11 +801,12 @@ impl Tree {
     /// Finds `key`'s leaf or inline entry for a write: where it hangs, the
     /// versions read on the way.
     fn locate<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Result<Option<Found<'g>>, Restart> {
-        let mut parents = SmallVec::new();
+        let mut parents: SmallVec<[Parent<'g>; 16]> = SmallVec::new();
         let mut node = self.root(guard);
         let mut depth = 0;
         loop {
             let v = node.lock().read_begin()?;
+            coupled(parents.last().map(|p| (p.node, p.stamp)))?;
             let plen = node.plen();
             if key.len() < depth + plen || !stored_match(node.prefix(), plen, key, depth) {
                 node.lock().check(v)?;
@@ -1054,6 +1067,24 @@ impl Tree {
         // SAFETY: `node` was replaced in its parent under both latches and
         // marked obsolete; it is retired once, by the writer that did it.
         unsafe { retire(node.as_ptr().cast(), free_node, guard, &self.account) };
+    }
+}
+
+/// Lock coupling for a descent: called after reading a child's version,
+/// it validates the parent the child was read from (`None` at the root).
+///
+/// Checking the parent *before* reading the child's version is not
+/// enough: between the two, a writer can change the child in place and
+/// leave it live — prefix its path with its parent's (a merge) or cut its
+/// path (a split above it) — so a reader that read the child's version
+/// afterwards would take the changed path at the old depth (keys then
+/// land under the wrong byte). The parent's version changes in both
+/// writes, so this check restarts such a reader.
+#[inline]
+fn coupled(parent: Option<(NodeRef<'_>, Stamp)>) -> Result<(), Restart> {
+    match parent {
+        Some((p, v)) => p.lock().check(v),
+        None => Ok(()),
     }
 }
 

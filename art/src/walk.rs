@@ -346,6 +346,9 @@ impl<'g> Walker<'g> {
                 }
                 Some(Child::Node(c)) => {
                     let s = c.lock().read_begin()?;
+                    // Lock coupling: the parent is checked again after the
+                    // child's version is read (see `tree::coupled`).
+                    top.node.lock().check(top.stamp)?;
                     let start = if dir == Dir::Fwd { BEFORE } else { AFTER };
                     self.enter(c, s, top.depth + 1, start);
                 }
@@ -366,8 +369,13 @@ impl<'g> Walker<'g> {
         let fwd = dir == Dir::Fwd;
         let mut node = self.tree.root(self.guard);
         let mut depth = 0;
+        let mut parent: Option<(NodeRef<'g>, Stamp)> = None;
         loop {
             let v = node.lock().read_begin()?;
+            if let Some((p, pv)) = parent {
+                // Lock coupling (see `tree::coupled`).
+                p.lock().check(pv)?;
+            }
             let plen = node.plen();
             match self
                 .tree
@@ -431,6 +439,7 @@ impl<'g> Walker<'g> {
                     };
                 }
                 Some(Child::Node(c)) => {
+                    parent = Some((node, v));
                     node = c;
                     depth = depth_here + 1;
                 }

@@ -1,7 +1,7 @@
 //! Loom models of the adaptive radix tree's optimistic lock coupling: node
 //! growth racing a reader, a path-compression split racing a reader,
-//! shrinking racing an insert, a collapse racing a reader, and two writers
-//! that make each other restart. `cargo test` runs each once on real
+//! shrinking racing an insert, a collapse racing a reader, a merge racing
+//! an insert below it, and two writers that make each other restart. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -150,6 +150,34 @@ fn writers_restart_on_a_replaced_node() {
         assert_eq!(entries(&art).len(), 6);
         assert_eq!(art.get_copied(&key(b"r", 8)).as_deref(), Some(&b"8"[..]));
         assert_eq!(art.get_copied(&key(b"r", 9)).as_deref(), Some(&b"9"[..]));
+        art.check_structure().unwrap();
+    });
+}
+
+/// A node left with one child node merges into it (the child's path takes
+/// the node's path and byte) while an insert descends through both: the
+/// insert must not use the child's new, longer path at the depth it had
+/// below the node. With the parent validated only before the child's
+/// version was read, the new key landed under the wrong byte (the ART
+/// stress test saw scans out of order).
+#[test]
+fn merge_races_an_insert_below() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(b"mA", b"a").unwrap();
+        art.insert(b"mB1", b"1").unwrap();
+        art.insert(b"mB2", b"2").unwrap();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                assert!(art.remove(b"mA").unwrap());
+            })
+        };
+        art.insert(b"mBBq", b"q").unwrap();
+        w.join().unwrap();
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [b"mB1".to_vec(), b"mB2".to_vec(), b"mBBq".to_vec()]);
+        assert_eq!(art.get_copied(b"mBBq").as_deref(), Some(&b"q"[..]));
         art.check_structure().unwrap();
     });
 }
