@@ -39,9 +39,41 @@ pub use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard
 /// Threads: loom's model threads under `cfg(loom)`.
 pub mod thread {
     #[cfg(loom)]
-    pub use loom::thread::{spawn, yield_now, JoinHandle};
+    pub use loom::thread::{yield_now, JoinHandle};
     #[cfg(not(loom))]
     pub use std::thread::{spawn, yield_now, JoinHandle};
+
+    #[cfg(loom)]
+    loom::lazy_static! {
+        /// The starting line of [`spawn`] (one per model execution).
+        static ref START: loom::sync::atomic::AtomicUsize = loom::sync::atomic::AtomicUsize::new(0);
+    }
+
+    /// Spawns a model thread that first crosses a starting line the
+    /// spawning thread crosses too (a read-modify-write of one atomic on
+    /// each side).
+    ///
+    /// Loom 0.7's DPOR stops exploring a thread whose first operation is
+    /// an atomic load (tokio-rs/loom#392): a model whose spawned thread
+    /// starts with a load, as every optimistic reader and writer does, ran
+    /// one interleaving only and passed without checking anything. Two
+    /// dependent operations at the start give the scheduler a branch point
+    /// from which it explores the rest (`core/tests/explores_model.rs`
+    /// checks that it does).
+    #[cfg(loom)]
+    pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        use core::sync::atomic::Ordering::Relaxed;
+        let handle = loom::thread::spawn(move || {
+            START.fetch_add(1, Relaxed);
+            f()
+        });
+        START.fetch_add(1, Relaxed);
+        handle
+    }
 }
 
 /// A spin-loop hint that, under loom, yields to the model scheduler so that
@@ -123,11 +155,27 @@ impl<T: ?Sized> UnsafeCell<T> {
 /// branch. The preemption bound, which sets how many interleavings are
 /// explored, is unchanged.
 pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    run_model(None, f);
+}
+
+/// Like [`model`], with at most `bound` preemptions whatever
+/// `LOOM_MAX_PREEMPTIONS` asks: for a model whose state space at the
+/// default bound takes too long for CI (each bound explored costs about
+/// an order of magnitude more).
+pub fn model_bounded<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
+    run_model(Some(bound), f);
+}
+
+#[allow(unused_variables)]
+fn run_model<F: Fn() + Sync + Send + 'static>(bound: Option<usize>, f: F) {
     #[cfg(loom)]
     {
         let mut builder = loom::model::Builder::new();
         if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
             builder.max_branches = 10_000;
+        }
+        if let Some(b) = bound {
+            builder.preemption_bound = Some(builder.preemption_bound.map_or(b, |e| e.min(b)));
         }
         builder.check(f);
     }
