@@ -522,17 +522,15 @@ impl<'g> NodeRef<'g> {
         }
         match self.kind() {
             Kind::N4 => {
+                // Sorted in every consistent state (as in `Sorted::next`).
                 let n = self.n4();
                 let keys = n.keys.load(R);
-                let mut best: Option<(u8, usize)> = None;
-                for i in 0..self.count() {
-                    let k = (keys >> (8 * i)) as u8;
-                    if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
-                        best = Some((k, i));
-                    }
+                let count = self.count();
+                let i = (0..count).find(|&i| ((keys >> (8 * i)) as u8) as usize >= from)?;
+                if i + 1 < count {
+                    prefetch_target(&n.slots, i + 1);
                 }
-                let (k, i) = best?;
-                Some((k as i32 + 1, load(&n.slots, i)))
+                Some((((keys >> (8 * i)) as u8) as i32 + 1, load(&n.slots, i)))
             }
             Kind::N16 => self.n16().next(self.count(), from),
             Kind::N32 => self.n32().next(self.count(), from),
@@ -573,14 +571,15 @@ impl<'g> NodeRef<'g> {
             Kind::N4 => {
                 let n = self.n4();
                 let keys = n.keys.load(R);
-                let mut best: Option<(u8, usize)> = None;
-                for i in 0..self.count() {
-                    let k = (keys >> (8 * i)) as u8;
-                    if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
-                        best = Some((k, i));
-                    }
-                }
-                best.map(|(k, i)| (k as i32 + 1, load(&n.slots, i)))
+                (0..self.count())
+                    .rev()
+                    .find(|&i| (((keys >> (8 * i)) as u8) as usize) < below)
+                    .map(|i| {
+                        if i > 0 {
+                            prefetch_target(&n.slots, i - 1);
+                        }
+                        (((keys >> (8 * i)) as u8) as i32 + 1, load(&n.slots, i))
+                    })
             }
             Kind::N16 => self.n16().prev(self.count(), below),
             Kind::N32 => self.n32().prev(self.count(), below),
@@ -793,33 +792,43 @@ impl<const W: usize, const C: usize> Sorted<W, C> {
         }
     }
 
-    /// The child with the least byte at or above `from` (a racing write
-    /// may leave the bytes unsorted for a moment: validation catches it,
-    /// and this search never assumes order).
+    /// The child with the least byte at or above `from` (below 256). The
+    /// bytes are sorted in every consistent state, so their rank finds it
+    /// (SIMD, 16 at a time); a read torn by a racing write gives some
+    /// in-bounds slot, which the caller's validation then rejects.
+    #[inline]
     fn next(&self, count: usize, from: usize) -> Option<(i32, Entry)> {
         let keys = self.load_keys();
-        let mut best: Option<(u8, usize)> = None;
-        for i in 0..count {
-            let k = key_at_n(&keys, i);
-            if k as usize >= from && best.is_none_or(|(bk, _)| k < bk) {
-                best = Some((k, i));
-            }
+        let count = count.min(C);
+        let i = rank_sorted(&keys, count, from as u8);
+        if i >= count {
+            return None;
         }
-        let (k, i) = best?;
-        Some((k as i32 + 1, load(&self.slots, i)))
+        let k = key_at_n(&keys, i);
+        if i + 1 < count {
+            // A scan goes there next: ask for its node or leaf now, so
+            // that miss overlaps this entry's.
+            prefetch_target(&self.slots, (i + 1) % C);
+        }
+        Some((k as i32 + 1, load(&self.slots, i % C)))
     }
 
-    /// The child with the greatest byte below `below`.
+    /// The child with the greatest byte below `below` (at most 256).
+    #[inline]
     fn prev(&self, count: usize, below: usize) -> Option<(i32, Entry)> {
         let keys = self.load_keys();
-        let mut best: Option<(u8, usize)> = None;
-        for i in 0..count {
-            let k = key_at_n(&keys, i);
-            if (k as usize) < below && best.is_none_or(|(bk, _)| k > bk) {
-                best = Some((k, i));
-            }
+        let count = count.min(C);
+        let r = if below > 255 {
+            count
+        } else {
+            rank_sorted(&keys, count, below as u8)
+        };
+        let i = r.checked_sub(1)?;
+        let k = key_at_n(&keys, i);
+        if i > 0 {
+            prefetch_target(&self.slots, (i - 1) % C);
         }
-        best.map(|(k, i)| (k as i32 + 1, load(&self.slots, i)))
+        Some((k as i32 + 1, load(&self.slots, i % C)))
     }
 
     fn add(&self, count: usize, b: u8, w: Entry) {
@@ -880,6 +889,17 @@ fn load(slots: &[Slot], i: usize) -> Entry {
     let word = Word(s.word.load(R));
     let value = if word.is_inline() { s.value.load(R) } else { 0 };
     Entry { word, value }
+}
+
+/// Asks for the cache line of what slot `i` names (a node or a leaf; an
+/// inline entry or an empty slot names nothing). A hint: the word may be
+/// stale or torn, and a prefetch of any address is harmless.
+#[inline]
+fn prefetch_target(slots: &[Slot], i: usize) {
+    let w = slots[i].word.load(R);
+    if w & TAG != TAG_INLINE {
+        ordex_core::sync::prefetch((w & !TAG) as *const u8);
+    }
 }
 
 /// Whether slot `i` holds anything.

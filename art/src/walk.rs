@@ -40,6 +40,35 @@ struct Frame<'g> {
     depth: usize,
 }
 
+/// The walker's path: the node it is in, kept apart from the nodes above
+/// it (the inner loop of a scan reads and updates only `top`), which sit
+/// inline for 23 levels and spill to the heap only for deeper keys.
+#[derive(Default)]
+struct Path<'g> {
+    top: Option<Frame<'g>>,
+    above: SmallVec<[Frame<'g>; 23]>,
+}
+
+impl<'g> Path<'g> {
+    #[inline]
+    fn clear(&mut self) {
+        self.top = None;
+        self.above.clear();
+    }
+
+    #[inline]
+    fn push(&mut self, f: Frame<'g>) {
+        if let Some(t) = self.top.replace(f) {
+            self.above.push(t);
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.top = self.above.pop();
+    }
+}
+
 /// What a step reached: a leaf, or an inline entry (whose key the walker
 /// has rebuilt in its buffer, `len` bytes).
 #[derive(Clone, Copy)]
@@ -76,7 +105,7 @@ pub(crate) struct Walker<'g> {
     /// `None`: the newest version of each key; otherwise the newest at or
     /// below this seqno.
     seqno: Option<Seqno>,
-    stack: SmallVec<[Frame<'g>; 24]>,
+    stack: Path<'g>,
     /// The bytes of the path so far (the first `INLINE_KEY` of them).
     kbuf: [u8; INLINE_KEY],
     cur: Option<Cur<'g>>,
@@ -91,7 +120,7 @@ impl<'g> Walker<'g> {
             tree,
             guard,
             seqno,
-            stack: SmallVec::new(),
+            stack: Path::default(),
             kbuf: [0; INLINE_KEY],
             cur: None,
             raw: false,
@@ -318,7 +347,7 @@ impl<'g> Walker<'g> {
     /// The next entry in `dir` after the stack's position.
     fn advance(&mut self, dir: Dir) -> Result<Option<Reached<'g>>, Restart> {
         loop {
-            let Some(top) = self.stack.last().copied() else {
+            let Some(top) = self.stack.top else {
                 return Ok(None);
             };
             let next = match dir {
@@ -330,7 +359,7 @@ impl<'g> Walker<'g> {
                 self.stack.pop();
                 continue;
             };
-            if let Some(t) = self.stack.last_mut() {
+            if let Some(t) = self.stack.top.as_mut() {
                 t.pos = pos;
             }
             if pos > 0 {
