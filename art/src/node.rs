@@ -891,14 +891,17 @@ fn load(slots: &[Slot], i: usize) -> Entry {
     Entry { word, value }
 }
 
-/// Asks for the cache line of what slot `i` names (a node or a leaf; an
-/// inline entry or an empty slot names nothing). A hint: the word may be
-/// stale or torn, and a prefetch of any address is harmless.
+/// Asks for the first two cache lines of what slot `i` names (a node or
+/// a leaf; an inline entry or an empty slot names nothing): a Node16 or a
+/// leaf with a URL-sized key spans two. A hint: the word may be stale or
+/// torn, and a prefetch of any address is harmless.
 #[inline]
 fn prefetch_target(slots: &[Slot], i: usize) {
     let w = slots[i].word.load(R);
     if w & TAG != TAG_INLINE {
-        ordex_core::sync::prefetch((w & !TAG) as *const u8);
+        let p = (w & !TAG) as *const u8;
+        ordex_core::sync::prefetch(p);
+        ordex_core::sync::prefetch(p.wrapping_add(64));
     }
 }
 
