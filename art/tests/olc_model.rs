@@ -1,7 +1,8 @@
 //! Loom models of the adaptive radix tree's optimistic lock coupling: node
 //! growth racing a reader, a path-compression split racing a reader,
 //! shrinking racing an insert, a collapse racing a reader, a merge racing
-//! an insert below it, and two writers that make each other restart. `cargo test` runs each once on real
+//! an insert below it and a scan through it, and two writers that make
+//! each other restart. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -178,6 +179,35 @@ fn merge_races_an_insert_below() {
         let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [b"mB1".to_vec(), b"mB2".to_vec(), b"mBBq".to_vec()]);
         assert_eq!(art.get_copied(b"mBBq").as_deref(), Some(&b"q"[..]));
+        art.check_structure().unwrap();
+    });
+}
+
+/// The same merge while a scan walks through both nodes: the scan meets
+/// every key that was there throughout once, in order, and the removed
+/// key at most once, in its place. A walker that validated the node it
+/// stepped from before reading the child's version rebuilt the inline
+/// keys below the merged child from a path one byte off.
+#[test]
+fn merge_races_a_scan() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(b"mA", b"a").unwrap();
+        art.insert(b"mB1", b"1").unwrap();
+        art.insert(b"mB2", b"2").unwrap();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                assert!(art.remove(b"mA").unwrap());
+            })
+        };
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert!(
+            keys == [b"mA".to_vec(), b"mB1".to_vec(), b"mB2".to_vec()]
+                || keys == [b"mB1".to_vec(), b"mB2".to_vec()],
+            "{keys:?}"
+        );
+        w.join().unwrap();
         art.check_structure().unwrap();
     });
 }
