@@ -374,6 +374,9 @@ impl<'g> Walker<'g> {
                     return Ok(Some(Reached::Inline(self.inline_key(top.depth, i)?, i)));
                 }
                 Some(Child::Node(c)) => {
+                    if dir == Dir::Fwd {
+                        top.node.prefetch_after(pos);
+                    }
                     let s = c.lock().read_begin()?;
                     // Lock coupling: the parent is checked again after the
                     // child's version is read (see `tree::coupled`).
