@@ -135,6 +135,26 @@ impl Account {
     }
 }
 
+/// Empties the calling thread's bag of deferred frees into crossbeam's
+/// global queue and runs a few collection rounds, so that the next few
+/// hundred pins of this thread find an empty bag.
+///
+/// For measurements of a read path's allocations: crossbeam collects on
+/// every 128th pin, and the queue node of every bag it pops is itself
+/// deferred into the pinning thread's bag; when that bag is full (64
+/// entries) it moves to the global queue in a new node, one heap
+/// allocation that a `get` would be charged with. Nothing under loom.
+///
+/// ```
+/// ordex_core::reclaim::settle_thread();
+/// ```
+pub fn settle_thread() {
+    #[cfg(not(loom))]
+    for _ in 0..16 {
+        epoch::pin().flush();
+    }
+}
+
 /// Retires an unlinked object: `free(p)` runs once every guard pinned
 /// before the retirement is gone (under loom: when the owner drops, see
 /// [`Account::free_limbo`]), and the bytes it returns are counted freed.

@@ -223,6 +223,34 @@ pub fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
     (r, thread_allocations() - before)
 }
 
+/// Counts the calling thread's heap allocations in `f`, in up to three
+/// attempts, each after [`settle_thread`](ordex_core::reclaim::settle_thread)
+/// has emptied the thread's epoch bookkeeping; stops at the first attempt
+/// that allocated nothing and returns every attempt's count.
+///
+/// For a check that a read path allocates nothing: a read that allocates
+/// allocates in every attempt, while crossbeam-epoch's amortised
+/// bookkeeping (a queue node once per 64 bags of other threads' garbage
+/// it collects, see `settle_thread`) is not the read's and is rarely in
+/// two attempts running.
+pub fn count_settled_allocations(mut f: impl FnMut()) -> Vec<u64> {
+    let mut counts = Vec::with_capacity(3);
+    for _ in 0..3 {
+        ordex_core::reclaim::settle_thread();
+        let ((), n) = count_allocations(&mut f);
+        counts.push(n);
+        if n == 0 {
+            break;
+        }
+    }
+    counts
+}
+
+/// Whether every attempt of [`count_settled_allocations`] allocated.
+pub fn always_allocated(counts: &[u64]) -> bool {
+    counts.iter().all(|&n| n != 0)
+}
+
 /// Runs `f` and returns its result with the net bytes the whole process
 /// allocated meanwhile (allocated minus freed: what `f` built and kept,
 /// when no other thread allocates).
