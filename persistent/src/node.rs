@@ -233,18 +233,23 @@ impl Leaf {
     /// A leaf of `entries` (at most [`LEAF_CAP`], keys ascending), its
     /// buffer made in one allocation of exactly its size when no value is
     /// big (the bulk load's path).
-    pub(crate) fn from_entries<'a>(
-        entries: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
-    ) -> Leaf {
-        if entries.clone().any(|(_, v)| v.len() > BIG_VALUE) {
+    pub(crate) fn from_entries<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Leaf {
+        if entries.iter().any(|(_, v)| v.as_ref().len() > BIG_VALUE) {
             let mut leaf = Leaf::new();
             for (k, v) in entries {
-                leaf.push(k, v);
+                leaf.push(k.as_ref(), v.as_ref());
             }
             return leaf;
         }
         Leaf {
-            kv: Strings::from_parts(entries.flat_map(|(k, v)| [k, v])),
+            kv: Strings::from_indexed(2 * entries.len(), |i| {
+                let (k, v) = &entries[i / 2];
+                if i % 2 == 0 {
+                    k.as_ref()
+                } else {
+                    v.as_ref()
+                }
+            }),
             outline: 0,
             big: Vec::new(),
         }
