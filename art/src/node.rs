@@ -1,4 +1,5 @@
-//! Inner nodes: Node4, Node16, Node32, Node48 and Node256, their layouts, the
+//! Inner nodes: Node4, Node16, Node32, Node48 and Node256, and runs (up to
+//! [`RUN`] entries in key order at the bottom of the tree), their layouts, the
 //! racy-but-atomic reads optimistic readers make of them, the writes made
 //! under their latch, and allocating and freeing them.
 //!
@@ -41,6 +42,11 @@ pub(crate) enum Kind {
     N32 = 2,
     N48 = 3,
     N256 = 4,
+    /// Up to 4 entries (leaves or inline entries, never nodes) in key
+    /// order, each under its tail: its key after the node's path.
+    Run4 = 5,
+    /// Up to [`RUN`] entries, as a `Run4`.
+    Run16 = 6,
 }
 
 impl Kind {
@@ -52,6 +58,8 @@ impl Kind {
             Kind::N32 => 32,
             Kind::N48 => 48,
             Kind::N256 => 256,
+            Kind::Run4 => 4,
+            Kind::Run16 => RUN,
         }
     }
 
@@ -63,6 +71,8 @@ impl Kind {
             Kind::N32 => core::mem::size_of::<N32>(),
             Kind::N48 => core::mem::size_of::<N48>(),
             Kind::N256 => core::mem::size_of::<N256>(),
+            Kind::Run4 => core::mem::size_of::<Run4>(),
+            Kind::Run16 => core::mem::size_of::<Run16>(),
         }
     }
 
@@ -73,6 +83,7 @@ impl Kind {
             Kind::N16 => Kind::N32,
             Kind::N32 => Kind::N48,
             Kind::N48 | Kind::N256 => Kind::N256,
+            Kind::Run4 | Kind::Run16 => Kind::Run16,
         }
     }
 
@@ -85,15 +96,44 @@ impl Kind {
             Kind::N32 => Some((12, Kind::N16)),
             Kind::N48 => Some((24, Kind::N32)),
             Kind::N256 => Some((40, Kind::N48)),
+            Kind::Run4 | Kind::Run16 => None,
         }
     }
 
     /// Every kind, in the order of their tags.
-    const ALL_KINDS: [Kind; 5] = [Kind::N4, Kind::N16, Kind::N32, Kind::N48, Kind::N256];
+    pub(crate) const ALL_KINDS: [Kind; 7] = [
+        Kind::N4,
+        Kind::N16,
+        Kind::N32,
+        Kind::N48,
+        Kind::N256,
+        Kind::Run4,
+        Kind::Run16,
+    ];
 
-    /// Every kind, for the tests.
+    /// The smallest run that holds `n` entries (at most [`RUN`]).
+    pub(crate) fn for_entries(n: usize) -> Kind {
+        if n <= 4 {
+            Kind::Run4
+        } else {
+            Kind::Run16
+        }
+    }
+
+    /// Every kind that holds children by byte, for the tests.
     #[cfg(test)]
     pub(crate) const ALL: [Kind; 5] = [Kind::N4, Kind::N16, Kind::N32, Kind::N48, Kind::N256];
+
+    /// The smallest kind that holds `n` children by byte.
+    pub(crate) fn for_children(n: usize) -> Kind {
+        match n {
+            0..=4 => Kind::N4,
+            5..=16 => Kind::N16,
+            17..=32 => Kind::N32,
+            33..=48 => Kind::N48,
+            _ => Kind::N256,
+        }
+    }
 }
 
 /// Prefix bytes stored in the node; a longer compressed path keeps only
@@ -153,6 +193,45 @@ struct N256 {
     slots: [Slot; 256],
 }
 
+/// Entries of the largest run.
+pub(crate) const RUN: usize = 16;
+
+/// A run: entries in key order, entry `i` under its tail (its key after
+/// the node's depth and path, never empty: the key that ends at the node
+/// is its end leaf). `heads[i]` is the tail's first [`HEAD`] bytes,
+/// big-endian, zero-padded ([`head_of`]): heads order as tails do but for
+/// ties, which a comparison of whole tails settles. A slot holds a leaf,
+/// or an inline entry whose suffix is the rest of the tail after its
+/// head (so a run's inline entries hold tails of up to
+/// [`RUN_INLINE_TAIL`] bytes, a slot's of up to 6 after its byte).
+#[repr(C)]
+struct Run<const C: usize> {
+    h: Header,
+    heads: [AtomicU32; C],
+    slots: [Slot; C],
+}
+
+/// A run entry's head: the first bytes of its tail.
+pub(crate) type Head = u32;
+/// Bytes of a [`Head`]: 4 keep a run of 4 entries as small as a Node4
+/// nearly (120 bytes against 112), where 8 took 136.
+pub(crate) const HEAD: usize = 4;
+
+type Run4 = Run<4>;
+type Run16 = Run<RUN>;
+
+/// The head of a run entry's tail: its first [`HEAD`] bytes, big-endian,
+/// zero-padded.
+#[inline]
+pub(crate) fn head_of(tail: &[u8]) -> Head {
+    if let Some(b) = tail.first_chunk::<HEAD>() {
+        return Head::from_be_bytes(*b);
+    }
+    let mut b = [0u8; HEAD];
+    b[..tail.len()].copy_from_slice(tail);
+    Head::from_be_bytes(b)
+}
+
 /// A child slot: its word and, beside it (one cache line for both), the
 /// value word of an inline entry.
 #[repr(C)]
@@ -171,6 +250,9 @@ pub(crate) struct Word(usize);
 pub(crate) const INLINE_SUFFIX: usize = 6;
 /// The longest value an inline entry holds.
 pub(crate) const INLINE_VALUE: usize = 8;
+/// The longest tail an inline entry of a run holds: its first [`HEAD`]
+/// bytes are the run's head for it, the rest the entry's suffix.
+pub(crate) const RUN_INLINE_TAIL: usize = HEAD + INLINE_SUFFIX;
 
 const TAG: usize = 0b11;
 const TAG_LEAF: usize = 0b01;
@@ -270,12 +352,52 @@ impl Inline {
         for (i, &b) in suffix.iter().enumerate() {
             w |= (b as usize) << (9 + 8 * i);
         }
-        let mut v = [0u8; 8];
-        v[..value.len()].copy_from_slice(value);
+        // An 8-byte value is one load; a shorter one is packed byte by
+        // byte (a `copy_from_slice` of a variable length is a `memcpy`
+        // call, most of this function's time in a profile of loads).
+        let value = match value.first_chunk::<8>() {
+            Some(v) => u64::from_ne_bytes(*v),
+            None => {
+                let mut v = [0u8; 8];
+                for (d, &b) in v.iter_mut().zip(value) {
+                    *d = b;
+                }
+                u64::from_ne_bytes(v)
+            }
+        };
         Some(Inline(Entry {
             word: Word(w),
-            value: u64::from_ne_bytes(v),
+            value,
         }))
+    }
+
+    /// An inline entry of a run for a tail (whose first [`HEAD`] bytes are
+    /// its head in the run) and a value, if they fit: the suffix holds the
+    /// tail's bytes after the head, and bits 57..61 the tail's length.
+    pub(crate) fn new_run(tail: &[u8], value: &[u8]) -> Option<Inline> {
+        if tail.len() > RUN_INLINE_TAIL {
+            return None;
+        }
+        let mut i = Inline::new(tail.get(HEAD..).unwrap_or(&[]), value)?;
+        i.0.word.0 |= tail.len() << 57;
+        Some(i)
+    }
+
+    /// The tail of a run's inline entry whose head is `head`, and its
+    /// length.
+    #[inline]
+    pub(crate) fn run_tail(self, head: Head) -> ([u8; RUN_INLINE_TAIL], usize) {
+        let len = ((self.0.word.0 >> 57) & 0xf).min(RUN_INLINE_TAIL);
+        let mut out = [0u8; RUN_INLINE_TAIL];
+        out[..HEAD].copy_from_slice(&head.to_be_bytes());
+        out[HEAD..].copy_from_slice(&self.suffix().0);
+        (out, len)
+    }
+
+    /// The inline entry in slot content `e` (which is one).
+    pub(crate) fn from_entry(e: Entry) -> Inline {
+        debug_assert!(e.word.is_inline());
+        Inline(e)
     }
 
     /// The slot's content.
@@ -430,6 +552,21 @@ impl<'g> NodeRef<'g> {
         unsafe { &*self.p.as_ptr().cast::<N256>() }
     }
 
+    /// A run's heads and slots (as many as its kind holds).
+    #[inline]
+    fn run(self) -> (&'g [AtomicU32], &'g [Slot]) {
+        if self.h().kind == Kind::Run4 as u8 {
+            // SAFETY: as for `n4`.
+            let n = unsafe { &*self.p.as_ptr().cast::<Run4>() };
+            (&n.heads, &n.slots)
+        } else {
+            debug_assert_eq!(self.kind(), Kind::Run16);
+            // SAFETY: as for `n4`.
+            let n = unsafe { &*self.p.as_ptr().cast::<Run16>() };
+            (&n.heads, &n.slots)
+        }
+    }
+
     /// The node's version lock.
     #[inline]
     pub(crate) fn lock(self) -> &'g VersionLock {
@@ -444,8 +581,16 @@ impl<'g> NodeRef<'g> {
             1 => Kind::N16,
             2 => Kind::N32,
             3 => Kind::N48,
-            _ => Kind::N256,
+            4 => Kind::N256,
+            5 => Kind::Run4,
+            _ => Kind::Run16,
         }
+    }
+
+    /// Whether it is a run.
+    #[inline]
+    pub(crate) fn is_run(self) -> bool {
+        self.h().kind >= Kind::Run4 as u8
     }
 
     /// The compressed path's length.
@@ -503,6 +648,8 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 load(&n.slots, b as usize)
             }
+            // Entries of a run are found by their tails (`run_*`).
+            Kind::Run4 | Kind::Run16 => Entry::EMPTY,
         }
     }
 
@@ -555,6 +702,18 @@ impl<'g> NodeRef<'g> {
                     }
                 }
                 None
+            }
+            // Entry `i` of a run is at position `i + 1`.
+            Kind::Run4 | Kind::Run16 => {
+                let (_, slots) = self.run();
+                let count = self.count();
+                if from >= count {
+                    return None;
+                }
+                if from + 1 < count {
+                    prefetch_target(slots, from + 1);
+                }
+                Some((from as i32 + 1, load(slots, from)))
             }
         }
     }
@@ -630,6 +789,15 @@ impl<'g> NodeRef<'g> {
                     .rev()
                     .find_map(|b| occupied(&n.slots, b).then(|| (b as i32 + 1, load(&n.slots, b))))
             }
+            Kind::Run4 | Kind::Run16 => {
+                let (_, slots) = self.run();
+                below.min(self.count()).checked_sub(1).map(|i| {
+                    if i > 0 {
+                        prefetch_target(slots, i - 1);
+                    }
+                    (i as i32 + 1, load(slots, i))
+                })
+            }
         };
         if child.is_some() {
             return child;
@@ -698,6 +866,9 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
+            Kind::Run4 | Kind::Run16 => {
+                unreachable!("a run's entries are added by tail (`run_insert`)")
+            }
         }
         self.h().count.store(count as u16 + 1, R);
     }
@@ -724,6 +895,9 @@ impl<'g> NodeRef<'g> {
             Kind::N256 => {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
+            }
+            Kind::Run4 | Kind::Run16 => {
+                unreachable!("a run's entries are replaced by index (`run_set`)")
             }
         }
     }
@@ -760,7 +934,104 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, Entry::EMPTY);
             }
+            Kind::Run4 | Kind::Run16 => {
+                unreachable!("a run's entries are removed by index (`run_remove`)")
+            }
         }
+        self.h().count.store(count as u16 - 1, R);
+    }
+
+    // -- Runs (the node is a run). -----------------------------------------
+
+    /// The head of entry `i` (below the run's capacity).
+    #[inline]
+    pub(crate) fn run_head(self, i: usize) -> Head {
+        let (heads, _) = self.run();
+        heads[i % heads.len()].load(R)
+    }
+
+    /// Entry `i` (below the run's capacity).
+    #[inline]
+    pub(crate) fn run_entry(self, i: usize) -> Entry {
+        let (_, slots) = self.run();
+        load(slots, i % slots.len())
+    }
+
+    /// Where an entry of head `h` is or would go: from the first entry
+    /// whose head is not below `h`, `cmp` compares each entry of head `h`
+    /// (given with its head) with the one sought, until one is equal (its
+    /// index and entry) or greater (its index); `None` if `cmp` gave up (a
+    /// torn read). Heads ascend in every consistent state; a torn read
+    /// gives some index within the count, which validation rejects.
+    #[inline]
+    pub(crate) fn run_search(
+        self,
+        h: Head,
+        mut cmp: impl FnMut(Entry, Head) -> Option<core::cmp::Ordering>,
+    ) -> Option<(usize, Option<Entry>)> {
+        let (heads, slots) = self.run();
+        let count = self.count().min(heads.len());
+        let mut i = heads[..count].iter().filter(|a| a.load(R) < h).count();
+        while i < count {
+            let hi = heads[i].load(R);
+            if hi != h {
+                break;
+            }
+            let e = load(slots, i);
+            match cmp(e, hi)? {
+                core::cmp::Ordering::Equal => return Some((i, Some(e))),
+                core::cmp::Ordering::Greater => break,
+                core::cmp::Ordering::Less => i += 1,
+            }
+        }
+        Some((i, None))
+    }
+
+    /// Inserts entry `e` of head `h` at index `at`, shifting those from
+    /// `at` on up (under the latch; the run is not full).
+    pub(crate) fn run_insert(self, at: usize, h: Head, e: Entry) {
+        let (heads, slots) = self.run();
+        let count = self.count();
+        debug_assert!(at <= count && count < slots.len());
+        for i in (at..count).rev() {
+            heads[i + 1].store(heads[i].load(R), R);
+            shift(slots, i, i + 1);
+        }
+        heads[at].store(h, R);
+        store(slots, at, e);
+        self.h().count.store(count as u16 + 1, R);
+    }
+
+    /// A copy of this run (latched) as a run of `kind`, not yet published;
+    /// returns it and its size in bytes.
+    pub(crate) fn copy_run(self, kind: Kind) -> (NonNull<Header>, usize) {
+        let (p, bytes) = new_node(kind, self.plen(), self.prefix());
+        // SAFETY: fresh and ours.
+        let copy = unsafe { NodeRef::from_raw(p) };
+        copy.set_end(self.end());
+        for i in 0..self.count() {
+            copy.run_insert(i, self.run_head(i), self.run_entry(i));
+        }
+        (p, bytes)
+    }
+
+    /// Replaces entry `at`'s slot (same key; under the latch).
+    pub(crate) fn run_set(self, at: usize, e: Entry) {
+        let (_, slots) = self.run();
+        store(slots, at % slots.len(), e);
+    }
+
+    /// Removes entry `at`, shifting those after it down (under the latch).
+    pub(crate) fn run_remove(self, at: usize) {
+        let (heads, slots) = self.run();
+        let count = self.count();
+        debug_assert!(at < count);
+        for i in at..count - 1 {
+            heads[i].store(heads[i + 1].load(R), R);
+            shift(slots, i + 1, i);
+        }
+        heads[count - 1].store(0, R);
+        store(slots, count - 1, Entry::EMPTY);
         self.h().count.store(count as u16 - 1, R);
     }
 
@@ -985,6 +1256,18 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
         }))
         .cast(),
         Kind::N256 => Box::into_raw(Box::new(N256 { h, slots: slots() })).cast(),
+        Kind::Run4 => Box::into_raw(Box::new(Run4 {
+            h,
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast(),
+        Kind::Run16 => Box::into_raw(Box::new(Run16 {
+            h,
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast(),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
@@ -1005,10 +1288,12 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
             1 => drop(Box::from_raw(p.cast::<N16>())),
             2 => drop(Box::from_raw(p.cast::<N32>())),
             3 => drop(Box::from_raw(p.cast::<N48>())),
-            _ => drop(Box::from_raw(p.cast::<N256>())),
+            4 => drop(Box::from_raw(p.cast::<N256>())),
+            5 => drop(Box::from_raw(p.cast::<Run4>())),
+            _ => drop(Box::from_raw(p.cast::<Run16>())),
         }
     }
-    Kind::ALL_KINDS[(kind as usize).min(4)].bytes()
+    Kind::ALL_KINDS[(kind as usize).min(6)].bytes()
 }
 
 /// A `u64`'s bytes in memory order.

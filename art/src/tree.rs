@@ -31,8 +31,8 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, new_node, pack_prefix, prefix_byte, Child, Entry, Inline, Kind, NodeRef, Prefix,
-    Word, STORED,
+    free_node, head_of, new_node, pack_prefix, prefix_byte, Child, Entry, Head, Inline, Kind,
+    NodeRef, Prefix, Word, INLINE_SUFFIX, RUN, STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -75,11 +75,84 @@ struct Parent<'g> {
     depth: usize,
 }
 
-/// A place in a node: its end leaf or a child byte.
+/// A place in a node: its end leaf, a child byte, or an entry of a run.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place {
     End,
     Byte(u8),
+    Run(usize),
+}
+
+impl Place {
+    /// Its position, as [`NodeRef::next_slot`] counts them.
+    fn pos(self) -> i32 {
+        match self {
+            Place::End => 0,
+            Place::Byte(b) => b as i32 + 1,
+            Place::Run(i) => i as i32 + 1,
+        }
+    }
+}
+
+/// Whether two keys that collide in a slot, with `a` and `b` bytes after
+/// it (their tails), go into a Node4 rather than a run: when both tails
+/// are short enough for inline entries of a node by byte (a byte and up
+/// to 6 more), where a run would only add its heads and its search (8-
+/// and 12-byte integer and composite keys loaded 8-15% slower through
+/// runs). Longer tails go into a run, whose inline entries hold up to
+/// [`RUN_INLINE_TAIL`](crate::node::RUN_INLINE_TAIL) bytes and whose keys
+/// tend to share more bytes below (words, URLs).
+fn by_byte(a: usize, b: usize) -> bool {
+    a <= INLINE_SUFFIX + 1 && b <= INLINE_SUFFIX + 1
+}
+
+/// Places an existing leaf of `key` in a fresh node whose child bytes are
+/// at `at`.
+fn place(m: NodeRef<'_>, key: &[u8], at: usize, e: Entry) {
+    if key.len() == at {
+        m.set_end(e.word);
+    } else {
+        m.add(key[at], e);
+    }
+}
+
+/// Places entry `e` of key `k` in fresh run `m` (not yet published)
+/// whose tails start at `start`, after every key placed before (keys come
+/// in ascending order): as its end leaf if the key ends there (`e` is then
+/// a leaf), else as its last entry.
+fn run_append(m: NodeRef<'_>, k: &[u8], start: usize, e: Entry) {
+    if k.len() == start {
+        debug_assert!(!e.word.is_inline() && m.count() == 0);
+        m.set_end(e.word);
+    } else {
+        m.run_insert(m.count(), head_of(&k[start..]), e);
+    }
+}
+
+/// Where `tail` is among the entries of run `node` (whose tails start at
+/// `d` in their keys): the index of its entry (and the entry) if it has
+/// one, else the index it would take. Reads without validating: the caller
+/// validates `node`'s version before it acts on the answer (every word
+/// read names an object live under `guard`, module invariant 3 of `node`).
+#[inline]
+pub(crate) fn run_find(
+    node: NodeRef<'_>,
+    d: usize,
+    tail: &[u8],
+    guard: &Guard,
+) -> Result<(usize, Option<Entry>), Restart> {
+    node.run_search(head_of(tail), |e, h| {
+        // SAFETY: loaded from a slot of `node`, reached under `guard`.
+        Some(match unsafe { e.get(guard) } {
+            Some(Child::Leaf(l)) => l.key().get(d..)?.cmp(tail),
+            Some(Child::Inline(x)) => {
+                let (t, n) = x.run_tail(h);
+                t[..n].cmp(tail)
+            }
+            _ => return None,
+        })
+    })
+    .ok_or(Restart)
 }
 
 /// Why a leaf is unlinked.
@@ -231,6 +304,16 @@ impl Tree {
             }
             let e = if depth == key.len() {
                 Entry::of(node.end())
+            } else if node.is_run() {
+                let (_, e) = run_find(node, depth, &key[depth..], guard)?;
+                node.lock().check(v)?;
+                // SAFETY: loaded from a slot of `node`, reached under `guard`.
+                return Ok(match e.and_then(|e| unsafe { e.get(guard) }) {
+                    Some(Child::Leaf(l)) => (l.key() == key).then_some(Hit::Leaf(l)),
+                    // Its tail is the key's (compared above, validated).
+                    Some(Child::Inline(i)) => Some(Hit::Inline(i)),
+                    _ => None,
+                });
             } else {
                 node.find(key[depth])
             };
@@ -295,6 +378,37 @@ impl Tree {
                 }
                 depth += plen;
                 let end = node.end();
+                if node.is_run() {
+                    // Entries whose tails are prefixes of the key's rest:
+                    // in key order, each a prefix of the next, so the last
+                    // one with a visible version is the longest.
+                    let count = node.count();
+                    let mut entries = [(0, Entry::EMPTY); RUN];
+                    for (i, e) in entries.iter_mut().enumerate().take(count) {
+                        *e = (node.run_head(i), node.run_entry(i));
+                    }
+                    node.lock().check(v)?;
+                    // SAFETY: loaded from `node`'s end slot under `guard`.
+                    if let Some(Child::Leaf(l)) = unsafe { end.get(guard) } {
+                        consider(l, &mut best);
+                    }
+                    let rest = key.get(depth..).unwrap_or(&[]);
+                    for (h, e) in &entries[..count] {
+                        // SAFETY: loaded from a slot of `node` under `guard`.
+                        match unsafe { e.get(guard) } {
+                            Some(Child::Leaf(l)) => consider(l, &mut best),
+                            Some(Child::Inline(i)) => {
+                                let (s, n) = i.run_tail(*h);
+                                if rest.starts_with(&s[..n]) {
+                                    let k = InlineBytes::new(&key[..depth + n]);
+                                    best = Some((Bytes::Inline(k), Val::Inline(i)));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    return Ok(best);
+                }
                 let e = if depth < key.len() {
                     node.find(key[depth])
                 } else {
@@ -456,6 +570,7 @@ impl Tree {
         loop {
             let v = node.lock().read_begin()?;
             coupled(parent.as_ref().map(|p| (p.node, p.stamp)))?;
+            let whole_above = whole;
             let plen = node.plen();
             if plen > 0 {
                 let path = self.path_bytes(node, v, plen, key, depth, guard)?;
@@ -486,6 +601,20 @@ impl Tree {
                 node.lock().unlock();
                 self.clock.publish(s);
                 return Ok(s);
+            }
+            if node.is_run() {
+                let p = parent.as_ref().expect("the root is a Node256, never a run");
+                return self.insert_in_run(
+                    p,
+                    node,
+                    v,
+                    key,
+                    value,
+                    depth,
+                    whole,
+                    whole_above,
+                    guard,
+                );
             }
             let b = key[depth];
             let e = node.find(b);
@@ -528,15 +657,34 @@ impl Tree {
                     if l.key() == key {
                         self.push_at(l, t, Some(value), guard);
                     } else {
-                        // Lazy expansion ends here: a Node4 below `b`
-                        // holds both keys after what they share.
+                        // Lazy expansion ends here: a node below `b` holds
+                        // both keys after what they share.
                         let lk = l.key();
                         let d = depth + 1;
                         let common = lcp(&lk[d..], &key[d..]);
-                        let m = self.new_n4(common, pack_prefix(&key[d..]));
-                        place(m, lk, d + common, Entry::of(Word::leaf(l.non_null())));
+                        if by_byte(lk.len() - d, key.len() - d) {
+                            let m = self.new_n4(common, pack_prefix(&key[d..]));
+                            place(m, lk, d + common, Entry::of(Word::leaf(l.non_null())));
+                            let whole = whole && common <= STORED;
+                            self.place_new(m, key, d + common, value, t, whole);
+                            node.replace(b, Entry::of(m.word()));
+                            self.len.fetch_add(1, Relaxed);
+                            node.lock().unlock();
+                            self.clock.publish(t.seqno);
+                            return Ok(t.seqno);
+                        }
+                        let m = self.new_node_of(Kind::Run4, common, pack_prefix(&key[d..]));
+                        let start = d + common;
+                        let old = Entry::of(Word::leaf(l.non_null()));
                         let whole = whole && common <= STORED;
-                        self.place_new(m, key, d + common, value, t, whole);
+                        let e = self.tail_entry(key, start, value, t, whole);
+                        if lk < key {
+                            run_append(m, lk, start, old);
+                            run_append(m, key, start, e);
+                        } else {
+                            run_append(m, key, start, e);
+                            run_append(m, lk, start, old);
+                        }
                         node.replace(b, Entry::of(m.word()));
                         self.len.fetch_add(1, Relaxed);
                     }
@@ -564,21 +712,51 @@ impl Tree {
                         let s = &s[..n];
                         let common = lcp(s, tail);
                         let d = depth + 1;
-                        let m = self.new_n4(common, pack_prefix(tail));
-                        // The old entry moves one node down, its tail
-                        // shorter (or, ending there, as the end leaf).
-                        if n == common {
-                            let mut old = key[..d].to_vec();
-                            old.extend_from_slice(s);
-                            let l = self.materialize(&old, i);
-                            m.set_end(Word::leaf(l.non_null()));
+                        if by_byte(n, tail.len()) {
+                            let m = self.new_n4(common, pack_prefix(tail));
+                            // The old entry moves one node down, its tail
+                            // shorter (or, ending there, as the end leaf).
+                            if n == common {
+                                let mut old = key[..d].to_vec();
+                                old.extend_from_slice(s);
+                                let l = self.materialize(&old, i);
+                                m.set_end(Word::leaf(l.non_null()));
+                            } else {
+                                let (val, vn) = i.value();
+                                let moved = Inline::new(&s[common + 1..], &val[..vn])
+                                    .expect("a shorter tail fits");
+                                m.add(s[common], moved.entry());
+                            }
+                            self.place_new(m, key, d + common, value, t, whole);
+                            node.replace(b, Entry::of(m.word()));
+                            self.len.fetch_add(1, Relaxed);
+                            node.lock().unlock();
+                            self.clock.publish(t.seqno);
+                            return Ok(t.seqno);
+                        }
+                        let m = self.new_node_of(Kind::Run4, common, pack_prefix(tail));
+                        let start = d + common;
+                        // The old entry moves one node down, into a run
+                        // with the new key, its tail shorter (or, ending
+                        // there, as the run's end leaf).
+                        let mut old = key[..d].to_vec();
+                        old.extend_from_slice(s);
+                        let moved = if n == common {
+                            Entry::of(Word::leaf(self.materialize(&old, i).non_null()))
                         } else {
                             let (val, vn) = i.value();
-                            let moved = Inline::new(&s[common + 1..], &val[..vn])
-                                .expect("a shorter tail fits");
-                            m.add(s[common], moved.entry());
+                            Inline::new_run(&s[common..], &val[..vn])
+                                .expect("a shorter tail fits")
+                                .entry()
+                        };
+                        let e = self.tail_entry(key, start, value, t, whole);
+                        if old.as_slice() < key {
+                            run_append(m, &old, start, moved);
+                            run_append(m, key, start, e);
+                        } else {
+                            run_append(m, key, start, e);
+                            run_append(m, &old, start, moved);
                         }
-                        self.place_new(m, key, d + common, value, t, whole);
                         node.replace(b, Entry::of(m.word()));
                         self.len.fetch_add(1, Relaxed);
                     }
@@ -639,11 +817,258 @@ impl Tree {
 
     /// A fresh Node4 with the given path, counted.
     fn new_n4<'g>(&self, plen: usize, prefix: Prefix) -> NodeRef<'g> {
-        let (m, bytes) = new_node(Kind::N4, plen, prefix);
+        self.new_node_of(Kind::N4, plen, prefix)
+    }
+
+    /// A fresh node of `kind` with the given path, counted.
+    fn new_node_of<'g>(&self, kind: Kind, plen: usize, prefix: Prefix) -> NodeRef<'g> {
+        let (m, bytes) = new_node(kind, plen, prefix);
         self.account.add(bytes);
         // SAFETY: fresh and ours until the caller publishes it (and from
         // then on reachable from the tree).
         unsafe { NodeRef::from_raw(m) }
+    }
+
+    /// The entry of a new `key` in a run whose tails start at `start`
+    /// (the key is longer): inline if the path above is stored whole, the
+    /// key and its tail are small and every snapshot sees the write; else
+    /// a leaf.
+    fn tail_entry(&self, key: &[u8], start: usize, value: &[u8], t: Taken, whole: bool) -> Entry {
+        if whole && key.len() > start && key.len() <= INLINE_KEY && seen_by_all(t) {
+            if let Some(i) = Inline::new_run(&key[start..], value) {
+                return i.entry();
+            }
+        }
+        Entry::of(self.new_leaf(key, value, t.seqno))
+    }
+
+    /// An insert that reached run `node` (read at `v`, its tails starting
+    /// at `depth`), below `p`: an overwrite in place, a new entry in its
+    /// place, or, the run being full, a burst.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_in_run(
+        &self,
+        p: &Parent<'_>,
+        node: NodeRef<'_>,
+        v: Stamp,
+        key: &[u8],
+        value: &[u8],
+        depth: usize,
+        whole: bool,
+        whole_above: bool,
+        guard: &Guard,
+    ) -> Result<Seqno, Restart> {
+        let tail = &key[depth..];
+        let (at, found) = run_find(node, depth, tail, guard)?;
+        if let Some(e) = found {
+            // The upgrade validates what `run_find` read.
+            node.lock().try_upgrade(v)?;
+            let t = self.clock.take();
+            // SAFETY: loaded from a slot of `node`, reached under `guard`.
+            match unsafe { e.get(guard) } {
+                Some(Child::Leaf(l)) => self.push_at(l, t, Some(value), guard),
+                Some(Child::Inline(i)) => {
+                    match Inline::new_run(tail, value).filter(|_| seen_by_all(t)) {
+                        Some(new) => node.run_set(at, new.entry()),
+                        None => {
+                            let l = self.materialize(key, i);
+                            self.push_at(l, t, Some(value), guard);
+                            node.run_set(at, Entry::of(Word::leaf(l.non_null())));
+                        }
+                    }
+                }
+                _ => unreachable!("a run holds leaves and inline entries"),
+            }
+            node.lock().unlock();
+            self.clock.publish(t.seqno);
+            return Ok(t.seqno);
+        }
+        if !node.is_full() {
+            node.lock().try_upgrade(v)?;
+            let t = self.clock.take();
+            let e = self.tail_entry(key, depth, value, t, whole);
+            node.run_insert(at, head_of(tail), e);
+            node.lock().unlock();
+            self.len.fetch_add(1, Relaxed);
+            self.clock.publish(t.seqno);
+            return Ok(t.seqno);
+        }
+        // Full: a larger run takes its place, or the largest bursts into
+        // a node by byte, under both latches.
+        p.node.lock().try_upgrade(p.stamp)?;
+        if node.lock().try_upgrade(v).is_err() {
+            p.node.lock().unlock();
+            return Err(Restart);
+        }
+        let t = self.clock.take();
+        let e = self.tail_entry(key, depth, value, t, whole);
+        if node.kind() != Kind::Run16 {
+            let (big, bytes) = node.copy_run(Kind::Run16);
+            self.account.add(bytes);
+            // SAFETY: fresh and ours until published below.
+            let big = unsafe { NodeRef::from_raw(big) };
+            big.run_insert(at, head_of(tail), e);
+            p.node.replace(p.byte, Entry::of(big.word()));
+            node.lock().unlock_obsolete();
+            p.node.lock().unlock();
+            self.retire_node(node, guard);
+            self.len.fetch_add(1, Relaxed);
+            self.clock.publish(t.seqno);
+            return Ok(t.seqno);
+        }
+        let top = p.depth + 1;
+        let inner = self.burst(node, key, top, depth, at, e, whole_above, guard);
+        p.node.replace(p.byte, Entry::of(inner.word()));
+        node.lock().unlock_obsolete();
+        p.node.lock().unlock();
+        self.retire_node(node, guard);
+        self.len.fetch_add(1, Relaxed);
+        self.clock.publish(t.seqno);
+        Ok(t.seqno)
+    }
+
+    /// The node that replaces full run `run` (latched; its tails start at
+    /// `d`, the first `d` bytes of `key` being its path, which starts at
+    /// `top`) with `new` added at index `at`: the subtree of its entries
+    /// and its end leaf ([`subtree`](Self::subtree)), not yet published.
+    #[allow(clippy::too_many_arguments)]
+    fn burst<'g>(
+        &self,
+        run: NodeRef<'g>,
+        key: &[u8],
+        top: usize,
+        d: usize,
+        at: usize,
+        new: Entry,
+        whole_above: bool,
+        guard: &'g Guard,
+    ) -> NodeRef<'g> {
+        // Every key with its entry, in key order: the end leaf first.
+        let mut items: Vec<(Vec<u8>, Entry)> = Vec::with_capacity(RUN + 2);
+        let end = run.end();
+        if !end.is_empty() {
+            items.push((key[..d].to_vec(), Entry::of(end)));
+        }
+        for i in 0..run.count() {
+            let e = run.run_entry(i);
+            items.push((self.entry_key(e, run.run_head(i), &key[..d], guard), e));
+        }
+        let first = items.len() - run.count();
+        items.insert(first + at, (key.to_vec(), new));
+        let e = self.subtree(&items, top, whole_above, guard);
+        // SAFETY: more than `RUN` keys make a node (see `subtree`), fresh
+        // and ours until the caller publishes it.
+        match unsafe { e.get(guard) } {
+            Some(Child::Node(m)) => m,
+            _ => unreachable!("more keys than a run holds make a node"),
+        }
+    }
+
+    /// The slot content for `items` (keys in ascending order, at least
+    /// one, sharing their first `d` bytes, each with its leaf or inline
+    /// entry), for a slot whose node path starts at `d`: one key is its
+    /// entry; up to [`RUN`] make a run, more a node by byte, each with
+    /// the path the keys share (`whole`: every node above stores its whole
+    /// path, as inline entries need). Each level splits the keys, so the
+    /// recursion is at most `RUN` deep, whatever the keys' length.
+    fn subtree(&self, items: &[(Vec<u8>, Entry)], d: usize, whole: bool, guard: &Guard) -> Entry {
+        if let [(k, e)] = items {
+            return if whole {
+                self.reencoded(k, *e, d, false)
+            } else {
+                self.as_leaf(k, *e, guard)
+            };
+        }
+        let (first, last) = (&items[0].0, &items[items.len() - 1].0);
+        let common = lcp(&first[d..], &last[d..]);
+        let start = d + common;
+        let whole = whole && common <= STORED;
+        let place = |k: &[u8], e: Entry| {
+            if k.len() == start || !whole {
+                self.as_leaf(k, e, guard)
+            } else {
+                self.reencoded(k, e, start, true)
+            }
+        };
+        if items.len() <= RUN {
+            let kind = Kind::for_entries(items.len());
+            let m = self.new_node_of(kind, common, pack_prefix(&first[d..]));
+            for (k, e) in items {
+                run_append(m, k, start, place(k, *e));
+            }
+            return Entry::of(m.word());
+        }
+        let mut rest = items;
+        let mut end = None;
+        if first.len() == start {
+            end = Some(place(first, items[0].1));
+            rest = &items[1..];
+        }
+        let mut groups = 1;
+        for w in rest.windows(2) {
+            groups += usize::from(w[0].0[start] != w[1].0[start]);
+        }
+        let m = self.new_node_of(Kind::for_children(groups), common, pack_prefix(&first[d..]));
+        if let Some(e) = end {
+            m.set_end(e.word);
+        }
+        while let Some((k, _)) = rest.first() {
+            let b = k[start];
+            let n = rest
+                .iter()
+                .position(|(k, _)| k[start] != b)
+                .unwrap_or(rest.len());
+            m.add(b, self.subtree(&rest[..n], start + 1, whole, guard));
+            rest = &rest[n..];
+        }
+        Entry::of(m.word())
+    }
+
+    /// The whole key of run entry `e` of head `head`, whose path is
+    /// `path`.
+    fn entry_key(&self, e: Entry, head: Head, path: &[u8], guard: &Guard) -> Vec<u8> {
+        // SAFETY: the caller holds the latch of the run `e` was loaded from,
+        // reached under `guard`.
+        match unsafe { e.get(guard) } {
+            Some(Child::Leaf(l)) => l.key().to_vec(),
+            Some(Child::Inline(i)) => {
+                let (s, n) = i.run_tail(head);
+                let mut k = path.to_vec();
+                k.extend_from_slice(&s[..n]);
+                k
+            }
+            _ => unreachable!("a run holds leaves and inline entries"),
+        }
+    }
+
+    /// Entry `e` of key `k` as a leaf (an inline entry made one).
+    fn as_leaf(&self, k: &[u8], e: Entry, guard: &Guard) -> Entry {
+        // SAFETY: as in `entry_key`.
+        match unsafe { e.get(guard) } {
+            Some(Child::Inline(i)) => Entry::of(Word::leaf(self.materialize(k, i).non_null())),
+            _ => e,
+        }
+    }
+
+    /// Entry `e` of key `k` re-encoded for a place whose tail or suffix
+    /// starts at `start`, in a run (`run`) or a slot by byte: an inline
+    /// entry's suffix cut, or a leaf if it does not fit (a run's entries
+    /// hold longer tails than a slot's); a leaf as it is.
+    fn reencoded(&self, k: &[u8], e: Entry, start: usize, run: bool) -> Entry {
+        if !e.word.is_inline() {
+            return e;
+        }
+        let i = Inline::from_entry(e);
+        let (v, n) = i.value();
+        let fits = if run {
+            Inline::new_run(&k[start..], &v[..n])
+        } else {
+            Inline::new(&k[start..], &v[..n])
+        };
+        match fits {
+            Some(x) => x.entry(),
+            None => Entry::of(Word::leaf(self.materialize(k, i).non_null())),
+        }
     }
 
     /// Places the new `key` in a fresh node `m` whose child bytes are at
@@ -770,10 +1195,11 @@ impl Tree {
             Hit::Inline(i) => {
                 let l = self.materialize(key, i);
                 self.push_at(l, t, None, guard);
-                let Place::Byte(b) = f.place else {
-                    unreachable!("inline entries are never end leaves")
-                };
-                f.node.replace(b, Entry::of(Word::leaf(l.non_null())));
+                match f.place {
+                    Place::Byte(b) => f.node.replace(b, Entry::of(Word::leaf(l.non_null()))),
+                    Place::Run(i) => f.node.run_set(i, Entry::of(Word::leaf(l.non_null()))),
+                    Place::End => unreachable!("inline entries are never end leaves"),
+                }
             }
         }
     }
@@ -815,6 +1241,14 @@ impl Tree {
             depth += plen;
             let (place, e) = if depth == key.len() {
                 (Place::End, Entry::of(node.end()))
+            } else if node.is_run() {
+                match run_find(node, depth, &key[depth..], guard)? {
+                    (at, Some(e)) => (Place::Run(at), e),
+                    (_, None) => {
+                        node.lock().check(v)?;
+                        return Ok(None);
+                    }
+                }
             } else {
                 (Place::Byte(key[depth]), node.find(key[depth]))
             };
@@ -834,7 +1268,7 @@ impl Tree {
                     return Ok((l.key() == key).then(|| found(Hit::Leaf(l))));
                 }
                 Some(Child::Inline(i)) => {
-                    let hit = i.suffix_is(&key[depth + 1..]);
+                    let hit = matches!(place, Place::Run(_)) || i.suffix_is(&key[depth + 1..]);
                     return Ok(hit.then(|| found(Hit::Inline(i))));
                 }
                 Some(Child::Node(c)) => {
@@ -882,14 +1316,20 @@ impl Tree {
         let left = if !root && node.entries() == 2 {
             let left = match f.place {
                 Place::End => node.next_slot(0),
-                Place::Byte(b) => node
+                p => node
                     .next_slot(-1)
-                    .filter(|&(at, _)| at != b as i32 + 1)
-                    .or_else(|| node.next_slot(b as i32 + 1)),
+                    .filter(|&(at, _)| at != p.pos())
+                    .or_else(|| node.next_slot(p.pos())),
             };
             Some(left.ok_or(Restart)?)
         } else {
             None
+        };
+        // A run's inline entry keeps the first 8 bytes of its tail in the
+        // run's head (read with the entry, validated by the upgrades).
+        let left_head = match left {
+            Some((at, _)) if at > 0 && node.is_run() => node.run_head(at as usize - 1),
+            _ => 0,
         };
         // SAFETY: loaded from a slot of `node`, reached under `guard`.
         let left_child = left.and_then(|(at, e)| unsafe { e.get(guard) }.map(|c| (at, e, c)));
@@ -986,6 +1426,7 @@ impl Tree {
         match f.place {
             Place::End => node.set_end(Word::EMPTY),
             Place::Byte(b) => node.remove(b),
+            Place::Run(i) => node.run_remove(i),
         }
         if chain > 0 {
             let (at, e, c) = left_child.expect("a collapse has an entry left");
@@ -994,10 +1435,15 @@ impl Tree {
                 Child::Inline(i) => {
                     // Its key: the removed key's bytes down to `node`'s
                     // child bytes (the path is the same), its byte, its tail.
-                    let (s, n) = i.suffix();
                     let mut full = key[..f.depth].to_vec();
-                    full.push((at - 1) as u8);
-                    full.extend_from_slice(&s[..n]);
+                    if node.is_run() {
+                        let (s, n) = i.run_tail(left_head);
+                        full.extend_from_slice(&s[..n]);
+                    } else {
+                        let (s, n) = i.suffix();
+                        full.push((at - 1) as u8);
+                        full.extend_from_slice(&s[..n]);
+                    }
                     let (v, vn) = i.value();
                     match Inline::new(&full[gp.depth + 1..], &v[..vn]) {
                         Some(i) => i.entry(),
@@ -1118,16 +1564,6 @@ fn lcp(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Places an existing leaf of `key` in a fresh node whose child bytes are
-/// at `at`.
-fn place(m: NodeRef<'_>, key: &[u8], at: usize, e: Entry) {
-    if key.len() == at {
-        m.set_end(e.word);
-    } else {
-        m.add(key[at], e);
-    }
-}
-
 impl Tree {
     /// Node, leaf and version counts from a walk of the tree (racy but
     /// safe while writers run: every word read names a live object).
@@ -1236,7 +1672,7 @@ impl Tree {
                     }
                     let min = match n.kind() {
                         _ if root => 0,
-                        Kind::N4 => 0,
+                        Kind::N4 | Kind::Run4 | Kind::Run16 => 0,
                         Kind::N16 => 4,
                         Kind::N32 => 13,
                         Kind::N48 => 25,
@@ -1256,6 +1692,16 @@ impl Tree {
                         }
                         _ => {}
                     }
+                    if n.is_run() {
+                        if root {
+                            return Err("the root is a run".into());
+                        }
+                        self.check_run(n, &path, whole, guard)?;
+                        if !end.is_empty() {
+                            stack.push((Entry::of(end), path.len(), path.clone(), whole));
+                        }
+                        continue;
+                    }
                     let mut seen = 0;
                     for (b, e) in n.children() {
                         let mut below = path.clone();
@@ -1271,6 +1717,56 @@ impl Tree {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Tree {
+    /// Checks run `n` whose path is `path`: entries in strictly ascending
+    /// key order, each key the path and a non-empty tail, heads those of
+    /// the tails, leaves and inline entries only (inline only below a
+    /// whole path, in keys of at most 24 bytes).
+    fn check_run(
+        &self,
+        n: NodeRef<'_>,
+        path: &[u8],
+        whole: bool,
+        guard: &Guard,
+    ) -> Result<(), String> {
+        let mut last: Option<Vec<u8>> = None;
+        for i in 0..n.count() {
+            let e = n.run_entry(i);
+            // SAFETY: loaded from a slot of a node reached under `guard`.
+            let tail = match unsafe { e.get(guard) } {
+                Some(Child::Leaf(l)) => {
+                    let Some(t) = l.key().strip_prefix(path) else {
+                        return Err(format!("leaf {:?} in the run at {path:?}", l.key()));
+                    };
+                    t.to_vec()
+                }
+                Some(Child::Inline(x)) => {
+                    if !whole {
+                        return Err(format!("inline entry below a partial path at {path:?}"));
+                    }
+                    let (s, len) = x.run_tail(n.run_head(i));
+                    if path.len() + len > INLINE_KEY {
+                        return Err(format!("inline entry of a long key at {path:?}"));
+                    }
+                    s[..len].to_vec()
+                }
+                _ => return Err(format!("entry {i} of the run at {path:?} is not a key")),
+            };
+            if tail.is_empty() {
+                return Err(format!("an empty tail in the run at {path:?}"));
+            }
+            if n.run_head(i) != head_of(&tail) {
+                return Err(format!("head {i} of the run at {path:?} is not its tail's"));
+            }
+            if last.as_ref().is_some_and(|l| *l >= tail) {
+                return Err(format!("the run at {path:?} is out of order at {i}"));
+            }
+            last = Some(tail);
         }
         Ok(())
     }

@@ -23,8 +23,8 @@
 
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{LeafRef, RecordRef};
-use crate::node::{prefix_byte, Child, Inline, NodeRef, STORED};
-use crate::tree::Tree;
+use crate::node::{prefix_byte, Child, Head, Inline, NodeRef, STORED};
+use crate::tree::{run_find, Tree};
 use core::cmp::Ordering as Cmp;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::{backoff, Restart, Stamp};
@@ -38,6 +38,8 @@ struct Frame<'g> {
     pos: i32,
     /// The depth of the node's child bytes (after its path).
     depth: usize,
+    /// Whether the node is a run (its kind, read once on entering).
+    run: bool,
 }
 
 /// The walker's path: the node it is in, kept apart from the nodes above
@@ -305,6 +307,7 @@ impl<'g> Walker<'g> {
             stamp,
             pos,
             depth: depth + plen,
+            run: node.is_run(),
         });
     }
 
@@ -316,23 +319,35 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// Rebuilds the key of inline entry `i` in the slot whose byte (at
-    /// `depth`) is noted already: its tail goes in the buffer after it
-    /// (positions no frame uses: deeper ones note theirs again). Returns
-    /// the key's length.
-    fn inline_key(&mut self, depth: usize, i: Inline) -> Result<u8, Restart> {
+    /// Rebuilds the key of inline entry `i` whose suffix starts at `from`
+    /// (after the noted byte of its slot at `from - 1`, or at a run's
+    /// tails): the suffix goes in the buffer there (positions no frame
+    /// uses: deeper ones note theirs again). Returns the key's length.
+    fn inline_key(&mut self, from: usize, i: Inline) -> Result<u8, Restart> {
         let (s, n) = i.suffix();
-        let len = depth + 1 + n;
-        if let Some(tail) = self.kbuf.get_mut(depth + 1..depth + 1 + s.len()) {
+        let len = from + n;
+        if let Some(tail) = self.kbuf.get_mut(from..from + s.len()) {
             // All six bytes at once (those past the key are scratch).
             tail.copy_from_slice(&s);
-        } else if let Some(tail) = self.kbuf.get_mut(depth + 1..len) {
+        } else if let Some(tail) = self.kbuf.get_mut(from..len) {
             tail.copy_from_slice(&s[..n]);
         } else {
             // Only a torn read gets here; validation would fail.
             return Err(Restart);
         }
         Ok(len as u8)
+    }
+
+    /// Rebuilds the key of a run's inline entry `i` of head `head`, whose
+    /// tail starts at `from`. Returns the key's length.
+    fn run_inline_key(&mut self, from: usize, i: Inline, head: Head) -> Result<u8, Restart> {
+        let (t, n) = i.run_tail(head);
+        let Some(tail) = self.kbuf.get_mut(from..from + n) else {
+            // Only a torn read gets here; validation would fail.
+            return Err(Restart);
+        };
+        tail.copy_from_slice(&t[..n]);
+        Ok((from + n) as u8)
     }
 
     /// The first (or last) entry of the tree.
@@ -350,6 +365,15 @@ impl<'g> Walker<'g> {
             let Some(top) = self.stack.top else {
                 return Ok(None);
             };
+            if top.run {
+                match self.run_step(top, dir)? {
+                    Some(r) => return Ok(Some(r)),
+                    None => {
+                        self.stack.pop();
+                        continue;
+                    }
+                }
+            }
             let next = match dir {
                 Dir::Fwd => top.node.next_slot(top.pos),
                 Dir::Bwd => top.node.prev_slot(top.pos),
@@ -371,7 +395,7 @@ impl<'g> Walker<'g> {
                 None => {}
                 Some(Child::Leaf(l)) => return Ok(Some(Reached::Leaf(l))),
                 Some(Child::Inline(i)) => {
-                    return Ok(Some(Reached::Inline(self.inline_key(top.depth, i)?, i)));
+                    return Ok(Some(Reached::Inline(self.inline_key(top.depth + 1, i)?, i)));
                 }
                 Some(Child::Node(c)) => {
                     if dir == Dir::Fwd {
@@ -385,6 +409,39 @@ impl<'g> Walker<'g> {
                     self.enter(c, s, top.depth + 1, start);
                 }
             }
+        }
+    }
+
+    /// The next entry in `dir` of the run at the top of the stack (its
+    /// end leaf or an entry; `None`: none left). A run holds no nodes. An
+    /// entry comes with its head (the first bytes of an inline entry's
+    /// tail), read before the validation.
+    fn run_step(&mut self, top: Frame<'g>, dir: Dir) -> Result<Option<Reached<'g>>, Restart> {
+        let next = match dir {
+            Dir::Fwd => top.node.next_slot(top.pos),
+            Dir::Bwd => top.node.prev_slot(top.pos),
+        };
+        let head = match next {
+            Some((pos, _)) if pos > 0 => top.node.run_head(pos as usize - 1),
+            _ => 0,
+        };
+        top.node.lock().check(top.stamp)?;
+        let Some((pos, w)) = next else {
+            return Ok(None);
+        };
+        if let Some(t) = self.stack.top.as_mut() {
+            t.pos = pos;
+        }
+        // SAFETY: loaded from a slot of `top.node`, reached under the
+        // walker's guard.
+        match unsafe { w.get(self.guard) } {
+            Some(Child::Leaf(l)) => Ok(Some(Reached::Leaf(l))),
+            Some(Child::Inline(i)) => {
+                let len = self.run_inline_key(top.depth, i, head)?;
+                Ok(Some(Reached::Inline(len, i)))
+            }
+            // Only a torn read: validation passed, so never.
+            _ => Err(Restart),
         }
     }
 
@@ -441,6 +498,21 @@ impl<'g> Walker<'g> {
                 }
                 return self.advance(dir);
             }
+            if node.is_run() {
+                // Where the key's tail is among the run's entries: the
+                // walk goes on from just before (or after) that index.
+                let (at, e) = run_find(node, depth_here, &key[depth_here..], self.guard)?;
+                node.lock().check(v)?;
+                let at = at as i32;
+                let pos = match (fwd, inclusive, e.is_some()) {
+                    (true, false, true) => at + 1,
+                    (true, _, _) => at,
+                    (false, true, true) => at + 2,
+                    (false, _, _) => at + 1,
+                };
+                self.enter(node, v, depth, pos);
+                return self.advance(dir);
+            }
             let b = key[depth_here];
             let w = node.find(b);
             node.lock().check(v)?;
@@ -463,7 +535,7 @@ impl<'g> Walker<'g> {
                     };
                 }
                 Some(Child::Inline(i)) => {
-                    let len = self.inline_key(depth_here, i)?;
+                    let len = self.inline_key(depth_here + 1, i)?;
                     return if hit(self.kbuf[..len as usize].cmp(key)) {
                         Ok(Some(Reached::Inline(len, i)))
                     } else {

@@ -21,7 +21,7 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(alphabet.clone(), 0..6),
         // A long shared prefix (longer than the stored 16 bytes), then a
         // short tail, sometimes cut inside the prefix.
-        (0usize..24, prop::collection::vec(alphabet, 0..4)).prop_map(|(cut, tail)| {
+        (0usize..24, prop::collection::vec(alphabet.clone(), 0..4)).prop_map(|(cut, tail)| {
             let mut k = b"https://example.com/".to_vec();
             k.truncate(cut.min(k.len()));
             k.extend(tail);
@@ -35,6 +35,14 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
         }),
         // Big-endian integers: dense and shared.
         (0u64..600).prop_map(|i| (i * 37).to_be_bytes().to_vec()),
+        // Tails longer than a node's inline entries under a few shared
+        // starts: runs of both sizes, their inline entries (tails up to 10
+        // bytes) and leaves, bursts, and runs collapsing on removal.
+        (0u8..3, prop::collection::vec(alphabet, 7..13)).prop_map(|(s, tail)| {
+            let mut k = vec![b'r', s];
+            k.extend(tail);
+            k
+        }),
     ]
 }
 
@@ -223,35 +231,55 @@ proptest! {
 
 /// Every node kind grows and shrinks back under one byte, with the
 /// structure checked at each size; the tree returns to its root alone.
+/// Short keys (whose tails fit a node's inline entries) grow through the
+/// kinds by byte; long ones start as runs, which burst into a Node32.
 #[test]
 fn nodes_grow_and_shrink_through_every_kind() {
-    let art = Art::new();
-    let key = |b: u8| vec![b'p', b'q', b];
-    for b in 0..=255u8 {
-        art.put(&key(b), &[b]).unwrap();
-        art.check_structure().unwrap();
-    }
-    let s = art.stats();
-    assert_eq!(s.nodes, [0, 0, 0, 0, 2], "the root and a full Node256");
-    assert_eq!(s.prefix_bytes, 1, "the shared 'q' is one path byte");
-    for b in (0..=255u8).rev() {
-        assert_eq!(art.get_copied(&key(b)), Some(vec![b]));
-        assert!(art.remove(&key(b)).unwrap());
-        art.check_structure().unwrap();
+    for path in [&b"q"[..], b"qqqqqqqq"] {
+        let art = Art::new();
+        let key = |b: u8| [&b"p"[..], path, &[b]].concat();
+        for b in 0..=255u8 {
+            art.put(&key(b), &[b]).unwrap();
+            art.check_structure().unwrap();
+            let n = b as usize + 1;
+            let want = match n {
+                1 => [0, 0, 0, 0, 1, 0, 0],
+                2..=4 if path.len() > 1 => [0, 0, 0, 0, 1, 1, 0],
+                5..=16 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 1],
+                2..=4 => [1, 0, 0, 0, 1, 0, 0],
+                5..=16 => [0, 1, 0, 0, 1, 0, 0],
+                17..=32 => [0, 0, 1, 0, 1, 0, 0],
+                33..=48 => [0, 0, 0, 1, 1, 0, 0],
+                _ => [0, 0, 0, 0, 2, 0, 0],
+            };
+            assert_eq!(art.stats().nodes, want, "{n} keys under {path:?}");
+        }
         let s = art.stats();
-        let kinds = s.nodes;
-        let n = b as usize; // keys left
-        let want = match n {
-            0 | 1 => [0, 0, 0, 0, 1],
-            2..=3 => [1, 0, 0, 0, 1],
-            4..=12 => [0, 1, 0, 0, 1],
-            13..=24 => [0, 0, 1, 0, 1],
-            25..=40 => [0, 0, 0, 1, 1],
-            _ => [0, 0, 0, 0, 2],
-        };
-        assert_eq!(kinds, want, "{n} keys left");
+        assert_eq!(
+            s.nodes,
+            [0, 0, 0, 0, 2, 0, 0],
+            "the root and a full Node256"
+        );
+        assert_eq!(s.prefix_bytes, path.len(), "the shared path is stored");
+        for b in (0..=255u8).rev() {
+            assert_eq!(art.get_copied(&key(b)), Some(vec![b]));
+            assert!(art.remove(&key(b)).unwrap());
+            art.check_structure().unwrap();
+            let s = art.stats();
+            let kinds = s.nodes;
+            let n = b as usize; // keys left
+            let want = match n {
+                0 | 1 => [0, 0, 0, 0, 1, 0, 0],
+                2..=3 => [1, 0, 0, 0, 1, 0, 0],
+                4..=12 => [0, 1, 0, 0, 1, 0, 0],
+                13..=24 => [0, 0, 1, 0, 1, 0, 0],
+                25..=40 => [0, 0, 0, 1, 1, 0, 0],
+                _ => [0, 0, 0, 0, 2, 0, 0],
+            };
+            assert_eq!(kinds, want, "{n} keys left under {path:?}");
+        }
+        assert_eq!(art.stats().leaves + art.stats().inline, 0);
     }
-    assert_eq!(art.stats().leaves + art.stats().inline, 0);
 }
 
 /// A key and every prefix of it, down to the empty key, each its own
@@ -310,7 +338,8 @@ fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
                 sib.push(1);
                 art.put(&sib, b"s").unwrap();
             }
-            assert!(art.stats().max_depth > 3000);
+            // About a level per byte (runs take the last few).
+            assert!(art.stats().max_depth > 2900);
             assert_eq!(art.get_copied(&big).as_deref(), Some(&b"big"[..]));
             assert_eq!(
                 art.get_copied(&k).as_deref(),
@@ -342,12 +371,24 @@ fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
 #[test]
 fn paths_above_inline_entries_stay_whole() {
     let art = Art::new();
-    // A node of path "bcdefghi" under 'a', and below its 'X' one of path
-    // "12345678" holding "...781" (a leaf) and "...782" (inline).
+    // A node of path "bcdefghi" under 'a' (a run of 16 keys there, which
+    // "...781" bursts), and below its 'X' a run of path "12345678"
+    // holding "...781" (a leaf) and "...782" (inline).
+    let extra = |c: u8| [&b"abcdefghi"[..], &[c]].concat();
+    for c in b'A'..=b'O' {
+        art.put(&extra(c), b"e").unwrap();
+    }
     art.put(b"abcdefghiY", b"y").unwrap();
     art.put(b"abcdefghiX123456781", b"1").unwrap();
     art.put(b"abcdefghiX123456782", b"2").unwrap();
-    assert_eq!(art.stats().inline, 1);
+    art.check_structure().unwrap();
+    for c in b'A'..=b'O' {
+        assert!(art.remove(&extra(c)).unwrap());
+    }
+    art.check_structure().unwrap();
+    let s = art.stats();
+    assert_eq!((s.leaves, s.inline), (1, 2), "{s:?}");
+    assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0], "{s:?}");
     assert!(art.remove(b"abcdefghiY").unwrap());
     art.check_structure().unwrap();
     // Differs from a key only in byte 17, past 16 bytes of a joined path.
@@ -360,7 +401,11 @@ fn paths_above_inline_entries_stay_whole() {
     art.check_structure().unwrap();
     let s = art.stats();
     assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
-    assert_eq!(s.nodes, [0, 0, 0, 0, 1], "only the root is left: {s:?}");
+    assert_eq!(
+        s.nodes,
+        [0, 0, 0, 0, 1, 0, 0],
+        "only the root is left: {s:?}"
+    );
     assert_eq!(
         art.get_copied(b"abcdefghiX123456782").as_deref(),
         Some(&b"2"[..])

@@ -1,8 +1,10 @@
 //! Loom models of the adaptive radix tree's optimistic lock coupling: node
 //! growth racing a reader, a path-compression split racing a reader,
 //! shrinking racing an insert, a collapse racing a reader, a merge racing
-//! an insert below it and a scan through it, and two writers that make
-//! each other restart. `cargo test` runs each once on real
+//! an insert below it and a scan through it, two writers that make each
+//! other restart, and runs (nodes of sorted entries): an insert shifting
+//! a run's entries racing a reader, a full run bursting under a reader,
+//! and a run's collapse racing an insert into it. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -208,6 +210,105 @@ fn merge_races_a_scan() {
             "{keys:?}"
         );
         w.join().unwrap();
+        art.check_structure().unwrap();
+    });
+}
+
+/// A key long enough that its tail does not fit a node's inline entry:
+/// keys of this shape share a run below `r`.
+fn long(b: u8) -> Vec<u8> {
+    let mut k = b"rrrrrrrr".to_vec();
+    k.push(b);
+    k
+}
+
+/// An insert at the front of a run shifts its entries one place up while
+/// a reader looks up a key that was there all along (found, at whatever
+/// index) and walks the run with a cursor (strictly ascending, every
+/// old key met).
+#[test]
+fn run_insert_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in [2, 4, 6] {
+            art.insert(&long(b), &[b]).unwrap();
+        }
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&long(1), b"new").unwrap();
+            })
+        };
+        assert_eq!(art.get_copied(&long(4)), Some(vec![4]));
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert!(
+            keys == [long(2), long(4), long(6)] || keys == [long(1), long(2), long(4), long(6)],
+            "{keys:?}"
+        );
+        w.join().unwrap();
+        assert_eq!(art.get_copied(&long(1)).as_deref(), Some(&b"new"[..]));
+        assert_eq!(art.stats().nodes[5], 1, "one run of four");
+        art.check_structure().unwrap();
+    });
+}
+
+/// A full run (16 entries) bursts into a node by byte, its entries moving
+/// into new runs below, while a reader looks up a key of the run and
+/// counts the keys: the old key is always found, the count is 16 or 17.
+#[test]
+fn burst_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in 0..16 {
+            // Two first bytes of the tail, so the burst makes two runs.
+            art.insert(&[&long(b % 2)[..], &[b]].concat(), &[b])
+                .unwrap();
+        }
+        assert_eq!(art.stats().nodes[6], 1, "one full run of sixteen");
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&[&long(0)[..], &[99]].concat(), b"new").unwrap();
+            })
+        };
+        assert_eq!(
+            art.get_copied(&[&long(1)[..], &[7]].concat()),
+            Some(vec![7])
+        );
+        let n = entries(&art).len();
+        assert!(n == 16 || n == 17, "{n} entries");
+        w.join().unwrap();
+        assert_eq!(entries(&art).len(), 17);
+        let nodes = art.stats().nodes;
+        assert_eq!(
+            (nodes[0], nodes[6]),
+            (1, 2),
+            "a Node4 over two runs: {nodes:?}"
+        );
+        art.check_structure().unwrap();
+    });
+}
+
+/// A run of two loses one entry and collapses (the other takes its place
+/// in the parent) while another writer inserts a third key into it: the
+/// loser of the race restarts, and both writes land.
+#[test]
+fn run_collapse_races_an_insert() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(&long(1), b"1").unwrap();
+        art.insert(&long(2), b"2").unwrap();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                assert!(art.remove(&long(1)).unwrap());
+            })
+        };
+        art.insert(&long(3), b"3").unwrap();
+        w.join().unwrap();
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [long(2), long(3)]);
+        assert_eq!(art.get_copied(&long(1)), None);
         art.check_structure().unwrap();
     });
 }

@@ -33,12 +33,21 @@ impl Rng {
 /// Writer `t`'s key number `i`: a prefix shared by every writer (long
 /// enough to be a compressed path), a byte that spreads keys over a node
 /// that grows and shrinks, the writer, and a tail that makes some keys
-/// prefixes of others.
+/// prefixes of others; one key in four has a longer tail, so that runs
+/// (which hold such keys) fill, burst and empty under every writer.
 fn key(t: u64, i: u64) -> Vec<u8> {
     let mut k = b"tenant/00042/".to_vec();
-    k.push((i % 61) as u8);
-    k.push(t as u8);
-    k.extend_from_slice(&(i / 61).to_be_bytes()[8 - (i % 3) as usize..]);
+    if i % 4 == 3 {
+        // About a hundred keys a writer under each of five bytes.
+        k.push(200 + (i % 5) as u8);
+        k.push(t as u8);
+        k.extend_from_slice(b"/row/");
+        k.extend_from_slice(&i.to_be_bytes()[6..]);
+    } else {
+        k.push((i % 61) as u8);
+        k.push(t as u8);
+        k.extend_from_slice(&(i / 61).to_be_bytes()[8 - (i % 3) as usize..]);
+    }
     k
 }
 
