@@ -634,13 +634,7 @@ impl Tree {
                     let big = unsafe { NodeRef::from_raw(big) };
                     let t = self.clock.take();
                     big.add(b, self.entry_for(key, depth, value, t, whole));
-                    p.node.replace(p.byte, Entry::of(big.word()));
-                    node.lock().unlock_obsolete();
-                    p.node.lock().unlock();
-                    self.retire_node(node, guard);
-                    self.len.fetch_add(1, Relaxed);
-                    self.clock.publish(t.seqno);
-                    return Ok(t.seqno);
+                    return Ok(self.replace_with(p, node, big, t, guard));
                 }
                 None => {
                     node.lock().try_upgrade(v)?;
@@ -908,23 +902,32 @@ impl Tree {
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
             big.run_insert(at, head_of(tail), e);
-            p.node.replace(p.byte, Entry::of(big.word()));
-            node.lock().unlock_obsolete();
-            p.node.lock().unlock();
-            self.retire_node(node, guard);
-            self.len.fetch_add(1, Relaxed);
-            self.clock.publish(t.seqno);
-            return Ok(t.seqno);
+            return Ok(self.replace_with(p, node, big, t, guard));
         }
         let top = p.depth + 1;
         let inner = self.burst(node, key, top, depth, at, e, whole_above, guard);
-        p.node.replace(p.byte, Entry::of(inner.word()));
+        Ok(self.replace_with(p, node, inner, t, guard))
+    }
+
+    /// Ends an insert of a new key (written as `t`) that replaced latched
+    /// `node` by `new` (which holds the key) below latched `p`: publishes
+    /// `new` in `p`'s slot, marks `node` obsolete, releases both latches,
+    /// retires `node`, and publishes the seqno.
+    fn replace_with(
+        &self,
+        p: &Parent<'_>,
+        node: NodeRef<'_>,
+        new: NodeRef<'_>,
+        t: Taken,
+        guard: &Guard,
+    ) -> Seqno {
+        p.node.replace(p.byte, Entry::of(new.word()));
         node.lock().unlock_obsolete();
         p.node.lock().unlock();
         self.retire_node(node, guard);
         self.len.fetch_add(1, Relaxed);
         self.clock.publish(t.seqno);
-        Ok(t.seqno)
+        t.seqno
     }
 
     /// The node that replaces full run `run` (latched; its tails start at
