@@ -106,16 +106,6 @@ fn by_byte(a: usize, b: usize) -> bool {
     a <= INLINE_SUFFIX + 1 && b <= INLINE_SUFFIX + 1
 }
 
-/// Places an existing leaf of `key` in a fresh node whose child bytes are
-/// at `at`.
-fn place(m: NodeRef<'_>, key: &[u8], at: usize, e: Entry) {
-    if key.len() == at {
-        m.set_end(e.word);
-    } else {
-        m.add(key[at], e);
-    }
-}
-
 /// Places entry `e` of key `k` in fresh run `m` (not yet published)
 /// whose tails start at `start`, after every key placed before (keys come
 /// in ascending order): as its end leaf if the key ends there (`e` is then
@@ -653,32 +643,8 @@ impl Tree {
                     } else {
                         // Lazy expansion ends here: a node below `b` holds
                         // both keys after what they share.
-                        let lk = l.key();
-                        let d = depth + 1;
-                        let common = lcp(&lk[d..], &key[d..]);
-                        if by_byte(lk.len() - d, key.len() - d) {
-                            let m = self.new_n4(common, pack_prefix(&key[d..]));
-                            place(m, lk, d + common, Entry::of(Word::leaf(l.non_null())));
-                            let whole = whole && common <= STORED;
-                            self.place_new(m, key, d + common, value, t, whole);
-                            node.replace(b, Entry::of(m.word()));
-                            self.len.fetch_add(1, Relaxed);
-                            node.lock().unlock();
-                            self.clock.publish(t.seqno);
-                            return Ok(t.seqno);
-                        }
-                        let m = self.new_node_of(Kind::Run4, common, pack_prefix(&key[d..]));
-                        let start = d + common;
                         let old = Entry::of(Word::leaf(l.non_null()));
-                        let whole = whole && common <= STORED;
-                        let e = self.tail_entry(key, start, value, t, whole);
-                        if lk < key {
-                            run_append(m, lk, start, old);
-                            run_append(m, key, start, e);
-                        } else {
-                            run_append(m, key, start, e);
-                            run_append(m, lk, start, old);
-                        }
+                        let m = self.pair(l.key(), old, key, depth + 1, value, t, whole, guard);
                         node.replace(b, Entry::of(m.word()));
                         self.len.fetch_add(1, Relaxed);
                     }
@@ -702,55 +668,13 @@ impl Tree {
                             }
                         }
                     } else {
+                        // The old entry moves one node down, beside the
+                        // new key.
                         let (s, n) = i.suffix();
-                        let s = &s[..n];
-                        let common = lcp(s, tail);
+                        let mut old = key[..=depth].to_vec();
+                        old.extend_from_slice(&s[..n]);
                         let d = depth + 1;
-                        if by_byte(n, tail.len()) {
-                            let m = self.new_n4(common, pack_prefix(tail));
-                            // The old entry moves one node down, its tail
-                            // shorter (or, ending there, as the end leaf).
-                            if n == common {
-                                let mut old = key[..d].to_vec();
-                                old.extend_from_slice(s);
-                                let l = self.materialize(&old, i);
-                                m.set_end(Word::leaf(l.non_null()));
-                            } else {
-                                let (val, vn) = i.value();
-                                let moved = Inline::new(&s[common + 1..], &val[..vn])
-                                    .expect("a shorter tail fits");
-                                m.add(s[common], moved.entry());
-                            }
-                            self.place_new(m, key, d + common, value, t, whole);
-                            node.replace(b, Entry::of(m.word()));
-                            self.len.fetch_add(1, Relaxed);
-                            node.lock().unlock();
-                            self.clock.publish(t.seqno);
-                            return Ok(t.seqno);
-                        }
-                        let m = self.new_node_of(Kind::Run4, common, pack_prefix(tail));
-                        let start = d + common;
-                        // The old entry moves one node down, into a run
-                        // with the new key, its tail shorter (or, ending
-                        // there, as the run's end leaf).
-                        let mut old = key[..d].to_vec();
-                        old.extend_from_slice(s);
-                        let moved = if n == common {
-                            Entry::of(Word::leaf(self.materialize(&old, i).non_null()))
-                        } else {
-                            let (val, vn) = i.value();
-                            Inline::new_run(&s[common..], &val[..vn])
-                                .expect("a shorter tail fits")
-                                .entry()
-                        };
-                        let e = self.tail_entry(key, start, value, t, whole);
-                        if old.as_slice() < key {
-                            run_append(m, &old, start, moved);
-                            run_append(m, key, start, e);
-                        } else {
-                            run_append(m, key, start, e);
-                            run_append(m, &old, start, moved);
-                        }
+                        let m = self.pair(&old, i.entry(), key, d, value, t, whole, guard);
                         node.replace(b, Entry::of(m.word()));
                         self.len.fetch_add(1, Relaxed);
                     }
@@ -807,6 +731,53 @@ impl Tree {
         self.len.fetch_add(1, Relaxed);
         self.clock.publish(t.seqno);
         Ok(t.seqno)
+    }
+
+    /// A fresh node for two keys that meet in a slot whose tails start at
+    /// `d` (the slot's byte is at `d - 1`): `old`, the entry there (a leaf,
+    /// or an inline entry) of key `ok`, and the new `key` written as `t`,
+    /// not yet published. Both keep what they share as the node's path; a
+    /// Node4 if both tails are short ([`by_byte`]), else a run.
+    #[allow(clippy::too_many_arguments)]
+    fn pair<'g>(
+        &self,
+        ok: &[u8],
+        old: Entry,
+        key: &[u8],
+        d: usize,
+        value: &[u8],
+        t: Taken,
+        whole: bool,
+        guard: &Guard,
+    ) -> NodeRef<'g> {
+        let common = lcp(&ok[d..], &key[d..]);
+        let start = d + common;
+        let whole = whole && common <= STORED;
+        if by_byte(ok.len() - d, key.len() - d) {
+            let m = self.new_n4(common, pack_prefix(&key[d..]));
+            if ok.len() == start {
+                m.set_end(self.as_leaf(ok, old, guard).word);
+            } else {
+                m.add(ok[start], self.reencoded(ok, old, start + 1, false));
+            }
+            self.place_new(m, key, start, value, t, whole);
+            return m;
+        }
+        let m = self.new_node_of(Kind::Run4, common, pack_prefix(&key[d..]));
+        let moved = if ok.len() == start {
+            self.as_leaf(ok, old, guard)
+        } else {
+            self.reencoded(ok, old, start, true)
+        };
+        let e = self.tail_entry(key, start, value, t, whole);
+        if ok < key {
+            run_append(m, ok, start, moved);
+            run_append(m, key, start, e);
+        } else {
+            run_append(m, key, start, e);
+            run_append(m, ok, start, moved);
+        }
+        m
     }
 
     /// A fresh Node4 with the given path, counted.
