@@ -14,4 +14,10 @@ if git ls-files -z '*.rs' | xargs -0 grep -n -E 'loom::(thread::spawn|model\b)' 
 fi
 export RUSTFLAGS="--cfg loom ${RUSTFLAGS:-}"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}"
-cargo test --profile stress --target-dir target/loom --workspace --test '*_model'
+if cargo nextest --version > /dev/null 2>&1; then
+    # Two models at a time across all model binaries (see asan.sh).
+    cargo nextest run --cargo-profile stress --target-dir target/loom --workspace \
+        --test '*_model' --no-fail-fast
+else
+    cargo test --profile stress --target-dir target/loom --workspace --test '*_model'
+fi
