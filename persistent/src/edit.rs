@@ -50,7 +50,10 @@ pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     loop {
         match node {
             Node::Inner(i) => node = &i.children[i.child_index_to_read(key)],
-            Node::Leaf(l) => return l.search(key).ok().map(|i| l.value(i)),
+            Node::Leaf(l) => {
+                l.prefetch();
+                return l.search(key).ok().map(|i| l.value(i));
+            }
         }
     }
 }

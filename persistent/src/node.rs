@@ -207,6 +207,13 @@ impl Leaf {
         self.kv.find(key)
     }
 
+    /// Asks for the lines of the keys and short values (see
+    /// `Strings::prefetch`).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        self.kv.prefetch();
+    }
+
     pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
         debug_assert!(i <= self.len() && self.len() < LEAF_CAP);
         // Make room for bit `i`.
