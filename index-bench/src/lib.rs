@@ -1,7 +1,7 @@
 //! The library behind the `index-bench` binary: adapters for every
 //! benchmarked index, key sets, request distributions, workloads, the
 //! runner, and the report writer. The binary (`src/main.rs`) is the
-//! command line over it; the criterion benches use it too.
+//! command line over it; the microbenchmarks (`benches/ops.rs`) use it too.
 //!
 //! Adding an index to the comparison is one file in [`adapters`]
 //! implementing [`adapter::BenchIndex`], and one line in [`registry`].
