@@ -8,7 +8,7 @@
 //! built by inserts, with full nodes everywhere else.
 
 use crate::edit::Tree;
-use crate::node::{Inner, Leaf, Node, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::node::{Child, Inner, Leaf, Node, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use crate::shared::{Family, Shared};
 use crate::strings::Strings;
 use crate::{Config, PersistentBTree, Version};
@@ -132,7 +132,9 @@ fn levels(leaves: Vec<Shared<Node>>, len: usize) -> Tree {
         let mut children = level.into_iter();
         for size in sizes {
             let mut inner = Inner::new();
-            inner.children.extend(children.by_ref().take(size));
+            inner
+                .children
+                .extend(children.by_ref().take(size).map(Child::new));
             // The separators in one allocation, not one push each.
             inner.keys = Strings::from_parts(inner.children[1..].iter().map(|c| c.first_key()));
             inner.entries = inner.children.iter().map(|c| c.entries()).sum();

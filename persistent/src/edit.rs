@@ -21,7 +21,7 @@
 //! once its leaf says the key is new. Splits, borrows and merges move the
 //! counts of the children they move.
 
-use crate::node::{Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::node::{Child, Hints, Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use crate::shared::Shared;
 use smallvec::SmallVec;
 
@@ -44,14 +44,25 @@ impl core::fmt::Debug for Tree {
 }
 
 /// The value of `key` under `root`.
+///
+/// Each step asks for the child's allocation and buffers at once, from
+/// the hints its parent keeps (see [`Child`]); the root's buffers are
+/// asked for from the root itself.
 #[inline]
 pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
+    if let Node::Inner(i) = root {
+        i.prefetch();
+    }
     let mut node = root;
     loop {
         match node {
-            Node::Inner(i) => node = &i.children[i.child_index_to_read(key)],
+            Node::Inner(i) => {
+                let child = &i.children[i.child_index(key)];
+                child.prefetch();
+                node = child;
+            }
             Node::Leaf(l) => {
-                l.prefetch();
+                // Its buffer was asked for with it (or it is the root).
                 return l.search(key).ok().map(|i| l.value(i));
             }
         }
@@ -82,21 +93,40 @@ impl Tree {
         // into), to add the new entry to once the leaf says it is new.
         {
             let mut counts: SmallVec<[&mut usize; 16]> = SmallVec::new();
+            // The hints of the node the descent is in, in its parent
+            // (none for the root): an inner node's buffers do not change
+            // here, a leaf's may (set once it is written).
+            let mut hints: Option<&mut Hints> = None;
             let mut node = Shared::make_mut(root);
             loop {
                 match node {
                     Node::Inner(i) => {
                         let c = i.child_index(key);
                         counts.push(&mut i.entries);
-                        node = Shared::make_mut(&mut i.children[c]);
+                        // A copy below reads the child and its buffers:
+                        // ask for them together.
+                        i.children[c].prefetch();
+                        let Child { node: n, hints: h } = &mut i.children[c];
+                        let before = Shared::as_ptr(n);
+                        let child = Shared::make_mut(n);
+                        if !core::ptr::eq(before, child) {
+                            // A copy: new buffers (an inner node's do not
+                            // change below; a leaf's hints are set once
+                            // it is written).
+                            *h = child.hints();
+                        }
+                        hints = Some(h);
+                        node = child;
                     }
                     Node::Leaf(l) => match l.search(key) {
                         Ok(at) => {
                             l.set_value(at, value);
+                            set_hints(hints, l);
                             return false;
                         }
                         Err(at) if l.len() < LEAF_CAP => {
                             l.insert(at, key, value);
+                            set_hints(hints, l);
                             for n in counts {
                                 *n += 1;
                             }
@@ -113,11 +143,12 @@ impl Tree {
             let old = self.root.take().expect("root");
             let mut inner = Inner::new();
             inner.entries = self.len;
-            inner.children.push(old);
+            inner.children.push(Child::new(old));
             split_child(&mut inner, 0, key);
             self.root = Some(Shared::new(Node::Inner(inner)));
             self.height += 1;
         }
+        let mut hints: Option<&mut Hints> = None;
         let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
@@ -132,13 +163,20 @@ impl Tree {
                             c += 1;
                         }
                     }
-                    node = Shared::make_mut(&mut i.children[c]);
+                    // Done with this node: its buffers are final.
+                    if let Some(h) = hints {
+                        *h = i.hints();
+                    }
+                    let Child { node: n, hints: h } = &mut i.children[c];
+                    hints = Some(h);
+                    node = Shared::make_mut(n);
                 }
                 Node::Leaf(l) => {
                     debug_assert!(l.len() < LEAF_CAP);
                     if let Err(at) = l.search(key) {
                         l.insert(at, key, value);
                     }
+                    set_hints(hints, l);
                     self.len += 1;
                     return true;
                 }
@@ -152,6 +190,7 @@ impl Tree {
             Some(root) if lookup(root, key).is_some() => {}
             _ => return false,
         }
+        let mut hints: Option<&mut Hints> = None;
         let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
@@ -162,12 +201,19 @@ impl Tree {
                     if i.children[c].is_minimal() {
                         c = fix_child(i, c);
                     }
-                    node = Shared::make_mut(&mut i.children[c]);
+                    // Done with this node: its buffers are final.
+                    if let Some(h) = hints {
+                        *h = i.hints();
+                    }
+                    let Child { node: n, hints: h } = &mut i.children[c];
+                    hints = Some(h);
+                    node = Shared::make_mut(n);
                 }
                 Node::Leaf(l) => {
                     if let Ok(at) = l.search(key) {
                         l.remove(at);
                     }
+                    set_hints(hints, l);
                     break;
                 }
             }
@@ -180,7 +226,7 @@ impl Tree {
             match Shared::make_mut(root) {
                 Node::Inner(i) if i.children.len() == 1 => {
                     let only = i.children.pop().expect("one child");
-                    self.root = Some(only);
+                    self.root = Some(only.node);
                     self.height -= 1;
                 }
                 Node::Leaf(l) if l.len() == 0 => {
@@ -215,7 +261,7 @@ pub(crate) enum Lean {
 /// quarters full; if it goes before the first, the right part does; else
 /// the halves are even.
 pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
-    let lean = match &*parent.children[c] {
+    let lean = match &**parent.children[c] {
         Node::Leaf(l) if key > l.key(l.len() - 1) => Lean::Left,
         Node::Leaf(l) if key < l.key(0) => Lean::Right,
         Node::Leaf(_) => Lean::Even,
@@ -261,7 +307,10 @@ pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
         }
     };
     parent.keys.insert(c, &sep);
-    parent.children.insert(c + 1, Shared::new(right));
+    parent.children[c].refresh();
+    parent
+        .children
+        .insert(c + 1, Child::new(Shared::new(right)));
 }
 
 /// Makes child `c` of `parent` hold more than the minimum, by taking one
@@ -285,9 +334,27 @@ fn fix_child(parent: &mut Inner, c: usize) -> usize {
     }
 }
 
+/// Children `left` and `left + 1` of `parent`, to change (their hints
+/// are the caller's to refresh, with [`refresh_pair`]).
 pub(crate) fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
     let (a, b) = parent.children.split_at_mut(left + 1);
     (Shared::make_mut(&mut a[left]), Shared::make_mut(&mut b[0]))
+}
+
+/// Refreshes the hints of children `left` and `left + 1` of `parent`
+/// once a change through [`pair`] is done.
+pub(crate) fn refresh_pair(parent: &mut Inner, left: usize) {
+    parent.children[left].refresh();
+    parent.children[left + 1].refresh();
+}
+
+/// Sets the hints a descent holds (if any: the root has none) to those
+/// of the leaf it wrote.
+#[inline]
+fn set_hints(hints: Option<&mut Hints>, leaf: &Leaf) {
+    if let Some(h) = hints {
+        *h = Node::leaf_hints(leaf);
+    }
 }
 
 fn take_from_left(parent: &mut Inner, c: usize) {
@@ -312,6 +379,7 @@ fn take_from_left(parent: &mut Inner, c: usize) {
         }
         _ => unreachable!("siblings are at the same level"),
     };
+    refresh_pair(parent, c - 1);
     parent.keys.replace(c - 1, &new_sep);
 }
 
@@ -336,6 +404,7 @@ fn take_from_right(parent: &mut Inner, c: usize) {
         }
         _ => unreachable!("siblings are at the same level"),
     };
+    refresh_pair(parent, c);
     parent.keys.replace(c, &new_sep);
 }
 
@@ -346,7 +415,7 @@ pub(crate) fn merge(parent: &mut Inner, i: usize) {
     let sep = parent.keys.get(i).to_vec();
     parent.keys.remove(i);
     let left = Shared::make_mut(&mut parent.children[i]);
-    match (left, &*right) {
+    match (left, &**right) {
         (Node::Leaf(l), Node::Leaf(r)) => {
             l.append(r);
         }
@@ -358,6 +427,7 @@ pub(crate) fn merge(parent: &mut Inner, i: usize) {
         }
         _ => unreachable!("siblings are at the same level"),
     }
+    parent.children[i].refresh();
     // `right`, if this batch owned it, is freed here: its children moved
     // by clone, so its own drop only gives their references back.
 }
@@ -447,6 +517,12 @@ pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
                     );
                 }
                 for (c, child) in i.children.iter().enumerate() {
+                    // Not needed for correctness (a stale hint costs
+                    // time only), but every write path keeps them.
+                    ensure!(
+                        child.hints == child.node.hints(),
+                        "child {c}'s prefetch hints are stale"
+                    );
                     let clo = if c == 0 {
                         lo.clone()
                     } else {
@@ -510,7 +586,7 @@ mod tests {
         while let Some(n) = stack.pop() {
             match n {
                 Node::Leaf(_) => leaves += 1,
-                Node::Inner(i) => stack.extend(i.children.iter().map(|c| &**c)),
+                Node::Inner(i) => stack.extend(i.children.iter().map(|c| &*c.node)),
             }
         }
         tree.len as f64 / leaves as f64

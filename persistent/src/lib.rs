@@ -520,7 +520,7 @@ fn node_bytes(tree: &Tree, seen: &mut HashSet<*const u8>) -> usize {
         }
         bytes += node.heap_bytes();
         match &**node {
-            Node::Inner(i) => stack.extend(i.children.iter()),
+            Node::Inner(i) => stack.extend(i.children.iter().map(|c| &c.node)),
             Node::Leaf(l) => {
                 for v in l.big_values() {
                     if seen.insert(std::sync::Arc::as_ptr(v).cast()) {

@@ -15,7 +15,11 @@
 //!   (`split_off`) knows the length of both parts from the nodes along
 //!   its path, without counting the entries;
 //! - every leaf is at the same depth; a version records its height (0:
-//!   the root is a leaf).
+//!   the root is a leaf);
+//! - an inner node's children are [`Child`]ren: the node and prefetch
+//!   hints for its buffers, which every write keeps current (the
+//!   structure check verifies it), so that a reader asks for a level's
+//!   node and buffers at once.
 //!
 //! A node reachable from a published version is never written again: a
 //! writer changes a node only through `Shared::make_mut`, which writes in place
@@ -101,8 +105,110 @@ const _: () = {
     assert!((INNER_CAP as u64) * (MAX_KEY_LEN as u64) < u32::MAX as u64);
 };
 
-/// Child pointers per 64-byte cache line.
-const CHILDREN_PER_LINE: usize = 64 / core::mem::size_of::<Shared<Node>>();
+/// Bytes of one cache line.
+const LINE: usize = 64;
+/// Most bytes of a child's buffer that its parent's hint asks for.
+const HINT_BYTES: usize = 1024;
+/// The bits of a hint that hold an address; the top byte holds a line
+/// count.
+const HINT_ADDR: usize = (1 << 56) - 1;
+
+/// A prefetch hint: where a buffer was, and how many of its cache lines
+/// (up to [`HINT_BYTES`]) a reader should ask for. A hint is never
+/// dereferenced, only prefetched (which never faults and has no effect a
+/// program can observe), so a stale one costs time, never correctness.
+#[inline]
+fn hint_of(addr: usize, bytes: usize) -> usize {
+    let bytes = bytes.min(HINT_BYTES);
+    if bytes == 0 {
+        return 0;
+    }
+    let first = addr / LINE;
+    let lines = (addr + bytes - 1) / LINE - first + 1;
+    (addr & HINT_ADDR) | (lines << 56)
+}
+
+/// Asks for the lines a hint names.
+#[inline(always)]
+fn prefetch_hint(h: usize) {
+    let lines = h >> 56;
+    let base = (h & HINT_ADDR) & !(LINE - 1);
+    for l in 0..lines {
+        ordex_core::sync::prefetch(core::ptr::without_provenance::<u8>(base + l * LINE));
+    }
+}
+
+/// A child of an inner node, with prefetch hints for the buffers it had
+/// when its parent last set them: the node's packed buffer and, for an
+/// inner node, its children's array. A reader going down asks for the
+/// child's allocation and both buffers at once, so a level costs one
+/// wait for memory instead of two or three in a row (the node, then the
+/// buffers it points to).
+///
+/// A writer sets a child's hints when it makes or changes the child (the
+/// descent of an edit refreshes the hints of the node it leaves once it
+/// is done with it; a split, a borrow or a merge those of the nodes it
+/// changed; a new child gets them in [`Child::new`]). A hint left stale
+/// (see [`hint_of`]) only makes reads of that child as slow as they
+/// would be without it.
+#[derive(Clone)]
+pub(crate) struct Child {
+    pub(crate) node: Shared<Node>,
+    pub(crate) hints: Hints,
+}
+
+/// A child's prefetch hints (see [`Child`]).
+pub(crate) type Hints = [usize; 2];
+
+impl Child {
+    /// A child with hints for `node`'s buffers as they are.
+    #[inline]
+    pub(crate) fn new(node: Shared<Node>) -> Child {
+        let hints = node.hints();
+        Child { node, hints }
+    }
+
+    /// Sets the hints for the child's buffers as they are now.
+    #[inline]
+    pub(crate) fn refresh(&mut self) {
+        self.hints = self.node.hints();
+    }
+
+    /// Asks for the child's allocation and the buffers its hints name.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self) {
+        let p = Shared::as_ptr(&self.node).cast::<u8>();
+        ordex_core::sync::prefetch(p);
+        ordex_core::sync::prefetch(p.wrapping_add(LINE));
+        prefetch_hint(self.hints[0]);
+        prefetch_hint(self.hints[1]);
+    }
+}
+
+impl From<Shared<Node>> for Child {
+    #[inline]
+    fn from(node: Shared<Node>) -> Child {
+        Child::new(node)
+    }
+}
+
+impl core::ops::Deref for Child {
+    type Target = Shared<Node>;
+
+    #[inline]
+    fn deref(&self) -> &Shared<Node> {
+        &self.node
+    }
+}
+
+impl core::ops::DerefMut for Child {
+    /// The child's node. Changing the node through it leaves the hints
+    /// as they were: refresh them once done (see [`Child`]).
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Shared<Node> {
+        &mut self.node
+    }
+}
 
 /// A node: a leaf or an inner node (see the [module docs](self)).
 #[derive(Clone)]
@@ -139,7 +245,7 @@ fn below(i: usize) -> u64 {
 #[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) keys: Strings<INNER_CAP, 1>,
-    pub(crate) children: Vec<Shared<Node>>,
+    pub(crate) children: Vec<Child>,
     /// Entries in this subtree (the sum of the children's).
     pub(crate) entries: usize,
 }
@@ -207,11 +313,14 @@ impl Leaf {
         self.kv.find(key)
     }
 
-    /// Asks for the lines of the keys and short values (see
-    /// `Strings::prefetch`).
+    /// Hints for the leaf's buffer (see [`Child`]): all of it (up to
+    /// [`HINT_BYTES`]), as a point read's search reads the heads, then the
+    /// ends of the entry it found, then its key and value bytes, each
+    /// load waiting for the one before when they are not on their way.
     #[inline]
-    pub(crate) fn prefetch(&self) {
-        self.kv.prefetch();
+    fn hints(&self) -> Hints {
+        let (addr, bytes) = self.kv.buffer();
+        [hint_of(addr, bytes), 0]
     }
 
     pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
@@ -361,22 +470,47 @@ impl Inner {
         self.keys.count_le(key)
     }
 
-    /// [`child_index`](Self::child_index) for a reader's descent, which
-    /// reads the child next: the children's array is a dependent miss of
-    /// its own (a buffer apart from the keys'), so its lines are asked
-    /// for first and the miss overlaps the search of the keys. (Writers
-    /// copy the node first, which reads the array anyway.)
+    /// Hints for the node's heads and children's array (see [`Child`]):
+    /// a search of the separators reads the heads, and their bytes only
+    /// where heads tie.
     #[inline]
-    pub(crate) fn child_index_to_read(&self, key: &[u8]) -> usize {
-        let c = self.children.as_ptr();
-        for line in (0..self.children.len()).step_by(CHILDREN_PER_LINE) {
-            ordex_core::sync::prefetch(c.wrapping_add(line));
-        }
-        self.child_index(key)
+    pub(crate) fn hints(&self) -> Hints {
+        let (addr, _) = self.keys.buffer();
+        [
+            hint_of(addr, self.keys.heads_bytes()),
+            hint_of(
+                self.children.as_ptr() as usize,
+                self.children.len() * core::mem::size_of::<Child>(),
+            ),
+        ]
+    }
+
+    /// Asks for the lines of the node's buffer and children's array (for
+    /// a node that no parent's hint asked for: the root).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let [a, b] = self.hints();
+        prefetch_hint(a);
+        prefetch_hint(b);
     }
 }
 
 impl Node {
+    /// Hints for a leaf's buffer as it is now (see [`Child`]).
+    #[inline]
+    pub(crate) fn leaf_hints(leaf: &Leaf) -> Hints {
+        leaf.hints()
+    }
+
+    /// Hints for the node's buffers as they are now (see [`Child`]).
+    #[inline]
+    pub(crate) fn hints(&self) -> Hints {
+        match self {
+            Node::Leaf(l) => l.hints(),
+            Node::Inner(i) => i.hints(),
+        }
+    }
+
     /// Entries of a leaf, children of an inner node.
     #[inline]
     pub(crate) fn size(&self) -> usize {
@@ -430,7 +564,7 @@ impl Node {
         own + match self {
             Node::Leaf(l) => l.buffer_bytes(),
             Node::Inner(i) => {
-                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Shared<Node>>()
+                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Child>()
             }
         }
     }
@@ -460,21 +594,29 @@ impl Node {
 
 impl Drop for Node {
     /// Frees the subtrees this node holds alone without recursion: each
-    /// child whose last reference this is gives up its own children to the
-    /// stack before it is dropped, so every drop below this one finds no
-    /// children (depth 1 whatever the tree's height).
+    /// child whose last reference this is gives up its children's array
+    /// to a stack of arrays still to go through before it is dropped, so
+    /// every drop below this one finds no children (depth 1 whatever the
+    /// tree's height). Children still shared lose one reference each in
+    /// place: only the arrays move, not their elements.
     fn drop(&mut self) {
         let Node::Inner(inner) = self else { return };
         if inner.children.is_empty() {
             return;
         }
-        let mut stack = core::mem::take(&mut inner.children);
-        while let Some(child) = stack.pop() {
-            let Some(mut node) = Shared::into_inner(child) else {
-                continue;
-            };
-            if let Node::Inner(i) = &mut node {
-                stack.append(&mut i.children);
+        let mut arrays: Vec<Vec<Child>> = Vec::new();
+        let mut current = core::mem::take(&mut inner.children);
+        loop {
+            for child in current.drain(..) {
+                // A node freed here is dropped at the end of this
+                // statement, its children's array taken first.
+                if let Some(Node::Inner(i)) = Shared::into_inner(child.node).as_mut() {
+                    arrays.push(core::mem::take(&mut i.children));
+                }
+            }
+            match arrays.pop() {
+                Some(next) => current = next,
+                None => return,
             }
         }
     }

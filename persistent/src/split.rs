@@ -36,8 +36,8 @@
 //! wait on a stack of at most the tree's height.
 
 use crate::commit::{Op, Outcome};
-use crate::edit::{merge, pair, split_child_leaning, Lean, Tree};
-use crate::node::{Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
+use crate::edit::{merge, pair, refresh_pair, split_child_leaning, Lean, Tree};
+use crate::node::{Child, Hints, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
 use crate::shared::Shared;
 use crate::walk::scan_tree;
 use crate::{PersistentBTree, PersistentSnapshot, Version};
@@ -93,7 +93,7 @@ fn of_node(node: Shared<Node>, height: usize) -> Tree {
 fn fragment(inner: &Inner, from: usize, to: usize, height: usize) -> Tree {
     match to - from {
         0 => Tree::default(),
-        1 => of_node(inner.children[from].clone(), height - 1),
+        1 => of_node(inner.children[from].node.clone(), height - 1),
         _ => {
             let mut f = Inner::new();
             f.children.extend(inner.children[from..to].iter().cloned());
@@ -180,13 +180,13 @@ fn join_level(a: Tree, b: Tree) -> Tree {
     let rb = b.root.expect("non-empty");
     let mut top = Inner::new();
     top.keys.push(rb.first_key());
-    top.children.push(ra);
-    top.children.push(rb);
+    top.children.push(Child::new(ra));
+    top.children.push(Child::new(rb));
     top.entries = len;
     balance(&mut top, 0);
     if top.children.len() == 1 {
         Tree {
-            root: top.children.pop(),
+            root: top.children.pop().map(|c| c.node),
             height,
             len,
         }
@@ -209,7 +209,7 @@ fn make_room_at_root(tree: &mut Tree, lean: Lean) {
     let old = tree.root.take().expect("non-empty");
     let mut top = Inner::new();
     top.entries = tree.len;
-    top.children.push(old);
+    top.children.push(Child::new(old));
     split_child_leaning(&mut top, 0, lean);
     tree.root = Some(Shared::new(Node::Inner(top)));
     tree.height += 1;
@@ -221,6 +221,9 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
     let target = b.height + 1;
     let rb = b.root.expect("non-empty");
     make_room_at_root(&mut a, Lean::Left);
+    // The hints of the node the descent is in, in its parent (none for
+    // the root), refreshed once the descent is done with the node.
+    let mut hints: Option<&mut Hints> = None;
     let mut node = Shared::make_mut(a.root.as_mut().expect("non-empty"));
     let mut height = a.height;
     loop {
@@ -231,8 +234,9 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
         let last = i.children.len() - 1;
         if height == target {
             i.keys.push(rb.first_key());
-            i.children.push(rb);
+            i.children.push(Child::new(rb));
             balance(i, last);
+            set_hints(hints, i);
             break;
         }
         let mut c = last;
@@ -240,7 +244,10 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
             split_child_leaning(i, c, Lean::Left);
             c += 1;
         }
-        node = Shared::make_mut(&mut i.children[c]);
+        set_hints(hints, i);
+        let Child { node: n, hints: h } = &mut i.children[c];
+        hints = Some(h);
+        node = Shared::make_mut(n);
         height -= 1;
     }
     a.len += b.len;
@@ -253,6 +260,7 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
     let target = a.height + 1;
     let ra = a.root.expect("non-empty");
     make_room_at_root(&mut b, Lean::Right);
+    let mut hints: Option<&mut Hints> = None;
     let mut node = Shared::make_mut(b.root.as_mut().expect("non-empty"));
     let mut height = b.height;
     loop {
@@ -263,14 +271,18 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
         if height == target {
             let sep = i.children[0].first_key().to_vec();
             i.keys.insert(0, &sep);
-            i.children.insert(0, ra);
+            i.children.insert(0, Child::new(ra));
             balance(i, 0);
+            set_hints(hints, i);
             break;
         }
         if i.children[0].is_full() {
             split_child_leaning(i, 0, Lean::Right);
         }
-        node = Shared::make_mut(&mut i.children[0]);
+        set_hints(hints, i);
+        let Child { node: n, hints: h } = &mut i.children[0];
+        hints = Some(h);
+        node = Shared::make_mut(n);
         height -= 1;
     }
     b.len += a.len;
@@ -285,7 +297,7 @@ pub(crate) fn balance(parent: &mut Inner, i: usize) {
     if !l.is_underfull() && !r.is_underfull() {
         return;
     }
-    let cap = match **l {
+    let cap = match ***l {
         Node::Leaf(_) => LEAF_CAP,
         Node::Inner(_) => INNER_CAP,
     };
@@ -329,7 +341,7 @@ fn redistribute(parent: &mut Inner, i: usize) {
                 keys.push(&sep_above);
                 keys.extend_from(&r.keys, 0, r.keys.len());
                 r.keys = keys;
-                let moved: SmallVec<[Shared<Node>; 8]> = l.children.drain(want..).collect();
+                let moved: SmallVec<[Child; 8]> = l.children.drain(want..).collect();
                 r.children.splice(0..0, moved);
                 up
             } else {
@@ -350,7 +362,17 @@ fn redistribute(parent: &mut Inner, i: usize) {
         }
         _ => unreachable!("siblings are at the same level"),
     };
+    refresh_pair(parent, i);
     parent.keys.replace(i, &new_sep);
+}
+
+/// Sets the hints a descent holds (if any: the root has none) to those
+/// of the inner node it is done with.
+#[inline]
+fn set_hints(hints: Option<&mut Hints>, node: &Inner) {
+    if let Some(h) = hints {
+        *h = node.hints();
+    }
 }
 
 /// Appends every entry of `other` to `tree`, the values of `other`

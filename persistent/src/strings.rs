@@ -98,9 +98,6 @@ pub(crate) struct Strings<const N: usize, const S: usize> {
     buf: Vec<u8>,
 }
 
-/// Most bytes of a buffer that [`Strings::prefetch`] asks for.
-const PREFETCH_BYTES: usize = 1024;
-
 /// Buffer capacities are multiples of this: a writer frees the buffers
 /// of the version it replaced and allocates its copies of the same
 /// nodes, and with a few size classes instead of one per byte count the
@@ -153,19 +150,17 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         }
     }
 
-    /// Asks for every cache line of the buffer at once (up to
-    /// [`PREFETCH_BYTES`]), so that a search's loads of heads, then of
-    /// ends, then of key and value bytes, which depend on one another,
-    /// find their lines on the way instead of waiting for each in turn.
+    /// The buffer's address and length (for prefetch hints).
     #[inline]
-    pub(crate) fn prefetch(&self) {
-        let start = self.buf.as_ptr() as usize;
-        let end = start + self.buf.len().min(PREFETCH_BYTES);
-        let mut line = start & !63;
-        while line < end {
-            ordex_core::sync::prefetch(line as *const u8);
-            line += 64;
-        }
+    pub(crate) fn buffer(&self) -> (usize, usize) {
+        (self.buf.as_ptr() as usize, self.buf.len())
+    }
+
+    /// The bytes of the heads, at the start of the buffer (what a search
+    /// reads first, and often all it reads).
+    #[inline]
+    pub(crate) fn heads_bytes(&self) -> usize {
+        self.ends_start()
     }
 
     /// How many keys.

@@ -45,14 +45,21 @@ pub(crate) fn descend<'a>(
     key: &[u8],
     path: &mut Path,
 ) -> &'a Shared<Node> {
+    // Each step asks for the child's allocation and buffers at once (see
+    // `node::Child`), the root's from the root.
+    if let Node::Inner(i) = &**root {
+        i.prefetch();
+    }
     let mut node = root;
     for level in 0..height {
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
         };
-        let c = i.child_index_to_read(key);
+        let c = i.child_index(key);
         path.at[level] = c as u16;
-        node = &i.children[c];
+        let child = &i.children[c];
+        child.prefetch();
+        node = &child.node;
     }
     let l = leaf_of(node);
     path.at[height] = match l.search(key) {
