@@ -12,9 +12,13 @@
 //! 3. The leader applies the batch in queue order (each write gets the
 //!    next seqno; a remove that finds nothing, a transaction that
 //!    conflicts, a cut that moves nothing and an append of nothing get
-//!    none), publishes the new version once, then stores
-//!    each request's outcome and marks it `DONE` (release): no caller
-//!    returns before its write is visible.
+//!    none). Before it publishes, it takes the requests that queued while
+//!    it applied and applies them too, up to [`EXTEND_ROUNDS`] times (and
+//!    no `append`, which must join index families before the batch
+//!    starts): writers that keep arriving share one publication instead
+//!    of each waiting for the one before. It publishes the new version
+//!    once, then stores each request's outcome and marks it `DONE`
+//!    (release): no caller returns before its write is visible.
 //! 4. Leaving, the leader locks the queue: if requests are waiting, it
 //!    marks the oldest `LEAD` and the leadership passes to that thread
 //!    (which drains the queue, its own request included); otherwise it
@@ -34,7 +38,15 @@ use crate::{lock, PersistentBTree, Version};
 use ordex_core::sync::{Arc, AtomicU8, Ordering};
 use ordex_core::Seqno;
 use smallvec::SmallVec;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
+
+/// How many times a leader takes the requests that queued while it
+/// applied its batch, before it publishes.
+const EXTEND_ROUNDS: usize = 3;
+
+/// A leader takes no more requests once its batch holds this many writes.
+const EXTEND_UP_TO: usize = 256;
 
 /// A transaction's buffered writes: `None` removes the key.
 pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -210,6 +222,7 @@ impl PersistentBTree {
         if !q.busy {
             q.busy = true;
             let pending = core::mem::take(&mut q.pending);
+            self.queued.store(false, Ordering::Relaxed);
             drop(q);
             let op = match &write {
                 Submit::Borrowed(op) => *op,
@@ -226,13 +239,18 @@ impl PersistentBTree {
             outcome: ordex_core::sync::Mutex::new(None),
         });
         q.pending.push(request.clone());
+        self.queued.store(true, Ordering::Relaxed);
         drop(q);
         let mut round = 0;
         loop {
             match request.state.load(Ordering::Acquire) {
                 DONE => break,
                 LEAD => {
-                    let pending = core::mem::take(&mut lock(&self.queue).pending);
+                    let pending = {
+                        let mut q = lock(&self.queue);
+                        self.queued.store(false, Ordering::Relaxed);
+                        core::mem::take(&mut q.pending)
+                    };
                     debug_assert!(pending.iter().any(|r| Arc::ptr_eq(r, &request)));
                     self.lead(None, pending);
                     debug_assert_eq!(request.state.load(Ordering::Relaxed), DONE);
@@ -254,17 +272,21 @@ impl PersistentBTree {
     /// completes the requests, and hands the leadership on. Returns the
     /// outcome of `own`.
     fn lead(&self, own: Option<Op<'_>>, pending: Vec<Arc<Request>>) -> Option<Outcome> {
+        // The requests of each round: the batch's ops borrow from the
+        // rounds taken so far while a later round is added.
+        let rounds: [OnceCell<Vec<Arc<Request>>>; EXTEND_ROUNDS + 1] = Default::default();
+        let _ = rounds[0].set(pending);
         let mut handoff = Handoff {
             index: self,
-            pending: &pending,
+            rounds: &rounds,
             completed: false,
         };
         let mut writer = lock(&self.writer);
         // On the stack for the common small batches: a lone writer's
         // write allocates only the nodes it copies and the new version.
-        let ops: SmallVec<[Op<'_>; 4]> = own
+        let mut ops: SmallVec<[Op<'_>; 4]> = own
             .into_iter()
-            .chain(pending.iter().map(|r| r.op.as_op()))
+            .chain(requests(&rounds[0]).iter().map(|r| r.op.as_op()))
             .collect();
         for op in &ops {
             if let Op::Append(other) = op {
@@ -289,7 +311,22 @@ impl PersistentBTree {
         let mut outcomes: SmallVec<[Outcome; 4]> = SmallVec::with_capacity(ops.len());
         // The seqno each write took (none: it wrote nothing).
         let mut took: SmallVec<[Option<Seqno>; 4]> = SmallVec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
+        let mut round = 0;
+        let mut i = 0;
+        loop {
+            if i == ops.len() {
+                round += 1;
+                if round > EXTEND_ROUNDS || ops.len() >= EXTEND_UP_TO {
+                    break;
+                }
+                let more = self.take_more();
+                if more.is_empty() {
+                    break;
+                }
+                let _ = rounds[round].set(more);
+                ops.extend(requests(&rounds[round]).iter().map(|r| r.op.as_op()));
+            }
+            let op = &ops[i];
             let before = seqno;
             let outcome = match *op {
                 Op::Insert(k, v) => {
@@ -351,6 +388,7 @@ impl PersistentBTree {
             };
             outcomes.push(outcome);
             took.push((seqno != before).then_some(seqno));
+            i += 1;
         }
         if seqno != base {
             let version = Arc::new(Version::new(tree, seqno, self.family.clone()));
@@ -363,7 +401,7 @@ impl PersistentBTree {
         drop(writer);
         let mut outcomes = outcomes.into_iter();
         let own_outcome = own.map(|_| outcomes.next().expect("an outcome per write"));
-        for (request, outcome) in pending.iter().zip(outcomes) {
+        for (request, outcome) in rounds.iter().flat_map(requests).zip(outcomes) {
             *lock(&request.outcome) = Some(outcome);
         }
         handoff.completed = true;
@@ -379,14 +417,19 @@ impl PersistentBTree {
 /// Nothing of a lost batch was published.
 struct Handoff<'a> {
     index: &'a PersistentBTree,
-    pending: &'a [Arc<Request>],
+    rounds: &'a [OnceCell<Vec<Arc<Request>>>],
     completed: bool,
+}
+
+/// The requests of a round (none if it was not taken).
+fn requests(round: &OnceCell<Vec<Arc<Request>>>) -> &[Arc<Request>] {
+    round.get().map_or(&[], |r| r.as_slice())
 }
 
 impl Drop for Handoff<'_> {
     fn drop(&mut self) {
         debug_assert!(self.completed || std::thread::panicking());
-        for request in self.pending {
+        for request in self.rounds.iter().flat_map(requests) {
             request.state.store(DONE, Ordering::Release);
         }
         let mut q = lock(&self.index.queue);
@@ -398,6 +441,27 @@ impl Drop for Handoff<'_> {
 }
 
 impl PersistentBTree {
+    /// The requests queued since the leader took the queue, up to the
+    /// first `append` (which must join index families before a batch
+    /// starts, so it waits for the next leader).
+    fn take_more(&self) -> Vec<Arc<Request>> {
+        if !self.queued.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let mut q = lock(&self.queue);
+        let end = q
+            .pending
+            .iter()
+            .position(|r| matches!(r.op.as_op(), Op::Append(_)))
+            .unwrap_or(q.pending.len());
+        if end == q.pending.len() {
+            self.queued.store(false, Ordering::Relaxed);
+            core::mem::take(&mut q.pending)
+        } else {
+            q.pending.drain(..end).collect()
+        }
+    }
+
     /// Whether the transaction read at `base` writing `writes` conflicts
     /// with a write committed after `base`: one logged since, or one
     /// applied earlier in this batch.
@@ -461,30 +525,69 @@ mod tests {
     use super::*;
     use ordex_core::OrderedIndex;
 
-    /// Writes that arrive while a leader is busy are applied by the next
-    /// leader as one batch, each with its own seqno, in queue order.
+    /// Waits until the queue of `index` is as `ready` says.
+    fn wait_for(index: &PersistentBTree, ready: &dyn Fn(&Queue) -> bool) {
+        while !ready(&lock(&index.queue)) {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Writes that queue while a leader applies its batch join that
+    /// batch: one publication, each write with its own seqno, in queue
+    /// order.
     #[test]
-    fn writes_queued_behind_a_leader_are_applied_as_one_batch() {
+    fn writes_queued_behind_a_leader_join_its_batch() {
         let index = PersistentBTree::new();
         let stall = lock(&index.writer);
-        let wait_for = |ready: &dyn Fn(&Queue) -> bool| {
-            while !ready(&lock(&index.queue)) {
-                std::thread::yield_now();
-            }
-        };
         let (a, b, c) = std::thread::scope(|s| {
             let a = s.spawn(|| index.insert(b"a", b"1").unwrap());
-            wait_for(&|q| q.busy);
+            wait_for(&index, &|q| q.busy);
             let b = s.spawn(|| index.insert(b"b", b"2").unwrap());
-            wait_for(&|q| q.pending.len() == 1);
+            wait_for(&index, &|q| q.pending.len() == 1);
             let c = s.spawn(|| index.insert(b"c", b"3").unwrap());
-            wait_for(&|q| q.pending.len() == 2);
+            wait_for(&index, &|q| q.pending.len() == 2);
             drop(stall);
             (a.join().unwrap(), b.join().unwrap(), c.join().unwrap())
         });
         assert_eq!((a, b, c), (1, 2, 3));
         let stats = index.stats();
-        assert_eq!((stats.batches, stats.seqno, stats.len), (2, 3, 3));
+        assert_eq!((stats.batches, stats.seqno, stats.len), (1, 3, 3));
+        assert!(!lock(&index.queue).busy, "the last leader left");
+    }
+
+    /// An `append` in the queue is not taken into a running batch (its
+    /// families must be joined before a batch starts): the batch stops
+    /// before it, and the next leader applies it and what queued behind
+    /// it, as one batch.
+    #[test]
+    fn an_append_waits_for_the_next_leader_with_what_queued_behind_it() {
+        let index = PersistentBTree::new();
+        let other = PersistentBTree::new();
+        other.insert(b"x", b"9").unwrap();
+        let snapshot = other.snapshot_owned();
+        let stall = lock(&index.writer);
+        let (a, b, c, d) = std::thread::scope(|s| {
+            let a = s.spawn(|| index.insert(b"a", b"1").unwrap());
+            wait_for(&index, &|q| q.busy);
+            let b = s.spawn(|| index.insert(b"b", b"2").unwrap());
+            wait_for(&index, &|q| q.pending.len() == 1);
+            let c = s.spawn(|| index.append(&snapshot).unwrap());
+            wait_for(&index, &|q| q.pending.len() == 2);
+            let d = s.spawn(|| index.insert(b"d", b"4").unwrap());
+            wait_for(&index, &|q| q.pending.len() == 3);
+            drop(stall);
+            let joined = (a.join(), b.join(), c.join(), d.join());
+            (
+                joined.0.unwrap(),
+                joined.1.unwrap(),
+                joined.2.unwrap(),
+                joined.3.unwrap(),
+            )
+        });
+        assert_eq!((a, b, c, d), (1, 2, 3, 4));
+        let stats = index.stats();
+        assert_eq!((stats.batches, stats.seqno, stats.len), (2, 4, 4));
+        assert_eq!(index.get_copied(b"x").as_deref(), Some(&b"9"[..]));
         assert!(!lock(&index.queue).busy, "the last leader left");
     }
 }

@@ -243,6 +243,12 @@ pub struct PersistentBTree {
     pub(crate) family: std::sync::Arc<Family>,
     pub(crate) published: Published,
     pub(crate) queue: Mutex<Queue>,
+    /// Whether a write may have queued since a leader last took the
+    /// queue: read without the queue's lock, so that a lone writer's
+    /// leader does not take the lock to find the queue empty. Set and
+    /// cleared under the lock; a stale value only makes a leader skip
+    /// the queue (what queued is then handed the lead) or look in vain.
+    pub(crate) queued: ordex_core::sync::AtomicBool,
     pub(crate) writer: Mutex<WriterState>,
     pub(crate) registry: Mutex<Registry>,
     pub(crate) config: Config,
@@ -319,6 +325,7 @@ impl PersistentBTree {
             family: version.family.clone(),
             published: Published::new(Arc::new(version)),
             queue: Mutex::new(Queue::default()),
+            queued: ordex_core::sync::AtomicBool::new(false),
             writer: Mutex::new(WriterState::default()),
             registry: Mutex::new(Registry::default()),
             config,
