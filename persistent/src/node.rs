@@ -109,30 +109,29 @@ const _: () = {
 const LINE: usize = 64;
 /// Most bytes of a child's buffer that its parent's hint asks for.
 const HINT_BYTES: usize = 1024;
-/// The bits of a hint that hold an address; the top byte holds a line
-/// count.
-const HINT_ADDR: usize = (1 << 56) - 1;
+/// Where a hint's line count starts; the bits below hold the address.
+const HINT_LINES_AT: u32 = 56;
 
 /// A prefetch hint: where a buffer was, and how many of its cache lines
-/// (up to [`HINT_BYTES`]) a reader should ask for. A hint is never
-/// dereferenced, only prefetched (which never faults and has no effect a
-/// program can observe), so a stale one costs time, never correctness.
+/// (up to [`HINT_BYTES`]) a reader should ask for, in one `u64` (the top
+/// byte counts the lines). A hint is never dereferenced, only prefetched
+/// (which never faults and has no effect a program can observe), so a
+/// stale one costs time, never correctness.
 #[inline]
-fn hint_of(addr: usize, bytes: usize) -> usize {
+fn hint_of(addr: usize, bytes: usize) -> u64 {
     let bytes = bytes.min(HINT_BYTES);
     if bytes == 0 {
         return 0;
     }
-    let first = addr / LINE;
-    let lines = (addr + bytes - 1) / LINE - first + 1;
-    (addr & HINT_ADDR) | (lines << 56)
+    let lines = (addr + bytes - 1) / LINE - addr / LINE + 1;
+    (addr as u64 & ((1 << HINT_LINES_AT) - 1)) | ((lines as u64) << HINT_LINES_AT)
 }
 
 /// Asks for the lines a hint names.
 #[inline(always)]
-fn prefetch_hint(h: usize) {
-    let lines = h >> 56;
-    let base = (h & HINT_ADDR) & !(LINE - 1);
+fn prefetch_hint(h: u64) {
+    let lines = (h >> HINT_LINES_AT) as usize;
+    let base = (h & ((1 << HINT_LINES_AT) - 1)) as usize & !(LINE - 1);
     for l in 0..lines {
         ordex_core::sync::prefetch(core::ptr::without_provenance::<u8>(base + l * LINE));
     }
@@ -158,7 +157,7 @@ pub(crate) struct Child {
 }
 
 /// A child's prefetch hints (see [`Child`]).
-pub(crate) type Hints = [usize; 2];
+pub(crate) type Hints = [u64; 2];
 
 impl Child {
     /// A child with hints for `node`'s buffers as they are.
