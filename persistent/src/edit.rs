@@ -21,7 +21,7 @@
 //! once its leaf says the key is new. Splits, borrows and merges move the
 //! counts of the children they move.
 
-use crate::node::{Child, Hints, Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::node::{set_hints, Child, Hints, Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use crate::shared::Shared;
 use smallvec::SmallVec;
 
@@ -121,12 +121,12 @@ impl Tree {
                     Node::Leaf(l) => match l.search(key) {
                         Ok(at) => {
                             l.set_value(at, value);
-                            set_hints(hints, l);
+                            set_hints(hints, l.hints());
                             return false;
                         }
                         Err(at) if l.len() < LEAF_CAP => {
                             l.insert(at, key, value);
-                            set_hints(hints, l);
+                            set_hints(hints, l.hints());
                             for n in counts {
                                 *n += 1;
                             }
@@ -164,9 +164,7 @@ impl Tree {
                         }
                     }
                     // Done with this node: its buffers are final.
-                    if let Some(h) = hints {
-                        *h = i.hints();
-                    }
+                    set_hints(hints, i.hints());
                     let Child { node: n, hints: h } = &mut i.children[c];
                     hints = Some(h);
                     node = Shared::make_mut(n);
@@ -176,7 +174,7 @@ impl Tree {
                     if let Err(at) = l.search(key) {
                         l.insert(at, key, value);
                     }
-                    set_hints(hints, l);
+                    set_hints(hints, l.hints());
                     self.len += 1;
                     return true;
                 }
@@ -202,9 +200,7 @@ impl Tree {
                         c = fix_child(i, c);
                     }
                     // Done with this node: its buffers are final.
-                    if let Some(h) = hints {
-                        *h = i.hints();
-                    }
+                    set_hints(hints, i.hints());
                     let Child { node: n, hints: h } = &mut i.children[c];
                     hints = Some(h);
                     node = Shared::make_mut(n);
@@ -213,7 +209,7 @@ impl Tree {
                     if let Ok(at) = l.search(key) {
                         l.remove(at);
                     }
-                    set_hints(hints, l);
+                    set_hints(hints, l.hints());
                     break;
                 }
             }
@@ -346,15 +342,6 @@ pub(crate) fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
 pub(crate) fn refresh_pair(parent: &mut Inner, left: usize) {
     parent.children[left].refresh();
     parent.children[left + 1].refresh();
-}
-
-/// Sets the hints a descent holds (if any: the root has none) to those
-/// of the leaf it wrote.
-#[inline]
-fn set_hints(hints: Option<&mut Hints>, leaf: &Leaf) {
-    if let Some(h) = hints {
-        *h = Node::leaf_hints(leaf);
-    }
 }
 
 fn take_from_left(parent: &mut Inner, c: usize) {

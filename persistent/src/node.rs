@@ -184,6 +184,15 @@ impl Child {
     }
 }
 
+/// Sets the hints a descent holds for the node it is in (none: the node
+/// is a root) to `hints`, once the descent is done changing the node.
+#[inline]
+pub(crate) fn set_hints(slot: Option<&mut Hints>, hints: Hints) {
+    if let Some(h) = slot {
+        *h = hints;
+    }
+}
+
 impl From<Shared<Node>> for Child {
     #[inline]
     fn from(node: Shared<Node>) -> Child {
@@ -317,7 +326,7 @@ impl Leaf {
     /// ends of the entry it found, then its key and value bytes, each
     /// load waiting for the one before when they are not on their way.
     #[inline]
-    fn hints(&self) -> Hints {
+    pub(crate) fn hints(&self) -> Hints {
         let (addr, bytes) = self.kv.buffer();
         [hint_of(addr, bytes), 0]
     }
@@ -495,12 +504,6 @@ impl Inner {
 }
 
 impl Node {
-    /// Hints for a leaf's buffer as it is now (see [`Child`]).
-    #[inline]
-    pub(crate) fn leaf_hints(leaf: &Leaf) -> Hints {
-        leaf.hints()
-    }
-
     /// Hints for the node's buffers as they are now (see [`Child`]).
     #[inline]
     pub(crate) fn hints(&self) -> Hints {

@@ -37,7 +37,7 @@
 
 use crate::commit::{Op, Outcome};
 use crate::edit::{merge, pair, refresh_pair, split_child_leaning, Lean, Tree};
-use crate::node::{Child, Hints, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
+use crate::node::{set_hints, Child, Hints, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
 use crate::shared::Shared;
 use crate::walk::scan_tree;
 use crate::{PersistentBTree, PersistentSnapshot, Version};
@@ -236,7 +236,7 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
             i.keys.push(rb.first_key());
             i.children.push(Child::new(rb));
             balance(i, last);
-            set_hints(hints, i);
+            set_hints(hints, i.hints());
             break;
         }
         let mut c = last;
@@ -244,7 +244,7 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
             split_child_leaning(i, c, Lean::Left);
             c += 1;
         }
-        set_hints(hints, i);
+        set_hints(hints, i.hints());
         let Child { node: n, hints: h } = &mut i.children[c];
         hints = Some(h);
         node = Shared::make_mut(n);
@@ -273,13 +273,13 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
             i.keys.insert(0, &sep);
             i.children.insert(0, Child::new(ra));
             balance(i, 0);
-            set_hints(hints, i);
+            set_hints(hints, i.hints());
             break;
         }
         if i.children[0].is_full() {
             split_child_leaning(i, 0, Lean::Right);
         }
-        set_hints(hints, i);
+        set_hints(hints, i.hints());
         let Child { node: n, hints: h } = &mut i.children[0];
         hints = Some(h);
         node = Shared::make_mut(n);
@@ -364,15 +364,6 @@ fn redistribute(parent: &mut Inner, i: usize) {
     };
     refresh_pair(parent, i);
     parent.keys.replace(i, &new_sep);
-}
-
-/// Sets the hints a descent holds (if any: the root has none) to those
-/// of the inner node it is done with.
-#[inline]
-fn set_hints(hints: Option<&mut Hints>, node: &Inner) {
-    if let Some(h) = hints {
-        *h = node.hints();
-    }
 }
 
 /// Appends every entry of `other` to `tree`, the values of `other`
