@@ -268,9 +268,10 @@ impl PersistentBTree {
         }
     }
 
-    /// Applies `own` (if any) then `pending` as one batch, publishes it,
-    /// completes the requests, and hands the leadership on. Returns the
-    /// outcome of `own`.
+    /// Applies `own` (if any), then `pending`, then what queues while it
+    /// applies them (step 3 of the [module docs](self)) as one batch,
+    /// publishes it, completes the requests, and hands the leadership
+    /// on. Returns the outcome of `own`.
     fn lead(&self, own: Option<Op<'_>>, pending: Vec<Arc<Request>>) -> Option<Outcome> {
         // The requests of each round: the batch's ops borrow from the
         // rounds taken so far while a later round is added.

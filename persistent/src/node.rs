@@ -16,7 +16,7 @@
 //!   its path, without counting the entries;
 //! - every leaf is at the same depth; a version records its height (0:
 //!   the root is a leaf);
-//! - an inner node's children are [`Child`]ren: the node and prefetch
+//! - an inner node's children are `Child`ren: the node and prefetch
 //!   hints for its buffers, which every write keeps current (the
 //!   structure check verifies it), so that a reader asks for a level's
 //!   node and buffers at once.
