@@ -193,13 +193,6 @@ pub(crate) fn set_hints(slot: Option<&mut Hints>, hints: Hints) {
     }
 }
 
-impl From<Shared<Node>> for Child {
-    #[inline]
-    fn from(node: Shared<Node>) -> Child {
-        Child::new(node)
-    }
-}
-
 impl core::ops::Deref for Child {
     type Target = Shared<Node>;
 
