@@ -44,10 +44,11 @@
 //! values.
 //!
 //! Invariant (what makes the accessors safe): a [`NodeRef`] is only ever
-//! made by [`Arena::alloc`], which fully initialises the node, or loaded
-//! from a link, whose stores are `Release` and loads `Acquire`, so every
-//! thread holding a `NodeRef` sees the node's initialisation. After
-//! publication only the links change, and only through atomics; key,
+//! made by [`Arena::alloc`], which fully initialises the node, loaded
+//! from a link, whose stores are `Release` and loads `Acquire`, or read
+//! back from a writer lane after the seqno it shows was loaded with
+//! `Acquire` ([`NodeRef::published`]), so every thread holding a `NodeRef`
+//! sees the node's initialisation. After publication only the links change, and only through atomics; key,
 //! value, meta and height are immutable. Chunks are never moved or freed
 //! while the arena lives.
 
@@ -82,6 +83,28 @@ impl AtomicNodeRef {
     #[inline]
     pub(crate) fn store(&self, n: NodeRef, order: std::sync::atomic::Ordering) {
         self.0.store(n.0, order);
+    }
+}
+
+impl NodeRef {
+    /// The offset, for a writer lane to publish (see `lane.rs`).
+    #[inline]
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// A reference read back from a writer lane.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from [`raw`](Self::raw) of a node whose
+    /// initialisation (and seqno stamp) happens before this call, and that
+    /// nobody writes any more but through its links: the module invariant,
+    /// for a reference that reached this thread through a lane rather than
+    /// a link.
+    #[inline]
+    pub(crate) unsafe fn published(raw: u32) -> NodeRef {
+        NodeRef(raw)
     }
 }
 
@@ -537,8 +560,10 @@ impl Arena {
     /// # Safety
     ///
     /// `n` must come from [`alloc`](Self::alloc) on this thread and not be
-    /// published yet (no link points to it), so no other thread can read
-    /// the meta word concurrently.
+    /// published yet (no link points to it, and no writer lane shows a
+    /// seqno for the write it belongs to: readers of a lane's nodes read
+    /// them only then), so no other thread can read the meta word
+    /// concurrently.
     #[inline]
     pub(crate) unsafe fn set_seqno(&self, n: NodeRef, seqno: u64) {
         let p = self.ptr(n.0);

@@ -13,24 +13,42 @@
 //! one it pins (so it sees exactly the writes up to it), instead of every
 //! writer waiting for all earlier seqnos to be published.
 //!
+//! A write with an automatic seqno also publishes its nodes in its lane
+//! before it takes the seqno, so that a `get_or_insert` or an exact
+//! `remove` can read what the writes below its own seqno are writing
+//! without waiting for them to link ([`Lanes::in_flight`]). A write that
+//! has not yet shown its seqno is *bumped* instead: its seqno, taken again,
+//! lands above the reader's.
+//!
 //! Any number of threads may write: if every lane is taken, a writer spins
 //! over them, then yields; a thread's lane choice is only a hint.
 
-use crate::arena::Block;
-use ordex_core::sync::{spin_hint, thread, AtomicI64, AtomicU64, Ordering};
+use crate::arena::{Block, NodeRef};
+use ordex_core::sync::{fence, spin_hint, thread, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use smallvec::SmallVec;
 #[cfg(not(loom))]
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 /// Nodes at least this tall are allocated from the lane's `tall` block.
 pub(crate) const TALL_HEIGHT: usize = 5;
 
 /// State of a free lane.
 pub(crate) const FREE: u64 = 0;
-/// Claimed, seqno not yet taken (a snapshot must wait: the seqno may end
-/// up below the one it pins).
-pub(crate) const PENDING: u64 = u64::MAX;
 /// Claimed by a write that takes no auto seqno (`insert_at`, `delete_at`).
-pub(crate) const NO_SEQNO: u64 = u64::MAX - 1;
+/// Above every seqno (those stop at 2^56 − 1).
+pub(crate) const NO_SEQNO: u64 = 1 << 62;
+/// Claimed, seqno not yet shown (a snapshot must wait: the seqno may end
+/// up below the one it pins). The states from `PENDING` up are all
+/// pending: the low bits count the bumps (see [`Lanes::in_flight`]).
+pub(crate) const PENDING: u64 = 3 << 62;
+
+/// Whether a lane's state is pending (claimed for an auto seqno not yet
+/// shown, bumped or not).
+#[inline]
+pub(crate) fn is_pending(state: u64) -> bool {
+    state >= PENDING
+}
 
 /// One bit of 64 standing for `key` (from its length and its first and
 /// last eight bytes: O(1) for any key). Keys with different bits differ;
@@ -50,11 +68,14 @@ pub(crate) fn key_bits(key: &[u8]) -> u64 {
 }
 
 /// One writer lane, on its own cache lines.
-#[repr(align(128))]
+/// The fields every write touches come first, within the first 128
+/// bytes (`repr(C)` keeps that order); the spilled references' segments,
+/// which only batches of more than [`INLINE`] entries touch, come last.
+#[repr(C, align(128))]
 #[derive(Debug)]
 pub(crate) struct Lane {
-    /// `FREE`, `PENDING`, `NO_SEQNO`, or the first seqno of the write in
-    /// flight.
+    /// `FREE`, `NO_SEQNO`, a pending state, or the first seqno of the
+    /// write in flight.
     pub(crate) state: AtomicU64,
     /// The lane's arena block.
     pub(crate) block: Block,
@@ -67,21 +88,27 @@ pub(crate) struct Lane {
     pub(crate) live: AtomicI64,
     /// Change of the number of tombstone versions by this lane's writes.
     pub(crate) tombstones: AtomicI64,
-    /// Versions this lane's writes shadowed (later writes of the same
-    /// (key, seqno), see `Duplicates::LaterWins`).
-    pub(crate) shadowed: AtomicU64,
     /// The highest seqno this lane's writes linked.
     pub(crate) max_seqno: AtomicU64,
     /// The [`key_bits`] of the keys of the auto-seqno write in flight,
     /// stored before it takes its seqno: a `get_or_insert` (or an exact
-    /// `remove`) waits only for lower-seqno writes that may touch its key
-    /// (see [`Lanes::wait_below_for`]).
+    /// `remove`) reads only lower-seqno writes that may touch its key (see
+    /// [`Lanes::in_flight`]).
     pub(crate) keys: AtomicU64,
     /// Key and value bytes written through this lane.
     pub(crate) key_bytes: AtomicU64,
     pub(crate) value_bytes: AtomicU64,
     /// Write attempts (including refused ones).
     pub(crate) attempts: AtomicU64,
+    /// The nodes of the auto-seqno write in flight, published before it
+    /// shows its seqno (see [`Lanes::in_flight`]): how many, and the first
+    /// ones.
+    published: Published,
+    /// Versions this lane's writes shadowed (later writes of the same
+    /// (key, seqno), see `Duplicates::LaterWins`).
+    pub(crate) shadowed: AtomicU64,
+    /// The published references past the inline ones.
+    spill: Spill,
 }
 
 impl Lane {
@@ -96,6 +123,11 @@ impl Lane {
             shadowed: AtomicU64::new(0),
             max_seqno: AtomicU64::new(0),
             keys: AtomicU64::new(0),
+            published: Published {
+                len: AtomicU32::new(0),
+                inline: std::array::from_fn(|_| AtomicU32::new(0)),
+            },
+            spill: std::array::from_fn(|_| OnceLock::new()),
             key_bytes: AtomicU64::new(0),
             value_bytes: AtomicU64::new(0),
             attempts: AtomicU64::new(0),
@@ -210,11 +242,149 @@ impl Drop for Claim<'_> {
 }
 
 impl Claim<'_> {
-    /// Records the first seqno of the write in flight (after taking it).
+    /// Takes `n` seqnos from `counter` for a write claimed `PENDING`, has
+    /// `stamp` write the first onto the write's nodes, and shows it in the
+    /// lane; returns it. If a reader bumped the lane in the meantime (it
+    /// read the lane as pending after taking a seqno of its own), the
+    /// seqnos taken are dropped (never used: a gap) and fresh ones are
+    /// taken, above that reader's.
+    ///
+    /// The failed CAS loads the bumped state with Acquire, and every bump
+    /// is a Release RMW: the fresh `fetch_add` comes after each bumping
+    /// reader's own `fetch_add`, so the seqno it hands out is above theirs.
+    /// The successful CAS (Release) publishes the stamps and the published
+    /// nodes to a reader that loads the seqno with Acquire.
     #[inline]
-    pub(crate) fn set_seqno(&self, first: u64) {
-        self.lane.state.store(first, Ordering::Release);
+    pub(crate) fn take_seqno(
+        &self,
+        counter: &AtomicU64,
+        n: u64,
+        mut stamp: impl FnMut(u64),
+    ) -> u64 {
+        let mut expected = PENDING;
+        loop {
+            let first = counter.fetch_add(n, Ordering::AcqRel) + 1;
+            stamp(first);
+            match self.lane.state.compare_exchange(
+                expected,
+                first,
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return first,
+                Err(now) => {
+                    debug_assert!(is_pending(now), "only readers bump a claimed lane");
+                    expected = now;
+                }
+            }
+        }
     }
+}
+
+/// Node references published by an auto-seqno write in flight: up to
+/// [`INLINE`] in the lane's first lines, the rest in segments of doubling
+/// size ([`Spill`]) that the lane's holders allocate once and keep for the
+/// lane's life (so a reader racing a larger batch never reads freed
+/// memory).
+#[derive(Debug)]
+struct Published {
+    /// The number of references, with [`GET_OR_INSERT`] for a
+    /// `get_or_insert`.
+    len: AtomicU32,
+    inline: [AtomicU32; INLINE],
+}
+
+/// Segments of 16, 32, 64, ... published references.
+type Spill = [OnceLock<Box<[AtomicU32]>>; SEGMENTS];
+
+/// References kept in the lane's first lines.
+const INLINE: usize = 3;
+/// Segments beyond them (room for 2^31 references in all).
+const SEGMENTS: usize = 27;
+const FIRST_SEGMENT: usize = 16;
+/// Flag of [`Published::len`]: the write is a `get_or_insert`, whose node
+/// is a put only if no live value lies below it (see `write.rs`).
+const GET_OR_INSERT: u32 = 1 << 31;
+
+/// The segment and offset of published reference `i` past the inline
+/// ones.
+#[inline]
+fn spilled(i: usize) -> (usize, usize) {
+    let j = i - INLINE;
+    let seg = (j / FIRST_SEGMENT + 1).ilog2() as usize;
+    (seg, j - FIRST_SEGMENT * ((1 << seg) - 1))
+}
+
+impl Lane {
+    /// Publishes the nodes of the write in flight (by the lane's holder,
+    /// before it takes its seqno). Release stores: a reader that loads one
+    /// of a later write's references sees, after its Acquire fence, that
+    /// the lane's state has moved on (see [`Lanes::in_flight`]).
+    #[inline]
+    pub(crate) fn publish(&self, nodes: &[NodeRef], get_or_insert: bool) {
+        let flag = if get_or_insert { GET_OR_INSERT } else { 0 };
+        if let [node] = nodes {
+            self.published.inline[0].store(node.raw(), Ordering::Release);
+            self.published.len.store(1 | flag, Ordering::Release);
+        } else {
+            self.publish_many(nodes, flag);
+        }
+    }
+
+    #[inline(never)]
+    fn publish_many(&self, nodes: &[NodeRef], flag: u32) {
+        for (i, n) in nodes.iter().enumerate() {
+            let slot = if i < INLINE {
+                &self.published.inline[i]
+            } else {
+                let (seg, off) = spilled(i);
+                &self.spill[seg].get_or_init(|| {
+                    (0..FIRST_SEGMENT << seg)
+                        .map(|_| AtomicU32::new(0))
+                        .collect()
+                })[off]
+            };
+            slot.store(n.raw(), Ordering::Release);
+        }
+        let len = u32::try_from(nodes.len()).expect("a batch of fewer than 2^31 entries");
+        self.published.len.store(len | flag, Ordering::Release);
+    }
+
+    /// Copies the published references into `out` (racy: the caller
+    /// validates against the lane's state before it uses any of them);
+    /// returns whether the write is a `get_or_insert`.
+    fn read_published(&self, out: &mut SmallVec<[u32; 8]>) -> bool {
+        let len = self.published.len.load(Ordering::Relaxed);
+        let n = (len & !GET_OR_INSERT) as usize;
+        for i in 0..n {
+            let slot = if i < INLINE {
+                Some(&self.published.inline[i])
+            } else {
+                let (seg, off) = spilled(i);
+                self.spill
+                    .get(seg)
+                    .and_then(OnceLock::get)
+                    .and_then(|s| s.get(off))
+            };
+            // A missing segment: a racing write changed the length; the
+            // validation that follows fails.
+            match slot {
+                Some(s) => out.push(s.load(Ordering::Relaxed)),
+                None => break,
+            }
+        }
+        len & GET_OR_INSERT != 0
+    }
+}
+
+/// A version of a key that a write in flight is writing (found by
+/// [`Lanes::in_flight`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InFlight {
+    pub(crate) node: NodeRef,
+    /// The write is a `get_or_insert`: its node holds the value it inserts
+    /// if its key has no live value below it, and nothing otherwise.
+    pub(crate) get_or_insert: bool,
 }
 
 impl Lanes {
@@ -291,29 +461,11 @@ impl Lanes {
     /// Waits until no lane holds a write whose seqno may be at or below
     /// `seqno`.
     pub(crate) fn wait_below(&self, seqno: u64) {
-        self.wait_below_where(seqno, |_| true);
-    }
-
-    /// As [`wait_below`](Self::wait_below), but only for writes that may
-    /// touch a key of `bits` (see [`key_bits`]): writes of other keys never
-    /// hold the caller up, however long their thread is descheduled.
-    ///
-    /// The caller took its own seqno (AcqRel) before calling: a write
-    /// whose seqno came earlier stored its bits before taking it, so they
-    /// are visible here even while its lane still reads `PENDING`; a write
-    /// whose seqno comes later does not matter, whatever bits it shows.
-    pub(crate) fn wait_below_for(&self, seqno: u64, bits: u64) {
-        self.wait_below_where(seqno, |lane| lane.keys.load(Ordering::Relaxed) & bits != 0);
-    }
-
-    /// Waits while some lane holds a write whose seqno may be at or below
-    /// `seqno` and that `matters`.
-    fn wait_below_where(&self, seqno: u64, matters: impl Fn(&Lane) -> bool) {
         for lane in self.lanes.iter() {
             let mut spins = 0u32;
             loop {
                 let s = lane.state.load(Ordering::Acquire);
-                if s == FREE || (s != PENDING && s > seqno) || !matters(lane) {
+                if s == FREE || (!is_pending(s) && s > seqno) {
                     break;
                 }
                 spins += 1;
@@ -322,6 +474,86 @@ impl Lanes {
                 } else {
                     thread::yield_now();
                 }
+            }
+        }
+    }
+
+    /// Calls `found` with every node of `key` that a write in flight with
+    /// a seqno below `seqno` is writing, without waiting for any write.
+    /// The caller took `seqno` (AcqRel) before calling; `bits` are
+    /// [`key_bits`]`(key)`, and `key_of` reads a node's key.
+    ///
+    /// A lane is looked at only if the mask of keys its write stored
+    /// before taking its seqno has `key`'s bit (a write whose seqno came
+    /// earlier than the caller's stored its mask before, so it is visible
+    /// here). Then, by its state:
+    /// - a seqno below `seqno`: the write's published nodes are read like
+    ///   a seqlock (Acquire load of the state, the references, an Acquire
+    ///   fence, the state again); if the state moved on, the write has
+    ///   linked (a lane is freed only after its write linked) and the
+    ///   caller's search of the list, which comes after, finds it there.
+    /// - pending: *bumped* (a Release CAS to the next pending state), so
+    ///   the write's CAS that would show its seqno fails and it takes a
+    ///   fresh seqno, above `seqno` (see [`Claim::take_seqno`]): that
+    ///   write is newer than the caller's and does not matter to it.
+    /// - free, a seqno at or above `seqno`, or a write without an auto
+    ///   seqno: nothing to read.
+    pub(crate) fn in_flight<'k>(
+        &self,
+        seqno: u64,
+        key: &[u8],
+        bits: u64,
+        key_of: impl Fn(NodeRef) -> &'k [u8],
+        mut found: impl FnMut(InFlight),
+    ) {
+        let mut refs: SmallVec<[u32; 8]> = SmallVec::new();
+        for lane in self.lanes.iter() {
+            loop {
+                let state = lane.state.load(Ordering::Acquire);
+                if state == FREE || state == NO_SEQNO || (!is_pending(state) && state >= seqno) {
+                    break;
+                }
+                if lane.keys.load(Ordering::Relaxed) & bits == 0 {
+                    break;
+                }
+                if is_pending(state) {
+                    if lane
+                        .state
+                        .compare_exchange(
+                            state,
+                            PENDING | (state.wrapping_add(1) & !PENDING),
+                            Ordering::Release,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                refs.clear();
+                let get_or_insert = lane.read_published(&mut refs);
+                fence(Ordering::Acquire);
+                if lane.state.load(Ordering::Relaxed) != state {
+                    continue;
+                }
+                for &raw in &refs {
+                    // SAFETY: the lane still showed `state` after the
+                    // fence, so every reference read was published by the
+                    // write showing it, before the Release CAS that showed
+                    // its seqno, which this thread's Acquire load of
+                    // `state` read from: the node's initialisation and
+                    // seqno stamp happen before this point, and nothing
+                    // changes them any more.
+                    let node = unsafe { NodeRef::published(raw) };
+                    if key_of(node) == key {
+                        found(InFlight {
+                            node,
+                            get_or_insert,
+                        });
+                    }
+                }
+                break;
             }
         }
     }

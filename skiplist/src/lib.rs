@@ -97,14 +97,16 @@
 //! writers in flight than lanes, a writer waits for a lane to come free).
 //! Snapshots and [`freeze`](SkipList::freeze) wait for the writes in
 //! flight that they must include or exclude; plain reads never wait.
-//! Writers do not wait for one another, with two exceptions: a write
-//! waits for a free lane when more writes are in flight than there are
-//! lanes, and [`get_or_insert`](SkipList::get_or_insert) and `remove`
-//! (whose answers must be exact) wait for a write of the same key with a
-//! lower seqno that is still linking (each write publishes a 64-bit mask
-//! of its keys' bits; a key of another write with the same bit is waited
-//! for too). A writer descheduled in the middle of a write holds up no
-//! write of another key.
+//! Writers do not wait for one another, except for a free lane when more
+//! writes are in flight than there are lanes. A write publishes its nodes
+//! in its lane before it takes its seqno, so
+//! [`get_or_insert`](SkipList::get_or_insert) and `remove`, whose answers
+//! must be exact, read the writes of their key with a lower seqno that
+//! are still linking instead of waiting for them (a `get_or_insert` that
+//! answers with such a write's value links a copy of it first), and a
+//! write that has not shown its seqno yet is made to take one above
+//! theirs. A writer descheduled in the middle of a write holds up no
+//! other write.
 //!
 //! # Limits
 //!
@@ -805,60 +807,183 @@ const _: () = assert!(MAX_HEIGHT <= 32);
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use crate::write::Stall;
+
+    /// A hook and the point of a write where it runs.
+    type Hook = (Stall, Box<dyn FnOnce()>);
+
     thread_local! {
-        /// Run by this thread's next auto-seqno write once it holds its
-        /// seqno, before it links: a writer descheduled mid-write.
-        pub(crate) static STALL: std::cell::Cell<Option<Box<dyn FnOnce()>>> =
+        /// Run by this thread's next auto-seqno write when it reaches the
+        /// point named: a writer descheduled mid-write.
+        pub(crate) static STALL: std::cell::Cell<Option<Hook>> =
             const { std::cell::Cell::new(None) };
     }
 
-    /// A writer stalled between taking its seqno and linking holds up no
-    /// `get_or_insert` or `remove` of another key (only of its own): each
-    /// finishes while it is stalled. (Before, both waited for every lower
-    /// seqno: this test then never finished its first step.)
-    #[test]
-    fn a_stalled_writer_holds_up_no_write_of_another_key() {
+    /// Runs `write` on a thread that stalls at `at`, and `meanwhile` on
+    /// another while it stays stalled; then lets it go on. Progress, not
+    /// speed: if `meanwhile` waited for the stalled write, it would never
+    /// finish, and the test fails after a minute instead of hanging.
+    fn while_stalled<W: Send, M: Send>(
+        at: Stall,
+        write: impl FnOnce() -> W + Send,
+        meanwhile: impl FnOnce() -> M + Send,
+    ) -> (W, M) {
         use std::sync::mpsc;
         use std::time::Duration;
-        let table = SkipList::new();
-        table.insert(b"there", b"1").unwrap();
         let (stalled_tx, stalled_rx) = mpsc::channel();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel();
-        assert_ne!(
-            crate::lane::key_bits(b"stalled"),
-            crate::lane::key_bits(b"other")
-        );
-        assert_ne!(
-            crate::lane::key_bits(b"stalled"),
-            crate::lane::key_bits(b"there")
-        );
         std::thread::scope(|s| {
-            s.spawn(|| {
-                STALL.set(Some(Box::new(move || {
-                    stalled_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                })));
-                table.insert(b"stalled", b"s").unwrap();
+            let writer = s.spawn(move || {
+                STALL.set(Some((
+                    at,
+                    Box::new(move || {
+                        stalled_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                    }),
+                )));
+                write()
             });
             stalled_rx.recv().unwrap();
-            s.spawn(|| {
-                let got = table.get_or_insert(b"other", b"o").unwrap();
-                let removed = table.remove(b"there").unwrap();
-                done_tx.send((got, removed)).unwrap();
-            });
-            // Progress, not speed: without it the writes never finish
-            // while the writer stays stalled.
+            s.spawn(move || done_tx.send(meanwhile()).unwrap());
             let outcome = done_rx.recv_timeout(Duration::from_secs(60));
             release_tx.send(()).unwrap();
-            let (got, removed) = outcome.expect("get_or_insert and remove finished");
-            assert!(matches!(got, GetOrInsert::Inserted(_)));
-            assert!(removed);
-        });
+            let m = outcome.expect("finished while the writer was stalled");
+            (writer.join().unwrap(), m)
+        })
+    }
+
+    /// A writer stalled between taking its seqno and linking holds up no
+    /// `get_or_insert` or `remove` of another key: each finishes while it
+    /// is stalled. (Before, both waited for every lower seqno: this test
+    /// then never finished its first step.)
+    #[test]
+    fn a_stalled_writer_holds_up_no_write_of_another_key() {
+        let table = SkipList::new();
+        table.insert(b"there", b"1").unwrap();
+        let (_, (got, removed)) = while_stalled(
+            Stall::Shown,
+            || table.insert(b"stalled", b"s").unwrap(),
+            || {
+                let got = table.get_or_insert(b"other", b"o").unwrap();
+                (got, table.remove(b"there").unwrap())
+            },
+        );
+        assert!(matches!(got, GetOrInsert::Inserted(_)));
+        assert!(removed);
         assert_eq!(table.get_live(b"stalled"), Some(&b"s"[..]));
         assert_eq!(table.get_live(b"other"), Some(&b"o"[..]));
         assert_eq!(table.get_live(b"there"), None);
     }
+
+    /// Nor of its own key: a `get_or_insert` below which a put of its key
+    /// is still linking answers with that value and makes it visible at
+    /// once (a copy at the write's seqno; the write then links nothing),
+    /// and a `remove` after it removes it. (Before, both waited for the
+    /// stalled write: mutation-checked by making `help` do nothing, which
+    /// fails the read right after `get_or_insert`.)
+    #[test]
+    fn a_stalled_put_of_the_same_key_holds_up_neither_get_or_insert_nor_remove() {
+        let table = SkipList::new();
+        let (seqno, (got, seen, removed, after)) = while_stalled(
+            Stall::Shown,
+            || table.insert(b"k", b"stalled").unwrap(),
+            || {
+                let got = table.get_or_insert(b"k", b"mine").unwrap();
+                let seen = table.get_copied(b"k");
+                let removed = table.remove(b"k").unwrap();
+                (got, seen, removed, table.get_copied(b"k"))
+            },
+        );
+        assert_eq!(got, GetOrInsert::Present(b"stalled"));
+        assert_eq!(seen.as_deref(), Some(&b"stalled"[..]));
+        assert!(removed);
+        assert_eq!(after, None);
+        assert_eq!(table.get_at(b"k", seqno), Some(Some(&b"stalled"[..])));
+        assert_eq!(table.get_live(b"k"), None);
+        assert_eq!((table.version_count(), table.len()), (2, 0));
+    }
+
+    /// A write stalled after taking its seqno, before showing it, is
+    /// bumped: it takes a fresh seqno above the `get_or_insert`'s, which
+    /// inserts without waiting; the stalled put then lands as the newer
+    /// version. (Mutation-checked: with pending lanes skipped instead of
+    /// bumped, the put keeps its lower seqno and the assertion on the
+    /// seqnos fails.)
+    #[test]
+    fn a_write_stalled_before_its_seqno_is_bumped_above_a_get_or_insert() {
+        let table = SkipList::new();
+        let (put, got) = while_stalled(
+            Stall::Pending,
+            || table.insert(b"k", b"stalled").unwrap(),
+            || table.get_or_insert(b"k", b"mine").unwrap(),
+        );
+        let GetOrInsert::Inserted(mine) = got else {
+            panic!("a write that had not shown its seqno counted as older: {got:?}");
+        };
+        assert!(put > mine, "bumped above: {put} > {mine}");
+        assert_eq!(table.get_at(b"k", mine), Some(Some(&b"mine"[..])));
+        assert_eq!(table.get_live(b"k"), Some(&b"stalled"[..]));
+        assert_eq!((table.version_count(), table.len()), (2, 1));
+    }
+
+    /// Two `get_or_insert`s of one key, the first stalled before it links:
+    /// the second answers with the first one's value (its decision, which
+    /// both reach alone) and the first one still reports the insert.
+    #[test]
+    fn get_or_insert_decides_for_a_stalled_get_or_insert_below_it() {
+        let table = SkipList::new();
+        let (first, (second, seen)) = while_stalled(
+            Stall::Shown,
+            || table.get_or_insert(b"k", b"first").unwrap(),
+            || {
+                let got = table.get_or_insert(b"k", b"second").unwrap();
+                (got, table.get_copied(b"k"))
+            },
+        );
+        assert!(matches!(first, GetOrInsert::Inserted(_)), "{first:?}");
+        assert_eq!(second, GetOrInsert::Present(b"first"));
+        assert_eq!(seen.as_deref(), Some(&b"first"[..]));
+        assert_eq!((table.version_count(), table.len()), (1, 1));
+    }
+
+    /// Two `remove`s of one key, the first stalled with its tombstone not
+    /// linked: exactly one reports the removal, and the second does not
+    /// wait for the first.
+    #[test]
+    fn of_two_removes_one_stalled_exactly_one_removes() {
+        let table = SkipList::new();
+        table.insert(b"k", b"v").unwrap();
+        let (first, second) = while_stalled(
+            Stall::Shown,
+            || table.remove(b"k").unwrap(),
+            || table.remove(b"k").unwrap(),
+        );
+        assert!(first && !second, "first {first}, second {second}");
+        assert_eq!(table.get_live(b"k"), None);
+        assert_eq!(table.len(), 0);
+    }
+
+    /// A batch's nodes are published in its lane, spilled past the inline
+    /// references: a `get_or_insert` of its last key, while it is stalled,
+    /// finds that key's put among them.
+    #[test]
+    fn a_stalled_batch_is_read_past_its_inline_references() {
+        let table = SkipList::new();
+        let keys: Vec<Vec<u8>> = (0..100u32)
+            .map(|i| format!("key{i:03}").into_bytes())
+            .collect();
+        let batch: Vec<(&[u8], Option<&[u8]>)> =
+            keys.iter().map(|k| (&k[..], Some(&k[..]))).collect();
+        let (_, got) = while_stalled(
+            Stall::Shown,
+            || table.write_batch(&batch).unwrap(),
+            || table.get_or_insert(b"key099", b"mine").unwrap(),
+        );
+        assert_eq!(got, GetOrInsert::Present(b"key099"));
+        assert_eq!((table.version_count(), table.len()), (100, 100));
+    }
+
     use super::*;
     use lane::TALL_HEIGHT;
     use std::collections::BTreeMap;

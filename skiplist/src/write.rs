@@ -5,8 +5,8 @@
 
 use crate::arena::{node_size, Block, NodeRef};
 use crate::keys::same_key;
-use crate::lane::{key_bits, Claim, Lane, NO_SEQNO, PENDING};
-use crate::list::{self, random_height, Linked, KIND_DELETE, KIND_PUT, MAX_SEQNO};
+use crate::lane::{key_bits, Claim, InFlight, Lane, NO_SEQNO, PENDING};
+use crate::list::{random_height, Duplicate, Linked, KIND_DELETE, KIND_PUT, MAX_SEQNO};
 use crate::{Duplicates, Nodes, SkipList, Write};
 use ordex_core::sync::{fence, Ordering};
 use ordex_core::{Error, OrderedIndex, Seqno};
@@ -15,7 +15,8 @@ use smallvec::SmallVec;
 /// What [`SkipList::get_or_insert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GetOrInsert<'a> {
-    /// The key had a live value; nothing was written.
+    /// The key had a live value; nothing was written (but see
+    /// [`SkipList::get_or_insert`] for a value still being linked).
     Present(&'a [u8]),
     /// The value was inserted with this seqno.
     Inserted(Seqno),
@@ -186,7 +187,7 @@ impl SkipList {
             return Ok((self.visible_seqno(), false));
         }
         let claim = self.enter(PENDING)?;
-        // Before the seqno is taken: see `Lanes::wait_below_for`.
+        // Before the seqno is taken: see `Lanes::in_flight`.
         let bits = entries.iter().fold(0, |b, (k, _)| b | key_bits(k));
         claim.lane.keys.store(bits, Ordering::Relaxed);
         self.admit(entries.len())?;
@@ -197,27 +198,20 @@ impl SkipList {
                 return Err(e);
             }
         };
+        claim.lane.publish(&nodes, false);
         let n = entries.len() as u64;
-        let first = self.next_seqno.fetch_add(n, Ordering::AcqRel) + 1;
-        claim.set_seqno(first);
-        #[cfg(all(test, not(loom)))]
-        crate::tests::STALL.with(|stall| {
-            if let Some(stall) = stall.take() {
-                stall();
+        let first = claim.take_seqno(&self.next_seqno, n, |first| {
+            for (i, node) in nodes.iter().enumerate() {
+                // SAFETY: allocated above by this thread; no link points to
+                // it and the lane shows no seqno for this write yet.
+                unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
             }
+            stall_point(Stall::Pending);
         });
-        for (i, node) in nodes.iter().enumerate() {
-            // SAFETY: the node was allocated above by this thread and is not
-            // linked yet.
-            unsafe { self.list.arena.set_seqno(*node, first + i as u64) };
-        }
+        stall_point(Stall::Shown);
         if nodes.len() == 1 {
-            let at = self
-                .list
-                .insert_single(nodes[0], false, |_, _| true)
-                .expect("auto seqnos are unique, so no duplicate")
-                .expect("accepted");
-            self.account(claim.lane, nodes[0], at);
+            let at = self.list.insert_single(nodes[0], false, |_, _| true);
+            self.account_linked(claim.lane, nodes[0], at);
         } else {
             // Key order (seqno descending within a key: later entries
             // first), so each insert starts from the previous splice.
@@ -230,32 +224,100 @@ impl SkipList {
             let mut splice = self.list.new_splice();
             for &i in &order {
                 let node = nodes[i as usize];
-                let at = self.link(&node, &mut splice);
-                self.account(claim.lane, node, at);
+                let at = self.list.insert(node, &mut splice, false, |_, _| true);
+                self.account_linked(claim.lane, node, at);
             }
         }
-        let mut removed = false;
-        if exact_removed {
-            // Every lower seqno of this key is linked once no lane holds
-            // one (writes of other keys are not waited for).
-            self.lanes.wait_below_for(first - 1, key_bits(entries[0].0));
-            let node = nodes[0];
-            removed = match self.list.next(node) {
-                Some(older) => {
-                    self.list.is_put(older) && self.list.arena.key(older) == entries[0].0
-                }
-                None => false,
-            };
-        }
+        let removed = exact_removed && self.removed(entries[0].0, nodes[0], first);
         drop(claim);
         Ok((first + n - 1, removed))
     }
 
-    pub(crate) fn link(&self, node: &NodeRef, splice: &mut list::Splice) -> Linked {
-        self.list
-            .insert(*node, splice, false, |_, _| true)
-            .expect("auto seqnos are unique, so no duplicate")
-            .expect("accepted")
+    /// Whether the tombstone `node` of `key`, linked at `seqno` by a
+    /// `remove` still holding its lane, superseded a live value: the
+    /// writes in flight below it, then (read after them) the newest linked
+    /// version below it. No write is waited for. (Out of line: the plain
+    /// write path stays small.)
+    #[inline(never)]
+    fn removed(&self, key: &[u8], node: NodeRef, seqno: Seqno) -> bool {
+        let arena = &self.list.arena;
+        let mut older = SmallVec::<[InFlight; 2]>::new();
+        self.lanes.in_flight(
+            seqno,
+            key,
+            key_bits(key),
+            |n| arena.key(n),
+            |f| older.push(f),
+        );
+        let below = self
+            .list
+            .next(node)
+            .filter(|&n| same_key(arena.key(n), key));
+        self.value_below(below, &mut older).is_some()
+    }
+
+    /// Counts a node of an auto-seqno write that `List::insert` linked. A
+    /// `Duplicate` (its (key, seqno) linked already) means a
+    /// `get_or_insert` found the write in flight and linked a copy of the
+    /// node (see [`help`](Self::help)), which it counted.
+    #[inline]
+    fn account_linked(&self, lane: &Lane, node: NodeRef, at: Result<Option<Linked>, Duplicate>) {
+        if let Ok(at) = at {
+            self.account(lane, node, at.expect("accepted"));
+        }
+    }
+
+    /// The value `key` has just below a write in flight: that of the
+    /// newest linked version below it (`linked`, a node of `key`, if any),
+    /// overlaid with those of the writes still in flight above that one
+    /// (`older`, from [`Lanes::in_flight`](crate::lane::Lanes::in_flight)),
+    /// oldest first: a put gives its value, a tombstone none, and a
+    /// `get_or_insert` its own value if there is none below it (what it
+    /// decides itself: every thread that evaluates it sees the same
+    /// versions below its seqno, so all agree without waiting). Returns the
+    /// node holding the value and whether it is linked.
+    pub(crate) fn value_below(
+        &self,
+        linked: Option<NodeRef>,
+        older: &mut [InFlight],
+    ) -> Option<(NodeRef, bool)> {
+        let arena = &self.list.arena;
+        let floor = linked.map(|n| arena.seqno(n));
+        let mut value = linked.filter(|&n| self.list.is_put(n)).map(|n| (n, true));
+        older.sort_unstable_by_key(|o| arena.seqno(o.node));
+        for o in older.iter() {
+            // A write at or below the floor has linked (or is shadowed).
+            if floor.is_some_and(|f| arena.seqno(o.node) <= f) {
+                continue;
+            }
+            if o.get_or_insert {
+                if value.is_none() {
+                    value = Some((o.node, false));
+                }
+            } else if self.list.is_put(o.node) {
+                value = Some((o.node, false));
+            } else {
+                value = None;
+            }
+        }
+        value
+    }
+
+    /// Links a copy of `node`, a put of `key` by a write still in flight,
+    /// at that write's seqno, counted in `lane`: a `get_or_insert` that
+    /// answers with its value makes it visible before returning, without
+    /// waiting for the write. The write's own link then finds the copy
+    /// and links nothing (see [`account_linked`](Self::account_linked));
+    /// if the write linked first, the copy is not linked (its bytes are
+    /// lost to the arena). Fails with `Full` if the copy finds no room.
+    fn help(&self, lane: &Lane, key: &[u8], node: NodeRef) -> Result<(), Error> {
+        let arena = &self.list.arena;
+        let copy = self.alloc_node(lane, None, key, Some(arena.value(node)), arena.seqno(node))?;
+        let mut splice = self.list.single_splice();
+        if let Ok(at) = self.list.insert(copy, &mut splice, false, |_, _| true) {
+            self.account(lane, copy, at.expect("accepted"));
+        }
+        Ok(())
     }
 
     /// Whether a write of a (key, seqno) the table holds may shadow it
@@ -454,6 +516,14 @@ impl SkipList {
     /// atomic step: concurrent `get_or_insert`s of one key agree on a
     /// single winner.
     ///
+    /// Lock-free: it waits for no other write. If the key's live value is
+    /// being written by another thread right now (a write with a lower
+    /// seqno, not linked yet), it answers `Present` with that value and
+    /// links a copy of that write's version at the write's own seqno, so
+    /// that a read right after it sees the value too (the write then links
+    /// nothing: one version). It fails with [`Error::Full`] if that copy
+    /// finds no room.
+    ///
     /// ```
     /// use ordex_skiplist::{GetOrInsert, SkipList};
     /// let t = SkipList::new();
@@ -463,61 +533,89 @@ impl SkipList {
     /// ```
     pub fn get_or_insert(&self, key: &[u8], value: &[u8]) -> Result<GetOrInsert<'_>, Error> {
         self.check(key, value)?;
-        loop {
-            if let Some(v) = self.get_live(key) {
-                return Ok(GetOrInsert::Present(v));
+        if let Some(v) = self.get_live(key) {
+            return Ok(GetOrInsert::Present(v));
+        }
+        let claim = self.enter(PENDING)?;
+        // Before the seqno is taken: see `Lanes::in_flight`.
+        let bits = key_bits(key);
+        claim.lane.keys.store(bits, Ordering::Relaxed);
+        self.admit(1)?;
+        let node = match self.alloc_node(claim.lane, None, key, Some(value), 0) {
+            Ok(n) => n,
+            Err(e) => {
+                self.unadmit(1);
+                return Err(e);
             }
-            let claim = self.enter(PENDING)?;
-            // Before the seqno is taken: see `Lanes::wait_below_for`.
-            claim.lane.keys.store(key_bits(key), Ordering::Relaxed);
-            self.admit(1)?;
-            let node = match self.alloc_node(claim.lane, None, key, Some(value), 0) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.unadmit(1);
-                    return Err(e);
-                }
-            };
-            let seqno = self.next_seqno.fetch_add(1, Ordering::AcqRel) + 1;
-            claim.set_seqno(seqno);
-            // SAFETY: allocated above by this thread, not linked yet.
+        };
+        claim.lane.publish(&[node], true);
+        let seqno = claim.take_seqno(&self.next_seqno, 1, |seqno| {
+            // SAFETY: allocated above by this thread; no link points to it
+            // and the lane shows no seqno for this write yet.
             unsafe { self.list.arena.set_seqno(node, seqno) };
-            // Every lower seqno of this key is linked once no lane holds
-            // one: the version right after the insert position is then the
-            // newest older one, and the decision below is final. Writes of
-            // other keys are not waited for, so a writer descheduled in the
-            // middle of one holds no `get_or_insert` up; only one of the
-            // same key (or of a key sharing its bit of 64) with a lower
-            // seqno, still linking, is waited for.
-            self.lanes.wait_below_for(seqno - 1, key_bits(key));
-            let arena = &self.list.arena;
-            let mut present = None;
-            let mut newer = false;
-            let mut splice = self.list.single_splice();
-            let at = self
-                .list
-                .insert(node, &mut splice, false, |prev, next| {
-                    if prev != self.list.head() && same_key(arena.key(prev), key) {
-                        newer = true;
-                        return false;
-                    }
-                    present = next.filter(|&n| self.list.is_put(n) && same_key(arena.key(n), key));
-                    present.is_none()
-                })
-                .expect("auto seqnos are unique");
-            if let Some(at) = at {
+            stall_point(Stall::Pending);
+        });
+        stall_point(Stall::Shown);
+        // The decision depends only on the versions below `seqno`: those
+        // of writes in flight (read first), then the newest linked one,
+        // which the linking CAS below checks is still `next`. A newer
+        // version linked before this one does not change it: this write
+        // is then simply an older version.
+        let arena = &self.list.arena;
+        let mut older = SmallVec::<[InFlight; 2]>::new();
+        self.lanes
+            .in_flight(seqno, key, bits, |n| arena.key(n), |f| older.push(f));
+        let mut present = None;
+        let mut splice = self.list.single_splice();
+        let linked = self.list.insert(node, &mut splice, false, |_, next| {
+            let below = next.filter(|&n| same_key(arena.key(n), key));
+            present = self.value_below(below, &mut older);
+            present.is_none()
+        });
+        match linked {
+            Ok(Some(at)) => {
                 self.account(claim.lane, node, at);
                 return Ok(GetOrInsert::Inserted(seqno));
             }
-            self.unadmit(1);
-            drop(claim);
-            if let Some(n) = present {
-                return Ok(GetOrInsert::Present(arena.value(n)));
-            }
-            // A newer write landed first (`newer`): decide again against it.
-            debug_assert!(newer);
+            // A later `get_or_insert` found this one in flight, reached the
+            // same decision (insert) and linked a copy of its node.
+            Err(Duplicate) => return Ok(GetOrInsert::Inserted(seqno)),
+            Ok(None) => {}
         }
+        self.unadmit(1);
+        let (n, is_linked) = present.expect("refused only for a live value below");
+        if !is_linked {
+            self.help(claim.lane, key, n)?;
+        }
+        drop(claim);
+        Ok(GetOrInsert::Present(arena.value(n)))
     }
+}
+
+/// Where a test may stall a write (see [`stall_point`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Stall {
+    /// Seqno taken and stamped, not shown yet (the lane is pending).
+    Pending,
+    /// Seqno shown in the lane, nothing linked.
+    Shown,
+}
+
+/// Runs the hook a test set on this thread for `at` (tests only).
+#[inline(always)]
+fn stall_point(at: Stall) {
+    #[cfg(all(test, not(loom)))]
+    crate::tests::STALL.with(|stall| {
+        if let Some((point, hook)) = stall.take() {
+            if point == at {
+                hook();
+            } else {
+                stall.set(Some((point, hook)));
+            }
+        }
+    });
+    #[cfg(not(all(test, not(loom))))]
+    let _ = at;
 }
 
 /// Room reserved by [`SkipList::reserve`] for the writes of one batch.

@@ -177,6 +177,63 @@ fn get_or_insert_race_has_one_winner() {
     });
 }
 
+/// A `get_or_insert` racing a put of its key never waits for it: if it
+/// answers with the put's value, a read right after it sees that value,
+/// and the put is one version (a copy linked for it, or its own node, never
+/// both); if it inserts, its value and the put's are two versions, the
+/// newer one live. (The lanes protocol: published nodes read like a
+/// seqlock, a pending lane bumped, `help`.)
+#[test]
+fn get_or_insert_races_a_put_of_its_key() {
+    use ordex_skiplist::GetOrInsert;
+    sync::model(|| {
+        let t = Arc::new(table());
+        let put = {
+            let t = t.clone();
+            thread::spawn(move || t.insert(b"k", b"a").unwrap())
+        };
+        let got = t.get_or_insert(b"k", b"b").unwrap();
+        let seen = t.get_copied(b"k").expect("a value right after");
+        let put_seqno = put.join().unwrap();
+        match got {
+            GetOrInsert::Present(v) => {
+                assert_eq!(v, b"a");
+                assert_eq!(seen, b"a");
+                assert_eq!(t.version_count(), 1, "one version of the put");
+            }
+            GetOrInsert::Inserted(mine) => {
+                assert!(seen == b"b" || seen == b"a");
+                assert_eq!(t.version_count(), 2);
+                let newest: &[u8] = if put_seqno > mine { b"a" } else { b"b" };
+                assert_eq!(t.get_copied(b"k").as_deref(), Some(newest));
+                assert!(put_seqno > mine, "an older put was in flight: present");
+            }
+        }
+        assert_eq!(t.len(), 1);
+    });
+}
+
+/// Two `remove`s of a live key race: exactly one reports the removal
+/// (each reads the other's tombstone if it is older and still in flight,
+/// or bumps it above its own if it has not shown its seqno), and neither
+/// waits for the other.
+#[test]
+fn removes_race_and_exactly_one_removes() {
+    sync::model(|| {
+        let t = Arc::new(table());
+        t.insert(b"k", b"v").unwrap();
+        let other = {
+            let t = t.clone();
+            thread::spawn(move || t.remove(b"k").unwrap())
+        };
+        let mine = t.remove(b"k").unwrap();
+        let theirs = other.join().unwrap();
+        assert!(mine != theirs, "mine {mine}, theirs {theirs}");
+        assert_eq!(t.get_copied(b"k"), None);
+        assert_eq!(t.len(), 0);
+    });
+}
+
 /// A write racing `freeze` either lands before the freeze returns (and
 /// stays visible) or is refused with `Sealed` (and is nowhere).
 #[test]

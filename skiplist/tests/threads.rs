@@ -361,3 +361,71 @@ fn writers_at_both_ends_and_readers_of_the_newest_keys() {
     });
     assert_eq!(got, want);
 }
+
+/// Six threads on two cores (so writers are descheduled mid-write) race
+/// `get_or_insert` and `remove` on eight keys. Neither waits for another
+/// write, and both must still be exact: a key's live value appears only
+/// through an `Inserted` and goes only through a `remove` that reports
+/// `true`, so for every key the count of inserts minus removals is 1 if
+/// it ends live and 0 if not; every `Present` value is one some thread
+/// inserted; and the table's live count agrees. (With `remove` reporting
+/// the removal without reading the in-flight writes below it, or a
+/// pending writer not bumped, the counts go wrong within a few thousand
+/// operations.)
+#[test]
+fn get_or_insert_and_remove_stay_exact_without_waiting() {
+    const KEYS: usize = 8;
+    const THREADS: usize = 6;
+    let ops: usize = std::env::var("ORDEX_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(60_000, |s| (60_000.0 * s) as usize);
+    let table = SkipList::new();
+    let tallies: Vec<Vec<(i64, Vec<Vec<u8>>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let table = &table;
+                s.spawn(move || {
+                    let mut rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(t as u64 + 1);
+                    let mut tally: Vec<(i64, Vec<Vec<u8>>)> = vec![(0, Vec::new()); KEYS];
+                    for i in 0..ops {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let k = (rng % KEYS as u64) as usize;
+                        let key = [b'k', k as u8];
+                        if rng >> 40 & 1 == 0 {
+                            let value = format!("{t}/{i}").into_bytes();
+                            match table.get_or_insert(&key, &value).unwrap() {
+                                GetOrInsert::Inserted(_) => tally[k].0 += 1,
+                                GetOrInsert::Present(v) => tally[k].1.push(v.to_vec()),
+                            }
+                        } else if table.remove(&key).unwrap() {
+                            tally[k].0 -= 1;
+                        }
+                    }
+                    tally
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut live = 0;
+    for k in 0..KEYS {
+        let key = [b'k', k as u8];
+        let net: i64 = tallies.iter().map(|t| t[k].0).sum();
+        let now = table.get_copied(&key);
+        assert_eq!(
+            net,
+            i64::from(now.is_some()),
+            "key {k}: inserts minus removals {net}, live now {now:?}"
+        );
+        live += usize::from(now.is_some());
+        for seen in tallies.iter().flat_map(|t| &t[k].1) {
+            let text = std::str::from_utf8(seen).expect("a value some thread wrote");
+            let (t, i) = text.split_once('/').expect("thread/op");
+            assert!(t.parse::<usize>().unwrap() < THREADS && i.parse::<usize>().unwrap() < ops);
+        }
+    }
+    assert_eq!(table.len(), live);
+}
