@@ -20,10 +20,12 @@
 //! has not yet shown its seqno is *bumped* instead: its seqno, taken again,
 //! lands above the reader's.
 //!
-//! Any number of threads may write: if every lane is taken, a writer spins
-//! over them, then yields; a thread's lane choice is only a hint.
+//! Any number of threads may write: if every lane is taken for a few
+//! rounds, a writer adds lanes (segments of them, kept for the table's
+//! life) instead of waiting; a thread's lane choice is only a hint.
 
 use crate::arena::{Block, NodeRef};
+use crate::segments::Segments;
 use ordex_core::sync::{fence, spin_hint, thread, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use smallvec::SmallVec;
 #[cfg(not(loom))]
@@ -227,7 +229,20 @@ fn remember(_: usize) {}
 #[derive(Debug)]
 pub(crate) struct Lanes {
     lanes: Box<[Lane]>,
+    /// Lanes added when every lane was taken for a while (more writes in
+    /// flight than lanes, their writers descheduled): segment `k` holds
+    /// `lanes.len() << k` lanes. Never removed while the table lives.
+    extra: Segments<Lane, EXTRA_SEGMENTS>,
 }
+
+/// Segments of extra lanes: with 4 lanes, room for 4 × (2^20 − 1) more.
+const EXTRA_SEGMENTS: usize = 20;
+/// Rounds over every lane, all taken, before a writer adds lanes (one
+/// under loom, so that a model of three writers reaches it in few steps).
+#[cfg(not(loom))]
+const ROUNDS_BEFORE_ADDING: u32 = 4;
+#[cfg(loom)]
+const ROUNDS_BEFORE_ADDING: u32 = 1;
 
 /// A claimed lane; dropping it frees the lane (Release: the write's links
 /// and counters happen before a snapshot or a seal that sees it free).
@@ -397,6 +412,7 @@ impl Lanes {
             lanes: (0..n.max(1).next_power_of_two())
                 .map(|_| Lane::new())
                 .collect(),
+            extra: Segments::new(),
         }
     }
 
@@ -419,14 +435,23 @@ impl Lanes {
         }
     }
 
+    /// Every lane, the added ones after the first ones.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Lane> {
-        self.lanes.iter()
+        self.lanes.iter().chain(self.extra.iter().flatten())
     }
 
     /// Claims a lane in state `initial` (`PENDING` or `NO_SEQNO`). The
     /// caller fences (SeqCst) before it loads the sealed flag; a seqno it
     /// takes afterwards (AcqRel) carries the claim to a snapshot that
     /// reads that seqno.
+    ///
+    /// Lock-free: a writer that finds every lane taken for
+    /// [`ROUNDS_BEFORE_ADDING`] rounds adds a segment of lanes (or takes
+    /// one of a segment another writer added), so writers descheduled in
+    /// the middle of their writes, however many, hold no other writer up.
+    /// A snapshot or a seal scans the added lanes too: it reads a lane's
+    /// segment before the lane, and a writer installs the segment before
+    /// it claims a lane in it (see `Segments`).
     pub(crate) fn claim(&self, initial: u64) -> Claim<'_> {
         let n = self.lanes.len();
         let mask = n - 1;
@@ -437,31 +462,66 @@ impl Lanes {
             for i in 0..n {
                 let idx = (start + i) & mask;
                 let lane = &self.lanes[idx];
-                if lane.state.load(Ordering::Relaxed) == FREE
-                    && lane
-                        .state
-                        .compare_exchange(FREE, initial, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                {
+                if let Some(claim) = Self::try_claim(lane, initial) {
                     if i != 0 {
                         remember(idx);
                     }
-                    return Claim { lane };
+                    return claim;
+                }
+            }
+            for seg in self.extra.iter() {
+                if let Some(claim) = seg.iter().find_map(|l| Self::try_claim(l, initial)) {
+                    return claim;
                 }
             }
             round += 1;
-            if round < 4 {
-                spin_hint();
-            } else {
-                thread::yield_now();
+            if round >= ROUNDS_BEFORE_ADDING {
+                return self.claim_added(initial);
             }
+            spin_hint();
+        }
+    }
+
+    /// A claim of `lane`, if it is free. (The `Claim` is made only on
+    /// success: dropping one frees its lane.)
+    #[inline]
+    fn try_claim(lane: &Lane, initial: u64) -> Option<Claim<'_>> {
+        if lane.state.load(Ordering::Relaxed) == FREE
+            && lane
+                .state
+                .compare_exchange(FREE, initial, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            Some(Claim { lane })
+        } else {
+            None
+        }
+    }
+
+    /// Claims a lane in the first added segment with one free, adding
+    /// segments as needed (each twice the one before).
+    #[cold]
+    fn claim_added(&self, initial: u64) -> Claim<'_> {
+        let n = self.lanes.len();
+        loop {
+            for k in 0..EXTRA_SEGMENTS {
+                let seg = self
+                    .extra
+                    .get_or_install(k, || (0..n << k).map(|_| Lane::new()).collect());
+                if let Some(claim) = seg.iter().find_map(|l| Self::try_claim(l, initial)) {
+                    return claim;
+                }
+            }
+            // Every one of n × 2^20 lanes taken: more writes in flight than
+            // a process has threads. Wait for one.
+            thread::yield_now();
         }
     }
 
     /// Waits until no lane holds a write whose seqno may be at or below
     /// `seqno`.
     pub(crate) fn wait_below(&self, seqno: u64) {
-        for lane in self.lanes.iter() {
+        for lane in self.iter() {
             let mut spins = 0u32;
             loop {
                 let s = lane.state.load(Ordering::Acquire);
@@ -507,7 +567,7 @@ impl Lanes {
         mut found: impl FnMut(InFlight),
     ) {
         let mut refs: SmallVec<[u32; 8]> = SmallVec::new();
-        for lane in self.lanes.iter() {
+        for lane in self.iter() {
             loop {
                 let state = lane.state.load(Ordering::Acquire);
                 if state == FREE || state == NO_SEQNO || (!is_pending(state) && state >= seqno) {
@@ -560,7 +620,7 @@ impl Lanes {
 
     /// Waits until every lane is free (a seal draining its writers).
     pub(crate) fn wait_idle(&self) {
-        for lane in self.lanes.iter() {
+        for lane in self.iter() {
             let mut spins = 0u32;
             while lane.state.load(Ordering::Acquire) != FREE {
                 spins += 1;

@@ -94,11 +94,13 @@
 //! A table has twice as many writer lanes as the machine has cores (at
 //! least 4). A write holds one lane for its duration; any number of
 //! threads may write, over the table's life and at once (with more
-//! writers in flight than lanes, a writer waits for a lane to come free).
+//! writers in flight than lanes, a writer that finds every lane taken for
+//! a few rounds adds lanes, kept for the table's life).
 //! Snapshots and [`freeze`](SkipList::freeze) wait for the writes in
 //! flight that they must include or exclude; plain reads never wait.
-//! Writers do not wait for one another, except for a free lane when more
-//! writes are in flight than there are lanes. A write publishes its nodes
+//! Writers do not wait for one another. A writer that finds every lane
+//! taken (more writes in flight than lanes, their writers descheduled)
+//! adds lanes rather than wait for one. A write publishes its nodes
 //! in its lane before it takes its seqno, so
 //! [`get_or_insert`](SkipList::get_or_insert) and `remove`, whose answers
 //! must be exact, read the writes of their key with a lower seqno that
@@ -121,6 +123,7 @@ mod keys;
 mod lane;
 mod list;
 mod pages;
+mod segments;
 #[cfg(not(loom))]
 mod top;
 mod write;
@@ -319,7 +322,8 @@ pub struct Stats {
     pub avg_value_size: f64,
     /// Write attempts, refused ones included.
     pub insert_attempts: u64,
-    /// Writer lanes.
+    /// Writer lanes (twice the cores, at least 4, and any added when
+    /// every lane was taken).
     pub lanes: usize,
 }
 
@@ -874,6 +878,70 @@ mod tests {
         assert_eq!(table.get_live(b"stalled"), Some(&b"s"[..]));
         assert_eq!(table.get_live(b"other"), Some(&b"o"[..]));
         assert_eq!(table.get_live(b"there"), None);
+    }
+
+    /// More writes in flight than lanes, every lane's writer stalled: a
+    /// further write adds lanes instead of waiting for one (before, it
+    /// spun until a lane came free, so this test never finished); a
+    /// snapshot taken while that write is stalled in an added lane waits
+    /// for it (it pins the write's seqno: the scan of the lanes covers the
+    /// added ones).
+    #[test]
+    fn writes_stalled_in_every_lane_hold_up_no_other_write() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let table = SkipList::new();
+        let lanes = table.stats().lanes;
+        let (stalled_tx, stalled_rx) = mpsc::channel();
+        let stalled_write = |key: Vec<u8>| {
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let (table, stalled_tx) = (&table, stalled_tx.clone());
+            let write = move || {
+                STALL.set(Some((
+                    Stall::Shown,
+                    Box::new(move || {
+                        stalled_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                    }),
+                )));
+                table.insert(&key, b"stalled").unwrap()
+            };
+            (release_tx, write)
+        };
+        std::thread::scope(|s| {
+            let stalled: Vec<_> = (0..lanes)
+                .map(|i| {
+                    let (release, write) = stalled_write(vec![b's', i as u8]);
+                    (release, s.spawn(write))
+                })
+                .collect();
+            for _ in 0..lanes {
+                stalled_rx.recv().unwrap();
+            }
+            let (release_free, write) = stalled_write(b"free".to_vec());
+            let free = s.spawn(write);
+            stalled_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a further write found a lane while every lane was stalled");
+            assert!(table.stats().lanes > lanes, "lanes were added");
+            for (release, writer) in stalled {
+                release.send(()).unwrap();
+                writer.join().unwrap();
+            }
+            let table = &table;
+            let snap = s.spawn(move || {
+                let snap = table.snapshot();
+                (snap.seqno(), snap.contains(b"free"))
+            });
+            // Not a timing assertion: with the added lanes left out of
+            // the scan, the snapshot returns before the release below and
+            // misses the key.
+            std::thread::sleep(Duration::from_millis(100));
+            release_free.send(()).unwrap();
+            assert_eq!(free.join().unwrap(), lanes as u64 + 1);
+            assert_eq!(snap.join().unwrap(), (lanes as u64 + 1, true));
+        });
+        assert_eq!(table.len(), lanes + 1);
     }
 
     /// Nor of its own key: a `get_or_insert` below which a put of its key

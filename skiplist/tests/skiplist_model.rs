@@ -234,6 +234,37 @@ fn removes_race_and_exactly_one_removes() {
     });
 }
 
+/// Three writers on a table of two lanes: whichever finds both lanes
+/// taken adds lanes (a segment installed by CAS, see `segments.rs`)
+/// rather than wait, and a snapshot taken after all three returned sees
+/// every write.
+#[test]
+fn more_writers_than_lanes_add_lanes() {
+    // One preemption: three writers at the default bound (and with four
+    // rounds before adding lanes, as outside loom) ran for over ten
+    // minutes.
+    sync::model_bounded(1, || {
+        let t = Arc::new(table());
+        let writers: Vec<_> = [b'a', b'b']
+            .into_iter()
+            .map(|c| {
+                let t = t.clone();
+                thread::spawn(move || t.insert(&[c], &[c]).unwrap())
+            })
+            .collect();
+        t.insert(b"c", b"c").unwrap();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let snap = t.snapshot();
+        assert_eq!(snap.seqno(), 3);
+        for k in [b"a", b"b", b"c"] {
+            assert!(snap.contains(k));
+        }
+        assert_eq!(t.len(), 3);
+    });
+}
+
 /// A write racing `freeze` either lands before the freeze returns (and
 /// stays visible) or is refused with `Sealed` (and is nowhere).
 #[test]
