@@ -28,7 +28,7 @@ pub enum Bytes<'g> {
     Inline(InlineBytes),
 }
 
-/// Up to [`INLINE_KEY`] bytes held by value.
+/// Up to 24 bytes (`INLINE_KEY`) held by value.
 #[derive(Clone, Copy)]
 pub struct InlineBytes {
     buf: [u8; INLINE_KEY],

@@ -97,7 +97,7 @@ pub struct AbArgs {
     /// A and B).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where to write ab.md and ab.csv (default: target/index-bench/ab-<time>/).
+    /// Where to write ab.md and ab.csv (default: target/index-bench/ab-{time}/).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -45,7 +45,7 @@ pub struct TechniquesArgs {
     /// oversubscribed).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     pub threads: Vec<usize>,
-    /// Read percentages, comma-separated (each is the workload mix-<r>).
+    /// Read percentages, comma-separated (each is the workload mix-{r}).
     #[arg(
         long,
         value_delimiter = ',',

@@ -22,7 +22,7 @@
 //!
 //! - the group commit leader holds it while it builds a batch (the path
 //!   copies and the nodes a batch replaces in place);
-//! - a [`Version`](crate::Version) holds it while it drops its tree, so
+//! - a [`Version`] holds it while it drops its tree, so
 //!   freeing a version is covered wherever its last reference goes (the
 //!   writer's sweep, or a snapshot that outlives its index);
 //! - the bulk load holds it while it builds (its nodes are new and

@@ -242,7 +242,7 @@ impl List {
     /// [`start`]: Self::start
     ///
     /// `None` also when `key` lies after the index and nodes the index has
-    /// not seen may follow its last one (see [`LevelCopy::inside`]): the
+    /// not seen may follow its last one (see [`View::inside`](crate::top::View::inside)): the
     /// search then starts from the head at the list's full height.
     #[inline]
     fn top_start(&self, key: &[u8], above: usize) -> Option<(NodeRef, usize)> {
@@ -969,21 +969,22 @@ impl List {
     /// Seeks every key of `keys` (at the newest seqno), calling `f(i,
     /// first node >= keys[i])`, in an unspecified order. Allocation-free.
     ///
-    /// Keys are taken [`GROUP`] at a time, in key order, in two phases:
+    /// Keys are taken `GROUP` at a time, in key order, in two phases:
     ///
     /// 1. **Finger search to a start.** With a top index, each key's
     ///    search starts at the index's level, from the last index node
     ///    below it, found by galloping from the previous key's rank in the
-    ///    index (see [`LevelCopy::rank_from`]). Without one (a small table),
-    ///    each key starts from the previous key's path at the lowest of
-    ///    the top [`UPPER_LEVELS`] where that path still lies before it
+    ///    index (see [`View::rank_from`](crate::top::View::rank_from)).
+    ///    Without one (a small table), each key starts from the previous
+    ///    key's path at the lowest of the top `UPPER_LEVELS` where that
+    ///    path still lies before it
     ///    (the node that stopped the previous search there sorts at or
     ///    after the new key), and descends those levels.
     /// 2. **Interleaved descent through the levels below**, where nearly
-    ///    every step is a cache miss: the searches run [`LANES`] at a
+    ///    every step is a cache miss: the searches run `LANES` at a
     ///    time, round-robin, one step each; a step compares the candidate
     ///    node prefetched on the previous round, then loads and prefetches
-    ///    the next one, so up to [`LANES`] misses are in flight at once.
+    ///    the next one, so up to `LANES` misses are in flight at once.
     ///    Whether a step moves right or down is a coin toss the branch
     ///    predictor cannot learn, so the step selects its next state
     ///    without branching on it.
