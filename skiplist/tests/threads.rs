@@ -7,6 +7,14 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `n` scaled by `ORDEX_TEST_SCALE` (a float, default 1), at least 1.
+fn scaled(n: usize) -> usize {
+    std::env::var("ORDEX_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(n, |s| (n as f64 * s).max(1.0) as usize)
+}
+
 /// fastskip 0.1.1 panics when a third thread ever writes; here 64
 /// short-lived threads, one after another, all write and all their writes
 /// stay readable.
@@ -199,10 +207,7 @@ fn stress_overlapping_writers_with_scanners_and_snapshots() {
 fn live_scans_from_an_excluded_bound_never_yield_a_key_linked_at_or_below_it() {
     const PRESENT: u64 = 64;
     const READERS: u64 = 3;
-    let rounds: u64 = std::env::var("ORDEX_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map_or(600, |s| (600.0 * s).max(1.0) as u64);
+    let rounds = scaled(600) as u64;
     let key = |i: u64| i.to_be_bytes();
     let table = SkipList::new();
     // One more than the writer reaches: every bound has a present key above.
@@ -376,10 +381,7 @@ fn writers_at_both_ends_and_readers_of_the_newest_keys() {
 fn get_or_insert_and_remove_stay_exact_without_waiting() {
     const KEYS: usize = 8;
     const THREADS: usize = 6;
-    let ops: usize = std::env::var("ORDEX_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map_or(60_000, |s| (60_000.0 * s) as usize);
+    let ops = scaled(60_000);
     let table = SkipList::new();
     let tallies: Vec<Vec<(i64, Vec<Vec<u8>>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
