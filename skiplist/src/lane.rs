@@ -54,7 +54,8 @@ pub(crate) fn is_pending(state: u64) -> bool {
 
 /// One bit of 64 standing for `key` (from its length and its first and
 /// last eight bytes: O(1) for any key). Keys with different bits differ;
-/// keys with the same bit may not (a wait they share is only extra).
+/// keys with the same bit may not (reading a write of another key with
+/// the same bit is only extra work).
 #[inline]
 pub(crate) fn key_bits(key: &[u8]) -> u64 {
     // Two fixed-size loads for keys of 8 bytes or more (no memcpy call:

@@ -169,8 +169,9 @@ impl SkipList {
     /// The write path of the trait: validates, allocates, takes the next
     /// seqnos, links (a batch in key order, reusing the splice). Returns
     /// the last seqno and, if `exact_removed`, whether the first entry
-    /// superseded a live value (waiting for lower seqnos in flight, so the
-    /// answer is the linearizable one).
+    /// superseded a live value (reading the writes of its key in flight
+    /// below it, so the answer is the linearizable one: see
+    /// [`removed`](Self::removed)).
     pub(crate) fn write_auto(
         &self,
         entries: &[Write<'_>],
