@@ -8,11 +8,13 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 use core::{ptr, slice};
 
-/// Bytes read from a [`BTree`](crate::BTree): either borrowed from an
-/// immutable out-of-line record, valid while the epoch guard `'g` lives,
-/// or copied out of the node (keys of at most 8 bytes and values of at
-/// most 8 bytes live inside the leaf slot, which a writer may change at
-/// any time, so a reader takes a copy in its validated read).
+/// Bytes read from a [`BTree`](crate::BTree): either borrowed from the
+/// tree's immutable memory (an out-of-line record, or the block in which
+/// a leaf packs its entries' keys and values), valid while the epoch
+/// guard `'g` lives, or copied out of the node (keys of at most 8 bytes
+/// and values of at most 8 bytes live inside the leaf slot, which a
+/// writer may change at any time, so a reader takes a copy in its
+/// validated read).
 ///
 /// It dereferences to `[u8]`, compares like a byte slice, and is `Copy`;
 /// making one never allocates.
@@ -39,6 +41,13 @@ pub struct Bytes<'g> {
 
 /// The length bit of inline bytes (no slice is that long).
 const INLINE: usize = 1 << (usize::BITS - 1);
+
+/// The length bit of bytes borrowed from a leaf's block (a packed entry's
+/// key or value) rather than from a version record.
+const PACKED: usize = 1 << (usize::BITS - 2);
+
+/// The length bits.
+const LEN: usize = !(INLINE | PACKED);
 
 const _: () = assert!(
     core::mem::size_of::<*const u8>() == 8,
@@ -73,6 +82,17 @@ impl<'g> Bytes<'g> {
         }
     }
 
+    /// Bytes of a packed entry, borrowed for `'g` from its leaf's block
+    /// (which is freed only through the epoch).
+    #[inline]
+    pub(crate) fn packed(s: &'g [u8]) -> Self {
+        Bytes {
+            p: s.as_ptr(),
+            len: s.len() | PACKED,
+            _borrow: PhantomData,
+        }
+    }
+
     /// The `len` bytes at `p`, borrowed for `'g` with `p`'s provenance
     /// kept whole (so that the owner of the bytes can be found from them:
     /// see `Item::value_seqno`).
@@ -82,7 +102,7 @@ impl<'g> Bytes<'g> {
     /// for `'g`.
     #[inline]
     pub(crate) unsafe fn from_raw_parts(p: *const u8, len: usize) -> Self {
-        debug_assert!(len & INLINE == 0);
+        debug_assert!(len & !LEN == 0);
         Bytes {
             p,
             len,
@@ -90,11 +110,12 @@ impl<'g> Bytes<'g> {
         }
     }
 
-    /// The address of borrowed bytes, with the provenance they were made
-    /// with (`None` for bytes copied out of a node).
+    /// The address of bytes borrowed from a version record, with the
+    /// provenance they were made with (`None` for bytes copied out of a
+    /// node or borrowed from a leaf's block).
     #[inline]
-    pub(crate) fn borrowed_ptr(&self) -> Option<*const u8> {
-        (self.len & INLINE == 0).then_some(self.p)
+    pub(crate) fn record_ptr(&self) -> Option<*const u8> {
+        (self.len & !LEN == 0).then_some(self.p)
     }
 
     /// The bytes.
@@ -110,20 +131,22 @@ impl<'g> Bytes<'g> {
             self.p
         };
         // SAFETY: as above: `p` and the length describe the first
-        // `len & !INLINE` (at most 8) bytes of `self.p`'s storage,
-        // borrowed with `self`, or a `&'g [u8]` (`borrowed`).
-        unsafe { slice::from_raw_parts(p, self.len & !INLINE) }
+        // `len & LEN` (at most 8) bytes of `self.p`'s storage, borrowed
+        // with `self`, or a `&'g [u8]` (`borrowed`, `packed`).
+        unsafe { slice::from_raw_parts(p, self.len & LEN) }
     }
 
-    /// The bytes with the guard's lifetime, if they are borrowed from an
-    /// out-of-line record (`None` for bytes copied out of a node).
+    /// The bytes with the guard's lifetime, if they are borrowed from the
+    /// tree's memory (an out-of-line record, or the block a leaf packs
+    /// its entries in), `None` for bytes copied out of a node slot.
     #[inline]
     pub fn as_borrowed(&self) -> Option<&'g [u8]> {
         if self.len & INLINE != 0 {
             return None;
         }
-        // SAFETY: `p` and `len` come from a `&'g [u8]` (`borrowed`).
-        Some(unsafe { slice::from_raw_parts(self.p, self.len) })
+        // SAFETY: `p` and `len & LEN` come from a `&'g [u8]` (`borrowed`,
+        // `packed`).
+        Some(unsafe { slice::from_raw_parts(self.p, self.len & LEN) })
     }
 }
 

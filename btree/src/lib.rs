@@ -41,16 +41,26 @@
 //!   node's prefix and its head (heads and lengths order such keys
 //!   exactly, so comparisons with them never leave the node); a value
 //!   of at most 8 bytes is the word itself when no live snapshot needs an
-//!   older version. Otherwise the word points to the key's **version
-//!   chain** of immutable records (seqno, bytes, older version), and a
-//!   longer key is an immutable out-of-line entry whose allocation also
-//!   holds the key's first version (one miss for key and value). u64 →
-//!   u64 trees take about 30 bytes per entry after random inserts. A
+//!   older version. **Longer entries are packed in the leaf's block**:
+//!   an entry whose key and value take up to 256 bytes, with no older
+//!   version a snapshot needs, is an item (lengths, key, value) in one
+//!   append-only allocation per leaf, which a writer repacks into a new
+//!   block (live items only, in key order) when it is full and at every
+//!   split, retiring the old one through the epoch: a scan reads a leaf's
+//!   entries from a few contiguous lines, and a load allocates per leaf,
+//!   not per key. Otherwise (a snapshot needs older versions, or the
+//!   entry is larger) the word points to the key's **version chain** of
+//!   immutable records (seqno, bytes, older version), and a longer key
+//!   is an immutable out-of-line entry whose allocation also holds the
+//!   key's first version; the next write or sweep with no snapshot left
+//!   packs it again. u64 → u64 trees take about 30 bytes per entry after
+//!   random inserts. A
 //!   node is searched with a branch-free lower bound over its heads (the
 //!   same steps whatever the keys, so no mispredicted branches), then a
 //!   short forward scan over slots whose heads tie.
-//! - **Results are [`Bytes`]**: borrowed from an immutable record under a
-//!   crossbeam-epoch guard (zero copy), or copied out of the node for
+//! - **Results are [`Bytes`]**: borrowed from an immutable record or a
+//!   leaf's block under a crossbeam-epoch guard (zero copy), or copied
+//!   out of the node for
 //!   in-slot keys and values (at most 8 bytes, a register's worth). No
 //!   allocation either way.
 //!
@@ -142,8 +152,8 @@
 //!   freed (it gives up, leaving the rest to crossbeam's collector, if
 //!   another thread keeps a guard pinned). [`memory_usage`] counts nodes,
 //!   keys, versions and garbage not yet freed.
-//! - Keys and values of any length are accepted (longer than 8 bytes,
-//!   they are stored out of line); `limits()` is unbounded.
+//! - Keys and values of any length are accepted (entries of more than
+//!   256 bytes are stored out of line); `limits()` is unbounded.
 //! - Unwinding: node latches are released by a drop guard, so a panic in
 //!   an allocation under a latch does not leave a node locked. A panic
 //!   between taking a seqno and publishing it would stall
@@ -168,9 +178,10 @@
 //!
 //! # Not done yet (see issue 5)
 //!
-//! - Keys longer than 8 bytes are out of line (an immutable entry that
-//!   also holds the key's first version), not in a slotted in-node key
-//!   heap, even when the part after the node's prefix would fit the slot.
+//! - Packed entries live in a block beside the leaf (one allocation per
+//!   leaf, its items whole keys), not in a slotted leaf whose slots and
+//!   key suffixes share the node's own space as LeanStore's do; the slot
+//!   arrays are fixed at `N`, so a half-full leaf wastes half of them.
 //!   Heads are 8 bytes rather than LeanStore's 4: they hold a whole u64
 //!   key and decide every comparison with one. Inner nodes keep no low
 //!   fence, so the left half of an inner split keeps its old prefix
@@ -309,10 +320,10 @@ impl<L: Latch, const N: usize> BTree<L, N> {
         }
     }
 
-    /// The value of `key`: borrowed from its immutable version record for
-    /// as long as `guard` lives, or, for a value of at most 8 bytes stored
-    /// in the leaf, copied out (see [`Bytes`]). Linearizable; no
-    /// allocation.
+    /// The value of `key`: borrowed from its immutable version record or
+    /// its leaf's block for as long as `guard` lives, or, for a value of
+    /// at most 8 bytes stored in the leaf slot, copied out (see
+    /// [`Bytes`]). Linearizable; no allocation.
     pub fn get_ref<'g>(&'g self, key: &[u8], guard: &'g Guard) -> Option<Bytes<'g>> {
         self.tree.get(key, None, guard)
     }

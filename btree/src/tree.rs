@@ -229,7 +229,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         };
         if !found {
             self.live.fetch_add(1, StdOrdering::Relaxed);
-            return (w, locked.leaf_insert(pos, key, value, w, oldest));
+            return (w, locked.leaf_insert(pos, key, value, w, oldest, guard));
         }
         let pushed = locked.push_version(pos, Some(value), w, oldest, guard);
         if !pushed.was_live {
@@ -815,6 +815,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                     return Err("a leaf's low fence is not its left sibling's high key".into());
                 }
                 n.check_prefix(guard)?;
+                if level == 0 {
+                    n.check_block()?;
+                }
                 let v = n.read().map_err(|_| "a node is latched or obsolete")?;
                 let mut prev: Option<Bytes<'_>> = prev_high.map(Bytes::borrowed);
                 for i in 0..n.count() {

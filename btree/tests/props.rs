@@ -44,7 +44,13 @@ fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
 }
 
 fn op(snapshots: bool) -> impl Strategy<Value = Op> {
-    let value = prop::collection::vec(any::<u8>(), 0..12);
+    // In the slot (up to 8 bytes), packed in the leaf's block, and now
+    // and then too long to pack (out of line), so that an entry moves
+    // between the three.
+    let value = prop_oneof![
+        12 => prop::collection::vec(any::<u8>(), 0..40),
+        1 => prop::collection::vec(any::<u8>(), 240..300),
+    ];
     let base = prop_oneof![
         8 => (key(), value).prop_map(|(k, v)| Op::Insert(k, v)),
         4 => key().prop_map(Op::Remove),

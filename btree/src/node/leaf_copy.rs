@@ -14,15 +14,15 @@ impl<'g> Copied<'g> {
 }
 
 impl Item<'_> {
-    /// The seqno of the version `val` belongs to: 0 for an inline value
-    /// (which carries none: it was written below every snapshot, see the
-    /// module's notes).
+    /// The seqno of the version `val` belongs to: 0 for an inline or
+    /// packed value (which carries none: it was written below every
+    /// snapshot, see the module's notes).
     pub(crate) fn value_seqno(&self) -> u64 {
         let () = self.made_here;
-        match self.val.borrowed_ptr() {
+        match self.val.record_ptr() {
             None => 0,
-            // SAFETY: an item's value is inline or comes from
-            // `RecordRef::value` (the two places `copy_leaf` makes items):
+            // SAFETY: an item's value is inline, packed, or comes from
+            // `RecordRef::value` (the places `copy_leaf` makes items):
             // borrowed bytes then start `RECORD_HEADER` bytes into a record, with
             // the provenance of its whole allocation (`RecordRef::value` keeps
             // it), live while the guard of `'g` is pinned (invariants 1 and

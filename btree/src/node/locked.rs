@@ -67,6 +67,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let node = self.node;
         let raw = node.raw(pos);
         let fits = value.is_some_and(|v| v.len() <= INLINE_MAX);
+        if raw.is_packed() {
+            return self.push_over_packed(pos, raw, value, w, oldest, guard);
+        }
         if raw.is_inline() {
             if w <= oldest {
                 if let Some(v) = value.filter(|_| fits) {
@@ -113,6 +116,23 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 kept: false,
             };
         }
+        if let Some(v) = value.filter(|_| w <= oldest) {
+            let kb = node.owned_key(&raw);
+            let key = kb.bytes();
+            if packable(key, v) {
+                // No snapshot needs the chain: the entry is packed.
+                let item = node.pack(key, v, self.heap, guard);
+                node.set_raw(pos, RawSlot::packed(node.prefix(), key, item));
+                // SAFETY: the chain (and the entry, for a long key) was
+                // unlinked from the slot just now, under the latch; only
+                // this latch holder could unlink it.
+                unsafe { retire_raw(raw, guard, self.heap) };
+                return Pushed {
+                    was_live,
+                    kept: false,
+                };
+            }
+        }
         let r = NewRecord::new(value, w).publish(self.heap, old);
         match anchor {
             Some(e) => e.versions.store(r, Ordering::Release),
@@ -121,6 +141,86 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         Pushed {
             was_live,
             kept: self.trim(r, oldest, guard),
+        }
+    }
+
+    /// [`push_version`](Self::push_version) over the packed entry at
+    /// `pos` (`raw`): a new item if no snapshot can need the old value and
+    /// the new one packs, else the entry leaves the block (inline, or out
+    /// of line with the old value kept as a version visible to every
+    /// snapshot when one may need it).
+    fn push_over_packed(
+        &self,
+        pos: usize,
+        raw: RawSlot,
+        value: Option<&[u8]>,
+        w: u64,
+        oldest: u64,
+        guard: &Guard,
+    ) -> Pushed {
+        let node = self.node;
+        // SAFETY: a packed slot of the latched leaf points to a live item
+        // (invariant 6); were the block repacked below, the old one is
+        // retired, not freed, while `guard` is pinned.
+        let (key, old) = unsafe { packed::<'_>(raw.word) };
+        let short = !raw.key_is_long();
+        let new = match value {
+            Some(v) if w <= oldest => {
+                if short && v.len() <= INLINE_MAX {
+                    RawSlot::inline(v).with_key(raw)
+                } else if packable(key, v) {
+                    RawSlot {
+                        word: node.pack(key, v, self.heap, guard),
+                        ..raw
+                    }
+                } else if short {
+                    let r = NewRecord::new(Some(v), w).publish(self.heap, ptr::null_mut());
+                    raw.chain(r)
+                } else {
+                    RawSlot {
+                        meta: raw.meta & !PACKED,
+                        word: Entry::alloc_with(key, Some((v, w)), self.heap).cast::<u8>(),
+                        ..raw
+                    }
+                }
+            }
+            _ => {
+                // A snapshot may need the old value: it becomes a version
+                // visible to every snapshot (seqno 0) under the new one.
+                let (new, head) = if short {
+                    let older = NewRecord::new(Some(old), 0).publish(self.heap, ptr::null_mut());
+                    let r = NewRecord::new(value, w).publish(self.heap, older);
+                    (raw.chain(r), r)
+                } else {
+                    let e = Entry::alloc_with(key, Some((old, 0)), self.heap);
+                    // SAFETY: `e` is this thread's until the slot store
+                    // below publishes it.
+                    let e_ref = unsafe { &*e };
+                    let first = e_ref.versions.load(Ordering::Relaxed);
+                    let r = NewRecord::new(value, w).publish(self.heap, first);
+                    e_ref.versions.store(r, Ordering::Relaxed);
+                    let new = RawSlot {
+                        meta: raw.meta & !PACKED,
+                        word: e.cast::<u8>(),
+                        ..raw
+                    };
+                    (new, r)
+                };
+                node.set_raw(pos, new);
+                node.unpack_slot(raw);
+                return Pushed {
+                    was_live: true,
+                    kept: self.trim(head, oldest, guard),
+                };
+            }
+        };
+        node.set_raw(pos, new);
+        // The old item is dead (counted in whichever block now holds it,
+        // the old one or its repacked copy).
+        node.unpack_slot(raw);
+        Pushed {
+            was_live: true,
+            kept: false,
         }
     }
 
@@ -189,7 +289,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         let mut removed = 0;
         for i in (0..self.count_exact()).rev() {
             let raw = node.raw(i);
-            if raw.is_inline() {
+            if raw.is_inline() || raw.is_packed() {
                 continue;
             }
             let head = if raw.is_long() {
@@ -215,6 +315,18 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 node.set_raw(i, RawSlot::inline(v).with_key(raw));
                 // SAFETY: unlinked from the slot just now, under the latch.
                 unsafe { retire_chain(head, guard, self.heap) };
+            } else {
+                // SAFETY: as above.
+                let v = unsafe { rec_value(head) }.unwrap_or(&[]);
+                let kb = node.owned_key(&raw);
+                let key = kb.bytes();
+                if packable(key, v) {
+                    let item = node.pack(key, v, self.heap, guard);
+                    node.set_raw(i, RawSlot::packed(node.prefix(), key, item));
+                    // SAFETY: unlinked from the slot just now, under the
+                    // latch (the entry too, for a long key).
+                    unsafe { retire_raw(raw, guard, self.heap) };
+                }
             }
         }
         removed
@@ -230,6 +342,10 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         node.set_raw(n - 1, RawSlot::EMPTY);
         node.set_count(n - 1);
+        if raw.is_packed() {
+            node.unpack_slot(raw);
+            return;
+        }
         // SAFETY: `raw` is no longer in any slot (each slot content is in
         // exactly one slot of one leaf), and this latch holder is its only
         // retirer.
@@ -396,9 +512,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
     }
 
     /// Inserts a new key with value `value`, written at seqno `w` (inline
-    /// if it can be, see [`push_version`](Self::push_version)), at `pos`
-    /// of the latched leaf; if the leaf is full, half-splits it and
-    /// returns the split to finish in the parent.
+    /// or packed if it can be, see [`push_version`](Self::push_version)),
+    /// at `pos` of the latched leaf; if the leaf is full, half-splits it
+    /// and returns the split to finish in the parent.
     pub(crate) fn leaf_insert(
         &self,
         pos: usize,
@@ -406,6 +522,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         value: &[u8],
         w: u64,
         oldest: u64,
+        guard: &Guard,
     ) -> Option<Split<L, N>> {
         let node = self.node;
         if !node.prefix().admits(key) {
@@ -414,7 +531,11 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             // before or after every key the node holds).
             node.reprefix(node.prefix().cut_for(key));
         }
-        let raw = new_raw(self.heap, node.prefix(), key, value, w, oldest);
+        let raw = if w <= oldest && packable(key, value) {
+            RawSlot::packed(node.prefix(), key, node.pack(key, value, self.heap, guard))
+        } else {
+            new_raw(self.heap, node.prefix(), key, value, w, oldest)
+        };
         let n = self.count_exact();
         let run = node.note_insert(pos);
         if n < N {
@@ -453,6 +574,12 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             right.set_raw(i - mid, at(i));
         }
         right.set_count(total - mid);
+        // The right leaf's packed items move into a block of its own, in
+        // key order (the left one's are repacked below), sized exactly
+        // for a half that a run of inserts will not come back to (the
+        // left one after ascending inserts, the right one after
+        // descending ones), with room to grow otherwise.
+        right.repack_owned(run > -EDGE_RUN, heap);
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
@@ -496,6 +623,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         node.set_count(mid);
         node.reprefix(left_pfx);
+        // The left leaf's items, without the right one's, in key order.
+        node.repack(0, run < EDGE_RUN, heap, guard);
         // Publish the right node (fully initialised) through the B-link.
         node.right.store(right_ptr, Ordering::Release);
         node.set_high(high);

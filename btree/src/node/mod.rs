@@ -8,6 +8,7 @@
 //! | `prefix` | key heads and node prefixes |
 //! | `records` | version records and long-key entries; freeing and retiring them and nodes |
 //! | `slots` | slot encoding: length classes, inline values, raw slots, resolving them |
+//! | `block` | a leaf's block: the keys and values of its packed entries, appended, repacked |
 //! | `leaf_copy` | the leaf copies optimistic readers take |
 //! | `search` | a node read: latching, the branch-free search, slot and child loads, leaf copies |
 //! | `split` | where a node splits, and the separator it pushes up |
@@ -51,6 +52,12 @@
 //!     version chain (seqno, value bytes, older version), out of line;
 //!   - *long key*: an out-of-line, immutable [`Entry`] (the key bytes)
 //!     which anchors the key's version chain;
+//!   - *packed* ([`PACKED`] in `meta`; an entry that is not inline, of
+//!     at most [`PACK_MAX`] bytes, with no older version any snapshot
+//!     needs): the address of its item (key and value bytes) in the
+//!     leaf's `block`, one append-only allocation per leaf (see the
+//!     `block` module), so that a leaf's entries are read from a few
+//!     contiguous lines;
 //!
 //!   in an inner node, `words[i]` is child `i`, which holds the keys in
 //!   `(sep[i-1], sep[i]]`, and separator `i`'s bytes are an [`Entry`] in
@@ -63,13 +70,16 @@
 //! pointer to follow) only after the read of the node has been validated,
 //! so a torn `(meta, word)` pair is never dereferenced.
 //!
-//! An inline value carries no seqno: a write stores inline only if no
-//! live snapshot is older than it and any snapshot taken later pins a
-//! seqno at or above it (see `ordex_core::mvcc::Clock::take`), so every reader may see
-//! it. When a snapshot needs an older version kept, the inline value
-//! moves into a chain record with seqno 0 (visible to every snapshot) and
-//! the new version is pushed on top; a sweep (or a later write) folds the
-//! chain back inline when no snapshot needs it.
+//! An inline (or packed) value carries no seqno: a write stores inline
+//! only if no live snapshot is older than it and any snapshot taken later
+//! pins a seqno at or above it (see `ordex_core::mvcc::Clock::take`), so
+//! every reader may see it. When a snapshot needs an older version kept,
+//! the inline value moves into a chain record with seqno 0 (visible to
+//! every snapshot) and the new version is pushed on top (a packed entry
+//! leaves its block: a short key's value becomes such a record, a long
+//! key gets an entry whose first version is that record); a sweep (or a
+//! later write) folds the chain back inline, or packs it, when no
+//! snapshot needs it.
 //!
 //! # Memory invariants (what makes the safe accessors sound)
 //!
@@ -97,6 +107,10 @@
 //!    before the leaf is marked obsolete and retired. A pointer loaded from
 //!    it under a guard therefore stays valid while the guard lives, as a
 //!    right-link does (invariant 2).
+//! 6. A leaf's block follows the `block` module's invariants: packed
+//!    items are immutable once published, and a block is freed through
+//!    the epoch after its leaf stopped naming it (a repack replaced it,
+//!    or the leaf was unlinked) or with the tree.
 //!
 //! Outside this module, entries and records are reached only through the
 //! guard-bound handles [`EntryRef`] and [`RecordRef`] (raw pointers inside, so
@@ -120,6 +134,7 @@ use std::ptr::{self, NonNull};
 use std::slice;
 use std::sync::Arc;
 
+mod block;
 mod leaf_copy;
 mod locked;
 mod prefix;
@@ -131,6 +146,7 @@ mod split;
 
 // The concerns' free functions and constants, for one another (through
 // `use super::*`) and, where `pub(crate)`, for the tree and cursors.
+use self::block::*;
 use self::leaf_copy::*;
 pub(crate) use self::prefix::*;
 use self::records::*;
@@ -223,7 +239,7 @@ struct RawSlot {
 /// The value of a leaf slot as of a validated read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SlotValue<'g> {
-    /// An inline value: visible to every reader and snapshot.
+    /// An inline or packed value: visible to every reader and snapshot.
     Inline(Bytes<'g>),
     /// The newest record of the key's version chain.
     Chain(RecordRef<'g>),
@@ -315,6 +331,10 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     right: AtomicPtr<Node<L, N>>,
     /// Inner nodes only: the separator entries (immutable box).
     ext: Option<Box<[AtomicPtr<Entry>; N]>>,
+    /// Leaves only: the block the packed entries' items live in (null:
+    /// none yet). Read and written only under the latch (or by the
+    /// leaf's owner); readers reach items through slot words.
+    block: AtomicPtr<Block>,
     heads: [AtomicU64; N],
     meta: [AtomicU16; N],
     words: [AtomicPtr<u8>; N],

@@ -318,8 +318,8 @@ pub(super) unsafe fn retire_entry(e: *mut Entry, guard: &Guard, heap: &Arc<Accou
     unsafe { retire(e.cast::<u8>(), free, guard, heap) }
 }
 
-/// Frees an unlinked node, its low fence key and (inner nodes) its
-/// separator array; returns the bytes freed.
+/// Frees an unlinked node, its low fence key, its block (leaves) and
+/// (inner nodes) its separator array; returns the bytes freed.
 ///
 /// # Safety
 /// `p` is a `Node<L, N>` allocated by [`Node::alloc`], unreachable from the
@@ -333,6 +333,12 @@ pub(super) unsafe fn free_node<L: Latch, const N: usize>(p: *mut u8) -> usize {
     if !low.is_null() {
         // SAFETY: the low fence is owned by its node alone.
         bytes += unsafe { free_entry(low) };
+    }
+    let block = node.block();
+    if !block.is_null() {
+        // SAFETY: a leaf's block is owned by its leaf alone (invariant 6);
+        // the leaf is being freed, so is its block.
+        bytes += unsafe { free_block(block.cast::<u8>()) };
     }
     bytes
 }

@@ -65,12 +65,25 @@ impl<L: Latch, const N: usize> Root<L, N> {
             let high = shared.get(i + 1).and(chunk.last()).map(|(k, _)| k.as_ref());
             let pfx = Prefix::of_range(low, high);
             leaf.store_prefix(pfx);
+            // The packed entries' items, in key order, in one block sized
+            // for them.
+            let packed: usize = chunk
+                .iter()
+                .filter(|(k, v)| packable(k.as_ref(), v.as_ref()))
+                .map(|(k, v)| item_size(k.as_ref().len(), v.as_ref().len()))
+                .sum();
+            if packed > 0 {
+                leaf.reserve_block(packed, &heap);
+            }
             for (j, (k, v)) in chunk.iter().enumerate() {
-                let seqno = first_seqno + (i * N + j) as u64;
-                leaf.set_raw(
-                    j,
-                    new_raw(&heap, pfx, k.as_ref(), v.as_ref(), seqno, u64::MAX),
-                );
+                let (k, v) = (k.as_ref(), v.as_ref());
+                let raw = if packable(k, v) {
+                    RawSlot::packed(pfx, k, leaf.pack_owned(k, v))
+                } else {
+                    let seqno = first_seqno + (i * N + j) as u64;
+                    new_raw(&heap, pfx, k, v, seqno, u64::MAX)
+                };
+                leaf.set_raw(j, raw);
             }
             leaf.set_count(chunk.len());
             if let Some(next) = shared.get(i + 1) {
@@ -330,6 +343,12 @@ impl<L: Latch, const N: usize> Drop for Root<L, N> {
                             freed += unsafe { free_entry(e) };
                         }
                     }
+                }
+                let block = node.block();
+                if !block.is_null() {
+                    // SAFETY: a leaf's block is owned by its leaf alone
+                    // (invariant 6), freed with it.
+                    freed += unsafe { free_block(block.cast::<u8>()) };
                 }
                 for fence in [&node.high, &node.low] {
                     let h = fence.load(Ordering::Relaxed);

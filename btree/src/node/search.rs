@@ -33,6 +33,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             right: AtomicPtr::new(ptr::null_mut()),
             ext: (level > 0)
                 .then(|| Box::new(core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())))),
+            block: AtomicPtr::new(ptr::null_mut()),
             heads: core::array::from_fn(|_| AtomicU64::new(0)),
             meta: core::array::from_fn(|_| AtomicU16::new(0)),
             words: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
@@ -230,9 +231,9 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 meta: meta.load(Ordering::Relaxed),
                 word: word.load(Ordering::Acquire),
             };
-            // Inline: a short key (length class at most 8) and no chain
-            // bit, tested at once.
-            if raw.meta & (KLEN_MASK | CHAIN) <= 8 {
+            // Inline: a short key (length class at most 8) and neither
+            // the chain nor the packed bit, tested at once.
+            if raw.meta & (KLEN_MASK | CHAIN | PACKED) <= 8 {
                 c.write(Slot {
                     item: Item {
                         key: Bytes::inline(
@@ -283,7 +284,13 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 if c.raw.word.is_null() {
                     return Err(Restart);
                 }
+                // An entry's (or a record's, or a packed item's) header,
+                // key and first value bytes span two lines more often
+                // than not (allocations are 16-byte aligned, an entry
+                // with its first version is over 64 bytes): ask for both
+                // in this one round.
                 ordex_core::sync::prefetch(c.raw.word.cast_const());
+                ordex_core::sync::prefetch(c.raw.word.wrapping_add(64).cast_const());
                 longs |= c.raw.is_long();
             }
             if longs {
@@ -367,8 +374,16 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let raw = self.raw(i).absolute(self.prefix());
         let sep = self.ext.as_ref().map(|x| x[i].load(Ordering::Acquire));
         self.check(v)?;
-        if !raw.is_long() {
+        if !raw.key_is_long() {
             return Ok(short_key(raw.head, raw.meta));
+        }
+        if sep.is_none() && raw.is_packed() {
+            if raw.word.is_null() {
+                return Err(Restart);
+            }
+            // SAFETY: a validated packed word of a leaf points to a live
+            // item (invariant 6), with the guard pinned for `'g`.
+            return Ok(unsafe { packed_bytes(raw.word) }.0);
         }
         let p = sep.unwrap_or(raw.word.cast::<Entry>());
         // Invariants 1 and 3: a validated entry pointer is live.
@@ -580,12 +595,26 @@ impl<L: Latch, const N: usize> Node<L, N> {
         sk: SearchKey<'_>,
         v: &Reading<'_, L>,
     ) -> Result<core::cmp::Ordering, Restart> {
-        if let Some(o) = tie_order(self.meta[i].load(Ordering::Relaxed), sk) {
+        let meta = self.meta[i].load(Ordering::Relaxed);
+        if let Some(o) = tie_order(meta, sk) {
             return Ok(o);
         }
         let p = match &self.ext {
             Some(x) => x[i].load(Ordering::Acquire),
-            None => self.words[i].load(Ordering::Acquire).cast::<Entry>(),
+            None => {
+                let w = self.words[i].load(Ordering::Acquire);
+                if meta & PACKED != 0 {
+                    self.check(v)?;
+                    if w.is_null() {
+                        return Err(Restart);
+                    }
+                    // SAFETY: validated: a packed leaf word (`meta` and
+                    // the word loaded in the same read) points to a live
+                    // item (invariant 6) while the caller's guard lives.
+                    return Ok(unsafe { packed(w) }.0.cmp(sk.key));
+                }
+                w.cast::<Entry>()
+            }
         };
         self.check(v)?;
         // Invariants 1 and 3: validated, so a live entry.
@@ -744,10 +773,11 @@ impl<L: Latch, const N: usize> Node<L, N> {
 
     /// The key bytes of a leaf slot this thread owns or holds latched.
     pub(super) fn owned_key(&self, r: &RawSlot) -> KeyBuf<'_> {
-        if r.is_long() {
+        if r.key_is_long() {
             // SAFETY: a long-key word of an owned or latched leaf is a live
-            // entry (invariant 1), not freed while the latch is held.
-            KeyBuf::Long(unsafe { entry_key(r.word.cast::<Entry>()) })
+            // entry or packed item (invariants 1 and 6), not freed while
+            // the latch is held.
+            KeyBuf::Long(unsafe { long_key(r.meta, r.word) })
         } else {
             let head = self.prefix().abs_short(r.head);
             KeyBuf::Short(head.to_be_bytes(), usize::from(r.meta & KLEN_MASK))
@@ -771,10 +801,10 @@ impl<L: Latch, const N: usize> Node<L, N> {
             return;
         }
         let n = (self.count.load(Ordering::Relaxed) as usize).min(self.cap());
-        let entry = |i: usize| -> *const Entry {
+        let entry = |i: usize| -> *const u8 {
             match &self.ext {
-                Some(x) => x[i].load(Ordering::Relaxed),
-                None => self.words[i].load(Ordering::Relaxed).cast::<Entry>(),
+                Some(x) => x[i].load(Ordering::Relaxed).cast::<u8>(),
+                None => self.words[i].load(Ordering::Relaxed),
             }
         };
         for i in 0..n {
@@ -788,7 +818,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 self.meta[i].load(Ordering::Relaxed),
             );
             // SAFETY: a long slot of an owned or latched node holds a live
-            // entry (invariant 1).
+            // entry or packed item (invariants 1 and 6), as its meta says.
             let h = unsafe { rehead(h, m, entry(i), from, to) };
             self.heads[i].store(h, Ordering::Relaxed);
         }

@@ -10,6 +10,11 @@ pub(super) const KLEN_MASK: u16 = 0xF;
 /// `meta` bit 4 (leaves, keys of at most 8 bytes): the word is a chain.
 pub(super) const CHAIN: u16 = 0x10;
 
+/// `meta` bit 5 (leaves): the entry is packed: the word points to its item
+/// (key and value) in the leaf's block (see `block`); the value carries no
+/// seqno, as an inline one.
+pub(super) const PACKED: u16 = 0x20;
+
 /// `meta` bits 8..12 (leaves, inline values): the value length.
 pub(super) const VLEN_SHIFT: u16 = 8;
 
@@ -80,16 +85,41 @@ impl RawSlot {
         word: ptr::null_mut(),
     };
 
-    pub(super) fn is_long(self) -> bool {
+    /// Whether the key is longer than 8 bytes (its head does not hold it
+    /// all).
+    pub(super) fn key_is_long(self) -> bool {
         self.meta & KLEN_MASK == KLEN_LONG
     }
 
-    pub(super) fn is_chain(self) -> bool {
-        !self.is_long() && self.meta & CHAIN != 0
+    /// Whether the word is an out-of-line [`Entry`] (a long key's, not
+    /// packed).
+    pub(super) fn is_long(self) -> bool {
+        self.key_is_long() && !self.is_packed()
     }
 
+    /// Whether the word is the head of a short key's version chain.
+    pub(super) fn is_chain(self) -> bool {
+        !self.key_is_long() && self.meta & (CHAIN | PACKED) == CHAIN
+    }
+
+    /// Whether key and value are in the slot itself.
     pub(super) fn is_inline(self) -> bool {
-        !self.is_long() && self.meta & CHAIN == 0
+        !self.key_is_long() && self.meta & (CHAIN | PACKED) == 0
+    }
+
+    /// Whether the word points to the entry's item in the leaf's block.
+    pub(super) fn is_packed(self) -> bool {
+        self.meta & PACKED != 0
+    }
+
+    /// A packed slot for `key` (in a node with prefix `pfx`) whose item
+    /// is at `item`.
+    pub(super) fn packed(pfx: Prefix, key: &[u8], item: *mut u8) -> RawSlot {
+        RawSlot {
+            head: pfx.rel(key),
+            meta: klen_meta(key) | PACKED,
+            word: item,
+        }
     }
 
     /// An inline value, to be given a key with [`RawSlot::with_key`].
@@ -114,7 +144,7 @@ impl RawSlot {
     /// bytes, rebuilt with the node's prefix `pfx`), as readers use it.
     #[inline]
     pub(super) fn absolute(self, pfx: Prefix) -> RawSlot {
-        if self.is_long() {
+        if self.key_is_long() {
             return self;
         }
         RawSlot {
@@ -124,17 +154,17 @@ impl RawSlot {
     }
 }
 
-/// The head of a slot (`head`, `meta`; `e`, the key's entry if it is
-/// long) in a node with prefix `from`, re-encoded for prefix `to` (which
-/// the key also starts with).
+/// The head of a slot (`head`, `meta`; `word`, the key's entry, or its
+/// packed item, if the key is long) in a node with prefix `from`,
+/// re-encoded for prefix `to` (which the key also starts with).
 ///
 /// # Safety
-/// If the key is long, `e` is a live entry (one a latched or owned node
-/// holds).
+/// If the key is long, `word` is a live entry or packed item (one a
+/// latched or owned node holds), as `meta` says.
 pub(super) unsafe fn rehead(
     head: u64,
     meta: u16,
-    e: *const Entry,
+    word: *const u8,
     from: Prefix,
     to: Prefix,
 ) -> u64 {
@@ -144,7 +174,24 @@ pub(super) unsafe fn rehead(
         shl_bytes(from.abs_short(head), to.len)
     } else {
         // SAFETY: the caller's contract.
-        to.rel(unsafe { entry_key(e) })
+        to.rel(unsafe { long_key(meta, word) })
+    }
+}
+
+/// The bytes of a long key: its packed item's (`meta` has [`PACKED`]) or
+/// its entry's.
+///
+/// # Safety
+/// `word` is a live packed item or entry, as `meta` says, that stays live
+/// for `'a`.
+#[inline]
+pub(super) unsafe fn long_key<'a>(meta: u16, word: *const u8) -> &'a [u8] {
+    if meta & PACKED != 0 {
+        // SAFETY: the caller's contract.
+        unsafe { packed(word).0 }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { entry_key(word.cast::<Entry>()) }
     }
 }
 
@@ -216,15 +263,25 @@ pub(super) fn new_raw(
 ///
 /// # Safety
 /// `raw` was loaded from a leaf (a latched one, or under a read validated
-/// after the load) while a guard for `'g` is pinned; for a chain or a long
-/// key its word is non-null, and for a long key `versions` is the entry's
-/// (non-null) version pointer loaded under the same validated read.
+/// after the load) while a guard for `'g` is pinned; for a chain, a
+/// packed entry or a long key its word is non-null, and for a long key
+/// `versions` is the entry's (non-null) version pointer loaded under the
+/// same validated read.
 #[inline]
 pub(super) unsafe fn resolve<'g>(raw: RawSlot, versions: *mut Record) -> LeafSlot<'g> {
     if raw.is_inline() {
         return LeafSlot {
             key: short_key(raw.head, raw.meta),
             val: SlotValue::Inline(unpack(raw.word, raw.meta)),
+        };
+    }
+    if raw.is_packed() {
+        // SAFETY: a validated packed word points to a live item (block
+        // invariants 2 and 3; the caller's contract).
+        let (key, val) = unsafe { packed_bytes(raw.word) };
+        return LeafSlot {
+            key,
+            val: SlotValue::Inline(val),
         };
     }
     let (key, rec) = if raw.is_chain() {

@@ -56,7 +56,7 @@ impl Separator {
         Separator {
             // SAFETY: a separator's entry is live while a latched or owned
             // node holds it (invariant 1).
-            head: unsafe { rehead(self.head, self.meta, self.e, from, to) },
+            head: unsafe { rehead(self.head, self.meta, self.e.cast::<u8>(), from, to) },
             ..self
         }
     }
