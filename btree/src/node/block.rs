@@ -26,14 +26,14 @@
 
 use super::*;
 
-/// The block header; the bytes follow it.
+/// The block header (its capacity, for freeing it); the bytes follow
+/// it. Where the items end, and how many bytes of them are dead, the
+/// leaf keeps in its own header (`Node::block_used`, `block_dead`), which
+/// a write has in cache already.
 #[repr(C)]
 #[derive(Debug)]
 pub(super) struct Block {
     cap: u32,
-    used: u32,
-    /// Bytes of items no slot points to any more.
-    dead: u32,
 }
 
 pub(super) const BLOCK_HDR: usize = core::mem::size_of::<Block>().next_multiple_of(8);
@@ -44,6 +44,22 @@ pub(super) const PACK_MAX: usize = 256;
 
 /// The smallest block a leaf gets.
 const BLOCK_MIN: usize = 256;
+
+/// How much room a repack leaves in the new block beyond the live items
+/// (and the item about to be added).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Room {
+    /// None: a leaf that a run of inserts will not come back to (the left
+    /// half of a split after ascending inserts, the right one after
+    /// descending ones).
+    Exact,
+    /// Half as much again: a full block, which grows geometrically.
+    Half,
+    /// As much as a full leaf of items of the same mean size: a half of
+    /// a split, which takes inserts until it splits in turn, then needs
+    /// no repack before that split.
+    FullLeaf,
+}
 
 /// The bytes of an item for a `klen`-byte key and a `vlen`-byte value.
 #[inline]
@@ -64,8 +80,9 @@ fn block_layout(cap: usize) -> Layout {
         .expect("block size fits an allocation")
 }
 
-/// A new, empty block of `cap` bytes (accounted to `heap`).
-pub(super) fn block_alloc(cap: usize, heap: &Account) -> *mut Block {
+/// A new, empty block of at least `cap` bytes (accounted to `heap`), and
+/// its capacity.
+pub(super) fn block_alloc(cap: usize, heap: &Account) -> (*mut Block, usize) {
     let cap = cap.clamp(BLOCK_MIN, u32::MAX as usize);
     let layout = block_layout(cap);
     heap.add(layout.size());
@@ -75,14 +92,8 @@ pub(super) fn block_alloc(cap: usize, heap: &Account) -> *mut Block {
         alloc::handle_alloc_error(layout)
     }
     // SAFETY: a fresh allocation, large enough for the header.
-    unsafe {
-        p.write(Block {
-            cap: cap as u32,
-            used: 0,
-            dead: 0,
-        })
-    };
-    p
+    unsafe { p.write(Block { cap: cap as u32 }) };
+    (p, cap)
 }
 
 /// Frees a block; returns its bytes.
@@ -111,20 +122,17 @@ pub(super) unsafe fn retire_block(p: *mut Block, guard: &Guard, heap: &Arc<Accou
     unsafe { retire(p.cast::<u8>(), free_block, guard, heap) }
 }
 
-/// Appends an item for `key` and `value` if the block has room; returns
-/// where it starts.
+/// Writes an item for `key` and `value` at `used` bytes into block `b`,
+/// which has room for it; returns where it starts.
 ///
 /// # Safety
-/// `b` is a live block whose leaf the caller holds latched (or owns).
-unsafe fn push(b: *mut Block, key: &[u8], value: &[u8]) -> Option<*mut u8> {
-    let size = item_size(key.len(), value.len());
-    // SAFETY: the caller's contract: only this thread writes the header
-    // and the unused tail (block invariant 1).
+/// `b` is a live block whose leaf the caller holds latched (or owns, or
+/// a new block not yet published), `used` is where its items end, and
+/// `used + item_size(..) <= cap`.
+unsafe fn write_item(b: *mut Block, used: usize, key: &[u8], value: &[u8]) -> *mut u8 {
+    // SAFETY: the caller's contract: only this thread writes the unused
+    // tail (block invariant 1), and the item fits.
     unsafe {
-        let (cap, used) = ((*b).cap as usize, (*b).used as usize);
-        if size > cap - used {
-            return None;
-        }
         let at = b.cast::<u8>().add(BLOCK_HDR + used);
         at.cast::<[u8; 2]>().write((key.len() as u16).to_le_bytes());
         at.add(2)
@@ -132,8 +140,7 @@ unsafe fn push(b: *mut Block, key: &[u8], value: &[u8]) -> Option<*mut u8> {
             .write((value.len() as u16).to_le_bytes());
         ptr::copy_nonoverlapping(key.as_ptr(), at.add(4), key.len());
         ptr::copy_nonoverlapping(value.as_ptr(), at.add(4 + key.len()), value.len());
-        (*b).used = (used + size) as u32;
-        Some(at)
+        at
     }
 }
 
@@ -174,6 +181,51 @@ impl<L: Latch, const N: usize> Node<L, N> {
         self.block.load(Ordering::Relaxed)
     }
 
+    /// Where this leaf's items end, and its block's capacity (0: no
+    /// block).
+    fn tail(&self) -> (usize, usize) {
+        (
+            self.block_used.load(Ordering::Relaxed) as usize,
+            self.block_cap.load(Ordering::Relaxed) as usize,
+        )
+    }
+
+    /// Makes `b` (capacity `cap`, null: none) this leaf's block, with its
+    /// items ending at `used`, none of them dead.
+    fn set_block(&self, b: *mut Block, cap: usize, used: usize) {
+        self.block.store(b, Ordering::Relaxed);
+        self.block_cap.store(cap as u32, Ordering::Relaxed);
+        self.block_used.store(used as u32, Ordering::Relaxed);
+        self.block_dead.store(0, Ordering::Relaxed);
+    }
+
+    /// Appends an item to this leaf's block (latched or owned) if it has
+    /// room.
+    fn push(&self, key: &[u8], value: &[u8]) -> Option<*mut u8> {
+        let size = item_size(key.len(), value.len());
+        let (used, cap) = self.tail();
+        if size > cap - used {
+            return None;
+        }
+        // SAFETY: the leaf's own live block (`cap > 0`), latched or owned,
+        // with room for the item.
+        let p = unsafe { write_item(self.block(), used, key, value) };
+        self.block_used
+            .store((used + size) as u32, Ordering::Relaxed);
+        Some(p)
+    }
+
+    /// Starts loading where this leaf's next item goes (racy: only a
+    /// hint, for a write about to take the latch).
+    #[inline]
+    pub(crate) fn prefetch_tail(&self) {
+        let b = self.block.load(Ordering::Relaxed);
+        if !b.is_null() {
+            let used = self.block_used.load(Ordering::Relaxed) as usize;
+            ordex_core::sync::prefetch(b.cast::<u8>().wrapping_add(BLOCK_HDR + used).cast_const());
+        }
+    }
+
     /// Packs `key` and `value` into this leaf's block (latched by the
     /// caller), repacking it first if its tail is too short; returns the
     /// item's address, for a packed slot's word.
@@ -184,54 +236,50 @@ impl<L: Latch, const N: usize> Node<L, N> {
         heap: &Arc<Account>,
         guard: &Guard,
     ) -> *mut u8 {
-        let b = self.block();
-        if !b.is_null() {
-            // SAFETY: the leaf's own live block, latched (block
-            // invariant 1).
-            if let Some(p) = unsafe { push(b, key, value) } {
-                return p;
-            }
+        if let Some(p) = self.push(key, value) {
+            return p;
         }
-        self.repack(item_size(key.len(), value.len()), true, heap, guard);
-        // SAFETY: as above; `repack` left room for the item.
-        unsafe { push(self.block(), key, value) }.expect("a repacked block has room")
+        self.repack(item_size(key.len(), value.len()), Room::Half, heap, guard);
+        self.push(key, value).expect("a repacked block has room")
     }
 
     /// Gives this leaf, owned by the caller and not yet published, an
     /// empty block of `cap` bytes (see [`pack_owned`](Self::pack_owned)).
     pub(super) fn reserve_block(&self, cap: usize, heap: &Account) {
         debug_assert!(self.block().is_null());
-        self.block.store(block_alloc(cap, heap), Ordering::Relaxed);
+        let (b, cap) = block_alloc(cap, heap);
+        self.set_block(b, cap, 0);
     }
 
     /// Packs `key` and `value` into the block of this owned leaf, which
     /// [`reserve_block`](Self::reserve_block) sized for them.
     pub(super) fn pack_owned(&self, key: &[u8], value: &[u8]) -> *mut u8 {
-        // SAFETY: the caller owns the leaf and its block.
-        unsafe { push(self.block(), key, value) }.expect("a block reserved for the leaf's items")
+        self.push(key, value)
+            .expect("a block reserved for the leaf's items")
     }
 
     /// Marks the item of a packed slot dead (its slot was removed or
     /// rewritten) in this latched or owned leaf.
     pub(super) fn unpack_slot(&self, r: RawSlot) {
         debug_assert!(r.is_packed());
-        let b = self.block();
-        // SAFETY: a packed slot of this leaf points into its live block;
-        // the header is the latch holder's (block invariant 1).
-        unsafe {
-            let (k, v) = packed(r.word);
-            (*b).dead += item_size(k.len(), v.len()) as u32;
-        }
+        // SAFETY: a packed slot of this leaf points to a live item (in
+        // its block, or in the block a repack just retired, which the
+        // caller's guard keeps).
+        let (k, v) = unsafe { packed(r.word) };
+        let dead = self.block_dead.load(Ordering::Relaxed) as usize;
+        self.block_dead.store(
+            (dead + item_size(k.len(), v.len())) as u32,
+            Ordering::Relaxed,
+        );
     }
 
     /// Copies the live items of this leaf (latched, or owned) into a new
-    /// block with room for `extra` more bytes (and, with `slack`, half as
-    /// much again, for a leaf that will take more entries), in slot
-    /// order, and repoints the slots; returns the old block (null: none),
-    /// which no slot of this leaf points into any more.
-    fn repack_into_new(&self, extra: usize, slack: bool, heap: &Account) -> *mut Block {
+    /// block with room for `extra` more bytes and as much again as `room`
+    /// says, in slot order, and repoints the slots; returns the old block
+    /// (null: none), which no slot of this leaf points into any more.
+    fn repack_into_new(&self, extra: usize, room: Room, heap: &Account) -> *mut Block {
         let n = (self.count.load(Ordering::Relaxed) as usize).min(N);
-        let mut live = 0;
+        let (mut live, mut items) = (0, 0);
         for i in 0..n {
             let r = self.raw(i);
             if r.is_packed() {
@@ -239,36 +287,46 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 // to a live item.
                 let (k, v) = unsafe { packed(r.word) };
                 live += item_size(k.len(), v.len());
+                items += 1;
             }
         }
         let old = self.block();
         if live + extra == 0 {
-            self.block.store(ptr::null_mut(), Ordering::Relaxed);
+            self.set_block(ptr::null_mut(), 0, 0);
             return old;
         }
-        let cap = live + extra;
-        let new = block_alloc(if slack { cap + cap / 2 } else { cap }, heap);
+        let want = live + extra;
+        let want = match room {
+            Room::Exact => want,
+            Room::Half => want + want / 2,
+            Room::FullLeaf => want.max(live / items.max(1) * N),
+        };
+        let (new, cap) = block_alloc(want, heap);
+        let mut used = 0;
         for i in 0..n {
             let r = self.raw(i);
             if r.is_packed() {
                 // SAFETY: as above; the new block was sized for every
-                // live item, and is this thread's alone until published
-                // by the stores below.
+                // live item (`used` stays within `live <= cap`), and is
+                // this thread's alone until the stores below publish it.
                 let p = unsafe {
                     let (k, v) = packed(r.word);
-                    push(new, k, v).expect("sized for the live items")
+                    debug_assert!(used + item_size(k.len(), v.len()) <= cap);
+                    let p = write_item(new, used, k, v);
+                    used += item_size(k.len(), v.len());
+                    p
                 };
                 self.words[i].store(p, Ordering::Release);
             }
         }
-        self.block.store(new, Ordering::Relaxed);
+        self.set_block(new, cap, used);
         old
     }
 
     /// Repacks this latched leaf (see `repack_into_new`) and retires its
     /// old block.
-    pub(super) fn repack(&self, extra: usize, slack: bool, heap: &Arc<Account>, guard: &Guard) {
-        let old = self.repack_into_new(extra, slack, heap);
+    pub(super) fn repack(&self, extra: usize, room: Room, heap: &Arc<Account>, guard: &Guard) {
+        let old = self.repack_into_new(extra, room, heap);
         if !old.is_null() {
             // SAFETY: no slot of this leaf points into `old` now and the
             // leaf no longer names it; readers that loaded a word into it
@@ -281,16 +339,25 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// Gives this new leaf (owned by the caller, its slots pointing into
     /// another leaf's block) a block of its own with copies of its
     /// packed items.
-    pub(super) fn repack_owned(&self, slack: bool, heap: &Account) {
+    pub(super) fn repack_owned(&self, room: Room, heap: &Account) {
         debug_assert!(self.block().is_null());
-        let old = self.repack_into_new(0, slack, heap);
+        let old = self.repack_into_new(0, room, heap);
         debug_assert!(old.is_null());
     }
 
     /// For invariant checks: every packed slot points to an item inside
-    /// the used part of this leaf's block.
+    /// the used part of this leaf's block, and the items no slot points
+    /// to are counted dead.
     pub(crate) fn check_block(&self) -> Result<(), String> {
         let b = self.block();
+        let (used, cap) = self.tail();
+        if used > cap {
+            return Err(format!(
+                "a block's items end at {used}, past its {cap} bytes"
+            ));
+        }
+        let start = b.cast::<u8>().wrapping_add(BLOCK_HDR) as usize;
+        let mut live = 0;
         for i in 0..self.count() {
             let r = self.raw(i);
             if !r.is_packed() {
@@ -299,19 +366,23 @@ impl<L: Latch, const N: usize> Node<L, N> {
             if b.is_null() {
                 return Err(format!("slot {i} is packed in a leaf without a block"));
             }
-            // SAFETY: a quiescent tree (the caller's contract): the block
-            // is live and its header stable.
-            let (start, used) =
-                unsafe { (b.cast::<u8>().add(BLOCK_HDR) as usize, (*b).used as usize) };
             let at = r.word as usize;
             if at < start || at + 4 > start + used {
                 return Err(format!("slot {i} points outside its leaf's block"));
             }
-            // SAFETY: within the block's items (checked above).
+            // SAFETY: within the block's items (checked above), in a
+            // quiescent tree (the caller's contract).
             let (k, v) = unsafe { packed(r.word) };
             if at + item_size(k.len(), v.len()) > start + used {
                 return Err(format!("slot {i}'s item overruns its leaf's block"));
             }
+            live += item_size(k.len(), v.len());
+        }
+        let dead = self.block_dead.load(Ordering::Relaxed) as usize;
+        if live + dead != used {
+            return Err(format!(
+                "a block holds {used} bytes of items: {live} live, {dead} counted dead"
+            ));
         }
         Ok(())
     }

@@ -578,8 +578,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // key order (the left one's are repacked below), sized exactly
         // for a half that a run of inserts will not come back to (the
         // left one after ascending inserts, the right one after
-        // descending ones), with room to grow otherwise.
-        right.repack_owned(run > -EDGE_RUN, heap);
+        // descending ones), with room for a full leaf otherwise.
+        let room = |done: bool| if done { Room::Exact } else { Room::FullLeaf };
+        right.repack_owned(room(run <= -EDGE_RUN), heap);
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
@@ -624,7 +625,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         node.set_count(mid);
         node.reprefix(left_pfx);
         // The left leaf's items, without the right one's, in key order.
-        node.repack(0, run < EDGE_RUN, heap, guard);
+        node.repack(0, room(run >= EDGE_RUN), heap, guard);
         // Publish the right node (fully initialised) through the B-link.
         node.right.store(right_ptr, Ordering::Release);
         node.set_high(high);

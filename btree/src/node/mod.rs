@@ -332,9 +332,16 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     /// Inner nodes only: the separator entries (immutable box).
     ext: Option<Box<[AtomicPtr<Entry>; N]>>,
     /// Leaves only: the block the packed entries' items live in (null:
-    /// none yet). Read and written only under the latch (or by the
-    /// leaf's owner); readers reach items through slot words.
+    /// none yet), its capacity, its bytes in use, and of those the dead
+    /// ones (items no slot points to). Read and written only under the latch (or by the
+    /// leaf's owner; atomics only because the node is shared); readers
+    /// reach items through slot words. Kept in the node, whose header a
+    /// write has just read, rather than in the block's: an insert then
+    /// takes no miss to find where its item goes.
     block: AtomicPtr<Block>,
+    block_cap: AtomicU32,
+    block_used: AtomicU32,
+    block_dead: AtomicU32,
     heads: [AtomicU64; N],
     meta: [AtomicU16; N],
     words: [AtomicPtr<u8>; N],

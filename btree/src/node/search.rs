@@ -34,6 +34,9 @@ impl<L: Latch, const N: usize> Node<L, N> {
             ext: (level > 0)
                 .then(|| Box::new(core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())))),
             block: AtomicPtr::new(ptr::null_mut()),
+            block_cap: AtomicU32::new(0),
+            block_used: AtomicU32::new(0),
+            block_dead: AtomicU32::new(0),
             heads: core::array::from_fn(|_| AtomicU64::new(0)),
             meta: core::array::from_fn(|_| AtomicU16::new(0)),
             words: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
