@@ -578,8 +578,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // key order (the left one's are repacked below), sized exactly
         // for a half that a run of inserts will not come back to (the
         // left one after ascending inserts, the right one after
-        // descending ones), with room for a full leaf otherwise.
-        let room = |done: bool| if done { Room::Exact } else { Room::FullLeaf };
+        // descending ones), with room to grow otherwise.
+        let room = |done: bool| if done { Room::Exact } else { Room::Half };
         right.repack_owned(room(run <= -EDGE_RUN), heap);
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
