@@ -4,7 +4,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
-use crate::node::{EntryRef, Locked, Node, Reading, Root, SearchKey, SlotValue, Split};
+use crate::node::{packable, EntryRef, Locked, Node, Reading, Root, SearchKey, SlotValue, Split};
 use crossbeam_epoch::{self as epoch, Guard};
 use ordex_core::mvcc::{must_keep, Clock, Taken};
 use ordex_core::olc::{retry, Restart};
@@ -284,7 +284,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 let root = self.root.load(guard);
                 let (leaf, v) = self.descend(root, sk, 0, true, guard, Some(&mut path))?;
                 // Where a packed item would go, while the leaf is searched.
-                leaf.prefetch_tail();
+                if packable(key, value) {
+                    leaf.prefetch_tail();
+                }
                 let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
                 let locked = leaf.upgrade(v, self.root.account())?;
                 if !found && (pos == 0 || pos == leaf.count()) {
@@ -324,7 +326,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let leaf = self.root.hot(guard)?;
         let attempt = || -> Result<_, Restart> {
             let v = leaf.read_mode(true)?;
-            leaf.prefetch_tail();
+            if packable(sk.key, value) {
+                leaf.prefetch_tail();
+            }
             if !leaf.covers(sk, &v, guard)? || !leaf.above_low(sk, &v, guard)? {
                 // Not a run (random keys): no more tries until an insert
                 // at a leaf's end makes a leaf hot again.

@@ -69,7 +69,7 @@ pub(super) fn item_size(klen: usize, vlen: usize) -> usize {
 /// needs its older versions: it does not fit the slot itself (a key and a
 /// value of at most 8 bytes each) and its item is at most [`PACK_MAX`].
 #[inline]
-pub(super) fn packable(key: &[u8], value: &[u8]) -> bool {
+pub(crate) fn packable(key: &[u8], value: &[u8]) -> bool {
     !(key.len() <= 8 && value.len() <= INLINE_MAX) && item_size(key.len(), value.len()) <= PACK_MAX
 }
 

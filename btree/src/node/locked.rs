@@ -580,7 +580,11 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // left one after ascending inserts, the right one after
         // descending ones), with room to grow otherwise.
         let room = |done: bool| if done { Room::Exact } else { Room::Half };
-        right.repack_owned(room(run <= -EDGE_RUN), heap);
+        // A leaf without a block has no packed slot: nothing to repack.
+        let packs = !node.block().is_null();
+        if packs {
+            right.repack_owned(room(run <= -EDGE_RUN), heap);
+        }
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
@@ -625,7 +629,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         node.set_count(mid);
         node.reprefix(left_pfx);
         // The left leaf's items, without the right one's, in key order.
-        node.repack(0, room(run >= EDGE_RUN), heap, guard);
+        if packs {
+            node.repack(0, room(run >= EDGE_RUN), heap, guard);
+        }
         // Publish the right node (fully initialised) through the B-link.
         node.right.store(right_ptr, Ordering::Release);
         node.set_high(high);

@@ -146,6 +146,7 @@ mod split;
 
 // The concerns' free functions and constants, for one another (through
 // `use super::*`) and, where `pub(crate)`, for the tree and cursors.
+pub(crate) use self::block::packable;
 use self::block::*;
 use self::leaf_copy::*;
 pub(crate) use self::prefix::*;
