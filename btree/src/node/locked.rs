@@ -116,17 +116,9 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                 kept: false,
             };
         }
+        // No snapshot needs the chain: the entry is packed, if it can be.
         if let Some(v) = value.filter(|_| w <= oldest) {
-            let kb = node.owned_key(&raw);
-            let key = kb.bytes();
-            if packable(key, v) {
-                // No snapshot needs the chain: the entry is packed.
-                let item = node.pack(key, v, self.heap, guard);
-                node.set_raw(pos, RawSlot::packed(node.prefix(), key, item));
-                // SAFETY: the chain (and the entry, for a long key) was
-                // unlinked from the slot just now, under the latch; only
-                // this latch holder could unlink it.
-                unsafe { retire_raw(raw, guard, self.heap) };
+            if self.pack_out(pos, raw, v, guard) {
                 return Pushed {
                     was_live,
                     kept: false,
@@ -224,6 +216,26 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
     }
 
+    /// Replaces the chain (or long key's entry) of the slot at `pos`
+    /// (`raw`) with a packed entry of its key and `value`, if they pack,
+    /// and retires what the slot owned; the caller has checked that no
+    /// snapshot needs an older version. Returns whether it packed.
+    fn pack_out(&self, pos: usize, raw: RawSlot, value: &[u8], guard: &Guard) -> bool {
+        let node = self.node;
+        let kb = node.owned_key(&raw);
+        let key = kb.bytes();
+        if !packable(key, value) {
+            return false;
+        }
+        let item = node.pack(key, value, self.heap, guard);
+        node.set_raw(pos, RawSlot::packed(node.prefix(), key, item));
+        // SAFETY: the chain (and the entry, for a long key) was unlinked
+        // from the slot just now, under the latch; only this latch holder
+        // could unlink it.
+        unsafe { retire_raw(raw, guard, self.heap) };
+        true
+    }
+
     /// Trims a chain (see [`push_version`](Self::push_version)); returns
     /// whether more than the head is left.
     pub(super) fn trim(&self, head: *mut Record, oldest: u64, guard: &Guard) -> bool {
@@ -318,15 +330,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             } else {
                 // SAFETY: as above.
                 let v = unsafe { rec_value(head) }.unwrap_or(&[]);
-                let kb = node.owned_key(&raw);
-                let key = kb.bytes();
-                if packable(key, v) {
-                    let item = node.pack(key, v, self.heap, guard);
-                    node.set_raw(i, RawSlot::packed(node.prefix(), key, item));
-                    // SAFETY: unlinked from the slot just now, under the
-                    // latch (the entry too, for a long key).
-                    unsafe { retire_raw(raw, guard, self.heap) };
-                }
+                self.pack_out(i, raw, v, guard);
             }
         }
         removed
