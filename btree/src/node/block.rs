@@ -27,9 +27,9 @@
 use super::*;
 
 /// The block header (its capacity, for freeing it); the bytes follow
-/// it. Where the items end, and how many bytes of them are dead, the
-/// leaf keeps in its own header (`Node::block_used`, `block_dead`), which
-/// a write has in cache already.
+/// it. The capacity again, where the items end, and how many bytes of
+/// them are dead, the leaf keeps in its own header (`Node::block_cap`,
+/// `block_used`, `block_dead`), which a write has in cache already.
 #[repr(C)]
 #[derive(Debug)]
 pub(super) struct Block {
