@@ -151,7 +151,7 @@
 //!   every node, and then drives the epoch until the garbage it retired is
 //!   freed (it gives up, leaving the rest to crossbeam's collector, if
 //!   another thread keeps a guard pinned). [`memory_usage`] counts nodes,
-//!   keys, versions and garbage not yet freed.
+//!   leaves' blocks, keys, versions and garbage not yet freed.
 //! - Keys and values of any length are accepted (entries of more than
 //!   256 bytes are stored out of line); `limits()` is unbounded.
 //! - Unwinding: node latches are released by a drop guard, so a panic in
