@@ -156,9 +156,11 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         // retired, not freed, while `guard` is pinned.
         let (key, old) = unsafe { packed::<'_>(raw.word) };
         let short = !raw.key_is_long();
-        let new = match value {
+        // The new slot, and the chain head to trim if a snapshot may need
+        // the old value.
+        let (new, to_trim) = match value {
             Some(v) if w <= oldest => {
-                if short && v.len() <= INLINE_MAX {
+                let new = if short && v.len() <= INLINE_MAX {
                     RawSlot::inline(v).with_key(raw)
                 } else if packable(key, v) {
                     RawSlot {
@@ -174,15 +176,16 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                         word: Entry::alloc_with(key, Some((v, w)), self.heap).cast::<u8>(),
                         ..raw
                     }
-                }
+                };
+                (new, None)
             }
             _ => {
                 // A snapshot may need the old value: it becomes a version
                 // visible to every snapshot (seqno 0) under the new one.
-                let (new, head) = if short {
+                if short {
                     let older = NewRecord::new(Some(old), 0).publish(self.heap, ptr::null_mut());
                     let r = NewRecord::new(value, w).publish(self.heap, older);
-                    (raw.chain(r), r)
+                    (raw.chain(r), Some(r))
                 } else {
                     let e = Entry::alloc_with(key, Some((old, 0)), self.heap);
                     // SAFETY: `e` is this thread's until the slot store
@@ -196,14 +199,8 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
                         word: e.cast::<u8>(),
                         ..raw
                     };
-                    (new, r)
-                };
-                node.set_raw(pos, new);
-                node.unpack_slot(raw);
-                return Pushed {
-                    was_live: true,
-                    kept: self.trim(head, oldest, guard),
-                };
+                    (new, Some(r))
+                }
             }
         };
         node.set_raw(pos, new);
@@ -212,7 +209,7 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         node.unpack_slot(raw);
         Pushed {
             was_live: true,
-            kept: false,
+            kept: to_trim.is_some_and(|head| self.trim(head, oldest, guard)),
         }
     }
 
@@ -578,17 +575,6 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
             right.set_raw(i - mid, at(i));
         }
         right.set_count(total - mid);
-        // The right leaf's packed items move into a block of its own, in
-        // key order (the left one's are repacked below), sized exactly
-        // for a half that a run of inserts will not come back to (the
-        // left one after ascending inserts, the right one after
-        // descending ones), with room to grow otherwise.
-        let room = |done: bool| if done { Room::Exact } else { Room::Half };
-        // A leaf without a block has no packed slot: nothing to repack.
-        let packs = !node.block().is_null();
-        if packs {
-            right.repack_owned(room(run <= -EDGE_RUN), heap);
-        }
         let last = at(mid - 1);
         let kb = node.owned_key(&last);
         let sep_key = kb.bytes();
@@ -632,8 +618,15 @@ impl<'a, L: Latch, const N: usize> Locked<'a, L, N> {
         }
         node.set_count(mid);
         node.reprefix(left_pfx);
-        // The left leaf's items, without the right one's, in key order.
-        if packs {
+        // Each half's packed items move into a block of its own, in key
+        // order (the right one's copied out of the left one's block before
+        // that is retired), sized exactly for a half that a run of
+        // inserts will not come back to (the left one after ascending
+        // inserts, the right one after descending ones), with room to
+        // grow otherwise. A leaf without a block has no packed slot.
+        if !node.block().is_null() {
+            let room = |done: bool| if done { Room::Exact } else { Room::Half };
+            right.repack_owned(room(run <= -EDGE_RUN), heap);
             node.repack(0, room(run >= EDGE_RUN), heap, guard);
         }
         // Publish the right node (fully initialised) through the B-link.
