@@ -223,6 +223,10 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let pfx = self.prefix();
         let mut outside = [0u64; MASK_WORDS];
         let mut any = 0u64;
+        // Whether a marked slot is a chain or an out-of-line entry (else
+        // all are packed items, which resolve without a drop), and whether
+        // one is an entry (whose version chain is loaded before the check).
+        let (mut chains, mut longs) = (false, false);
         let slots = &mut out.slots[..len];
         let cells = self.heads[from..to]
             .iter()
@@ -250,6 +254,17 @@ impl<L: Latch, const N: usize> Node<L, N> {
             } else {
                 outside[i / 64] |= 1 << (i % 64);
                 any = 1;
+                chains |= raw.meta & PACKED == 0;
+                longs |= raw.is_long();
+                // An entry's (or a record's, or a packed item's) header,
+                // key and first value bytes span two lines more often
+                // than not (allocations are 16-byte aligned, an entry
+                // with its first version is over 64 bytes): ask for both
+                // now, so that the misses overlap with the rest of the
+                // copy. The word is not validated yet, but a prefetch
+                // never faults and has no effect the program can observe.
+                ordex_core::sync::prefetch(raw.word.cast_const());
+                ordex_core::sync::prefetch(raw.word.wrapping_add(64).cast_const());
                 c.write(Slot {
                     copied: Copied {
                         raw: raw.absolute(pfx),
@@ -279,7 +294,37 @@ impl<L: Latch, const N: usize> Node<L, N> {
                         })
                     })
             };
-            let mut longs = false;
+            if !chains {
+                // Packed items only: each becomes its item where it is
+                // (a packed value is visible at every seqno, so none is
+                // dropped and nothing shifts).
+                for i in raw_slots() {
+                    // SAFETY: slot `i` was written as `copied` above (its
+                    // bit is set).
+                    let w = unsafe { slots[i].assume_init().copied }.raw.word;
+                    if w.is_null() {
+                        return Err(Restart);
+                    }
+                    // SAFETY: validated: a packed word of this leaf points
+                    // to a live item (invariant 6) while the guard of 'g
+                    // is pinned.
+                    let (key, val) = unsafe { packed_bytes(w) };
+                    slots[i].write(Slot {
+                        item: Item {
+                            key,
+                            val,
+                            made_here: (),
+                        },
+                    });
+                }
+                out.len = len;
+                return Ok(LeafCopy {
+                    len,
+                    high,
+                    low,
+                    right,
+                });
+            }
             for i in raw_slots() {
                 // SAFETY: slot `i` was written as `copied` above (its
                 // bit is set).
@@ -287,14 +332,6 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 if c.raw.word.is_null() {
                     return Err(Restart);
                 }
-                // An entry's (or a record's, or a packed item's) header,
-                // key and first value bytes span two lines more often
-                // than not (allocations are 16-byte aligned, an entry
-                // with its first version is over 64 bytes): ask for both
-                // in this one round.
-                ordex_core::sync::prefetch(c.raw.word.cast_const());
-                ordex_core::sync::prefetch(c.raw.word.wrapping_add(64).cast_const());
-                longs |= c.raw.is_long();
             }
             if longs {
                 for i in raw_slots() {
