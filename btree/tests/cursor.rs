@@ -382,7 +382,10 @@ fn scans_go_on_across_leaves_that_change_under_them() {
         true
     });
     assert_eq!(n, seen.len());
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "ascending, no duplicate");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "ascending, no duplicate"
+    );
     let stable_seen: Vec<u32> = seen.iter().copied().filter(|i| i % 3 == 0).collect();
     assert_eq!(stable_seen, stable, "every key present throughout, once");
     // A snapshot: its scan sees exactly what it held, while every entry
