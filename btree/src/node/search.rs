@@ -317,77 +317,71 @@ impl<L: Latch, const N: usize> Node<L, N> {
                         },
                     });
                 }
-                out.len = len;
-                return Ok(LeafCopy {
-                    len,
-                    high,
-                    low,
-                    right,
-                });
-            }
-            for i in raw_slots() {
-                // SAFETY: slot `i` was written as `copied` above (its
-                // bit is set).
-                let c = unsafe { slots[i].assume_init().copied };
-                if c.raw.word.is_null() {
-                    return Err(Restart);
-                }
-            }
-            if longs {
+            } else {
                 for i in raw_slots() {
-                    // SAFETY: as above.
-                    let mut cp = unsafe { slots[i].assume_init().copied };
-                    if cp.raw.is_long() {
-                        // SAFETY: a validated long-key word is a live entry
-                        // (invariants 1 and 3; the guard is pinned for 'g).
-                        cp.versions = unsafe { &*cp.raw.word.cast::<Entry>() }
-                            .versions
-                            .load(Ordering::Acquire);
-                        if cp.versions.is_null() {
-                            return Err(Restart);
-                        }
-                        ordex_core::sync::prefetch(cp.versions.cast_const());
-                        slots[i].write(Slot { copied: cp });
+                    // SAFETY: slot `i` was written as `copied` above (its
+                    // bit is set).
+                    let c = unsafe { slots[i].assume_init().copied };
+                    if c.raw.word.is_null() {
+                        return Err(Restart);
                     }
                 }
-                self.check(v)?;
-            }
-            // Validated: resolve the raw slots for the reader's seqno;
-            // drop the keys without a value there (tombstones, or newer
-            // than a snapshot), keeping the rest in order.
-            let mut kept = 0;
-            let mut next = 0;
-            for i in raw_slots() {
-                // SAFETY: as above; slot `i` is read once, then a slot at
-                // or below it is overwritten with an item.
-                let cp = unsafe { slots[i].assume_init().copied };
-                let LeafSlot { key, val } = cp.resolve();
-                let val = match at {
-                    None => val.now(),
-                    Some(s) => val.at(s),
-                };
-                // The inline items between the previous raw slot and
-                // this one shift down over the dropped ones.
+                if longs {
+                    for i in raw_slots() {
+                        // SAFETY: as above.
+                        let mut cp = unsafe { slots[i].assume_init().copied };
+                        if cp.raw.is_long() {
+                            // SAFETY: a validated long-key word is a live entry
+                            // (invariants 1 and 3; the guard is pinned for 'g).
+                            cp.versions = unsafe { &*cp.raw.word.cast::<Entry>() }
+                                .versions
+                                .load(Ordering::Acquire);
+                            if cp.versions.is_null() {
+                                return Err(Restart);
+                            }
+                            ordex_core::sync::prefetch(cp.versions.cast_const());
+                            slots[i].write(Slot { copied: cp });
+                        }
+                    }
+                    self.check(v)?;
+                }
+                // Validated: resolve the raw slots for the reader's seqno;
+                // drop the keys without a value there (tombstones, or newer
+                // than a snapshot), keeping the rest in order.
+                let mut kept = 0;
+                let mut next = 0;
+                for i in raw_slots() {
+                    // SAFETY: as above; slot `i` is read once, then a slot at
+                    // or below it is overwritten with an item.
+                    let cp = unsafe { slots[i].assume_init().copied };
+                    let LeafSlot { key, val } = cp.resolve();
+                    let val = match at {
+                        None => val.now(),
+                        Some(s) => val.at(s),
+                    };
+                    // The inline items between the previous raw slot and
+                    // this one shift down over the dropped ones.
+                    if kept != next {
+                        slots.copy_within(next..i, kept);
+                    }
+                    kept += i - next;
+                    next = i + 1;
+                    if let Some(val) = val {
+                        slots[kept].write(Slot {
+                            item: Item {
+                                key,
+                                val,
+                                made_here: (),
+                            },
+                        });
+                        kept += 1;
+                    }
+                }
                 if kept != next {
-                    slots.copy_within(next..i, kept);
+                    slots.copy_within(next..len, kept);
                 }
-                kept += i - next;
-                next = i + 1;
-                if let Some(val) = val {
-                    slots[kept].write(Slot {
-                        item: Item {
-                            key,
-                            val,
-                            made_here: (),
-                        },
-                    });
-                    kept += 1;
-                }
+                len = kept + (len - next);
             }
-            if kept != next {
-                slots.copy_within(next..len, kept);
-            }
-            len = kept + (len - next);
         }
         let buf = out;
         // Only a validated copy becomes readable.
