@@ -79,6 +79,14 @@ enum Reached<'g> {
     Inline(u8, Inline),
 }
 
+/// The key a step started from, to seek past if the path goes stale: a
+/// leaf's, in the tree, or an inline entry's bytes, copied from the
+/// walker's buffer.
+enum Kept<'g> {
+    Leaf(&'g [u8]),
+    Inline([u8; INLINE_KEY], u8),
+}
+
 /// Before every slot of a node.
 const BEFORE: i32 = -1;
 /// Past every slot of a node.
@@ -219,8 +227,132 @@ impl<'g> Walker<'g> {
     }
 
     /// Moves to the next key (`false`, unpositioned, past the last one).
+    ///
+    /// The common steps (to the next slot of the node the walker is in,
+    /// out of a node it has finished, into a child node) are taken in one
+    /// pass that ends at an inline entry or a leaf with a version to
+    /// show, without the bookkeeping of a step that may restart. Anything
+    /// else (a run, a leaf with nothing to show, a node that changed) is
+    /// left to a step from where that pass got to: its moves are the ones
+    /// a step makes, in the same order, so the stack is as a step's would
+    /// be there.
+    #[inline]
     pub(crate) fn next(&mut self) -> bool {
-        self.step(Dir::Fwd)
+        if self.cur.is_none() {
+            return false;
+        }
+        let mut kept = None;
+        if !self.raw {
+            if let Some(cur) = self.next_in_pass(&mut kept) {
+                self.cur = Some(cur);
+                return true;
+            }
+        }
+        match kept.or_else(|| self.kept()) {
+            Some(kept) => self.step_from(Dir::Fwd, kept),
+            None => false,
+        }
+    }
+
+    /// The pass of [`next`](Self::next): `None` where a step
+    /// must go on. The current key is copied into `kept` before the pass
+    /// first writes the key buffer (going down into a node), and only
+    /// then: a pass that ends at an entry needs no copy, and one taken
+    /// each step (reading the buffer just after the step before wrote
+    /// it, byte by byte) cost a fifth of a scan in a stalled load.
+    #[inline]
+    fn next_in_pass(&mut self, kept: &mut Option<Kept<'g>>) -> Option<Cur<'g>> {
+        loop {
+            let top = self.stack.top.as_ref()?;
+            if top.run {
+                match self.run_in_pass()? {
+                    Some(cur) => return Some(cur),
+                    None => continue,
+                }
+            }
+            let (node, stamp, depth) = (top.node, top.stamp, top.depth);
+            let next = node.next_slot(top.pos);
+            node.lock().check(stamp).ok()?;
+            let Some((pos, w)) = next else {
+                self.stack.pop();
+                continue;
+            };
+            // SAFETY: loaded from a slot of `node`, reached under the
+            // walker's guard (and validated).
+            let cur = match unsafe { w.get(self.guard) }? {
+                Child::Inline(i) if pos > 0 && depth + 1 + i.suffix().1 <= INLINE_KEY => {
+                    Cur::Inline(0, i)
+                }
+                Child::Leaf(l) => Cur::Leaf(l, l.value_at(self.seqno)?),
+                Child::Node(c) => {
+                    node.prefetch_after(pos);
+                    let s = c.lock().read_begin().ok()?;
+                    // Lock coupling, as in `advance`.
+                    node.lock().check(stamp).ok()?;
+                    if kept.is_none() {
+                        *kept = self.kept();
+                    }
+                    self.moved_to(pos, depth);
+                    self.enter(c, s, depth + 1, BEFORE);
+                    continue;
+                }
+                Child::Inline(_) => return None,
+            };
+            self.moved_to(pos, depth);
+            return Some(match cur {
+                // Fits (checked above): cannot fail.
+                Cur::Inline(_, i) => Cur::Inline(self.inline_key(depth + 1, i).ok()?, i),
+                leaf => leaf,
+            });
+        }
+    }
+
+    /// The pass's step in the run at the top of the stack (as
+    /// [`run_step`](Self::run_step) takes it): its next entry, if that
+    /// is an inline entry or a leaf with a version to show, or
+    /// `Some(None)` at the run's end (popped); `None` (nothing changed)
+    /// otherwise.
+    #[inline]
+    fn run_in_pass(&mut self) -> Option<Option<Cur<'g>>> {
+        let top = self.stack.top.as_ref()?;
+        let (node, stamp, depth) = (top.node, top.stamp, top.depth);
+        let next = node.next_slot(top.pos);
+        let head = match next {
+            Some((pos, _)) if pos > 0 => node.run_head(pos as usize - 1),
+            _ => 0,
+        };
+        node.lock().check(stamp).ok()?;
+        let Some((pos, w)) = next else {
+            self.stack.pop();
+            return Some(None);
+        };
+        // SAFETY: loaded from a slot of `node`, reached under the
+        // walker's guard (and validated).
+        let cur = match unsafe { w.get(self.guard) }? {
+            Child::Inline(i) if depth + i.run_tail(head).1 <= INLINE_KEY => Cur::Inline(0, i),
+            Child::Leaf(l) => Cur::Leaf(l, l.value_at(self.seqno)?),
+            _ => return None,
+        };
+        if let Some(t) = self.stack.top.as_mut() {
+            t.pos = pos;
+        }
+        Some(Some(match cur {
+            // Fits (checked above): cannot fail.
+            Cur::Inline(_, i) => Cur::Inline(self.run_inline_key(depth, i, head).ok()?, i),
+            leaf => leaf,
+        }))
+    }
+
+    /// Sets the top frame's position to `pos` and notes its byte (its
+    /// child bytes are at `depth`).
+    #[inline]
+    fn moved_to(&mut self, pos: i32, depth: usize) {
+        if let Some(t) = self.stack.top.as_mut() {
+            t.pos = pos;
+        }
+        if pos > 0 {
+            self.note(depth, (pos - 1) as u8);
+        }
     }
 
     /// Moves to the previous key (`false`, unpositioned, before the first).
@@ -246,15 +378,38 @@ impl<'g> Walker<'g> {
     }
 
     fn step(&mut self, dir: Dir) -> bool {
-        let Some(key) = self.key_bytes() else {
-            return false;
-        };
+        match self.kept() {
+            Some(kept) => self.step_from(dir, kept),
+            None => false,
+        }
+    }
+
+    /// The current key, to seek past if the path goes stale. A leaf's
+    /// stays in the tree (under the guard); an inline entry's is in the
+    /// buffer, which a failed step may overwrite, so its bytes are kept:
+    /// the whole array, a fixed-size copy (a `Bytes` made of it each step
+    /// cost more than the rest of a step, in stalls on the stack).
+    #[inline]
+    fn kept(&self) -> Option<Kept<'g>> {
+        Some(match self.cur? {
+            Cur::Leaf(l, _) => Kept::Leaf(l.key()),
+            Cur::Inline(len, _) => Kept::Inline(self.kbuf, len),
+        })
+    }
+
+    /// A step from the stack's position, the key it started from being
+    /// `kept` (see [`kept`](Self::kept)).
+    fn step_from(&mut self, dir: Dir, kept: Kept<'g>) -> bool {
         let mut restarts = 0;
         let mut resume = false;
         loop {
             let found = if resume {
                 // The path went stale: seek past the current key.
-                self.seek_raw(&key, false, dir)
+                let key: &[u8] = match &kept {
+                    Kept::Leaf(k) => k,
+                    Kept::Inline(buf, len) => &buf[..usize::from(*len).min(INLINE_KEY)],
+                };
+                self.seek_raw(key, false, dir)
             } else {
                 self.advance(dir)
             };
