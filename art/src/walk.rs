@@ -227,51 +227,65 @@ impl<'g> Walker<'g> {
     }
 
     /// Moves to the next key (`false`, unpositioned, past the last one).
-    ///
-    /// The common steps (to the next slot of the node the walker is in,
-    /// out of a node it has finished, into a child node) are taken in one
-    /// pass that ends at an inline entry or a leaf with a version to
-    /// show, without the bookkeeping of a step that may restart. Anything
-    /// else (a run, a leaf with nothing to show, a node that changed) is
-    /// left to a step from where that pass got to: its moves are the ones
-    /// a step makes, in the same order, so the stack is as a step's would
-    /// be there.
     #[inline]
     pub(crate) fn next(&mut self) -> bool {
+        self.step_fast(Dir::Fwd)
+    }
+
+    /// Moves to the previous key (`false`, unpositioned, before the first).
+    #[inline]
+    pub(crate) fn prev(&mut self) -> bool {
+        self.step_fast(Dir::Bwd)
+    }
+
+    /// A step in `dir` (inlined into `next` and `prev`, each with its
+    /// direction known). The common steps (to the next slot of the node
+    /// the walker is in, out of a node it has finished, into a child node,
+    /// through a run) are taken in one pass that ends at an inline entry
+    /// or a leaf with a version to show, without the bookkeeping of a
+    /// step that may restart. Anything else (a leaf with nothing to show,
+    /// a node that changed) is left to a step from where that pass got
+    /// to: its moves are the ones a step makes, in the same order, so the
+    /// stack is as a step's would be there.
+    #[inline(always)]
+    fn step_fast(&mut self, dir: Dir) -> bool {
         if self.cur.is_none() {
             return false;
         }
         let mut kept = None;
         if !self.raw {
-            if let Some(cur) = self.next_in_pass(&mut kept) {
+            if let Some(cur) = self.pass(dir, &mut kept) {
                 self.cur = Some(cur);
                 return true;
             }
         }
         match kept.or_else(|| self.kept()) {
-            Some(kept) => self.step_from(Dir::Fwd, kept),
+            Some(kept) => self.step_from(dir, kept),
             None => false,
         }
     }
 
-    /// The pass of [`next`](Self::next): `None` where a step
+    /// The pass of [`step_fast`](Self::step_fast): `None` where a step
     /// must go on. The current key is copied into `kept` before the pass
     /// first writes the key buffer (going down into a node), and only
     /// then: a pass that ends at an entry needs no copy, and one taken
     /// each step (reading the buffer just after the step before wrote
     /// it, byte by byte) cost a fifth of a scan in a stalled load.
-    #[inline]
-    fn next_in_pass(&mut self, kept: &mut Option<Kept<'g>>) -> Option<Cur<'g>> {
+    #[inline(always)]
+    fn pass(&mut self, dir: Dir, kept: &mut Option<Kept<'g>>) -> Option<Cur<'g>> {
         loop {
             let top = self.stack.top.as_ref()?;
             if top.run {
-                match self.run_in_pass()? {
+                match self.run_in_pass(dir)? {
                     Some(cur) => return Some(cur),
                     None => continue,
                 }
             }
             let (node, stamp, depth) = (top.node, top.stamp, top.depth);
-            let next = node.next_slot(top.pos);
+            let next = match dir {
+                Dir::Fwd => node.next_slot(top.pos),
+                Dir::Bwd => node.prev_slot(top.pos),
+            };
             node.lock().check(stamp).ok()?;
             let Some((pos, w)) = next else {
                 self.stack.pop();
@@ -285,7 +299,9 @@ impl<'g> Walker<'g> {
                 }
                 Child::Leaf(l) => Cur::Leaf(l, l.value_at(self.seqno)?),
                 Child::Node(c) => {
-                    node.prefetch_after(pos);
+                    if dir == Dir::Fwd {
+                        node.prefetch_after(pos);
+                    }
                     let s = c.lock().read_begin().ok()?;
                     // Lock coupling, as in `advance`.
                     node.lock().check(stamp).ok()?;
@@ -293,7 +309,8 @@ impl<'g> Walker<'g> {
                         *kept = self.kept();
                     }
                     self.moved_to(pos, depth);
-                    self.enter(c, s, depth + 1, BEFORE);
+                    let start = if dir == Dir::Fwd { BEFORE } else { AFTER };
+                    self.enter(c, s, depth + 1, start);
                     continue;
                 }
                 Child::Inline(_) => return None,
@@ -312,11 +329,14 @@ impl<'g> Walker<'g> {
     /// is an inline entry or a leaf with a version to show, or
     /// `Some(None)` at the run's end (popped); `None` (nothing changed)
     /// otherwise.
-    #[inline]
-    fn run_in_pass(&mut self) -> Option<Option<Cur<'g>>> {
+    #[inline(always)]
+    fn run_in_pass(&mut self, dir: Dir) -> Option<Option<Cur<'g>>> {
         let top = self.stack.top.as_ref()?;
         let (node, stamp, depth) = (top.node, top.stamp, top.depth);
-        let next = node.next_slot(top.pos);
+        let next = match dir {
+            Dir::Fwd => node.next_slot(top.pos),
+            Dir::Bwd => node.prev_slot(top.pos),
+        };
         let head = match next {
             Some((pos, _)) if pos > 0 => node.run_head(pos as usize - 1),
             _ => 0,
@@ -355,11 +375,6 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// Moves to the previous key (`false`, unpositioned, before the first).
-    pub(crate) fn prev(&mut self) -> bool {
-        self.step(Dir::Bwd)
-    }
-
     fn position(
         &mut self,
         dir: Dir,
@@ -374,13 +389,6 @@ impl<'g> Walker<'g> {
                 }
                 Err(Restart) => backoff(&mut restarts),
             }
-        }
-    }
-
-    fn step(&mut self, dir: Dir) -> bool {
-        match self.kept() {
-            Some(kept) => self.step_from(dir, kept),
-            None => false,
         }
     }
 

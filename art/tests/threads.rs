@@ -191,8 +191,9 @@ fn scan_key(i: u64, last: u8) -> [u8; 8] {
 const STABLE: u8 = 0x10;
 const CHURN: u8 = 0x20;
 
-/// Live scans while writers insert and remove keys right beside the ones
-/// they read: every key present throughout a scan (the stable keys, one
+/// Live scans (and a live cursor walking backward) while writers insert
+/// and remove keys right beside the ones they read: every key present
+/// throughout a walk (the stable keys, one
 /// beside each churning key, in the same small node or collapsed into its
 /// parent as the churning key comes and goes) is met, in strictly
 /// ascending order. A scan steps into those nodes as they are replaced
@@ -231,17 +232,35 @@ fn live_scans_meet_every_stable_key_beside_churning_ones() {
             for _ in 0..scans {
                 let from = rng.next() % n;
                 let mut seen: Vec<u64> = Vec::with_capacity(300);
-                art.scan(
-                    std::ops::Bound::Included(&scan_key(from, 0)[..]),
-                    std::ops::Bound::Unbounded,
-                    &mut |k, _| {
-                        seen.push(u64::from_be_bytes(k.try_into().expect("8-byte keys")));
-                        seen.len() < 300
-                    },
-                );
+                let as_u64 = |k: &[u8]| u64::from_be_bytes(k.try_into().expect("8-byte keys"));
+                if r == 0 {
+                    // Backward, with a live cursor, from the end of the
+                    // same range: the keys it meets, in ascending order.
+                    let mut c = OrderedIndex::cursor(&*art);
+                    let end = scan_key((from + 120).min(n - 1), STABLE);
+                    let mut ok = c.seek_for_prev(&end);
+                    while ok && seen.len() < 300 {
+                        let k = as_u64(c.key().expect("positioned"));
+                        if k < u64::from_be_bytes(scan_key(from, 0)) {
+                            break;
+                        }
+                        seen.push(k);
+                        ok = c.prev();
+                    }
+                    seen.reverse();
+                } else {
+                    art.scan(
+                        std::ops::Bound::Included(&scan_key(from, 0)[..]),
+                        std::ops::Bound::Unbounded,
+                        &mut |k, _| {
+                            seen.push(as_u64(k));
+                            seen.len() < 300
+                        },
+                    );
+                }
                 assert!(
                     seen.windows(2).all(|w| w[0] < w[1]),
-                    "a live scan went back"
+                    "a live walk went back"
                 );
                 // Every stable key from `from` up to the last key seen.
                 let last = *seen.last().expect("stable keys lie ahead");
