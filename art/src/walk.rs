@@ -293,11 +293,17 @@ impl<'g> Walker<'g> {
             };
             // SAFETY: loaded from a slot of `node`, reached under the
             // walker's guard (and validated).
-            let cur = match unsafe { w.get(self.guard) }? {
+            match unsafe { w.get(self.guard) }? {
+                // Its key fits the buffer (so rebuilding it cannot fail).
                 Child::Inline(i) if pos > 0 && depth + 1 + i.suffix().1 <= INLINE_KEY => {
-                    Cur::Inline(0, i)
+                    self.moved_to(pos, depth);
+                    return Some(Cur::Inline(self.inline_key(depth + 1, i).ok()?, i));
                 }
-                Child::Leaf(l) => Cur::Leaf(l, l.value_at(self.seqno)?),
+                Child::Leaf(l) => {
+                    let v = l.value_at(self.seqno)?;
+                    self.moved_to(pos, depth);
+                    return Some(Cur::Leaf(l, v));
+                }
                 Child::Node(c) => {
                     if dir == Dir::Fwd {
                         node.prefetch_after(pos);
@@ -314,13 +320,7 @@ impl<'g> Walker<'g> {
                     continue;
                 }
                 Child::Inline(_) => return None,
-            };
-            self.moved_to(pos, depth);
-            return Some(match cur {
-                // Fits (checked above): cannot fail.
-                Cur::Inline(_, i) => Cur::Inline(self.inline_key(depth + 1, i).ok()?, i),
-                leaf => leaf,
-            });
+            }
         }
     }
 
@@ -348,28 +348,37 @@ impl<'g> Walker<'g> {
         };
         // SAFETY: loaded from a slot of `node`, reached under the
         // walker's guard (and validated).
-        let cur = match unsafe { w.get(self.guard) }? {
-            Child::Inline(i) if depth + i.run_tail(head).1 <= INLINE_KEY => Cur::Inline(0, i),
-            Child::Leaf(l) => Cur::Leaf(l, l.value_at(self.seqno)?),
-            _ => return None,
-        };
+        match unsafe { w.get(self.guard) }? {
+            // Its key fits the buffer (so rebuilding it cannot fail).
+            Child::Inline(i) if depth + i.run_tail(head).1 <= INLINE_KEY => {
+                self.set_pos(pos);
+                Some(Some(Cur::Inline(
+                    self.run_inline_key(depth, i, head).ok()?,
+                    i,
+                )))
+            }
+            Child::Leaf(l) => {
+                let v = l.value_at(self.seqno)?;
+                self.set_pos(pos);
+                Some(Some(Cur::Leaf(l, v)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sets the top frame's position to `pos`.
+    #[inline]
+    fn set_pos(&mut self, pos: i32) {
         if let Some(t) = self.stack.top.as_mut() {
             t.pos = pos;
         }
-        Some(Some(match cur {
-            // Fits (checked above): cannot fail.
-            Cur::Inline(_, i) => Cur::Inline(self.run_inline_key(depth, i, head).ok()?, i),
-            leaf => leaf,
-        }))
     }
 
     /// Sets the top frame's position to `pos` and notes its byte (its
     /// child bytes are at `depth`).
     #[inline]
     fn moved_to(&mut self, pos: i32, depth: usize) {
-        if let Some(t) = self.stack.top.as_mut() {
-            t.pos = pos;
-        }
+        self.set_pos(pos);
         if pos > 0 {
             self.note(depth, (pos - 1) as u8);
         }
@@ -546,12 +555,7 @@ impl<'g> Walker<'g> {
                 self.stack.pop();
                 continue;
             };
-            if let Some(t) = self.stack.top.as_mut() {
-                t.pos = pos;
-            }
-            if pos > 0 {
-                self.note(top.depth, (pos - 1) as u8);
-            }
+            self.moved_to(pos, top.depth);
             // SAFETY: loaded from a slot of `top.node`, reached under the
             // walker's guard.
             match unsafe { w.get(self.guard) } {
@@ -592,9 +596,7 @@ impl<'g> Walker<'g> {
         let Some((pos, w)) = next else {
             return Ok(None);
         };
-        if let Some(t) = self.stack.top.as_mut() {
-            t.pos = pos;
-        }
+        self.set_pos(pos);
         // SAFETY: loaded from a slot of `top.node`, reached under the
         // walker's guard.
         match unsafe { w.get(self.guard) } {
