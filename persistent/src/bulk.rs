@@ -11,7 +11,7 @@ use crate::edit::Tree;
 use crate::node::{Child, Inner, Leaf, Node, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use crate::shared::{Family, Shared};
 use crate::strings::Strings;
-use crate::{Config, PersistentBTree, Version};
+use crate::{Config, PersistentBTree};
 use core::fmt;
 use ordex_core::{Error, Limits};
 use std::sync::Arc;
@@ -294,7 +294,7 @@ impl PersistentBTree {
     /// The index of a bulk load's tree (seqno 1, or 0 if empty).
     fn loaded(tree: Tree, family: &Arc<Family>, config: Config) -> Self {
         let seqno = u64::from(tree.len > 0);
-        Self::from_version(Version::new(tree, seqno, family.clone()), config)
+        Self::from_tree(tree, seqno, family.clone(), config)
     }
 }
 

@@ -31,7 +31,7 @@
 //! handoff, the publication and the retirement of old versions.
 
 use crate::edit::Tree;
-use crate::shared::Family;
+use crate::shared::{BatchScope, Family, Retiring};
 use crate::split::{self, Cut};
 use crate::txn::WriteLog;
 use crate::{lock, PersistentBTree, Version};
@@ -301,13 +301,26 @@ impl PersistentBTree {
         // publication and the sweep (a version's drop takes it itself).
         let held = self.family.hold();
         // Only this leader publishes, so the current version stays current
-        // while the batch is built. Its reference is dropped at once, so
-        // that the sweep after publication can free it if nothing else
-        // holds it.
-        let (mut tree, base): (Tree, Seqno) = {
-            let current = self.published.load();
-            (current.tree.clone(), current.seqno)
-        };
+        // while the batch is built.
+        let base = self.published.load().seqno;
+        if writer.broken {
+            // A batch was lost to a panic after it hollowed nodes of the
+            // current tree: make it again from the current version (a
+            // clone copies the hollow nodes), leaking the old one.
+            let current = self.published.load_full();
+            core::mem::forget(core::mem::take(&mut writer.live));
+            writer.live = Tree::clone(&current.tree);
+            writer.broken = false;
+        }
+        // The batch takes over the index's tree: its path copies take
+        // over the references of the nodes they copy, and what it gives up
+        // is retired (see `shared::BatchScope`). Until the batch is done,
+        // the index's tree is marked lost (a panic leaks the batch's tree
+        // and what it retired: versions may still read those nodes).
+        writer.broken = true;
+        let spare = core::mem::take(&mut writer.spare);
+        let scope = BatchScope::begin_with(&held, self.id, base, spare);
+        let mut tree = core::mem::ManuallyDrop::new(core::mem::take(&mut writer.live));
         let mut seqno = base;
         let mut outcomes: SmallVec<[Outcome; 4]> = SmallVec::with_capacity(ops.len());
         // The seqno each write took (none: it wrote nothing).
@@ -356,7 +369,7 @@ impl PersistentBTree {
                 Op::SplitOff(key) => {
                     let (left, right) = split::split(&tree, Cut::Before(key));
                     if right.len > 0 {
-                        tree = left;
+                        *tree = left;
                         seqno += 1;
                     }
                     Outcome::Split(right)
@@ -391,13 +404,23 @@ impl PersistentBTree {
             took.push((seqno != before).then_some(seqno));
             i += 1;
         }
+        let retired = scope.finish();
+        writer.live = core::mem::ManuallyDrop::into_inner(tree);
+        writer.broken = false;
+        drop(held);
+        // Nodes the batch retired are reached by versions up to `base`
+        // only: they go once none of those that reach them is left.
+        let retired = (base, retired);
         if seqno != base {
-            let version = Arc::new(Version::new(tree, seqno, self.family.clone()));
-            drop(held);
-            self.publish(&mut writer, version, &ops, &took);
+            let version = Arc::new(Version::new(
+                &writer.live,
+                seqno,
+                self.family.clone(),
+                self.keep.clone(),
+            ));
+            self.publish(&mut writer, version, &ops, &took, retired);
         } else {
-            drop(tree);
-            drop(held);
+            writer.sweep(base, &self.family, self.id, Some(retired));
         }
         drop(writer);
         let mut outcomes = outcomes.into_iter();
@@ -493,6 +516,7 @@ impl PersistentBTree {
         version: Arc<Version>,
         ops: &[Op<'_>],
         took: &[Option<Seqno>],
+        retired: (Seqno, Vec<Retiring>),
     ) {
         let old = {
             let mut registry = lock(&self.registry);
@@ -517,7 +541,8 @@ impl PersistentBTree {
         };
         writer.retired.push(old);
         writer.batches += 1;
-        writer.sweep();
+        let current = self.published.load().seqno;
+        writer.sweep(current, &self.family, self.id, Some(retired));
     }
 }
 
@@ -590,5 +615,46 @@ mod tests {
         assert_eq!((stats.batches, stats.seqno, stats.len), (2, 4, 4));
         assert_eq!(index.get_copied(b"x").as_deref(), Some(&b"9"[..]));
         assert!(!lock(&index.queue).busy, "the last leader left");
+    }
+
+    /// One batch that writes a path (copies that take over nodes a
+    /// snapshot reads through) and then cuts the tree: the cut-off index
+    /// gets nodes the batch made, and its own writes must not free what
+    /// the snapshot reads.
+    #[test]
+    fn a_write_and_a_cut_in_one_batch_keep_a_snapshot_whole() {
+        use ordex_core::Snapshot;
+        let key = |i: u32| (i * 2).to_be_bytes();
+        let index =
+            PersistentBTree::from_sorted((0..3000u32).map(|i| (key(i), [1u8; 20]))).unwrap();
+        let snapshot = index.snapshot_owned();
+        let stall = lock(&index.writer);
+        let high = std::thread::scope(|s| {
+            let a = s.spawn(|| index.insert(&key(2900), b"new").unwrap());
+            wait_for(&index, &|q| q.busy);
+            let b = s.spawn(|| index.insert(&key(2990), b"new").unwrap());
+            wait_for(&index, &|q| q.pending.len() == 1);
+            let c = s.spawn(|| index.split_off(&key(10)).unwrap());
+            wait_for(&index, &|q| q.pending.len() == 2);
+            drop(stall);
+            a.join().unwrap();
+            b.join().unwrap();
+            c.join().unwrap()
+        });
+        assert_eq!(index.stats().batches, 1, "one batch");
+        for i in (0..3000).step_by(7) {
+            high.insert(&key(i), b"high").unwrap();
+            high.remove(&key(i + 1)).unwrap();
+        }
+        drop(index);
+        for i in 0..3000u32 {
+            assert_eq!(
+                snapshot.get_copied(&key(i)).as_deref(),
+                Some(&[1u8; 20][..])
+            );
+        }
+        snapshot.check_structure().unwrap();
+        drop(high);
+        snapshot.check_structure().unwrap();
     }
 }

@@ -587,7 +587,8 @@ mod tests {
     fn ordered_inserts_leave_leaves_three_quarters_full() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         for descending in [false, true] {
             let mut tree = Tree::default();
             for i in 0..20_000u32 {
@@ -615,7 +616,8 @@ mod tests {
     fn random_edits_agree_with_btreemap_and_old_versions_stay() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         let mut tree = Tree::default();
         let mut model = BTreeMap::new();
         type Model = BTreeMap<Vec<u8>, Vec<u8>>;

@@ -60,19 +60,24 @@
 //!   queue and are applied as one batch on a private copy, published once,
 //!   each with its own seqno in the order applied (see the `commit`
 //!   module).
-//! - **Node counts**: a path copy adds a reference to each child of every
-//!   node it copies, and freeing the version it replaced takes them off;
-//!   these counts change only under the family's lock (the leader holds
-//!   it while it builds a batch, a version while it drops its nodes), so
-//!   they are plain loads and stores, not the locked read-modify-writes
-//!   of `Arc` (see the `shared` module). Readers change no count.
+//! - **Node counts and freeing by version**: a node's count is held by
+//!   the index's current tree and by what its batches retired, not by
+//!   versions; a path copy *takes over* the references of the node it
+//!   copies (touching none of its children's counts) and leaves it
+//!   hollow for the old versions that read it, and each reference a
+//!   batch gives up is *retired* with the range of versions that may
+//!   still reach it (see the `shared` module). Counts change only under
+//!   the family's lock, so they are plain loads and stores, not the
+//!   locked read-modify-writes of `Arc`. Readers change no count.
 //! - **Reclamation**: every version replaced by a publication goes to the
 //!   writer's retired list; at each publication (and on
-//!   [`reclaim`](PersistentBTree::reclaim)) the writer frees the retired
-//!   versions whose last reference it holds. A reader or a snapshot
-//!   dropping its reference never frees a version's nodes, so no reader
-//!   pays for a cascade of frees (only a snapshot that outlives its index
-//!   frees its version when dropped); freeing walks an explicit stack (no
+//!   [`reclaim`](PersistentBTree::reclaim)) the writer drops the retired
+//!   versions whose last reference it holds and frees what the batches
+//!   retired that no version left reaches. A reader or a snapshot
+//!   dropping its reference never frees a node, so no reader pays for a
+//!   cascade of frees (only the last snapshot of a dropped index frees
+//!   what the index held); a snapshot keeps what it reaches alive, not
+//!   what later batches retired. Freeing walks an explicit stack (no
 //!   recursion, whatever the height).
 //! - **Cuts and joins**: [`split_off`](PersistentBTree::split_off) cuts
 //!   the tree along one root-to-leaf path and
@@ -143,7 +148,8 @@ use ordex_core::mvcc::Pins;
 use ordex_core::sync::{Arc, Mutex, MutexGuard};
 use ordex_core::{deliver, Cursor, Error, Limits, OrderedIndex, Seqno, Snapshot};
 use publish::Published;
-use shared::{Family, Shared};
+use shared::{BatchScope, Family, Retired, Retiring, Shared, TreeAlias};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use txn::WriteLog;
 
@@ -151,31 +157,79 @@ use txn::WriteLog;
 /// reads it).
 pub const IMPLEMENTED: bool = true;
 
-/// One published version: a tree and the seqno of its last write, and
-/// the family whose lock its nodes' counts change under.
+/// One published version: a tree and the seqno of its last write, the
+/// family whose lock its nodes' counts change under, and what keeps its
+/// nodes alive if its index goes first.
+///
+/// A version holds no count on its nodes: they are the index's (its
+/// current tree's, or retired by the batches since, see
+/// [`WriterState::sweep`]), and the index frees them only once no
+/// version that reaches them is left. Dropping a version frees nothing.
 pub(crate) struct Version {
-    pub(crate) tree: Tree,
+    /// The tree, by aliases of the index's references.
+    pub(crate) tree: TreeAlias,
     pub(crate) seqno: Seqno,
     pub(crate) family: std::sync::Arc<Family>,
+    _keep: std::sync::Arc<Keep>,
 }
 
 impl Version {
-    pub(crate) fn new(tree: Tree, seqno: Seqno, family: std::sync::Arc<Family>) -> Self {
+    /// A version of `tree` (the index's current tree, whose references
+    /// stay the index's).
+    pub(crate) fn new(
+        tree: &Tree,
+        seqno: Seqno,
+        family: std::sync::Arc<Family>,
+        keep: std::sync::Arc<Keep>,
+    ) -> Self {
         Version {
-            tree,
+            // The nodes live as long as this version: the index gives up a
+            // reference only by retiring it, given up once no version that
+            // may reach its node is left, and `keep` holds whatever the
+            // index held when it was dropped.
+            tree: TreeAlias::of(tree),
             seqno,
             family,
+            _keep: keep,
         }
     }
 }
 
-impl Drop for Version {
-    /// Frees the nodes only this version reaches, under the family's
-    /// lock (see the `shared` module): on the writer's sweep, or wherever
-    /// a snapshot that outlived its index goes.
+/// What an index held of its nodes when it was dropped, kept for the
+/// versions (snapshots) that outlive it: freed, under the family's lock,
+/// with the last of them.
+pub(crate) struct Keep {
+    family: std::sync::Arc<Family>,
+    leftover: std::sync::Mutex<Option<Leftover>>,
+}
+
+/// The references an index held: its current tree and what its batches
+/// retired.
+struct Leftover {
+    live: Tree,
+    garbage: BTreeMap<Seqno, Vec<Garbage>>,
+}
+
+impl Keep {
+    fn new(family: std::sync::Arc<Family>) -> std::sync::Arc<Keep> {
+        std::sync::Arc::new(Keep {
+            family,
+            leftover: std::sync::Mutex::new(None),
+        })
+    }
+}
+
+impl Drop for Keep {
     fn drop(&mut self) {
-        let _held = self.family.hold();
-        drop(self.tree.root.take());
+        let leftover = self
+            .leftover
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(leftover) = leftover {
+            let _held = self.family.hold();
+            drop(leftover);
+        }
     }
 }
 
@@ -191,28 +245,145 @@ pub struct Config {
 /// The state only the group commit leader touches.
 #[derive(Default)]
 pub(crate) struct WriterState {
-    /// Every replaced version that may still be referenced.
+    /// The current tree: the index's references to its nodes (the
+    /// published version reads it through aliases).
+    live: Tree,
+    /// Every replaced version that may still be referenced, oldest
+    /// first.
     retired: Vec<Arc<Version>>,
+    /// References the batches retired that a version still alive may
+    /// reach, by the oldest such version.
+    garbage: BTreeMap<Seqno, Vec<Garbage>>,
+    /// Buffers kept for the next sweep and batch (empty).
+    free: Vec<Garbage>,
+    pub(crate) spare: Vec<Retiring>,
+    /// A batch was lost to a panic: `live` may be hollow, and is made
+    /// again from the current version before the next batch.
+    broken: bool,
     /// Batches published so far.
     batches: u64,
 }
 
+/// A reference a batch retired, and the versions that may reach its
+/// value: `since..until`.
+struct Garbage {
+    since: Seqno,
+    until: Seqno,
+    reference: Retired,
+}
+
 impl WriterState {
-    /// Frees the retired versions whose last reference this is.
-    fn sweep(&mut self) {
-        let mut i = 0;
-        while i < self.retired.len() {
-            if Arc::strong_count(&self.retired[i]) == 1 {
-                let v = self.retired.swap_remove(i);
-                // Nothing else references it (the cell no longer holds it
-                // and arc-swap paid its debts in `swap`), and the only way
-                // to a new reference is this list, under this lock: this
-                // drop frees it, here, on the writer's side.
-                drop(v);
+    /// Drops the retired versions nothing else references (which frees
+    /// nothing by itself), then gives up what the batches retired that
+    /// no version left reaches: `new`, what the batch that started at
+    /// version `base` retired (`None`: no batch), and what waited for a
+    /// version that is gone now. `current` is the current version's
+    /// seqno.
+    fn sweep(
+        &mut self,
+        current: Seqno,
+        family: &std::sync::Arc<Family>,
+        index: u64,
+        new: Option<(Seqno, Vec<Retiring>)>,
+    ) {
+        // Nothing else references them (the cell no longer holds them
+        // and arc-swap paid its debts in `swap`), and the only way to a
+        // new reference is this list, under this lock.
+        self.retired.retain(|v| Arc::strong_count(v) > 1);
+        let alive: SmallVec<[Seqno; 8]> = self
+            .retired
+            .iter()
+            .map(|v| v.seqno)
+            .chain(core::iter::once(current))
+            .collect();
+        let mut gone: SmallVec<[Seqno; 4]> = self
+            .garbage
+            .keys()
+            .copied()
+            .filter(|v| alive.binary_search(v).is_err())
+            .collect();
+        let (base, mut retired) = new.unwrap_or_default();
+        if gone.is_empty() && retired.is_empty() {
+            // Keep the batch's buffer for the next one.
+            if retired.capacity() > self.spare.capacity() {
+                self.spare = retired;
+            }
+            return;
+        }
+        // Counts are read (to tell shared values) and changed under it.
+        let held = family.hold();
+        if gone.is_empty() && alive[0] > base {
+            // No version up to `base` is left (the common case: nothing
+            // holds the version this batch replaced): whatever the batch
+            // retired goes now, and the references the nodes freed still
+            // held go with them, level by level.
+            let mut other = core::mem::take(&mut self.spare);
+            while !retired.is_empty() {
+                let scope = BatchScope::begin_with(&held, index, base, other);
+                for r in retired.drain(..) {
+                    drop(r.reference);
+                }
+                other = core::mem::replace(&mut retired, scope.finish());
+            }
+            self.spare = if other.capacity() >= retired.capacity() {
+                other
             } else {
-                i += 1;
+                retired
+            };
+            return;
+        }
+        // The oldest version alive that may reach `g`'s value, if any.
+        // A value others hold too is handed to them with everything
+        // under it when this reference goes, so then no version before
+        // `until` may be left: one of them may read, in that subtree,
+        // references a node took over from a hollow one.
+        let pinned_by = |g: &Garbage| {
+            let since = if g.reference.is_shared() { 0 } else { g.since };
+            let i = alive.partition_point(|&v| v < since);
+            alive.get(i).copied().filter(|&v| v < g.until)
+        };
+        let place = |g: Garbage,
+                     garbage: &mut BTreeMap<Seqno, Vec<Garbage>>,
+                     free: &mut Vec<Garbage>| match pinned_by(&g) {
+            Some(v) => garbage.entry(v).or_default().push(g),
+            None => free.push(g),
+        };
+        let mut free = core::mem::take(&mut self.free);
+        for v in gone.drain(..) {
+            for g in self.garbage.remove(&v).unwrap_or_default() {
+                place(g, &mut self.garbage, &mut free);
             }
         }
+        for r in retired.drain(..) {
+            let g = Garbage {
+                since: r.since,
+                until: base + 1,
+                reference: r.reference,
+            };
+            place(g, &mut self.garbage, &mut free);
+        }
+        let mut spare = retired;
+        while let Some(until) = free.last().map(|g| g.until) {
+            // Freeing a node that still held its children gives up its
+            // references to them as its retirement did: versions before
+            // `until` that reach a child (through a hollow node, whose
+            // references this one had taken over) keep it.
+            let scope = BatchScope::begin_with(&held, index, until - 1, spare);
+            while free.last().is_some_and(|g| g.until == until) {
+                drop(free.pop());
+            }
+            spare = scope.finish();
+            for r in spare.drain(..) {
+                let child = Garbage {
+                    since: r.since,
+                    until,
+                    reference: r.reference,
+                };
+                place(child, &mut self.garbage, &mut free);
+            }
+        }
+        self.free = free;
+        self.spare = spare;
     }
 }
 
@@ -241,6 +412,12 @@ pub struct PersistentBTree {
     /// The lock the counts of this index's nodes change under (shared
     /// with the indexes cut from it; see the `shared` module).
     pub(crate) family: std::sync::Arc<Family>,
+    /// Where the index's references go when it is dropped, for the
+    /// versions that outlive it.
+    keep: std::sync::Arc<Keep>,
+    /// This index's id, for the nodes its batches make (see
+    /// `shared::BatchScope`).
+    pub(crate) id: u64,
     pub(crate) published: Published,
     pub(crate) queue: Mutex<Queue>,
     /// Whether a write may have queued since a leader last took the
@@ -253,6 +430,37 @@ pub struct PersistentBTree {
     pub(crate) registry: Mutex<Registry>,
     pub(crate) config: Config,
     pub(crate) limits: Limits,
+}
+
+impl Drop for PersistentBTree {
+    /// Frees what no version left reaches, and hands the rest (the
+    /// current tree and what the batches retired) to the versions that
+    /// outlive the index: the last of them frees it.
+    fn drop(&mut self) {
+        let current = self.published.load().seqno;
+        let family = self.family.clone();
+        let mut writer = lock(&self.writer);
+        writer.sweep(current, &family, self.id, None);
+        let leftover = Leftover {
+            live: core::mem::take(&mut writer.live),
+            garbage: core::mem::take(&mut writer.garbage),
+        };
+        if writer.broken {
+            // The tree of a lost batch's base may be hollow: leak it.
+            core::mem::forget(leftover.live);
+            *lock_std(&self.keep.leftover) = Some(Leftover {
+                live: Tree::default(),
+                garbage: leftover.garbage,
+            });
+        } else {
+            *lock_std(&self.keep.leftover) = Some(leftover);
+        }
+    }
+}
+
+/// Locks a std mutex, ignoring poisoning.
+fn lock_std<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Default for PersistentBTree {
@@ -315,18 +523,30 @@ impl PersistentBTree {
 
     /// An empty index.
     pub fn with_config(config: Config) -> Self {
-        Self::from_version(Version::new(Tree::default(), 0, Family::new()), config)
+        Self::from_tree(Tree::default(), 0, Family::new(), config)
     }
 
-    /// An index whose current version is `version` (of the index's
-    /// family: its own, or that of the index it was cut from).
-    pub(crate) fn from_version(version: Version, config: Config) -> Self {
+    /// An index whose current tree is `tree` at seqno `seqno` (of the
+    /// index's family: its own, or that of the index it was cut from).
+    pub(crate) fn from_tree(
+        tree: Tree,
+        seqno: Seqno,
+        family: std::sync::Arc<Family>,
+        config: Config,
+    ) -> Self {
+        let keep = Keep::new(family.clone());
+        let version = Version::new(&tree, seqno, family.clone(), keep.clone());
         PersistentBTree {
-            family: version.family.clone(),
+            family,
+            keep,
+            id: shared::index_id(),
             published: Published::new(Arc::new(version)),
             queue: Mutex::new(Queue::default()),
             queued: ordex_core::sync::AtomicBool::new(false),
-            writer: Mutex::new(WriterState::default()),
+            writer: Mutex::new(WriterState {
+                live: tree,
+                ..WriterState::default()
+            }),
             registry: Mutex::new(Registry::default()),
             config,
             limits: Limits {
@@ -409,11 +629,13 @@ impl PersistentBTree {
         Transaction::begin(self)
     }
 
-    /// Frees the old versions nothing references any more (the writer
-    /// also does it at each publication). Waits for the writer of the
-    /// moment.
+    /// Drops the old versions nothing references any more and frees the
+    /// nodes that no version left reaches (the writer also does it at
+    /// each publication). Waits for the writer of the moment.
     pub fn reclaim(&self) {
-        lock(&self.writer).sweep();
+        let mut writer = lock(&self.writer);
+        let current = self.published.load().seqno;
+        writer.sweep(current, &self.family, self.id, None);
     }
 
     /// The seqno of the current version.
@@ -495,11 +717,35 @@ impl PersistentBTree {
     }
 
     /// Checks the structure of the current version: every invariant of
-    /// the [`node`] module, the entry counts, and the length. Walks every
-    /// node: for tests.
+    /// the [`node`] module, the entry counts, and the length; and that
+    /// the index's own tree is the one published, with no hollow node
+    /// (see the `shared` module). Walks every node, waiting for the
+    /// writer of the moment: for tests.
     #[doc(hidden)]
     pub fn check_structure(&self) -> Result<(), String> {
-        edit::check_tree(&self.published.load().tree).map(drop)
+        let writer = lock(&self.writer);
+        let current = self.published.load_full();
+        edit::check_tree(&current.tree)?;
+        if writer.broken {
+            return Ok(());
+        }
+        let same = match (&writer.live.root, &current.tree.root) {
+            (Some(a), Some(b)) => Shared::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            return Err("the published version is not the index's tree".into());
+        }
+        let mut stack: Vec<&Shared<Node>> = writer.live.root.iter().collect();
+        while let Some(n) = stack.pop() {
+            if Shared::is_hollow(n) {
+                return Err("a hollow node in the current tree".into());
+            }
+            if let Node::Inner(i) = &**n {
+                stack.extend(i.children.iter().map(|c| &c.node));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -30,7 +30,7 @@
 //! Dropping a tree never recurses: a node's `Drop` moves the children it
 //! owns alone onto an explicit stack.
 
-use crate::shared::Shared;
+use crate::shared::{Owns, Shared};
 use crate::strings::Strings;
 use std::sync::Arc;
 
@@ -583,6 +583,35 @@ impl Node {
                 Node::Leaf(l) => return l.key(l.len() - 1),
                 Node::Inner(i) => node = &i.children[i.children.len() - 1],
             }
+        }
+    }
+}
+
+impl Owns for Node {
+    /// An inner node's copy takes over its children (same nodes, same
+    /// hints, no counts changed); a leaf holds no nodes and is cloned.
+    fn take_over(&self, mut alias: impl FnMut(&Shared<Node>) -> Shared<Node>) -> Option<Node> {
+        let Node::Inner(inner) = self else {
+            return None;
+        };
+        let children = inner
+            .children
+            .iter()
+            .map(|c| Child {
+                node: alias(&c.node),
+                hints: c.hints,
+            })
+            .collect();
+        Some(Node::Inner(Inner {
+            keys: inner.keys.clone(),
+            children,
+            entries: inner.entries,
+        }))
+    }
+
+    fn forget_references(&mut self) {
+        if let Node::Inner(inner) = self {
+            crate::shared::forget_elements(&mut inner.children);
         }
     }
 }

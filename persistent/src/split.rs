@@ -40,7 +40,7 @@ use crate::edit::{merge, pair, refresh_pair, split_child_leaning, Lean, Tree};
 use crate::node::{set_hints, Child, Hints, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
 use crate::shared::Shared;
 use crate::walk::scan_tree;
-use crate::{PersistentBTree, PersistentSnapshot, Version};
+use crate::{PersistentBTree, PersistentSnapshot};
 use core::ops::Bound;
 use ordex_core::{Error, Seqno};
 use smallvec::SmallVec;
@@ -483,8 +483,12 @@ impl PersistentBTree {
             Outcome::Split(tree) => {
                 // The new index joins this one's family: they share nodes.
                 let seqno = u64::from(tree.len > 0);
-                let version = Version::new(tree, seqno, self.family.clone());
-                Ok(Self::from_version(version, self.config))
+                Ok(Self::from_tree(
+                    tree,
+                    seqno,
+                    self.family.clone(),
+                    self.config,
+                ))
             }
             other => unreachable!("split_off: {other:?}"),
         }
@@ -626,7 +630,8 @@ mod tests {
     fn split_at_every_position_of_small_trees() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         for n in [0u32, 1, 2, 3, 4, 5, 8, 9, 17, 33, 64, 100, 257] {
             let (tree, model) = tree_of(0..n, u64::from(n) + 7);
             for at in 0..=2 * n + 1 {
@@ -661,7 +666,8 @@ mod tests {
     fn joins_of_every_pair_of_heights() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         let sizes = [
             1u32,
             2,
@@ -697,7 +703,8 @@ mod tests {
     fn joins_of_full_trees_and_tiny_ones() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         let full = |range: core::ops::Range<u32>| {
             let entries: Vec<(Vec<u8>, Vec<u8>)> = range.map(|i| (key(i), vec![1])).collect();
             crate::bulk::build(entries, &ordex_core::Limits::UNBOUNDED).unwrap()
@@ -717,7 +724,8 @@ mod tests {
     fn append_agrees_with_a_model() {
         // Trees built outside an index: their counts change under this.
         let family = crate::shared::Family::new();
-        let _held = family.hold();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
         let (base, model) = tree_of(0..3000, 11);
         for (from, to, seed) in [
             (3000, 3100, 1),

@@ -139,3 +139,34 @@ fn indexes_appending_each_other_join_their_families() {
         }
     });
 }
+
+/// A snapshot outlives its index while another thread writes the index
+/// and cuts it: the writes take over the nodes the snapshot reads and
+/// retire them, the cut hands a subtree to a new index, and whichever
+/// goes last (the snapshot, or the index whose drop hands what it holds
+/// to the snapshot) frees the rest. The snapshot reads its version
+/// throughout.
+#[test]
+fn a_snapshot_reads_its_version_while_its_nodes_are_taken_over_and_retired() {
+    sync::model(|| {
+        let index = Arc::new(PersistentBTree::new());
+        index.insert(b"a", b"0").unwrap();
+        index.insert(b"b", b"0").unwrap();
+        let snap = index.snapshot_owned();
+        let writer = {
+            let index = index.clone();
+            thread::spawn(move || {
+                index.insert(b"a", b"1").unwrap();
+                let high = index.split_off(b"b").unwrap();
+                high.insert(b"b", b"2").unwrap();
+                high.insert(b"c", b"2").unwrap();
+            })
+        };
+        assert_eq!(snap.get_copied(b"a").as_deref(), Some(&b"0"[..]));
+        drop(index);
+        assert_eq!(snap.get_copied(b"b").as_deref(), Some(&b"0"[..]));
+        writer.join().unwrap();
+        assert_eq!(snap.len(), 2);
+        assert_eq!(snap.get_copied(b"a").as_deref(), Some(&b"0"[..]));
+    });
+}

@@ -683,6 +683,12 @@ fn run(initial: u16, steps: &[Step]) -> Result<(), TestCaseError> {
         for (index, m) in &pool {
             prop_assert_eq!(index.len(), m.len());
         }
+        // Every snapshot still reads its version, after every step (a
+        // node an old version reads, freed or rewritten, shows here).
+        for (snap, m) in &held {
+            snap.check_structure().map_err(TestCaseError::fail)?;
+            prop_assert_eq!(&snapshot_contents(snap), m, "a snapshot after {:?}", step);
+        }
     }
     for (index, m) in &pool {
         index.check_structure().map_err(TestCaseError::fail)?;
@@ -729,4 +735,41 @@ fn scans_around_the_cut() {
     });
     assert_eq!(first, Some(key(401)));
     assert_eq!(high.collect_range::<Vec<u8>, _>(..key(403)).len(), 2);
+}
+
+/// A snapshot keeps reading its version when the index is written, cut
+/// whole into a new index, and the new index writes the same paths: the
+/// nodes it reads through (hollow ones, whose references later copies
+/// took over) stay alive until it goes, although another index now
+/// holds the subtree.
+#[test]
+fn a_snapshot_outlives_rewrites_of_its_subtree_in_a_cut_off_index() {
+    let model: Model = (0..961u16)
+        .map(|i| (pkey(i * 3 % 3000), vec![i as u8]))
+        .collect();
+    let a = loaded(&model);
+    let s = a.snapshot_owned();
+    let intact = |what: &str| {
+        s.check_structure()
+            .unwrap_or_else(|e| panic!("after {what}: {e}"));
+        assert_eq!(snapshot_contents(&s), model, "after {what}");
+    };
+    a.insert(&pkey(13), &[0u8; 400]).unwrap();
+    a.insert(&pkey(739), &[0u8; 400]).unwrap();
+    intact("two writes");
+    let b = a.split_off(&pkey(0)).unwrap();
+    intact("the cut");
+    for k in [768, 13, 739, 0, 2999] {
+        b.insert(&pkey(k), &[1u8; 400]).unwrap();
+        b.remove(&pkey(k + 1)).unwrap();
+        intact("writes to the cut-off index");
+    }
+    drop(a);
+    intact("the index dropped");
+    for k in 0..400 {
+        b.remove(&pkey(k * 7 % 3000)).unwrap();
+    }
+    intact("removes in the cut-off index");
+    drop(b);
+    intact("both indexes dropped");
 }
