@@ -150,10 +150,26 @@ fn prefetch_hint(h: u64) {
 /// changed; a new child gets them in [`Child::new`]). A hint left stale
 /// (see [`hint_of`]) only makes reads of that child as slow as they
 /// would be without it.
-#[derive(Clone)]
 pub(crate) struct Child {
     pub(crate) node: Shared<Node>,
     pub(crate) hints: Hints,
+}
+
+impl Clone for Child {
+    /// Another reference to the child, with its hints; a clone of a
+    /// hollow node is a copy (see `Shared::clone`), whose buffers are
+    /// its own: the hints are taken from the node cloned.
+    fn clone(&self) -> Child {
+        let node = self.node.clone();
+        if Shared::ptr_eq(&node, &self.node) {
+            Child {
+                node,
+                hints: self.hints,
+            }
+        } else {
+            Child::new(node)
+        }
+    }
 }
 
 /// A child's prefetch hints (see [`Child`]).
@@ -612,6 +628,17 @@ impl Owns for Node {
     fn forget_references(&mut self) {
         if let Node::Inner(inner) = self {
             crate::shared::forget_elements(&mut inner.children);
+        }
+    }
+
+    /// (Each child's hints are refreshed after `f`, which may replace
+    /// the child.)
+    fn for_each_reference(&mut self, f: &mut dyn FnMut(&mut Shared<Node>)) {
+        if let Node::Inner(inner) = self {
+            for c in &mut inner.children {
+                f(&mut c.node);
+                c.refresh();
+            }
         }
     }
 }

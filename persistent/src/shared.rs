@@ -291,6 +291,9 @@ pub(crate) trait Owns: Clone {
     /// Lets go of every reference `self` holds without giving any up:
     /// `self` is hollow, and the copy that took them over owns them.
     fn forget_references(&mut self);
+
+    /// Calls `f` on every reference `self` holds.
+    fn for_each_reference(&mut self, f: &mut dyn FnMut(&mut Shared<Self>));
 }
 
 /// Empties `v` without dropping its elements (they are leaked), keeping
@@ -489,13 +492,57 @@ impl<T: Owns> Clone for Shared<T> {
         let count = &self.counted().count;
         let c = count.load(Relaxed);
         if c & HOLLOW != 0 {
-            return Shared::new(self.counted().value.clone());
+            return Self::copy_hollow(self);
         }
         count.store(c + 1, Relaxed);
         Shared {
             p: self.p,
             _owns: PhantomData,
         }
+    }
+}
+
+impl<T: Owns> Shared<T> {
+    /// A copy of the hollow value `h` with references of its own: each
+    /// of its references to a value that is not hollow is counted, and
+    /// each one to a hollow value is replaced by a copy made the same
+    /// way (an explicit stack, no recursion, however many levels are
+    /// hollow). Under the family's lock.
+    #[cold]
+    fn copy_hollow(h: &Self) -> Self {
+        // Aliases first (no count changed), each then made a reference
+        // of the copy's own.
+        let alias = |s: &Shared<T>| {
+            // SAFETY: every alias made here is either counted (made a
+            // reference of the copy's own) or forgotten and replaced by
+            // a copy, below, before the copy is given out.
+            unsafe { Shared::alias(s) }
+        };
+        let copy = |v: &Shared<T>| {
+            let value = v
+                .take_over(alias)
+                .expect("only a copy that took over leaves a value hollow");
+            Shared::new(value)
+        };
+        let top = copy(h);
+        let mut stack = vec![top.p];
+        while let Some(p) = stack.pop() {
+            // SAFETY: `p` is a value made above, whose one reference is
+            // `top` or a reference inside another value made above: no
+            // other thread and no borrow reaches it meanwhile.
+            let value = unsafe { &mut (*p.as_ptr()).value };
+            value.for_each_reference(&mut |r| {
+                let c = r.counted().count.load(Relaxed);
+                if c & HOLLOW == 0 {
+                    r.counted().count.store(c + 1, Relaxed);
+                } else {
+                    let fresh = copy(r);
+                    stack.push(fresh.p);
+                    core::mem::forget(core::mem::replace(r, fresh));
+                }
+            });
+        }
+        top
     }
 }
 
@@ -898,9 +945,11 @@ mod tests {
         }
 
         fn forget_references(&mut self) {
-            for r in core::mem::take(&mut self.refs) {
-                core::mem::forget(r);
-            }
+            forget_elements(&mut self.refs);
+        }
+
+        fn for_each_reference(&mut self, f: &mut dyn FnMut(&mut Shared<T>)) {
+            self.refs.iter_mut().for_each(f);
         }
     }
 
@@ -910,6 +959,8 @@ mod tests {
         }
 
         fn forget_references(&mut self) {}
+
+        fn for_each_reference(&mut self, _: &mut dyn FnMut(&mut Shared<u8>)) {}
     }
 
     fn leaf(v: u32) -> Shared<T> {

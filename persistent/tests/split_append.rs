@@ -610,6 +610,9 @@ enum Step {
     Del(usize, u16),
     Split(usize, u16, bool),
     Append(usize, usize),
+    /// Appends a held snapshot (an old version: its index may have
+    /// rewritten the paths it reads since).
+    AppendHeld(usize, usize),
     Snap(usize),
 }
 
@@ -624,6 +627,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (which.clone(), 0u16..3000).prop_map(|(w, k)| Step::Del(w, k)),
         2 => (which.clone(), 0u16..3000, any::<bool>()).prop_map(|(w, k, g)| Step::Split(w, k, g)),
         2 => (which.clone(), which.clone()).prop_map(|(a, b)| Step::Append(a, b)),
+        1 => (which.clone(), 0usize..8).prop_map(|(a, h)| Step::AppendHeld(a, h)),
         1 => which.prop_map(Step::Snap),
     ]
 }
@@ -672,6 +676,17 @@ fn run(initial: u16, steps: &[Step]) -> Result<(), TestCaseError> {
                 let mut other = pool[b % n].1.clone();
                 let (index, m) = &mut pool[a % n];
                 index.append(&snap).unwrap();
+                m.append(&mut other);
+                index.check_structure().map_err(TestCaseError::fail)?;
+            }
+            Step::AppendHeld(a, h) => {
+                if held.is_empty() {
+                    continue;
+                }
+                let (snap, held_m) = &held[h % held.len()];
+                let mut other = held_m.clone();
+                let (index, m) = &mut pool[a % n];
+                index.append(snap).unwrap();
                 m.append(&mut other);
                 index.check_structure().map_err(TestCaseError::fail)?;
             }
@@ -772,4 +787,43 @@ fn a_snapshot_outlives_rewrites_of_its_subtree_in_a_cut_off_index() {
     intact("removes in the cut-off index");
     drop(b);
     intact("both indexes dropped");
+}
+
+/// An append of an old snapshot, whose index has since rewritten the
+/// paths it reads (so the nodes on them are hollow: their copies took
+/// over their references), takes in copies of those nodes: the index
+/// appended to and the snapshot's own index then go on writing and
+/// dropping independently, and all three read what they should.
+#[test]
+fn append_of_an_old_snapshot_copies_the_nodes_its_index_rewrote() {
+    let old_model = entries(0..3000, 1);
+    let source = loaded(&old_model);
+    let old = source.snapshot_owned();
+    for i in (0..3000).step_by(5) {
+        source.insert(&key(i), b"rewritten").unwrap();
+    }
+    for i in (1..3000).step_by(7) {
+        source.remove(&key(i)).unwrap();
+    }
+    let target = PersistentBTree::new();
+    target.insert(&gap(5000), b"above").unwrap();
+    target.append(&old).unwrap();
+    target.check_structure().unwrap();
+    let mut want = old_model.clone();
+    want.insert(gap(5000), b"above".to_vec());
+    assert_eq!(contents(&target), want);
+    // Both go on: the source rewrites and drops its paths, the target
+    // writes into what it took in.
+    for i in (0..3000).step_by(3) {
+        source.insert(&key(i), b"again").unwrap();
+        target.insert(&key(i), b"target").unwrap();
+        want.insert(key(i), b"target".to_vec());
+    }
+    drop(source);
+    target.check_structure().unwrap();
+    assert_eq!(contents(&target), want);
+    old.check_structure().unwrap();
+    assert_eq!(snapshot_contents(&old), old_model);
+    drop(old);
+    assert_eq!(contents(&target), want);
 }
