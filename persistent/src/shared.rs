@@ -78,10 +78,12 @@
 //! mutex release and acquire), so each change reads the value the last
 //! one wrote: the counts are exact, as `Arc`'s are. A version is dead
 //! once the writer's retired list holds its last reference (arc-swap
-//! paid its readers' debts when it was replaced); readers that read its
-//! nodes are finished with them by then (the `Arc`'s decrements are
-//! Release, and the writer's count check is followed by the lock), and
-//! the frees come after.
+//! paid its readers' debts when it was replaced); the writer then drops
+//! that reference, and readers that read its nodes are finished with
+//! them by then: the `Arc`'s decrements are Release and its last one is
+//! followed by an Acquire fence, and the frees come after (likewise for
+//! the last version of a dropped index, which frees what the index
+//! held).
 //!
 //! Debug builds check the invariant: each node records the family it was
 //! first counted under, and every count change asserts that the thread
