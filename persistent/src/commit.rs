@@ -404,6 +404,10 @@ impl PersistentBTree {
             took.push((seqno != before).then_some(seqno));
             i += 1;
         }
+        #[cfg(all(test, not(loom)))]
+        if tests::PANIC_IN_BATCH.with(|p| p.replace(false)) {
+            panic!("a batch that panics (injected by a test)");
+        }
         let retired = scope.finish();
         writer.live = core::mem::ManuallyDrop::into_inner(tree);
         writer.broken = false;
@@ -615,6 +619,70 @@ mod tests {
         assert_eq!((stats.batches, stats.seqno, stats.len), (2, 4, 4));
         assert_eq!(index.get_copied(b"x").as_deref(), Some(&b"9"[..]));
         assert!(!lock(&index.queue).busy, "the last leader left");
+    }
+
+    std::thread_local! {
+        /// Makes the next batch this thread leads panic once it has
+        /// applied its writes (before it publishes).
+        pub(super) static PANIC_IN_BATCH: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// A batch that panics after its copies took over nodes of the
+    /// current tree publishes nothing; its caller panics, and the next
+    /// batch rebuilds the index's tree from the current version (whose
+    /// nodes the lost batch left hollow) and goes on: every write before
+    /// and after is there, nothing of the lost one, and a snapshot from
+    /// before reads its version.
+    #[test]
+    fn a_batch_that_panics_leaves_the_index_whole() {
+        use ordex_core::Snapshot;
+        if std::env::var_os("ORDEX_SANITIZER").is_some() {
+            // The lost batch's nodes are leaked by design, which the
+            // leak checker would report as this binary's failure.
+            eprintln!("skipped under a sanitizer: a lost batch leaks");
+            return;
+        }
+        let key = |i: u32| i.to_be_bytes();
+        let index =
+            PersistentBTree::from_sorted((0..2000u32).map(|i| (key(i), *b"loaded"))).unwrap();
+        let snapshot = index.snapshot_owned();
+        let mut model: std::collections::BTreeMap<[u8; 4], Vec<u8>> =
+            (0..2000u32).map(|i| (key(i), b"loaded".to_vec())).collect();
+        for i in (0..2000).step_by(7) {
+            index.insert(&key(i), b"before").unwrap();
+            model.insert(key(i), b"before".to_vec());
+        }
+        PANIC_IN_BATCH.with(|p| p.set(true));
+        let lost = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            index.insert(&key(5), b"lost").unwrap();
+        }));
+        assert!(lost.is_err(), "the injected panic reached the caller");
+        assert_eq!(index.get_copied(&key(5)).as_deref(), Some(&b"loaded"[..]));
+        for i in (0..2000).step_by(3) {
+            index.insert(&key(i), b"after").unwrap();
+            model.insert(key(i), b"after".to_vec());
+        }
+        index.remove(&key(1)).unwrap();
+        model.remove(&key(1));
+        index.check_structure().unwrap();
+        let mut got = Vec::new();
+        index.scan(
+            core::ops::Bound::Unbounded,
+            core::ops::Bound::Unbounded,
+            &mut |k, v| {
+                got.push((k.to_vec(), v.to_vec()));
+                true
+            },
+        );
+        let want: Vec<(Vec<u8>, Vec<u8>)> =
+            model.iter().map(|(k, v)| (k.to_vec(), v.clone())).collect();
+        assert_eq!(got, want);
+        snapshot.check_structure().unwrap();
+        assert_eq!(
+            snapshot.get_copied(&key(7)).as_deref(),
+            Some(&b"loaded"[..])
+        );
+        assert_eq!(snapshot.len(), 2000);
     }
 
     /// One batch that writes a path (copies that take over nodes a
