@@ -114,10 +114,8 @@
 //!   beyond); values of any length.
 //! - If applying a batch panics (a bug), nothing of the batch is
 //!   published, its callers panic with the leader, and the leadership
-//!   passes on: later writers proceed, from the current version. The
-//!   nodes the lost batch made are leaked (old versions may read through
-//!   nodes whose references they took over, and nothing says when they
-//!   stop).
+//!   passes on: later writers proceed, from the current version (the
+//!   lost batch is undone, its nodes freed).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
