@@ -416,11 +416,11 @@ impl<T: Owns> Shared<T> {
         }
     }
 
-    /// Gives up this reference: now if nothing published can reach the
-    /// value (no batch is being built on this thread, or the batch made
-    /// the value), else once no version that can reach it is left (the
-    /// batch retires it). Returns the value if it was freed now. Under
-    /// the family's lock.
+    /// Gives up this reference: now if no batch is being built on this
+    /// thread, or if this frees a value the batch made; else once no
+    /// version that may reach the value is left (the batch retires it,
+    /// see [`retire`]). Returns the value if it was freed now. Under the
+    /// family's lock.
     pub(crate) fn into_inner(a: Self) -> Option<T> {
         match retire(a) {
             Ok(()) => None,
@@ -561,11 +561,10 @@ impl<T: Owns> Drop for Shared<T> {
     /// Gives up this reference (see [`Shared::into_inner`]). Under the
     /// family's lock.
     fn drop(&mut self) {
-        // SAFETY: `self` is being dropped: the reference moves into the
-        // copy and is not used through `self` again.
+        // SAFETY: `self` is being dropped: its reference moves into the
+        // alias, which gives it up once, and `self` is not used again.
         let a = unsafe { Shared::alias(self) };
         drop(Shared::into_inner(a));
-        // `a` stood for this reference: do not give it up twice.
     }
 }
 
@@ -731,15 +730,15 @@ pub(crate) struct BatchScope<'h> {
 }
 
 impl<'h> BatchScope<'h> {
-    /// Starts a batch of index `index` (see [`index_id`]) on its version
-    /// `base`, on this thread, under the family's lock `held`.
+    /// [`begin_with`](Self::begin_with) a buffer of its own (tests).
     #[cfg(test)]
     pub(crate) fn begin(held: &'h Held<'h>, index: u64, base: u64) -> Self {
         Self::begin_with(held, index, base, Vec::new())
     }
 
-    /// [`begin`](Self::begin), retiring into `retired` (emptied first:
-    /// a buffer to reuse).
+    /// Starts a batch of index `index` (see [`index_id`]) on its version
+    /// `base`, on this thread, under the family's lock `held`, retiring
+    /// into `retired` (emptied first: a buffer to reuse).
     pub(crate) fn begin_with(
         _held: &'h Held<'h>,
         index: u64,
