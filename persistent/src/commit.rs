@@ -324,92 +324,17 @@ impl PersistentBTree {
         let mut outcomes: SmallVec<[Outcome; 4]> = SmallVec::with_capacity(ops.len());
         // The seqno each write took (none: it wrote nothing).
         let mut took: SmallVec<[Option<Seqno>; 4]> = SmallVec::with_capacity(ops.len());
-        let mut round = 0;
-        let mut i = 0;
         // A panic while the batch is applied (a bug) is caught to undo the
         // batch, then resumed.
         let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            loop {
-                if i == ops.len() {
-                    round += 1;
-                    if round > EXTEND_ROUNDS || ops.len() >= EXTEND_UP_TO {
-                        break;
-                    }
-                    let more = self.take_more();
-                    if more.is_empty() {
-                        break;
-                    }
-                    let _ = rounds[round].set(more);
-                    ops.extend(requests(&rounds[round]).iter().map(|r| r.op.as_op()));
-                }
-                let op = &ops[i];
-                let before = seqno;
-                let outcome = match *op {
-                    Op::Insert(k, v) => {
-                        tree.insert(k, v);
-                        seqno += 1;
-                        Outcome::Written(seqno)
-                    }
-                    Op::Remove(k) => {
-                        if tree.remove(k) {
-                            seqno += 1;
-                            Outcome::Removed(Some(seqno))
-                        } else {
-                            Outcome::Removed(None)
-                        }
-                    }
-                    Op::Batch(b) => {
-                        if b.len() > 0 {
-                            for j in 0..b.len() {
-                                let (k, v) = b.get(j);
-                                tree.insert(k, v);
-                            }
-                            seqno += 1;
-                        }
-                        Outcome::Written(seqno)
-                    }
-                    Op::SplitOff(key) => {
-                        let (left, right) = split::split(&tree, Cut::Before(key));
-                        if right.len > 0 {
-                            *tree = left;
-                            seqno += 1;
-                        }
-                        Outcome::Split(right)
-                    }
-                    Op::Append(other) => {
-                        // The families were joined above: the nodes are shared.
-                        if split::append(&mut tree, &other.tree) {
-                            seqno += 1;
-                        }
-                        Outcome::Written(seqno)
-                    }
-                    Op::Commit { base, writes } => {
-                        if self.conflicts(base, writes, &ops[..i], &took) {
-                            Outcome::Conflict
-                        } else {
-                            for (k, v) in writes {
-                                match v {
-                                    Some(v) => {
-                                        tree.insert(k, v);
-                                    }
-                                    None => {
-                                        tree.remove(k);
-                                    }
-                                }
-                            }
-                            seqno += 1;
-                            Outcome::Written(seqno)
-                        }
-                    }
-                };
-                outcomes.push(outcome);
-                took.push((seqno != before).then_some(seqno));
-                i += 1;
-            }
-            #[cfg(all(test, not(loom)))]
-            if tests::PANIC_IN_BATCH.with(|p| p.replace(false)) {
-                panic!("a batch that panics (injected by a test)");
-            }
+            self.apply(
+                &mut tree,
+                &mut ops,
+                &rounds,
+                &mut seqno,
+                &mut outcomes,
+                &mut took,
+            )
         }));
         if let Err(panic) = applied {
             // The batch's own nodes go now, as if it had dropped them: the
@@ -454,6 +379,108 @@ impl PersistentBTree {
         handoff.completed = true;
         drop(handoff);
         own_outcome
+    }
+}
+
+impl PersistentBTree {
+    /// Applies `ops` to `tree` (step 3 of the [module docs](self)),
+    /// taking in what queues meanwhile into `rounds` and `ops`; each
+    /// write's outcome and the seqno it took go to `outcomes` and
+    /// `took`, and `seqno` ends at the batch's last.
+    fn apply<'r>(
+        &self,
+        tree: &mut Tree,
+        ops: &mut SmallVec<[Op<'r>; 4]>,
+        rounds: &'r [OnceCell<Vec<Arc<Request>>>],
+        seqno_out: &mut Seqno,
+        outcomes: &mut SmallVec<[Outcome; 4]>,
+        took: &mut SmallVec<[Option<Seqno>; 4]>,
+    ) {
+        let mut seqno = *seqno_out;
+        let mut round = 0;
+        let mut i = 0;
+        loop {
+            if i == ops.len() {
+                round += 1;
+                if round > EXTEND_ROUNDS || ops.len() >= EXTEND_UP_TO {
+                    break;
+                }
+                let more = self.take_more();
+                if more.is_empty() {
+                    break;
+                }
+                let _ = rounds[round].set(more);
+                ops.extend(requests(&rounds[round]).iter().map(|r| r.op.as_op()));
+            }
+            let op = &ops[i];
+            let before = seqno;
+            let outcome = match *op {
+                Op::Insert(k, v) => {
+                    tree.insert(k, v);
+                    seqno += 1;
+                    Outcome::Written(seqno)
+                }
+                Op::Remove(k) => {
+                    if tree.remove(k) {
+                        seqno += 1;
+                        Outcome::Removed(Some(seqno))
+                    } else {
+                        Outcome::Removed(None)
+                    }
+                }
+                Op::Batch(b) => {
+                    if b.len() > 0 {
+                        for j in 0..b.len() {
+                            let (k, v) = b.get(j);
+                            tree.insert(k, v);
+                        }
+                        seqno += 1;
+                    }
+                    Outcome::Written(seqno)
+                }
+                Op::SplitOff(key) => {
+                    let (left, right) = split::split(tree, Cut::Before(key));
+                    if right.len > 0 {
+                        *tree = left;
+                        seqno += 1;
+                    }
+                    Outcome::Split(right)
+                }
+                Op::Append(other) => {
+                    // The families were joined above: the nodes are shared.
+                    if split::append(tree, &other.tree) {
+                        seqno += 1;
+                    }
+                    Outcome::Written(seqno)
+                }
+                Op::Commit { base, writes } => {
+                    if self.conflicts(base, writes, &ops[..i], took) {
+                        Outcome::Conflict
+                    } else {
+                        for (k, v) in writes {
+                            match v {
+                                Some(v) => {
+                                    tree.insert(k, v);
+                                }
+                                None => {
+                                    tree.remove(k);
+                                }
+                            }
+                        }
+                        seqno += 1;
+                        Outcome::Written(seqno)
+                    }
+                }
+            };
+            outcomes.push(outcome);
+            took.push((seqno != before).then_some(seqno));
+            i += 1;
+        }
+        #[cfg(all(test, not(loom)))]
+        if tests::PANIC_IN_BATCH.with(|p| p.replace(false)) {
+            panic!("a batch that panics (injected by a test)");
+        }
+        *seqno_out = seqno;
     }
 }
 
