@@ -125,6 +125,7 @@ mod cursor;
 mod diff;
 mod edit;
 pub mod node;
+mod pool;
 mod publish;
 mod shared;
 mod split;
@@ -263,6 +264,9 @@ pub(crate) struct WriterState {
     broken: bool,
     /// Batches published so far.
     batches: u64,
+    /// The memory of the nodes the writer freed, for the nodes its next
+    /// batches make (see the `pool` module).
+    pool: pool::Pool,
 }
 
 /// A reference a batch retired, and the versions that may reach its
@@ -280,7 +284,25 @@ impl WriterState {
     /// version `base` retired (`None`: no batch), and what waited for a
     /// version that is gone now. `current` is the current version's
     /// seqno.
+    ///
+    /// What it frees goes to the writer's pool, which then gives back
+    /// what it holds beyond what the batches need (see the `pool`
+    /// module).
     fn sweep(
+        &mut self,
+        current: Seqno,
+        family: &std::sync::Arc<Family>,
+        index: u64,
+        new: Option<(Seqno, Vec<Retiring>)>,
+    ) {
+        let using = pool::Using::enter(core::mem::take(&mut self.pool));
+        self.sweep_into_pool(current, family, index, new);
+        self.pool = using.leave();
+        self.pool.settle();
+    }
+
+    /// [`sweep`](Self::sweep), with the pool entered.
+    fn sweep_into_pool(
         &mut self,
         current: Seqno,
         family: &std::sync::Arc<Family>,
@@ -514,6 +536,10 @@ pub struct Stats {
     /// Heap bytes of the nodes only older versions reach (what dropping
     /// every snapshot, savepoint and retained version would free).
     pub old_only_bytes: usize,
+    /// Heap bytes the writer keeps of the nodes it freed, for the nodes
+    /// of its next batches: at most what recent batches needed, and
+    /// never more than 8 MiB.
+    pub pooled_bytes: usize,
 }
 
 impl PersistentBTree {
@@ -660,7 +686,7 @@ impl PersistentBTree {
     /// of every live version once (shared nodes once): O(nodes), for
     /// monitoring, not for hot paths.
     pub fn stats(&self) -> Stats {
-        let (current, retired, batches, retained, savepoints, open, log) = {
+        let (current, retired, batches, retained, savepoints, open, log, pooled) = {
             // Under the writer's lock no version is published or freed:
             // the current one and the retired list agree.
             let writer = lock(&self.writer);
@@ -673,6 +699,7 @@ impl PersistentBTree {
                 registry.savepoints.len(),
                 pins_count(&registry.pins),
                 registry.log.len(),
+                writer.pool.kept_bytes(),
             )
         };
         let mut seen = HashSet::new();
@@ -695,6 +722,7 @@ impl PersistentBTree {
             bytes: current_bytes + old,
             current_bytes,
             old_only_bytes: old,
+            pooled_bytes: pooled,
         }
     }
 
@@ -848,7 +876,8 @@ impl OrderedIndex for PersistentBTree {
     /// older versions still hold), plus the index itself. Walks the nodes:
     /// O(nodes).
     fn memory_usage(&self) -> usize {
-        core::mem::size_of::<Self>() + self.stats().bytes
+        let stats = self.stats();
+        core::mem::size_of::<Self>() + stats.bytes + stats.pooled_bytes
     }
 
     fn name(&self) -> &'static str {

@@ -259,7 +259,6 @@ fn below(i: usize) -> u64 {
 }
 
 /// Separators and children.
-#[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) keys: Strings<INNER_CAP, 1>,
     pub(crate) children: Vec<Child>,
@@ -466,11 +465,33 @@ impl Leaf {
     }
 }
 
+impl Clone for Inner {
+    /// A copy whose children's array has room for [`INNER_CAP`]
+    /// children (one size, which the writer's pool keeps).
+    fn clone(&self) -> Self {
+        let mut children = children_array(self.children.len());
+        children.extend(self.children.iter().cloned());
+        Inner {
+            keys: self.keys.clone(),
+            children,
+            entries: self.entries,
+        }
+    }
+}
+
+/// An empty children's array with room for [`INNER_CAP`] children (or
+/// `len`, if more), from the writer's pool if one is active on this
+/// thread (see the `pool` module).
+#[inline]
+fn children_array(len: usize) -> Vec<Child> {
+    crate::pool::vec(INNER_CAP.max(len))
+}
+
 impl Inner {
     pub(crate) fn new() -> Self {
         Inner {
             keys: Strings::new(),
-            children: Vec::with_capacity(INNER_CAP),
+            children: children_array(0),
             entries: 0,
         }
     }
@@ -610,14 +631,11 @@ impl Owns for Node {
         let Node::Inner(inner) = self else {
             return None;
         };
-        let children = inner
-            .children
-            .iter()
-            .map(|c| Child {
-                node: alias(&c.node),
-                hints: c.hints,
-            })
-            .collect();
+        let mut children = children_array(inner.children.len());
+        children.extend(inner.children.iter().map(|c| Child {
+            node: alias(&c.node),
+            hints: c.hints,
+        }));
         Some(Node::Inner(Inner {
             keys: inner.keys.clone(),
             children,
@@ -650,13 +668,17 @@ impl Drop for Node {
     /// every drop below this one finds no children (depth 1 whatever the
     /// tree's height). Children still shared lose one reference each in
     /// place: only the arrays move, not their elements.
+    ///
+    /// The arrays go to the writer's pool when one is active on this
+    /// thread (see the `pool` module).
     fn drop(&mut self) {
         let Node::Inner(inner) = self else { return };
-        if inner.children.is_empty() {
+        let mut current = core::mem::take(&mut inner.children);
+        if current.is_empty() {
+            crate::pool::recycle(current);
             return;
         }
         let mut arrays: Vec<Vec<Child>> = Vec::new();
-        let mut current = core::mem::take(&mut inner.children);
         loop {
             for child in current.drain(..) {
                 // A node freed here is dropped at the end of this
@@ -666,8 +688,11 @@ impl Drop for Node {
                 }
             }
             match arrays.pop() {
-                Some(next) => current = next,
-                None => return,
+                Some(next) => crate::pool::recycle(core::mem::replace(&mut current, next)),
+                None => {
+                    crate::pool::recycle(current);
+                    return;
+                }
             }
         }
     }

@@ -90,7 +90,9 @@
 //! holds the lock of that family (or of the one it joined since).
 
 use crate::node::Node;
+use crate::pool;
 use crate::Version;
+use core::alloc::Layout;
 use ordex_core::sync::{Mutex, MutexGuard};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -329,24 +331,32 @@ impl<T: Owns> Shared<T> {
     /// A new, unshared value (count one), made by the batch being built
     /// on this thread if there is one. Needs no lock: nothing else can
     /// reach it yet.
+    ///
+    /// Its memory comes from the writer's pool when one is active on
+    /// this thread (see the `pool` module), else from the allocator.
     pub(crate) fn new(value: T) -> Self {
-        let b = Box::new(Counted {
-            count: AtomicUsize::new(1),
-            born: batch_born(),
-            family: NodeFamily::default(),
-            value,
-        });
+        let p = pool::alloc(Layout::new::<Counted<T>>()).cast::<Counted<T>>();
+        // SAFETY: a block of `Counted<T>`'s layout, unused: written
+        // whole before anything reads it.
+        unsafe {
+            p.as_ptr().write(Counted {
+                count: AtomicUsize::new(1),
+                born: batch_born(),
+                family: NodeFamily::default(),
+                value,
+            })
+        };
         #[cfg(debug_assertions)]
         LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Shared {
-            p: NonNull::from(Box::leak(b)),
+            p,
             _owns: PhantomData,
         }
     }
 
     #[inline]
     fn counted(&self) -> &Counted<T> {
-        // SAFETY: `p` came from `Box::leak` and is freed only when the
+        // SAFETY: `p` was written in `new` and is freed only when the
         // last reference goes; `self` is one.
         unsafe { self.p.as_ref() }
     }
@@ -400,12 +410,16 @@ impl<T: Owns> Shared<T> {
         let c = a.counted().count.load(Relaxed);
         if c & !HOLLOW == 1 {
             // SAFETY: the last reference (the count is exact under the
-            // lock): nothing else can reach the allocation, which came
-            // from `Box::leak`; `a` is not used again (`ManuallyDrop`).
-            let b = unsafe { Box::from_raw(a.p.as_ptr()) };
+            // lock): nothing else can reach the allocation, written in
+            // `new`; its contents move out once (the fields other than
+            // the value drop here), and `a` is not used again
+            // (`ManuallyDrop`).
+            let Counted { mut value, .. } = unsafe { a.p.as_ptr().read() };
+            // SAFETY: as above: the block came from `pool::alloc` with
+            // this layout in `new`, and its contents have moved out.
+            unsafe { pool::free(a.p.cast(), Layout::new::<Counted<T>>()) };
             #[cfg(debug_assertions)]
             LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            let mut value = b.value;
             if c & HOLLOW != 0 {
                 value.forget_references();
             }

@@ -29,6 +29,7 @@
 //! apart when every key of a node starts alike (ids behind a table
 //! prefix, URLs).
 
+use crate::pool;
 use smallvec::SmallVec;
 
 /// Bytes of one end offset.
@@ -114,13 +115,21 @@ impl<const N: usize, const S: usize> Clone for Strings<N, S> {
     /// A copy whose capacity is the length rounded up to a
     /// [`CAPACITY_STEP`] (often room for the write that copied it).
     fn clone(&self) -> Self {
-        let mut buf = Vec::with_capacity(capacity_for(self.buf.len()));
+        let mut buf = pool::bytes(capacity_for(self.buf.len()));
         buf.extend_from_slice(&self.buf);
         Strings {
             len: self.len,
             skip: self.skip,
             buf,
         }
+    }
+}
+
+impl<const N: usize, const S: usize> Drop for Strings<N, S> {
+    /// Frees the buffer into the writer's pool if one is active on this
+    /// thread (see the `pool` module).
+    fn drop(&mut self) {
+        pool::recycle(core::mem::take(&mut self.buf));
     }
 }
 
@@ -280,7 +289,9 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     fn grow(&mut self, extra: usize) {
         if self.buf.capacity() - self.buf.len() < extra {
             let want = capacity_for(self.buf.len() + extra + self.buf.len() / 8);
-            self.buf.reserve_exact(want - self.buf.len());
+            let mut buf = pool::bytes(want);
+            buf.extend_from_slice(&self.buf);
+            pool::recycle(core::mem::replace(&mut self.buf, buf));
         }
     }
 
@@ -468,7 +479,8 @@ impl<const N: usize, const S: usize> Strings<N, S> {
             Self::skip_of(keys, part(0), part(S * (keys - 1)))
         };
         let data = HEAD * keys + END * count;
-        let mut buf = vec![0u8; data + bytes];
+        let mut buf = pool::bytes(data + bytes);
+        buf.resize(data + bytes, 0);
         let (heads, rest) = buf.split_at_mut(HEAD * keys);
         let (ends, mut out) = rest.split_at_mut(END * count);
         if S != 0 {

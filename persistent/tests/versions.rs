@@ -237,10 +237,13 @@ fn stats_count_versions_and_the_bytes_only_they_hold() {
         "{held:?} vs {quiet:?}"
     );
     assert_eq!(held.bytes, held.current_bytes + held.old_only_bytes);
+    // And the writer's pool: the memory of nodes it freed, for its next
+    // batches (single writes free and make about a path each).
     assert_eq!(
-        index.memory_usage() - held.bytes,
+        index.memory_usage() - held.bytes - held.pooled_bytes,
         core::mem::size_of::<PersistentBTree>()
     );
+    assert!(held.pooled_bytes <= 256 << 10, "{held:?}");
     drop(snap);
     // Freed by the writer: at its next publication, or on `reclaim`.
     assert_eq!(index.stats().live_versions, 2);
@@ -334,4 +337,39 @@ fn a_write_copies_no_long_value() {
         index.get_copied(&1001u32.to_be_bytes()),
         Some(vec![9; 5000])
     );
+}
+
+/// The writer keeps the memory of the nodes it frees for its next
+/// batches, within its bound, counts it in `memory_usage`, and gives it
+/// back once batches stop asking for it.
+#[test]
+fn the_writers_pool_is_bounded_and_given_back_when_idle() {
+    let index = PersistentBTree::new();
+    let key = |i: u64| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_be_bytes();
+    for chunk in (0..60_000u64).collect::<Vec<_>>().chunks(3_000) {
+        let keys: Vec<[u8; 8]> = chunk.iter().map(|&i| key(i)).collect();
+        let entries: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (&k[..], &[7u8; 8][..])).collect();
+        index.insert_batch(&entries).unwrap();
+    }
+    let busy = index.stats();
+    assert!(
+        busy.pooled_bytes > 0,
+        "batches leave memory to reuse: {busy:?}"
+    );
+    assert!(busy.pooled_bytes <= 8 << 20, "{busy:?}");
+    assert_eq!(
+        index.memory_usage(),
+        core::mem::size_of::<PersistentBTree>() + busy.bytes + busy.pooled_bytes
+    );
+    // Every entry is still there, read from nodes made of reused memory.
+    for i in 0..60_000u64 {
+        assert_eq!(index.get_copied(&key(i)), Some(vec![7u8; 8]), "key {i}");
+    }
+    index.check_structure().unwrap();
+    // Sweeps that ask for nothing give the pool back down to its floor.
+    index.reclaim();
+    index.reclaim();
+    let idle = index.stats();
+    assert!(idle.pooled_bytes <= 256 << 10, "{idle:?}");
+    assert_eq!(idle.bytes, busy.bytes);
 }

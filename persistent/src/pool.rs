@@ -1,0 +1,469 @@
+//! [`Pool`]: the memory of the nodes an index frees, kept for the nodes
+//! its next batches make, as LMDB reuses the pages its old versions
+//! free.
+//!
+//! A batch copies about as many nodes as the sweep after it frees (the
+//! nodes of the versions it replaced): each copy is an allocation for
+//! the node and one for its packed buffer (and one for an inner node's
+//! children's array), each free a call into the allocator that touches
+//! the block's header, a cache miss when the old node has gone cold.
+//! With the system allocator those calls were a third of the time of a
+//! batch of 1024 random keys into a million entries (a `perf` profile,
+//! see docs/persistent.md). Here the writer *enters* its index's pool
+//! while it builds a batch and while it sweeps: the frees of that thread
+//! then keep their blocks (their addresses only: the blocks are not
+//! touched), and its allocations take from them first, the most recently
+//! freed first. Frees on other threads (a snapshot dropped by a reader)
+//! and outside those spans go to the allocator.
+//!
+//! Bounded: a pool keeps at most [`MOST_BYTES`], and after each sweep
+//! gives back to the allocator what it holds beyond twice what was
+//! asked of it since the sweep before (plus [`FLOOR_BYTES`]), so an
+//! index idle after a large batch does not keep that batch's memory.
+//!
+//! Under AddressSanitizer (`--cfg ordex_asan`, set by `.ci/asan.sh`) a
+//! block in a pool is poisoned: a read of a freed node through a stale
+//! reference is reported as if the block had gone to the allocator.
+
+use core::alloc::Layout;
+use core::cell::RefCell;
+use core::ptr::NonNull;
+
+/// Byte buffers are kept by size class: class `c` holds blocks of
+/// `c * STEP` up to `(c + 1) * STEP - 1` bytes, and a request of `n`
+/// bytes takes from class `ceil(n / STEP)` (every block there is large
+/// enough).
+const STEP: usize = 128;
+/// Byte buffer classes kept: blocks of up to `CLASSES * STEP - 1` bytes.
+const CLASSES: usize = 64;
+/// Most bytes a pool keeps.
+pub(crate) const MOST_BYTES: usize = 8 << 20;
+/// Bytes a pool may keep beyond twice what was asked of it since the
+/// last sweep.
+pub(crate) const FLOOR_BYTES: usize = 256 << 10;
+
+/// Blocks freed by an index's writer, for its next allocations (see the
+/// [module docs](self)).
+#[derive(Default)]
+pub(crate) struct Pool {
+    /// Byte buffers (alignment 1) by size class, each with its size.
+    bytes: Vec<Vec<(NonNull<u8>, usize)>>,
+    /// Blocks of any other layout, by exact layout.
+    other: Vec<(Layout, Vec<NonNull<u8>>)>,
+    /// Bytes of the blocks kept.
+    kept: usize,
+    /// Bytes asked of the pool (taken or not) since the last sweep.
+    asked: usize,
+}
+
+// SAFETY: a pool owns the blocks it keeps (each given up by its last
+// owner, nothing else points into them for use); moving the pool to
+// another thread moves that ownership, as moving a `Vec<Box<[u8]>>`
+// would.
+unsafe impl Send for Pool {}
+
+impl Pool {
+    /// Bytes of the blocks kept.
+    pub(crate) fn kept_bytes(&self) -> usize {
+        self.kept
+    }
+
+    /// A kept block for `layout`, with its size (at least `layout`'s).
+    fn take(&mut self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
+        self.asked += layout.size();
+        let (p, size) = if layout.align() == 1 {
+            let c = layout.size().div_ceil(STEP);
+            self.bytes.get_mut(c)?.pop()?
+        } else {
+            let (_, blocks) = self.other.iter_mut().find(|(l, _)| *l == layout)?;
+            (blocks.pop()?, layout.size())
+        };
+        self.kept -= size;
+        unpoison(p, size);
+        Some((p, size))
+    }
+
+    /// Keeps the block `p` of `layout`, or gives it back (`false`) if the
+    /// pool is full or does not keep such blocks.
+    ///
+    /// # Safety
+    ///
+    /// `p` was allocated by the global allocator with `layout` (for a
+    /// byte buffer: alignment 1, its whole size), and the caller gives it
+    /// up if this returns `true`: nothing uses it again.
+    unsafe fn keep(&mut self, p: NonNull<u8>, layout: Layout) -> bool {
+        let size = layout.size();
+        if size == 0 || self.kept + size > MOST_BYTES {
+            return false;
+        }
+        if layout.align() == 1 {
+            let c = size / STEP;
+            if c == 0 || c >= CLASSES {
+                return false;
+            }
+            if self.bytes.len() <= c {
+                self.bytes.resize_with(c + 1, Vec::new);
+            }
+            self.bytes[c].push((p, size));
+        } else {
+            match self.other.iter_mut().find(|(l, _)| *l == layout) {
+                Some((_, blocks)) => blocks.push(p),
+                None => self.other.push((layout, vec![p])),
+            }
+        }
+        self.kept += size;
+        poison(p, size);
+        true
+    }
+
+    /// Gives back to the allocator what is kept beyond twice what was
+    /// asked since the last call (plus [`FLOOR_BYTES`]), the blocks freed
+    /// first going first; then starts counting again.
+    pub(crate) fn settle(&mut self) {
+        let keep = (2 * self.asked + FLOOR_BYTES).min(MOST_BYTES);
+        self.asked = 0;
+        if self.kept <= keep {
+            return;
+        }
+        let mut excess = self.kept - keep;
+        for class in &mut self.bytes {
+            let n = class.len();
+            let mut cut = 0;
+            while cut < n && excess > 0 {
+                excess = excess.saturating_sub(class[cut].1);
+                cut += 1;
+            }
+            for (p, size) in class.drain(..cut) {
+                self.kept -= size;
+                // SAFETY: kept by `keep`, whose caller allocated it with
+                // alignment 1 and this size and gave it up.
+                unsafe { release(p, Layout::from_size_align_unchecked(size, 1)) };
+            }
+        }
+        for (layout, blocks) in &mut self.other {
+            let n = blocks.len();
+            let mut cut = 0;
+            while cut < n && excess > 0 {
+                excess = excess.saturating_sub(layout.size());
+                cut += 1;
+            }
+            for p in blocks.drain(..cut) {
+                self.kept -= layout.size();
+                // SAFETY: kept by `keep`, whose caller allocated it with
+                // `layout` and gave it up.
+                unsafe { release(p, *layout) };
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        for class in self.bytes.drain(..) {
+            for (p, size) in class {
+                // SAFETY: as in `settle`.
+                unsafe { release(p, Layout::from_size_align_unchecked(size, 1)) };
+            }
+        }
+        for (layout, blocks) in self.other.drain(..) {
+            for p in blocks {
+                // SAFETY: as in `settle`.
+                unsafe { release(p, layout) };
+            }
+        }
+    }
+}
+
+/// Gives a block back to the allocator.
+///
+/// # Safety
+///
+/// `p` was allocated by the global allocator with `layout`, is unused,
+/// and no pool keeps it.
+unsafe fn release(p: NonNull<u8>, layout: Layout) {
+    unpoison(p, layout.size());
+    // SAFETY: the caller's contract.
+    unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
+}
+
+#[cfg(ordex_asan)]
+extern "C" {
+    fn __asan_poison_memory_region(addr: *const u8, size: usize);
+    fn __asan_unpoison_memory_region(addr: *const u8, size: usize);
+}
+
+/// Marks a kept block unreadable for AddressSanitizer.
+#[inline(always)]
+fn poison(_p: NonNull<u8>, _size: usize) {
+    #[cfg(ordex_asan)]
+    // SAFETY: the runtime's annotation of memory this pool owns.
+    unsafe {
+        __asan_poison_memory_region(_p.as_ptr(), _size)
+    }
+}
+
+/// Marks a block readable again for AddressSanitizer.
+#[inline(always)]
+fn unpoison(_p: NonNull<u8>, _size: usize) {
+    #[cfg(ordex_asan)]
+    // SAFETY: as in `poison`.
+    unsafe {
+        __asan_unpoison_memory_region(_p.as_ptr(), _size)
+    }
+}
+
+std::thread_local! {
+    /// The pool this thread's frees keep blocks in and its allocations
+    /// take from, if any (see [`Using`]).
+    static ACTIVE: RefCell<Option<Pool>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this thread's active pool, if there is one (and it is not
+/// in use already: `f` never frees or allocates through the pool).
+#[inline]
+fn with_active<R>(f: impl FnOnce(&mut Pool) -> R) -> Option<R> {
+    ACTIVE
+        .try_with(|a| a.try_borrow_mut().ok()?.as_mut().map(f))
+        .ok()
+        .flatten()
+}
+
+/// A span during which this thread's frees and allocations go through a
+/// pool (see the [module docs](self)): the writer's while it builds a
+/// batch or sweeps, under its index's locks. If this thread already has
+/// a pool active, the outer one stays and this span changes nothing.
+pub(crate) struct Using {
+    /// The pool, when it is not the active one.
+    idle: Option<Pool>,
+    /// Whether this span made its pool the active one.
+    active: bool,
+}
+
+impl Using {
+    /// Makes `pool` this thread's active pool until [`leave`](Self::leave).
+    pub(crate) fn enter(pool: Pool) -> Using {
+        let mut pool = Some(pool);
+        let active = ACTIVE
+            .try_with(|a| match a.try_borrow_mut() {
+                Ok(mut a) if a.is_none() => {
+                    *a = pool.take();
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        Using { idle: pool, active }
+    }
+
+    /// Ends the span; returns the pool.
+    pub(crate) fn leave(mut self) -> Pool {
+        if self.active {
+            self.active = false;
+            ACTIVE
+                .with(|a| a.borrow_mut().take())
+                .expect("the active pool")
+        } else {
+            self.idle.take().expect("the pool")
+        }
+    }
+}
+
+impl Drop for Using {
+    /// A span left without [`leave`](Self::leave) (a panic) frees its
+    /// pool.
+    fn drop(&mut self) {
+        if self.active {
+            let pool = ACTIVE.try_with(|a| a.borrow_mut().take()).ok().flatten();
+            drop(pool);
+        }
+    }
+}
+
+/// An empty byte buffer of at least `capacity` bytes, from this
+/// thread's pool if it has a block for it.
+#[inline]
+pub(crate) fn bytes(capacity: usize) -> Vec<u8> {
+    if capacity >= STEP {
+        let layout = Layout::array::<u8>(capacity).expect("a buffer's size");
+        if let Some((p, size)) = with_active(|pool| pool.take(layout)).flatten() {
+            // SAFETY: the block came from the global allocator with
+            // alignment 1 and `size` bytes (`keep`'s contract), and the
+            // pool gave it up to this buffer alone; no element is
+            // exposed (length 0).
+            return unsafe { Vec::from_raw_parts(p.as_ptr(), 0, size) };
+        }
+    }
+    Vec::with_capacity(capacity)
+}
+
+/// An empty `Vec` of exactly `capacity` elements of `T` (aligned above
+/// 1 byte), from this thread's pool if it has a block of that layout.
+#[inline]
+pub(crate) fn vec<T>(capacity: usize) -> Vec<T> {
+    match Layout::array::<T>(capacity) {
+        Ok(layout) if layout.size() > 0 && layout.align() > 1 => {
+            if let Some((p, _)) = with_active(|pool| pool.take(layout)).flatten() {
+                // SAFETY: the pool keeps blocks aligned above 1 by exact
+                // layout, so this one came from the global allocator
+                // with the layout of `capacity` elements of `T` (`keep`'s
+                // contract), and the pool gave it up to this `Vec` alone;
+                // no element is exposed (length 0).
+                return unsafe { Vec::from_raw_parts(p.as_ptr().cast(), 0, capacity) };
+            }
+            Vec::with_capacity(capacity)
+        }
+        _ => Vec::with_capacity(capacity),
+    }
+}
+
+/// Frees `v`'s buffer into this thread's pool if it has one (and the
+/// buffer is one the pool keeps), else to the allocator. Its elements
+/// are dropped first.
+#[inline]
+pub(crate) fn recycle<T>(mut v: Vec<T>) {
+    v.clear();
+    let capacity = v.capacity();
+    let Ok(layout) = Layout::array::<T>(capacity) else {
+        return;
+    };
+    if layout.size() == 0 {
+        return;
+    }
+    let mut v = core::mem::ManuallyDrop::new(v);
+    // SAFETY: a `Vec`'s pointer, non-null once it has allocated (its
+    // layout's size is not 0).
+    let p = unsafe { NonNull::new_unchecked(v.as_mut_ptr().cast::<u8>()) };
+    // SAFETY: a `Vec` allocates its buffer with the global allocator
+    // and the layout of `capacity` elements; `v` is not used again
+    // (`ManuallyDrop`, never taken out) if the pool keeps it.
+    let kept = with_active(|pool| unsafe { pool.keep(p, layout) }).unwrap_or(false);
+    if !kept {
+        // SAFETY: `v` is not used again; the buffer goes back to the
+        // `Vec` it came from, which frees it.
+        drop(unsafe { core::mem::ManuallyDrop::take(&mut v) });
+    }
+}
+
+/// A block for a value of layout `layout` (not zero-sized), from this
+/// thread's pool if it has one, else from the allocator.
+#[inline]
+pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
+    debug_assert!(layout.size() > 0);
+    if let Some((p, _)) = with_active(|pool| pool.take(layout)).flatten() {
+        return p;
+    }
+    // SAFETY: `layout` is not zero-sized.
+    let p = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees a block from [`alloc`] into this thread's pool if it has one,
+/// else to the allocator.
+///
+/// # Safety
+///
+/// `p` came from [`alloc`] with `layout`, and nothing uses it again.
+#[inline]
+pub(crate) unsafe fn free(p: NonNull<u8>, layout: Layout) {
+    // SAFETY: the caller's contract (`alloc`'s blocks come from the
+    // global allocator with `layout`).
+    let kept = with_active(|pool| unsafe { pool.keep(p, layout) }).unwrap_or(false);
+    if !kept {
+        // SAFETY: the caller's contract.
+        unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_freed_in_a_span_serve_its_later_requests() {
+        let span = Using::enter(Pool::default());
+        let a = bytes(1000);
+        let pa = a.as_ptr();
+        recycle(a);
+        // A request its size class serves takes the block just freed.
+        let b = bytes(800);
+        assert_eq!(b.as_ptr(), pa);
+        assert!(b.capacity() >= 1000);
+        let c: Vec<u64> = vec(32);
+        let pc = c.as_ptr();
+        recycle(c);
+        let d: Vec<u64> = vec(32);
+        assert_eq!(d.as_ptr(), pc);
+        assert_eq!(d.capacity(), 32);
+        let l = Layout::new::<[u64; 5]>();
+        let e = alloc(l);
+        // SAFETY: from `alloc` with `l`, not used again.
+        unsafe { free(e, l) };
+        assert_eq!(alloc(l), e);
+        // SAFETY: as above.
+        unsafe { free(e, l) };
+        let pool = span.leave();
+        assert_eq!(pool.kept_bytes(), l.size(), "the block freed last is kept");
+        drop((b, d));
+    }
+
+    /// Under AddressSanitizer, a kept block is poisoned, and readable
+    /// again once taken.
+    #[cfg(ordex_asan)]
+    #[test]
+    fn kept_blocks_are_poisoned_for_the_sanitizer() {
+        extern "C" {
+            fn __asan_address_is_poisoned(addr: *const u8) -> i32;
+        }
+        // SAFETY: a query of the runtime's shadow memory, for any address.
+        let poisoned = |p: *const u8| unsafe { __asan_address_is_poisoned(p) } != 0;
+        let span = Using::enter(Pool::default());
+        let a = bytes(1000);
+        let pa = a.as_ptr();
+        assert!(!poisoned(pa));
+        recycle(a);
+        assert!(poisoned(pa) && poisoned(pa.wrapping_add(999)));
+        let b = bytes(800);
+        assert_eq!(b.as_ptr(), pa);
+        assert!(!poisoned(pa) && !poisoned(pa.wrapping_add(999)));
+        recycle(b);
+        drop(span.leave());
+    }
+
+    #[test]
+    fn outside_a_span_blocks_go_to_the_allocator() {
+        let a = bytes(1000);
+        recycle(a);
+        let span = Using::enter(Pool::default());
+        // A nested span keeps the outer pool active.
+        let inner = Using::enter(Pool::default());
+        recycle(bytes(2000));
+        assert_eq!(inner.leave().kept_bytes(), 0);
+        let outer = span.leave();
+        assert_eq!(outer.kept_bytes(), 2000);
+    }
+
+    #[test]
+    fn settling_gives_back_what_was_not_asked_for() {
+        let span = Using::enter(Pool::default());
+        let buffers: Vec<Vec<u8>> = (0..1000).map(|_| bytes(1024)).collect();
+        for b in buffers {
+            recycle(b);
+        }
+        let mut pool = span.leave();
+        assert!(pool.kept_bytes() <= MOST_BYTES);
+        // 1000 requests of 1024 bytes were asked: twice that is kept.
+        pool.settle();
+        assert!(pool.kept_bytes() >= 1000 * 1024);
+        // Nothing asked since: down to the floor.
+        pool.settle();
+        assert!(pool.kept_bytes() <= FLOOR_BYTES);
+        // A full pool gives the block back.
+        let span = Using::enter(pool);
+        let big: Vec<Vec<u8>> = (0..(MOST_BYTES / 4096 + 10)).map(|_| bytes(4096)).collect();
+        for b in big {
+            recycle(b);
+        }
+        let pool = span.leave();
+        assert!(pool.kept_bytes() <= MOST_BYTES);
+    }
+}
