@@ -302,7 +302,7 @@ impl PersistentBTree {
         let held = self.family.hold();
         // The batch's nodes take the memory of those the writer freed
         // (see the `pool` module).
-        let using = crate::pool::Using::enter(core::mem::take(&mut writer.pool));
+        let using = crate::pool::Using::enter(writer.pool.take().unwrap_or_default());
         // Only this leader publishes, so the current version stays current
         // while the batch is built.
         let base = self.published.load().seqno;
@@ -350,7 +350,7 @@ impl PersistentBTree {
             let current = self.published.load_full();
             writer.live = Tree::clone(&current.tree);
             writer.broken = false;
-            writer.pool = using.leave();
+            writer.pool = Some(using.leave());
             drop(held);
             writer.sweep(base, &self.family, self.id, Some((base, retired)));
             drop(writer);
@@ -359,7 +359,7 @@ impl PersistentBTree {
         let retired = scope.finish();
         writer.live = core::mem::ManuallyDrop::into_inner(tree);
         writer.broken = false;
-        writer.pool = using.leave();
+        writer.pool = Some(using.leave());
         drop(held);
         // Nodes the batch retired are reached by versions up to `base`
         // only: they go once none of those that reach them is left.

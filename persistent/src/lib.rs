@@ -266,7 +266,7 @@ pub(crate) struct WriterState {
     batches: u64,
     /// The memory of the nodes the writer freed, for the nodes its next
     /// batches make (see the `pool` module).
-    pool: pool::Pool,
+    pool: Option<Box<pool::Pool>>,
 }
 
 /// A reference a batch retired, and the versions that may reach its
@@ -295,20 +295,6 @@ impl WriterState {
         index: u64,
         new: Option<(Seqno, Vec<Retiring>)>,
     ) {
-        let using = pool::Using::enter(core::mem::take(&mut self.pool));
-        self.sweep_into_pool(current, family, index, new);
-        self.pool = using.leave();
-        self.pool.settle();
-    }
-
-    /// [`sweep`](Self::sweep), with the pool entered.
-    fn sweep_into_pool(
-        &mut self,
-        current: Seqno,
-        family: &std::sync::Arc<Family>,
-        index: u64,
-        new: Option<(Seqno, Vec<Retiring>)>,
-    ) {
         // Nothing else references them (the cell no longer holds them
         // and arc-swap paid its debts in `swap`), and the only way to a
         // new reference is this list, under this lock.
@@ -319,20 +305,43 @@ impl WriterState {
             .map(|v| v.seqno)
             .chain(core::iter::once(current))
             .collect();
-        let mut gone: SmallVec<[Seqno; 4]> = self
+        let gone: SmallVec<[Seqno; 4]> = self
             .garbage
             .keys()
             .copied()
             .filter(|v| alive.binary_search(v).is_err())
             .collect();
-        let (base, mut retired) = new.unwrap_or_default();
+        let (base, retired) = new.unwrap_or_default();
         if gone.is_empty() && retired.is_empty() {
             // Keep the batch's buffer for the next one.
             if retired.capacity() > self.spare.capacity() {
                 self.spare = retired;
             }
+            if let Some(pool) = &mut self.pool {
+                pool.settle();
+            }
             return;
         }
+        let using = pool::Using::enter(self.pool.take().unwrap_or_default());
+        self.give_up(&alive, gone, base, retired, family, index);
+        let mut pool = using.leave();
+        pool.settle();
+        self.pool = Some(pool);
+    }
+
+    /// The end of [`sweep`](Self::sweep), with the pool entered: gives
+    /// up what the batch that started at `base` retired (`retired`) and
+    /// what waited for the versions `gone`, or keeps it for the oldest
+    /// version of `alive` that may reach it.
+    fn give_up(
+        &mut self,
+        alive: &[Seqno],
+        mut gone: SmallVec<[Seqno; 4]>,
+        base: Seqno,
+        mut retired: Vec<Retiring>,
+        family: &std::sync::Arc<Family>,
+        index: u64,
+    ) {
         // Counts are read (to tell shared values) and changed under it.
         let held = family.hold();
         if gone.is_empty() && alive[0] > base {
@@ -699,7 +708,7 @@ impl PersistentBTree {
                 registry.savepoints.len(),
                 pins_count(&registry.pins),
                 registry.log.len(),
-                writer.pool.kept_bytes(),
+                writer.pool.as_ref().map_or(0, |p| p.kept_bytes()),
             )
         };
         let mut seen = HashSet::new();

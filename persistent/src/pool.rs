@@ -26,7 +26,7 @@
 //! reference is reported as if the block had gone to the allocator.
 
 use core::alloc::Layout;
-use core::cell::RefCell;
+use core::cell::Cell;
 use core::ptr::NonNull;
 
 /// Byte buffers are kept by size class: class `c` holds blocks of
@@ -214,18 +214,26 @@ fn unpoison(_p: NonNull<u8>, _size: usize) {
 
 std::thread_local! {
     /// The pool this thread's frees keep blocks in and its allocations
-    /// take from, if any (see [`Using`]).
-    static ACTIVE: RefCell<Option<Pool>> = const { RefCell::new(None) };
+    /// take from, if any: the pool a [`Using`] span of this thread owns
+    /// (null outside spans).
+    static ACTIVE: Cell<*mut Pool> = const { Cell::new(core::ptr::null_mut()) };
 }
 
-/// Runs `f` on this thread's active pool, if there is one (and it is not
-/// in use already: `f` never frees or allocates through the pool).
+/// Runs `f` on this thread's active pool, if there is one. `f` must not
+/// free or allocate through the pool (the pool's own methods don't: its
+/// lists grow through the allocator).
 #[inline]
 fn with_active<R>(f: impl FnOnce(&mut Pool) -> R) -> Option<R> {
-    ACTIVE
-        .try_with(|a| a.try_borrow_mut().ok()?.as_mut().map(f))
-        .ok()
-        .flatten()
+    let p = ACTIVE.try_with(Cell::get).ok()?;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer here is the pool of a `Using` span of
+    // this thread (set by `enter`, cleared by `leave` or the span's drop
+    // before the pool is freed), which owns it and gives no other access
+    // to it while it is active; no other `&mut` to it lives meanwhile,
+    // as `f` does not come back here (the contract above).
+    Some(f(unsafe { &mut *p }))
 }
 
 /// A span during which this thread's frees and allocations go through a
@@ -233,37 +241,43 @@ fn with_active<R>(f: impl FnOnce(&mut Pool) -> R) -> Option<R> {
 /// batch or sweeps, under its index's locks. If this thread already has
 /// a pool active, the outer one stays and this span changes nothing.
 pub(crate) struct Using {
-    /// The pool, when it is not the active one.
-    idle: Option<Pool>,
+    /// The pool (owned by this span; pointed to by `ACTIVE` while this
+    /// span is the active one).
+    pool: *mut Pool,
     /// Whether this span made its pool the active one.
     active: bool,
 }
 
 impl Using {
     /// Makes `pool` this thread's active pool until [`leave`](Self::leave).
-    pub(crate) fn enter(pool: Pool) -> Using {
-        let mut pool = Some(pool);
+    pub(crate) fn enter(pool: Box<Pool>) -> Using {
+        let pool = Box::into_raw(pool);
         let active = ACTIVE
-            .try_with(|a| match a.try_borrow_mut() {
-                Ok(mut a) if a.is_none() => {
-                    *a = pool.take();
-                    true
+            .try_with(|a| {
+                let free = a.get().is_null();
+                if free {
+                    a.set(pool);
                 }
-                _ => false,
+                free
             })
             .unwrap_or(false);
-        Using { idle: pool, active }
+        Using { pool, active }
     }
 
     /// Ends the span; returns the pool.
-    pub(crate) fn leave(mut self) -> Pool {
+    pub(crate) fn leave(self) -> Box<Pool> {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.end();
+        // SAFETY: `pool` came from `Box::into_raw` in `enter`, and no
+        // longer is the active pool (`end`): this is its one owner, and
+        // `this` does not drop it again (`ManuallyDrop`).
+        unsafe { Box::from_raw(this.pool) }
+    }
+
+    /// Clears `ACTIVE` if this span set it.
+    fn end(&self) {
         if self.active {
-            self.active = false;
-            ACTIVE
-                .with(|a| a.borrow_mut().take())
-                .expect("the active pool")
-        } else {
-            self.idle.take().expect("the pool")
+            let _ = ACTIVE.try_with(|a| a.set(core::ptr::null_mut()));
         }
     }
 }
@@ -272,10 +286,9 @@ impl Drop for Using {
     /// A span left without [`leave`](Self::leave) (a panic) frees its
     /// pool.
     fn drop(&mut self) {
-        if self.active {
-            let pool = ACTIVE.try_with(|a| a.borrow_mut().take()).ok().flatten();
-            drop(pool);
-        }
+        self.end();
+        // SAFETY: as in `leave`: the span's own pool, no longer active.
+        drop(unsafe { Box::from_raw(self.pool) });
     }
 }
 
@@ -380,7 +393,7 @@ mod tests {
 
     #[test]
     fn blocks_freed_in_a_span_serve_its_later_requests() {
-        let span = Using::enter(Pool::default());
+        let span = Using::enter(Box::default());
         let a = bytes(1000);
         let pa = a.as_ptr();
         recycle(a);
@@ -416,7 +429,7 @@ mod tests {
         }
         // SAFETY: a query of the runtime's shadow memory, for any address.
         let poisoned = |p: *const u8| unsafe { __asan_address_is_poisoned(p) } != 0;
-        let span = Using::enter(Pool::default());
+        let span = Using::enter(Box::default());
         let a = bytes(1000);
         let pa = a.as_ptr();
         assert!(!poisoned(pa));
@@ -433,9 +446,9 @@ mod tests {
     fn outside_a_span_blocks_go_to_the_allocator() {
         let a = bytes(1000);
         recycle(a);
-        let span = Using::enter(Pool::default());
+        let span = Using::enter(Box::default());
         // A nested span keeps the outer pool active.
-        let inner = Using::enter(Pool::default());
+        let inner = Using::enter(Box::default());
         recycle(bytes(2000));
         assert_eq!(inner.leave().kept_bytes(), 0);
         let outer = span.leave();
@@ -444,7 +457,7 @@ mod tests {
 
     #[test]
     fn settling_gives_back_what_was_not_asked_for() {
-        let span = Using::enter(Pool::default());
+        let span = Using::enter(Box::default());
         let buffers: Vec<Vec<u8>> = (0..1000).map(|_| bytes(1024)).collect();
         for b in buffers {
             recycle(b);
