@@ -322,7 +322,14 @@ impl WriterState {
             }
             return;
         }
-        let using = pool::Using::enter(self.pool.take().unwrap_or_default());
+        let mut pool = self.pool.take().unwrap_or_default();
+        let frees = retired.len()
+            + gone
+                .iter()
+                .map(|v| self.garbage.get(v).map_or(0, Vec::len))
+                .sum::<usize>();
+        pool.keep_nodes(frees >= pool::NODES_FROM);
+        let using = pool::Using::enter(pool);
         self.give_up(&alive, gone, base, retired, family, index);
         let mut pool = using.leave();
         pool.settle();
