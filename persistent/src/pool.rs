@@ -85,7 +85,7 @@ impl Pool {
     /// called again: for a sweep that frees many (a large batch's, which
     /// the allocator's per-thread caches would not hold), not for one
     /// that frees a path or two. Kept node blocks go to the nodes the
-    /// next batches make in the order they were freed, and the node a
+    /// next batches make, the block freed last first, and the node a
     /// path copy makes then no longer sits beside its buffer as the
     /// allocator places them: after single-key writes of descending ids,
     /// gets of 100,000 entries measured 0.89× and 0.93× of the build
@@ -477,7 +477,7 @@ mod tests {
         assert!(!poisoned(pa));
         recycle(a);
         assert!(poisoned(pa) && poisoned(pa.wrapping_add(999)));
-        let mut b = bytes(800);
+        let b = bytes(800);
         assert_eq!(b.as_ptr(), pa);
         assert!(!poisoned(pa) && !poisoned(pa.wrapping_add(999)));
         recycle(b);
