@@ -95,15 +95,18 @@ impl Place {
 }
 
 /// Whether two keys that collide in a slot, with `a` and `b` bytes after
-/// it (their tails), go into a Node4 rather than a run: when both tails
-/// are short enough for inline entries of a node by byte (a byte and up
-/// to 6 more), where a run would only add its heads and its search (8-
-/// and 12-byte integer and composite keys loaded 8-15% slower through
-/// runs). Longer tails go into a run, whose inline entries hold up to
-/// [`RUN_INLINE_TAIL`](crate::node::RUN_INLINE_TAIL) bytes and whose keys
-/// tend to share more bytes below (words, URLs).
+/// it (their tails), go into a Node4 rather than a run: when the tails
+/// are as long as each other and short enough for inline entries of a
+/// node by byte (a byte and up to 6 more). Keys of one width (integers,
+/// fixed composite keys) collide so, and a run would only add its heads
+/// and its search for them (8- and 12-byte integer and composite keys
+/// loaded 8-15% slower through runs). Tails of different lengths (words)
+/// or longer ones (URLs) go into a run, whose inline entries hold up to
+/// [`RUN_INLINE_TAIL`](crate::node::RUN_INLINE_TAIL) bytes: a word's
+/// collision in a Node4 starts a chain of small nodes by byte, each a
+/// miss for a get and a scan (`docs/art.md`, *Runs for words*).
 fn by_byte(a: usize, b: usize) -> bool {
-    a <= INLINE_SUFFIX + 1 && b <= INLINE_SUFFIX + 1
+    a == b && a <= INLINE_SUFFIX + 1
 }
 
 /// Places entry `e` of key `k` in fresh run `m` (not yet published)
@@ -737,7 +740,8 @@ impl Tree {
     /// `d` (the slot's byte is at `d - 1`): `old`, the entry there (a leaf,
     /// or an inline entry) of key `ok`, and the new `key` written as `t`,
     /// not yet published. Both keep what they share as the node's path; a
-    /// Node4 if both tails are short ([`by_byte`]), else a run.
+    /// Node4 if the tails are short and as long as each other
+    /// ([`by_byte`]), else a run.
     #[allow(clippy::too_many_arguments)]
     fn pair<'g>(
         &self,

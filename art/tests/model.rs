@@ -282,6 +282,38 @@ fn nodes_grow_and_shrink_through_every_kind() {
     }
 }
 
+/// Two keys that meet in a slot make a Node4 when their tails are short
+/// and as long as each other (keys of one width: integers), and a run
+/// when the tails differ in length (words) or are long (URLs).
+#[test]
+fn a_collision_makes_a_node4_for_keys_of_one_width_and_a_run_otherwise() {
+    // Kinds: Node4, Node16, Node32, Node48, Node256 (the root), Run4, Run16.
+    for (a, b, want) in [
+        (&b"ab"[..], &b"ac"[..], [1, 0, 0, 0, 1, 0, 0]),
+        (
+            &7u64.to_be_bytes()[..],
+            &9u64.to_be_bytes()[..],
+            [1, 0, 0, 0, 1, 0, 0],
+        ),
+        (b"ab", b"abcd", [0, 0, 0, 0, 1, 1, 0]),
+        (b"care", b"cart", [1, 0, 0, 0, 1, 0, 0]),
+        (b"car", b"cart", [0, 0, 0, 0, 1, 1, 0]),
+        (
+            b"https://a.example/x",
+            b"https://b.example/y",
+            [0, 0, 0, 0, 1, 1, 0],
+        ),
+    ] {
+        let art = Art::new();
+        art.put(a, b"1").unwrap();
+        art.put(b, b"2").unwrap();
+        art.check_structure().unwrap();
+        assert_eq!(art.stats().nodes, want, "{a:?} and {b:?}");
+        assert_eq!(art.get_copied(a), Some(b"1".to_vec()));
+        assert_eq!(art.get_copied(b), Some(b"2".to_vec()));
+    }
+}
+
 /// A key and every prefix of it, down to the empty key, each its own
 /// entry, in both orders; found, scanned in order and removed.
 #[test]
