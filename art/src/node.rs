@@ -45,8 +45,10 @@ pub(crate) enum Kind {
     /// Up to 4 entries (leaves or inline entries, never nodes) in key
     /// order, each under its tail: its key after the node's path.
     Run4 = 5,
-    /// Up to [`RUN`] entries, as a `Run4`.
+    /// Up to 16 entries, as a `Run4`.
     Run16 = 6,
+    /// Up to [`RUN`] entries, as a `Run4`.
+    Run32 = 7,
 }
 
 impl Kind {
@@ -59,7 +61,8 @@ impl Kind {
             Kind::N48 => 48,
             Kind::N256 => 256,
             Kind::Run4 => 4,
-            Kind::Run16 => RUN,
+            Kind::Run16 => 16,
+            Kind::Run32 => RUN,
         }
     }
 
@@ -73,6 +76,7 @@ impl Kind {
             Kind::N256 => core::mem::size_of::<N256>(),
             Kind::Run4 => core::mem::size_of::<Run4>(),
             Kind::Run16 => core::mem::size_of::<Run16>(),
+            Kind::Run32 => core::mem::size_of::<Run32>(),
         }
     }
 
@@ -83,7 +87,8 @@ impl Kind {
             Kind::N16 => Kind::N32,
             Kind::N32 => Kind::N48,
             Kind::N48 | Kind::N256 => Kind::N256,
-            Kind::Run4 | Kind::Run16 => Kind::Run16,
+            Kind::Run4 => Kind::Run16,
+            Kind::Run16 | Kind::Run32 => Kind::Run32,
         }
     }
 
@@ -96,12 +101,12 @@ impl Kind {
             Kind::N32 => Some((12, Kind::N16)),
             Kind::N48 => Some((24, Kind::N32)),
             Kind::N256 => Some((40, Kind::N48)),
-            Kind::Run4 | Kind::Run16 => None,
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => None,
         }
     }
 
     /// Every kind, in the order of their tags.
-    pub(crate) const ALL_KINDS: [Kind; 7] = [
+    pub(crate) const ALL_KINDS: [Kind; 8] = [
         Kind::N4,
         Kind::N16,
         Kind::N32,
@@ -109,14 +114,17 @@ impl Kind {
         Kind::N256,
         Kind::Run4,
         Kind::Run16,
+        Kind::Run32,
     ];
 
     /// The smallest run that holds `n` entries (at most [`RUN`]).
     pub(crate) fn for_entries(n: usize) -> Kind {
         if n <= 4 {
             Kind::Run4
-        } else {
+        } else if n <= 16 {
             Kind::Run16
+        } else {
+            Kind::Run32
         }
     }
 
@@ -194,7 +202,7 @@ struct N256 {
 }
 
 /// Entries of the largest run.
-pub(crate) const RUN: usize = 16;
+pub(crate) const RUN: usize = 32;
 
 /// A run: entries in key order, entry `i` under its tail (its key after
 /// the node's depth and path, never empty: the key that ends at the node
@@ -218,7 +226,8 @@ pub(crate) type Head = u32;
 pub(crate) const HEAD: usize = 4;
 
 type Run4 = Run<4>;
-type Run16 = Run<RUN>;
+type Run16 = Run<16>;
+type Run32 = Run<RUN>;
 
 /// The head of a run entry's tail: its first [`HEAD`] bytes, big-endian,
 /// zero-padded.
@@ -555,15 +564,23 @@ impl<'g> NodeRef<'g> {
     /// A run's heads and slots (as many as its kind holds).
     #[inline]
     fn run(self) -> (&'g [AtomicU32], &'g [Slot]) {
-        if self.h().kind == Kind::Run4 as u8 {
-            // SAFETY: as for `n4`.
-            let n = unsafe { &*self.p.as_ptr().cast::<Run4>() };
-            (&n.heads, &n.slots)
-        } else {
-            debug_assert_eq!(self.kind(), Kind::Run16);
-            // SAFETY: as for `n4`.
-            let n = unsafe { &*self.p.as_ptr().cast::<Run16>() };
-            (&n.heads, &n.slots)
+        match self.h().kind {
+            5 => {
+                // SAFETY: as for `n4`.
+                let n = unsafe { &*self.p.as_ptr().cast::<Run4>() };
+                (&n.heads, &n.slots)
+            }
+            6 => {
+                // SAFETY: as for `n4`.
+                let n = unsafe { &*self.p.as_ptr().cast::<Run16>() };
+                (&n.heads, &n.slots)
+            }
+            _ => {
+                debug_assert_eq!(self.kind(), Kind::Run32);
+                // SAFETY: as for `n4`.
+                let n = unsafe { &*self.p.as_ptr().cast::<Run32>() };
+                (&n.heads, &n.slots)
+            }
         }
     }
 
@@ -583,7 +600,8 @@ impl<'g> NodeRef<'g> {
             3 => Kind::N48,
             4 => Kind::N256,
             5 => Kind::Run4,
-            _ => Kind::Run16,
+            6 => Kind::Run16,
+            _ => Kind::Run32,
         }
     }
 
@@ -649,7 +667,7 @@ impl<'g> NodeRef<'g> {
                 load(&n.slots, b as usize)
             }
             // Entries of a run are found by their tails (`run_*`).
-            Kind::Run4 | Kind::Run16 => Entry::EMPTY,
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => Entry::EMPTY,
         }
     }
 
@@ -704,7 +722,7 @@ impl<'g> NodeRef<'g> {
                 None
             }
             // Entry `i` of a run is at position `i + 1`.
-            Kind::Run4 | Kind::Run16 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
                 let (_, slots) = self.run();
                 let count = self.count();
                 if from >= count {
@@ -789,7 +807,7 @@ impl<'g> NodeRef<'g> {
                     .rev()
                     .find_map(|b| occupied(&n.slots, b).then(|| (b as i32 + 1, load(&n.slots, b))))
             }
-            Kind::Run4 | Kind::Run16 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
                 let (_, slots) = self.run();
                 below.min(self.count()).checked_sub(1).map(|i| {
                     if i > 0 {
@@ -866,7 +884,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
-            Kind::Run4 | Kind::Run16 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
                 unreachable!("a run's entries are added by tail (`run_insert`)")
             }
         }
@@ -896,7 +914,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
-            Kind::Run4 | Kind::Run16 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
                 unreachable!("a run's entries are replaced by index (`run_set`)")
             }
         }
@@ -934,7 +952,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, Entry::EMPTY);
             }
-            Kind::Run4 | Kind::Run16 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
                 unreachable!("a run's entries are removed by index (`run_remove`)")
             }
         }
@@ -1268,6 +1286,12 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
             slots: slots(),
         }))
         .cast(),
+        Kind::Run32 => Box::into_raw(Box::new(Run32 {
+            h,
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast(),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
@@ -1290,10 +1314,11 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
             3 => drop(Box::from_raw(p.cast::<N48>())),
             4 => drop(Box::from_raw(p.cast::<N256>())),
             5 => drop(Box::from_raw(p.cast::<Run4>())),
-            _ => drop(Box::from_raw(p.cast::<Run16>())),
+            6 => drop(Box::from_raw(p.cast::<Run16>())),
+            _ => drop(Box::from_raw(p.cast::<Run32>())),
         }
     }
-    Kind::ALL_KINDS[(kind as usize).min(6)].bytes()
+    Kind::ALL_KINDS[(kind as usize).min(7)].bytes()
 }
 
 /// A `u64`'s bytes in memory order.

@@ -871,8 +871,8 @@ impl Tree {
         }
         let t = self.clock.take();
         let e = self.tail_entry(key, depth, value, t, whole);
-        if node.kind() != Kind::Run16 {
-            let (big, bytes) = node.copy_run(Kind::Run16);
+        if node.kind() != Kind::Run32 {
+            let (big, bytes) = node.copy_run(Kind::for_entries(node.count() + 1));
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
@@ -1650,7 +1650,7 @@ impl Tree {
                     }
                     let min = match n.kind() {
                         _ if root => 0,
-                        Kind::N4 | Kind::Run4 | Kind::Run16 => 0,
+                        Kind::N4 | Kind::Run4 | Kind::Run16 | Kind::Run32 => 0,
                         Kind::N16 => 4,
                         Kind::N32 => 13,
                         Kind::N48 => 25,

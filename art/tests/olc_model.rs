@@ -252,19 +252,49 @@ fn run_insert_races_a_reader() {
     });
 }
 
-/// A full run (16 entries) bursts into a node by byte, its entries moving
+/// A full run of sixteen grows into a run of 32 (a copy that takes its
+/// place in the parent) while a reader looks up a key of the run and
+/// walks it with a cursor: the old key is always found, the walk is
+/// strictly ascending with 16 or 17 keys.
+#[test]
+fn run_growth_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in 0..16 {
+            art.insert(&long(b), &[b]).unwrap();
+        }
+        assert_eq!(art.stats().nodes[6], 1, "one full run of sixteen");
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&long(16), b"new").unwrap();
+            })
+        };
+        assert_eq!(art.get_copied(&long(7)), Some(vec![7]));
+        let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        assert!(keys.len() == 16 || keys.len() == 17, "{keys:?}");
+        w.join().unwrap();
+        let nodes = art.stats().nodes;
+        assert_eq!((nodes[6], nodes[7]), (0, 1), "a run of 32: {nodes:?}");
+        assert_eq!(art.get_copied(&long(16)).as_deref(), Some(&b"new"[..]));
+        art.check_structure().unwrap();
+    });
+}
+
+/// A full run (32 entries) bursts into a node by byte, its entries moving
 /// into new runs below, while a reader looks up a key of the run and
-/// counts the keys: the old key is always found, the count is 16 or 17.
+/// counts the keys: the old key is always found, the count is 32 or 33.
 #[test]
 fn burst_races_a_reader() {
     sync::model(|| {
         let art = Arc::new(Art::new());
-        for b in 0..16 {
+        for b in 0..32 {
             // Two first bytes of the tail, so the burst makes two runs.
             art.insert(&[&long(b % 2)[..], &[b]].concat(), &[b])
                 .unwrap();
         }
-        assert_eq!(art.stats().nodes[6], 1, "one full run of sixteen");
+        assert_eq!(art.stats().nodes[7], 1, "one full run of 32");
         let w = {
             let art = art.clone();
             thread::spawn(move || {
@@ -276,14 +306,14 @@ fn burst_races_a_reader() {
             Some(vec![7])
         );
         let n = entries(&art).len();
-        assert!(n == 16 || n == 17, "{n} entries");
+        assert!(n == 32 || n == 33, "{n} entries");
         w.join().unwrap();
-        assert_eq!(entries(&art).len(), 17);
+        assert_eq!(entries(&art).len(), 33);
         let nodes = art.stats().nodes;
         assert_eq!(
-            (nodes[0], nodes[6]),
-            (1, 2),
-            "a Node4 over two runs: {nodes:?}"
+            (nodes[0], nodes[6], nodes[7]),
+            (1, 1, 1),
+            "a Node4 over a run of 16 and one of 17: {nodes:?}"
         );
         art.check_structure().unwrap();
     });

@@ -148,10 +148,11 @@ impl<T: ?Sized> UnsafeCell<T> {
 /// `cfg(loom)`, or once on real threads otherwise, so a model test doubles as
 /// a plain smoke test in `cargo test`.
 ///
-/// Under loom, an execution may take up to 10 000 scheduling branches
+/// Under loom, an execution may take up to 20 000 scheduling branches
 /// (loom's default is 1 000, a guard against spin loops) unless
-/// `LOOM_MAX_BRANCHES` says otherwise: models end by checking the whole
-/// structure single-threaded, and every atomic load of that walk is a
+/// `LOOM_MAX_BRANCHES` says otherwise: models set up and end by walking
+/// whole structures single-threaded (a full run of 32 entries in
+/// ordex-art's burst model), and every atomic load of those walks is a
 /// branch. The preemption bound, which sets how many interleavings are
 /// explored, is unchanged.
 pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
@@ -172,7 +173,7 @@ fn run_model<F: Fn() + Sync + Send + 'static>(bound: Option<usize>, f: F) {
     {
         let mut builder = loom::model::Builder::new();
         if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
-            builder.max_branches = 10_000;
+            builder.max_branches = 20_000;
         }
         if let Some(b) = bound {
             builder.preemption_bound = Some(builder.preemption_bound.map_or(b, |e| e.min(b)));
