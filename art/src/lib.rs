@@ -15,10 +15,10 @@
 //!   entry collapses into its parent.
 //! - **Runs at the bottom**: keys that meet with tails of different
 //!   lengths (words) or longer than a slot's inline entry (URLs) go into
-//!   a *run*, a node of up to 4, 16 or 32 entries in key order under
+//!   a *run*, a node of up to 4, 16, 32 or 64 entries in key order under
 //!   their tails (4-byte heads searched first), which a scan reads in one
 //!   pass and which holds tails of up to 10 bytes inline; a full run of
-//!   32 bursts into a node by byte over smaller runs. Keys of one width
+//!   64 bursts into a node by byte over smaller runs. Keys of one width
 //!   (integers) meet in a Node4 instead.
 //! - **Lazy expansion and path compression**: a subtree with one key is
 //!   that key's leaf, placed where the key first differs from the others;
@@ -299,11 +299,11 @@ impl Art {
 #[non_exhaustive]
 pub struct Stats {
     /// Nodes of each kind: Node4, Node16, Node32, Node48, Node256, and
-    /// runs of up to 4, 16 and 32 entries in key order (at the bottom
+    /// runs of up to 4, 16, 32 and 64 entries in key order (at the bottom
     /// of the tree).
-    pub nodes: [usize; 8],
+    pub nodes: [usize; 9],
     /// Bytes of the nodes of each kind.
-    pub node_bytes: [usize; 8],
+    pub node_bytes: [usize; 9],
     /// Leaves (keys, live or tombstoned for a snapshot, that have an
     /// allocation of their own).
     pub leaves: usize,

@@ -47,8 +47,10 @@ pub(crate) enum Kind {
     Run4 = 5,
     /// Up to 16 entries, as a `Run4`.
     Run16 = 6,
-    /// Up to [`RUN`] entries, as a `Run4`.
+    /// Up to 32 entries, as a `Run4`.
     Run32 = 7,
+    /// Up to [`RUN`] entries, as a `Run4`.
+    Run64 = 8,
 }
 
 impl Kind {
@@ -62,7 +64,8 @@ impl Kind {
             Kind::N256 => 256,
             Kind::Run4 => 4,
             Kind::Run16 => 16,
-            Kind::Run32 => RUN,
+            Kind::Run32 => 32,
+            Kind::Run64 => RUN,
         }
     }
 
@@ -77,6 +80,7 @@ impl Kind {
             Kind::Run4 => core::mem::size_of::<Run4>(),
             Kind::Run16 => core::mem::size_of::<Run16>(),
             Kind::Run32 => core::mem::size_of::<Run32>(),
+            Kind::Run64 => core::mem::size_of::<Run64>(),
         }
     }
 
@@ -88,7 +92,8 @@ impl Kind {
             Kind::N32 => Kind::N48,
             Kind::N48 | Kind::N256 => Kind::N256,
             Kind::Run4 => Kind::Run16,
-            Kind::Run16 | Kind::Run32 => Kind::Run32,
+            Kind::Run16 => Kind::Run32,
+            Kind::Run32 | Kind::Run64 => Kind::Run64,
         }
     }
 
@@ -101,12 +106,12 @@ impl Kind {
             Kind::N32 => Some((12, Kind::N16)),
             Kind::N48 => Some((24, Kind::N32)),
             Kind::N256 => Some((40, Kind::N48)),
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => None,
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => None,
         }
     }
 
     /// Every kind, in the order of their tags.
-    pub(crate) const ALL_KINDS: [Kind; 8] = [
+    pub(crate) const ALL_KINDS: [Kind; 9] = [
         Kind::N4,
         Kind::N16,
         Kind::N32,
@@ -115,6 +120,7 @@ impl Kind {
         Kind::Run4,
         Kind::Run16,
         Kind::Run32,
+        Kind::Run64,
     ];
 
     /// The smallest run that holds `n` entries (at most [`RUN`]).
@@ -123,8 +129,10 @@ impl Kind {
             Kind::Run4
         } else if n <= 16 {
             Kind::Run16
-        } else {
+        } else if n <= 32 {
             Kind::Run32
+        } else {
+            Kind::Run64
         }
     }
 
@@ -202,7 +210,7 @@ struct N256 {
 }
 
 /// Entries of the largest run.
-pub(crate) const RUN: usize = 32;
+pub(crate) const RUN: usize = 64;
 
 /// A run: entries in key order, entry `i` under its tail (its key after
 /// the node's depth and path, never empty: the key that ends at the node
@@ -227,7 +235,8 @@ pub(crate) const HEAD: usize = 4;
 
 type Run4 = Run<4>;
 type Run16 = Run<16>;
-type Run32 = Run<RUN>;
+type Run32 = Run<32>;
+type Run64 = Run<RUN>;
 
 /// The head of a run entry's tail: its first [`HEAD`] bytes, big-endian,
 /// zero-padded.
@@ -575,10 +584,15 @@ impl<'g> NodeRef<'g> {
                 let n = unsafe { &*self.p.as_ptr().cast::<Run16>() };
                 (&n.heads, &n.slots)
             }
-            _ => {
-                debug_assert_eq!(self.kind(), Kind::Run32);
+            7 => {
                 // SAFETY: as for `n4`.
                 let n = unsafe { &*self.p.as_ptr().cast::<Run32>() };
+                (&n.heads, &n.slots)
+            }
+            _ => {
+                debug_assert_eq!(self.kind(), Kind::Run64);
+                // SAFETY: as for `n4`.
+                let n = unsafe { &*self.p.as_ptr().cast::<Run64>() };
                 (&n.heads, &n.slots)
             }
         }
@@ -601,7 +615,8 @@ impl<'g> NodeRef<'g> {
             4 => Kind::N256,
             5 => Kind::Run4,
             6 => Kind::Run16,
-            _ => Kind::Run32,
+            7 => Kind::Run32,
+            _ => Kind::Run64,
         }
     }
 
@@ -667,7 +682,7 @@ impl<'g> NodeRef<'g> {
                 load(&n.slots, b as usize)
             }
             // Entries of a run are found by their tails (`run_*`).
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => Entry::EMPTY,
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => Entry::EMPTY,
         }
     }
 
@@ -722,7 +737,7 @@ impl<'g> NodeRef<'g> {
                 None
             }
             // Entry `i` of a run is at position `i + 1`.
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 let (_, slots) = self.run();
                 let count = self.count();
                 if from >= count {
@@ -807,7 +822,7 @@ impl<'g> NodeRef<'g> {
                     .rev()
                     .find_map(|b| occupied(&n.slots, b).then(|| (b as i32 + 1, load(&n.slots, b))))
             }
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 let (_, slots) = self.run();
                 below.min(self.count()).checked_sub(1).map(|i| {
                     if i > 0 {
@@ -884,7 +899,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are added by tail (`run_insert`)")
             }
         }
@@ -914,7 +929,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are replaced by index (`run_set`)")
             }
         }
@@ -952,7 +967,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, Entry::EMPTY);
             }
-            Kind::Run4 | Kind::Run16 | Kind::Run32 => {
+            Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are removed by index (`run_remove`)")
             }
         }
@@ -1292,6 +1307,12 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
             slots: slots(),
         }))
         .cast(),
+        Kind::Run64 => Box::into_raw(Box::new(Run64 {
+            h,
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast(),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
@@ -1315,10 +1336,11 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
             4 => drop(Box::from_raw(p.cast::<N256>())),
             5 => drop(Box::from_raw(p.cast::<Run4>())),
             6 => drop(Box::from_raw(p.cast::<Run16>())),
-            _ => drop(Box::from_raw(p.cast::<Run32>())),
+            7 => drop(Box::from_raw(p.cast::<Run32>())),
+            _ => drop(Box::from_raw(p.cast::<Run64>())),
         }
     }
-    Kind::ALL_KINDS[(kind as usize).min(7)].bytes()
+    Kind::ALL_KINDS[(kind as usize).min(8)].bytes()
 }
 
 /// A `u64`'s bytes in memory order.

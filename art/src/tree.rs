@@ -871,7 +871,7 @@ impl Tree {
         }
         let t = self.clock.take();
         let e = self.tail_entry(key, depth, value, t, whole);
-        if node.kind() != Kind::Run32 {
+        if node.kind() != Kind::Run64 {
             let (big, bytes) = node.copy_run(Kind::for_entries(node.count() + 1));
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
@@ -1650,7 +1650,7 @@ impl Tree {
                     }
                     let min = match n.kind() {
                         _ if root => 0,
-                        Kind::N4 | Kind::Run4 | Kind::Run16 | Kind::Run32 => 0,
+                        Kind::N4 | Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => 0,
                         Kind::N16 => 4,
                         Kind::N32 => 13,
                         Kind::N48 => 25,

@@ -232,8 +232,8 @@ proptest! {
 /// Every node kind grows and shrinks back under one byte, with the
 /// structure checked at each size; the tree returns to its root alone.
 /// Short keys (whose tails fit a node's inline entries) grow through the
-/// kinds by byte; long ones start as runs, which grow to 16 and 32
-/// entries and then burst into a Node48.
+/// kinds by byte; long ones start as runs, which grow to 16, 32 and 64
+/// entries and then burst into a Node256.
 #[test]
 fn nodes_grow_and_shrink_through_every_kind() {
     for path in [&b"q"[..], b"qqqqqqqq"] {
@@ -244,22 +244,23 @@ fn nodes_grow_and_shrink_through_every_kind() {
             art.check_structure().unwrap();
             let n = b as usize + 1;
             let want = match n {
-                1 => [0, 0, 0, 0, 1, 0, 0, 0],
-                2..=4 if path.len() > 1 => [0, 0, 0, 0, 1, 1, 0, 0],
-                5..=16 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 1, 0],
-                17..=32 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 1],
-                2..=4 => [1, 0, 0, 0, 1, 0, 0, 0],
-                5..=16 => [0, 1, 0, 0, 1, 0, 0, 0],
-                17..=32 => [0, 0, 1, 0, 1, 0, 0, 0],
-                33..=48 => [0, 0, 0, 1, 1, 0, 0, 0],
-                _ => [0, 0, 0, 0, 2, 0, 0, 0],
+                1 => [0, 0, 0, 0, 1, 0, 0, 0, 0],
+                2..=4 if path.len() > 1 => [0, 0, 0, 0, 1, 1, 0, 0, 0],
+                5..=16 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 1, 0, 0],
+                17..=32 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 1, 0],
+                33..=64 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 0, 1],
+                2..=4 => [1, 0, 0, 0, 1, 0, 0, 0, 0],
+                5..=16 => [0, 1, 0, 0, 1, 0, 0, 0, 0],
+                17..=32 => [0, 0, 1, 0, 1, 0, 0, 0, 0],
+                33..=48 => [0, 0, 0, 1, 1, 0, 0, 0, 0],
+                _ => [0, 0, 0, 0, 2, 0, 0, 0, 0],
             };
             assert_eq!(art.stats().nodes, want, "{n} keys under {path:?}");
         }
         let s = art.stats();
         assert_eq!(
             s.nodes,
-            [0, 0, 0, 0, 2, 0, 0, 0],
+            [0, 0, 0, 0, 2, 0, 0, 0, 0],
             "the root and a full Node256"
         );
         assert_eq!(s.prefix_bytes, path.len(), "the shared path is stored");
@@ -271,12 +272,12 @@ fn nodes_grow_and_shrink_through_every_kind() {
             let kinds = s.nodes;
             let n = b as usize; // keys left
             let want = match n {
-                0 | 1 => [0, 0, 0, 0, 1, 0, 0, 0],
-                2..=3 => [1, 0, 0, 0, 1, 0, 0, 0],
-                4..=12 => [0, 1, 0, 0, 1, 0, 0, 0],
-                13..=24 => [0, 0, 1, 0, 1, 0, 0, 0],
-                25..=40 => [0, 0, 0, 1, 1, 0, 0, 0],
-                _ => [0, 0, 0, 0, 2, 0, 0, 0],
+                0 | 1 => [0, 0, 0, 0, 1, 0, 0, 0, 0],
+                2..=3 => [1, 0, 0, 0, 1, 0, 0, 0, 0],
+                4..=12 => [0, 1, 0, 0, 1, 0, 0, 0, 0],
+                13..=24 => [0, 0, 1, 0, 1, 0, 0, 0, 0],
+                25..=40 => [0, 0, 0, 1, 1, 0, 0, 0, 0],
+                _ => [0, 0, 0, 0, 2, 0, 0, 0, 0],
             };
             assert_eq!(kinds, want, "{n} keys left under {path:?}");
         }
@@ -290,21 +291,21 @@ fn nodes_grow_and_shrink_through_every_kind() {
 #[test]
 fn a_collision_makes_a_node4_for_keys_of_one_width_and_a_run_otherwise() {
     // Kinds: Node4, Node16, Node32, Node48, Node256 (the root), Run4,
-    // Run16, Run32.
+    // Run16, Run32, Run64.
     for (a, b, want) in [
-        (&b"ab"[..], &b"ac"[..], [1, 0, 0, 0, 1, 0, 0, 0]),
+        (&b"ab"[..], &b"ac"[..], [1, 0, 0, 0, 1, 0, 0, 0, 0]),
         (
             &7u64.to_be_bytes()[..],
             &9u64.to_be_bytes()[..],
-            [1, 0, 0, 0, 1, 0, 0, 0],
+            [1, 0, 0, 0, 1, 0, 0, 0, 0],
         ),
-        (b"ab", b"abcd", [0, 0, 0, 0, 1, 1, 0, 0]),
-        (b"care", b"cart", [1, 0, 0, 0, 1, 0, 0, 0]),
-        (b"car", b"cart", [0, 0, 0, 0, 1, 1, 0, 0]),
+        (b"ab", b"abcd", [0, 0, 0, 0, 1, 1, 0, 0, 0]),
+        (b"care", b"cart", [1, 0, 0, 0, 1, 0, 0, 0, 0]),
+        (b"car", b"cart", [0, 0, 0, 0, 1, 1, 0, 0, 0]),
         (
             b"https://a.example/x",
             b"https://b.example/y",
-            [0, 0, 0, 0, 1, 1, 0, 0],
+            [0, 0, 0, 0, 1, 1, 0, 0, 0],
         ),
     ] {
         let art = Art::new();
@@ -406,24 +407,24 @@ fn the_longest_keys_and_deepest_paths_do_not_overflow_the_stack() {
 #[test]
 fn paths_above_inline_entries_stay_whole() {
     let art = Art::new();
-    // A node of path "bcdefghi" under 'a' (a full run of 32 keys there,
+    // A node of path "bcdefghi" under 'a' (a full run of 64 keys there,
     // which "...781" bursts), and below its 'X' a run of path "12345678"
     // holding "...781" (a leaf) and "...782" (inline).
     let extra = |c: u8| [&b"abcdefghi"[..], &[c]].concat();
-    for c in b' '..=b'>' {
+    for c in 0x80..=0xbe {
         art.put(&extra(c), b"e").unwrap();
     }
     art.put(b"abcdefghiY", b"y").unwrap();
     art.put(b"abcdefghiX123456781", b"1").unwrap();
     art.put(b"abcdefghiX123456782", b"2").unwrap();
     art.check_structure().unwrap();
-    for c in b' '..=b'>' {
+    for c in 0x80..=0xbe {
         assert!(art.remove(&extra(c)).unwrap());
     }
     art.check_structure().unwrap();
     let s = art.stats();
     assert_eq!((s.leaves, s.inline), (1, 2), "{s:?}");
-    assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0, 0], "{s:?}");
+    assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0, 0, 0], "{s:?}");
     assert!(art.remove(b"abcdefghiY").unwrap());
     art.check_structure().unwrap();
     // Differs from a key only in byte 17, past 16 bytes of a joined path.
@@ -438,7 +439,7 @@ fn paths_above_inline_entries_stay_whole() {
     assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
     assert_eq!(
         s.nodes,
-        [0, 0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 0, 1, 0, 0, 0, 0],
         "only the root is left: {s:?}"
     );
     assert_eq!(

@@ -151,9 +151,9 @@ impl<T: ?Sized> UnsafeCell<T> {
 /// Under loom, an execution may take up to 20 000 scheduling branches
 /// (loom's default is 1 000, a guard against spin loops) unless
 /// `LOOM_MAX_BRANCHES` says otherwise: models set up and end by walking
-/// whole structures single-threaded (a full run of 32 entries in
-/// ordex-art's burst model), and every atomic load of those walks is a
-/// branch. The preemption bound, which sets how many interleavings are
+/// whole structures single-threaded (a full run of 64 entries in
+/// ordex-art's burst model), and every atomic access of those walks is
+/// a branch. The preemption bound, which sets how many interleavings are
 /// explored, is unchanged.
 pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     run_model(None, f);
