@@ -212,6 +212,10 @@ struct N256 {
 /// Entries of the largest run.
 pub(crate) const RUN: usize = 64;
 
+/// How far ahead of a forward walk through a run its slots' leaves are
+/// asked for (the entry being read included).
+const AHEAD: usize = 8;
+
 /// A run: entries in key order, entry `i` under its tail (its key after
 /// the node's depth and path, never empty: the key that ends at the node
 /// is its end leaf). `heads[i]` is the tail's first [`HEAD`] bytes,
@@ -743,8 +747,15 @@ impl<'g> NodeRef<'g> {
                 if from >= count {
                     return None;
                 }
-                if from + 1 < count {
-                    prefetch_target(slots, from + 1);
+                // The leaves of a run (keys whose tails do not fit an
+                // inline entry) are a miss each: keep a few asked for
+                // ahead of the walk, not one.
+                if from == 0 {
+                    for i in 1..AHEAD.min(count) {
+                        prefetch_target(slots, i);
+                    }
+                } else if from + AHEAD - 1 < count {
+                    prefetch_target(slots, from + AHEAD - 1);
                 }
                 Some((from as i32 + 1, load(slots, from)))
             }
