@@ -762,12 +762,12 @@ impl<'g> NodeRef<'g> {
         }
     }
 
-    /// Asks for the cache lines of the child a forward scan takes after
-    /// the one at position `pos`, when this is a Node48 or Node256 and
-    /// that child is within 8 bytes (a Node4/16/32 asks in
-    /// [`next_slot`](Self::next_slot) already). For a walker that has
-    /// just gone down to a child node: the next sibling's miss then
-    /// overlaps the walk below.
+    /// Asks for the cache lines of every child a forward scan takes
+    /// within 8 bytes after position `pos`, when this is a Node48 or
+    /// Node256 (a Node4/16/32 asks in [`next_slot`](Self::next_slot)
+    /// already). For a walker that has just gone down to a child node:
+    /// the next siblings' misses then overlap the walk below (one sibling
+    /// ahead left random u64 scans waiting on each bottom node).
     #[inline]
     pub(crate) fn prefetch_after(self, pos: i32) {
         let from = pos.max(0) as usize;
@@ -775,16 +775,16 @@ impl<'g> NodeRef<'g> {
         match self.kind() {
             Kind::N48 => {
                 let n = self.n48();
-                if let Some(j) = (from..to)
-                    .map(|c| n.index[c].load(R) as usize)
-                    .find(|&j| j != 0)
-                {
-                    prefetch_target(&n.slots, (j - 1) % 48);
+                for c in from..to {
+                    let j = n.index[c].load(R) as usize;
+                    if j != 0 {
+                        prefetch_target(&n.slots, (j - 1) % 48);
+                    }
                 }
             }
             Kind::N256 => {
                 let n = self.n256();
-                if let Some(c) = (from..to).find(|&c| occupied(&n.slots, c)) {
+                for c in from..to {
                     prefetch_target(&n.slots, c);
                 }
             }
