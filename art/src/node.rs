@@ -577,24 +577,24 @@ impl<'g> NodeRef<'g> {
     /// A run's heads and slots (as many as its kind holds).
     #[inline]
     fn run(self) -> (&'g [AtomicU32], &'g [Slot]) {
-        match self.h().kind {
-            5 => {
+        match self.kind() {
+            Kind::Run4 => {
                 // SAFETY: as for `n4`.
                 let n = unsafe { &*self.p.as_ptr().cast::<Run4>() };
                 (&n.heads, &n.slots)
             }
-            6 => {
+            Kind::Run16 => {
                 // SAFETY: as for `n4`.
                 let n = unsafe { &*self.p.as_ptr().cast::<Run16>() };
                 (&n.heads, &n.slots)
             }
-            7 => {
+            Kind::Run32 => {
                 // SAFETY: as for `n4`.
                 let n = unsafe { &*self.p.as_ptr().cast::<Run32>() };
                 (&n.heads, &n.slots)
             }
-            _ => {
-                debug_assert_eq!(self.kind(), Kind::Run64);
+            kind => {
+                debug_assert_eq!(kind, Kind::Run64);
                 // SAFETY: as for `n4`.
                 let n = unsafe { &*self.p.as_ptr().cast::<Run64>() };
                 (&n.heads, &n.slots)
