@@ -255,7 +255,8 @@ pub(crate) fn head_of(tail: &[u8]) -> Head {
 }
 
 /// A child slot: its word and, beside it (one cache line for both), the
-/// value word of an inline entry.
+/// value word of an inline entry (in a run, of a leaf: its tail's tie
+/// word, see [`tie_of`]).
 #[repr(C)]
 struct Slot {
     word: AtomicUsize,
@@ -328,6 +329,27 @@ impl Word {
     pub(crate) fn is_inline(self) -> bool {
         self.0 & TAG == TAG_INLINE
     }
+
+    /// Whether it names a leaf.
+    #[inline]
+    pub(crate) fn is_leaf(self) -> bool {
+        self.0 & TAG == TAG_LEAF
+    }
+}
+
+/// The tie word of a run entry's tail: its 8 bytes after the head,
+/// big-endian, zero-padded. A run keeps it in a leaf's value word (which
+/// a leaf does not otherwise use), so that a search tells apart entries
+/// whose heads tie without reading their leaves: if two tails' heads are
+/// equal and their tie words differ, the tie words order them as memcmp
+/// orders the tails (zero-padding, as for heads).
+#[inline]
+pub(crate) fn tie_of(tail: &[u8]) -> u64 {
+    let rest = tail.get(HEAD..).unwrap_or(&[]);
+    let mut b = [0u8; 8];
+    let n = rest.len().min(8);
+    b[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl Entry {
@@ -340,6 +362,20 @@ impl Entry {
     /// A slot holding `w` (a node or a leaf).
     pub(crate) fn of(word: Word) -> Entry {
         Entry { word, value: 0 }
+    }
+
+    /// The entry as a run keeps it under `tail`: a leaf with its tail's
+    /// tie word ([`tie_of`]) in its value word; an inline entry as it is.
+    #[inline]
+    pub(crate) fn for_run(self, tail: &[u8]) -> Entry {
+        if self.word.is_leaf() {
+            Entry {
+                word: self.word,
+                value: tie_of(tail),
+            }
+        } else {
+            self
+        }
     }
 
     /// Whether the slot is empty.
@@ -994,6 +1030,13 @@ impl<'g> NodeRef<'g> {
         heads[i % heads.len()].load(R)
     }
 
+    /// The tie word kept in slot `i` (below the run's capacity): a
+    /// leaf's, see [`tie_of`].
+    pub(crate) fn run_tie(self, i: usize) -> u64 {
+        let (_, slots) = self.run();
+        slots[i % slots.len()].value.load(R)
+    }
+
     /// Entry `i` (below the run's capacity).
     #[inline]
     pub(crate) fn run_entry(self, i: usize) -> Entry {
@@ -1011,7 +1054,7 @@ impl<'g> NodeRef<'g> {
     pub(crate) fn run_search(
         self,
         h: Head,
-        mut cmp: impl FnMut(Entry, Head) -> Option<core::cmp::Ordering>,
+        mut cmp: impl FnMut(Entry, Head, u64) -> Option<core::cmp::Ordering>,
     ) -> Option<(usize, Option<Entry>)> {
         let (heads, slots) = self.run();
         let count = self.count().min(heads.len());
@@ -1022,7 +1065,7 @@ impl<'g> NodeRef<'g> {
                 break;
             }
             let e = load(slots, i);
-            match cmp(e, hi)? {
+            match cmp(e, hi, slots[i].value.load(R))? {
                 core::cmp::Ordering::Equal => return Some((i, Some(e))),
                 core::cmp::Ordering::Greater => break,
                 core::cmp::Ordering::Less => i += 1,
@@ -1053,8 +1096,14 @@ impl<'g> NodeRef<'g> {
         // SAFETY: fresh and ours.
         let copy = unsafe { NodeRef::from_raw(p) };
         copy.set_end(self.end());
-        for i in 0..self.count() {
-            copy.run_insert(i, self.run_head(i), self.run_entry(i));
+        let (_, slots) = self.run();
+        for (i, s) in slots.iter().enumerate().take(self.count()) {
+            // The slot whole: a leaf's tie word too.
+            let e = Entry {
+                word: Word(s.word.load(R)),
+                value: s.value.load(R),
+            };
+            copy.run_insert(i, self.run_head(i), e);
         }
         (p, bytes)
     }

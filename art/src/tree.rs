@@ -31,8 +31,8 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, head_of, new_node, pack_prefix, prefix_byte, Child, Entry, Head, Inline, Kind,
-    NodeRef, Prefix, Word, INLINE_SUFFIX, RUN, STORED,
+    free_node, head_of, new_node, pack_prefix, prefix_byte, tie_of, Child, Entry, Head, Inline,
+    Kind, NodeRef, Prefix, Word, INLINE_SUFFIX, RUN, STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -118,7 +118,7 @@ fn run_append(m: NodeRef<'_>, k: &[u8], start: usize, e: Entry) {
         debug_assert!(!e.word.is_inline() && m.count() == 0);
         m.set_end(e.word);
     } else {
-        m.run_insert(m.count(), head_of(&k[start..]), e);
+        m.run_insert(m.count(), head_of(&k[start..]), e.for_run(&k[start..]));
     }
 }
 
@@ -134,9 +134,12 @@ pub(crate) fn run_find(
     tail: &[u8],
     guard: &Guard,
 ) -> Result<(usize, Option<Entry>), Restart> {
-    node.run_search(head_of(tail), |e, h| {
+    let tie = tie_of(tail);
+    node.run_search(head_of(tail), |e, h, t| {
         // SAFETY: loaded from a slot of `node`, reached under `guard`.
         Some(match unsafe { e.get(guard) } {
+            // A leaf's tie word orders it unless it ties too: then its key.
+            Some(Child::Leaf(_)) if t != tie => t.cmp(&tie),
             Some(Child::Leaf(l)) => l.key().get(d..)?.cmp(tail),
             Some(Child::Inline(x)) => {
                 let (t, n) = x.run_tail(h);
@@ -842,7 +845,7 @@ impl Tree {
                         None => {
                             let l = self.materialize(key, i);
                             self.push_at(l, t, Some(value), guard);
-                            node.run_set(at, Entry::of(Word::leaf(l.non_null())));
+                            node.run_set(at, Entry::of(Word::leaf(l.non_null())).for_run(tail));
                         }
                     }
                 }
@@ -856,7 +859,7 @@ impl Tree {
             node.lock().try_upgrade(v)?;
             let t = self.clock.take();
             let e = self.tail_entry(key, depth, value, t, whole);
-            node.run_insert(at, head_of(tail), e);
+            node.run_insert(at, head_of(tail), e.for_run(tail));
             node.lock().unlock();
             self.len.fetch_add(1, Relaxed);
             self.clock.publish(t.seqno);
@@ -876,7 +879,7 @@ impl Tree {
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
-            big.run_insert(at, head_of(tail), e);
+            big.run_insert(at, head_of(tail), e.for_run(tail));
             return Ok(self.replace_with(p, node, big, t, guard));
         }
         let top = p.depth + 1;
@@ -1175,7 +1178,10 @@ impl Tree {
                 self.push_at(l, t, None, guard);
                 match f.place {
                     Place::Byte(b) => f.node.replace(b, Entry::of(Word::leaf(l.non_null()))),
-                    Place::Run(i) => f.node.run_set(i, Entry::of(Word::leaf(l.non_null()))),
+                    Place::Run(i) => f.node.run_set(
+                        i,
+                        Entry::of(Word::leaf(l.non_null())).for_run(&key[f.depth..]),
+                    ),
                     Place::End => unreachable!("inline entries are never end leaves"),
                 }
             }
@@ -1740,6 +1746,11 @@ impl Tree {
             }
             if n.run_head(i) != head_of(&tail) {
                 return Err(format!("head {i} of the run at {path:?} is not its tail's"));
+            }
+            if e.word.is_leaf() && n.run_tie(i) != tie_of(&tail) {
+                return Err(format!(
+                    "leaf {i} of the run at {path:?} has a stale tie word"
+                ));
             }
             if last.as_ref().is_some_and(|l| *l >= tail) {
                 return Err(format!("the run at {path:?} is out of order at {i}"));
