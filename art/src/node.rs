@@ -231,6 +231,18 @@ struct Run<const C: usize> {
     slots: [Slot; C],
 }
 
+impl<const C: usize> Run<C> {
+    /// A new, empty run with header `h`, on the heap (for [`new_node`]).
+    fn boxed(h: Header) -> *mut Header {
+        Box::into_raw(Box::new(Run::<C> {
+            h,
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast()
+    }
+}
+
 /// A run entry's head: the first bytes of its tail.
 pub(crate) type Head = u32;
 /// Bytes of a [`Head`]: 4 keep a run of 4 entries as small as a Node4
@@ -1349,30 +1361,10 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
         }))
         .cast(),
         Kind::N256 => Box::into_raw(Box::new(N256 { h, slots: slots() })).cast(),
-        Kind::Run4 => Box::into_raw(Box::new(Run4 {
-            h,
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: slots(),
-        }))
-        .cast(),
-        Kind::Run16 => Box::into_raw(Box::new(Run16 {
-            h,
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: slots(),
-        }))
-        .cast(),
-        Kind::Run32 => Box::into_raw(Box::new(Run32 {
-            h,
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: slots(),
-        }))
-        .cast(),
-        Kind::Run64 => Box::into_raw(Box::new(Run64 {
-            h,
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: slots(),
-        }))
-        .cast(),
+        Kind::Run4 => Run4::boxed(h),
+        Kind::Run16 => Run16::boxed(h),
+        Kind::Run32 => Run32::boxed(h),
+        Kind::Run64 => Run64::boxed(h),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
