@@ -1058,7 +1058,8 @@ impl<'g> NodeRef<'g> {
 
     /// Where an entry of head `h` is or would go: from the first entry
     /// whose head is not below `h`, `cmp` compares each entry of head `h`
-    /// (given with its head) with the one sought, until one is equal (its
+    /// (given with its head and its slot's value word, a leaf's tie word:
+    /// see [`tie_of`]) with the one sought, until one is equal (its
     /// index and entry) or greater (its index); `None` if `cmp` gave up (a
     /// torn read). Heads ascend in every consistent state; a torn read
     /// gives some index within the count, which validation rejects.
