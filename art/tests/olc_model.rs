@@ -3,8 +3,9 @@
 //! shrinking racing an insert, a collapse racing a reader, a merge racing
 //! an insert below it and a scan through it, two writers that make each
 //! other restart, and runs (nodes of sorted entries): an insert shifting
-//! a run's entries racing a reader, a full run bursting under a reader,
-//! and a run's collapse racing an insert into it. `cargo test` runs each once on real
+//! a run's entries racing a reader, a run growing into a larger one
+//! under a reader, a full run bursting under a reader, and a run's
+//! collapse racing an insert into it. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
