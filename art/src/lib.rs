@@ -298,12 +298,13 @@ impl Art {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Nodes of each kind: Node4, Node16, Node32, Node48, Node256, and
-    /// runs of up to 4, 16, 32 and 64 entries in key order (at the bottom
-    /// of the tree).
-    pub nodes: [usize; 9],
+    /// Nodes of each kind: Node4, Node16, Node32, Node48, Node256, runs
+    /// of up to 4, 16, 32 and 64 entries in key order (at the bottom of
+    /// the tree), and Node256s of values (8-byte slots; the bottom level
+    /// of dense integer keys).
+    pub nodes: [usize; 10],
     /// Bytes of the nodes of each kind.
-    pub node_bytes: [usize; 9],
+    pub node_bytes: [usize; 10],
     /// Leaves (keys, live or tombstoned for a snapshot, that have an
     /// allocation of their own).
     pub leaves: usize,

@@ -22,6 +22,10 @@
 //!    never change, and everything they point to stayed reachable from
 //!    the copy; so any word loaded from a node reached under a pinned
 //!    guard names an object that stays allocated while the guard lives.
+//!    In a [Node256 of values](Kind::V256) a word and an inline value
+//!    share a slot, told apart by a bit: there, a word is one only once
+//!    the node's version has been validated after the load (or when it
+//!    was loaded under the latch).
 
 use crate::leaf::{Leaf, LeafRef};
 use crate::search::{find_sorted, key_at_n, rank_sorted, with_key_n};
@@ -51,6 +55,12 @@ pub(crate) enum Kind {
     Run32 = 7,
     /// Up to [`RUN`] entries, as a `Run4`.
     Run64 = 8,
+    /// A Node256 of 8-byte slots: each holds a node, a leaf, or the value
+    /// of an inline entry whose key ends at the slot's byte (a bit per
+    /// slot tells which), all such values as long as the node's
+    /// [`value length`](NodeRef::values_len). What the bottom level of
+    /// dense integer keys is made of: half a Node256's bytes.
+    V256 = 9,
 }
 
 impl Kind {
@@ -61,7 +71,7 @@ impl Kind {
             Kind::N16 => 16,
             Kind::N32 => 32,
             Kind::N48 => 48,
-            Kind::N256 => 256,
+            Kind::N256 | Kind::V256 => 256,
             Kind::Run4 => 4,
             Kind::Run16 => 16,
             Kind::Run32 => 32,
@@ -81,6 +91,7 @@ impl Kind {
             Kind::Run16 => core::mem::size_of::<Run16>(),
             Kind::Run32 => core::mem::size_of::<Run32>(),
             Kind::Run64 => core::mem::size_of::<Run64>(),
+            Kind::V256 => core::mem::size_of::<V256>(),
         }
     }
 
@@ -91,6 +102,7 @@ impl Kind {
             Kind::N16 => Kind::N32,
             Kind::N32 => Kind::N48,
             Kind::N48 | Kind::N256 => Kind::N256,
+            Kind::V256 => Kind::V256,
             Kind::Run4 => Kind::Run16,
             Kind::Run16 => Kind::Run32,
             Kind::Run32 | Kind::Run64 => Kind::Run64,
@@ -105,13 +117,13 @@ impl Kind {
             Kind::N16 => Some((3, Kind::N4)),
             Kind::N32 => Some((12, Kind::N16)),
             Kind::N48 => Some((24, Kind::N32)),
-            Kind::N256 => Some((40, Kind::N48)),
+            Kind::N256 | Kind::V256 => Some((40, Kind::N48)),
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => None,
         }
     }
 
     /// Every kind, in the order of their tags.
-    pub(crate) const ALL_KINDS: [Kind; 9] = [
+    pub(crate) const ALL_KINDS: [Kind; 10] = [
         Kind::N4,
         Kind::N16,
         Kind::N32,
@@ -121,6 +133,7 @@ impl Kind {
         Kind::Run16,
         Kind::Run32,
         Kind::Run64,
+        Kind::V256,
     ];
 
     /// The smallest run that holds `n` entries (at most [`RUN`]).
@@ -138,7 +151,14 @@ impl Kind {
 
     /// Every kind that holds children by byte, for the tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 5] = [Kind::N4, Kind::N16, Kind::N32, Kind::N48, Kind::N256];
+    pub(crate) const ALL: [Kind; 6] = [
+        Kind::N4,
+        Kind::N16,
+        Kind::N32,
+        Kind::N48,
+        Kind::N256,
+        Kind::V256,
+    ];
 
     /// The smallest kind that holds `n` children by byte.
     pub(crate) fn for_children(n: usize) -> Kind {
@@ -174,6 +194,8 @@ pub(crate) struct Header {
     plen: AtomicU32,
     count: AtomicU16,
     kind: u8,
+    /// A [`Kind::V256`]'s inline values' length (fixed when it is made).
+    vlen: u8,
 }
 
 #[repr(C)]
@@ -207,6 +229,19 @@ struct N48 {
 struct N256 {
     h: Header,
     slots: [Slot; 256],
+}
+
+/// A Node256 of values ([`Kind::V256`]). Slot `b` holds an inline entry's
+/// value if bit `b % 64` of `inline[b / 64]` is set, else a [`Word`]
+/// (empty, a node or a leaf; never an inline word). A racing reader may
+/// pair a slot with a stale bit, and so read a value as a word: what it
+/// loads from this node it uses only after validating the node's version
+/// (as every reader does before it follows a word).
+#[repr(C)]
+struct V256 {
+    h: Header,
+    inline: [AtomicU64; 4],
+    slots: [AtomicU64; 256],
 }
 
 /// Entries of the largest run.
@@ -400,8 +435,10 @@ impl Entry {
     ///
     /// # Safety
     /// The entry was loaded from a slot of a node reached under a guard of
-    /// lifetime `'g` (or names a fresh object the caller owns); module
-    /// invariant 3 then keeps what it names allocated for `'g`.
+    /// lifetime `'g` (or names a fresh object the caller owns), and, if
+    /// that node is a [`Kind::V256`], validated after the load or loaded
+    /// under its latch; module invariant 3 then keeps what it names
+    /// allocated for `'g`.
     #[inline]
     pub(crate) unsafe fn get<'g>(self, guard: &'g Guard) -> Option<Child<'g>> {
         if self.word.is_inline() {
@@ -622,6 +659,35 @@ impl<'g> NodeRef<'g> {
         unsafe { &*self.p.as_ptr().cast::<N256>() }
     }
 
+    #[inline]
+    fn v256(self) -> &'g V256 {
+        debug_assert_eq!(self.kind(), Kind::V256);
+        // SAFETY: as for `n4`.
+        unsafe { &*self.p.as_ptr().cast::<V256>() }
+    }
+
+    /// The length of a [`Kind::V256`]'s inline values (0 for other kinds).
+    #[inline]
+    pub(crate) fn values_len(self) -> usize {
+        usize::from(self.h().vlen).min(INLINE_VALUE)
+    }
+
+    /// Whether this node can hold entry `e` in a slot as it is: every
+    /// kind but a [`Kind::V256`] any entry, a `V256` nodes, leaves and
+    /// inline entries whose key ends at the slot's byte with a value of
+    /// its [`values_len`](Self::values_len).
+    #[inline]
+    pub(crate) fn holds(self, e: Entry) -> bool {
+        self.kind() != Kind::V256 || !e.word.is_inline() || e.word == self.value_word()
+    }
+
+    /// The word of a [`Kind::V256`]'s inline entries: no suffix, a value
+    /// of the node's value length.
+    #[inline]
+    fn value_word(self) -> Word {
+        Word(TAG_INLINE | self.values_len() << 5)
+    }
+
     /// A run's heads and slots (as many as its kind holds).
     #[inline]
     fn run(self) -> (&'g [AtomicU32], &'g [Slot]) {
@@ -668,14 +734,15 @@ impl<'g> NodeRef<'g> {
             5 => Kind::Run4,
             6 => Kind::Run16,
             7 => Kind::Run32,
-            _ => Kind::Run64,
+            8 => Kind::Run64,
+            _ => Kind::V256,
         }
     }
 
     /// Whether it is a run.
     #[inline]
     pub(crate) fn is_run(self) -> bool {
-        self.h().kind >= Kind::Run4 as u8
+        (Kind::Run4 as u8..=Kind::Run64 as u8).contains(&self.h().kind)
     }
 
     /// The compressed path's length.
@@ -704,7 +771,7 @@ impl<'g> NodeRef<'g> {
     }
 
     /// The child for byte `b` (empty if none).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(self, b: u8) -> Entry {
         match self.kind() {
             Kind::N4 => {
@@ -733,6 +800,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 load(&n.slots, b as usize)
             }
+            Kind::V256 => self.v256_load(b as usize),
             // Entries of a run are found by their tails (`run_*`).
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => Entry::EMPTY,
         }
@@ -788,6 +856,10 @@ impl<'g> NodeRef<'g> {
                 }
                 None
             }
+            Kind::V256 => (from..256).find_map(|b| {
+                let e = self.v256_load(b);
+                (!e.is_empty()).then_some((b as i32 + 1, e))
+            }),
             // Entry `i` of a run is at position `i + 1`.
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 let (_, slots) = self.run();
@@ -836,6 +908,14 @@ impl<'g> NodeRef<'g> {
                     prefetch_target(&n.slots, c);
                 }
             }
+            Kind::V256 => {
+                for c in from..to {
+                    let e = self.v256_load(c);
+                    if !e.word.is_inline() {
+                        prefetch_word(e.word.0);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -881,6 +961,10 @@ impl<'g> NodeRef<'g> {
                     .rev()
                     .find_map(|b| occupied(&n.slots, b).then(|| (b as i32 + 1, load(&n.slots, b))))
             }
+            Kind::V256 => (0..below).rev().find_map(|b| {
+                let e = self.v256_load(b);
+                (!e.is_empty()).then_some((b as i32 + 1, e))
+            }),
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 let (_, slots) = self.run();
                 below.min(self.count()).checked_sub(1).map(|i| {
@@ -958,6 +1042,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
+            Kind::V256 => self.v256_store(b as usize, w),
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are added by tail (`run_insert`)")
             }
@@ -988,6 +1073,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, w);
             }
+            Kind::V256 => self.v256_store(b as usize, w),
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are replaced by index (`run_set`)")
             }
@@ -1026,6 +1112,7 @@ impl<'g> NodeRef<'g> {
                 let n = self.n256();
                 store(&n.slots, b as usize, Entry::EMPTY);
             }
+            Kind::V256 => self.v256_store(b as usize, Entry::EMPTY),
             Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
                 unreachable!("a run's entries are removed by index (`run_remove`)")
             }
@@ -1152,13 +1239,26 @@ impl<'g> NodeRef<'g> {
     /// A copy of this node (header and children) of the next larger kind
     /// (`grow`) or of the smaller kind it shrinks to; not yet published.
     /// Returns it and its size in bytes.
+    /// A Node48 grows into a [`Kind::V256`] if it holds inline entries,
+    /// none with a suffix and all with values of one length (that of the
+    /// `V256`), else into a Node256 ([`values_len_for`]).
     pub(crate) fn copy_resized(self, grow: bool) -> (NonNull<Header>, usize) {
+        let mut vlen = 0;
         let kind = if grow {
-            self.kind().grown()
+            match self.kind().grown() {
+                Kind::N256 => match values_len_for(self.children().map(|(_, e)| e)) {
+                    Some(n) => {
+                        vlen = n;
+                        Kind::V256
+                    }
+                    None => Kind::N256,
+                },
+                k => k,
+            }
         } else {
             self.kind().shrink_at().map_or(self.kind(), |(_, k)| k)
         };
-        let (p, bytes) = new_node(kind, self.plen(), self.prefix());
+        let (p, bytes) = new_node_with(kind, self.plen(), self.prefix(), vlen);
         // SAFETY: fresh and ours.
         let copy = unsafe { NodeRef::from_raw(p) };
         copy.set_end(self.end());
@@ -1166,6 +1266,42 @@ impl<'g> NodeRef<'g> {
             copy.add(b, e);
         }
         (p, bytes)
+    }
+
+    /// Slot `b` of a [`Kind::V256`], as an entry (`b` below 256).
+    #[inline(always)]
+    fn v256_load(self, b: usize) -> Entry {
+        let n = self.v256();
+        let b = b % 256;
+        let w = n.slots[b].load(R);
+        if n.inline[b / 64].load(R) >> (b % 64) & 1 != 0 {
+            Entry {
+                word: self.value_word(),
+                value: w,
+            }
+        } else {
+            Entry {
+                word: Word(w as usize),
+                value: 0,
+            }
+        }
+    }
+
+    /// Stores `e` in slot `b` of a [`Kind::V256`] (under the latch; the
+    /// node [`holds`](Self::holds) `e`).
+    fn v256_store(self, b: usize, e: Entry) {
+        debug_assert!(self.holds(e));
+        let n = self.v256();
+        let b = b % 256;
+        let bits = &n.inline[b / 64];
+        let bit = 1u64 << (b % 64);
+        if e.word.is_inline() {
+            bits.store(bits.load(R) | bit, R);
+            n.slots[b].store(e.value, R);
+        } else {
+            bits.store(bits.load(R) & !bit, R);
+            n.slots[b].store(e.word.0 as u64, R);
+        }
     }
 
     /// Every child, in byte order (for the structural checks and drop).
@@ -1270,7 +1406,7 @@ impl<const W: usize, const C: usize> Sorted<W, C> {
 }
 
 impl Header {
-    fn new(kind: Kind, plen: usize, prefix: Prefix) -> Header {
+    fn new(kind: Kind, plen: usize, prefix: Prefix, vlen: usize) -> Header {
         Header {
             lock: VersionLock::new(),
             end: AtomicUsize::new(0),
@@ -1278,6 +1414,7 @@ impl Header {
             plen: AtomicU32::new(plen as u32),
             count: AtomicU16::new(0),
             kind: kind as u8,
+            vlen: vlen as u8,
         }
     }
 }
@@ -1306,10 +1443,17 @@ fn load(slots: &[Slot], i: usize) -> Entry {
 fn prefetch_target(slots: &[Slot], i: usize) {
     let w = slots[i].word.load(R);
     if w & TAG != TAG_INLINE {
-        let p = (w & !TAG) as *const u8;
-        ordex_core::sync::prefetch(p);
-        ordex_core::sync::prefetch(p.wrapping_add(64));
+        prefetch_word(w);
     }
+}
+
+/// Asks for the first two cache lines of what word `w` names (a hint, as
+/// in [`prefetch_target`]).
+#[inline]
+fn prefetch_word(w: usize) {
+    let p = (w & !TAG) as *const u8;
+    ordex_core::sync::prefetch(p);
+    ordex_core::sync::prefetch(p.wrapping_add(64));
 }
 
 /// Whether slot `i` holds anything.
@@ -1335,7 +1479,18 @@ fn shift(slots: &[Slot], from: usize, to: usize) {
 /// A new, empty node of `kind` with the given compressed path, not yet
 /// published; returns it and its size in bytes.
 pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Header>, usize) {
-    let h = Header::new(kind, plen, prefix);
+    new_node_with(kind, plen, prefix, INLINE_VALUE)
+}
+
+/// As [`new_node`], with the value length of a [`Kind::V256`]'s inline
+/// entries (at most 8; other kinds ignore it).
+pub(crate) fn new_node_with(
+    kind: Kind,
+    plen: usize,
+    prefix: Prefix,
+    vlen: usize,
+) -> (NonNull<Header>, usize) {
+    let h = Header::new(kind, plen, prefix, vlen.min(INLINE_VALUE));
     let p: *mut Header = match kind {
         Kind::N4 => Box::into_raw(Box::new(N4 {
             h,
@@ -1366,6 +1521,12 @@ pub(crate) fn new_node(kind: Kind, plen: usize, prefix: Prefix) -> (NonNull<Head
         Kind::Run16 => Run16::boxed(h),
         Kind::Run32 => Run32::boxed(h),
         Kind::Run64 => Run64::boxed(h),
+        Kind::V256 => Box::into_raw(Box::new(V256 {
+            h,
+            inline: core::array::from_fn(|_| AtomicU64::new(0)),
+            slots: core::array::from_fn(|_| AtomicU64::new(0)),
+        }))
+        .cast(),
     };
     // SAFETY: `Box::into_raw` never returns null.
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
@@ -1390,10 +1551,30 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
             5 => drop(Box::from_raw(p.cast::<Run4>())),
             6 => drop(Box::from_raw(p.cast::<Run16>())),
             7 => drop(Box::from_raw(p.cast::<Run32>())),
-            _ => drop(Box::from_raw(p.cast::<Run64>())),
+            8 => drop(Box::from_raw(p.cast::<Run64>())),
+            _ => drop(Box::from_raw(p.cast::<V256>())),
         }
     }
-    Kind::ALL_KINDS[(kind as usize).min(8)].bytes()
+    Kind::ALL_KINDS[(kind as usize).min(9)].bytes()
+}
+
+/// The value length of the [`Kind::V256`] that should hold `entries`, if
+/// one should: that of their inline entries if there are some, none has a
+/// suffix and all have one value length. (Nodes and leaves alone go into
+/// a Node256: above the bottom level, a new key's entry has a suffix,
+/// which a `V256` would have to make a leaf.)
+pub(crate) fn values_len_for(entries: impl IntoIterator<Item = Entry>) -> Option<usize> {
+    let mut len = None;
+    for e in entries {
+        if e.word.is_inline() {
+            let n = Inline::from_entry(e).value().1;
+            if Word(TAG_INLINE | n << 5) != e.word || len.is_some_and(|l| l != n) {
+                return None;
+            }
+            len = Some(n);
+        }
+    }
+    len
 }
 
 /// A `u64`'s bytes in memory order.
@@ -1488,6 +1669,103 @@ mod tests {
     /// Inline entries keep their tail and value, whatever the bytes, and
     /// survive the moves of `add`, `remove` and resized copies; entries
     /// that do not fit are refused.
+    /// A Node256 of values keeps inline values (any 8 bytes, zero too) and
+    /// words apart, in every read; a Node48 grows into one only if it
+    /// holds every child of the Node48 as it is.
+    #[test]
+    fn a_node256_of_values_keeps_values_and_words_apart() {
+        let guard = crossbeam_epoch::pin();
+        let (p, _) = new_node(Kind::N48, 0, [0, 0]);
+        // SAFETY: fresh and ours.
+        let n48 = unsafe { NodeRef::from_raw(p) };
+        let value = |b: u8| -> [u8; 8] {
+            match b % 3 {
+                0 => [0; 8],
+                1 => [0xff; 8],
+                _ => [b, 1, 2, 3, 4, 5, 6, 7],
+            }
+        };
+        // Bytes 0..48: inline entries (no suffix, 8-byte values) but for
+        // every seventh, a word (a fake, never followed).
+        let entry = |b: u8| -> Entry {
+            if b.is_multiple_of(7) {
+                Entry::of(Word(8 * (b as usize + 1)))
+            } else {
+                Inline::new(b"", &value(b)).unwrap().entry()
+            }
+        };
+        for b in 0..48u8 {
+            n48.add(b, entry(b));
+        }
+        let (g, _) = n48.copy_resized(true);
+        // SAFETY: fresh and ours.
+        let v = unsafe { NodeRef::from_raw(g) };
+        assert_eq!(v.kind(), Kind::V256);
+        assert_eq!(v.values_len(), 8);
+        assert!(
+            !v.holds(Inline::new(b"x", &[1; 8]).unwrap().entry()),
+            "a suffix"
+        );
+        assert!(
+            !v.holds(Inline::new(b"", &[1; 4]).unwrap().entry()),
+            "a length"
+        );
+        assert!(v.holds(Inline::new(b"", &[1; 8]).unwrap().entry()));
+        assert!(v.holds(Entry::of(Word(64))));
+        for b in 48..=255u8 {
+            v.add(b, entry(b));
+        }
+        let check = |v: NodeRef<'_>, gone: &dyn Fn(u8) -> bool| {
+            for b in 0..=255u8 {
+                let e = v.find(b);
+                if gone(b) {
+                    assert!(e.is_empty(), "{b}");
+                    continue;
+                }
+                assert_eq!(e, entry(b), "{b}");
+                // SAFETY: loaded from `v`, which we own.
+                if let Some(Child::Inline(i)) = unsafe { e.get(&guard) } {
+                    assert_eq!(i.value_bytes(), value(b));
+                    assert!(i.suffix_is(b""));
+                }
+            }
+            let fwd: Vec<(u8, Entry)> = v.children().collect();
+            let want: Vec<(u8, Entry)> = (0..=255u8)
+                .filter(|&b| !gone(b))
+                .map(|b| (b, entry(b)))
+                .collect();
+            assert_eq!(fwd, want);
+            let mut back = Vec::new();
+            let mut pos = 257;
+            while let Some((at, e)) = v.prev_slot(pos) {
+                back.push(((at - 1) as u8, e));
+                pos = at;
+            }
+            back.reverse();
+            assert_eq!(back, want);
+        };
+        check(v, &|_| false);
+        // A slot goes from a value to a word and back, or empty.
+        v.replace(3, Entry::of(Word(800)));
+        assert_eq!(v.find(3), Entry::of(Word(800)));
+        v.replace(3, entry(3));
+        for b in (1..=255u8).step_by(2) {
+            v.remove(b);
+        }
+        check(v, &|b| b % 2 == 1);
+        // One child with a suffix: a Node48 grows into a Node256.
+        n48.replace(5, Inline::new(b"s", &value(5)).unwrap().entry());
+        let (g2, _) = n48.copy_resized(true);
+        // SAFETY: fresh and ours.
+        assert_eq!(unsafe { NodeRef::from_raw(g2) }.kind(), Kind::N256);
+        // SAFETY: ours, each freed once.
+        unsafe {
+            free_node(p.as_ptr().cast());
+            free_node(g.as_ptr().cast());
+            free_node(g2.as_ptr().cast());
+        }
+    }
+
     #[test]
     fn inline_entries_round_trip_through_nodes() {
         let tails: [&[u8]; 4] = [b"", b"\x00", b"\xff\xfe\x00\x01\x80\x7f", b"abc"];

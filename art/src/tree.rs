@@ -31,8 +31,9 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, head_of, new_node, pack_prefix, prefix_byte, tie_of, Child, Entry, Head, Inline,
-    Kind, NodeRef, Prefix, Word, INLINE_SUFFIX, RUN, STORED,
+    free_node, head_of, new_node, new_node_with, pack_prefix, prefix_byte, tie_of, values_len_for,
+    Child, Entry, Head, Inline, Kind, NodeRef, Prefix, Word, INLINE_SUFFIX, INLINE_VALUE, RUN,
+    STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -629,13 +630,15 @@ impl Tree {
                     // SAFETY: fresh and ours until published below.
                     let big = unsafe { NodeRef::from_raw(big) };
                     let t = self.clock.take();
-                    big.add(b, self.entry_for(key, depth, value, t, whole));
+                    let e = self.entry_for(key, depth, value, t, whole);
+                    big.add(b, self.fitted(big, key, e));
                     return Ok(self.replace_with(p, node, big, t, guard));
                 }
                 None => {
                     node.lock().try_upgrade(v)?;
                     let t = self.clock.take();
-                    node.add(b, self.entry_for(key, depth, value, t, whole));
+                    let e = self.entry_for(key, depth, value, t, whole);
+                    node.add(b, self.fitted(node, key, e));
                     node.lock().unlock();
                     self.len.fetch_add(1, Relaxed);
                     self.clock.publish(t.seqno);
@@ -664,8 +667,11 @@ impl Tree {
                     let tail = &key[depth + 1..];
                     if i.suffix_is(tail) {
                         // An overwrite: in the slot if every snapshot sees
-                        // it, else the key becomes a leaf with both versions.
-                        match Inline::new(tail, value).filter(|_| seen_by_all(t)) {
+                        // it (and the node holds it), else the key becomes
+                        // a leaf with both versions.
+                        let new = Inline::new(tail, value)
+                            .filter(|n| seen_by_all(t) && node.holds(n.entry()));
+                        match new {
                             Some(new) => node.replace(b, new.entry()),
                             None => {
                                 let l = self.materialize(key, i);
@@ -794,7 +800,19 @@ impl Tree {
 
     /// A fresh node of `kind` with the given path, counted.
     fn new_node_of<'g>(&self, kind: Kind, plen: usize, prefix: Prefix) -> NodeRef<'g> {
-        let (m, bytes) = new_node(kind, plen, prefix);
+        self.new_node_with(kind, plen, prefix, INLINE_VALUE)
+    }
+
+    /// As [`new_node_of`](Self::new_node_of), with the value length of a
+    /// Node256 of values.
+    fn new_node_with<'g>(
+        &self,
+        kind: Kind,
+        plen: usize,
+        prefix: Prefix,
+        vlen: usize,
+    ) -> NodeRef<'g> {
+        let (m, bytes) = new_node_with(kind, plen, prefix, vlen);
         self.account.add(bytes);
         // SAFETY: fresh and ours until the caller publishes it (and from
         // then on reachable from the tree).
@@ -989,18 +1007,29 @@ impl Tree {
         for w in rest.windows(2) {
             groups += usize::from(w[0].0[start] != w[1].0[start]);
         }
-        let m = self.new_node_of(Kind::for_children(groups), common, pack_prefix(&first[d..]));
-        if let Some(e) = end {
-            m.set_end(e.word);
-        }
+        let mut children = Vec::with_capacity(groups);
         while let Some((k, _)) = rest.first() {
             let b = k[start];
             let n = rest
                 .iter()
                 .position(|(k, _)| k[start] != b)
                 .unwrap_or(rest.len());
-            m.add(b, self.subtree(&rest[..n], start + 1, whole, guard));
+            children.push((b, self.subtree(&rest[..n], start + 1, whole, guard)));
             rest = &rest[n..];
+        }
+        let prefix = pack_prefix(&first[d..]);
+        let m = match Kind::for_children(groups) {
+            Kind::N256 => match values_len_for(children.iter().map(|&(_, e)| e)) {
+                Some(vlen) => self.new_node_with(Kind::V256, common, prefix, vlen),
+                None => self.new_node_of(Kind::N256, common, prefix),
+            },
+            kind => self.new_node_of(kind, common, prefix),
+        };
+        if let Some(e) = end {
+            m.set_end(e.word);
+        }
+        for (b, e) in children {
+            m.add(b, e);
         }
         Entry::of(m.word())
     }
@@ -1080,6 +1109,19 @@ impl Tree {
             }
         }
         Entry::of(self.new_leaf(key, value, t.seqno))
+    }
+
+    /// Entry `e` of `key` as `node` holds it in a slot: as it is, or, an
+    /// inline entry a Node256 of values cannot hold, made a leaf (its
+    /// version at seqno 0, as the inline entry's).
+    fn fitted(&self, node: NodeRef<'_>, key: &[u8], e: Entry) -> Entry {
+        if node.holds(e) {
+            e
+        } else {
+            Entry::of(Word::leaf(
+                self.materialize(key, Inline::from_entry(e)).non_null(),
+            ))
+        }
     }
 
     fn new_leaf(&self, key: &[u8], value: &[u8], seqno: Seqno) -> Word {
@@ -1297,7 +1339,8 @@ impl Tree {
         let root = node == self.root(guard);
         // What is left: read before the latches, proven unchanged by the
         // upgrades from the versions `locate` read.
-        let left = if !root && node.entries() == 2 {
+        // (A Node256 of values never holds two entries: it shrinks at 41.)
+        let left = if !root && node.kind() != Kind::V256 && node.entries() == 2 {
             let left = match f.place {
                 Place::End => node.next_slot(0),
                 p => node
@@ -1315,7 +1358,9 @@ impl Tree {
             Some((at, _)) if at > 0 && node.is_run() => node.run_head(at as usize - 1),
             _ => 0,
         };
-        // SAFETY: loaded from a slot of `node`, reached under `guard`.
+        // SAFETY: loaded from a slot of `node`, reached under `guard`; not
+        // a Node256 of values (see `left`), so a word even before the
+        // upgrades validate it (module invariant 3 of `node`).
         let left_child = left.and_then(|(at, e)| unsafe { e.get(guard) }.map(|c| (at, e, c)));
         let mut merge = None;
         let mut chain = 0; // how many ancestors collapse with `node`
@@ -1429,8 +1474,11 @@ impl Tree {
                         full.extend_from_slice(&s[..n]);
                     }
                     let (v, vn) = i.value();
-                    match Inline::new(&full[gp.depth + 1..], &v[..vn]) {
-                        Some(i) => i.entry(),
+                    let here = Inline::new(&full[gp.depth + 1..], &v[..vn])
+                        .map(Inline::entry)
+                        .filter(|e| gp.node.holds(*e));
+                    match here {
+                        Some(e) => e,
                         None => Entry::of(Word::leaf(self.materialize(&full, i).non_null())),
                     }
                 }
@@ -1556,7 +1604,7 @@ impl Tree {
         let mut stack = vec![(Entry::of(Word::node(self.root)), 1usize)];
         while let Some((e, depth)) = stack.pop() {
             // SAFETY: loaded from a slot of a node reached under `guard`
-            // (or the root).
+            // (or the root), validated below.
             match unsafe { e.get(guard) } {
                 None => {}
                 Some(Child::Leaf(l)) => {
@@ -1569,12 +1617,25 @@ impl Tree {
                     s.max_depth = s.max_depth.max(depth);
                 }
                 Some(Child::Node(n)) => {
+                    // Its entries as of one version (a writer may run: a
+                    // word of a Node256 of values is one only once
+                    // validated); a node replaced meanwhile is left out.
+                    let entries = loop {
+                        let Ok(v) = n.lock().read_begin_wait() else {
+                            break None;
+                        };
+                        let mut all: Vec<(Entry, usize)> = vec![(Entry::of(n.end()), depth)];
+                        all.extend(n.children().map(|(_, e)| (e, depth + 1)));
+                        if n.lock().validate(v) {
+                            break Some(all);
+                        }
+                    };
+                    let Some(entries) = entries else { continue };
                     let k = n.kind() as usize;
                     s.nodes[k] += 1;
                     s.node_bytes[k] += n.kind().bytes();
                     s.prefix_bytes += n.plen();
-                    stack.push((Entry::of(n.end()), depth));
-                    stack.extend(n.children().map(|(_, e)| (e, depth + 1)));
+                    stack.extend(entries);
                 }
             }
         }
@@ -1660,7 +1721,7 @@ impl Tree {
                         Kind::N16 => 4,
                         Kind::N32 => 13,
                         Kind::N48 => 25,
-                        Kind::N256 => 41,
+                        Kind::N256 | Kind::V256 => 41,
                     };
                     if count < min {
                         return Err(format!("{:?} at {path:?} holds {count}", n.kind()));
@@ -1688,6 +1749,9 @@ impl Tree {
                     }
                     let mut seen = 0;
                     for (b, e) in n.children() {
+                        if !n.holds(e) {
+                            return Err(format!("{e:?} in a Node256 of values at {path:?}"));
+                        }
                         let mut below = path.clone();
                         below.push(b);
                         stack.push((e, path.len() + 1, below, whole));

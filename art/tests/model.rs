@@ -75,7 +75,40 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Dense keys under one start (`D`, then a big-endian counter), a few
+/// one byte longer: enough under each byte for Node256s of values, with
+/// keys that end below their slots.
+fn dense_key() -> impl Strategy<Value = Vec<u8>> {
+    (0u16..1200, 0u8..16).prop_map(|(i, x)| {
+        let mut k = vec![b'D'];
+        k.extend_from_slice(&i.to_be_bytes());
+        if x == 0 {
+            k.push(x);
+        }
+        k
+    })
+}
+
+fn dense_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        16 => (dense_key(), any::<u8>()).prop_map(|(k, v)| Op::Insert(k, v)),
+        5 => dense_key().prop_map(Op::Remove),
+        2 => dense_key().prop_map(Op::Get),
+        2 => (dense_key(), any::<bool>(), 0u8..6).prop_map(|(k, b, n)| Op::Seek(k, b, n)),
+        1 => (dense_key(), dense_key(), any::<bool>()).prop_map(|(a, b, r)| Op::Range(a, b, r)),
+        1 => dense_key().prop_map(Op::Longest),
+        1 => Just(Op::Snapshot),
+        1 => Just(Op::DropSnapshot),
+        1 => Just(Op::Sweep),
+    ]
+}
+
+/// The value written for `k`: for a dense key, 8 bytes (a few of 3, which
+/// a Node256 of values cannot hold inline); else of varied lengths.
 fn value(k: &[u8], v: u8) -> Vec<u8> {
+    if k.first() == Some(&b'D') {
+        return vec![v; if v.is_multiple_of(64) { 3 } else { 8 }];
+    }
     let mut out = vec![v; (v % 24) as usize];
     out.extend_from_slice(k);
     out
@@ -229,6 +262,18 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases().div_ceil(4)))]
+
+    /// Long programs on dense keys: Node256s of values grow, shrink, take
+    /// leaves (snapshots, other value lengths, longer keys) and give them
+    /// up.
+    #[test]
+    fn dense_programs_agree_with_a_btreemap(ops in prop::collection::vec(dense_op(), 1000..3000)) {
+        run(ops);
+    }
+}
+
 /// Every node kind grows and shrinks back under one byte, with the
 /// structure checked at each size; the tree returns to its root alone.
 /// Short keys (whose tails fit a node's inline entries) grow through the
@@ -244,24 +289,26 @@ fn nodes_grow_and_shrink_through_every_kind() {
             art.check_structure().unwrap();
             let n = b as usize + 1;
             let want = match n {
-                1 => [0, 0, 0, 0, 1, 0, 0, 0, 0],
-                2..=4 if path.len() > 1 => [0, 0, 0, 0, 1, 1, 0, 0, 0],
-                5..=16 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 1, 0, 0],
-                17..=32 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 1, 0],
-                33..=64 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 0, 1],
-                2..=4 => [1, 0, 0, 0, 1, 0, 0, 0, 0],
-                5..=16 => [0, 1, 0, 0, 1, 0, 0, 0, 0],
-                17..=32 => [0, 0, 1, 0, 1, 0, 0, 0, 0],
-                33..=48 => [0, 0, 0, 1, 1, 0, 0, 0, 0],
-                _ => [0, 0, 0, 0, 2, 0, 0, 0, 0],
+                1 => [0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+                2..=4 if path.len() > 1 => [0, 0, 0, 0, 1, 1, 0, 0, 0, 0],
+                5..=16 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 1, 0, 0, 0],
+                17..=32 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 1, 0, 0],
+                33..=64 if path.len() > 1 => [0, 0, 0, 0, 1, 0, 0, 0, 1, 0],
+                2..=4 => [1, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+                5..=16 => [0, 1, 0, 0, 1, 0, 0, 0, 0, 0],
+                17..=32 => [0, 0, 1, 0, 1, 0, 0, 0, 0, 0],
+                33..=48 => [0, 0, 0, 1, 1, 0, 0, 0, 0, 0],
+                // The keys end at the slots' bytes, with values of one
+                // length: a Node256 of values.
+                _ => [0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
             };
             assert_eq!(art.stats().nodes, want, "{n} keys under {path:?}");
         }
         let s = art.stats();
         assert_eq!(
             s.nodes,
-            [0, 0, 0, 0, 2, 0, 0, 0, 0],
-            "the root and a full Node256"
+            [0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+            "the root and a full Node256 of values"
         );
         assert_eq!(s.prefix_bytes, path.len(), "the shared path is stored");
         for b in (0..=255u8).rev() {
@@ -272,12 +319,12 @@ fn nodes_grow_and_shrink_through_every_kind() {
             let kinds = s.nodes;
             let n = b as usize; // keys left
             let want = match n {
-                0 | 1 => [0, 0, 0, 0, 1, 0, 0, 0, 0],
-                2..=3 => [1, 0, 0, 0, 1, 0, 0, 0, 0],
-                4..=12 => [0, 1, 0, 0, 1, 0, 0, 0, 0],
-                13..=24 => [0, 0, 1, 0, 1, 0, 0, 0, 0],
-                25..=40 => [0, 0, 0, 1, 1, 0, 0, 0, 0],
-                _ => [0, 0, 0, 0, 2, 0, 0, 0, 0],
+                0 | 1 => [0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+                2..=3 => [1, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+                4..=12 => [0, 1, 0, 0, 1, 0, 0, 0, 0, 0],
+                13..=24 => [0, 0, 1, 0, 1, 0, 0, 0, 0, 0],
+                25..=40 => [0, 0, 0, 1, 1, 0, 0, 0, 0, 0],
+                _ => [0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
             };
             assert_eq!(kinds, want, "{n} keys left under {path:?}");
         }
@@ -293,19 +340,19 @@ fn a_collision_makes_a_node4_for_keys_of_one_width_and_a_run_otherwise() {
     // Kinds: Node4, Node16, Node32, Node48, Node256 (the root), Run4,
     // Run16, Run32, Run64.
     for (a, b, want) in [
-        (&b"ab"[..], &b"ac"[..], [1, 0, 0, 0, 1, 0, 0, 0, 0]),
+        (&b"ab"[..], &b"ac"[..], [1, 0, 0, 0, 1, 0, 0, 0, 0, 0]),
         (
             &7u64.to_be_bytes()[..],
             &9u64.to_be_bytes()[..],
-            [1, 0, 0, 0, 1, 0, 0, 0, 0],
+            [1, 0, 0, 0, 1, 0, 0, 0, 0, 0],
         ),
-        (b"ab", b"abcd", [0, 0, 0, 0, 1, 1, 0, 0, 0]),
-        (b"care", b"cart", [1, 0, 0, 0, 1, 0, 0, 0, 0]),
-        (b"car", b"cart", [0, 0, 0, 0, 1, 1, 0, 0, 0]),
+        (b"ab", b"abcd", [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
+        (b"care", b"cart", [1, 0, 0, 0, 1, 0, 0, 0, 0, 0]),
+        (b"car", b"cart", [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
         (
             b"https://a.example/x",
             b"https://b.example/y",
-            [0, 0, 0, 0, 1, 1, 0, 0, 0],
+            [0, 0, 0, 0, 1, 1, 0, 0, 0, 0],
         ),
     ] {
         let art = Art::new();
@@ -480,7 +527,7 @@ fn paths_above_inline_entries_stay_whole() {
     art.check_structure().unwrap();
     let s = art.stats();
     assert_eq!((s.leaves, s.inline), (1, 2), "{s:?}");
-    assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0, 0, 0], "{s:?}");
+    assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0, 0, 0, 0], "{s:?}");
     assert!(art.remove(b"abcdefghiY").unwrap());
     art.check_structure().unwrap();
     // Differs from a key only in byte 17, past 16 bytes of a joined path.
@@ -495,7 +542,7 @@ fn paths_above_inline_entries_stay_whole() {
     assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
     assert_eq!(
         s.nodes,
-        [0, 0, 0, 0, 1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
         "only the root is left: {s:?}"
     );
     assert_eq!(

@@ -5,7 +5,8 @@
 //! other restart, and runs (nodes of sorted entries): an insert shifting
 //! a run's entries racing a reader, a run growing into a larger one
 //! under a reader, a full run bursting under a reader, and a run's
-//! collapse racing an insert into it. `cargo test` runs each once on real
+//! collapse racing an insert into it; and a Node256 of values whose slot
+//! turns from an inline value into a leaf under a reader. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -335,6 +336,54 @@ fn burst_races_a_reader() {
             (1, 1, 1),
             "a Node4 over a run of 32 and one of 33: {nodes:?}"
         );
+        art.check_structure().unwrap();
+    });
+}
+
+/// In a Node256 of values (49 keys whose values are 8 bytes: a Node48
+/// grown), an overwrite under a snapshot turns a slot's inline value into
+/// a leaf with both versions, while a reader looks the key up, with and
+/// without the snapshot, and scans across it: a reader that pairs the
+/// slot with a stale bit reads a value as a word and must not follow it
+/// (it validates first); each read sees the old value or the new whole.
+#[test]
+fn value_node_slot_becomes_a_leaf_under_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        let v = |b: u8| [b; 8];
+        for b in 0..49 {
+            art.insert(&key(b"v", b), &v(b)).unwrap();
+        }
+        assert_eq!(art.stats().nodes[9], 1, "a Node256 of values");
+        let snap = art.snapshot();
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&key(b"v", 5), b"newvalue").unwrap();
+            })
+        };
+        let got = art.get_copied(&key(b"v", 5)).unwrap();
+        assert!(got == v(5) || got == b"newvalue", "{got:?}");
+        assert_eq!(snap.get_copied(&key(b"v", 5)), Some(v(5).to_vec()));
+        let mut seen = Vec::new();
+        art.scan(
+            std::ops::Bound::Included(&key(b"v", 4)[..]),
+            std::ops::Bound::Included(&key(b"v", 6)[..]),
+            &mut |k, val| {
+                seen.push((k.to_vec(), val.to_vec()));
+                true
+            },
+        );
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen[1].1 == v(5) || seen[1].1 == b"newvalue", "{seen:?}");
+        w.join().unwrap();
+        assert_eq!(
+            art.get_copied(&key(b"v", 5)).as_deref(),
+            Some(&b"newvalue"[..])
+        );
+        assert_eq!(snap.get_copied(&key(b"v", 5)), Some(v(5).to_vec()));
+        assert_eq!(art.stats().leaves, 1, "the overwritten key is a leaf");
+        drop(snap);
         art.check_structure().unwrap();
     });
 }
