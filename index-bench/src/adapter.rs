@@ -72,6 +72,16 @@ pub trait BenchIndex: Send + Sync + Sized + 'static {
     /// return 0.
     fn scan(&self, start: Key<'_>, n: usize) -> usize;
 
+    /// Visits every entry whose key starts with `prefix`, in key order;
+    /// returns how many. Each visited entry is
+    /// [`touch`](crate::adapters::touch)ed. Adapters without scans of
+    /// byte keys return 0 (the runner does not ask them: see
+    /// `Workload::Prefix`).
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let _ = prefix;
+        0
+    }
+
     /// Number of entries.
     fn len(&self) -> usize;
 

@@ -241,6 +241,11 @@ fn drive<I: BenchIndex>(
                 r.scan_requested += u64::from(op.len);
                 r.scanned += index.scan(key, op.len as usize) as u64;
             }
+            OpKind::Prefix => {
+                r.scans += 1;
+                let prefix = &key.bytes[..(op.len as usize).min(key.bytes.len())];
+                r.scanned += index.scan_prefix(prefix) as u64;
+            }
             OpKind::Cursor => {
                 r.scans += 1;
                 r.scan_requested += 2 * u64::from(op.len);
@@ -321,6 +326,7 @@ pub fn supports<I: BenchIndex>(w: Workload, ks: &KeySet, value_size: usize) -> b
         Workload::Snapshot => caps.snapshots,
         Workload::ReadMostly => caps.upserts,
         Workload::Cursor => caps.cursors,
+        Workload::Prefix => caps.scans && !caps.int_keys_only,
         _ => true,
     }
 }
@@ -761,7 +767,8 @@ pub fn run_keyset(
                 for &i in &order {
                     if let Some(m) = runs[i].take() {
                         let c = &*contenders[i];
-                        push(c, w, &m, ks.loaded, verify(w, &m), f64::NAN);
+                        let verified = verify(w, &m, p.prefix_entries);
+                        push(c, w, &m, ks.loaded, verified, f64::NAN);
                     }
                 }
             }
@@ -792,7 +799,7 @@ pub fn run_keyset(
                         (m, verified)
                     } else {
                         let m = c.read_mostly(ks, cfg, threads, &value_b, seed);
-                        let verified = verify(w, &m);
+                        let verified = verify(w, &m, 0);
                         (m, verified)
                     };
                     push(&**c, w, &m, ks.loaded, verified, f64::NAN);
@@ -886,7 +893,9 @@ fn row(
     }
 }
 
-fn verify(w: Workload, m: &Measured) -> String {
+/// `prefix_entries`: the loaded keys the plan's prefix scans meet (see
+/// [`Plan::prefix_entries`](crate::workload::Plan::prefix_entries)).
+fn verify(w: Workload, m: &Measured, prefix_entries: u64) -> String {
     if m.hits != m.reads {
         return format!(
             "FAILED: {} of {} reads missed keys that are present",
@@ -905,6 +914,14 @@ fn verify(w: Workload, m: &Measured) -> String {
         return format!(
             "FAILED: {} {what} from present keys visited {} entries ({} requested)",
             m.scans, m.scanned, m.scan_requested
+        );
+    }
+    // Inserts of other workloads may add keys under a prefix, never take
+    // one away.
+    if w == Workload::Prefix && m.scanned < prefix_entries {
+        return format!(
+            "FAILED: {} prefix scans visited {} entries, of {} loaded keys that share their prefixes",
+            m.scans, m.scanned, prefix_entries
         );
     }
     "ok".into()

@@ -187,6 +187,15 @@ pub const TARGETS: &[Target] = &[
         min: 5.0,
         why: "100-entry scans against ART-OLC",
     },
+    Target {
+        index: ART,
+        peers: STD,
+        workloads: &["prefix"],
+        keysets: &["u64-random", "composite", "words", "urls", "emails"],
+        threads: &[],
+        min: 1.5,
+        why: "prefix scans against BTreeMap::range",
+    },
     // ordex-persistent, the snapshot-isolated read-mostly table (its issue
     // states them on random u64 keys at 1M, one thread).
     Target {

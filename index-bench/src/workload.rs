@@ -60,6 +60,16 @@ pub enum Workload {
     ///
     /// [`BenchIndex::cursor_walk`]: crate::adapter::BenchIndex::cursor_walk
     Cursor,
+    /// 100% prefix scans: every key that starts with a prefix of a
+    /// uniformly chosen loaded key, as long as it shares with the key 100
+    /// places after it in key order (so at least 101 keys share it, but
+    /// near the end), lengthened one byte at a time while more than
+    /// [`PREFIX_MAX`] share it (then fewer may: [`prefix_len`]). Ordex backends scan with
+    /// `OrderedIndexExt::scan_prefix`, peers with their range iterators
+    /// cut where the prefix ends (`BTreeMap::range`, for `RwLock<BTreeMap>`).
+    /// Byte-key indexes only; runs only when named
+    /// ([`Workload::ON_REQUEST`]).
+    Prefix,
     /// `mix-<r>`: `r`% reads of a uniformly chosen loaded key (`r` ≤ 100;
     /// [`Workload::mix`] checks), the rest upserts of a key drawn uniformly
     /// from twice the loaded keys ([`mix_space`]: the loaded ones and as
@@ -95,7 +105,7 @@ impl Workload {
     /// Workloads that run only when named on the command line: not in
     /// [`Workload::ALL`], so neither the default suite nor a run that names
     /// only key sets includes them.
-    pub const ON_REQUEST: [Workload; 1] = [Workload::Cursor];
+    pub const ON_REQUEST: [Workload; 2] = [Workload::Cursor, Workload::Prefix];
 
     /// Every workload that can be named but the mixes: [`Workload::ALL`],
     /// then [`Workload::ON_REQUEST`].
@@ -137,6 +147,7 @@ impl Workload {
             Workload::Snapshot => "snapshot",
             Workload::ReadMostly => "read-mostly",
             Workload::Cursor => "cursor",
+            Workload::Prefix => "prefix",
             Workload::Mix(r) => &MIX_NAMES[usize::from(r)],
         }
     }
@@ -160,6 +171,7 @@ impl Workload {
             Workload::Snapshot => 11,
             Workload::Cursor => 12,
             Workload::ReadMostly => 13,
+            Workload::Prefix => 14,
             Workload::Mix(r) => 256 + r as u64,
         }
     }
@@ -186,6 +198,9 @@ impl Workload {
             }
             Workload::Cursor => {
                 "100% cursor walk from a uniform key: seek, 100 entries forward, 100 prev steps back"
+            }
+            Workload::Prefix => {
+                "100% prefix scan: the keys sharing a uniform key's first bytes (up to 1000)"
             }
             Workload::Mix(_) => {
                 "r% read of a uniform loaded key (r = 0-100), the rest upserts of a uniform \
@@ -265,6 +280,9 @@ pub enum OpKind {
     ReadModifyWrite,
     /// Cursor walk of `len` entries forward, then `len` steps back.
     Cursor,
+    /// Prefix scan: every entry whose key starts with the key's first
+    /// `len` bytes.
+    Prefix,
 }
 
 /// One pre-generated operation: 8 bytes, so streams stay cache-friendly.
@@ -283,6 +301,35 @@ pub struct Op {
 pub struct Plan {
     /// One stream per thread.
     pub streams: Vec<Vec<Op>>,
+    /// Loaded keys the plan's prefix scans meet, all streams together
+    /// (0 for other workloads): what they visit on an index that holds
+    /// the loaded keys (and more on one where D or E inserted fresh ones).
+    pub prefix_entries: u64,
+}
+
+/// Most keys a prefix of the `prefix` workload is shared by, unless no
+/// longer prefix of its key is ([`prefix_len`]).
+pub const PREFIX_MAX: usize = 1000;
+
+/// The `prefix` workload's prefix of the key at rank `r` of `sorted` (the
+/// loaded keys' indexes in key order) and how many loaded keys share it:
+/// as many bytes as the key shares with the key 100 ranks after it (the
+/// last key, with itself: all of it), then one more at a time while more
+/// than [`PREFIX_MAX`] keys share it; at most 255.
+pub fn prefix_len(ks: &KeySet, sorted: &[u32], r: usize) -> (usize, usize) {
+    let key = |i: usize| ks.keys[sorted[i] as usize].as_slice();
+    let k = key(r);
+    let far = key((r + 100).min(sorted.len() - 1));
+    let mut p = k.iter().zip(far).take_while(|(a, b)| a == b).count();
+    loop {
+        let prefix = &k[..p];
+        let lo = sorted.partition_point(|&i| ks.keys[i as usize].as_slice() < prefix);
+        let n = sorted[lo..].partition_point(|&i| ks.keys[i as usize].starts_with(prefix));
+        if n <= PREFIX_MAX || p >= k.len().min(255) {
+            return (p.min(255), n);
+        }
+        p += 1;
+    }
 }
 
 /// The keys of `ks` reserved for inserts by workload `w` (disjoint between
@@ -333,7 +380,7 @@ pub fn interleaved(
 /// up to 100 entries (a cursor walk up to 100 each way).
 pub fn ops_for(w: Workload, ops: usize) -> usize {
     match w {
-        Workload::Scan | Workload::E | Workload::Cursor => ops.div_ceil(10),
+        Workload::Scan | Workload::E | Workload::Cursor | Workload::Prefix => ops.div_ceil(10),
         _ => ops,
     }
 }
@@ -345,6 +392,16 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
     let loaded = ks.loaded as u64;
     let per_thread = ops_for(w, ops).div_ceil(threads);
     let (flo, fhi) = fresh_region(ks, w);
+    // For prefix scans: the loaded keys in key order, and the entries
+    // each stream's scans meet.
+    let sorted: Vec<u32> = if w == Workload::Prefix {
+        let mut s: Vec<u32> = (0..ks.loaded as u32).collect();
+        s.sort_unstable_by(|&a, &b| ks.keys[a as usize].cmp(&ks.keys[b as usize]));
+        s
+    } else {
+        Vec::new()
+    };
+    let mut prefix_entries = 0u64;
     let streams = (0..threads)
         .map(|t| {
             let mut rng = SplitMix64::new(seed ^ ((t as u64 + 1) << 32) ^ w.stream());
@@ -410,6 +467,16 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
                         len: 100,
                         kind: OpKind::Cursor,
                     },
+                    Workload::Prefix => {
+                        let r = uniform.next(&mut rng) as usize;
+                        let (len, n) = prefix_len(ks, &sorted, r);
+                        prefix_entries += n as u64;
+                        Op {
+                            key: sorted[r],
+                            len: len as u8,
+                            kind: OpKind::Prefix,
+                        }
+                    }
                     Workload::Mix(read) => {
                         if roll < u64::from(read) {
                             Op {
@@ -480,7 +547,10 @@ pub fn plan(w: Workload, ks: &KeySet, threads: usize, ops: usize, seed: u64) -> 
             out
         })
         .collect();
-    Plan { streams }
+    Plan {
+        streams,
+        prefix_entries,
+    }
 }
 
 /// A custom operation mix, in percent (for `advise`).
@@ -550,7 +620,10 @@ pub fn plan_mix(mix: Mix, ks: &KeySet, threads: usize, ops: usize, seed: u64) ->
                 .collect()
         })
         .collect();
-    Plan { streams }
+    Plan {
+        streams,
+        prefix_entries: 0,
+    }
 }
 
 #[cfg(test)]
@@ -625,6 +698,55 @@ mod tests {
         assert_ne!(keys(&p.streams[0]), keys(&p.streams[1]));
         let again = plan(Workload::Mix(50), &ks, 2, 1000, 9);
         assert_eq!(keys(&p.streams[0]), keys(&again.streams[0]));
+    }
+
+    /// A prefix scan's prefix is what its key shares with the key 100
+    /// places after it (so at least 101 loaded keys share it, but near the
+    /// end of the order), or longer where more than `PREFIX_MAX` keys
+    /// share that; at most `PREFIX_MAX` keys share it (but where the whole
+    /// key is the prefix); and the plan counts the keys its scans meet.
+    #[test]
+    fn prefixes_are_shared_by_up_to_1000_keys() {
+        for kind in [
+            KeySetKind::U64Random,
+            KeySetKind::U64Mono,
+            KeySetKind::Words,
+            KeySetKind::Urls,
+        ] {
+            let ks = KeySet::generate(kind, 20_000, 0, 3);
+            let p = plan(Workload::Prefix, &ks, 2, 20_000, 4);
+            let ops: Vec<&Op> = p.streams.iter().flatten().collect();
+            assert_eq!(ops.len(), 2000);
+            let mut sorted: Vec<&Vec<u8>> = ks.keys[..ks.loaded].iter().collect();
+            sorted.sort_unstable();
+            let mut total = 0;
+            for op in ops {
+                assert_eq!(op.kind, OpKind::Prefix);
+                let k = &ks.keys[op.key as usize];
+                let prefix = &k[..op.len as usize];
+                let n = ks.keys[..ks.loaded]
+                    .iter()
+                    .filter(|x| x.starts_with(prefix))
+                    .count();
+                let rank = sorted.partition_point(|x| *x < k);
+                let far = sorted[(rank + 100).min(sorted.len() - 1)];
+                let shared = k.iter().zip(far).take_while(|(a, b)| a == b).count();
+                assert!(n <= PREFIX_MAX || prefix.len() == k.len(), "{kind}: {n}");
+                if prefix.len() == shared {
+                    // Not lengthened: the 101 keys from it on share it.
+                    assert!(n >= 101 || rank + 101 > ks.loaded, "{kind}: {n} at {rank}");
+                } else {
+                    // Lengthened: the one byte shorter is shared by more
+                    // than PREFIX_MAX.
+                    assert!(prefix.len() > shared, "{kind}");
+                    let shorter = &prefix[..prefix.len() - 1];
+                    let m = sorted.iter().filter(|x| x.starts_with(shorter)).count();
+                    assert!(m > PREFIX_MAX, "{kind}: {m}");
+                }
+                total += n as u64;
+            }
+            assert_eq!(p.prefix_entries, total, "{kind}");
+        }
     }
 
     #[test]

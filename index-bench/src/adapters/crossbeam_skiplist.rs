@@ -69,6 +69,22 @@ impl BenchIndex for CrossbeamSkipList {
         seen
     }
 
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let range = (Bound::Included(prefix), Bound::Unbounded);
+        let mut acc = 0;
+        let mut seen = 0;
+        for e in self
+            .0
+            .range::<[u8], _>(range)
+            .take_while(|e| e.key().starts_with(prefix))
+        {
+            acc = super::touch(acc, e.key(), e.value());
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
     fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
         let range = (Bound::Included(start.bytes), Bound::Unbounded);
         let mut acc = 0;

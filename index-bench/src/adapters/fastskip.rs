@@ -151,6 +151,23 @@ impl BenchIndex for FastSkip {
         seen
     }
 
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let Some(cursor) = self.list.cursor_at(prefix) else {
+            return 0;
+        };
+        let mut acc = 0;
+        let mut seen = 0;
+        for e in cursor
+            .take_while(|e| e.key.starts_with(prefix))
+            .filter(|e| !e.is_tombstone)
+        {
+            acc = super::touch(acc, e.key, e.value);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
     fn len(&self) -> usize {
         self.list.len()
     }

@@ -22,7 +22,7 @@
 //!   `&mut dyn FnMut`, as the trait defines them.
 
 use crate::adapter::{digest, BenchIndex, Caps, Key};
-use ordex_core::{reference::LockedBTreeMap, Cursor, OrderedIndex, Snapshot};
+use ordex_core::{reference::LockedBTreeMap, Cursor, OrderedIndex, OrderedIndexExt, Snapshot};
 use std::hint::black_box;
 use std::ops::Bound;
 
@@ -251,6 +251,16 @@ impl<B: OrdexBackend> BenchIndex for Ordex<B> {
             Bound::Included(start.bytes),
             n,
         )
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let mut acc = 0;
+        let seen = self.0.scan_prefix(prefix, |k, v| {
+            acc = super::touch(acc, k, v);
+            true
+        });
+        black_box(acc);
+        seen
     }
 
     fn len(&self) -> usize {

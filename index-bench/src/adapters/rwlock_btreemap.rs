@@ -73,6 +73,22 @@ impl BenchIndex for RwLockBTreeMap {
         seen
     }
 
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let map = self.0.read();
+        let range = (Bound::Included(prefix), Bound::Unbounded);
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in map
+            .range::<[u8], _>(range)
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            acc = super::touch(acc, k, v);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
     fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
         let map = self.0.read();
         let range = (Bound::Included(start.bytes), Bound::Unbounded);

@@ -74,6 +74,23 @@ impl BenchIndex for SccTreeIndex {
         seen
     }
 
+    fn scan_prefix(&self, prefix: &[u8]) -> usize {
+        let guard = Guard::new();
+        let range = (Bound::Included(prefix), Bound::Unbounded);
+        let mut acc = 0;
+        let mut seen = 0;
+        for (k, v) in self
+            .0
+            .range::<[u8], _>(range, &guard)
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            acc = super::touch(acc, k, v);
+            seen += 1;
+        }
+        black_box(acc);
+        seen
+    }
+
     fn cursor_walk(&self, start: Key<'_>, n: usize) -> Option<usize> {
         let guard = Guard::new();
         let range = (Bound::Included(start.bytes), Bound::Unbounded);

@@ -277,6 +277,43 @@ fn cursor_walks<I: BenchIndex>() {
     }
 }
 
+/// Prefix scans over ~300 byte keys of which every seventh was removed:
+/// every prefix of some keys, the empty one, ones no key has, against the
+/// model's count; 0 from an adapter without scans of byte keys.
+fn prefix_scans<I: BenchIndex>() {
+    let name = I::NAME;
+    let able = I::caps().scans && !I::caps().int_keys_only;
+    let mut rng = Rng::new(11);
+    let keys = byte_keys(&mut rng);
+    let index = I::new();
+    let mut model: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
+    if I::caps().int_keys_only {
+        assert_eq!(index.scan_prefix(b""), 0, "{name}");
+        return;
+    }
+    for (i, k) in keys.iter().enumerate() {
+        index.insert(key(k), &(i as u64).to_be_bytes());
+        model.insert(k.0.clone(), ());
+    }
+    for k in keys.iter().step_by(7) {
+        assert!(index.remove(key(k)), "{name}: remove");
+        model.remove(&k.0);
+    }
+    let mut prefixes: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0x7f], vec![0xff; 3]];
+    for k in keys.iter().take(20) {
+        prefixes.extend((0..=k.0.len()).map(|n| k.0[..n].to_vec()));
+        prefixes.push([&k.0[..], &[0]].concat());
+    }
+    for p in &prefixes {
+        let want = if able {
+            model.keys().filter(|k| k.starts_with(p)).count()
+        } else {
+            0
+        };
+        assert_eq!(index.scan_prefix(p), want, "{name}: scan_prefix({p:?})");
+    }
+}
+
 fn u64_of(k: &[u8]) -> u64 {
     u64::from_be_bytes(k.try_into().expect("an 8-byte integer key"))
 }
@@ -349,6 +386,11 @@ macro_rules! adapter_tests {
             fn cursor_walks() {
                 super::cursor_walks::<$ty>();
             }
+
+            #[test]
+            fn prefix_scans() {
+                super::prefix_scans::<$ty>();
+            }
         }
     )*};
 }
@@ -368,6 +410,11 @@ adapter_tests! {
 #[test]
 fn ordex_btree_cursor_walks() {
     cursor_walks::<Ordex<ordex_btree::BTree>>();
+}
+
+#[test]
+fn ordex_art_prefix_scans() {
+    prefix_scans::<Ordex<ordex_art::Art>>();
 }
 
 /// Who walks: every adapter but the forward-only ones.
