@@ -220,6 +220,22 @@ fn the_model_walk_turns_at_the_last_entry() {
     assert_eq!(model_walk(&sorted, &at(0), 1000), 300 + 299);
 }
 
+/// A new `I` loaded with `keys` (value: the key's place), then every
+/// seventh removed; and the model of what it holds.
+fn loaded_but_every_seventh<I: BenchIndex>(keys: &[TestKey]) -> (I, BTreeMap<Vec<u8>, ()>) {
+    let index = I::new();
+    let mut model = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        index.insert(key(k), &(i as u64).to_be_bytes());
+        model.insert(k.0.clone(), ());
+    }
+    for k in keys.iter().step_by(7) {
+        assert!(index.remove(key(k)), "{}: remove", I::NAME);
+        model.remove(&k.0);
+    }
+    (index, model)
+}
+
 /// Cursor walks from keys, from between keys and past both ends, short
 /// and long, over ~300 keys (integer keys, and byte keys unless the adapter
 /// takes integers only) of which every seventh was removed, against
@@ -234,16 +250,7 @@ fn cursor_walks<I: BenchIndex>() {
     }
     for keys in sets {
         let ints = keys[0].1.is_some();
-        let index = I::new();
-        let mut model: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            index.insert(key(k), &(i as u64).to_be_bytes());
-            model.insert(k.0.clone(), ());
-        }
-        for k in keys.iter().step_by(7) {
-            assert!(index.remove(key(k)), "{name}: remove");
-            model.remove(&k.0);
-        }
+        let (index, model) = loaded_but_every_seventh::<I>(&keys);
         let sorted: Vec<Vec<u8>> = model.keys().cloned().collect();
         let mut starts: Vec<TestKey> = Vec::new();
         // Near both ends, from keys and from between them.
@@ -284,21 +291,12 @@ fn prefix_scans<I: BenchIndex>() {
     let name = I::NAME;
     let able = I::caps().scans && !I::caps().int_keys_only;
     let mut rng = Rng::new(11);
-    let keys = byte_keys(&mut rng);
-    let index = I::new();
-    let mut model: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
     if I::caps().int_keys_only {
-        assert_eq!(index.scan_prefix(b""), 0, "{name}");
+        assert_eq!(I::new().scan_prefix(b""), 0, "{name}");
         return;
     }
-    for (i, k) in keys.iter().enumerate() {
-        index.insert(key(k), &(i as u64).to_be_bytes());
-        model.insert(k.0.clone(), ());
-    }
-    for k in keys.iter().step_by(7) {
-        assert!(index.remove(key(k)), "{name}: remove");
-        model.remove(&k.0);
-    }
+    let keys = byte_keys(&mut rng);
+    let (index, model) = loaded_but_every_seventh::<I>(&keys);
     let mut prefixes: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0x7f], vec![0xff; 3]];
     for k in keys.iter().take(20) {
         prefixes.extend((0..=k.0.len()).map(|n| k.0[..n].to_vec()));
