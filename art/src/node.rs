@@ -1239,24 +1239,17 @@ impl<'g> NodeRef<'g> {
     /// A copy of this node (header and children) of the next larger kind
     /// (`grow`) or of the smaller kind it shrinks to; not yet published.
     /// Returns it and its size in bytes.
-    /// A Node48 grows into a [`Kind::V256`] if it holds inline entries,
-    /// none with a suffix and all with values of one length (that of the
-    /// `V256`), else into a Node256 ([`values_len_for`]).
+    /// A Node48 grows into a [`Kind::V256`] or a Node256, as
+    /// [`wide_kind`] says for its children.
     pub(crate) fn copy_resized(self, grow: bool) -> (NonNull<Header>, usize) {
-        let mut vlen = 0;
-        let kind = if grow {
+        let (kind, vlen) = if grow {
             match self.kind().grown() {
-                Kind::N256 => match values_len_for(self.children().map(|(_, e)| e)) {
-                    Some(n) => {
-                        vlen = n;
-                        Kind::V256
-                    }
-                    None => Kind::N256,
-                },
-                k => k,
+                Kind::N256 => wide_kind(self.children().map(|(_, e)| e)),
+                k => (k, INLINE_VALUE),
             }
         } else {
-            self.kind().shrink_at().map_or(self.kind(), |(_, k)| k)
+            let k = self.kind().shrink_at().map_or(self.kind(), |(_, k)| k);
+            (k, INLINE_VALUE)
         };
         let (p, bytes) = new_node_with(kind, self.plen(), self.prefix(), vlen);
         // SAFETY: fresh and ours.
@@ -1558,23 +1551,27 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
     Kind::ALL_KINDS[(kind as usize).min(9)].bytes()
 }
 
-/// The value length of the [`Kind::V256`] that should hold `entries`, if
-/// one should: that of their inline entries if there are some, none has a
-/// suffix and all have one value length. (Nodes and leaves alone go into
-/// a Node256: above the bottom level, a new key's entry has a suffix,
-/// which a `V256` would have to make a leaf.)
-pub(crate) fn values_len_for(entries: impl IntoIterator<Item = Entry>) -> Option<usize> {
+/// The kind of node by byte of more than 48 children that should hold
+/// `entries`, and its value length: a [`Kind::V256`] of their inline
+/// entries' value length if there are some, none has a suffix and all
+/// have one value length; else a Node256. (Nodes and leaves alone go
+/// into a Node256: above the bottom level, a new key's entry has a
+/// suffix, which a `V256` would have to make a leaf.)
+pub(crate) fn wide_kind(entries: impl IntoIterator<Item = Entry>) -> (Kind, usize) {
     let mut len = None;
     for e in entries {
         if e.word.is_inline() {
             let n = Inline::from_entry(e).value().1;
             if Word(TAG_INLINE | n << 5) != e.word || len.is_some_and(|l| l != n) {
-                return None;
+                return (Kind::N256, INLINE_VALUE);
             }
             len = Some(n);
         }
     }
-    len
+    match len {
+        Some(n) => (Kind::V256, n),
+        None => (Kind::N256, INLINE_VALUE),
+    }
 }
 
 /// A `u64`'s bytes in memory order.

@@ -31,7 +31,7 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, head_of, new_node, new_node_with, pack_prefix, prefix_byte, tie_of, values_len_for,
+    free_node, head_of, new_node, new_node_with, pack_prefix, prefix_byte, tie_of, wide_kind,
     Child, Entry, Head, Inline, Kind, NodeRef, Prefix, Word, INLINE_SUFFIX, INLINE_VALUE, RUN,
     STORED,
 };
@@ -1018,13 +1018,11 @@ impl Tree {
             rest = &rest[n..];
         }
         let prefix = pack_prefix(&first[d..]);
-        let m = match Kind::for_children(groups) {
-            Kind::N256 => match values_len_for(children.iter().map(|&(_, e)| e)) {
-                Some(vlen) => self.new_node_with(Kind::V256, common, prefix, vlen),
-                None => self.new_node_of(Kind::N256, common, prefix),
-            },
-            kind => self.new_node_of(kind, common, prefix),
+        let (kind, vlen) = match Kind::for_children(groups) {
+            Kind::N256 => wide_kind(children.iter().map(|&(_, e)| e)),
+            kind => (kind, INLINE_VALUE),
         };
+        let m = self.new_node_with(kind, common, prefix, vlen);
         if let Some(e) = end {
             m.set_end(e.word);
         }
@@ -1620,22 +1618,25 @@ impl Tree {
                     // Its entries as of one version (a writer may run: a
                     // word of a Node256 of values is one only once
                     // validated); a node replaced meanwhile is left out.
-                    let entries = loop {
+                    let mark = stack.len();
+                    let read = loop {
                         let Ok(v) = n.lock().read_begin_wait() else {
-                            break None;
+                            break false;
                         };
-                        let mut all: Vec<(Entry, usize)> = vec![(Entry::of(n.end()), depth)];
-                        all.extend(n.children().map(|(_, e)| (e, depth + 1)));
+                        stack.push((Entry::of(n.end()), depth));
+                        stack.extend(n.children().map(|(_, e)| (e, depth + 1)));
                         if n.lock().validate(v) {
-                            break Some(all);
+                            break true;
                         }
+                        stack.truncate(mark);
                     };
-                    let Some(entries) = entries else { continue };
+                    if !read {
+                        continue;
+                    }
                     let k = n.kind() as usize;
                     s.nodes[k] += 1;
                     s.node_bytes[k] += n.kind().bytes();
                     s.prefix_bytes += n.plen();
-                    stack.extend(entries);
                 }
             }
         }
