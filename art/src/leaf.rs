@@ -2,9 +2,11 @@
 //! rest of the crate reads them through, and freeing them.
 //!
 //! A **leaf** is one allocation: a header (the head of the key's version
-//! chain and the key's length), the whole key, and the key's first version
-//! embedded behind it, so a fresh key costs one allocation and a lookup one
-//! miss for key and value. A **record** is one version: seqno, a flag for
+//! chain, the key's length and offset), the key's first version embedded
+//! right after it, then the whole key, so a fresh key costs one
+//! allocation, and its first line holds the header, the first version
+//! (its value too, if short) and the key's first bytes: a scan that asks
+//! for a leaf's first two lines has its value, whatever the key's length. A **record** is one version: seqno, a flag for
 //! tombstones, the value bytes and the next older version. Later versions
 //! are records of their own, pushed at the head of the chain under the
 //! latch of the node that holds the leaf; every record is immutable once
@@ -51,7 +53,9 @@ const REC_HDR: usize = core::mem::size_of::<Record>();
 pub(crate) struct Leaf {
     chain: AtomicPtr<Record>,
     klen: u32,
-    // key bytes follow at `LEAF_HDR`, the embedded record at `rec_at`
+    /// Where the key bytes start: after the embedded record (at
+    /// `LEAF_HDR`) and its value.
+    koff: u32,
 }
 
 const LEAF_HDR: usize = 16;
@@ -63,12 +67,12 @@ fn rec_layout(len: usize) -> Layout {
 }
 
 /// The layout of a leaf with a key of `klen` bytes and a first version of
-/// `vlen` bytes, and the offset of that version.
+/// `vlen` bytes (at `LEAF_HDR`), and the offset of its key.
 fn leaf_layout(klen: usize, vlen: usize) -> (Layout, usize) {
-    let rec_at = (LEAF_HDR + klen).next_multiple_of(ALIGN);
-    let layout = Layout::from_size_align(rec_at + REC_HDR + vlen, ALIGN)
-        .expect("key too large for an allocation");
-    (layout, rec_at)
+    let key_at = LEAF_HDR + REC_HDR + vlen;
+    let layout =
+        Layout::from_size_align(key_at + klen, ALIGN).expect("key too large for an allocation");
+    (layout, key_at)
 }
 
 /// Writes a record header and value at `p`.
@@ -111,23 +115,24 @@ pub(crate) fn new_record(seqno: Seqno, value: Option<&[u8]>) -> (NonNull<Record>
 /// published; returns it and its size in bytes.
 pub(crate) fn new_leaf(key: &[u8], value: Option<&[u8]>, seqno: Seqno) -> (NonNull<Leaf>, usize) {
     let vlen = value.map_or(0, <[u8]>::len);
-    let (layout, rec_at) = leaf_layout(key.len(), vlen);
+    let (layout, key_at) = leaf_layout(key.len(), vlen);
     // SAFETY: the layout has a non-zero size (the header).
     let p = unsafe { alloc::alloc(layout) };
     let Some(p) = NonNull::new(p) else {
         alloc::handle_alloc_error(layout)
     };
     let p = p.as_ptr();
-    // SAFETY: `p` is fresh, with room for the header, the key at
-    // `LEAF_HDR`, and the record at `rec_at` (8-aligned).
+    // SAFETY: `p` is fresh, with room for the header, the record at
+    // `LEAF_HDR` (8-aligned) and its value, and the key at `key_at`.
     unsafe {
-        let rec = p.add(rec_at).cast::<Record>();
+        let rec = p.add(LEAF_HDR).cast::<Record>();
         write_record(rec, seqno, value, EMBEDDED);
         p.cast::<Leaf>().write(Leaf {
             chain: AtomicPtr::new(rec),
             klen: key.len() as u32,
+            koff: key_at as u32,
         });
-        ptr::copy_nonoverlapping(key.as_ptr(), p.add(LEAF_HDR), key.len());
+        ptr::copy_nonoverlapping(key.as_ptr(), p.add(key_at), key.len());
         (NonNull::new_unchecked(p.cast()), layout.size())
     }
 }
@@ -179,13 +184,17 @@ pub(crate) unsafe fn free_chain(p: *mut u8) -> usize {
 pub(crate) unsafe fn free_leaf(p: *mut u8) -> usize {
     let leaf = p.cast::<Leaf>();
     // SAFETY: a live leaf (the caller's contract); nobody writes it now.
-    let (head, klen) = unsafe { ((*leaf).chain.load(Ordering::Relaxed), (*leaf).klen as usize) };
+    let (head, klen, koff) = unsafe {
+        (
+            (*leaf).chain.load(Ordering::Relaxed),
+            (*leaf).klen as usize,
+            (*leaf).koff as usize,
+        )
+    };
     // SAFETY: the chain belongs to this leaf alone and is unreachable.
     let mut bytes = unsafe { free_chain(head.cast()) };
-    let (_, rec_at) = leaf_layout(klen, 0);
-    // SAFETY: the embedded record sits at `rec_at` (invariant 3).
-    let vlen = unsafe { (*p.add(rec_at).cast::<Record>()).len } as usize;
-    let (layout, _) = leaf_layout(klen, vlen);
+    // The size `leaf_layout` gave: the key ends the allocation.
+    let layout = Layout::from_size_align(koff + klen, ALIGN).expect("a leaf's own layout");
     // SAFETY: allocated with this layout by `new_leaf`.
     unsafe { alloc::dealloc(p, layout) };
     bytes += layout.size();
@@ -242,8 +251,8 @@ impl<'g> LeafRef<'g> {
         // after publication (invariant 2). Made from the leaf's pointer,
         // the slice has the allocation's provenance.
         unsafe {
-            let len = (*p).klen as usize;
-            slice::from_raw_parts(p.cast::<u8>().add(LEAF_HDR), len)
+            let (len, off) = ((*p).klen as usize, (*p).koff as usize);
+            slice::from_raw_parts(p.cast::<u8>().add(off), len)
         }
     }
 
