@@ -193,8 +193,8 @@ pub(crate) unsafe fn free_leaf(p: *mut u8) -> usize {
     };
     // SAFETY: the chain belongs to this leaf alone and is unreachable.
     let mut bytes = unsafe { free_chain(head.cast()) };
-    // The size `leaf_layout` gave: the key ends the allocation.
-    let layout = Layout::from_size_align(koff + klen, ALIGN).expect("a leaf's own layout");
+    // The key follows the embedded record and its value.
+    let (layout, _) = leaf_layout(klen, koff - LEAF_HDR - REC_HDR);
     // SAFETY: allocated with this layout by `new_leaf`.
     unsafe { alloc::dealloc(p, layout) };
     bytes += layout.size();
