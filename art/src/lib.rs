@@ -310,6 +310,12 @@ pub struct Stats {
     pub leaves: usize,
     /// Inline entries (small keys and values held in their node's slot).
     pub inline: usize,
+    /// Packed entries (keys and values held whole in their run's area).
+    pub packed: usize,
+    /// Bytes of runs' areas that packed entries' records took (live ones
+    /// and those overwritten or removed since the run was made); the
+    /// areas' whole size is in `node_bytes`.
+    pub area_used: usize,
     /// Versions over all leaves.
     pub versions: usize,
     /// Compressed path bytes over all nodes.

@@ -29,11 +29,12 @@
 
 use crate::leaf::{Leaf, LeafRef};
 use crate::search::{find_sorted, key_at_n, rank_sorted, with_key_n};
+use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::VersionLock;
-use ordex_core::sync::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use ordex_core::sync::{fence, AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 const R: Ordering = Ordering::Relaxed;
 
@@ -194,7 +195,8 @@ pub(crate) struct Header {
     plen: AtomicU32,
     count: AtomicU16,
     kind: u8,
-    /// A [`Kind::V256`]'s inline values' length (fixed when it is made).
+    /// A [`Kind::V256`]'s inline values' length; a run's: 1 if an
+    /// [`Area`] follows it, else 0 (fixed when it is made).
     vlen: u8,
 }
 
@@ -266,15 +268,84 @@ struct Run<const C: usize> {
     slots: [Slot; C],
 }
 
+/// What follows a run that has an area (its header's `vlen` byte is 1):
+/// how many of the area's bytes records took (only its writers, under
+/// the latch, read or change it), its capacity, then the bytes. Records
+/// are appended and never changed; a copy of the run compacts them.
+#[repr(C)]
+struct Area {
+    used: AtomicU32,
+    cap: u32,
+}
+
+/// Bytes of an [`Area`]'s header.
+const AREA_HDR: usize = core::mem::size_of::<Area>();
+
 impl<const C: usize> Run<C> {
-    /// A new, empty run with header `h`, on the heap (for [`new_node`]).
-    fn boxed(h: Header) -> *mut Header {
-        Box::into_raw(Box::new(Run::<C> {
+    /// The layout of a run with an area of `area` bytes (none if 0).
+    fn layout(area: usize) -> Layout {
+        let base = core::mem::size_of::<Run<C>>();
+        let size = if area == 0 {
+            base
+        } else {
+            base + AREA_HDR + area
+        };
+        Layout::from_size_align(size, core::mem::align_of::<Run<C>>()).expect("a run's layout")
+    }
+
+    /// A new, empty run with header `h` and an area of `area` bytes, on
+    /// the heap (for [`new_run`]).
+    fn alloc(h: Header, area: usize) -> *mut Header {
+        let layout = Self::layout(area);
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc(layout) };
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let run = Run::<C> {
             h,
             heads: core::array::from_fn(|_| AtomicU32::new(0)),
             slots: slots(),
-        }))
-        .cast()
+        };
+        // SAFETY: `p` is a fresh allocation of `layout`, which starts with
+        // a `Run<C>` and, with an area, an `Area` right after it (`Run<C>`
+        // is a multiple of 8 bytes, `Area`'s alignment).
+        unsafe {
+            p.cast::<Run<C>>().write(run);
+            if area > 0 {
+                p.add(core::mem::size_of::<Run<C>>())
+                    .cast::<Area>()
+                    .write(Area {
+                        used: AtomicU32::new(0),
+                        cap: area as u32,
+                    });
+            }
+        }
+        p.cast()
+    }
+
+    /// Frees run `p`; returns its size.
+    ///
+    /// # Safety
+    /// `p` came from [`Run::alloc`] for `C`, is unreachable, and is freed
+    /// once.
+    unsafe fn free(p: *mut u8) -> usize {
+        // SAFETY: a live run of `C` (the caller's contract); `vlen` says
+        // whether an area follows, whose capacity is immutable.
+        unsafe {
+            let area = if (*p.cast::<Header>()).vlen != 0 {
+                let a = p.add(core::mem::size_of::<Run<C>>()).cast::<Area>();
+                let cap = (*a).cap as usize;
+                core::ptr::drop_in_place(a);
+                cap
+            } else {
+                0
+            };
+            core::ptr::drop_in_place(p.cast::<Run<C>>());
+            let layout = Self::layout(area);
+            std::alloc::dealloc(p, layout);
+            layout.size()
+        }
     }
 }
 
@@ -310,9 +381,10 @@ struct Slot {
     value: AtomicU64,
 }
 
-/// A slot's word: empty, a node, a leaf (tag `01`), or an inline entry
+/// A slot's word: empty, a node, a leaf (tag `01`), an inline entry
 /// (tag `10`: the key's last bytes and the value's length, with the value
-/// in the slot's value word).
+/// in the slot's value word), or, in a run, a packed entry (tag `11`: the
+/// address of its record in the run's area, see [`Packed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word(usize);
 
@@ -327,6 +399,7 @@ pub(crate) const RUN_INLINE_TAIL: usize = HEAD + INLINE_SUFFIX;
 const TAG: usize = 0b11;
 const TAG_LEAF: usize = 0b01;
 const TAG_INLINE: usize = 0b10;
+const TAG_PACKED: usize = 0b11;
 
 /// A slot: its word and, for an inline entry, its value word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,6 +422,7 @@ pub(crate) enum Child<'g> {
     Leaf(LeafRef<'g>),
     Node(NodeRef<'g>),
     Inline(Inline),
+    Packed(Packed<'g>),
 }
 
 impl Word {
@@ -377,10 +451,17 @@ impl Word {
         self.0 & TAG == TAG_INLINE
     }
 
-    /// Whether it names a leaf.
+    /// Whether it names a packed entry.
     #[inline]
-    pub(crate) fn is_leaf(self) -> bool {
-        self.0 & TAG == TAG_LEAF
+    pub(crate) fn is_packed(self) -> bool {
+        self.0 & TAG == TAG_PACKED
+    }
+
+    /// Whether a run keeps a tie word in its slot's value word: a leaf or
+    /// a packed entry (see [`tie_of`]).
+    #[inline]
+    pub(crate) fn has_tie(self) -> bool {
+        self.0 & TAG == TAG_LEAF || self.0 & TAG == TAG_PACKED
     }
 }
 
@@ -411,11 +492,12 @@ impl Entry {
         Entry { word, value: 0 }
     }
 
-    /// The entry as a run keeps it under `tail`: a leaf with its tail's
-    /// tie word ([`tie_of`]) in its value word; an inline entry as it is.
+    /// The entry as a run keeps it under `tail`: a leaf or a packed entry
+    /// with its tail's tie word ([`tie_of`]) in its value word; an inline
+    /// entry as it is.
     #[inline]
     pub(crate) fn for_run(self, tail: &[u8]) -> Entry {
-        if self.word.is_leaf() {
+        if self.word.has_tie() {
             Entry {
                 word: self.word,
                 value: tie_of(tail),
@@ -556,8 +638,63 @@ impl Inline {
     }
 }
 
+/// The longest record a run's area holds for a packed entry: its two
+/// length bytes, the key and the value. Longer keys and values are
+/// leaves.
+pub(crate) const PACKED_MAX: usize = 252;
+
+/// The bytes a packed entry's record takes in a run's area: two length
+/// bytes, the key, the value, rounded up to 4 (records stay 4-aligned,
+/// so a word's tag fits below their address). `None` if it is longer
+/// than [`PACKED_MAX`].
+#[inline]
+pub(crate) fn packed_len(klen: usize, vlen: usize) -> Option<usize> {
+    let n = 2 + klen + vlen;
+    (n <= PACKED_MAX).then_some(n.next_multiple_of(4))
+}
+
+/// A packed entry: a key and its value, written once into a record in
+/// the area of the run that holds it (`[klen, vlen, key.., value..]`),
+/// never changed after (an overwrite writes a new record; the run's area
+/// is append-only, compacted only into a copy of the run). Like an inline
+/// entry, it is the only version of its key and every reader sees it
+/// (made only when no snapshot is older than its write; its seqno reads
+/// as 0), and it costs no allocation of its own; unlike one, it keeps
+/// its whole key, so it needs no path stored whole above it and holds
+/// keys of any length up to [`PACKED_MAX`].
+#[derive(Clone, Copy)]
+pub(crate) struct Packed<'g> {
+    p: NonNull<u8>,
+    _guard: PhantomData<&'g Guard>,
+}
+
+impl<'g> Packed<'g> {
+    /// The key.
+    #[inline]
+    pub(crate) fn key(self) -> &'g [u8] {
+        let p = self.p.as_ptr();
+        // SAFETY: the record lives as long as its run, which is live for
+        // `'g`; its bytes never change after the word naming it was
+        // published (module docs of `Packed`), and `Word::get`'s fence
+        // made them visible. The pointer has the run's provenance.
+        unsafe { core::slice::from_raw_parts(p.add(2), usize::from(*p)) }
+    }
+
+    /// The value.
+    #[inline]
+    pub(crate) fn value(self) -> &'g [u8] {
+        let p = self.p.as_ptr();
+        // SAFETY: as in `key`; the value follows the key in the record.
+        unsafe {
+            let (klen, vlen) = (usize::from(*p), usize::from(*p.add(1)));
+            core::slice::from_raw_parts(p.add(2 + klen), vlen)
+        }
+    }
+}
+
 impl Word {
-    /// The node or leaf it names (an inline word is not one: `None`).
+    /// The node, leaf or packed entry it names (an inline word is not one:
+    /// `None`).
     ///
     /// # Safety
     /// As for [`Entry::get`].
@@ -575,6 +712,18 @@ impl Word {
                 p: unsafe { NonNull::new_unchecked(self.0 as *mut Header) },
                 _guard: PhantomData,
             })),
+            TAG_PACKED => {
+                // Pairs with the writer's fence in `run_pack`: the record's
+                // bytes, written before the word, are visible from here on.
+                fence(Ordering::Acquire);
+                Some(Child::Packed(Packed {
+                    // SAFETY: a packed word holds the address of a record
+                    // in a run's area with its tag; the caller's contract
+                    // keeps the run (and so the record) live for `'g`.
+                    p: unsafe { NonNull::new_unchecked((self.0 & !TAG) as *mut u8) },
+                    _guard: PhantomData,
+                }))
+            }
             _ => None,
         }
     }
@@ -666,7 +815,8 @@ impl<'g> NodeRef<'g> {
         unsafe { &*self.p.as_ptr().cast::<V256>() }
     }
 
-    /// The length of a [`Kind::V256`]'s inline values (0 for other kinds).
+    /// The length of a [`Kind::V256`]'s inline values (meaningless for
+    /// other kinds).
     #[inline]
     pub(crate) fn values_len(self) -> usize {
         usize::from(self.h().vlen).min(INLINE_VALUE)
@@ -1189,23 +1339,54 @@ impl<'g> NodeRef<'g> {
         self.h().count.store(count as u16 + 1, R);
     }
 
-    /// A copy of this run (latched) as a run of `kind`, not yet published;
-    /// returns it and its size in bytes.
-    pub(crate) fn copy_run(self, kind: Kind) -> (NonNull<Header>, usize) {
-        let (p, bytes) = new_node(kind, self.plen(), self.prefix());
+    /// A copy of this run (latched) as a run of `kind` with an area of
+    /// `area` bytes, not yet published: its packed entries' records are
+    /// written into the copy's area (live ones only, so the copy compacts
+    /// them; `area` must hold them, see [`packed_bytes`](Self::packed_bytes)).
+    /// Returns it and its size in bytes.
+    pub(crate) fn copy_run(
+        self,
+        kind: Kind,
+        area: usize,
+        guard: &Guard,
+    ) -> (NonNull<Header>, usize) {
+        let (p, bytes) = new_run(kind, self.plen(), self.prefix(), area);
         // SAFETY: fresh and ours.
         let copy = unsafe { NodeRef::from_raw(p) };
         copy.set_end(self.end());
         let (_, slots) = self.run();
         for (i, s) in slots.iter().enumerate().take(self.count()) {
-            // The slot whole: a leaf's tie word too.
-            let e = Entry {
+            // The slot whole: a tie word too.
+            let mut e = Entry {
                 word: Word(s.word.load(R)),
                 value: s.value.load(R),
             };
+            // SAFETY: loaded under the latch from a run reached under
+            // `guard`.
+            if let Some(Child::Packed(r)) = unsafe { e.get(guard) } {
+                e.word = copy
+                    .run_pack(r.key(), r.value())
+                    .expect("a run's copy has room for its packed entries");
+            }
             copy.run_insert(i, self.run_head(i), e);
         }
         (p, bytes)
+    }
+
+    /// Bytes the records of the run's packed entries take (under the
+    /// latch): what a compacting copy's area needs for them.
+    pub(crate) fn packed_bytes(self, guard: &Guard) -> usize {
+        (0..self.count())
+            .map(|i| {
+                // SAFETY: loaded under the latch from a run reached under
+                // `guard`.
+                match unsafe { self.run_entry(i).word.get(guard) } {
+                    Some(Child::Packed(r)) => packed_len(r.key().len(), r.value().len())
+                        .expect("a packed entry's record fits"),
+                    _ => 0,
+                }
+            })
+            .sum()
     }
 
     /// Replaces entry `at`'s slot (same key; under the latch).
@@ -1226,6 +1407,73 @@ impl<'g> NodeRef<'g> {
         heads[count - 1].store(0, R);
         store(slots, count - 1, Entry::EMPTY);
         self.h().count.store(count as u16 - 1, R);
+    }
+
+    /// The run's area, if it has one: its header and the address of its
+    /// first byte.
+    #[inline]
+    fn area(self) -> Option<(&'g Area, *mut u8)> {
+        if !self.is_run() || self.h().vlen == 0 {
+            return None;
+        }
+        let base = match self.kind() {
+            Kind::Run4 => core::mem::size_of::<Run4>(),
+            Kind::Run16 => core::mem::size_of::<Run16>(),
+            Kind::Run32 => core::mem::size_of::<Run32>(),
+            _ => core::mem::size_of::<Run64>(),
+        };
+        // SAFETY: a run whose `vlen` is 1 was allocated with an `Area`
+        // right after it (`Run::alloc`), live for `'g`; the pointer has
+        // the allocation's provenance.
+        unsafe {
+            let a = self.p.as_ptr().cast::<u8>().add(base);
+            Some((&*a.cast::<Area>(), a.add(AREA_HDR)))
+        }
+    }
+
+    /// Bytes of the run's area that records took (0 without an area).
+    pub(crate) fn area_used(self) -> usize {
+        self.area().map_or(0, |(a, _)| a.used.load(R) as usize)
+    }
+
+    /// Bytes of the run's area still free (0 without an area).
+    pub(crate) fn area_room(self) -> usize {
+        self.area().map_or(0, |(a, _)| {
+            (a.cap as usize).saturating_sub(a.used.load(R) as usize)
+        })
+    }
+
+    /// The node's size in bytes, its area included.
+    pub(crate) fn bytes(self) -> usize {
+        self.kind().bytes() + self.area().map_or(0, |(a, _)| AREA_HDR + a.cap as usize)
+    }
+
+    /// Writes a record of `key` and `value` into the run's area (under the
+    /// latch, or into a fresh run not yet published) and returns the word
+    /// of the packed entry, for the caller to store in a slot; `None` if
+    /// the record does not fit ([`packed_len`]) or the area has no room.
+    pub(crate) fn run_pack(self, key: &[u8], value: &[u8]) -> Option<Word> {
+        let n = packed_len(key.len(), value.len())?;
+        let (a, bytes) = self.area()?;
+        let used = a.used.load(R) as usize;
+        if used + n > a.cap as usize {
+            return None;
+        }
+        // SAFETY: `used..used + n` lies in the area, and no record was
+        // written there yet: no reader reads those bytes (no word names
+        // them) and only the latch holder writes the area.
+        unsafe {
+            let r = bytes.add(used);
+            r.write(key.len() as u8);
+            r.add(1).write(value.len() as u8);
+            core::ptr::copy_nonoverlapping(key.as_ptr(), r.add(2), key.len());
+            core::ptr::copy_nonoverlapping(value.as_ptr(), r.add(2 + key.len()), value.len());
+            a.used.store((used + n) as u32, R);
+            // The record is written before any store that publishes its
+            // word (paired with the fence in `Word::get`).
+            fence(Ordering::Release);
+            Some(Word(r as usize | TAG_PACKED))
+        }
     }
 
     /// Whether, after removing one child, the node should shrink to a
@@ -1510,10 +1758,9 @@ pub(crate) fn new_node_with(
         }))
         .cast(),
         Kind::N256 => Box::into_raw(Box::new(N256 { h, slots: slots() })).cast(),
-        Kind::Run4 => Run4::boxed(h),
-        Kind::Run16 => Run16::boxed(h),
-        Kind::Run32 => Run32::boxed(h),
-        Kind::Run64 => Run64::boxed(h),
+        Kind::Run4 | Kind::Run16 | Kind::Run32 | Kind::Run64 => {
+            return new_run(kind, plen, prefix, 0);
+        }
         Kind::V256 => Box::into_raw(Box::new(V256 {
             h,
             inline: core::array::from_fn(|_| AtomicU64::new(0)),
@@ -1525,15 +1772,42 @@ pub(crate) fn new_node_with(
     (unsafe { NonNull::new_unchecked(p) }, kind.bytes())
 }
 
+/// A new, empty run of `kind` with the given compressed path and an area
+/// of `area` bytes for packed entries (none if 0), not yet published;
+/// returns it and its size in bytes.
+pub(crate) fn new_run(
+    kind: Kind,
+    plen: usize,
+    prefix: Prefix,
+    area: usize,
+) -> (NonNull<Header>, usize) {
+    let area = area.next_multiple_of(8);
+    let h = Header::new(kind, plen, prefix, usize::from(area > 0));
+    let p = match kind {
+        Kind::Run4 => Run4::alloc(h, area),
+        Kind::Run16 => Run16::alloc(h, area),
+        Kind::Run32 => Run32::alloc(h, area),
+        kind => {
+            debug_assert_eq!(kind, Kind::Run64);
+            Run64::alloc(h, area)
+        }
+    };
+    let bytes = kind.bytes() + if area > 0 { AREA_HDR + area } else { 0 };
+    // SAFETY: `Run::alloc` never returns null.
+    (unsafe { NonNull::new_unchecked(p) }, bytes)
+}
+
 /// Frees a node made by [`new_node`] (not what its slots point to);
 /// returns its size. The function `retire` takes for a replaced node.
 ///
 /// # Safety
-/// `p` came from [`new_node`], is unreachable, and is freed once.
+/// `p` came from [`new_node`] or [`new_run`], is unreachable, and is
+/// freed once.
 pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
     // SAFETY: a live node (the caller's contract); the kind is immutable.
     let kind = unsafe { (*p.cast::<Header>()).kind };
-    // SAFETY: each arm rebuilds the box `new_node` made for that kind.
+    // SAFETY: each arm rebuilds the box `new_node` made for that kind, or
+    // frees the run `new_run` made.
     unsafe {
         match kind {
             0 => drop(Box::from_raw(p.cast::<N4>())),
@@ -1541,10 +1815,10 @@ pub(crate) unsafe fn free_node(p: *mut u8) -> usize {
             2 => drop(Box::from_raw(p.cast::<N32>())),
             3 => drop(Box::from_raw(p.cast::<N48>())),
             4 => drop(Box::from_raw(p.cast::<N256>())),
-            5 => drop(Box::from_raw(p.cast::<Run4>())),
-            6 => drop(Box::from_raw(p.cast::<Run16>())),
-            7 => drop(Box::from_raw(p.cast::<Run32>())),
-            8 => drop(Box::from_raw(p.cast::<Run64>())),
+            5 => return Run4::free(p),
+            6 => return Run16::free(p),
+            7 => return Run32::free(p),
+            8 => return Run64::free(p),
             _ => drop(Box::from_raw(p.cast::<V256>())),
         }
     }

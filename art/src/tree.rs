@@ -31,9 +31,9 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, head_of, new_node, new_node_with, pack_prefix, prefix_byte, tie_of, wide_kind,
-    Child, Entry, Head, Inline, Kind, NodeRef, Prefix, Word, INLINE_SUFFIX, INLINE_VALUE, RUN,
-    STORED,
+    free_node, head_of, new_node, new_node_with, new_run, pack_prefix, packed_len, prefix_byte,
+    tie_of, wide_kind, Child, Entry, Head, Inline, Kind, NodeRef, Packed, Prefix, Word,
+    INLINE_SUFFIX, INLINE_VALUE, RUN, STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -139,9 +139,11 @@ pub(crate) fn run_find(
     node.run_search(head_of(tail), |e, h, t| {
         // SAFETY: loaded from a slot of `node`, reached under `guard`.
         Some(match unsafe { e.get(guard) } {
-            // A leaf's tie word orders it unless it ties too: then its key.
-            Some(Child::Leaf(_)) if t != tie => t.cmp(&tie),
+            // A leaf's or packed entry's tie word orders it unless it
+            // ties too: then its key.
+            Some(Child::Leaf(_) | Child::Packed(_)) if t != tie => t.cmp(&tie),
             Some(Child::Leaf(l)) => l.key().get(d..)?.cmp(tail),
+            Some(Child::Packed(r)) => r.key().get(d..)?.cmp(tail),
             Some(Child::Inline(x)) => {
                 let (t, n) = x.run_tail(h);
                 t[..n].cmp(tail)
@@ -159,18 +161,22 @@ enum Mode {
     Tidy,
 }
 
-/// What a lookup found for a key: its leaf, or its inline entry.
+/// What a lookup found for a key: its leaf, its inline entry, or its
+/// packed entry.
 #[derive(Clone, Copy)]
 pub(crate) enum Hit<'g> {
     Leaf(LeafRef<'g>),
     Inline(Inline),
+    Packed(Packed<'g>),
 }
 
-/// A version found: a record, or an inline entry (seen by every reader).
+/// A version found: a record, or an inline or packed entry's value (seen
+/// by every reader).
 #[derive(Clone, Copy)]
 pub(crate) enum Val<'g> {
     Rec(RecordRef<'g>),
     Inline(Inline),
+    Packed(&'g [u8]),
 }
 
 impl<'g> Val<'g> {
@@ -179,6 +185,7 @@ impl<'g> Val<'g> {
     pub(crate) fn bytes(self) -> Bytes<'g> {
         match self {
             Val::Rec(r) => Bytes::Borrowed(r.value()),
+            Val::Packed(v) => Bytes::Borrowed(v),
             Val::Inline(i) => {
                 let (v, n) = i.value();
                 let mut buf = [0u8; INLINE_KEY];
@@ -196,6 +203,7 @@ impl<'g> Hit<'g> {
         match self {
             Hit::Leaf(l) => l.value_at(seqno).map(Val::Rec),
             Hit::Inline(i) => Some(Val::Inline(i)),
+            Hit::Packed(r) => Some(Val::Packed(r.value())),
         }
     }
 }
@@ -307,6 +315,7 @@ impl Tree {
                 // SAFETY: loaded from a slot of `node`, reached under `guard`.
                 return Ok(match e.and_then(|e| unsafe { e.get(guard) }) {
                     Some(Child::Leaf(l)) => (l.key() == key).then_some(Hit::Leaf(l)),
+                    Some(Child::Packed(r)) => (r.key() == key).then_some(Hit::Packed(r)),
                     // Its tail is the key's (compared above, validated).
                     Some(Child::Inline(i)) => Some(Hit::Inline(i)),
                     _ => None,
@@ -317,7 +326,8 @@ impl Tree {
             node.lock().check(v)?;
             // SAFETY: loaded from a slot of `node`, reached under `guard`.
             match unsafe { e.get(guard) } {
-                None => return Ok(None),
+                // Packed entries live only in runs.
+                None | Some(Child::Packed(_)) => return Ok(None),
                 Some(Child::Leaf(l)) => return Ok((l.key() == key).then_some(Hit::Leaf(l))),
                 Some(Child::Inline(i)) => {
                     // The path to the slot is the key's (module docs of
@@ -394,6 +404,11 @@ impl Tree {
                         // SAFETY: loaded from a slot of `node` under `guard`.
                         match unsafe { e.get(guard) } {
                             Some(Child::Leaf(l)) => consider(l, &mut best),
+                            Some(Child::Packed(r)) => {
+                                if key.starts_with(r.key()) {
+                                    best = Some((Bytes::Borrowed(r.key()), Val::Packed(r.value())));
+                                }
+                            }
                             Some(Child::Inline(i)) => {
                                 let (s, n) = i.run_tail(*h);
                                 if rest.starts_with(&s[..n]) {
@@ -418,7 +433,7 @@ impl Tree {
                 }
                 // SAFETY: as above.
                 match unsafe { e.get(guard) } {
-                    None => return Ok(best),
+                    None | Some(Child::Packed(_)) => return Ok(best),
                     Some(Child::Leaf(l)) => {
                         consider(l, &mut best);
                         return Ok(best);
@@ -441,22 +456,22 @@ impl Tree {
         })
     }
 
-    /// Some leaf below `node` (every key below shares its whole path),
-    /// read optimistically; the caller validates `node` afterwards. Only
-    /// for nodes whose path is longer than the stored bytes, below which
-    /// no inline entry lives.
+    /// The key of some leaf or packed entry below `node` (every key below
+    /// shares its whole path), read optimistically; the caller validates
+    /// `node` afterwards. Only for nodes whose path is longer than the
+    /// stored bytes, below which no inline entry lives.
     ///
     /// It follows `key`'s bytes (from `depth`, where `node`'s path starts)
     /// while it can, so the leaf it reads is one an insert or seek of
     /// `key` goes near anyway (in cache: the newest of ascending keys),
     /// then any first entry.
-    pub(crate) fn any_leaf<'g>(
+    pub(crate) fn any_key<'g>(
         &'g self,
         node: NodeRef<'g>,
         key: &[u8],
         depth: usize,
         guard: &'g Guard,
-    ) -> Result<LeafRef<'g>, Restart> {
+    ) -> Result<&'g [u8], Restart> {
         let mut n = node;
         let mut d = depth;
         let mut parent: Option<(NodeRef<'g>, Stamp)> = None;
@@ -474,7 +489,8 @@ impl Tree {
             let (_, e) = first.ok_or(Restart)?;
             // SAFETY: loaded from a slot of `n`, reached under `guard`.
             match unsafe { e.get(guard) } {
-                Some(Child::Leaf(l)) => return Ok(l),
+                Some(Child::Leaf(l)) => return Ok(l.key()),
+                Some(Child::Packed(r)) => return Ok(r.key()),
                 Some(Child::Node(c)) => {
                     parent = Some((n, v));
                     n = c;
@@ -500,7 +516,7 @@ impl Tree {
     ) -> Result<PathBytes<'g>, Restart> {
         let stored = node.prefix();
         let leaf_key = if plen > STORED {
-            let k = self.any_leaf(node, key, depth, guard)?.key();
+            let k = self.any_key(node, key, depth, guard)?;
             node.lock().check(v)?;
             if k.len() < depth + plen {
                 return Err(Restart);
@@ -704,6 +720,8 @@ impl Tree {
                     node = c;
                     depth += 1;
                 }
+                // Packed entries live only in runs.
+                Some(Child::Packed(_)) => return Err(Restart),
             }
         }
     }
@@ -771,18 +789,17 @@ impl Tree {
             if ok.len() == start {
                 m.set_end(self.as_leaf(ok, old, guard).word);
             } else {
-                m.add(ok[start], self.reencoded(ok, old, start + 1, false));
+                m.add(ok[start], self.reencoded(ok, old, start + 1, false, guard));
             }
             self.place_new(m, key, start, value, t, whole);
             return m;
         }
-        let m = self.new_node_of(Kind::Run4, common, pack_prefix(&key[d..]));
-        let moved = if ok.len() == start {
-            self.as_leaf(ok, old, guard)
-        } else {
-            self.reencoded(ok, old, start, true)
-        };
-        let e = self.tail_entry(key, start, value, t, whole);
+        let old_packed = self.to_pack(ok, old, start, whole, guard);
+        let area = old_packed.as_ref().map_or(0, |v| packed_size(ok, v))
+            + self.pack_need(key, start, value, whole).unwrap_or(0);
+        let m = self.new_run_of(Kind::Run4, common, pack_prefix(&key[d..]), area);
+        let moved = self.placed_in_run(m, ok, old, start, whole, guard);
+        let e = self.tail_entry(key, start, value, t, whole, Some(m));
         if ok < key {
             run_append(m, ok, start, moved);
             run_append(m, key, start, e);
@@ -819,17 +836,115 @@ impl Tree {
         unsafe { NodeRef::from_raw(m) }
     }
 
+    /// A fresh run of `kind` with the given path and an area of `area`
+    /// bytes, counted.
+    fn new_run_of<'g>(&self, kind: Kind, plen: usize, prefix: Prefix, area: usize) -> NodeRef<'g> {
+        let (m, bytes) = new_run(kind, plen, prefix, area_for(area));
+        self.account.add(bytes);
+        // SAFETY: fresh and ours until the caller publishes it.
+        unsafe { NodeRef::from_raw(m) }
+    }
+
     /// The entry of a new `key` in a run whose tails start at `start`
-    /// (the key is longer): inline if the path above is stored whole, the
-    /// key and its tail are small and every snapshot sees the write; else
-    /// a leaf.
-    fn tail_entry(&self, key: &[u8], start: usize, value: &[u8], t: Taken, whole: bool) -> Entry {
-        if whole && key.len() > start && key.len() <= INLINE_KEY && seen_by_all(t) {
-            if let Some(i) = Inline::new_run(&key[start..], value) {
-                return i.entry();
+    /// (the key is longer), if every snapshot sees the write: inline if
+    /// the path above is stored whole and the key and its tail are small,
+    /// else packed into `run`'s area if it has room; otherwise a leaf.
+    fn tail_entry(
+        &self,
+        key: &[u8],
+        start: usize,
+        value: &[u8],
+        t: Taken,
+        whole: bool,
+        run: Option<NodeRef<'_>>,
+    ) -> Entry {
+        // (A key that ends at the run is its end leaf.)
+        if seen_by_all(t) && key.len() > start {
+            if whole && key.len() <= INLINE_KEY {
+                if let Some(i) = Inline::new_run(&key[start..], value) {
+                    return i.entry();
+                }
+            }
+            if let Some(w) = run.and_then(|r| r.run_pack(key, value)) {
+                return Entry::of(w);
             }
         }
         Entry::of(self.new_leaf(key, value, t.seqno))
+    }
+
+    /// The bytes a new `key`'s record takes in the area of a run whose
+    /// tails start at `start` (what [`tail_entry`](Self::tail_entry)
+    /// packs, when every snapshot sees the write): `None` if it would be
+    /// inline or is too long to pack.
+    fn pack_need(&self, key: &[u8], start: usize, value: &[u8], whole: bool) -> Option<usize> {
+        let inline =
+            whole && key.len() <= INLINE_KEY && Inline::new_run(&key[start..], value).is_some();
+        if key.len() == start || inline {
+            None
+        } else {
+            packed_len(key.len(), value.len())
+        }
+    }
+
+    /// The value with which entry `e` of key `k` is packed into a run
+    /// whose tails start at `start` (below a path stored whole if
+    /// `whole`): a packed entry's, or an inline entry's that the run
+    /// cannot keep inline; `None` for what the run keeps as it is (leaves,
+    /// inline entries that fit), for the end leaf, and for records too
+    /// long to pack.
+    fn to_pack<'g>(
+        &self,
+        k: &[u8],
+        e: Entry,
+        start: usize,
+        whole: bool,
+        guard: &'g Guard,
+    ) -> Option<Bytes<'g>> {
+        if k.len() == start {
+            return None;
+        }
+        // SAFETY: `e` was loaded under a latch from a node reached under
+        // `guard`, or is a fresh entry of the caller's.
+        let v = match unsafe { e.get(guard) } {
+            Some(Child::Packed(r)) => Bytes::Borrowed(r.value()),
+            Some(Child::Inline(i)) => {
+                if whole && Inline::new_run(&k[start..], i.value_bytes()).is_some() {
+                    return None;
+                }
+                let (v, n) = i.value();
+                let mut buf = [0u8; INLINE_KEY];
+                buf[..8].copy_from_slice(&v);
+                Bytes::Inline(InlineBytes::from_buf(buf, n))
+            }
+            _ => return None,
+        };
+        packed_len(k.len(), v.len()).map(|_| v)
+    }
+
+    /// Entry `e` of key `k` as fresh run `m` (not yet published, its area
+    /// sized by [`to_pack`](Self::to_pack) over its entries), whose tails
+    /// start at `start`, keeps it: packed into its area, as it is, or
+    /// made a leaf (the end leaf, an inline entry below a partial path).
+    fn placed_in_run(
+        &self,
+        m: NodeRef<'_>,
+        k: &[u8],
+        e: Entry,
+        start: usize,
+        whole: bool,
+        guard: &Guard,
+    ) -> Entry {
+        if let Some(v) = self.to_pack(k, e, start, whole, guard) {
+            let w = m
+                .run_pack(k, &v)
+                .expect("a fresh run's area holds its entries");
+            return Entry::of(w);
+        }
+        if k.len() == start || !whole {
+            self.as_leaf(k, e, guard)
+        } else {
+            self.reencoded(k, e, start, true, guard)
+        }
     }
 
     /// An insert that reached run `node` (read at `v`, its tails starting
@@ -867,39 +982,64 @@ impl Tree {
                         }
                     }
                 }
-                _ => unreachable!("a run holds leaves and inline entries"),
+                Some(Child::Packed(r)) => {
+                    // A new record if every snapshot sees the write and
+                    // the area has room, else the key becomes a leaf with
+                    // both versions.
+                    let new = if seen_by_all(t) {
+                        node.run_pack(key, value)
+                    } else {
+                        None
+                    };
+                    match new {
+                        Some(w) => node.run_set(at, Entry::of(w).for_run(tail)),
+                        None => {
+                            let l = self.materialize_packed(r);
+                            self.push_at(l, t, Some(value), guard);
+                            node.run_set(at, Entry::of(Word::leaf(l.non_null())).for_run(tail));
+                        }
+                    }
+                }
+                _ => unreachable!("a run holds leaves, inline and packed entries"),
             }
             node.lock().unlock();
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
-        if !node.is_full() {
+        // A new key: in place if a slot is free and, for a record, the
+        // area has room (read before the upgrade, which validates it).
+        let need = self.pack_need(key, depth, value, whole);
+        if !node.is_full() && need.is_none_or(|n| node.area_room() >= n) {
             node.lock().try_upgrade(v)?;
             let t = self.clock.take();
-            let e = self.tail_entry(key, depth, value, t, whole);
+            let e = self.tail_entry(key, depth, value, t, whole, Some(node));
             node.run_insert(at, head_of(tail), e.for_run(tail));
             node.lock().unlock();
             self.len.fetch_add(1, Relaxed);
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
-        // Full: a larger run takes its place, or the largest bursts into
-        // a node by byte, under both latches.
+        // Full (its slots, or its area): a copy with room takes its place
+        // (its area compacted), or the largest run bursts into a node by
+        // byte, under both latches.
         p.node.lock().try_upgrade(p.stamp)?;
         if node.lock().try_upgrade(v).is_err() {
             p.node.lock().unlock();
             return Err(Restart);
         }
         let t = self.clock.take();
-        let e = self.tail_entry(key, depth, value, t, whole);
-        if node.kind() != Kind::Run64 {
-            let (big, bytes) = node.copy_run(Kind::for_entries(node.count() + 1));
+        if !node.is_full() || node.kind() != Kind::Run64 {
+            let area = area_for(node.packed_bytes(guard) + need.unwrap_or(0));
+            let kind = Kind::for_entries(node.count() + 1);
+            let (big, bytes) = node.copy_run(kind, area, guard);
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
+            let e = self.tail_entry(key, depth, value, t, whole, Some(big));
             big.run_insert(at, head_of(tail), e.for_run(tail));
             return Ok(self.replace_with(p, node, big, t, guard));
         }
+        let e = self.tail_entry(key, depth, value, t, whole, None);
         let top = p.depth + 1;
         let inner = self.burst(node, key, top, depth, at, e, whole_above, guard);
         Ok(self.replace_with(p, node, inner, t, guard))
@@ -973,7 +1113,7 @@ impl Tree {
     fn subtree(&self, items: &[(Vec<u8>, Entry)], d: usize, whole: bool, guard: &Guard) -> Entry {
         if let [(k, e)] = items {
             return if whole {
-                self.reencoded(k, *e, d, false)
+                self.reencoded(k, *e, d, false, guard)
             } else {
                 self.as_leaf(k, *e, guard)
             };
@@ -982,21 +1122,32 @@ impl Tree {
         let common = lcp(&first[d..], &last[d..]);
         let start = d + common;
         let whole = whole && common <= STORED;
+        if items.len() <= RUN {
+            let kind = Kind::for_entries(items.len());
+            let area = items
+                .iter()
+                .filter_map(|(k, e)| {
+                    Some(packed_size(k, &self.to_pack(k, *e, start, whole, guard)?))
+                })
+                .sum();
+            let m = self.new_run_of(kind, common, pack_prefix(&first[d..]), area);
+            for (k, e) in items {
+                run_append(
+                    m,
+                    k,
+                    start,
+                    self.placed_in_run(m, k, *e, start, whole, guard),
+                );
+            }
+            return Entry::of(m.word());
+        }
         let place = |k: &[u8], e: Entry| {
             if k.len() == start || !whole {
                 self.as_leaf(k, e, guard)
             } else {
-                self.reencoded(k, e, start, true)
+                self.reencoded(k, e, start, true, guard)
             }
         };
-        if items.len() <= RUN {
-            let kind = Kind::for_entries(items.len());
-            let m = self.new_node_of(kind, common, pack_prefix(&first[d..]));
-            for (k, e) in items {
-                run_append(m, k, start, place(k, *e));
-            }
-            return Entry::of(m.word());
-        }
         let mut rest = items;
         let mut end = None;
         if first.len() == start {
@@ -1039,30 +1190,52 @@ impl Tree {
         // reached under `guard`.
         match unsafe { e.get(guard) } {
             Some(Child::Leaf(l)) => l.key().to_vec(),
+            Some(Child::Packed(r)) => r.key().to_vec(),
             Some(Child::Inline(i)) => {
                 let (s, n) = i.run_tail(head);
                 let mut k = path.to_vec();
                 k.extend_from_slice(&s[..n]);
                 k
             }
-            _ => unreachable!("a run holds leaves and inline entries"),
+            _ => unreachable!("a run holds leaves, inline and packed entries"),
         }
     }
 
-    /// Entry `e` of key `k` as a leaf (an inline entry made one).
+    /// Entry `e` of key `k` as a leaf (an inline or packed entry made
+    /// one).
     fn as_leaf(&self, k: &[u8], e: Entry, guard: &Guard) -> Entry {
         // SAFETY: as in `entry_key`.
         match unsafe { e.get(guard) } {
             Some(Child::Inline(i)) => Entry::of(Word::leaf(self.materialize(k, i).non_null())),
+            Some(Child::Packed(r)) => Entry::of(Word::leaf(self.materialize_packed(r).non_null())),
             _ => e,
         }
     }
 
-    /// Entry `e` of key `k` re-encoded for a place whose tail or suffix
-    /// starts at `start`, in a run (`run`) or a slot by byte: an inline
-    /// entry's suffix cut, or a leaf if it does not fit (a run's entries
-    /// hold longer tails than a slot's); a leaf as it is.
-    fn reencoded(&self, k: &[u8], e: Entry, start: usize, run: bool) -> Entry {
+    /// Entry `e` of key `k` re-encoded for a place below a path stored
+    /// whole whose tail or suffix starts at `start`, in a run (`run`) or a
+    /// slot by byte: an inline entry's suffix cut, or a leaf if it does
+    /// not fit (a run's entries hold longer tails than a slot's); a
+    /// packed entry inline in a slot if it fits, else a leaf; a leaf as
+    /// it is.
+    fn reencoded(&self, k: &[u8], e: Entry, start: usize, run: bool, guard: &Guard) -> Entry {
+        if e.word.is_packed() {
+            // SAFETY: as in `entry_key`.
+            let Some(Child::Packed(r)) = (unsafe { e.get(guard) }) else {
+                unreachable!("a packed word names a packed entry")
+            };
+            let fits = if k.len() > INLINE_KEY {
+                None
+            } else if run {
+                Inline::new_run(&k[start..], r.value())
+            } else {
+                Inline::new(&k[start..], r.value())
+            };
+            return match fits {
+                Some(x) => x.entry(),
+                None => Entry::of(Word::leaf(self.materialize_packed(r).non_null())),
+            };
+        }
         if !e.word.is_inline() {
             return e;
         }
@@ -1126,6 +1299,15 @@ impl Tree {
         let (l, bytes) = leaf::new_leaf(key, Some(value), seqno);
         self.account.add(bytes);
         Word::leaf(l)
+    }
+
+    /// A leaf for packed entry `r` (its version at seqno 0, seen by every
+    /// reader), not yet published.
+    fn materialize_packed<'g>(&self, r: Packed<'_>) -> LeafRef<'g> {
+        let (l, bytes) = leaf::new_leaf(r.key(), Some(r.value()), 0);
+        self.account.add(bytes);
+        // SAFETY: fresh and ours until the caller publishes it.
+        unsafe { LeafRef::from_raw(l) }
     }
 
     /// A leaf for inline entry `i` of `key` (its version at seqno 0, seen
@@ -1213,6 +1395,17 @@ impl Tree {
     fn keep_removed(&self, f: &Found<'_>, key: &[u8], t: Taken, guard: &Guard) {
         match f.hit {
             Hit::Leaf(l) => self.push_at(l, t, None, guard),
+            Hit::Packed(r) => {
+                let l = self.materialize_packed(r);
+                self.push_at(l, t, None, guard);
+                let Place::Run(i) = f.place else {
+                    unreachable!("packed entries live only in runs")
+                };
+                f.node.run_set(
+                    i,
+                    Entry::of(Word::leaf(l.non_null())).for_run(&key[f.depth..]),
+                );
+            }
             Hit::Inline(i) => {
                 let l = self.materialize(key, i);
                 self.push_at(l, t, None, guard);
@@ -1294,6 +1487,9 @@ impl Tree {
                 Some(Child::Inline(i)) => {
                     let hit = matches!(place, Place::Run(_)) || i.suffix_is(&key[depth + 1..]);
                     return Ok(hit.then(|| found(Hit::Inline(i))));
+                }
+                Some(Child::Packed(r)) => {
+                    return Ok((r.key() == key).then(|| found(Hit::Packed(r))));
                 }
                 Some(Child::Node(c)) => {
                     let Place::Byte(byte) = place else {
@@ -1480,6 +1676,9 @@ impl Tree {
                         None => Entry::of(Word::leaf(self.materialize(&full, i).non_null())),
                     }
                 }
+                // Its record goes with the run: a slot by byte holds it as
+                // a leaf.
+                Child::Packed(r) => Entry::of(Word::leaf(self.materialize_packed(r).non_null())),
                 _ => e,
             };
             gp.node.replace(gp.byte, moved);
@@ -1589,6 +1788,18 @@ fn mismatch(path: &PathBytes<'_>, plen: usize, key: &[u8], depth: usize) -> Opti
     })
 }
 
+/// The bytes a record of key `k` and value `v` takes in a run's area.
+fn packed_size(k: &[u8], v: &[u8]) -> usize {
+    packed_len(k.len(), v.len()).unwrap_or(0)
+}
+
+/// The area a run gets for `need` bytes of records: half as much again,
+/// so that it takes in a few more keys before a copy grows it (0 for
+/// none: a run without packed entries has no area).
+fn area_for(need: usize) -> usize {
+    need + need / 2
+}
+
 /// The length of the common prefix of two byte strings.
 fn lcp(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
@@ -1614,6 +1825,10 @@ impl Tree {
                     s.inline += 1;
                     s.max_depth = s.max_depth.max(depth);
                 }
+                Some(Child::Packed(_)) => {
+                    s.packed += 1;
+                    s.max_depth = s.max_depth.max(depth);
+                }
                 Some(Child::Node(n)) => {
                     // Its entries as of one version (a writer may run: a
                     // word of a Node256 of values is one only once
@@ -1635,7 +1850,8 @@ impl Tree {
                     }
                     let k = n.kind() as usize;
                     s.nodes[k] += 1;
-                    s.node_bytes[k] += n.kind().bytes();
+                    s.node_bytes[k] += n.bytes();
+                    s.area_used += n.area_used();
                     s.prefix_bytes += n.plen();
                 }
             }
@@ -1673,6 +1889,9 @@ impl Tree {
                         return Err(format!("inline entry of a long key at {above:?}"));
                     }
                 }
+                Some(Child::Packed(r)) => {
+                    return Err(format!("packed entry {:?} outside a run", r.key()));
+                }
                 Some(Child::Node(n)) => {
                     let root = n == self.root(guard);
                     if root && n.entries() == 0 {
@@ -1685,9 +1904,8 @@ impl Tree {
                         p
                     } else {
                         let r = self
-                            .any_leaf(n, &[], depth, guard)
-                            .map_err(|_| format!("no leaf below the node at {above:?}"))?
-                            .key();
+                            .any_key(n, &[], depth, guard)
+                            .map_err(|_| format!("no leaf below the node at {above:?}"))?;
                         if !r.starts_with(&above) || r.len() < depth + plen {
                             return Err(format!("node at {above:?} (path {plen}) holds {r:?}"));
                         }
@@ -1733,8 +1951,8 @@ impl Tree {
                         Some(Child::Leaf(l)) if l.key() != path => {
                             return Err(format!("end leaf {:?} at {path:?}", l.key()));
                         }
-                        Some(Child::Node(_)) | Some(Child::Inline(_)) => {
-                            return Err("a node or inline entry in an end slot".into())
+                        Some(Child::Node(_) | Child::Inline(_) | Child::Packed(_)) => {
+                            return Err("a node, inline or packed entry in an end slot".into())
                         }
                         _ => {}
                     }
@@ -1794,6 +2012,12 @@ impl Tree {
                     };
                     t.to_vec()
                 }
+                Some(Child::Packed(r)) => {
+                    let Some(t) = r.key().strip_prefix(path) else {
+                        return Err(format!("packed entry {:?} in the run at {path:?}", r.key()));
+                    };
+                    t.to_vec()
+                }
                 Some(Child::Inline(x)) => {
                     if !whole {
                         return Err(format!("inline entry below a partial path at {path:?}"));
@@ -1812,9 +2036,9 @@ impl Tree {
             if n.run_head(i) != head_of(&tail) {
                 return Err(format!("head {i} of the run at {path:?} is not its tail's"));
             }
-            if e.word.is_leaf() && n.run_tie(i) != tie_of(&tail) {
+            if e.word.has_tie() && n.run_tie(i) != tie_of(&tail) {
                 return Err(format!(
-                    "leaf {i} of the run at {path:?} has a stale tie word"
+                    "entry {i} of the run at {path:?} has a stale tie word"
                 ));
             }
             if last.as_ref().is_some_and(|l| *l >= tail) {
@@ -1835,7 +2059,8 @@ impl Drop for Tree {
             // SAFETY: with `&mut self` no other thread reaches the tree;
             // each slot is reached once (the tree is a tree).
             match unsafe { e.get(&guard) } {
-                None | Some(Child::Inline(_)) => {}
+                // A packed entry's record goes with its run.
+                None | Some(Child::Inline(_) | Child::Packed(_)) => {}
                 Some(Child::Leaf(l)) => {
                     // SAFETY: unreachable now, freed once.
                     let b = unsafe { free_leaf(l.as_ptr().cast()) };

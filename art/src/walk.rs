@@ -23,7 +23,7 @@
 
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{LeafRef, RecordRef};
-use crate::node::{prefix_byte, Child, Head, Inline, NodeRef, STORED};
+use crate::node::{prefix_byte, Child, Head, Inline, NodeRef, Packed, STORED};
 use crate::tree::{run_find, Tree};
 use core::cmp::Ordering as Cmp;
 use crossbeam_epoch::Guard;
@@ -71,17 +71,18 @@ impl<'g> Path<'g> {
     }
 }
 
-/// What a step reached: a leaf, or an inline entry (whose key the walker
-/// has rebuilt in its buffer, `len` bytes).
+/// What a step reached: a leaf, an inline entry (whose key the walker
+/// has rebuilt in its buffer, `len` bytes), or a packed entry.
 #[derive(Clone, Copy)]
 enum Reached<'g> {
     Leaf(LeafRef<'g>),
     Inline(u8, Inline),
+    Packed(Packed<'g>),
 }
 
 /// The key a step started from, to seek past if the path goes stale: a
-/// leaf's, in the tree, or an inline entry's bytes, copied from the
-/// walker's buffer.
+/// leaf's or packed entry's, in the tree, or an inline entry's bytes,
+/// copied from the walker's buffer.
 enum Kept<'g> {
     Leaf(&'g [u8]),
     Inline([u8; INLINE_KEY], u8),
@@ -106,6 +107,8 @@ pub(crate) enum Cur<'g> {
     Leaf(LeafRef<'g>, RecordRef<'g>),
     /// An inline entry; its key is the first `len` bytes of the buffer.
     Inline(u8, Inline),
+    /// A packed entry (seen by every reader).
+    Packed(Packed<'g>),
 }
 
 /// See the [module docs](self).
@@ -159,6 +162,7 @@ impl<'g> Walker<'g> {
     pub(crate) fn key(&self) -> Option<&[u8]> {
         match self.cur.as_ref()? {
             Cur::Leaf(l, _) => Some(l.key()),
+            Cur::Packed(r) => Some(r.key()),
             Cur::Inline(len, _) => Some(&self.kbuf[..*len as usize]),
         }
     }
@@ -168,6 +172,7 @@ impl<'g> Walker<'g> {
     pub(crate) fn value(&self) -> Option<&[u8]> {
         match self.cur.as_ref()? {
             Cur::Leaf(_, r) => Some(r.value()),
+            Cur::Packed(r) => Some(r.value()),
             Cur::Inline(_, i) => Some(i.value_bytes()),
         }
     }
@@ -176,6 +181,7 @@ impl<'g> Walker<'g> {
     pub(crate) fn key_bytes(&self) -> Option<Bytes<'g>> {
         match self.cur? {
             Cur::Leaf(l, _) => Some(Bytes::Borrowed(l.key())),
+            Cur::Packed(r) => Some(Bytes::Borrowed(r.key())),
             Cur::Inline(len, _) => Some(Bytes::Inline(InlineBytes::from_buf(
                 self.kbuf,
                 len as usize,
@@ -187,6 +193,7 @@ impl<'g> Walker<'g> {
     pub(crate) fn value_bytes(&self) -> Option<Bytes<'g>> {
         match self.cur? {
             Cur::Leaf(_, r) => Some(Bytes::Borrowed(r.value())),
+            Cur::Packed(r) => Some(Bytes::Borrowed(r.value())),
             Cur::Inline(_, i) => {
                 let (v, n) = i.value();
                 let mut buf = [0u8; INLINE_KEY];
@@ -196,13 +203,13 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// The seqno of the version shown (0 for an inline entry, which every
-    /// reader sees).
+    /// The seqno of the version shown (0 for an inline or packed entry,
+    /// which every reader sees).
     #[inline]
     pub(crate) fn seqno(&self) -> Option<Seqno> {
         match self.cur? {
             Cur::Leaf(_, r) => Some(r.seqno()),
-            Cur::Inline(..) => Some(0),
+            Cur::Inline(..) | Cur::Packed(_) => Some(0),
         }
     }
 
@@ -319,7 +326,7 @@ impl<'g> Walker<'g> {
                     self.enter(c, s, depth + 1, start);
                     continue;
                 }
-                Child::Inline(_) => return None,
+                Child::Inline(_) | Child::Packed(_) => return None,
             }
         }
     }
@@ -361,6 +368,10 @@ impl<'g> Walker<'g> {
                 let v = l.value_at(self.seqno)?;
                 self.set_pos(pos);
                 Some(Some(Cur::Leaf(l, v)))
+            }
+            Child::Packed(r) => {
+                self.set_pos(pos);
+                Some(Some(Cur::Packed(r)))
             }
             _ => None,
         }
@@ -410,6 +421,7 @@ impl<'g> Walker<'g> {
     fn kept(&self) -> Option<Kept<'g>> {
         Some(match self.cur? {
             Cur::Leaf(l, _) => Kept::Leaf(l.key()),
+            Cur::Packed(r) => Kept::Leaf(r.key()),
             Cur::Inline(len, _) => Kept::Inline(self.kbuf, len),
         })
     }
@@ -449,6 +461,7 @@ impl<'g> Walker<'g> {
             match r {
                 None => return Ok(None),
                 Some(Reached::Inline(len, i)) => return Ok(Some(Cur::Inline(len, i))),
+                Some(Reached::Packed(r)) => return Ok(Some(Cur::Packed(r))),
                 Some(Reached::Leaf(leaf)) => {
                     if self.raw {
                         return Ok(Some(Cur::Leaf(leaf, leaf.newest())));
@@ -561,6 +574,7 @@ impl<'g> Walker<'g> {
             match unsafe { w.get(self.guard) } {
                 None => {}
                 Some(Child::Leaf(l)) => return Ok(Some(Reached::Leaf(l))),
+                Some(Child::Packed(r)) => return Ok(Some(Reached::Packed(r))),
                 Some(Child::Inline(i)) => {
                     return Ok(Some(Reached::Inline(self.inline_key(top.depth + 1, i)?, i)));
                 }
@@ -601,6 +615,7 @@ impl<'g> Walker<'g> {
         // walker's guard.
         match unsafe { w.get(self.guard) } {
             Some(Child::Leaf(l)) => Ok(Some(Reached::Leaf(l))),
+            Some(Child::Packed(r)) => Ok(Some(Reached::Packed(r))),
             Some(Child::Inline(i)) => {
                 let len = self.run_inline_key(top.depth, i, head)?;
                 Ok(Some(Reached::Inline(len, i)))
@@ -695,6 +710,13 @@ impl<'g> Walker<'g> {
                 Some(Child::Leaf(l)) => {
                     return if hit(l.key().cmp(key)) {
                         Ok(Some(Reached::Leaf(l)))
+                    } else {
+                        self.advance(dir)
+                    };
+                }
+                Some(Child::Packed(r)) => {
+                    return if hit(r.key().cmp(key)) {
+                        Ok(Some(Reached::Packed(r)))
                     } else {
                         self.advance(dir)
                     };

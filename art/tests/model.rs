@@ -235,7 +235,7 @@ fn run(ops: Vec<Op>) {
     art.sweep();
     let stats = art.stats();
     assert_eq!(
-        stats.leaves + stats.inline,
+        stats.leaves + stats.inline + stats.packed,
         model.len(),
         "tombstones left after the sweep"
     );
@@ -328,7 +328,10 @@ fn nodes_grow_and_shrink_through_every_kind() {
             };
             assert_eq!(kinds, want, "{n} keys left under {path:?}");
         }
-        assert_eq!(art.stats().leaves + art.stats().inline, 0);
+        assert_eq!(
+            art.stats().leaves + art.stats().inline + art.stats().packed,
+            0
+        );
     }
 }
 
@@ -365,60 +368,69 @@ fn a_collision_makes_a_node4_for_keys_of_one_width_and_a_run_otherwise() {
     }
 }
 
-/// Leaves in one run whose heads tie (tails too long for an inline entry
-/// that agree in their first 4 bytes) are told apart by the tie words the
-/// run keeps for them, or by their keys where those tie too: every key is
-/// found with its value, keys between them are not, a scan yields them
-/// in order, and the structure (tie words included) checks after inserts
-/// and removals.
+/// Entries in one run whose heads tie (tails too long for an inline
+/// entry that agree in their first 4 bytes) are told apart by the tie
+/// words the run keeps for them, or by their keys where those tie too:
+/// every key is found with its value, keys between them are not, a scan
+/// yields them in order, and the structure (tie words included) checks
+/// after inserts and removals. Twice: as leaves (a snapshot older than
+/// every write is held) and as packed entries (none is).
 #[test]
-fn leaves_whose_heads_tie_are_told_apart() {
-    let art = Art::new();
-    let mut model = std::collections::BTreeMap::new();
-    // Under the root's 'q', tails of 22 and more bytes (leaves) in one
-    // run: heads `[a] "HEA"` tie for each `a`, tie words (tail bytes 4 to
-    // 11, `"D" [b] "-long-"`) tell the `b`s apart, and each key has a
-    // twin whose tie word ties with its own (it differs after them).
-    for twin in [false, true] {
-        for b in 0..8u8 {
-            for a in 0..2u8 {
-                let mut key = [&b"q"[..], &[a], b"HEAD", &[b], b"-long-tail-bytes"].concat();
-                if twin {
-                    key.extend([b'z', b'z', a ^ b]);
+fn entries_whose_heads_tie_are_told_apart() {
+    for leaves in [true, false] {
+        let art = Art::new();
+        let snap = leaves.then(|| art.snapshot());
+        let mut model = std::collections::BTreeMap::new();
+        // Under the root's 'q', tails of 22 and more bytes in one run:
+        // heads `[a] "HEA"` tie for each `a`, tie words (tail bytes 4 to
+        // 11, `"D" [b] "-long-"`) tell the `b`s apart, and each key has a
+        // twin whose tie word ties with its own (it differs after them).
+        for twin in [false, true] {
+            for b in 0..8u8 {
+                for a in 0..2u8 {
+                    let mut key = [&b"q"[..], &[a], b"HEAD", &[b], b"-long-tail-bytes"].concat();
+                    if twin {
+                        key.extend([b'z', b'z', a ^ b]);
+                    }
+                    art.put(&key, &key[key.len() - 3..]).unwrap();
+                    model.insert(key.clone(), key[key.len() - 3..].to_vec());
                 }
-                art.put(&key, &key[key.len() - 3..]).unwrap();
-                model.insert(key.clone(), key[key.len() - 3..].to_vec());
             }
         }
-    }
-    art.check_structure().unwrap();
-    let s = art.stats();
-    assert_eq!(
-        (s.nodes[7], s.leaves),
-        (1, 32),
-        "one run of 32 leaves: {s:?}"
-    );
-    for (k, v) in &model {
-        assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
-        let between = [&k[..], b"y"].concat();
-        assert_eq!(art.get_copied(&between), None, "{between:?}");
-    }
-    assert_eq!(
-        art.collect_range::<Vec<u8>, _>(..),
-        model.clone().into_iter().collect::<Vec<_>>()
-    );
-    for (k, _) in model.clone().iter().step_by(3) {
-        assert!(art.remove(k).unwrap());
-        model.remove(k);
         art.check_structure().unwrap();
+        let s = art.stats();
+        assert_eq!(
+            (s.nodes[7], s.leaves + s.packed),
+            (1, 32),
+            "one run of 32 entries: {s:?}"
+        );
+        // The first key was a leaf alone under 'q' before the second met
+        // it; every later one is packed when no snapshot is held.
+        let packed = if leaves { 0 } else { 31 };
+        assert_eq!(s.packed, packed, "{s:?}");
+        for (k, v) in &model {
+            assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
+            let between = [&k[..], b"y"].concat();
+            assert_eq!(art.get_copied(&between), None, "{between:?}");
+        }
+        assert_eq!(
+            art.collect_range::<Vec<u8>, _>(..),
+            model.clone().into_iter().collect::<Vec<_>>()
+        );
+        for (k, _) in model.clone().iter().step_by(3) {
+            assert!(art.remove(k).unwrap());
+            model.remove(k);
+            art.check_structure().unwrap();
+        }
+        for (k, v) in &model {
+            assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
+        }
+        assert_eq!(
+            art.collect_range::<Vec<u8>, _>(..),
+            model.into_iter().collect::<Vec<_>>()
+        );
+        drop(snap);
     }
-    for (k, v) in &model {
-        assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
-    }
-    assert_eq!(
-        art.collect_range::<Vec<u8>, _>(..),
-        model.into_iter().collect::<Vec<_>>()
-    );
 }
 
 /// A key and every prefix of it, down to the empty key, each its own
