@@ -221,6 +221,25 @@ struct Found<'g> {
     hit: Hit<'g>,
 }
 
+/// What a write that builds fresh runs from existing entries (a pair, a
+/// burst) needs to pack leaves into their areas: the oldest snapshot pin
+/// its seqno was taken with (a leaf whose one version no snapshot pinned
+/// below it needs is packed), and the leaves it packed, which it retires
+/// once the runs are published in their place.
+struct Repack<'g> {
+    oldest: Seqno,
+    packed: SmallVec<[LeafRef<'g>; 2]>,
+}
+
+impl<'g> Repack<'g> {
+    fn new(t: Taken) -> Self {
+        Repack {
+            oldest: t.oldest,
+            packed: SmallVec::new(),
+        }
+    }
+}
+
 /// The bytes of a node's compressed path: the stored ones, and the rest
 /// from a leaf below it.
 struct PathBytes<'g> {
@@ -669,8 +688,20 @@ impl Tree {
                         // Lazy expansion ends here: a node below `b` holds
                         // both keys after what they share.
                         let old = Entry::of(Word::leaf(l.non_null()));
-                        let m = self.pair(l.key(), old, key, depth + 1, value, t, whole, guard);
+                        let mut rp = Repack::new(t);
+                        let m = self.pair(
+                            l.key(),
+                            old,
+                            key,
+                            depth + 1,
+                            value,
+                            t,
+                            whole,
+                            &mut rp,
+                            guard,
+                        );
                         node.replace(b, Entry::of(m.word()));
+                        self.retire_packed(rp);
                         self.len.fetch_add(1, Relaxed);
                     }
                     node.lock().unlock();
@@ -702,8 +733,10 @@ impl Tree {
                         let mut old = key[..=depth].to_vec();
                         old.extend_from_slice(&s[..n]);
                         let d = depth + 1;
-                        let m = self.pair(&old, i.entry(), key, d, value, t, whole, guard);
+                        let mut rp = Repack::new(t);
+                        let m = self.pair(&old, i.entry(), key, d, value, t, whole, &mut rp, guard);
                         node.replace(b, Entry::of(m.word()));
+                        self.retire_packed(rp);
                         self.len.fetch_add(1, Relaxed);
                     }
                     node.lock().unlock();
@@ -779,7 +812,8 @@ impl Tree {
         value: &[u8],
         t: Taken,
         whole: bool,
-        guard: &Guard,
+        rp: &mut Repack<'g>,
+        guard: &'g Guard,
     ) -> NodeRef<'g> {
         let common = lcp(&ok[d..], &key[d..]);
         let start = d + common;
@@ -794,11 +828,11 @@ impl Tree {
             self.place_new(m, key, start, value, t, whole);
             return m;
         }
-        let old_packed = self.to_pack(ok, old, start, whole, guard);
+        let old_packed = self.to_pack(ok, old, start, whole, rp.oldest, guard);
         let area = old_packed.as_ref().map_or(0, |v| packed_size(ok, v))
             + self.pack_need(key, start, value, whole).unwrap_or(0);
         let m = self.new_run_of(Kind::Run4, common, pack_prefix(&key[d..]), area);
-        let moved = self.placed_in_run(m, ok, old, start, whole, guard);
+        let moved = self.placed_in_run(m, ok, old, start, whole, rp, guard);
         let e = self.tail_entry(key, start, value, t, whole, Some(m));
         if ok < key {
             run_append(m, ok, start, moved);
@@ -888,16 +922,18 @@ impl Tree {
 
     /// The value with which entry `e` of key `k` is packed into a run
     /// whose tails start at `start` (below a path stored whole if
-    /// `whole`): a packed entry's, or an inline entry's that the run
-    /// cannot keep inline; `None` for what the run keeps as it is (leaves,
-    /// inline entries that fit), for the end leaf, and for records too
-    /// long to pack.
+    /// `whole`): a packed entry's, an inline entry's that the run cannot
+    /// keep inline, or a leaf's whose one version no snapshot pinned at
+    /// `oldest` or later needs apart from it; `None` for what the run
+    /// keeps as it is (other leaves, inline entries that fit), for the end
+    /// leaf, and for records too long to pack.
     fn to_pack<'g>(
         &self,
         k: &[u8],
         e: Entry,
         start: usize,
         whole: bool,
+        oldest: Seqno,
         guard: &'g Guard,
     ) -> Option<Bytes<'g>> {
         if k.len() == start {
@@ -907,6 +943,13 @@ impl Tree {
         // `guard`, or is a fresh entry of the caller's.
         let v = match unsafe { e.get(guard) } {
             Some(Child::Packed(r)) => Bytes::Borrowed(r.value()),
+            Some(Child::Leaf(l)) => {
+                let r = l.newest();
+                if l.versions() > 1 || r.is_tomb() || must_keep(oldest, r.seqno()) {
+                    return None;
+                }
+                Bytes::Borrowed(r.value())
+            }
             Some(Child::Inline(i)) => {
                 if whole && Inline::new_run(&k[start..], i.value_bytes()).is_some() {
                     return None;
@@ -925,19 +968,25 @@ impl Tree {
     /// sized by [`to_pack`](Self::to_pack) over its entries), whose tails
     /// start at `start`, keeps it: packed into its area, as it is, or
     /// made a leaf (the end leaf, an inline entry below a partial path).
-    fn placed_in_run(
+    #[allow(clippy::too_many_arguments)]
+    fn placed_in_run<'g>(
         &self,
         m: NodeRef<'_>,
         k: &[u8],
         e: Entry,
         start: usize,
         whole: bool,
-        guard: &Guard,
+        rp: &mut Repack<'g>,
+        guard: &'g Guard,
     ) -> Entry {
-        if let Some(v) = self.to_pack(k, e, start, whole, guard) {
+        if let Some(v) = self.to_pack(k, e, start, whole, rp.oldest, guard) {
             let w = m
                 .run_pack(k, &v)
                 .expect("a fresh run's area holds its entries");
+            // SAFETY: as in `to_pack`.
+            if let Some(Child::Leaf(l)) = unsafe { e.get(guard) } {
+                rp.packed.push(l);
+            }
             return Entry::of(w);
         }
         if k.len() == start || !whole {
@@ -966,6 +1015,12 @@ impl Tree {
         let tail = &key[depth..];
         let (at, found) = run_find(node, depth, tail, guard)?;
         if let Some(e) = found {
+            // An overwrite of a packed entry whose new record the area has
+            // no room for: a copy with room takes the run's place.
+            let need = packed_len(key.len(), value.len()).filter(|_| e.word.is_packed());
+            if need.is_some_and(|n| node.area_room() < n) {
+                return self.overwrite_in_copy(p, node, v, at, key, value, depth, guard);
+            }
             // The upgrade validates what `run_find` read.
             node.lock().try_upgrade(v)?;
             let t = self.clock.take();
@@ -1041,8 +1096,73 @@ impl Tree {
         }
         let e = self.tail_entry(key, depth, value, t, whole, None);
         let top = p.depth + 1;
-        let inner = self.burst(node, key, top, depth, at, e, whole_above, guard);
-        Ok(self.replace_with(p, node, inner, t, guard))
+        let mut rp = Repack::new(t);
+        let inner = self.burst(node, key, top, depth, at, e, whole_above, &mut rp, guard);
+        let s = self.replace_with(p, node, inner, t, guard);
+        self.retire_packed(rp);
+        Ok(s)
+    }
+
+    /// An overwrite of packed entry `at` of run `node` (read at `v`, its
+    /// tails starting at `depth`, below `p`) whose new record the run's
+    /// area has no room for: a copy of the run with a larger area (its
+    /// records compacted) takes its place, the new record in it, or, if a
+    /// snapshot needs the old version, a leaf with both.
+    #[allow(clippy::too_many_arguments)]
+    fn overwrite_in_copy(
+        &self,
+        p: &Parent<'_>,
+        node: NodeRef<'_>,
+        v: Stamp,
+        at: usize,
+        key: &[u8],
+        value: &[u8],
+        depth: usize,
+        guard: &Guard,
+    ) -> Result<Seqno, Restart> {
+        p.node.lock().try_upgrade(p.stamp)?;
+        if node.lock().try_upgrade(v).is_err() {
+            p.node.lock().unlock();
+            return Err(Restart);
+        }
+        let t = self.clock.take();
+        let tail = &key[depth..];
+        let need = packed_len(key.len(), value.len()).unwrap_or(0);
+        let area = area_for(node.packed_bytes(guard) + need);
+        let (big, bytes) = node.copy_run(node.kind(), area, guard);
+        self.account.add(bytes);
+        // SAFETY: fresh and ours until published below.
+        let big = unsafe { NodeRef::from_raw(big) };
+        let new = if seen_by_all(t) {
+            big.run_pack(key, value)
+        } else {
+            None
+        };
+        match new {
+            Some(w) => big.run_set(at, Entry::of(w).for_run(tail)),
+            None => {
+                // SAFETY: the copy's entry, made above from `node`'s, read
+                // under its latch.
+                let Some(Child::Packed(r)) = (unsafe { big.run_entry(at).get(guard) }) else {
+                    unreachable!("the overwritten entry is packed")
+                };
+                let l = self.materialize_packed(r);
+                self.push_at(l, t, Some(value), guard);
+                big.run_set(at, Entry::of(Word::leaf(l.non_null())).for_run(tail));
+            }
+        }
+        self.swap_in(p, node, big, guard);
+        self.clock.publish(t.seqno);
+        Ok(t.seqno)
+    }
+
+    /// Publishes `new` in latched `p`'s slot in place of latched `node`,
+    /// marks `node` obsolete, releases both latches and retires `node`.
+    fn swap_in(&self, p: &Parent<'_>, node: NodeRef<'_>, new: NodeRef<'_>, guard: &Guard) {
+        p.node.replace(p.byte, Entry::of(new.word()));
+        node.lock().unlock_obsolete();
+        p.node.lock().unlock();
+        self.retire_node(node, guard);
     }
 
     /// Ends an insert of a new key (written as `t`) that replaced latched
@@ -1057,10 +1177,7 @@ impl Tree {
         t: Taken,
         guard: &Guard,
     ) -> Seqno {
-        p.node.replace(p.byte, Entry::of(new.word()));
-        node.lock().unlock_obsolete();
-        p.node.lock().unlock();
-        self.retire_node(node, guard);
+        self.swap_in(p, node, new, guard);
         self.len.fetch_add(1, Relaxed);
         self.clock.publish(t.seqno);
         t.seqno
@@ -1080,6 +1197,7 @@ impl Tree {
         at: usize,
         new: Entry,
         whole_above: bool,
+        rp: &mut Repack<'g>,
         guard: &'g Guard,
     ) -> NodeRef<'g> {
         // Every key with its entry, in key order: the end leaf first.
@@ -1094,7 +1212,7 @@ impl Tree {
         }
         let first = items.len() - run.count();
         items.insert(first + at, (key.to_vec(), new));
-        let e = self.subtree(&items, top, whole_above, guard);
+        let e = self.subtree(&items, top, whole_above, rp, guard);
         // SAFETY: more than `RUN` keys make a node (see `subtree`), fresh
         // and ours until the caller publishes it.
         match unsafe { e.get(guard) } {
@@ -1110,7 +1228,14 @@ impl Tree {
     /// the path the keys share (`whole`: every node above stores its whole
     /// path, as inline entries need). Each level splits the keys, so the
     /// recursion is at most `RUN` deep, whatever the keys' length.
-    fn subtree(&self, items: &[(Vec<u8>, Entry)], d: usize, whole: bool, guard: &Guard) -> Entry {
+    fn subtree<'g>(
+        &self,
+        items: &[(Vec<u8>, Entry)],
+        d: usize,
+        whole: bool,
+        rp: &mut Repack<'g>,
+        guard: &'g Guard,
+    ) -> Entry {
         if let [(k, e)] = items {
             return if whole {
                 self.reencoded(k, *e, d, false, guard)
@@ -1127,7 +1252,8 @@ impl Tree {
             let area = items
                 .iter()
                 .filter_map(|(k, e)| {
-                    Some(packed_size(k, &self.to_pack(k, *e, start, whole, guard)?))
+                    let v = self.to_pack(k, *e, start, whole, rp.oldest, guard)?;
+                    Some(packed_size(k, &v))
                 })
                 .sum();
             let m = self.new_run_of(kind, common, pack_prefix(&first[d..]), area);
@@ -1136,7 +1262,7 @@ impl Tree {
                     m,
                     k,
                     start,
-                    self.placed_in_run(m, k, *e, start, whole, guard),
+                    self.placed_in_run(m, k, *e, start, whole, rp, guard),
                 );
             }
             return Entry::of(m.word());
@@ -1165,7 +1291,7 @@ impl Tree {
                 .iter()
                 .position(|(k, _)| k[start] != b)
                 .unwrap_or(rest.len());
-            children.push((b, self.subtree(&rest[..n], start + 1, whole, guard)));
+            children.push((b, self.subtree(&rest[..n], start + 1, whole, rp, guard)));
             rest = &rest[n..];
         }
         let prefix = pack_prefix(&first[d..]);
@@ -1736,6 +1862,22 @@ impl Tree {
             self.clock.publish(s);
         }
         Ok(seqno)
+    }
+
+    /// Retires the leaves a write packed into fresh runs ([`Repack`]),
+    /// once those runs are published in place of what held the leaves.
+    fn retire_packed(&self, rp: Repack<'_>) {
+        if rp.packed.is_empty() {
+            return;
+        }
+        let guard = crossbeam_epoch::pin();
+        for l in rp.packed {
+            // SAFETY: the leaf was replaced by a packed entry in a fresh
+            // run, now published in place of the node that held the leaf
+            // (under that node's or its parent's latch): unreachable from
+            // the tree, and retired once, by the writer that packed it.
+            unsafe { retire(l.as_ptr().cast(), free_leaf, &guard, &self.account) };
+        }
     }
 
     fn retire_node(&self, node: NodeRef<'_>, guard: &Guard) {

@@ -404,9 +404,9 @@ fn entries_whose_heads_tie_are_told_apart() {
             (1, 32),
             "one run of 32 entries: {s:?}"
         );
-        // The first key was a leaf alone under 'q' before the second met
-        // it; every later one is packed when no snapshot is held.
-        let packed = if leaves { 0 } else { 31 };
+        // With no snapshot held every key is packed (the first, a leaf
+        // alone under 'q', when the second met it).
+        let packed = if leaves { 0 } else { 32 };
         assert_eq!(s.packed, packed, "{s:?}");
         for (k, v) in &model {
             assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
@@ -524,7 +524,7 @@ fn paths_above_inline_entries_stay_whole() {
     let art = Art::new();
     // A node of path "bcdefghi" under 'a' (a full run of 64 keys there,
     // which "...781" bursts), and below its 'X' a run of path "12345678"
-    // holding "...781" (a leaf) and "...782" (inline).
+    // holding "...781" (packed) and "...782" (inline).
     let extra = |c: u8| [&b"abcdefghi"[..], &[c]].concat();
     for c in 0x80..=0xbe {
         art.put(&extra(c), b"e").unwrap();
@@ -538,7 +538,8 @@ fn paths_above_inline_entries_stay_whole() {
     }
     art.check_structure().unwrap();
     let s = art.stats();
-    assert_eq!((s.leaves, s.inline), (1, 2), "{s:?}");
+    // "...781" packed in its run (too long for an inline entry there).
+    assert_eq!((s.leaves, s.packed, s.inline), (0, 1, 2), "{s:?}");
     assert_eq!(s.nodes, [1, 0, 0, 0, 1, 1, 0, 0, 0, 0], "{s:?}");
     assert!(art.remove(b"abcdefghiY").unwrap());
     art.check_structure().unwrap();
@@ -551,7 +552,8 @@ fn paths_above_inline_entries_stay_whole() {
     assert!(art.remove(b"abcdefghiX123456781").unwrap());
     art.check_structure().unwrap();
     let s = art.stats();
-    assert_eq!((s.leaves, s.inline), (1, 0), "{s:?}");
+    // The last key, moved up into a slot by byte: a leaf.
+    assert_eq!((s.leaves, s.packed, s.inline), (1, 0, 0), "{s:?}");
     assert_eq!(
         s.nodes,
         [0, 0, 0, 0, 1, 0, 0, 0, 0, 0],

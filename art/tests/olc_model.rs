@@ -5,8 +5,11 @@
 //! other restart, and runs (nodes of sorted entries): an insert shifting
 //! a run's entries racing a reader, a run growing into a larger one
 //! under a reader, a full run bursting under a reader, and a run's
-//! collapse racing an insert into it; and a Node256 of values whose slot
-//! turns from an inline value into a leaf under a reader. `cargo test` runs each once on real
+//! collapse racing an insert into it; a Node256 of values whose slot
+//! turns from an inline value into a leaf under a reader; and packed
+//! entries (whole keys and values in a run's area): an overwrite that
+//! writes a new record, and an insert that copies the run into one with
+//! a larger area, each racing a reader. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -408,6 +411,86 @@ fn run_collapse_races_an_insert() {
         let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [long(2), long(3)]);
         assert_eq!(art.get_copied(&long(1)), None);
+        art.check_structure().unwrap();
+    });
+}
+
+/// A key too long for an inline entry (more than 24 bytes): a packed
+/// entry in its run's area (the first of them a leaf alone under `p`
+/// until the second meets it and both go into a run).
+fn packed_key(b: u8) -> Vec<u8> {
+    let mut k = vec![b'p'; 30];
+    k.push(b);
+    k
+}
+
+/// An overwrite of a packed entry writes a new record into the run's area
+/// (which has room for it) and points the slot at it, while a reader
+/// looks the key up and scans the run: the record a reader reaches is
+/// whole, the old value or the new one, and the key beside it is always
+/// there.
+#[test]
+fn packed_overwrite_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in [2, 4] {
+            art.insert(&packed_key(b), &[b]).unwrap();
+        }
+        assert_eq!(art.stats().packed, 2, "two packed entries");
+        let bytes = art.stats().node_bytes;
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&packed_key(4), b"n4").unwrap();
+            })
+        };
+        let got = art.get_copied(&packed_key(4)).unwrap();
+        assert!(got == [4] || got == b"n4", "{got:?}");
+        let seen = entries(&art);
+        let keys: Vec<Vec<u8>> = seen.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(keys, [packed_key(2), packed_key(4)]);
+        assert_eq!(seen[0].1, [2]);
+        assert!(seen[1].1 == [4] || seen[1].1 == b"n4", "{seen:?}");
+        w.join().unwrap();
+        assert_eq!(art.get_copied(&packed_key(4)).as_deref(), Some(&b"n4"[..]));
+        let s = art.stats();
+        assert_eq!(s.packed, 2, "still packed");
+        assert_eq!(s.node_bytes, bytes, "in the same run");
+        art.check_structure().unwrap();
+    });
+}
+
+/// A new key whose record (a 200-byte value) does not fit the run's area
+/// makes a copy of the run with a larger area (the old records compacted
+/// into it) that takes the run's place, while a reader looks up a packed
+/// key of the run and walks it: the old keys are always found with their
+/// values, the new one whole or not at all.
+#[test]
+fn packed_area_growth_races_a_reader() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        for b in [2, 4, 6] {
+            art.insert(&packed_key(b), &[b]).unwrap();
+        }
+        let big = [7u8; 200];
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&packed_key(5), &big).unwrap();
+            })
+        };
+        assert_eq!(art.get_copied(&packed_key(4)), Some(vec![4]));
+        let seen = entries(&art);
+        let keys: Vec<Vec<u8>> = seen.iter().map(|(k, _)| k.clone()).collect();
+        let old = [packed_key(2), packed_key(4), packed_key(6)];
+        let new = [packed_key(2), packed_key(4), packed_key(5), packed_key(6)];
+        assert!(keys == old || keys == new, "{keys:?}");
+        if keys == new {
+            assert_eq!(seen[2].1, big);
+        }
+        w.join().unwrap();
+        assert_eq!(art.get_copied(&packed_key(5)).as_deref(), Some(&big[..]));
+        assert_eq!(art.stats().packed, 4, "four packed entries");
         art.check_structure().unwrap();
     });
 }
