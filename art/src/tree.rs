@@ -423,10 +423,8 @@ impl Tree {
                         // SAFETY: loaded from a slot of `node` under `guard`.
                         match unsafe { e.get(guard) } {
                             Some(Child::Leaf(l)) => consider(l, &mut best),
-                            Some(Child::Packed(r)) => {
-                                if key.starts_with(r.key()) {
-                                    best = Some((Bytes::Borrowed(r.key()), Val::Packed(r.value())));
-                                }
+                            Some(Child::Packed(r)) if key.starts_with(r.key()) => {
+                                best = Some((Bytes::Borrowed(r.key()), Val::Packed(r.value())));
                             }
                             Some(Child::Inline(i)) => {
                                 let (s, n) = i.run_tail(*h);
