@@ -568,3 +568,77 @@ fn paths_above_inline_entries_stay_whole() {
     assert!(c.seek(b"abc") && c.key() == Some(&b"abcdefghiX123456782"[..]));
     assert!(!c.next());
 }
+
+/// Packed entries (keys too long for an inline entry, in their run's area)
+/// through every write that meets them: overwrites in the area while it
+/// has room and in a copy with a larger area when it has none; an
+/// overwrite and a removal under a snapshot (each key becomes a leaf with
+/// both versions, the snapshot still sees the old value); records too
+/// long to pack (leaves); and removals down to one key, which moves up
+/// into a slot by byte as a leaf.
+#[test]
+fn packed_entries_through_overwrites_snapshots_and_removals() {
+    let art = Art::new();
+    let key = |b: u8| [&[b'p'; 30][..], &[b]].concat();
+    let mut model = BTreeMap::new();
+    let put = |model: &mut BTreeMap<Vec<u8>, Vec<u8>>, k: Vec<u8>, v: Vec<u8>| {
+        art.put(&k, &v).unwrap();
+        model.insert(k, v);
+    };
+    for b in 0..6 {
+        put(&mut model, key(b), vec![b]);
+    }
+    let s = art.stats();
+    assert_eq!((s.packed, s.leaves), (6, 0), "{s:?}");
+    // Overwrites with growing values: the run's area fills, copies take
+    // its place with larger areas, the entries stay packed.
+    let bytes = s.node_bytes[6];
+    for round in 0..20u8 {
+        put(&mut model, key(round % 6), vec![round; 10 + usize::from(round) * 5]);
+        art.check_structure().unwrap();
+    }
+    let s = art.stats();
+    assert_eq!((s.packed, s.leaves), (6, 0), "{s:?}");
+    assert!(s.node_bytes[6] > bytes, "a larger area: {s:?}");
+    for (k, v) in &model {
+        assert_eq!(art.get_copied(k).as_ref(), Some(v), "{k:?}");
+    }
+    // Under a snapshot, an overwrite and a removal keep the old versions.
+    let snap = art.snapshot();
+    let before = model.clone();
+    put(&mut model, key(1), b"new".to_vec());
+    assert!(art.remove(&key(2)).unwrap());
+    model.remove(&key(2));
+    let s = art.stats();
+    assert_eq!((s.packed, s.leaves), (4, 2), "{s:?}");
+    for k in before.keys() {
+        assert_eq!(art.get_copied(k), model.get(k).cloned(), "{k:?}");
+        assert_eq!(snap.get_copied(k), before.get(k).cloned(), "{k:?}");
+    }
+    drop(snap);
+    art.sweep();
+    art.check_structure().unwrap();
+    // Too long to pack: a key of 300 bytes, a 230-byte value.
+    put(&mut model, [&[b'p'; 300][..], b"x"].concat(), b"v".to_vec());
+    put(&mut model, key(9), vec![9; 230]);
+    let s = art.stats();
+    assert_eq!((s.packed, s.leaves), (4, 3), "{s:?}");
+    assert_eq!(
+        art.collect_range::<Vec<u8>, _>(..),
+        model.clone().into_iter().collect::<Vec<_>>()
+    );
+    // Removals down to one key: it collapses out of the run, a leaf.
+    let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
+    for k in &keys[1..] {
+        assert!(art.remove(k).unwrap());
+        model.remove(k);
+        art.check_structure().unwrap();
+        assert_eq!(
+            art.collect_range::<Vec<u8>, _>(..),
+            model.clone().into_iter().collect::<Vec<_>>()
+        );
+    }
+    let s = art.stats();
+    assert_eq!((s.packed, s.leaves, art.len()), (0, 1, 1), "{s:?}");
+    assert_eq!(art.get_copied(&keys[0]), model.get(&keys[0]).cloned());
+}
