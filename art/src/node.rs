@@ -269,12 +269,15 @@ struct Run<const C: usize> {
 }
 
 /// What follows a run that has an area (its header's `vlen` byte is 1):
-/// how many of the area's bytes records took (only its writers, under
-/// the latch, read or change it), its capacity, then the bytes. Records
-/// are appended and never changed; a copy of the run compacts them.
+/// how many of the area's bytes records took, how many of those belong to
+/// records no entry names any more (overwritten or removed), its
+/// capacity, then the bytes. Only the run's writers, under the latch,
+/// read or change the counts. Records are appended and never changed; a
+/// copy of the run compacts them.
 #[repr(C)]
 struct Area {
     used: AtomicU32,
+    dead: AtomicU32,
     cap: u32,
 }
 
@@ -317,6 +320,7 @@ impl<const C: usize> Run<C> {
                     .cast::<Area>()
                     .write(Area {
                         used: AtomicU32::new(0),
+                        dead: AtomicU32::new(0),
                         cap: area as u32,
                     });
             }
@@ -1375,24 +1379,34 @@ impl<'g> NodeRef<'g> {
 
     /// Bytes the records of the run's packed entries take (under the
     /// latch): what a compacting copy's area needs for them.
-    pub(crate) fn packed_bytes(self, guard: &Guard) -> usize {
-        (0..self.count())
-            .map(|i| {
-                // SAFETY: loaded under the latch from a run reached under
-                // `guard`.
-                match unsafe { self.run_entry(i).word.get(guard) } {
-                    Some(Child::Packed(r)) => packed_len(r.key().len(), r.value().len())
-                        .expect("a packed entry's record fits"),
-                    _ => 0,
-                }
-            })
-            .sum()
+    pub(crate) fn packed_bytes(self) -> usize {
+        self.area().map_or(0, |(a, _)| {
+            (a.used.load(R) as usize).saturating_sub(a.dead.load(R) as usize)
+        })
     }
 
     /// Replaces entry `at`'s slot (same key; under the latch).
     pub(crate) fn run_set(self, at: usize, e: Entry) {
         let (_, slots) = self.run();
+        self.bury(Word(slots[at % slots.len()].word.load(R)));
         store(slots, at % slots.len(), e);
+    }
+
+    /// Counts the record of `w`, an entry leaving the run (under the
+    /// latch), as dead, if it is a packed entry.
+    fn bury(self, w: Word) {
+        if !w.is_packed() {
+            return;
+        }
+        let Some((a, _)) = self.area() else {
+            return;
+        };
+        let r = (w.0 & !TAG) as *const u8;
+        // SAFETY: a packed word of this run (loaded under the latch) names
+        // a record in its area, whose two length bytes never change.
+        let (klen, vlen) = unsafe { (usize::from(*r), usize::from(*r.add(1))) };
+        let n = packed_len(klen, vlen).unwrap_or(0) as u32;
+        a.dead.store(a.dead.load(R) + n, R);
     }
 
     /// Removes entry `at`, shifting those after it down (under the latch).
@@ -1400,6 +1414,7 @@ impl<'g> NodeRef<'g> {
         let (heads, slots) = self.run();
         let count = self.count();
         debug_assert!(at < count);
+        self.bury(Word(slots[at % slots.len()].word.load(R)));
         for i in at..count - 1 {
             heads[i].store(heads[i + 1].load(R), R);
             shift(slots, i + 1, i);

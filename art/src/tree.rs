@@ -1082,7 +1082,7 @@ impl Tree {
         }
         let t = self.clock.take();
         if !node.is_full() || node.kind() != Kind::Run64 {
-            let area = area_for(node.packed_bytes(guard) + need.unwrap_or(0));
+            let area = area_for(node.packed_bytes() + need.unwrap_or(0));
             let kind = Kind::for_entries(node.count() + 1);
             let (big, bytes) = node.copy_run(kind, area, guard);
             self.account.add(bytes);
@@ -1126,7 +1126,7 @@ impl Tree {
         let t = self.clock.take();
         let tail = &key[depth..];
         let need = packed_len(key.len(), value.len()).unwrap_or(0);
-        let area = area_for(node.packed_bytes(guard) + need);
+        let area = area_for(node.packed_bytes() + need);
         let (big, bytes) = node.copy_run(node.kind(), area, guard);
         self.account.add(bytes);
         // SAFETY: fresh and ours until published below.
@@ -2135,8 +2135,10 @@ impl Tree {
 impl Tree {
     /// Checks run `n` whose path is `path`: entries in strictly ascending
     /// key order, each key the path and a non-empty tail, heads those of
-    /// the tails, leaves and inline entries only (inline only below a
-    /// whole path, in keys of at most 24 bytes).
+    /// the tails, tie words those of leaves' and packed entries' tails,
+    /// leaves, inline and packed entries only (inline only below a whole
+    /// path, in keys of at most 24 bytes), and the area's count of live
+    /// record bytes that of its packed entries.
     fn check_run(
         &self,
         n: NodeRef<'_>,
@@ -2145,6 +2147,7 @@ impl Tree {
         guard: &Guard,
     ) -> Result<(), String> {
         let mut last: Option<Vec<u8>> = None;
+        let mut live = 0;
         for i in 0..n.count() {
             let e = n.run_entry(i);
             // SAFETY: loaded from a slot of a node reached under `guard`.
@@ -2159,6 +2162,7 @@ impl Tree {
                     let Some(t) = r.key().strip_prefix(path) else {
                         return Err(format!("packed entry {:?} in the run at {path:?}", r.key()));
                     };
+                    live += packed_size(r.key(), r.value());
                     t.to_vec()
                 }
                 Some(Child::Inline(x)) => {
@@ -2188,6 +2192,12 @@ impl Tree {
                 return Err(format!("the run at {path:?} is out of order at {i}"));
             }
             last = Some(tail);
+        }
+        if n.packed_bytes() != live {
+            return Err(format!(
+                "the run at {path:?} counts {} bytes of live records, not {live}",
+                n.packed_bytes()
+            ));
         }
         Ok(())
     }

@@ -594,7 +594,11 @@ fn packed_entries_through_overwrites_snapshots_and_removals() {
     // its place with larger areas, the entries stay packed.
     let bytes = s.node_bytes[6];
     for round in 0..20u8 {
-        put(&mut model, key(round % 6), vec![round; 10 + usize::from(round) * 5]);
+        put(
+            &mut model,
+            key(round % 6),
+            vec![round; 10 + usize::from(round) * 5],
+        );
         art.check_structure().unwrap();
     }
     let s = art.stats();
