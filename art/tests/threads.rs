@@ -34,7 +34,9 @@ impl Rng {
 /// enough to be a compressed path), a byte that spreads keys over a node
 /// that grows and shrinks, the writer, and a tail that makes some keys
 /// prefixes of others; one key in four has a longer tail, so that runs
-/// (which hold such keys) fill, burst and empty under every writer.
+/// (which hold such keys) fill, burst and empty under every writer, and
+/// half of those are longer than an inline entry holds (packed entries,
+/// or leaves if a snapshot is older than their write).
 fn key(t: u64, i: u64) -> Vec<u8> {
     let mut k = b"tenant/00042/".to_vec();
     if i % 4 == 3 {
@@ -43,6 +45,9 @@ fn key(t: u64, i: u64) -> Vec<u8> {
         k.push(t as u8);
         k.extend_from_slice(b"/row/");
         k.extend_from_slice(&i.to_be_bytes()[6..]);
+        if i % 8 == 7 {
+            k.extend_from_slice(b"/a-longer-tail");
+        }
     } else {
         k.push((i % 61) as u8);
         k.push(t as u8);
