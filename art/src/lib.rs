@@ -17,8 +17,10 @@
 //!   lengths (words) or longer than a slot's inline entry (URLs) go into
 //!   a *run*, a node of up to 4, 16, 32 or 64 entries in key order under
 //!   their tails (4-byte heads searched first), which a scan reads in one
-//!   pass and which holds tails of up to 10 bytes inline; a full run of
-//!   64 bursts into a node by byte over smaller runs. Keys of one width
+//!   pass and which holds tails of up to 10 bytes inline, and longer keys
+//!   whole with their values in its own area (*packed entries*, records
+//!   of up to 252 bytes, no allocation of their own); a full run of 64
+//!   bursts into a node by byte over smaller runs. Keys of one width
 //!   (integers) meet in a Node4 instead.
 //! - **Lazy expansion and path compression**: a subtree with one key is
 //!   that key's leaf, placed where the key first differs from the others;
@@ -44,7 +46,10 @@
 //!   write takes its seqno under the latch; versions no snapshot can see
 //!   are trimmed by the next write to the key, and, once the last snapshot
 //!   goes, by a sweep if enough were kept. With no snapshot alive a chain
-//!   holds one version and a remove unlinks the leaf at once.
+//!   holds one version and a remove unlinks the leaf at once. A key
+//!   written while no snapshot is older than the write needs no chain: it
+//!   lives in its node's slot (an inline entry) or its run's area (a
+//!   packed entry) until a snapshot needs an older version of it.
 //! - **Ordered access**: bounded scans both ways, prefix scans,
 //!   longest-prefix match, and a bidirectional [`Cursor`] whose path from
 //!   the root lives on a stack inside it (inline for 24 levels). Nothing

@@ -10,9 +10,11 @@
 //! before use, and the reader validates the version before it acts on what
 //! it read. Writers hold the node's latch, so no field needs `&mut`.
 //!
-//! A slot holds a [`Word`]: empty, a node, a leaf (tagged), or an inline
+//! A slot holds a [`Word`]: empty, a node, a leaf (tagged), an inline
 //! entry (tagged: a short key tail and a value of at most 8 bytes, in the
-//! slot's value word), so small entries cost no allocation of their own.
+//! slot's value word), or, in a run, a packed entry (tagged: a record of
+//! its whole key and value in the run's area, see [`Packed`]), so small
+//! entries cost no allocation of their own.
 //! Module invariants:
 //! 1. A node is freed only through the epoch after it was unlinked (made
 //!    unreachable from every live node), or when the tree drops.
@@ -21,7 +23,11 @@
 //! 3. Once obsolete (replaced by a copy, or merged away) a node's slots
 //!    never change, and everything they point to stayed reachable from
 //!    the copy; so any word loaded from a node reached under a pinned
-//!    guard names an object that stays allocated while the guard lives.
+//!    guard names an object that stays allocated while the guard lives
+//!    (a packed entry's record lives in its run's allocation).
+//! 4. A run's area is append-only: a record's bytes are written once,
+//!    before any store of a word naming it (a Release fence between), and
+//!    never changed while the run is allocated.
 //!    In a [Node256 of values](Kind::V256) a word and an inline value
 //!    share a slot, told apart by a bit: there, a word is one only once
 //!    the node's version has been validated after the load (or when it
