@@ -201,8 +201,7 @@ pub(crate) struct Header {
     plen: AtomicU32,
     count: AtomicU16,
     kind: u8,
-    /// A [`Kind::V256`]'s inline values' length; a run's: 1 if an
-    /// [`Area`] follows it, else 0 (fixed when it is made).
+    /// A [`Kind::V256`]'s inline values' length (fixed when it is made).
     vlen: u8,
 }
 
@@ -270,16 +269,58 @@ const AHEAD: usize = 8;
 #[repr(C)]
 struct Run<const C: usize> {
     h: Header,
+    /// Its [`Area`] (0: none yet). Only writers, under the latch, read it
+    /// (readers reach records through the words that name them) and
+    /// replace it (a larger one, when a record does not fit).
+    area: AtomicUsize,
     heads: [AtomicU32; C],
     slots: [Slot; C],
 }
 
-/// What follows a run that has an area (its header's `vlen` byte is 1):
-/// how many of the area's bytes records took, how many of those belong to
-/// records no entry names any more (overwritten or removed), its
-/// capacity, then the bytes. Only the run's writers, under the latch,
-/// read or change the counts. Records are appended and never changed; a
-/// copy of the run compacts them.
+impl<const C: usize> Run<C> {
+    /// A new, empty run with header `h` and area `area` (0: none), on the
+    /// heap (for [`new_run`]).
+    fn boxed(h: Header, area: usize) -> *mut Header {
+        Box::into_raw(Box::new(Run::<C> {
+            h,
+            area: AtomicUsize::new(area),
+            heads: core::array::from_fn(|_| AtomicU32::new(0)),
+            slots: slots(),
+        }))
+        .cast()
+    }
+
+    /// Frees run `p` and its area; returns their size.
+    ///
+    /// # Safety
+    /// `p` came from [`Run::boxed`] for `C`, is unreachable, and is freed
+    /// once.
+    unsafe fn free(p: *mut u8) -> usize {
+        // SAFETY: the caller's contract; the run owns its current area
+        // (one it replaced was retired on its own).
+        unsafe {
+            let run = Box::from_raw(p.cast::<Run<C>>());
+            let area = run.area.load(R);
+            drop(run);
+            let freed = if area == 0 {
+                0
+            } else {
+                free_area(area as *mut u8)
+            };
+            core::mem::size_of::<Run<C>>() + freed
+        }
+    }
+}
+
+/// A run's area: where its packed entries' records live, an allocation
+/// of its own (so that a run whose area is full gets a larger one in
+/// place, under its own latch, without a copy of the run that would take
+/// its parent's latch too). Its header counts the bytes records took and
+/// how many of those belong to records no entry names any more
+/// (overwritten or removed); only the run's writers, under its latch,
+/// read or change the counts. Records are appended and never changed
+/// (module invariant 4); a larger area, or a copy of the run, compacts
+/// them.
 #[repr(C)]
 struct Area {
     used: AtomicU32,
@@ -287,75 +328,60 @@ struct Area {
     cap: u32,
 }
 
-/// Bytes of an [`Area`]'s header.
-const AREA_HDR: usize = core::mem::size_of::<Area>();
+/// Bytes of an [`Area`]'s header (the records follow it, 8-aligned; loom's
+/// atomics are larger than the std ones).
+const AREA_HDR: usize = core::mem::size_of::<Area>().next_multiple_of(8);
 
-impl<const C: usize> Run<C> {
-    /// The layout of a run with an area of `area` bytes (none if 0).
-    fn layout(area: usize) -> Layout {
-        let base = core::mem::size_of::<Run<C>>();
-        let size = if area == 0 {
-            base
-        } else {
-            base + AREA_HDR + area
-        };
-        Layout::from_size_align(size, core::mem::align_of::<Run<C>>()).expect("a run's layout")
+/// The alignment of an area.
+const AREA_ALIGN: usize = if core::mem::align_of::<Area>() > 8 {
+    core::mem::align_of::<Area>()
+} else {
+    8
+};
+
+/// The layout of an area of `cap` record bytes.
+fn area_layout(cap: usize) -> Layout {
+    Layout::from_size_align(AREA_HDR + cap, AREA_ALIGN).expect("an area's layout")
+}
+
+/// A new, empty area of `cap` record bytes (at least 8); returns its
+/// address and its size in bytes.
+fn new_area(cap: usize) -> (usize, usize) {
+    let cap = cap.max(8).next_multiple_of(8);
+    let layout = area_layout(cap);
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc(layout) };
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
     }
+    // SAFETY: a fresh allocation of `layout`, which starts with an `Area`
+    // (8-aligned, within `AREA_HDR` bytes).
+    unsafe {
+        p.cast::<Area>().write(Area {
+            used: AtomicU32::new(0),
+            dead: AtomicU32::new(0),
+            cap: cap as u32,
+        })
+    };
+    (p as usize, layout.size())
+}
 
-    /// A new, empty run with header `h` and an area of `area` bytes, on
-    /// the heap (for [`new_run`]).
-    fn alloc(h: Header, area: usize) -> *mut Header {
-        let layout = Self::layout(area);
-        // SAFETY: the layout has a non-zero size.
-        let p = unsafe { std::alloc::alloc(layout) };
-        if p.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        let run = Run::<C> {
-            h,
-            heads: core::array::from_fn(|_| AtomicU32::new(0)),
-            slots: slots(),
-        };
-        // SAFETY: `p` is a fresh allocation of `layout`, which starts with
-        // a `Run<C>` and, with an area, an `Area` right after it (`Run<C>`
-        // is a multiple of 8 bytes, `Area`'s alignment).
-        unsafe {
-            p.cast::<Run<C>>().write(run);
-            if area > 0 {
-                p.add(core::mem::size_of::<Run<C>>())
-                    .cast::<Area>()
-                    .write(Area {
-                        used: AtomicU32::new(0),
-                        dead: AtomicU32::new(0),
-                        cap: area as u32,
-                    });
-            }
-        }
-        p.cast()
-    }
-
-    /// Frees run `p`; returns its size.
-    ///
-    /// # Safety
-    /// `p` came from [`Run::alloc`] for `C`, is unreachable, and is freed
-    /// once.
-    unsafe fn free(p: *mut u8) -> usize {
-        // SAFETY: a live run of `C` (the caller's contract); `vlen` says
-        // whether an area follows, whose capacity is immutable.
-        unsafe {
-            let area = if (*p.cast::<Header>()).vlen != 0 {
-                let a = p.add(core::mem::size_of::<Run<C>>()).cast::<Area>();
-                let cap = (*a).cap as usize;
-                core::ptr::drop_in_place(a);
-                cap
-            } else {
-                0
-            };
-            core::ptr::drop_in_place(p.cast::<Run<C>>());
-            let layout = Self::layout(area);
-            std::alloc::dealloc(p, layout);
-            layout.size()
-        }
+/// Frees an area made by [`new_area`]; returns its size. The function
+/// `retire` takes for an area a run replaced.
+///
+/// # Safety
+/// `p` came from [`new_area`], is no run's any more, no reader can reach a
+/// record in it (retired through the epoch after its run replaced it, or
+/// freed with its run), and is freed once.
+pub(crate) unsafe fn free_area(p: *mut u8) -> usize {
+    // SAFETY: a live area (the caller's contract), whose capacity is
+    // immutable; freed with the layout it was allocated with.
+    unsafe {
+        let a = p.cast::<Area>();
+        let layout = area_layout((*a).cap as usize);
+        core::ptr::drop_in_place(a);
+        std::alloc::dealloc(p, layout);
+        layout.size()
     }
 }
 
@@ -1431,24 +1457,39 @@ impl<'g> NodeRef<'g> {
     }
 
     /// The run's area, if it has one: its header and the address of its
-    /// first byte.
+    /// first record byte (for the run's writers, under the latch, and for
+    /// `stats`, whose reads of the counts are a racy estimate).
     #[inline]
     fn area(self) -> Option<(&'g Area, *mut u8)> {
-        if !self.is_run() || self.h().vlen == 0 {
+        if !self.is_run() {
             return None;
         }
-        let base = match self.kind() {
-            Kind::Run4 => core::mem::size_of::<Run4>(),
-            Kind::Run16 => core::mem::size_of::<Run16>(),
-            Kind::Run32 => core::mem::size_of::<Run32>(),
-            _ => core::mem::size_of::<Run64>(),
-        };
-        // SAFETY: a run whose `vlen` is 1 was allocated with an `Area`
-        // right after it (`Run::alloc`), live for `'g`; the pointer has
-        // the allocation's provenance.
-        unsafe {
-            let a = self.p.as_ptr().cast::<u8>().add(base);
-            Some((&*a.cast::<Area>(), a.add(AREA_HDR)))
+        let a = self.run_area().load(R);
+        if a == 0 {
+            return None;
+        }
+        let p = a as *mut u8;
+        // SAFETY: a run's area pointer names an area made by `new_area`,
+        // live while the run is or, once replaced, until the epoch frees
+        // it (after every guard that could have read it).
+        unsafe { Some((&*p.cast::<Area>(), p.add(AREA_HDR))) }
+    }
+
+    /// The run's area pointer.
+    #[inline]
+    fn run_area(self) -> &'g AtomicUsize {
+        match self.kind() {
+            // SAFETY: as for `n4`, for each run kind.
+            Kind::Run4 => unsafe { &(*self.p.as_ptr().cast::<Run4>()).area },
+            // SAFETY: as above.
+            Kind::Run16 => unsafe { &(*self.p.as_ptr().cast::<Run16>()).area },
+            // SAFETY: as above.
+            Kind::Run32 => unsafe { &(*self.p.as_ptr().cast::<Run32>()).area },
+            kind => {
+                debug_assert_eq!(kind, Kind::Run64);
+                // SAFETY: as above.
+                unsafe { &(*self.p.as_ptr().cast::<Run64>()).area }
+            }
         }
     }
 
@@ -1457,16 +1498,33 @@ impl<'g> NodeRef<'g> {
         self.area().map_or(0, |(a, _)| a.used.load(R) as usize)
     }
 
-    /// Bytes of the run's area still free (0 without an area).
-    pub(crate) fn area_room(self) -> usize {
-        self.area().map_or(0, |(a, _)| {
-            (a.cap as usize).saturating_sub(a.used.load(R) as usize)
-        })
-    }
-
     /// The node's size in bytes, its area included.
     pub(crate) fn bytes(self) -> usize {
         self.kind().bytes() + self.area().map_or(0, |(a, _)| AREA_HDR + a.cap as usize)
+    }
+
+    /// Gives the run (latched, or fresh) a new area of `cap` record bytes
+    /// (at least the live records' and 8) holding its live records,
+    /// compacted, and points its packed entries' words at them. Returns
+    /// the old area (to retire through the epoch: readers may still read
+    /// its records) and the new one's size in bytes.
+    pub(crate) fn regrow_area(self, cap: usize, guard: &Guard) -> (Option<NonNull<u8>>, usize) {
+        let (new, bytes) = new_area(cap.max(self.packed_bytes()));
+        let old = self.run_area().swap(new, R);
+        let (_, slots) = self.run();
+        for s in slots.iter().take(self.count()) {
+            let w = Word(s.word.load(R));
+            // SAFETY: loaded under the latch from a run reached under
+            // `guard`; a packed word names a record in the old area,
+            // which is still allocated.
+            if let Some(Child::Packed(r)) = unsafe { w.get(guard) } {
+                let moved = self
+                    .run_pack(r.key(), r.value())
+                    .expect("a new area holds the live records");
+                s.word.store(moved.0, R);
+            }
+        }
+        (NonNull::new(old as *mut u8), bytes)
     }
 
     /// Writes a record of `key` and `value` into the run's area (under the
@@ -1795,27 +1853,29 @@ pub(crate) fn new_node_with(
 
 /// A new, empty run of `kind` with the given compressed path and an area
 /// of `area` bytes for packed entries (none if 0), not yet published;
-/// returns it and its size in bytes.
+/// returns it and its size in bytes (its area's included).
 pub(crate) fn new_run(
     kind: Kind,
     plen: usize,
     prefix: Prefix,
     area: usize,
 ) -> (NonNull<Header>, usize) {
-    let area = area.next_multiple_of(8);
-    let h = Header::new(kind, plen, prefix, usize::from(area > 0));
+    let (area, area_bytes) = if area == 0 { (0, 0) } else { new_area(area) };
+    let h = Header::new(kind, plen, prefix, INLINE_VALUE);
     let p = match kind {
-        Kind::Run4 => Run4::alloc(h, area),
-        Kind::Run16 => Run16::alloc(h, area),
-        Kind::Run32 => Run32::alloc(h, area),
+        Kind::Run4 => Run4::boxed(h, area),
+        Kind::Run16 => Run16::boxed(h, area),
+        Kind::Run32 => Run32::boxed(h, area),
         kind => {
             debug_assert_eq!(kind, Kind::Run64);
-            Run64::alloc(h, area)
+            Run64::boxed(h, area)
         }
     };
-    let bytes = kind.bytes() + if area > 0 { AREA_HDR + area } else { 0 };
-    // SAFETY: `Run::alloc` never returns null.
-    (unsafe { NonNull::new_unchecked(p) }, bytes)
+    // SAFETY: `Box::into_raw` never returns null.
+    (
+        unsafe { NonNull::new_unchecked(p) },
+        kind.bytes() + area_bytes,
+    )
 }
 
 /// Frees a node made by [`new_node`] (not what its slots point to);

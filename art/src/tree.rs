@@ -31,9 +31,9 @@
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{self, free_chain, free_leaf, LeafRef, RecordRef};
 use crate::node::{
-    free_node, head_of, new_node, new_node_with, new_run, pack_prefix, packed_len, prefix_byte,
-    tie_of, wide_kind, Child, Entry, Head, Inline, Kind, NodeRef, Packed, Prefix, Word,
-    INLINE_SUFFIX, INLINE_VALUE, RUN, STORED,
+    free_area, free_node, head_of, new_node, new_node_with, new_run, pack_prefix, packed_len,
+    prefix_byte, tie_of, wide_kind, Child, Entry, Head, Inline, Kind, NodeRef, Packed, Prefix,
+    Word, INLINE_SUFFIX, INLINE_VALUE, RUN, STORED,
 };
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
@@ -831,7 +831,7 @@ impl Tree {
             + self.pack_need(key, start, value, whole).unwrap_or(0);
         let m = self.new_run_of(Kind::Run4, common, pack_prefix(&key[d..]), area);
         let moved = self.placed_in_run(m, ok, old, start, whole, rp, guard);
-        let e = self.tail_entry(key, start, value, t, whole, Some(m));
+        let e = self.tail_entry(key, start, value, t, whole, Some(m), guard);
         if ok < key {
             run_append(m, ok, start, moved);
             run_append(m, key, start, e);
@@ -880,7 +880,8 @@ impl Tree {
     /// The entry of a new `key` in a run whose tails start at `start`
     /// (the key is longer), if every snapshot sees the write: inline if
     /// the path above is stored whole and the key and its tail are small,
-    /// else packed into `run`'s area if it has room; otherwise a leaf.
+    /// else packed into `run`'s area (a larger one if it has no room);
+    /// otherwise a leaf.
     fn tail_entry(
         &self,
         key: &[u8],
@@ -889,6 +890,7 @@ impl Tree {
         t: Taken,
         whole: bool,
         run: Option<NodeRef<'_>>,
+        guard: &Guard,
     ) -> Entry {
         // (A key that ends at the run is its end leaf.)
         if seen_by_all(t) && key.len() > start {
@@ -897,7 +899,7 @@ impl Tree {
                     return i.entry();
                 }
             }
-            if let Some(w) = run.and_then(|r| r.run_pack(key, value)) {
+            if let Some(w) = run.and_then(|r| self.pack_into(r, key, value, guard)) {
                 return Entry::of(w);
             }
         }
@@ -916,6 +918,27 @@ impl Tree {
         } else {
             packed_len(key.len(), value.len())
         }
+    }
+
+    /// Packs a record of `key` and `value` into run `run`'s area (under
+    /// its latch, or a fresh run), giving the run a larger area first if
+    /// it has no room (the old one retired: readers may still read its
+    /// records); `None` if the record is too long to pack.
+    fn pack_into(&self, run: NodeRef<'_>, key: &[u8], value: &[u8], guard: &Guard) -> Option<Word> {
+        let n = packed_len(key.len(), value.len())?;
+        if let Some(w) = run.run_pack(key, value) {
+            return Some(w);
+        }
+        let (old, bytes) = run.regrow_area(area_for(run.packed_bytes() + n), guard);
+        self.account.add(bytes);
+        if let Some(old) = old {
+            // SAFETY: the run no longer names the old area (its pointer
+            // and its entries' words were replaced under the latch); it
+            // is retired once, here, and freed by `free_area` after every
+            // guard that could have read a record in it.
+            unsafe { retire(old.as_ptr(), free_area, guard, &self.account) };
+        }
+        run.run_pack(key, value)
     }
 
     /// The value with which entry `e` of key `k` is packed into a run
@@ -1013,12 +1036,6 @@ impl Tree {
         let tail = &key[depth..];
         let (at, found) = run_find(node, depth, tail, guard)?;
         if let Some(e) = found {
-            // An overwrite of a packed entry whose new record the area has
-            // no room for: a copy with room takes the run's place.
-            let need = packed_len(key.len(), value.len()).filter(|_| e.word.is_packed());
-            if need.is_some_and(|n| node.area_room() < n) {
-                return self.overwrite_in_copy(p, node, v, at, key, value, depth, guard);
-            }
             // The upgrade validates what `run_find` read.
             node.lock().try_upgrade(v)?;
             let t = self.clock.take();
@@ -1036,11 +1053,11 @@ impl Tree {
                     }
                 }
                 Some(Child::Packed(r)) => {
-                    // A new record if every snapshot sees the write and
-                    // the area has room, else the key becomes a leaf with
+                    // A new record if every snapshot sees the write (and
+                    // it fits a record), else the key becomes a leaf with
                     // both versions.
                     let new = if seen_by_all(t) {
-                        node.run_pack(key, value)
+                        self.pack_into(node, key, value, guard)
                     } else {
                         None
                     };
@@ -1059,99 +1076,44 @@ impl Tree {
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
-        // A new key: in place if a slot is free and, for a record, the
-        // area has room (read before the upgrade, which validates it).
-        let need = self.pack_need(key, depth, value, whole);
-        if !node.is_full() && need.is_none_or(|n| node.area_room() >= n) {
+        // A new key: in place if a slot is free.
+        if !node.is_full() {
             node.lock().try_upgrade(v)?;
             let t = self.clock.take();
-            let e = self.tail_entry(key, depth, value, t, whole, Some(node));
+            let e = self.tail_entry(key, depth, value, t, whole, Some(node), guard);
             node.run_insert(at, head_of(tail), e.for_run(tail));
             node.lock().unlock();
             self.len.fetch_add(1, Relaxed);
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
-        // Full (its slots, or its area): a copy with room takes its place
-        // (its area compacted), or the largest run bursts into a node by
-        // byte, under both latches.
+        // Full: a larger run takes its place (its area compacted), or the
+        // largest bursts into a node by byte, under both latches.
         p.node.lock().try_upgrade(p.stamp)?;
         if node.lock().try_upgrade(v).is_err() {
             p.node.lock().unlock();
             return Err(Restart);
         }
         let t = self.clock.take();
-        if !node.is_full() || node.kind() != Kind::Run64 {
-            let area = area_for(node.packed_bytes() + need.unwrap_or(0));
+        if node.kind() != Kind::Run64 {
+            let need = self.pack_need(key, depth, value, whole).unwrap_or(0);
+            let area = area_for(node.packed_bytes() + need);
             let kind = Kind::for_entries(node.count() + 1);
             let (big, bytes) = node.copy_run(kind, area, guard);
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
-            let e = self.tail_entry(key, depth, value, t, whole, Some(big));
+            let e = self.tail_entry(key, depth, value, t, whole, Some(big), guard);
             big.run_insert(at, head_of(tail), e.for_run(tail));
             return Ok(self.replace_with(p, node, big, t, guard));
         }
-        let e = self.tail_entry(key, depth, value, t, whole, None);
+        let e = self.tail_entry(key, depth, value, t, whole, None, guard);
         let top = p.depth + 1;
         let mut rp = Repack::new(t);
         let inner = self.burst(node, key, top, depth, at, e, whole_above, &mut rp, guard);
         let s = self.replace_with(p, node, inner, t, guard);
         self.retire_packed(rp);
         Ok(s)
-    }
-
-    /// An overwrite of packed entry `at` of run `node` (read at `v`, its
-    /// tails starting at `depth`, below `p`) whose new record the run's
-    /// area has no room for: a copy of the run with a larger area (its
-    /// records compacted) takes its place, the new record in it, or, if a
-    /// snapshot needs the old version, a leaf with both.
-    #[allow(clippy::too_many_arguments)]
-    fn overwrite_in_copy(
-        &self,
-        p: &Parent<'_>,
-        node: NodeRef<'_>,
-        v: Stamp,
-        at: usize,
-        key: &[u8],
-        value: &[u8],
-        depth: usize,
-        guard: &Guard,
-    ) -> Result<Seqno, Restart> {
-        p.node.lock().try_upgrade(p.stamp)?;
-        if node.lock().try_upgrade(v).is_err() {
-            p.node.lock().unlock();
-            return Err(Restart);
-        }
-        let t = self.clock.take();
-        let tail = &key[depth..];
-        let need = packed_len(key.len(), value.len()).unwrap_or(0);
-        let area = area_for(node.packed_bytes() + need);
-        let (big, bytes) = node.copy_run(node.kind(), area, guard);
-        self.account.add(bytes);
-        // SAFETY: fresh and ours until published below.
-        let big = unsafe { NodeRef::from_raw(big) };
-        let new = if seen_by_all(t) {
-            big.run_pack(key, value)
-        } else {
-            None
-        };
-        match new {
-            Some(w) => big.run_set(at, Entry::of(w).for_run(tail)),
-            None => {
-                // SAFETY: the copy's entry, made above from `node`'s, read
-                // under its latch.
-                let Some(Child::Packed(r)) = (unsafe { big.run_entry(at).get(guard) }) else {
-                    unreachable!("the overwritten entry is packed")
-                };
-                let l = self.materialize_packed(r);
-                self.push_at(l, t, Some(value), guard);
-                big.run_set(at, Entry::of(Word::leaf(l.non_null())).for_run(tail));
-            }
-        }
-        self.swap_in(p, node, big, guard);
-        self.clock.publish(t.seqno);
-        Ok(t.seqno)
     }
 
     /// Publishes `new` in latched `p`'s slot in place of latched `node`,

@@ -8,8 +8,8 @@
 //! collapse racing an insert into it; a Node256 of values whose slot
 //! turns from an inline value into a leaf under a reader; and packed
 //! entries (whole keys and values in a run's area): an overwrite that
-//! writes a new record, and an insert that copies the run into one with
-//! a larger area, each racing a reader. `cargo test` runs each once on real
+//! writes a new record, and an insert that gives the run a larger area,
+//! each racing a reader. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -463,10 +463,11 @@ fn packed_overwrite_races_a_reader() {
 }
 
 /// A new key whose record (a 200-byte value) does not fit the run's area
-/// makes a copy of the run with a larger area (the old records compacted
-/// into it) that takes the run's place, while a reader looks up a packed
-/// key of the run and walks it: the old keys are always found with their
-/// values, the new one whole or not at all.
+/// gives the run a larger area in place (the old records compacted into
+/// it, the entries' words pointed at them, the old area retired), while a
+/// reader looks up a packed key of the run and walks it, perhaps through
+/// words that still name the old area: the old keys are always found with
+/// their values, the new one whole or not at all.
 #[test]
 fn packed_area_growth_races_a_reader() {
     sync::model(|| {
