@@ -1375,37 +1375,27 @@ impl<'g> NodeRef<'g> {
         self.h().count.store(count as u16 + 1, R);
     }
 
-    /// A copy of this run (latched) as a run of `kind` with an area of
-    /// `area` bytes, not yet published: its packed entries' records are
-    /// written into the copy's area (live ones only, so the copy compacts
-    /// them; `area` must hold them, see [`packed_bytes`](Self::packed_bytes)).
-    /// Returns it and its size in bytes.
-    pub(crate) fn copy_run(
-        self,
-        kind: Kind,
-        area: usize,
-        guard: &Guard,
-    ) -> (NonNull<Header>, usize) {
-        let (p, bytes) = new_run(kind, self.plen(), self.prefix(), area);
+    /// A copy of this run (latched, and made obsolete by the caller once
+    /// the copy is published) as a run of `kind`, not yet published. The
+    /// copy takes over the run's area, records and all (the words keep
+    /// naming them): the run keeps none, so freeing it leaves the area to
+    /// the copy. Returns the copy and its size in bytes (the area's stay
+    /// counted where they were).
+    pub(crate) fn copy_run(self, kind: Kind) -> (NonNull<Header>, usize) {
+        let (p, bytes) = new_run(kind, self.plen(), self.prefix(), 0);
         // SAFETY: fresh and ours.
         let copy = unsafe { NodeRef::from_raw(p) };
         copy.set_end(self.end());
         let (_, slots) = self.run();
         for (i, s) in slots.iter().enumerate().take(self.count()) {
             // The slot whole: a tie word too.
-            let mut e = Entry {
+            let e = Entry {
                 word: Word(s.word.load(R)),
                 value: s.value.load(R),
             };
-            // SAFETY: loaded under the latch from a run reached under
-            // `guard`.
-            if let Some(Child::Packed(r)) = unsafe { e.get(guard) } {
-                e.word = copy
-                    .run_pack(r.key(), r.value())
-                    .expect("a run's copy has room for its packed entries");
-            }
             copy.run_insert(i, self.run_head(i), e);
         }
+        copy.run_area().store(self.run_area().swap(0, R), R);
         (p, bytes)
     }
 

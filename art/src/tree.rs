@@ -929,7 +929,8 @@ impl Tree {
         if let Some(w) = run.run_pack(key, value) {
             return Some(w);
         }
-        let (old, bytes) = run.regrow_area(area_for(run.packed_bytes() + n), guard);
+        let live = run.packed_bytes() + n;
+        let (old, bytes) = run.regrow_area(live + live / 2, guard);
         self.account.add(bytes);
         if let Some(old) = old {
             // SAFETY: the run no longer names the old area (its pointer
@@ -1096,10 +1097,8 @@ impl Tree {
         }
         let t = self.clock.take();
         if node.kind() != Kind::Run64 {
-            let need = self.pack_need(key, depth, value, whole).unwrap_or(0);
-            let area = area_for(node.packed_bytes() + need);
             let kind = Kind::for_entries(node.count() + 1);
-            let (big, bytes) = node.copy_run(kind, area, guard);
+            let (big, bytes) = node.copy_run(kind);
             self.account.add(bytes);
             // SAFETY: fresh and ours until published below.
             let big = unsafe { NodeRef::from_raw(big) };
