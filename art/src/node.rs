@@ -269,12 +269,22 @@ const AHEAD: usize = 8;
 #[repr(C)]
 struct Run<const C: usize> {
     h: Header,
-    /// Its [`Area`] (0: none yet). Only writers, under the latch, read it
-    /// (readers reach records through the words that name them) and
-    /// replace it (a larger one, when a record does not fit).
-    area: AtomicUsize,
+    a: RunArea,
     heads: [AtomicU32; C],
     slots: [Slot; C],
+}
+
+/// A run's hold on its [`Area`]: the area (0: none yet), how many of its
+/// bytes records took, and how many of those belong to records no entry
+/// names any more (overwritten or removed). Only the run's writers, under
+/// the latch, read or change them (readers reach records through the
+/// words that name them; `stats` reads them as a racy estimate); a writer
+/// replaces the area by a larger one when a record does not fit.
+#[repr(C)]
+struct RunArea {
+    area: AtomicUsize,
+    used: AtomicU32,
+    dead: AtomicU32,
 }
 
 impl<const C: usize> Run<C> {
@@ -283,7 +293,11 @@ impl<const C: usize> Run<C> {
     fn boxed(h: Header, area: usize) -> *mut Header {
         Box::into_raw(Box::new(Run::<C> {
             h,
-            area: AtomicUsize::new(area),
+            a: RunArea {
+                area: AtomicUsize::new(area),
+                used: AtomicU32::new(0),
+                dead: AtomicU32::new(0),
+            },
             heads: core::array::from_fn(|_| AtomicU32::new(0)),
             slots: slots(),
         }))
@@ -300,7 +314,7 @@ impl<const C: usize> Run<C> {
         // (one it replaced was retired on its own).
         unsafe {
             let run = Box::from_raw(p.cast::<Run<C>>());
-            let area = run.area.load(R);
+            let area = run.a.area.load(R);
             drop(run);
             let freed = if area == 0 {
                 0
@@ -315,33 +329,22 @@ impl<const C: usize> Run<C> {
 /// A run's area: where its packed entries' records live, an allocation
 /// of its own (so that a run whose area is full gets a larger one in
 /// place, under its own latch, without a copy of the run that would take
-/// its parent's latch too). Its header counts the bytes records took and
-/// how many of those belong to records no entry names any more
-/// (overwritten or removed); only the run's writers, under its latch,
-/// read or change the counts. Records are appended and never changed
-/// (module invariant 4); a larger area, or a copy of the run, compacts
-/// them.
+/// its parent's latch too, and so that a larger run copied from it takes
+/// it over without copying the records). Its header holds its capacity
+/// (immutable); the run counts what it holds ([`RunArea`]). Records are
+/// appended and never changed (module invariant 4); a larger area
+/// compacts them.
 #[repr(C)]
 struct Area {
-    used: AtomicU32,
-    dead: AtomicU32,
     cap: u32,
 }
 
-/// Bytes of an [`Area`]'s header (the records follow it, 8-aligned; loom's
-/// atomics are larger than the std ones).
-const AREA_HDR: usize = core::mem::size_of::<Area>().next_multiple_of(8);
-
-/// The alignment of an area.
-const AREA_ALIGN: usize = if core::mem::align_of::<Area>() > 8 {
-    core::mem::align_of::<Area>()
-} else {
-    8
-};
+/// Bytes of an [`Area`]'s header (the records follow it, 8-aligned).
+const AREA_HDR: usize = 8;
 
 /// The layout of an area of `cap` record bytes.
 fn area_layout(cap: usize) -> Layout {
-    Layout::from_size_align(AREA_HDR + cap, AREA_ALIGN).expect("an area's layout")
+    Layout::from_size_align(AREA_HDR + cap, 8).expect("an area's layout")
 }
 
 /// A new, empty area of `cap` record bytes (at least 8); returns its
@@ -356,13 +359,7 @@ fn new_area(cap: usize) -> (usize, usize) {
     }
     // SAFETY: a fresh allocation of `layout`, which starts with an `Area`
     // (8-aligned, within `AREA_HDR` bytes).
-    unsafe {
-        p.cast::<Area>().write(Area {
-            used: AtomicU32::new(0),
-            dead: AtomicU32::new(0),
-            cap: cap as u32,
-        })
-    };
+    unsafe { p.cast::<Area>().write(Area { cap: cap as u32 }) };
     (p as usize, layout.size())
 }
 
@@ -377,9 +374,7 @@ pub(crate) unsafe fn free_area(p: *mut u8) -> usize {
     // SAFETY: a live area (the caller's contract), whose capacity is
     // immutable; freed with the layout it was allocated with.
     unsafe {
-        let a = p.cast::<Area>();
-        let layout = area_layout((*a).cap as usize);
-        core::ptr::drop_in_place(a);
+        let layout = area_layout((*p.cast::<Area>()).cap as usize);
         std::alloc::dealloc(p, layout);
         layout.size()
     }
@@ -1395,14 +1390,17 @@ impl<'g> NodeRef<'g> {
             };
             copy.run_insert(i, self.run_head(i), e);
         }
-        copy.run_area().store(self.run_area().swap(0, R), R);
+        let (from, to) = (self.run_area(), copy.run_area());
+        to.area.store(from.area.swap(0, R), R);
+        to.used.store(from.used.load(R), R);
+        to.dead.store(from.dead.load(R), R);
         (p, bytes)
     }
 
     /// Bytes the records of the run's packed entries take (under the
     /// latch): what a compacting copy's area needs for them.
     pub(crate) fn packed_bytes(self) -> usize {
-        self.area().map_or(0, |(a, _)| {
+        self.area().map_or(0, |(a, _, _)| {
             (a.used.load(R) as usize).saturating_sub(a.dead.load(R) as usize)
         })
     }
@@ -1420,7 +1418,7 @@ impl<'g> NodeRef<'g> {
         if !w.is_packed() {
             return;
         }
-        let Some((a, _)) = self.area() else {
+        let Some((a, _, _)) = self.area() else {
             return;
         };
         let r = (w.0 & !TAG) as *const u8;
@@ -1446,51 +1444,66 @@ impl<'g> NodeRef<'g> {
         self.h().count.store(count as u16 - 1, R);
     }
 
-    /// The run's area, if it has one: its header and the address of its
-    /// first record byte (for the run's writers, under the latch, and for
-    /// `stats`, whose reads of the counts are a racy estimate).
+    /// The run's area, if it has one: the run's counts of it, its
+    /// capacity and the address of its first record byte (for the run's
+    /// writers, under the latch, and for `stats`, whose reads are a racy
+    /// estimate).
     #[inline]
-    fn area(self) -> Option<(&'g Area, *mut u8)> {
+    fn area(self) -> Option<(&'g RunArea, usize, *mut u8)> {
         if !self.is_run() {
             return None;
         }
-        let a = self.run_area().load(R);
+        let ra = self.run_area();
+        let a = ra.area.load(R);
         if a == 0 {
             return None;
         }
         let p = a as *mut u8;
         // SAFETY: a run's area pointer names an area made by `new_area`,
         // live while the run is or, once replaced, until the epoch frees
-        // it (after every guard that could have read it).
-        unsafe { Some((&*p.cast::<Area>(), p.add(AREA_HDR))) }
+        // it (after every guard that could have read it); its capacity
+        // never changes.
+        unsafe { Some((ra, (*p.cast::<Area>()).cap as usize, p.add(AREA_HDR))) }
     }
 
-    /// The run's area pointer.
+    /// The run's hold on its area.
     #[inline]
-    fn run_area(self) -> &'g AtomicUsize {
+    fn run_area(self) -> &'g RunArea {
         match self.kind() {
             // SAFETY: as for `n4`, for each run kind.
-            Kind::Run4 => unsafe { &(*self.p.as_ptr().cast::<Run4>()).area },
+            Kind::Run4 => unsafe { &(*self.p.as_ptr().cast::<Run4>()).a },
             // SAFETY: as above.
-            Kind::Run16 => unsafe { &(*self.p.as_ptr().cast::<Run16>()).area },
+            Kind::Run16 => unsafe { &(*self.p.as_ptr().cast::<Run16>()).a },
             // SAFETY: as above.
-            Kind::Run32 => unsafe { &(*self.p.as_ptr().cast::<Run32>()).area },
+            Kind::Run32 => unsafe { &(*self.p.as_ptr().cast::<Run32>()).a },
             kind => {
                 debug_assert_eq!(kind, Kind::Run64);
                 // SAFETY: as above.
-                unsafe { &(*self.p.as_ptr().cast::<Run64>()).area }
+                unsafe { &(*self.p.as_ptr().cast::<Run64>()).a }
             }
+        }
+    }
+
+    /// Asks for the line of the run's area where its next record goes (a
+    /// hint, read without the latch: any address is harmless to prefetch).
+    #[inline]
+    pub(crate) fn prefetch_area_end(self) {
+        let ra = self.run_area();
+        let a = ra.area.load(R);
+        if a != 0 {
+            let end = (a + AREA_HDR + ra.used.load(R) as usize) as *const u8;
+            ordex_core::sync::prefetch(end);
         }
     }
 
     /// Bytes of the run's area that records took (0 without an area).
     pub(crate) fn area_used(self) -> usize {
-        self.area().map_or(0, |(a, _)| a.used.load(R) as usize)
+        self.area().map_or(0, |(a, _, _)| a.used.load(R) as usize)
     }
 
     /// The node's size in bytes, its area included.
     pub(crate) fn bytes(self) -> usize {
-        self.kind().bytes() + self.area().map_or(0, |(a, _)| AREA_HDR + a.cap as usize)
+        self.kind().bytes() + self.area().map_or(0, |(_, cap, _)| AREA_HDR + cap)
     }
 
     /// Gives the run (latched, or fresh) a new area of `cap` record bytes
@@ -1500,7 +1513,10 @@ impl<'g> NodeRef<'g> {
     /// its records) and the new one's size in bytes.
     pub(crate) fn regrow_area(self, cap: usize, guard: &Guard) -> (Option<NonNull<u8>>, usize) {
         let (new, bytes) = new_area(cap.max(self.packed_bytes()));
-        let old = self.run_area().swap(new, R);
+        let ra = self.run_area();
+        let old = ra.area.swap(new, R);
+        ra.used.store(0, R);
+        ra.dead.store(0, R);
         let (_, slots) = self.run();
         for s in slots.iter().take(self.count()) {
             let w = Word(s.word.load(R));
@@ -1523,9 +1539,9 @@ impl<'g> NodeRef<'g> {
     /// the record does not fit ([`packed_len`]) or the area has no room.
     pub(crate) fn run_pack(self, key: &[u8], value: &[u8]) -> Option<Word> {
         let n = packed_len(key.len(), value.len())?;
-        let (a, bytes) = self.area()?;
+        let (a, cap, bytes) = self.area()?;
         let used = a.used.load(R) as usize;
-        if used + n > a.cap as usize {
+        if used + n > cap {
             return None;
         }
         // SAFETY: `used..used + n` lies in the area, and no record was

@@ -1035,6 +1035,8 @@ impl Tree {
         guard: &Guard,
     ) -> Result<Seqno, Restart> {
         let tail = &key[depth..];
+        // A new record goes at the area's end: ask for it while searching.
+        node.prefetch_area_end();
         let (at, found) = run_find(node, depth, tail, guard)?;
         if let Some(e) = found {
             // The upgrade validates what `run_find` read.
