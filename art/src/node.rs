@@ -24,14 +24,15 @@
 //!    never change, and everything they point to stayed reachable from
 //!    the copy; so any word loaded from a node reached under a pinned
 //!    guard names an object that stays allocated while the guard lives
-//!    (a packed entry's record lives in its run's allocation).
-//! 4. A run's area is append-only: a record's bytes are written once,
-//!    before any store of a word naming it (a Release fence between), and
-//!    never changed while the run is allocated.
+//!    (a packed entry's record lives in its run's area, which a run
+//!    replaces only through the epoch and hands over whole to its copy).
 //!    In a [Node256 of values](Kind::V256) a word and an inline value
 //!    share a slot, told apart by a bit: there, a word is one only once
 //!    the node's version has been validated after the load (or when it
 //!    was loaded under the latch).
+//! 4. A run's area is append-only: a record's bytes are written once,
+//!    before any store of a word naming it (a Release fence between), and
+//!    never changed while the area is allocated.
 
 use crate::leaf::{Leaf, LeafRef};
 use crate::search::{find_sorted, key_at_n, rank_sorted, with_key_n};
@@ -687,7 +688,7 @@ pub(crate) fn packed_len(klen: usize, vlen: usize) -> Option<usize> {
 /// A packed entry: a key and its value, written once into a record in
 /// the area of the run that holds it (`[klen, vlen, key.., value..]`),
 /// never changed after (an overwrite writes a new record; the run's area
-/// is append-only, compacted only into a copy of the run). Like an inline
+/// is append-only, compacted only into a larger area). Like an inline
 /// entry, it is the only version of its key and every reader sees it
 /// (made only when no snapshot is older than its write; its seqno reads
 /// as 0), and it costs no allocation of its own; unlike one, it keeps
@@ -1398,7 +1399,7 @@ impl<'g> NodeRef<'g> {
     }
 
     /// Bytes the records of the run's packed entries take (under the
-    /// latch): what a compacting copy's area needs for them.
+    /// latch): what a larger area needs for them.
     pub(crate) fn packed_bytes(self) -> usize {
         self.area().map_or(0, |(a, _, _)| {
             (a.used.load(R) as usize).saturating_sub(a.dead.load(R) as usize)

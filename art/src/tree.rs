@@ -1090,7 +1090,7 @@ impl Tree {
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
-        // Full: a larger run takes its place (its area compacted), or the
+        // Full: a larger run takes its place (and over its area), or the
         // largest bursts into a node by byte, under both latches.
         p.node.lock().try_upgrade(p.stamp)?;
         if node.lock().try_upgrade(v).is_err() {
