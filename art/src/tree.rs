@@ -882,6 +882,7 @@ impl Tree {
     /// the path above is stored whole and the key and its tail are small,
     /// else packed into `run`'s area (a larger one if it has no room);
     /// otherwise a leaf.
+    #[allow(clippy::too_many_arguments)]
     fn tail_entry(
         &self,
         key: &[u8],
