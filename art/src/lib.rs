@@ -308,7 +308,7 @@ pub struct Stats {
     /// the tree), and Node256s of values (8-byte slots; the bottom level
     /// of dense integer keys).
     pub nodes: [usize; 10],
-    /// Bytes of the nodes of each kind.
+    /// Bytes of the nodes of each kind (a run's area included).
     pub node_bytes: [usize; 10],
     /// Leaves (keys, live or tombstoned for a snapshot, that have an
     /// allocation of their own).
@@ -318,7 +318,7 @@ pub struct Stats {
     /// Packed entries (keys and values held whole in their run's area).
     pub packed: usize,
     /// Bytes of runs' areas that packed entries' records took (live ones
-    /// and those overwritten or removed since the run was made); the
+    /// and those overwritten or removed since the area was made); the
     /// areas' whole size is in `node_bytes`.
     pub area_used: usize,
     /// Versions over all leaves.
