@@ -699,7 +699,7 @@ impl Tree {
                             guard,
                         );
                         node.replace(b, Entry::of(m.word()));
-                        self.retire_packed(rp);
+                        self.retire_packed(rp, guard);
                         self.len.fetch_add(1, Relaxed);
                     }
                     node.lock().unlock();
@@ -734,7 +734,7 @@ impl Tree {
                         let mut rp = Repack::new(t);
                         let m = self.pair(&old, i.entry(), key, d, value, t, whole, &mut rp, guard);
                         node.replace(b, Entry::of(m.word()));
-                        self.retire_packed(rp);
+                        self.retire_packed(rp, guard);
                         self.len.fetch_add(1, Relaxed);
                     }
                     node.lock().unlock();
@@ -895,10 +895,8 @@ impl Tree {
     ) -> Entry {
         // (A key that ends at the run is its end leaf.)
         if seen_by_all(t) && key.len() > start {
-            if whole && key.len() <= INLINE_KEY {
-                if let Some(i) = Inline::new_run(&key[start..], value) {
-                    return i.entry();
-                }
+            if let Some(i) = run_inline(key, start, value, whole) {
+                return i.entry();
             }
             if let Some(w) = run.and_then(|r| self.pack_into(r, key, value, guard)) {
                 return Entry::of(w);
@@ -912,9 +910,7 @@ impl Tree {
     /// packs, when every snapshot sees the write): `None` if it would be
     /// inline or is too long to pack.
     fn pack_need(&self, key: &[u8], start: usize, value: &[u8], whole: bool) -> Option<usize> {
-        let inline =
-            whole && key.len() <= INLINE_KEY && Inline::new_run(&key[start..], value).is_some();
-        if key.len() == start || inline {
+        if key.len() == start || run_inline(key, start, value, whole).is_some() {
             None
         } else {
             packed_len(key.len(), value.len())
@@ -1114,7 +1110,7 @@ impl Tree {
         let mut rp = Repack::new(t);
         let inner = self.burst(node, key, top, depth, at, e, whole_above, &mut rp, guard);
         let s = self.replace_with(p, node, inner, t, guard);
-        self.retire_packed(rp);
+        self.retire_packed(rp, guard);
         Ok(s)
     }
 
@@ -1828,17 +1824,13 @@ impl Tree {
 
     /// Retires the leaves a write packed into fresh runs ([`Repack`]),
     /// once those runs are published in place of what held the leaves.
-    fn retire_packed(&self, rp: Repack<'_>) {
-        if rp.packed.is_empty() {
-            return;
-        }
-        let guard = crossbeam_epoch::pin();
+    fn retire_packed(&self, rp: Repack<'_>, guard: &Guard) {
         for l in rp.packed {
             // SAFETY: the leaf was replaced by a packed entry in a fresh
             // run, now published in place of the node that held the leaf
             // (under that node's or its parent's latch): unreachable from
             // the tree, and retired once, by the writer that packed it.
-            unsafe { retire(l.as_ptr().cast(), free_leaf, &guard, &self.account) };
+            unsafe { retire(l.as_ptr().cast(), free_leaf, guard, &self.account) };
         }
     }
 
@@ -1890,6 +1882,17 @@ fn mismatch(path: &PathBytes<'_>, plen: usize, key: &[u8], depth: usize) -> Opti
             (p != k).then(|| (i, p.cmp(&k)))
         }
     })
+}
+
+/// The inline entry a run whose tails start at `start` (below a path
+/// stored whole if `whole`) makes of `key` (longer than `start`) and
+/// `value`, if they fit one.
+fn run_inline(key: &[u8], start: usize, value: &[u8], whole: bool) -> Option<Inline> {
+    if whole && key.len() <= INLINE_KEY {
+        Inline::new_run(&key[start..], value)
+    } else {
+        None
+    }
 }
 
 /// The bytes a record of key `k` and value `v` takes in a run's area.
