@@ -38,6 +38,7 @@ use crate::node::{
 use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
 use crossbeam_epoch::Guard;
+use ordex_core::counter::Counter;
 use ordex_core::mvcc::{must_keep, Clock, Taken, NO_SNAPSHOT};
 use ordex_core::olc::{retry, Restart, Stamp};
 use ordex_core::reclaim::{retire, Account};
@@ -53,7 +54,7 @@ pub(crate) struct Tree {
     pub(crate) clock: Clock,
     pub(crate) account: Arc<Account>,
     /// Keys with a live newest version.
-    len: AtomicUsize,
+    len: Counter,
     /// Writes that left versions or tombstones behind for snapshots: what
     /// a sweep may tidy once the last snapshot goes.
     pub(crate) kept: AtomicUsize,
@@ -284,7 +285,7 @@ impl Tree {
             root,
             clock: Clock::new(),
             account,
-            len: AtomicUsize::new(0),
+            len: Counter::new(),
             kept: AtomicUsize::new(0),
         }
     }
@@ -298,7 +299,7 @@ impl Tree {
 
     /// Keys with a live newest version.
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.len.get()
     }
 
     // -- Reads --------------------------------------------------------------
@@ -624,7 +625,7 @@ impl Tree {
                     _ => {
                         let t = self.clock.take();
                         node.set_end(self.new_leaf(key, value, t.seqno));
-                        self.len.fetch_add(1, Relaxed);
+                        self.len.add(1);
                         t.seqno
                     }
                 };
@@ -673,7 +674,7 @@ impl Tree {
                     let e = self.entry_for(key, depth, value, t, whole);
                     node.add(b, self.fitted(node, key, e));
                     node.lock().unlock();
-                    self.len.fetch_add(1, Relaxed);
+                    self.len.add(1);
                     self.clock.publish(t.seqno);
                     return Ok(t.seqno);
                 }
@@ -700,7 +701,7 @@ impl Tree {
                         );
                         node.replace(b, Entry::of(m.word()));
                         self.retire_packed(rp, guard);
-                        self.len.fetch_add(1, Relaxed);
+                        self.len.add(1);
                     }
                     node.lock().unlock();
                     self.clock.publish(t.seqno);
@@ -735,7 +736,7 @@ impl Tree {
                         let m = self.pair(&old, i.entry(), key, d, value, t, whole, &mut rp, guard);
                         node.replace(b, Entry::of(m.word()));
                         self.retire_packed(rp, guard);
-                        self.len.fetch_add(1, Relaxed);
+                        self.len.add(1);
                     }
                     node.lock().unlock();
                     self.clock.publish(t.seqno);
@@ -789,7 +790,7 @@ impl Tree {
         p.node.replace(p.byte, Entry::of(m.word()));
         node.lock().unlock();
         p.node.lock().unlock();
-        self.len.fetch_add(1, Relaxed);
+        self.len.add(1);
         self.clock.publish(t.seqno);
         Ok(t.seqno)
     }
@@ -1083,7 +1084,7 @@ impl Tree {
             let e = self.tail_entry(key, depth, value, t, whole, Some(node), guard);
             node.run_insert(at, head_of(tail), e.for_run(tail));
             node.lock().unlock();
-            self.len.fetch_add(1, Relaxed);
+            self.len.add(1);
             self.clock.publish(t.seqno);
             return Ok(t.seqno);
         }
@@ -1136,7 +1137,7 @@ impl Tree {
         guard: &Guard,
     ) -> Seqno {
         self.swap_in(p, node, new, guard);
-        self.len.fetch_add(1, Relaxed);
+        self.len.add(1);
         self.clock.publish(t.seqno);
         t.seqno
     }
@@ -1415,10 +1416,10 @@ impl Tree {
         self.trim(l, t, guard);
         match (was_live, value.is_some()) {
             (false, true) => {
-                self.len.fetch_add(1, Relaxed);
+                self.len.add(1);
             }
             (true, false) => {
-                self.len.fetch_sub(1, Relaxed);
+                self.len.sub(1);
             }
             _ => {}
         }
@@ -1816,7 +1817,7 @@ impl Tree {
             unsafe { retire(l.as_ptr().cast(), free_leaf, guard, &self.account) };
         }
         if let Some(s) = seqno {
-            self.len.fetch_sub(1, Relaxed);
+            self.len.sub(1);
             self.clock.publish(s);
         }
         Ok(seqno)

@@ -9,6 +9,7 @@
 //! - [`sync`]: the loom shim every backend takes its atomics from;
 //! - [`olc`]: the optimistic version lock shared by the tree backends, and
 //!   their restart and backoff helpers;
+//! - [`counter`]: a striped counter for counts many writers update;
 //! - [`reclaim`]: retirement through crossbeam-epoch with memory
 //!   accounting;
 //! - [`mvcc`]: the seqno clock, the snapshot registry and the rule of
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod counter;
 mod cursor;
 mod error;
 mod index;

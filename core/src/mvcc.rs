@@ -108,10 +108,8 @@ pub struct Taken {
 /// The seqno clock and the snapshot registry (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Clock {
-    /// Last seqno handed out.
-    seq: AtomicU64,
-    /// Every write with a seqno at or below this one is complete.
-    visible: AtomicU64,
+    /// The two words every write changes, on cache lines of their own.
+    hot: Hot,
     /// `done[w % RING] == w` once write `w` is complete; `visible` advances
     /// over consecutive completed seqnos (any thread may advance it).
     done: Box<[AtomicU64]>,
@@ -119,6 +117,20 @@ pub struct Clock {
     oldest: AtomicU64,
     /// Live snapshot seqnos. Loom's lock under `cfg(loom)` (see `sync`).
     pins: Mutex<Pins>,
+}
+
+/// The words of a [`Clock`] that every write changes, alone on their
+/// cache lines (128 bytes: x86 fetches lines in pairs), so that a write's
+/// read-modify-writes move no line that readers and other writers only
+/// read (`oldest`, the ring's address, whatever the owner keeps beside
+/// the clock: an index's root).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Hot {
+    /// Last seqno handed out.
+    seq: AtomicU64,
+    /// Every write with a seqno at or below this one is complete.
+    visible: AtomicU64,
 }
 
 impl Default for Clock {
@@ -137,8 +149,10 @@ impl Clock {
     /// index bulk-loaded with that many writes), with no snapshot.
     pub fn starting_at(seqno: Seqno) -> Self {
         Clock {
-            seq: AtomicU64::new(seqno),
-            visible: AtomicU64::new(seqno),
+            hot: Hot {
+                seq: AtomicU64::new(seqno),
+                visible: AtomicU64::new(seqno),
+            },
             done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
             oldest: AtomicU64::new(NO_SNAPSHOT),
             pins: Mutex::new(Pins::default()),
@@ -148,7 +162,7 @@ impl Clock {
     /// The newest seqno all of whose writes are complete.
     #[inline]
     pub fn visible(&self) -> Seqno {
-        self.visible.load(Ordering::Acquire)
+        self.hot.visible.load(Ordering::Acquire)
     }
 
     /// The oldest pinned seqno ([`NO_SNAPSHOT`] if none), SeqCst: read
@@ -166,7 +180,7 @@ impl Clock {
     /// a snapshot that pins a seqno below this write is seen here.
     #[inline]
     pub fn take(&self) -> Taken {
-        let w = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let w = self.hot.seq.fetch_add(1, Ordering::SeqCst) + 1;
         // Store-load ordering against `snapshot_begin` (which stores its
         // placeholder, fences, then loads `seq`): at least one side sees
         // the other. The SeqCst read-modify-write and load are in the
@@ -192,8 +206,9 @@ impl Clock {
         // that completed first stored its slot, fenced, then read
         // `visible`: if it read it before this CAS (SeqCst), its slot is
         // seen by the `advance` below; if after, it advanced by itself.
-        if self.visible.load(Ordering::Relaxed) == w - 1
+        if self.hot.visible.load(Ordering::Relaxed) == w - 1
             && self
+                .hot
                 .visible
                 .compare_exchange(w - 1, w, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
@@ -206,7 +221,7 @@ impl Clock {
             return;
         }
         let mut rounds = 0;
-        while self.visible.load(Ordering::Acquire) + RING < w {
+        while self.hot.visible.load(Ordering::Acquire) + RING < w {
             self.advance();
             wait(&mut rounds);
         }
@@ -223,13 +238,14 @@ impl Clock {
 
     /// Moves `visible` over every consecutive completed seqno.
     fn advance(&self) {
-        let mut v = self.visible.load(Ordering::Acquire);
+        let mut v = self.hot.visible.load(Ordering::Acquire);
         loop {
             let next = v + 1;
             if self.done[(next % RING) as usize].load(Ordering::Acquire) != next {
                 return;
             }
             match self
+                .hot
                 .visible
                 .compare_exchange(v, next, Ordering::AcqRel, Ordering::Acquire)
             {
@@ -248,18 +264,18 @@ impl Clock {
             let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
             // A placeholder first (a lower bound of the final seqno), so a
             // writer whose seqno is above the one we read next sees it.
-            let p = self.visible.load(Ordering::SeqCst);
+            let p = self.hot.visible.load(Ordering::SeqCst);
             pins.pin(p);
             self.store_oldest(&pins);
             fence(Ordering::SeqCst);
-            let s = self.seq.load(Ordering::SeqCst);
+            let s = self.hot.seq.load(Ordering::SeqCst);
             pins.unpin(p);
             pins.pin(s);
             self.store_oldest(&pins);
             s
         };
         let mut rounds = 0;
-        while self.visible.load(Ordering::Acquire) < s {
+        while self.hot.visible.load(Ordering::Acquire) < s {
             self.advance();
             wait(&mut rounds);
         }

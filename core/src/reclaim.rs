@@ -15,6 +15,7 @@
 //! Moved from ordex-btree (its `Heap`); the next backends (ART, the
 //! persistent tree) retire through it too.
 
+use crate::counter::Counter;
 #[cfg(not(loom))]
 use crossbeam_epoch as epoch;
 use crossbeam_epoch::Guard;
@@ -26,8 +27,9 @@ use std::sync::Arc;
 /// need not model.
 #[derive(Debug, Default)]
 pub struct Account {
-    /// Bytes allocated and not yet freed.
-    bytes: AtomicUsize,
+    /// Bytes allocated and not yet freed (striped: every allocation of
+    /// every writer counts here).
+    bytes: Counter,
     /// Retirements whose deferred free has not run yet.
     pending: AtomicUsize,
     /// Retirements over the owner's life.
@@ -51,18 +53,18 @@ impl Account {
     /// Counts `n` bytes allocated.
     #[inline]
     pub fn add(&self, n: usize) {
-        self.bytes.fetch_add(n, Relaxed);
+        self.bytes.add(n);
     }
 
     /// Counts `n` bytes freed.
     #[inline]
     pub fn sub(&self, n: usize) {
-        self.bytes.fetch_sub(n, Relaxed);
+        self.bytes.sub(n);
     }
 
     /// Bytes allocated and not yet freed.
     pub fn bytes(&self) -> usize {
-        self.bytes.load(Relaxed)
+        self.bytes.get()
     }
 
     /// Retirements whose free has not run yet.
