@@ -581,6 +581,19 @@ fn scan(
         if !f(key, value) {
             break;
         }
+        // Through a Node256 of values, a batch at a time.
+        let mut ended = false;
+        let batch = w.values_after(&mut |k, v| {
+            if past_end(k, to) {
+                ended = true;
+                return false;
+            }
+            n += 1;
+            f(k, v)
+        });
+        if batch == Some(false) || ended {
+            break;
+        }
         ok = w.next();
     }
     n

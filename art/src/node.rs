@@ -564,6 +564,10 @@ impl Entry {
 }
 
 impl Inline {
+    /// A placeholder (an empty slot's entry), to fill arrays that
+    /// [`NodeRef::v256_values`] writes before any is read.
+    pub(crate) const PLACEHOLDER: Inline = Inline(Entry::EMPTY);
+
     /// An inline entry for a key tail and a value, if they fit.
     pub(crate) fn new(suffix: &[u8], value: &[u8]) -> Option<Inline> {
         if suffix.len() > INLINE_SUFFIX || value.len() > INLINE_VALUE {
@@ -1612,6 +1616,42 @@ impl<'g> NodeRef<'g> {
                 value: 0,
             }
         }
+    }
+
+    /// Whether this is a [`Kind::V256`].
+    #[inline]
+    pub(crate) fn is_v256(self) -> bool {
+        self.kind() == Kind::V256
+    }
+
+    /// For a forward scan through a [`Kind::V256`]: its inline entries
+    /// from byte `from` on, in byte order, into `out` (each with its
+    /// slot's byte), as many as fit; empty slots are passed, and a slot
+    /// that holds a node or a leaf ends the batch before it (a walk must
+    /// enter it). Returns how many were copied. `None` for any other
+    /// kind. Read racily, like any optimistic read: the caller validates
+    /// the node's version before using them.
+    #[inline]
+    pub(crate) fn v256_values(self, from: usize, out: &mut [(u8, Inline)]) -> Option<usize> {
+        if self.kind() != Kind::V256 {
+            return None;
+        }
+        let n = self.v256();
+        let word = self.value_word();
+        let mut count = 0;
+        let mut b = from;
+        while b < 256 && count < out.len() {
+            let bits = n.inline[b / 64].load(R) >> (b % 64);
+            let w = n.slots[b].load(R);
+            if bits & 1 != 0 {
+                out[count] = (b as u8, Inline(Entry { word, value: w }));
+                count += 1;
+            } else if w != 0 {
+                break;
+            }
+            b += 1;
+        }
+        Some(count)
     }
 
     /// Stores `e` in slot `b` of a [`Kind::V256`] (under the latch; the

@@ -90,6 +90,9 @@ enum Kept<'g> {
 
 /// Before every slot of a node.
 const BEFORE: i32 = -1;
+/// Entries [`Walker::values_after`] reads under one validation: a
+/// quarter of a Node256 of values (256 bytes of slots).
+const VALUES_BATCH: usize = 32;
 /// Past every slot of a node.
 const AFTER: i32 = 257;
 
@@ -243,6 +246,72 @@ impl<'g> Walker<'g> {
     #[inline]
     pub(crate) fn prev(&mut self) -> bool {
         self.step_fast(Dir::Bwd)
+    }
+
+    /// A forward scan's shortcut through a Node256 of values: when the
+    /// walker stands on an inline entry of a `V256` node (dense integer
+    /// keys, ids behind a fixed prefix), hands `f` the
+    /// node's next inline entries in key order, [`VALUES_BATCH`] at a
+    /// time, each batch read under one validation of the node, with no
+    /// step of the walker between them; `f` returning `false` stops.
+    /// Leaves the walker on the last entry given (so `next` goes on from
+    /// there: into a node or leaf the batch stopped before, or past the
+    /// node). `None` when it does not apply (not on an inline entry of
+    /// such a node, or the node changed): the walker is then as it was.
+    /// `Some(false)` when `f` stopped.
+    #[inline]
+    pub(crate) fn values_after(
+        &mut self,
+        f: &mut impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Option<bool> {
+        if !matches!(self.cur, Some(Cur::Inline(..))) {
+            return None;
+        }
+        let top = self.stack.top?;
+        let depth = top.depth;
+        // The slot's byte is the key's last (a value entry has no suffix).
+        if top.run || top.pos < 1 || depth + 1 > INLINE_KEY || !top.node.is_v256() {
+            return None;
+        }
+        let mut batch = [(0u8, Inline::PLACEHOLDER); VALUES_BATCH];
+        let mut from = top.pos as usize;
+        let mut any = false;
+        // A short first batch: a scan that ends soon reads little ahead.
+        let mut size = VALUES_BATCH / 4;
+        loop {
+            let n = top.node.v256_values(from, &mut batch[..size])?;
+            // What was read is used only once the node is seen unchanged.
+            if top.node.lock().check(top.stamp).is_err() {
+                return any.then_some(true);
+            }
+            if n == 0 {
+                return Some(true);
+            }
+            any = true;
+            for (j, &(b, i)) in batch[..n].iter().enumerate() {
+                self.kbuf[depth] = b;
+                if !f(&self.kbuf[..=depth], i.value_bytes()) {
+                    self.stand_at(depth, batch[j]);
+                    return Some(false);
+                }
+            }
+            let last = batch[n - 1];
+            self.stand_at(depth, last);
+            if n < size || last.0 == 255 {
+                return Some(true);
+            }
+            from = usize::from(last.0) + 1;
+            size = VALUES_BATCH;
+        }
+    }
+
+    /// Puts the walker on inline entry `i` of byte `b` of the node at the
+    /// top of the stack (its child bytes at `depth`).
+    #[inline]
+    fn stand_at(&mut self, depth: usize, (b, i): (u8, Inline)) {
+        self.kbuf[depth] = b;
+        self.set_pos(i32::from(b) + 1);
+        self.cur = Some(Cur::Inline((depth + 1) as u8, i));
     }
 
     /// A step in `dir` (inlined into `next` and `prev`, each with its

@@ -53,6 +53,9 @@ enum Op {
     Get(Vec<u8>),
     Seek(Vec<u8>, bool, u8),
     Range(Vec<u8>, Vec<u8>, bool),
+    /// A scan from the key that stops itself after this many entries
+    /// (its callback says so), live and on the newest snapshot.
+    ScanN(Vec<u8>, u16),
     Longest(Vec<u8>),
     Prefix(Vec<u8>),
     Snapshot,
@@ -67,6 +70,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => key().prop_map(Op::Get),
         2 => (key(), any::<bool>(), 0u8..6).prop_map(|(k, b, n)| Op::Seek(k, b, n)),
         1 => (key(), key(), any::<bool>()).prop_map(|(a, b, r)| Op::Range(a, b, r)),
+        1 => (key(), 0u16..300).prop_map(|(k, n)| Op::ScanN(k, n)),
         1 => key().prop_map(Op::Longest),
         1 => key().prop_map(Op::Prefix),
         1 => Just(Op::Snapshot),
@@ -96,6 +100,7 @@ fn dense_op() -> impl Strategy<Value = Op> {
         2 => dense_key().prop_map(Op::Get),
         2 => (dense_key(), any::<bool>(), 0u8..6).prop_map(|(k, b, n)| Op::Seek(k, b, n)),
         1 => (dense_key(), dense_key(), any::<bool>()).prop_map(|(a, b, r)| Op::Range(a, b, r)),
+        2 => (dense_key(), 0u16..600).prop_map(|(k, n)| Op::ScanN(k, n)),
         1 => dense_key().prop_map(Op::Longest),
         1 => Just(Op::Snapshot),
         1 => Just(Op::DropSnapshot),
@@ -115,6 +120,13 @@ fn value(k: &[u8], v: u8) -> Vec<u8> {
 }
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// An entry callback, as `OrderedIndex::scan` takes it.
+type Each<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> bool;
+
+/// A scan from a start to an end, as a test runs it on the tree or a
+/// snapshot.
+type ScanFn<'a> = &'a dyn Fn(Bound<&[u8]>, Bound<&[u8]>, Each<'_>) -> usize;
 
 /// Seeks `k` (forward or back) and takes `steps` steps the other way and
 /// back, on the cursor and on the model.
@@ -189,6 +201,31 @@ fn run(ops: Vec<Op>) {
                     got.reverse();
                 }
                 assert_eq!(got, want, "range {lo:?}..{hi:?} rev {rev}");
+            }
+            Op::ScanN(k, n) => {
+                let n = usize::from(n);
+                let take = |scan: &dyn Fn(Each<'_>) -> usize| {
+                    let mut got = Vec::new();
+                    let seen = scan(&mut |k, v| {
+                        got.push((k.to_vec(), v.to_vec()));
+                        got.len() < n
+                    });
+                    assert_eq!(seen, got.len(), "the count of entries given");
+                    got
+                };
+                let want = |m: &Model| -> Vec<(Vec<u8>, Vec<u8>)> {
+                    m.range(k.clone()..)
+                        .take(n.max(1))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
+                let from = Bound::Included(&k[..]);
+                let got = take(&|f| art.scan(from, Bound::Unbounded, f));
+                assert_eq!(got, want(&model), "scan of {n} from {k:?}");
+                if let Some((s, m)) = snaps.last() {
+                    let got = take(&|f| s.scan(from, Bound::Unbounded, f));
+                    assert_eq!(got, want(m), "snapshot scan of {n} from {k:?}");
+                }
             }
             Op::Longest(k) => {
                 let guard = ordex_art::pin();
@@ -272,6 +309,87 @@ proptest! {
     fn dense_programs_agree_with_a_btreemap(ops in prop::collection::vec(dense_op(), 1000..3000)) {
         run(ops);
     }
+}
+
+/// Scans through Node256s of values (dense keys), which a forward scan
+/// reads a batch of slots at a time: every start, lengths on both sides
+/// of a batch and of a node, bounds inside a batch, slots that hold a
+/// node or a leaf in the middle of a batch, and a snapshot's scans after
+/// later writes.
+#[test]
+fn scans_through_node256s_of_values() {
+    let art = Art::new();
+    let mut model = Model::new();
+    let key = |i: u32| [&b"D"[..], &(i as u16).to_be_bytes()].concat();
+    let put = |art: &Art, model: &mut Model, k: Vec<u8>, v: Vec<u8>| {
+        art.insert(&k, &v).unwrap();
+        model.insert(k, v);
+    };
+    for i in 0..1000 {
+        put(
+            &art,
+            &mut model,
+            key(i),
+            u64::from(i).to_le_bytes().to_vec(),
+        );
+    }
+    // A node below some slots (a key one byte longer), a leaf in others
+    // (a value a Node256 of values cannot hold inline).
+    for i in [40, 300, 301, 777] {
+        put(&art, &mut model, [key(i), vec![0]].concat(), vec![9; 8]);
+    }
+    for i in [100, 555] {
+        put(&art, &mut model, key(i), vec![1, 2, 3]);
+    }
+    assert!(
+        art.stats().nodes[9] >= 3,
+        "Node256s of values: {:?}",
+        art.stats().nodes
+    );
+    let check = |scan: ScanFn<'_>, model: &Model| {
+        for start in (0..1010).step_by(7) {
+            for n in [1usize, 2, 31, 32, 33, 64, 100, 255, 257, 600, 2000] {
+                let lo = key(start);
+                let mut got = Vec::new();
+                let seen = scan(Bound::Included(&lo), Bound::Unbounded, &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    got.len() < n
+                });
+                let want: Vec<_> = model
+                    .range(lo.clone()..)
+                    .take(n)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(seen, got.len());
+                assert_eq!(got, want, "{n} from {start}");
+                // An upper bound inside the scan (excluded), and one just
+                // past a key (included).
+                let hi = key(start + n as u32 / 2);
+                let mut got = Vec::new();
+                scan(Bound::Excluded(&lo), Bound::Included(&hi), &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    true
+                });
+                let want: Vec<_> = model
+                    .range((Bound::Excluded(lo.clone()), Bound::Included(hi.clone())))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(got, want, "({start}, {}]", start + n as u32 / 2);
+            }
+        }
+    };
+    check(&|a, b, f| art.scan(a, b, f), &model);
+    let snap = art.snapshot();
+    let before = model.clone();
+    for i in (0..1000).step_by(3) {
+        put(&art, &mut model, key(i), vec![7; 8]);
+    }
+    art.remove(&key(500)).unwrap();
+    model.remove(&key(500));
+    check(&|a, b, f| snap.scan(a, b, f), &before);
+    check(&|a, b, f| art.scan(a, b, f), &model);
+    drop(snap);
+    art.check_structure().unwrap();
 }
 
 /// Every node kind grows and shrinks back under one byte, with the

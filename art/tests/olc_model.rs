@@ -346,9 +346,11 @@ fn burst_races_a_reader() {
 /// In a Node256 of values (49 keys whose values are 8 bytes: a Node48
 /// grown), an overwrite under a snapshot turns a slot's inline value into
 /// a leaf with both versions, while a reader looks the key up, with and
-/// without the snapshot, and scans across it: a reader that pairs the
-/// slot with a stale bit reads a value as a word and must not follow it
-/// (it validates first); each read sees the old value or the new whole.
+/// without the snapshot, and scans across it (the scan reads the slots
+/// after its first key as a batch): a reader that pairs the slot with a
+/// stale bit reads a value as a word and must neither follow it nor
+/// hand it out as a value (it validates first); each read sees the old
+/// value or the new whole.
 #[test]
 fn value_node_slot_becomes_a_leaf_under_a_reader() {
     sync::model(|| {

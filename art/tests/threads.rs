@@ -290,3 +290,107 @@ fn live_scans_meet_every_stable_key_beside_churning_ones() {
     }
     art.check_structure().unwrap();
 }
+
+/// Live scans through Node256s of values (dense keys, which a forward
+/// scan reads a batch of slots at a time under one validation) while
+/// writers overwrite the values in place, give some slots a node (a key
+/// one byte longer) or a leaf (a value too short to sit inline) and take
+/// them back: every dense key from the scan's start to the last key seen
+/// is met, in ascending order, each with a value of its own (a value
+/// names its key, so a slot read against a stale bit, or a torn batch,
+/// shows as a value naming another key or none).
+#[test]
+fn live_scans_through_node256s_of_values_beside_writers() {
+    const N: u64 = 2048;
+    let key = |i: u64| [&b"V"[..], &(i as u16).to_be_bytes()].concat();
+    let value = |i: u64, g: u64, short: bool| {
+        let mut v = (i as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(&g.to_be_bytes()[if short { 7 } else { 2 }..]);
+        v
+    };
+    let art = Arc::new(Art::new());
+    for i in 0..N {
+        art.insert(&key(i), &value(i, 0, false)).unwrap();
+    }
+    assert!(
+        art.stats().nodes[9] >= 8,
+        "Node256s of values: {:?}",
+        art.stats().nodes
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for t in 0..2u64 {
+        let (art, stop) = (art.clone(), stop.clone());
+        writers.push(std::thread::spawn(move || {
+            let mut rng = Rng(0xD15E_0000 + t);
+            let mut g = 0;
+            while !stop.load(Ordering::Relaxed) {
+                g += 1;
+                let r = rng.next();
+                let i = r % N;
+                match (r >> 32) % 8 {
+                    // A node below the slot, then the slot's entry again.
+                    0 => {
+                        art.insert(&[key(i), vec![0]].concat(), b"x").unwrap();
+                    }
+                    1 => {
+                        art.remove(&[key(i), vec![0]].concat()).unwrap();
+                    }
+                    // A leaf (a 3-byte value), later inline again.
+                    2 => {
+                        art.insert(&key(i), &value(i, g, true)).unwrap();
+                    }
+                    _ => {
+                        art.insert(&key(i), &value(i, g, false)).unwrap();
+                    }
+                }
+            }
+        }));
+    }
+    let scans = (2_000.0 * scale()) as u64;
+    let mut readers = Vec::new();
+    for r in 0..3u64 {
+        let art = art.clone();
+        readers.push(std::thread::spawn(move || {
+            let mut rng = Rng(0x5CA7_0000 + r);
+            for _ in 0..scans {
+                let from = rng.next() % N;
+                let mut seen: Vec<Vec<u8>> = Vec::with_capacity(600);
+                art.scan(
+                    std::ops::Bound::Included(&key(from)[..]),
+                    std::ops::Bound::Unbounded,
+                    &mut |k, v| {
+                        if k.len() == 3 {
+                            assert_eq!(
+                                v.get(..2),
+                                Some(&k[1..]),
+                                "the value of {k:?} names another key: {v:?}"
+                            );
+                            assert!(v.len() == 3 || v.len() == 8, "{k:?}: {v:?}");
+                        } else {
+                            assert_eq!(v, b"x", "{k:?}");
+                        }
+                        seen.push(k.to_vec());
+                        seen.len() < 600
+                    },
+                );
+                assert!(
+                    seen.windows(2).all(|w| w[0] < w[1]),
+                    "a live scan went back"
+                );
+                let last = seen.last().expect("dense keys lie ahead").clone();
+                let dense: Vec<Vec<u8>> = seen.into_iter().filter(|k| k.len() == 3).collect();
+                let want: Vec<Vec<u8>> = (from..N).map(key).take_while(|k| *k <= last).collect();
+                assert_eq!(dense, want, "a live scan from {from} missed dense keys");
+            }
+        }));
+    }
+    for h in readers {
+        h.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in writers {
+        h.join().unwrap();
+    }
+    art.check_structure().unwrap();
+}
