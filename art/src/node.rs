@@ -1654,6 +1654,39 @@ impl<'g> NodeRef<'g> {
         Some(count)
     }
 
+    /// For a forward scan through a run: its entries from index `from`
+    /// on, with their heads, into `out`, as many as fit, up to the first
+    /// leaf (whose versions a walk resolves at its seqno) or the run's
+    /// end. Returns how many were copied. `None` if this is not a run.
+    /// Read racily: the caller validates the node's version before it
+    /// uses them (a packed entry's word names a record only then).
+    #[inline]
+    pub(crate) fn run_entries(self, from: usize, out: &mut [(Head, Entry)]) -> Option<usize> {
+        if !self.is_run() {
+            return None;
+        }
+        let (heads, slots) = self.run();
+        let end = self.count().min(slots.len());
+        let mut count = 0;
+        for (i, head) in heads.iter().enumerate().take(end).skip(from) {
+            if count == out.len() {
+                break;
+            }
+            let e = load(slots, i);
+            if !e.word.is_inline() && !e.word.is_packed() {
+                break;
+            }
+            if e.word.is_packed() {
+                // The batch's records, asked for together (a hint only:
+                // the word is not validated yet).
+                prefetch_word(e.word.0);
+            }
+            out[count] = (head.load(R), e);
+            count += 1;
+        }
+        Some(count)
+    }
+
     /// Stores `e` in slot `b` of a [`Kind::V256`] (under the latch; the
     /// node [`holds`](Self::holds) `e`).
     fn v256_store(self, b: usize, e: Entry) {
