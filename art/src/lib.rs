@@ -581,7 +581,7 @@ fn scan(
         if !f(key, value) {
             break;
         }
-        // Through a Node256 of values, a batch at a time.
+        // Through a run or a Node256 of values, a batch at a time.
         let mut ended = false;
         let batch = w.values_after(&mut |k, v| {
             if past_end(k, to) {
@@ -618,6 +618,19 @@ fn scan_prefix(
         }
         n += 1;
         if !f(key, value) {
+            break;
+        }
+        // Through a run or a Node256 of values, a batch at a time.
+        let mut ended = false;
+        let batch = w.values_after(&mut |k, v| {
+            if !k.starts_with(prefix) {
+                ended = true;
+                return false;
+            }
+            n += 1;
+            f(k, v)
+        });
+        if batch == Some(false) || ended {
             break;
         }
         ok = w.next();
