@@ -564,39 +564,12 @@ fn scan(
     }
     let guard = epoch::pin();
     let mut w = Walker::new(tree, seqno, &guard);
-    let mut ok = match from {
+    let ok = match from {
         Bound::Included(k) => w.seek(k, true),
         Bound::Excluded(k) => w.seek(k, false),
         Bound::Unbounded => w.first(),
     };
-    let mut n = 0;
-    while ok {
-        let (Some(key), Some(value)) = (w.key(), w.value()) else {
-            break;
-        };
-        if past_end(key, to) {
-            break;
-        }
-        n += 1;
-        if !f(key, value) {
-            break;
-        }
-        // Through a run or a Node256 of values, a batch at a time.
-        let mut ended = false;
-        let batch = w.values_after(&mut |k, v| {
-            if past_end(k, to) {
-                ended = true;
-                return false;
-            }
-            n += 1;
-            f(k, v)
-        });
-        if batch == Some(false) || ended {
-            break;
-        }
-        ok = w.next();
-    }
-    n
+    walk_while(&mut w, ok, |k| !past_end(k, to), f)
 }
 
 fn scan_prefix(
@@ -607,23 +580,35 @@ fn scan_prefix(
 ) -> usize {
     let guard = epoch::pin();
     let mut w = Walker::new(tree, seqno, &guard);
-    let mut ok = w.seek(prefix, true);
+    let ok = w.seek(prefix, true);
+    walk_while(&mut w, ok, |k| k.starts_with(prefix), f)
+}
+
+/// Hands `f` the walker's entries from where it stands (`ok`: it stands
+/// on one) while their keys pass `within`, until `f` says stop; returns
+/// how many it was given. Runs and Node256s of values go a batch at a
+/// time ([`Walker::values_after`]).
+fn walk_while(
+    w: &mut Walker<'_>,
+    mut ok: bool,
+    within: impl Fn(&[u8]) -> bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> usize {
     let mut n = 0;
     while ok {
         let (Some(key), Some(value)) = (w.key(), w.value()) else {
             break;
         };
-        if !key.starts_with(prefix) {
+        if !within(key) {
             break;
         }
         n += 1;
         if !f(key, value) {
             break;
         }
-        // Through a run or a Node256 of values, a batch at a time.
         let mut ended = false;
         let batch = w.values_after(&mut |k, v| {
-            if !k.starts_with(prefix) {
+            if !within(k) {
                 ended = true;
                 return false;
             }
