@@ -104,14 +104,6 @@ impl Counter {
             .iter()
             .fold(0usize, |s, c| s.wrapping_add(c.0.load(Relaxed)))
     }
-
-    /// Sets the total to `n` (with `&mut`: no count can race it).
-    pub fn set(&mut self, n: usize) {
-        for c in self.cells.iter_mut() {
-            *c.0.get_mut() = 0;
-        }
-        *self.cells[0].0.get_mut() = n;
-    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -148,8 +140,5 @@ mod tests {
             s.spawn(|| c.add(1));
         });
         assert_eq!(c.get(), 1);
-        let mut c = c;
-        c.set(4);
-        assert_eq!(c.get(), 4);
     }
 }
