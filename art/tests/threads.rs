@@ -186,6 +186,24 @@ fn writers_readers_and_snapshots_on_more_threads_than_cores() {
     );
 }
 
+/// Waits for the readers, then stops the writers, waits for them, and
+/// checks the tree's structure.
+fn finish(
+    readers: Vec<std::thread::JoinHandle<()>>,
+    stop: &AtomicBool,
+    writers: Vec<std::thread::JoinHandle<()>>,
+    art: &Art,
+) {
+    for h in readers {
+        h.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in writers {
+        h.join().unwrap();
+    }
+    art.check_structure().unwrap();
+}
+
 /// Key `i` of the scan test: 8 bytes, big-endian, `i` then a last byte
 /// (`STABLE` or `CHURN`), so that each `i` has a small bottom node of two
 /// inline entries, or one inline entry when its churning key is out.
@@ -281,14 +299,7 @@ fn live_scans_meet_every_stable_key_beside_churning_ones() {
             }
         }));
     }
-    for h in readers {
-        h.join().unwrap();
-    }
-    stop.store(true, Ordering::Relaxed);
-    for h in writers {
-        h.join().unwrap();
-    }
-    art.check_structure().unwrap();
+    finish(readers, &stop, writers, &art);
 }
 
 /// Live scans through Node256s of values (dense keys, which a forward
@@ -385,12 +396,5 @@ fn live_scans_through_node256s_of_values_beside_writers() {
             }
         }));
     }
-    for h in readers {
-        h.join().unwrap();
-    }
-    stop.store(true, Ordering::Relaxed);
-    for h in writers {
-        h.join().unwrap();
-    }
-    art.check_structure().unwrap();
+    finish(readers, &stop, writers, &art);
 }
