@@ -40,6 +40,9 @@ struct Frame<'g> {
     depth: usize,
     /// Whether the node is a run (its kind, read once on entering).
     run: bool,
+    /// A forward walk has asked for the children of the bytes below
+    /// this one (see [`Walker::ask_ahead`]).
+    asked: i32,
 }
 
 /// The walker's path: the node it is in, kept apart from the nodes above
@@ -457,7 +460,7 @@ impl<'g> Walker<'g> {
                 }
                 Child::Node(c) => {
                     if dir == Dir::Fwd {
-                        node.prefetch_after(pos);
+                        self.ask_ahead(node, pos);
                     }
                     let s = c.lock().read_begin().ok()?;
                     // Lock coupling, as in `advance`.
@@ -518,6 +521,26 @@ impl<'g> Walker<'g> {
                 Some(Some(Cur::Packed(r)))
             }
             _ => None,
+        }
+    }
+
+    /// Asks for the children of the 8 slots after position `pos` of
+    /// `node` (the node at the top of the stack, whose child at `pos` a
+    /// forward walk goes down to; position `p` is the slot of byte
+    /// `p - 1`, so those of bytes `pos..pos + 8`: see
+    /// `NodeRef::prefetch_between`), but not those it asked for on an
+    /// earlier way down from this frame: each child once, not again for
+    /// every sibling before it.
+    #[inline]
+    fn ask_ahead(&mut self, node: NodeRef<'g>, pos: i32) {
+        let Some(top) = self.stack.top.as_mut() else {
+            return;
+        };
+        let to = pos.max(0) + 8;
+        let from = pos.max(top.asked);
+        if from < to {
+            node.prefetch_between(from, to);
+            top.asked = to;
         }
     }
 
@@ -637,6 +660,7 @@ impl<'g> Walker<'g> {
             pos,
             depth: depth + plen,
             run: node.is_run(),
+            asked: 0,
         });
     }
 
@@ -724,7 +748,7 @@ impl<'g> Walker<'g> {
                 }
                 Some(Child::Node(c)) => {
                     if dir == Dir::Fwd {
-                        top.node.prefetch_after(pos);
+                        self.ask_ahead(top.node, pos);
                     }
                     let s = c.lock().read_begin()?;
                     // Lock coupling: the parent is checked again after the
