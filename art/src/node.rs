@@ -1069,13 +1069,12 @@ impl<'g> NodeRef<'g> {
     }
 
     /// Asks for the cache lines of every child a forward scan takes
-    /// from the slots of bytes `from..to` (the walker asks for those of
-    /// the 8 bytes after the child it goes down to), when this is a
-    /// Node48 or Node256 (a
-    /// Node4/16/32 asks in [`next_slot`](Self::next_slot) already). For
-    /// a walker that has just gone down to a child node: the next
-    /// siblings' misses then overlap the walk below (one sibling ahead
-    /// left random u64 scans waiting on each bottom node).
+    /// from the slots of bytes `from..to`, when this is a Node48 or
+    /// Node256 (a Node4/16/32 asks in [`next_slot`](Self::next_slot)
+    /// already). A walker going down to a child node asks for those of
+    /// the 8 bytes after it (`Walker::ask_ahead`): the next siblings'
+    /// misses then overlap the walk below (one sibling ahead left random
+    /// u64 scans waiting on each bottom node).
     #[inline]
     pub(crate) fn prefetch_between(self, from: i32, to: i32) {
         let from = from.max(0) as usize;

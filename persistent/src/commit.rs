@@ -208,9 +208,10 @@ const LEADER_SPINS: u32 = 512;
 /// handed the leadership. A leader's batch takes a few microseconds: a
 /// waiter that yields its time slice after a few spins (as a restart's
 /// backoff does) pays a system call per round, and notices its turn a
-/// system call late; so it spins that long first, with the
-/// processor's pause hint, and only then yields (a leader that was
-/// preempted cannot finish while its waiters spin on its core).
+/// system call late. So it spins about as long as a batch takes first
+/// ([`LEADER_SPINS`] pause hints, some 13 µs), and only then yields (a
+/// leader that was preempted cannot finish while its waiters spin on
+/// its core).
 #[inline]
 fn wait_for_leader(round: &mut u32) {
     #[cfg(not(loom))]
