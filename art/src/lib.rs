@@ -606,17 +606,19 @@ fn walk_while(
         if !f(key, value) {
             break;
         }
-        let mut ended = false;
-        let batch = w.values_after(&mut |k, v| {
-            if !within(k) {
-                ended = true;
-                return false;
+        if w.in_batched() {
+            let mut ended = false;
+            let batch = w.values_after(&mut |k, v| {
+                if !within(k) {
+                    ended = true;
+                    return false;
+                }
+                n += 1;
+                f(k, v)
+            });
+            if batch == Some(false) || ended {
+                break;
             }
-            n += 1;
-            f(k, v)
-        });
-        if batch == Some(false) || ended {
-            break;
         }
         ok = w.next();
     }

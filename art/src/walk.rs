@@ -40,6 +40,11 @@ struct Frame<'g> {
     depth: usize,
     /// Whether the node is a run (its kind, read once on entering).
     run: bool,
+    /// Whether the node is a run or a Node256 of values, whose entries
+    /// [`Walker::values_after`] hands out a batch at a time (read once on
+    /// entering, so that a scan's other entries pass that test at the
+    /// cost of a flag).
+    batched: bool,
     /// A forward walk has asked for the children of the bytes below
     /// this one (see [`Walker::ask_ahead`]).
     asked: i32,
@@ -257,6 +262,14 @@ impl<'g> Walker<'g> {
         self.step_fast(Dir::Bwd)
     }
 
+    /// Whether the walker is in a node whose entries
+    /// [`values_after`](Self::values_after) hands out a batch at a time
+    /// (a run or a Node256 of values): a scan asks before each entry.
+    #[inline]
+    pub(crate) fn in_batched(&self) -> bool {
+        matches!(&self.stack.top, Some(t) if t.batched)
+    }
+
     /// A forward scan's shortcut through the entries of one node, a batch
     /// at a time: when the walker stands on an entry of a run or of a
     /// `V256` node (a Node256 of values: dense integer keys, ids behind a
@@ -275,10 +288,13 @@ impl<'g> Walker<'g> {
         &mut self,
         f: &mut impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Option<bool> {
+        let top = match &self.stack.top {
+            Some(t) if t.batched => *t,
+            _ => return None,
+        };
         if !matches!(self.cur, Some(Cur::Inline(..) | Cur::Packed(_))) {
             return None;
         }
-        let top = self.stack.top?;
         if top.pos < 1 {
             return None;
         }
@@ -660,6 +676,7 @@ impl<'g> Walker<'g> {
             pos,
             depth: depth + plen,
             run: node.is_run(),
+            batched: node.is_run() || node.is_v256(),
             asked: 0,
         });
     }
