@@ -319,8 +319,11 @@ impl<'g> Walker<'g> {
         if top.run {
             return self.run_values_after(top, f);
         }
-        // The slot's byte is the key's last (a value entry has no suffix).
-        if top.depth + 1 > INLINE_KEY || !top.node.is_v256() {
+        // A batched node that is not a run is a Node256 of values (see
+        // `Frame::batched`); the slot's byte is the key's last (a value
+        // entry has no suffix).
+        debug_assert!(top.node.is_v256());
+        if top.depth + 1 > INLINE_KEY {
             return None;
         }
         let depth = top.depth;
@@ -569,13 +572,11 @@ impl<'g> Walker<'g> {
     /// every sibling before it.
     #[inline]
     fn ask_ahead(&mut self, node: NodeRef<'g>, pos: i32) {
-        let Some(top) = self.stack.top.as_mut() else {
+        let Some(asked) = self.stack.top.as_ref().map(|t| t.asked) else {
             return;
         };
-        let to = pos.max(0) + 8;
-        let from = pos.max(top.asked);
-        if from < to {
-            node.prefetch_between(from, to);
+        let to = self.asked_ahead(node, pos, asked);
+        if let Some(top) = self.stack.top.as_mut() {
             top.asked = to;
         }
     }
@@ -730,13 +731,14 @@ impl<'g> Walker<'g> {
                 }
             }
         }
+        let run = node.is_run();
         Frame {
             node,
             stamp,
             pos,
             depth: depth + plen,
-            run: node.is_run(),
-            batched: node.is_run() || node.is_v256(),
+            run,
+            batched: run || node.is_v256(),
             asked: 0,
         }
     }
