@@ -6,6 +6,7 @@ use crate::bytes::Bytes;
 use crate::latch::{backoff, wait, Latch};
 use crate::node::{packable, EntryRef, Locked, Node, Reading, Root, SearchKey, SlotValue, Split};
 use crossbeam_epoch::{self as epoch, Guard};
+use ordex_core::counter::Counter;
 use ordex_core::mvcc::{must_keep, Clock, Taken};
 use ordex_core::olc::{retry, Restart};
 use ordex_core::reclaim::Account;
@@ -16,12 +17,18 @@ use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 #[derive(Debug)]
 pub(crate) struct Tree<L: Latch, const N: usize> {
     root: Root<L, N>,
-    /// Seqnos, their publication in order, and the live snapshots.
+    /// Seqnos and the live snapshots. A latched clock (`Clock::latched`):
+    /// a write takes its seqno under its leaf's latch, after acquiring it,
+    /// and holds the latch until the write is in the leaf (a split links
+    /// its new right node first), and every reader validates against that
+    /// latch or waits for it, so a seqno is visible as it is taken.
     clock: Clock,
     /// The protocol's tree-wide lock (`()` unless [`GlobalLock`](crate::GlobalLock)).
     pub(crate) tl: L::TreeLock,
-    /// Keys whose newest version is a value.
-    live: StdAtomicUsize,
+    /// Keys whose newest version is a value: striped, since nearly every
+    /// write counts here and one shared word would move its line between
+    /// the writers' cores at each of them.
+    live: Counter,
     /// Writes that left a chain longer than one (kept for a snapshot)
     /// since the last sweep.
     kept: StdAtomicUsize,
@@ -62,9 +69,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     pub(crate) fn new() -> Self {
         Tree {
             root: Root::new(),
-            clock: Clock::new(),
+            clock: Clock::new().latched(),
             tl: L::TreeLock::default(),
-            live: StdAtomicUsize::new(0),
+            live: Counter::new(),
             kept: StdAtomicUsize::new(0),
         }
     }
@@ -81,9 +88,9 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let (root, n) = Root::build(entries, 1, &mut rest);
         let tree = Tree {
             root,
-            clock: Clock::starting_at(n as u64),
+            clock: Clock::starting_at(n as u64).latched(),
             tl: L::TreeLock::default(),
-            live: StdAtomicUsize::new(n),
+            live: Counter::with(n),
             kept: StdAtomicUsize::new(0),
         };
         for (k, v) in rest {
@@ -97,7 +104,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.live.load(StdOrdering::Relaxed)
+        self.live.get()
     }
 
     pub(crate) fn last_visible(&self) -> Seqno {
@@ -224,16 +231,16 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 locked.push_version(pos, None, w, oldest, guard);
                 self.kept.fetch_add(1, StdOrdering::Relaxed);
             }
-            self.live.fetch_sub(1, StdOrdering::Relaxed);
+            self.live.sub(1);
             return (w, None);
         };
         if !found {
-            self.live.fetch_add(1, StdOrdering::Relaxed);
+            self.live.add(1);
             return (w, locked.leaf_insert(pos, key, value, w, oldest, guard));
         }
         let pushed = locked.push_version(pos, Some(value), w, oldest, guard);
         if !pushed.was_live {
-            self.live.fetch_add(1, StdOrdering::Relaxed);
+            self.live.add(1);
         }
         if pushed.kept {
             self.kept.fetch_add(1, StdOrdering::Relaxed);

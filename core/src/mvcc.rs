@@ -8,7 +8,10 @@
 //!   [`publish`](Clock::publish) marks one complete, and
 //!   [`visible`](Clock::visible) is the newest seqno all of whose writes
 //!   are complete (writers never wait for each other, unless more than
-//!   [`RING`] writes are in flight). The clock also keeps the live
+//!   [`RING`] writes are in flight). A [`latched`](Clock::latched) clock,
+//!   for backends whose readers wait for a write's latch, makes a seqno
+//!   visible as it is taken, with one read-modify-write per write instead
+//!   of two. The clock also keeps the live
 //!   snapshots: [`snapshot_begin`](Clock::snapshot_begin) pins a seqno
 //!   every write at or below which is complete, and a writer that takes a
 //!   seqno above it sees the pin in [`Taken::oldest`] (a SeqCst handshake,
@@ -117,6 +120,9 @@ pub struct Clock {
     oldest: AtomicU64,
     /// Live snapshot seqnos. Loom's lock under `cfg(loom)` (see `sync`).
     pins: Mutex<Pins>,
+    /// Seqnos are visible as they are taken (see [`Clock::latched`]):
+    /// `visible` and the ring are unused.
+    latched: bool,
 }
 
 /// The words of a [`Clock`] that every write changes, alone on their
@@ -156,12 +162,52 @@ impl Clock {
             done: (0..RING).map(|_| AtomicU64::new(0)).collect(),
             oldest: AtomicU64::new(NO_SNAPSHOT),
             pins: Mutex::new(Pins::default()),
+            latched: false,
         }
+    }
+
+    /// This clock, for a backend whose writes are *latched*: a seqno is
+    /// visible as soon as it is taken, [`publish`](Self::publish) does
+    /// nothing, and a write costs one read-modify-write of the shared
+    /// line instead of two (the line moves between two writers' cores
+    /// once a write, not twice).
+    ///
+    /// Sound only if every write (1) takes its seqno while holding a latch
+    /// on what it writes, acquired before the take, (2) holds that latch
+    /// until its effect is in place and reachable, and (3) every reader of
+    /// what it writes waits for that latch or fails validation on it (an
+    /// optimistic version lock, a reader-writer latch, lock coupling). A
+    /// snapshot then reads `seq`: its load of a seqno at or above the
+    /// write's reads from the write's take (or a later take in the
+    /// read-modify-write chain, its release sequence), so the latch was
+    /// acquired before every read the snapshot makes afterwards, and each
+    /// of those reads finds the latch held (and waits or retries) or
+    /// released after the write was applied. What `visible` means is
+    /// unchanged for such a reader: every write at or below it is
+    /// complete by the time the reader can look at it. A lock-free
+    /// writer (a skip list linking a node with a compare-and-swap) has no
+    /// such latch and needs [`publish`](Self::publish).
+    ///
+    /// ```
+    /// use ordex_core::mvcc::Clock;
+    /// let c = Clock::new().latched();
+    /// let t = c.take();
+    /// assert_eq!(c.visible(), t.seqno); // visible at once, no publish
+    /// c.publish(t.seqno); // does nothing
+    /// assert_eq!(c.snapshot_begin(), 1);
+    /// ```
+    pub fn latched(mut self) -> Self {
+        self.latched = true;
+        self.done = Box::new([]);
+        self
     }
 
     /// The newest seqno all of whose writes are complete.
     #[inline]
     pub fn visible(&self) -> Seqno {
+        if self.latched {
+            return self.hot.seq.load(Ordering::Acquire);
+        }
         self.hot.visible.load(Ordering::Acquire)
     }
 
@@ -199,7 +245,17 @@ impl Clock {
     /// Marks write `w` complete and advances [`visible`](Self::visible) as
     /// far as the completed seqnos are consecutive. A writer never waits
     /// for another one here, unless [`RING`] writes are in flight at once.
+    /// Nothing to do on a [`latched`](Self::latched) clock.
+    #[inline]
     pub fn publish(&self, w: Seqno) {
+        if self.latched {
+            return;
+        }
+        self.publish_in_ring(w);
+    }
+
+    /// [`publish`](Self::publish) through the completion ring.
+    fn publish_in_ring(&self, w: Seqno) {
         // The common case, every lower seqno complete: `visible` moves from
         // `w - 1` to `w` in one read-modify-write, with no completion slot
         // and no fence (one locked instruction, not two). A later write
@@ -264,7 +320,11 @@ impl Clock {
             let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
             // A placeholder first (a lower bound of the final seqno), so a
             // writer whose seqno is above the one we read next sees it.
-            let p = self.hot.visible.load(Ordering::SeqCst);
+            let p = if self.latched {
+                self.hot.seq.load(Ordering::SeqCst)
+            } else {
+                self.hot.visible.load(Ordering::SeqCst)
+            };
             pins.pin(p);
             self.store_oldest(&pins);
             fence(Ordering::SeqCst);
@@ -274,6 +334,10 @@ impl Clock {
             self.store_oldest(&pins);
             s
         };
+        if self.latched {
+            // Every write at or below `s` is visible (see `latched`).
+            return s;
+        }
         let mut rounds = 0;
         while self.hot.visible.load(Ordering::Acquire) < s {
             self.advance();
