@@ -23,8 +23,12 @@
 //!   that node's end leaf, which sorts before its children; so any byte
 //!   string is a key, the empty one (the root's end leaf) included.
 //! - Versions: each leaf heads a chain of records. A write takes its seqno
-//!   under the latch ([`Clock::take`]), pushes its record, trims what no
-//!   snapshot can see, unlocks and publishes the seqno. A remove that a
+//!   under the latch ([`Clock::take`]), after acquiring it (and its
+//!   parent's, when a node is replaced), pushes its record, trims what no
+//!   snapshot can see and unlocks. The clock is latched
+//!   ([`Clock::latched`]): every reader of what a write changes validates
+//!   against those latches, so a seqno is visible as it is taken and
+//!   `publish` does nothing. A remove that a
 //!   snapshot may still need to see past pushes a tombstone; otherwise it
 //!   unlinks the leaf.
 
@@ -283,7 +287,7 @@ impl Tree {
         account.add(bytes);
         Tree {
             root,
-            clock: Clock::new(),
+            clock: Clock::new().latched(),
             account,
             len: Counter::new(),
             kept: AtomicUsize::new(0),
