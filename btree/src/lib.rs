@@ -155,10 +155,13 @@
 //! - Keys and values of any length are accepted (entries of more than
 //!   256 bytes are stored out of line); `limits()` is unbounded.
 //! - Unwinding: node latches are released by a drop guard, so a panic in
-//!   an allocation under a latch does not leave a node locked. A panic
-//!   between taking a seqno and publishing it would stall
-//!   snapshots (a snapshot waits until every write at or below its seqno
-//!   is complete); the only such point is an out-of-memory abort.
+//!   an allocation under a latch does not leave a node locked. A write
+//!   takes its seqno under its leaf's latch and the seqno is visible at
+//!   once (the clock is latched: readers of the leaf wait for the latch,
+//!   see `ordex_core::mvcc::Clock::latched`), so a write stopped between
+//!   its take and the latch's release would leave its seqno visible with
+//!   the write half done; the only such point is an out-of-memory abort,
+//!   which ends the process.
 //!
 //! # Reading and loading
 //!
