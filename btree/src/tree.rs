@@ -342,7 +342,7 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 self.root.cool(leaf);
                 return Err(Restart);
             }
-            let (pos, found) = leaf.lower_bound(sk, &v, guard)?;
+            let (pos, found) = leaf.lower_bound_append(sk, &v, guard)?;
             let locked = leaf.upgrade(v, self.root.account())?;
             let old = if prev && found {
                 locked.value_now(pos, guard)

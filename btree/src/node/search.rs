@@ -619,6 +619,32 @@ impl<L: Latch, const N: usize> Node<L, N> {
         Ok((lo, false))
     }
 
+    /// [`lower_bound`](Self::lower_bound) for a key that most likely
+    /// sorts after every key of the node (an insert into a hot leaf:
+    /// ascending ids, timestamps): one compare with the last head
+    /// settles it, without the binary search and the prefetches of every
+    /// line of heads; anything else (a tie with the last head, a key
+    /// outside the node's prefix, an empty node) takes the full search.
+    /// Same contract: meaningful only if `v` validates afterwards.
+    #[inline]
+    pub(crate) fn lower_bound_append(
+        &self,
+        sk: SearchKey<'_>,
+        v: &Reading<'_, L>,
+        guard: &Guard,
+    ) -> Result<(usize, bool), Restart> {
+        let n = self.count();
+        if n > 0 {
+            let pfx = self.prefix();
+            if pfx.order(sk) == core::cmp::Ordering::Equal
+                && self.heads[n - 1].load(Ordering::Relaxed) < pfx.rel_sk(sk)
+            {
+                return Ok((n, false));
+            }
+        }
+        self.lower_bound(sk, v, guard)
+    }
+
     /// How the key of slot `i` (whose head equals `sk`'s) orders against
     /// `sk`: by length, or by the full keys when both are long (the
     /// entry's key, read after validating `v`).
