@@ -23,6 +23,7 @@ pub mod codec;
 pub mod counter;
 mod cursor;
 mod error;
+pub mod head;
 mod index;
 pub mod mvcc;
 pub mod olc;

@@ -10,10 +10,8 @@ use super::*;
 /// keys decide.
 #[inline]
 pub(crate) fn head_of(key: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(b)
+    // Loads of the key, not a copy into an array (`ordex_core::head`).
+    ordex_core::head::head_u64(key)
 }
 
 /// The longest prefix a node records (prefix lengths are any common
