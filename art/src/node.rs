@@ -396,12 +396,8 @@ type Run64 = Run<RUN>;
 /// zero-padded.
 #[inline]
 pub(crate) fn head_of(tail: &[u8]) -> Head {
-    if let Some(b) = tail.first_chunk::<HEAD>() {
-        return Head::from_be_bytes(*b);
-    }
-    let mut b = [0u8; HEAD];
-    b[..tail.len()].copy_from_slice(tail);
-    Head::from_be_bytes(b)
+    // Loads of the tail, not a copy into an array (`ordex_core::head`).
+    ordex_core::head::head_u32(tail)
 }
 
 /// A child slot: its word and, beside it (one cache line for both), the
@@ -505,11 +501,7 @@ impl Word {
 /// orders the tails (zero-padding, as for heads).
 #[inline]
 pub(crate) fn tie_of(tail: &[u8]) -> u64 {
-    let rest = tail.get(HEAD..).unwrap_or(&[]);
-    let mut b = [0u8; 8];
-    let n = rest.len().min(8);
-    b[..n].copy_from_slice(&rest[..n]);
-    u64::from_be_bytes(b)
+    ordex_core::head::head_u64(tail.get(HEAD..).unwrap_or(&[]))
 }
 
 impl Entry {

@@ -90,12 +90,8 @@ const FEWEST_NEW: usize = 64;
 /// of two byte strings differ, so do the strings, in the same order.
 #[inline(always)]
 fn head4(rest: &[u8]) -> u32 {
-    if let Some(h) = rest.first_chunk::<4>() {
-        return u32::from_be_bytes(*h);
-    }
-    let mut h = [0u8; 4];
-    h[..rest.len()].copy_from_slice(rest);
-    u32::from_be_bytes(h)
+    // Loads of the bytes, not a copy into an array (`ordex_core::head`).
+    ordex_core::head::head_u32(rest)
 }
 
 /// One level's nodes in key order, with their key heads, in arrays with

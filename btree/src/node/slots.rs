@@ -65,9 +65,9 @@ pub(super) fn short_key<'g>(head: u64, meta: u16) -> Bytes<'g> {
 
 /// Packs a value of at most [`INLINE_MAX`] bytes into a word.
 pub(super) fn pack(value: &[u8]) -> *mut u8 {
-    let mut b = [0u8; INLINE_MAX];
-    b[..value.len()].copy_from_slice(value);
-    ptr::without_provenance_mut(usize::from_le_bytes(b))
+    debug_assert!(value.len() <= INLINE_MAX);
+    // Loads of the value, not a copy into an array (`ordex_core::head`).
+    ptr::without_provenance_mut(ordex_core::head::word_le(value) as usize)
 }
 
 /// Unpacks an inline value word.
