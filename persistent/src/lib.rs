@@ -170,6 +170,10 @@ pub const IMPLEMENTED: bool = true;
 pub(crate) struct Version {
     /// The tree, by aliases of the index's references.
     pub(crate) tree: TreeAlias,
+    /// Prefetch hints for the root's buffers (see [`node::Child`]): a
+    /// reader that finds a new version asks for the root and its buffers
+    /// together, as a descent does for every level below.
+    root_hints: node::Hints,
     pub(crate) seqno: Seqno,
     pub(crate) family: std::sync::Arc<Family>,
     _keep: std::sync::Arc<Keep>,
@@ -190,10 +194,19 @@ impl Version {
             // may reach its node is left, and `keep` holds whatever the
             // index held when it was dropped.
             tree: TreeAlias::of(tree),
+            root_hints: tree.root.as_ref().map_or([0, 0], |r| r.hints()),
             seqno,
             family,
             _keep: keep,
         }
+    }
+
+    /// The value of `key` in this version.
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        let root = self.tree.root.as_ref()?;
+        node::prefetch_node(root, self.root_hints);
+        edit::lookup(root, key)
     }
 }
 
@@ -748,7 +761,7 @@ impl PersistentBTree {
         self.limits.check_key(key)?;
         // A remove that finds nothing writes nothing: it is linearized at
         // this read of the current version.
-        if self.published.load().tree.get(key).is_none() {
+        if self.published.load().get(key).is_none() {
             return Ok(None);
         }
         match self.write_one(Op::Remove(key)) {
@@ -847,7 +860,7 @@ impl OrderedIndex for PersistentBTree {
     #[inline]
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         let v = self.published.load();
-        deliver(v.tree.get(key), f)
+        deliver(v.get(key), f)
     }
 
     fn scan(
@@ -953,7 +966,7 @@ impl Snapshot for PersistentSnapshot {
 
     #[inline]
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
-        deliver(self.version.tree.get(key), f)
+        deliver(self.version.get(key), f)
     }
 
     fn scan(

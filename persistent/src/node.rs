@@ -192,12 +192,19 @@ impl Child {
     /// Asks for the child's allocation and the buffers its hints name.
     #[inline(always)]
     pub(crate) fn prefetch(&self) {
-        let p = Shared::as_ptr(&self.node).cast::<u8>();
-        ordex_core::sync::prefetch(p);
-        ordex_core::sync::prefetch(p.wrapping_add(LINE));
-        prefetch_hint(self.hints[0]);
-        prefetch_hint(self.hints[1]);
+        prefetch_node(&self.node, self.hints);
     }
+}
+
+/// Asks for `node`'s allocation and the buffers `hints` name (hints once
+/// taken from it: stale ones cost time only, see [`hint_of`]).
+#[inline(always)]
+pub(crate) fn prefetch_node(node: &Shared<Node>, hints: Hints) {
+    let p = Shared::as_ptr(node).cast::<u8>();
+    ordex_core::sync::prefetch(p);
+    ordex_core::sync::prefetch(p.wrapping_add(LINE));
+    prefetch_hint(hints[0]);
+    prefetch_hint(hints[1]);
 }
 
 /// Sets the hints a descent holds for the node it is in (none: the node

@@ -180,7 +180,7 @@ impl<'a> Transaction<'a> {
     pub fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool {
         match self.writes.get(key) {
             Some(w) => deliver(w.as_deref(), f),
-            None => deliver(self.base.tree.get(key), f),
+            None => deliver(self.base.get(key), f),
         }
     }
 
