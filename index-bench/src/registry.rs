@@ -10,7 +10,7 @@ use crate::adapters::fastskip::FastSkip;
 use crate::adapters::imbl_ordmap::ImblOrdMap;
 use crate::adapters::null::Null;
 use crate::adapters::ordex_index::Ordex;
-use crate::adapters::rwlock_btreemap::RwLockBTreeMap;
+use crate::adapters::rwlock_btreemap::{RwLockBTreeMap, RwLockBTreeMapU64};
 use crate::adapters::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::keys::KeySet;
 use crate::runner::{self, Calibration, Contender};
@@ -65,6 +65,7 @@ pub fn all() -> Vec<Entry> {
         entry::<CongeeArt>(),
         entry::<ImblOrdMap>(),
         entry::<RwLockBTreeMap>(),
+        entry::<RwLockBTreeMapU64>(),
         entry::<Null>(),
     ]
 }

@@ -36,7 +36,7 @@ const IMBL: &[&str] = &["imbl-ordmap"];
 const FASTSKIP: &[&str] = &["fastskip"];
 const CROSSBEAM: &[&str] = &["crossbeam-skiplist"];
 const SCC: &[&str] = &["scc-treeindex", "scc-treeindex-u64"];
-const STD: &[&str] = &["rwlock-btreemap"];
+const STD: &[&str] = &["rwlock-btreemap", "rwlock-btreemap-u64"];
 const LOAD_GET: &[&str] = &["load", "read-uniform"];
 const SCAN_SHAPES: &[&str] = &[
     "u64-random",
@@ -149,6 +149,15 @@ pub const TARGETS: &[Target] = &[
         threads: &[],
         min: 1.3,
         why: "random u64 get",
+    },
+    Target {
+        index: BTREE,
+        peers: &["rwlock-btreemap-u64"],
+        workloads: &["read-uniform"],
+        keysets: &["u64-random"],
+        threads: &[1],
+        min: 1.0,
+        why: "in-cache random u64 get as fast as std",
     },
     // ordex-art, the point-read index (issue: ordex-art).
     // Its issue asks loads of random u64 keys and gets of random and

@@ -7,7 +7,7 @@ use super::fastskip::{FastSkip, SHARDS};
 use super::imbl_ordmap::ImblOrdMap;
 use super::null::Null;
 use super::ordex_index::Ordex;
-use super::rwlock_btreemap::RwLockBTreeMap;
+use super::rwlock_btreemap::{RwLockBTreeMap, RwLockBTreeMapU64};
 use super::scc_tree::{SccTreeIndex, SccTreeIndexU64};
 use crate::adapter::{digest, BenchIndex, Key};
 use crate::dist::SplitMix64;
@@ -401,6 +401,7 @@ adapter_tests! {
     scc_treeindex_u64: SccTreeIndexU64, Semantics::Upsert;
     imbl_ordmap: ImblOrdMap, Semantics::Upsert;
     rwlock_btreemap: RwLockBTreeMap, Semantics::Upsert;
+    rwlock_btreemap_u64: RwLockBTreeMapU64, Semantics::Upsert;
     ordex_reference: Ordex<LockedBTreeMap>, Semantics::Upsert;
     ordex_skiplist_table: Ordex<::ordex_skiplist::SkipList>, Semantics::Upsert;
 }
@@ -425,6 +426,7 @@ fn cursor_caps() {
         (SccTreeIndexU64::NAME, SccTreeIndexU64::caps().cursors),
         (ImblOrdMap::NAME, ImblOrdMap::caps().cursors),
         (RwLockBTreeMap::NAME, RwLockBTreeMap::caps().cursors),
+        (RwLockBTreeMapU64::NAME, RwLockBTreeMapU64::caps().cursors),
         (<Ordex<LockedBTreeMap>>::NAME, true),
     ] {
         assert!(cursors, "{name}");
@@ -447,6 +449,7 @@ fn names_are_distinct_and_ordex_flagged() {
         (SccTreeIndexU64::NAME, SccTreeIndexU64::ORDEX),
         (ImblOrdMap::NAME, ImblOrdMap::ORDEX),
         (RwLockBTreeMap::NAME, RwLockBTreeMap::ORDEX),
+        (RwLockBTreeMapU64::NAME, RwLockBTreeMapU64::ORDEX),
         (Null::NAME, Null::ORDEX),
         (
             <Ordex<LockedBTreeMap>>::NAME,
@@ -503,6 +506,7 @@ fn seal_is_a_no_op_elsewhere() {
     check::<SccTreeIndexU64>();
     check::<ImblOrdMap>();
     check::<RwLockBTreeMap>();
+    check::<RwLockBTreeMapU64>();
 }
 
 #[test]
