@@ -217,18 +217,38 @@ fn drive<I: BenchIndex>(
         // operation of every index, compressing every ratio toward 1:
         // fetch them ahead, in two stages, so that the time measured is
         // the index's.
-        if let Some(far) = ops.get(i + 2 * PREFETCH_AHEAD) {
-            prefetch(&ks.keys[far.key as usize]);
-        }
+        //
+        // An integer key set hands every adapter its key from the
+        // integers, one contiguous array, with the bytes encoded on the
+        // stack (as a program with integer keys calls a byte-keyed
+        // index): the integer adapters read only the integers, and the
+        // byte-keyed ones would otherwise chase a `Vec` per key that a
+        // caller with integer keys never has.
         if let Some(near) = ops.get(i + PREFETCH_AHEAD) {
-            prefetch(ks.keys[near.key as usize].as_ptr());
-            if let Some(ints) = &ks.ints {
-                prefetch(&ints[near.key as usize]);
+            match &ks.ints {
+                Some(ints) => prefetch(&ints[near.key as usize]),
+                None => prefetch(ks.keys[near.key as usize].as_ptr()),
+            }
+        }
+        if ks.ints.is_none() {
+            if let Some(far) = ops.get(i + 2 * PREFETCH_AHEAD) {
+                prefetch(&ks.keys[far.key as usize]);
             }
         }
         let sample = i & mask == 0;
         let t0 = if sample { Some(Instant::now()) } else { None };
-        let key = key_of(ks, op.key as usize);
+        let encoded;
+        let key = match &ks.ints {
+            Some(ints) => {
+                let int = ints[op.key as usize];
+                encoded = int.to_be_bytes();
+                Key {
+                    bytes: &encoded,
+                    int: Some(int),
+                }
+            }
+            None => key_of(ks, op.key as usize),
+        };
         match op.kind {
             OpKind::Read => {
                 r.reads += 1;
