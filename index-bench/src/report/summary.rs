@@ -364,7 +364,10 @@ impl PeerRatio {
 }
 
 /// Every ordex index against every peer measured in the same configuration
-/// (workload, keyset, value size, threads), in report order.
+/// (workload, keyset, value size, threads), in report order; and against
+/// another ordex index where a target names that pair (ordex-art's point
+/// reads against ordex-btree, ordex-persistent's gets against it), so that
+/// those targets get their verdict too.
 pub fn peer_ratios(rows: &[Row]) -> Vec<PeerRatio> {
     let repeats = by_repeat(rows);
     let ordex: std::collections::BTreeSet<&str> = rows
@@ -382,7 +385,9 @@ pub fn peer_ratios(rows: &[Row]) -> Vec<PeerRatio> {
             if (w2, k2, v2, t2) != (w, k, v, t) {
                 break;
             }
-            if !is_peer(peer) {
+            let target = targets::find(index, peer, w, k, t);
+            let targeted_ordex = ordex.contains(peer) && peer != index && target.is_some();
+            if !is_peer(peer) && !targeted_ordex {
                 continue;
             }
             if let Some(ratio) = paired(own, theirs) {
@@ -394,7 +399,7 @@ pub fn peer_ratios(rows: &[Row]) -> Vec<PeerRatio> {
                     index: index.to_string(),
                     peer: peer.to_string(),
                     ratio,
-                    target: targets::find(index, peer, w, k, t),
+                    target,
                 });
             }
         }
@@ -640,6 +645,32 @@ pub(crate) mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].target.unwrap().min, 1.5);
         assert_eq!(all[0].verdict(), Some(crate::stats::Verdict::Meets));
+    }
+
+    #[test]
+    fn ordex_pairs_are_compared_where_a_target_names_them() {
+        let mut rows = Vec::new();
+        for repeat in 0..6 {
+            for (index, mops) in [
+                ("ordex-art", 5.0),
+                ("ordex-btree", 4.0),
+                ("ordex-skiplist", 2.0),
+            ] {
+                let mut r = mk(index, true, 1, repeat, mops * (1.0 + repeat as f64 / 100.0));
+                r.workload = "read-uniform".into();
+                r.keyset = "u64-random".into();
+                rows.push(r);
+            }
+        }
+        let all = peer_ratios(&rows);
+        // Only ordex-art against ordex-btree has a target among these.
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(
+            (all[0].index.as_str(), all[0].peer.as_str()),
+            ("ordex-art", "ordex-btree")
+        );
+        assert_eq!(all[0].target.unwrap().min, 1.3);
+        assert_eq!(all[0].verdict(), Some(crate::stats::Verdict::Misses));
     }
 
     #[test]
