@@ -192,7 +192,19 @@ impl PartialOrd for Bytes<'_> {
 }
 
 impl Ord for Bytes<'_> {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
+        if self.len & other.len & INLINE != 0 {
+            // Both inline: each at most 8 bytes, in its pointer's storage.
+            // Big-endian with the bytes past each length cleared, they
+            // order as their common prefix does; a tie means one is a
+            // prefix of the other, and the shorter sorts first.
+            let (la, lb) = (self.len & LEN, other.len & LEN);
+            let keep = |l: usize| !u64::MAX.checked_shr(8 * l as u32).unwrap_or(0);
+            let a = u64::from_be_bytes(self.p.addr().to_ne_bytes()) & keep(la);
+            let b = u64::from_be_bytes(other.p.addr().to_ne_bytes()) & keep(lb);
+            return a.cmp(&b).then(la.cmp(&lb));
+        }
         self.as_slice().cmp(other.as_slice())
     }
 }
@@ -256,5 +268,40 @@ mod tests {
         assert!(Bytes::borrowed(b"abd") > a);
         assert!(Bytes::inline([0; 8], 0) < a);
         assert_eq!(format!("{a:?}"), format!("{:?}", &b"abc"[..]));
+    }
+
+    /// Two inline byte strings compare as their slices do, whatever the
+    /// bytes past their lengths hold.
+    #[test]
+    fn inline_bytes_order_as_slices() {
+        let samples: &[&[u8]] = &[
+            b"",
+            b"\0",
+            b"\0\0",
+            b"a",
+            b"ab",
+            b"ab\0",
+            b"ab\x01",
+            b"abc",
+            b"b",
+            b"\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xfe",
+            b"\x01\x02\x03\x04\x05\x06\x07\x08",
+        ];
+        let inline = |s: &[u8], pad: u8| {
+            let mut buf = [pad; 8];
+            buf[..s.len()].copy_from_slice(s);
+            Bytes::inline(buf, s.len())
+        };
+        for &x in samples {
+            for &y in samples {
+                for (px, py) in [(0, 0), (0xff, 0), (0x5a, 0xa5)] {
+                    let (a, b) = (inline(x, px), inline(y, py));
+                    assert_eq!(a.cmp(&b), x.cmp(y), "{x:?} vs {y:?}, pads {px} {py}");
+                    assert_eq!(a.cmp(&Bytes::borrowed(y)), x.cmp(y));
+                }
+            }
+        }
     }
 }

@@ -93,6 +93,11 @@ pub unsafe trait Latch: Send + Sync + Sized + fmt::Debug + 'static {
     type Exclusive<'a>;
     /// The protocol's name, for reports ("global", "coupling", "optimistic").
     const NAME: &'static str;
+    /// Whether a read holds nothing that another thread waits for (an
+    /// optimistic read is a version number): then a scan may call its
+    /// callback between a read's loads and its last `check`, as it
+    /// validates each entry before handing it out.
+    const READS_HOLD_NOTHING: bool = false;
 
     /// An unlocked, live latch.
     fn new() -> Self;
@@ -189,6 +194,7 @@ unsafe impl Latch for Optimistic {
     type Shared<'a> = ();
     type Exclusive<'a> = ();
     const NAME: &'static str = "optimistic";
+    const READS_HOLD_NOTHING: bool = true;
 
     fn new() -> Self {
         Self(VersionLock::new())

@@ -4,12 +4,15 @@
 //! key, down to the last leaf, or right along the leaf level. Safe code
 //! over [`crate::node`] and [`crate::tree`].
 
+use crate::bytes::Bytes;
 use crate::latch::{backoff, Latch};
-use crate::node::{EntryRef, Item, LeafBuf, LeafCopy, Node, Reading, SearchKey};
+use crate::node::{
+    EntryRef, HandedOut, InlineBuf, Item, LeafBuf, LeafCopy, Node, Reading, SearchKey,
+};
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
-use ordex_core::Seqno;
+use ordex_core::{below_start, Seqno};
 use std::ops::Bound;
 
 /// Which entries of a leaf a copy takes.
@@ -34,7 +37,14 @@ pub(crate) struct Leaves<'g, L: Latch, const N: usize> {
     /// The snapshot's seqno; `None`: the newest versions.
     seqno: Option<Seqno>,
     buf: LeafBuf<'g, N>,
-    /// Entries in `buf`.
+    /// The copy when every copied slot was inline and the walk takes
+    /// such copies ([`inline_copies`](Self::inline_copies)).
+    inline: InlineBuf<N>,
+    /// Whether the walk copies leaves of inline slots into `inline`.
+    inline_copies: bool,
+    /// Whether the current copy is in `inline` (else in `buf`).
+    in_inline: bool,
+    /// Entries in the copy.
     len: usize,
     /// The copied leaf's high fence (None: +∞, the last leaf).
     high: Option<EntryRef<'g>>,
@@ -52,10 +62,38 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
             guard,
             seqno,
             buf: LeafBuf::new(),
+            inline: InlineBuf::new(),
+            inline_copies: false,
+            in_inline: false,
             len: 0,
             high: None,
             low: None,
             right: None,
+        }
+    }
+
+    /// Copies leaves whose copied slots are all inline (keys and values
+    /// of at most 8 bytes) as raw words, read back through
+    /// [`item`](Self::item) and [`inline_copy`](Self::inline_copy) only
+    /// ([`get`](Self::get) has nothing of such a copy): a scan's walk.
+    pub(crate) fn take_inline_copies(&mut self) {
+        self.inline_copies = true;
+    }
+
+    /// The current copy, if it is of inline slots.
+    #[inline]
+    pub(crate) fn inline_copy(&self) -> Option<&InlineBuf<N>> {
+        self.in_inline.then_some(&self.inline)
+    }
+
+    /// Entry `i` of the copy, either kind (None at or past
+    /// [`len`](Self::len)).
+    #[inline]
+    pub(crate) fn item(&self, i: usize) -> Option<Item<'g>> {
+        if self.in_inline {
+            self.inline.item(i)
+        } else {
+            self.buf.get(i).copied()
         }
     }
 
@@ -83,9 +121,14 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         self.len
     }
 
-    /// Entry `i` of the copy (None at or past [`len`](Self::len)).
+    /// Entry `i` of the copy (None at or past [`len`](Self::len), and
+    /// for a walk that [takes inline copies](Self::take_inline_copies)
+    /// while the copy is one: [`item`](Self::item) reads both).
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&Item<'g>> {
+        if self.in_inline {
+            return None;
+        }
         self.buf.get(i)
     }
 
@@ -160,6 +203,124 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         true
     }
 
+    /// Hands the entries of the copied leaf's right sibling to `f`
+    /// without copying it, each validated before `f` sees it, if the
+    /// latch's reads hold nothing and the sibling's entries are inline
+    /// (see [`Node::hand_out_inline`]); counts them in `n`. The walker
+    /// then stands on that sibling with nothing copied (its fences and
+    /// right-link taken), as if it had copied it and every entry had been
+    /// read. Entries at or below `last` (the last key handed out) or
+    /// below `from` are passed over, as a copy's are; `last` becomes the
+    /// last key handed out.
+    #[inline(always)]
+    pub(crate) fn hand_out_right(
+        &mut self,
+        from: Bound<&[u8]>,
+        n: &mut usize,
+        last: &mut Option<Bytes<'g>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> HandOut {
+        // Only a walk that takes inline copies and has not met a leaf
+        // of other entries tries (a walk over long keys would only pay
+        // for the try).
+        if !L::READS_HOLD_NOTHING || !self.inline_copies {
+            return HandOut::NotTaken;
+        }
+        let Some(node) = self.right.filter(|_| self.high.is_some()) else {
+            return HandOut::NotTaken;
+        };
+        // A latched or obsolete sibling is left to `step_right`, which
+        // waits for it or goes around it.
+        let Ok(v) = node.read() else {
+            return HandOut::NotTaken;
+        };
+        self.hand_out(node, &v, 0, from, n, last, f)
+    }
+
+    /// [`hand_out_right`](Self::hand_out_right) for the leaf whose range
+    /// holds `key` (the first leaf for the empty key), from where `key`
+    /// would be: a scan's first leaf, handed out without a copy. On
+    /// `Copied` the walker holds a copy of that leaf from `key` on (as
+    /// after [`descend`](Self::descend) with [`Part::From`]); on
+    /// `NotTaken` and `Broke` it has nothing copied and the walk descends
+    /// again, after `last` if it is set.
+    #[inline(always)]
+    pub(crate) fn hand_out_first(
+        &mut self,
+        key: &[u8],
+        from: Bound<&[u8]>,
+        n: &mut usize,
+        last: &mut Option<Bytes<'g>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> HandOut {
+        if !L::READS_HOLD_NOTHING || !self.inline_copies {
+            return HandOut::NotTaken;
+        }
+        let sk = SearchKey::new(key);
+        let Ok((node, v)) = self.tree.find(sk, 0, false, self.guard) else {
+            return HandOut::NotTaken;
+        };
+        let Ok((pos, _)) = node.lower_bound(sk, &v, self.guard) else {
+            return HandOut::NotTaken;
+        };
+        // A leaf of other entries (long keys or values, version chains)
+        // is copied under the same read instead of descended to again.
+        if pos < N && !node.looks_inline(pos) {
+            return match self.copy_slots(node, &v, pos, N) {
+                Ok(()) => HandOut::Copied,
+                Err(Restart) => HandOut::NotTaken,
+            };
+        }
+        self.hand_out(node, &v, pos, from, n, last, f)
+    }
+
+    /// Hands out `node`'s entries from slot `start` on, under the read
+    /// `v` (see [`hand_out_right`](Self::hand_out_right)).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn hand_out(
+        &mut self,
+        node: &'g Node<L, N>,
+        v: &Reading<'g, L>,
+        start: usize,
+        from: Bound<&[u8]>,
+        n: &mut usize,
+        last: &mut Option<Bytes<'g>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> HandOut {
+        let seen = *last;
+        let skip = |k: Bytes<'_>| seen.is_some_and(|l| k <= l) || below_start(&k, from);
+        let done = node.hand_out_inline(v, self.guard, start, skip, n, f);
+        let mut note = |k: Option<([u8; 8], usize)>| {
+            if let Some((b, l)) = k {
+                *last = Some(Bytes::inline(b, l));
+            }
+        };
+        match done {
+            HandedOut::Stopped => HandOut::Stopped,
+            HandedOut::Broke(k) => {
+                note(k);
+                // A leaf that is not all inline: the rest of the walk
+                // copies (as `copy` decides for itself).
+                HandOut::Broke
+            }
+            HandedOut::End {
+                last: k,
+                high,
+                low,
+                right,
+            } => {
+                note(k);
+                self.len = 0;
+                self.in_inline = false;
+                self.high = high;
+                self.low = low;
+                self.right = right;
+                HandOut::Moved
+            }
+        }
+    }
+
     /// Copies `part` of `node`, read as `v`, and its fences and right-link.
     fn copy(
         &mut self,
@@ -180,16 +341,60 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
             }
             Part::Upto(Bound::Excluded(k)) => (0, node.lower_bound(SearchKey::new(k), v, guard)?.0),
         };
+        self.copy_slots(node, v, from, to)
+    }
+
+    /// Copies slots `from..to` of `node`, read as `v`, and its fences
+    /// and right-link.
+    fn copy_slots(
+        &mut self,
+        node: &'g Node<L, N>,
+        v: &Reading<'g, L>,
+        from: usize,
+        to: usize,
+    ) -> Result<(), Restart> {
+        let guard = self.guard;
+        let copied = if self.inline_copies {
+            node.copy_inline(from, to, v, guard, &mut self.inline)?
+        } else {
+            None
+        };
+        self.in_inline = copied.is_some();
+        // A leaf that is not all inline: the rest of the walk is likely
+        // alike (one key shape), so it stops trying.
+        self.inline_copies &= self.in_inline;
         let LeafCopy {
             len,
             high,
             low,
             right,
-        } = node.copy_leaf(from, to, v, self.seqno, guard, &mut self.buf)?;
+        } = match copied {
+            Some(c) => c,
+            None => node.copy_leaf(from, to, v, self.seqno, guard, &mut self.buf)?,
+        };
         self.len = len;
         self.high = high;
         self.low = low;
         self.right = right;
         Ok(())
     }
+}
+
+/// How [`Leaves::hand_out_right`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HandOut {
+    /// Not tried (the latch's reads hold something, there is no right
+    /// sibling, or it is latched or obsolete): nothing was handed out.
+    NotTaken,
+    /// The callback asked to stop.
+    Stopped,
+    /// The sibling changed, or holds an entry that is not inline, after
+    /// some of its entries were handed out: the walker is where it was,
+    /// and goes on after the last key handed out by copying.
+    Broke,
+    /// Every entry of the sibling was handed out; the walker stands on it.
+    Moved,
+    /// The leaf was copied instead (a scan's first leaf whose entries are
+    /// not inline): the walker holds the copy.
+    Copied,
 }

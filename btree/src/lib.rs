@@ -557,6 +557,7 @@ impl<L: Latch, const N: usize> OrderedIndex for BTree<L, N> {
         deliver(self.tree.get(key, None, guard).as_deref(), f)
     }
 
+    #[inline(always)]
     fn scan(
         &self,
         from: Bound<&[u8]>,

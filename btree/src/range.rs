@@ -5,7 +5,7 @@
 
 use crate::bytes::Bytes;
 use crate::latch::Latch;
-use crate::leaves::{Leaves, Part};
+use crate::leaves::{HandOut, Leaves, Part};
 use crate::node::EntryRef;
 use crate::tree::Tree;
 use crossbeam_epoch::{self as epoch, Guard};
@@ -14,7 +14,10 @@ use std::ops::Bound;
 
 impl<L: Latch, const N: usize> Tree<L, N> {
     /// Ascending scan, live (`seqno` None, weakly consistent) or as of a
-    /// snapshot (exact), through [`Range`]. No heap allocation.
+    /// snapshot (exact), through [`Range`]. No heap allocation. Inlined
+    /// so that a caller's callback is called directly, not through the
+    /// `dyn` pointer.
+    #[inline(always)]
     pub(crate) fn scan(
         &self,
         from: Bound<&[u8]>,
@@ -24,17 +27,70 @@ impl<L: Latch, const N: usize> Tree<L, N> {
     ) -> usize {
         let guard = &epoch::pin();
         let mut r = self.range(from, to, seqno, guard);
+        r.leaves.take_inline_copies();
         let mut n = 0;
+        // The first leaf handed out straight from its slots where it can
+        // be (see the loop below); else descended to and copied.
+        if matches!(to, Bound::Unbounded) {
+            let key = match from {
+                Bound::Included(k) | Bound::Excluded(k) => k,
+                Bound::Unbounded => &[],
+            };
+            match r.leaves.hand_out_first(key, from, &mut n, &mut r.last, f) {
+                HandOut::Stopped => return n,
+                HandOut::Moved => {
+                    if r.leaves.high().is_none() {
+                        return n;
+                    }
+                    r.next = Next::Right;
+                }
+                HandOut::Copied => r.settle(),
+                // Descends again (and passes over what was handed out).
+                HandOut::NotTaken | HandOut::Broke => {}
+            }
+        }
         // `Range::next` without its per-entry bookkeeping: a whole copy
         // at a time (no back end exists here, and the last key yielded is
         // the one below `pos` when the next leaf is copied).
         loop {
-            while r.pos < r.len {
-                let Some(it) = r.leaves.get(r.pos) else { break };
-                r.pos += 1;
-                n += 1;
-                if !f(&it.key, &it.val) {
-                    return n;
+            if let Some(c) = r.leaves.inline_copy() {
+                // A leaf of short keys and values: each entry's bytes are
+                // made from the slot's words as it is handed out.
+                let len = r.len.min(c.len());
+                while r.pos < len {
+                    let (k, kl, v, vl) = c.entry(r.pos);
+                    r.pos += 1;
+                    n += 1;
+                    if !f(&k[..kl], &v[..vl]) {
+                        return n;
+                    }
+                }
+            } else {
+                while r.pos < r.len {
+                    let Some(it) = r.leaves.get(r.pos) else { break };
+                    r.pos += 1;
+                    n += 1;
+                    if !f(&it.key, &it.val) {
+                        return n;
+                    }
+                }
+            }
+            // The next leaf, handed out straight from its slots where it
+            // can be (an open upper end, inline entries, a latch whose
+            // reads hold nothing), leaf after leaf; else copied.
+            while matches!(r.next, Next::Right) && matches!(r.to, Bound::Unbounded) {
+                r.last = r.last_key();
+                r.start = 0;
+                r.pos = 0;
+                r.len = 0;
+                match r.leaves.hand_out_right(r.from, &mut n, &mut r.last, f) {
+                    HandOut::Stopped => return n,
+                    HandOut::Moved => {
+                        if r.leaves.high().is_none() {
+                            return n;
+                        }
+                    }
+                    HandOut::NotTaken | HandOut::Broke | HandOut::Copied => break,
                 }
             }
             if !r.refill() {
@@ -144,7 +200,7 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// The last key yielded.
     fn last_key(&self) -> Option<Bytes<'g>> {
         if self.pos > self.start {
-            if let Some(it) = self.leaves.get(self.pos - 1) {
+            if let Some(it) = self.leaves.item(self.pos - 1) {
                 return Some(it.key);
             }
         }
@@ -183,6 +239,13 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
                 }
             }
         }
+        self.settle();
+        true
+    }
+
+    /// After a copy: selects its entries in range and above the last key
+    /// yielded, and where to go once they are drained.
+    fn settle(&mut self) {
         let cut = self.select();
         self.next = match self.leaves.high() {
             _ if cut => Next::End,
@@ -199,7 +262,6 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
             }
             None => Next::End,
         };
-        true
     }
 
     /// Sets `pos..len` to the copy's entries above `last` and within the
@@ -210,10 +272,10 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         // Keys only ever move right, so what is at or below the last key
         // yielded (after a re-descent) or below the lower bound (the
         // first leaf) is a prefix of the copy.
-        let key = |i: usize| self.leaves.get(i).map(|it| it.key);
+        let key = |i: usize| self.leaves.item(i).map(|it| it.key);
         let mut pos = 0;
         while let Some(k) = key(pos) {
-            if self.last.is_some_and(|l| *k <= *l) || below_start(&k, self.from) {
+            if self.last.is_some_and(|l| k <= l) || below_start(&k, self.from) {
                 pos += 1;
             } else {
                 break;
@@ -264,7 +326,7 @@ impl<'g, L: Latch, const N: usize> Iterator for Range<'g, L, N> {
                 return None;
             }
         }
-        let it = *self.leaves.get(self.pos)?;
+        let it = self.leaves.item(self.pos)?;
         if let Some(b) = &self.back {
             if b.last.is_some_and(|b| *it.key >= *b) {
                 self.exhaust();

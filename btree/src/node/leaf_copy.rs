@@ -55,3 +55,50 @@ impl<'g, const N: usize> LeafBuf<'g, N> {
         Some(unsafe { &s.assume_init_ref().item })
     }
 }
+
+impl<const N: usize> InlineBuf<N> {
+    /// An empty buffer.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        InlineBuf {
+            heads: [0; N],
+            metas: [0; N],
+            words: [0; N],
+            pfx: Prefix::default(),
+            len: 0,
+        }
+    }
+
+    /// Entries in the copy.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Entry `i`'s key and value bytes: `(key, key length, value, value
+    /// length)`, each length at most 8. `i` must be below
+    /// [`len`](Self::len) (a stale entry past it is well-defined bytes,
+    /// never undefined behaviour).
+    #[inline]
+    pub(crate) fn entry(&self, i: usize) -> ([u8; 8], usize, [u8; 8], usize) {
+        let meta = self.metas[i];
+        let key = self.pfx.abs_short(self.heads[i]).to_be_bytes();
+        let klen = usize::from(meta & KLEN_MASK).min(8);
+        let vlen = usize::from((meta >> VLEN_SHIFT) & 0xF).min(INLINE_MAX);
+        (key, klen, self.words[i].to_le_bytes(), vlen)
+    }
+
+    /// Entry `i` as an item (None at or past [`len`](Self::len)).
+    #[inline]
+    pub(crate) fn item<'g>(&self, i: usize) -> Option<Item<'g>> {
+        if i >= self.len {
+            return None;
+        }
+        let (key, klen, val, vlen) = self.entry(i);
+        Some(Item {
+            key: Bytes::inline(key, klen),
+            val: Bytes::inline(val, vlen),
+            made_here: (),
+        })
+    }
+}

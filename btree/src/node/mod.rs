@@ -283,6 +283,41 @@ pub(crate) struct LeafBuf<'g, const N: usize> {
     len: usize,
 }
 
+/// A copy of a leaf whose copied slots all hold their key and value in
+/// the slot (keys and values of at most 8 bytes, no version chain, not
+/// packed), as the slots' own words: [`Node::copy_inline`] fills it with
+/// plain loads and stores and [`entry`](Self::entry) makes an entry's
+/// bytes as a scan hands it out. Integers only, so a torn read is
+/// harmless until the copy is validated (and none is readable before).
+pub(crate) struct InlineBuf<const N: usize> {
+    heads: [u64; N],
+    metas: [u16; N],
+    words: [u64; N],
+    /// The copied leaf's prefix.
+    pfx: Prefix,
+    /// Entries copied (`0..len` valid).
+    len: usize,
+}
+
+/// How [`Node::hand_out_inline`] ended. `last` is the key of the last
+/// entry handed out (bytes and length), if any was.
+pub(crate) enum HandedOut<'g, L: Latch, const N: usize> {
+    /// Every entry was handed out; the leaf's fences and right sibling,
+    /// validated with them.
+    End {
+        last: Option<([u8; 8], usize)>,
+        high: Option<EntryRef<'g>>,
+        low: Option<EntryRef<'g>>,
+        right: Option<&'g Node<L, N>>,
+    },
+    /// The callback asked to stop.
+    Stopped,
+    /// The leaf changed, or holds an entry that is not inline, before
+    /// every entry was handed out: the walk goes on after `last` another
+    /// way.
+    Broke(Option<([u8; 8], usize)>),
+}
+
 /// What [`Node::copy_leaf`] read besides the slots.
 #[derive(Debug)]
 pub(crate) struct LeafCopy<'g, L: Latch, const N: usize> {

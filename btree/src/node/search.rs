@@ -394,6 +394,178 @@ impl<L: Latch, const N: usize> Node<L, N> {
         })
     }
 
+    /// Whether slot `i` (below `N`) holds its key and value inline, by a
+    /// racy read: a guess, for choosing between ways to read a leaf that
+    /// are each exact.
+    #[inline]
+    pub(crate) fn looks_inline(&self, i: usize) -> bool {
+        self.meta[i].load(Ordering::Relaxed) & (KLEN_MASK | CHAIN | PACKED) <= 8
+    }
+
+    /// Copies the slots of this leaf in `from..to` (clamped to the count)
+    /// into `out` as their raw words, with the fence keys and right-link,
+    /// as of one validated read `v`, if every copied slot holds its key
+    /// and value inline; `None` (and `out` unreadable) if one does not,
+    /// for [`copy_leaf`](Self::copy_leaf) to copy instead under the same
+    /// read. A scan's copy of a leaf of short keys: plain loads and
+    /// stores, the entries made as they are handed out.
+    pub(crate) fn copy_inline<'g>(
+        &'g self,
+        from: usize,
+        to: usize,
+        v: &Reading<'_, L>,
+        guard: &'g Guard,
+        out: &mut InlineBuf<N>,
+    ) -> Result<Option<LeafCopy<'g, L, N>>, Restart> {
+        let to = to.min(self.count());
+        let from = from.min(to);
+        let len = to - from;
+        // A leaf of long keys shows it in its first slot: no copy is
+        // spent on it.
+        if from < to && !self.looks_inline(from) {
+            return Ok(None);
+        }
+        for i in (from..to).step_by(8) {
+            ordex_core::sync::prefetch(&self.heads[i]);
+            ordex_core::sync::prefetch(&self.words[i]);
+        }
+        for i in (from..to).step_by(32) {
+            ordex_core::sync::prefetch(&self.meta[i]);
+        }
+        let right = self.right.load(Ordering::Relaxed);
+        if !right.is_null() {
+            let bytes = core::mem::size_of::<Node<L, N>>();
+            for off in (0..bytes).step_by(64) {
+                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
+            }
+        }
+        out.len = 0;
+        out.pfx = self.prefix();
+        // Whether a copied slot is not inline: its key's length class
+        // above 8, or the chain or packed bit set, tested at once.
+        let mut outside = 0u16;
+        let cells = self.heads[from..to]
+            .iter()
+            .zip(&self.meta[from..to])
+            .zip(&self.words[from..to]);
+        let dst = out.heads[..len]
+            .iter_mut()
+            .zip(&mut out.metas[..len])
+            .zip(&mut out.words[..len]);
+        for (((h, m), w), ((head, meta), word)) in dst.zip(cells) {
+            let mt = meta.load(Ordering::Relaxed);
+            *h = head.load(Ordering::Relaxed);
+            *m = mt;
+            *w = word.load(Ordering::Relaxed).addr() as u64;
+            outside |= u16::from(mt & (KLEN_MASK | CHAIN | PACKED) > 8);
+        }
+        let high = self.high(guard);
+        let low = self.low(guard);
+        let right = self.right(guard);
+        self.check(v)?;
+        if outside != 0 {
+            return Ok(None);
+        }
+        // Only a validated copy becomes readable.
+        out.len = len;
+        Ok(Some(LeafCopy {
+            len,
+            high,
+            low,
+            right,
+        }))
+    }
+
+    /// Hands this leaf's entries from slot `start` on to `f` in order
+    /// straight from the slots,
+    /// as long as each is inline, validating the read `v` after each
+    /// entry's loads and before `f` sees it (so `f` sees only what one
+    /// consistent state of the leaf held), with no copy of the leaf. For
+    /// a latch whose reads hold nothing ([`Latch::READS_HOLD_NOTHING`]):
+    /// `f` runs inside the read. The leading entries that `skip` says
+    /// were seen already (at or below the last key handed out) are
+    /// passed over, as a copy's are. Counts the entries handed out in
+    /// `n`.
+    #[inline(always)]
+    pub(crate) fn hand_out_inline<'g>(
+        &'g self,
+        v: &Reading<'_, L>,
+        guard: &'g Guard,
+        start: usize,
+        skip: impl Fn(Bytes<'_>) -> bool,
+        n: &mut usize,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> HandedOut<'g, L, N> {
+        debug_assert!(L::READS_HOLD_NOTHING);
+        let right = self.right.load(Ordering::Relaxed);
+        if !right.is_null() {
+            let bytes = core::mem::size_of::<Node<L, N>>();
+            for off in (0..bytes).step_by(64) {
+                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
+            }
+        }
+        // Racy until the first entry's check, and then for good: every
+        // later check is of the same read.
+        let count = self.count();
+        let pfx = self.prefix();
+        // The entry of slot `i`, loaded and validated: its key's
+        // whole-key head and length, value word and length; `None` if the
+        // read failed or the slot is not inline.
+        let load = |i: usize| {
+            let meta = self.meta[i].load(Ordering::Relaxed);
+            let head = self.heads[i].load(Ordering::Relaxed);
+            let word = self.words[i].load(Ordering::Relaxed).addr() as u64;
+            if self.check(v).is_err() || meta & (KLEN_MASK | CHAIN | PACKED) > 8 {
+                return None;
+            }
+            let klen = usize::from(meta & KLEN_MASK).min(8);
+            let vlen = usize::from((meta >> VLEN_SHIFT) & 0xF).min(INLINE_MAX);
+            Some((pfx.abs_short(head), klen, word, vlen))
+        };
+        // Passed over: the leading entries seen already (keys are in
+        // order, so once one is new, the rest are).
+        let mut i = start;
+        while i < count {
+            let Some((abs, klen, ..)) = load(i) else {
+                return HandedOut::Broke(None);
+            };
+            if !skip(Bytes::inline(abs.to_be_bytes(), klen)) {
+                break;
+            }
+            i += 1;
+        }
+        // Handed out: the last one's key is kept (`last_len` 9: none yet).
+        let (mut last_abs, mut last_len) = (0u64, 9usize);
+        let last = |abs: u64, len: usize| (len <= 8).then_some((abs.to_be_bytes(), len));
+        let mut handed = 0;
+        while i < count {
+            let Some((abs, klen, word, vlen)) = load(i) else {
+                *n += handed;
+                return HandedOut::Broke(last(last_abs, last_len));
+            };
+            let (key, val) = (abs.to_be_bytes(), word.to_le_bytes());
+            handed += 1;
+            (last_abs, last_len) = (abs, klen);
+            if !f(&key[..klen], &val[..vlen]) {
+                *n += handed;
+                return HandedOut::Stopped;
+            }
+            i += 1;
+        }
+        *n += handed;
+        let last = last(last_abs, last_len);
+        let (high, low, right) = (self.high(guard), self.low(guard), self.right(guard));
+        if self.check(v).is_err() {
+            return HandedOut::Broke(last);
+        }
+        HandedOut::End {
+            last,
+            high,
+            low,
+            right,
+        }
+    }
+
     /// The key of slot `i` (leaf entry or inner separator) under the read
     /// `v`, validated.
     pub(crate) fn key_at<'g>(
