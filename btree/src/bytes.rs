@@ -136,6 +136,18 @@ impl<'g> Bytes<'g> {
         unsafe { slice::from_raw_parts(p, self.len & LEN) }
     }
 
+    /// How these bytes compare with `s`, as slices do; inline bytes and
+    /// an 8-byte `s` (an integer key) without a `memcmp` call.
+    #[inline]
+    pub(crate) fn cmp_slice(&self, s: &[u8]) -> Ordering {
+        if self.len & INLINE != 0 {
+            if let Ok(b) = <[u8; 8]>::try_from(s) {
+                return self.cmp(&Bytes::inline(b, 8));
+            }
+        }
+        self.as_slice().cmp(s)
+    }
+
     /// The bytes with the guard's lifetime, if they are borrowed from the
     /// tree's memory (an out-of-line record, or the block a leaf packs
     /// its entries in), `None` for bytes copied out of a node slot.
@@ -300,6 +312,10 @@ mod tests {
                     let (a, b) = (inline(x, px), inline(y, py));
                     assert_eq!(a.cmp(&b), x.cmp(y), "{x:?} vs {y:?}, pads {px} {py}");
                     assert_eq!(a.cmp(&Bytes::borrowed(y)), x.cmp(y));
+                    assert_eq!(a.cmp_slice(y), x.cmp(y));
+                    let mut y8 = [py; 8];
+                    y8[..y.len()].copy_from_slice(y);
+                    assert_eq!(a.cmp_slice(&y8), x.cmp(&y8[..]), "{x:?} vs {y8:?}");
                 }
             }
         }

@@ -12,7 +12,7 @@ use crate::node::{
 use crate::tree::Tree;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::Restart;
-use ordex_core::{below_start, Seqno};
+use ordex_core::Seqno;
 use std::ops::Bound;
 
 /// Which entries of a leaf a copy takes.
@@ -38,8 +38,9 @@ pub(crate) struct Leaves<'g, L: Latch, const N: usize> {
     seqno: Option<Seqno>,
     buf: LeafBuf<'g, N>,
     /// The copy when every copied slot was inline and the walk takes
-    /// such copies ([`inline_copies`](Self::inline_copies)).
-    inline: InlineBuf<N>,
+    /// such copies ([`inline_copies`](Self::inline_copies)); made on the
+    /// first such copy (a cursor never takes one).
+    inline: Option<InlineBuf<N>>,
     /// Whether the walk copies leaves of inline slots into `inline`.
     inline_copies: bool,
     /// Whether the current copy is in `inline` (else in `buf`).
@@ -62,7 +63,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
             guard,
             seqno,
             buf: LeafBuf::new(),
-            inline: InlineBuf::new(),
+            inline: None,
             inline_copies: false,
             in_inline: false,
             len: 0,
@@ -83,7 +84,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
     /// The current copy, if it is of inline slots.
     #[inline]
     pub(crate) fn inline_copy(&self) -> Option<&InlineBuf<N>> {
-        self.in_inline.then_some(&self.inline)
+        self.inline.as_ref().filter(|_| self.in_inline)
     }
 
     /// Entry `i` of the copy, either kind (None at or past
@@ -91,7 +92,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
     #[inline]
     pub(crate) fn item(&self, i: usize) -> Option<Item<'g>> {
         if self.in_inline {
-            self.inline.item(i)
+            self.inline.as_ref()?.item(i)
         } else {
             self.buf.get(i).copied()
         }
@@ -289,7 +290,14 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandOut {
         let seen = *last;
-        let skip = |k: Bytes<'_>| seen.is_some_and(|l| k <= l) || below_start(&k, from);
+        let skip = |k: Bytes<'_>| {
+            seen.is_some_and(|l| k <= l)
+                || match from {
+                    Bound::Included(lo) => k.cmp_slice(lo).is_lt(),
+                    Bound::Excluded(lo) => k.cmp_slice(lo).is_le(),
+                    Bound::Unbounded => false,
+                }
+        };
         let done = node.hand_out_inline(v, self.guard, start, skip, n, f);
         let mut note = |k: Option<([u8; 8], usize)>| {
             if let Some((b, l)) = k {
@@ -355,7 +363,13 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
     ) -> Result<(), Restart> {
         let guard = self.guard;
         let copied = if self.inline_copies {
-            node.copy_inline(from, to, v, guard, &mut self.inline)?
+            node.copy_inline(
+                from,
+                to,
+                v,
+                guard,
+                self.inline.get_or_insert_with(InlineBuf::new),
+            )?
         } else {
             None
         };
