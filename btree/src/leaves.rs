@@ -211,12 +211,14 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
     /// then stands on that sibling with nothing copied (its fences and
     /// right-link taken), as if it had copied it and every entry had been
     /// read. Entries at or below `last` (the last key handed out) or
-    /// below `from` are passed over, as a copy's are; `last` becomes the
-    /// last key handed out.
+    /// below `from` are passed over, as a copy's are, and the walk stops
+    /// (`Stopped`) at the first entry past `to`; `last` becomes the last
+    /// key handed out.
     #[inline(always)]
     pub(crate) fn hand_out_right(
         &mut self,
         from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
         n: &mut usize,
         last: &mut Option<Bytes<'g>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
@@ -235,7 +237,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         let Ok(v) = node.read() else {
             return HandOut::NotTaken;
         };
-        self.hand_out(node, &v, 0, from, n, last, f)
+        self.hand_out(node, &v, 0, (from, to), n, last, f)
     }
 
     /// [`hand_out_right`](Self::hand_out_right) for the leaf whose range
@@ -250,6 +252,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         &mut self,
         key: &[u8],
         from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
         n: &mut usize,
         last: &mut Option<Bytes<'g>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
@@ -272,7 +275,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
                 Err(Restart) => HandOut::NotTaken,
             };
         }
-        self.hand_out(node, &v, pos, from, n, last, f)
+        self.hand_out(node, &v, pos, (from, to), n, last, f)
     }
 
     /// Hands out `node`'s entries from slot `start` on, under the read
@@ -284,7 +287,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         node: &'g Node<L, N>,
         v: &Reading<'g, L>,
         start: usize,
-        from: Bound<&[u8]>,
+        (from, to): (Bound<&[u8]>, Bound<&[u8]>),
         n: &mut usize,
         last: &mut Option<Bytes<'g>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
@@ -298,7 +301,18 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
                     Bound::Unbounded => false,
                 }
         };
-        let done = node.hand_out_inline(v, self.guard, start, skip, n, f);
+        // An open upper end gets a loop of its own, with no test per entry.
+        let done = match to {
+            Bound::Unbounded => node.hand_out_inline(v, self.guard, start, (skip, |_| false), n, f),
+            Bound::Included(hi) => {
+                let past = |k: Bytes<'_>| k.cmp_slice(hi).is_gt();
+                node.hand_out_inline(v, self.guard, start, (skip, past), n, f)
+            }
+            Bound::Excluded(hi) => {
+                let past = |k: Bytes<'_>| k.cmp_slice(hi).is_ge();
+                node.hand_out_inline(v, self.guard, start, (skip, past), n, f)
+            }
+        };
         let mut note = |k: Option<([u8; 8], usize)>| {
             if let Some((b, l)) = k {
                 *last = Some(Bytes::inline(b, l));
@@ -400,7 +414,8 @@ pub(crate) enum HandOut {
     /// Not tried (the latch's reads hold something, there is no right
     /// sibling, or it is latched or obsolete): nothing was handed out.
     NotTaken,
-    /// The callback asked to stop.
+    /// The callback asked to stop, or an entry past the upper end was
+    /// reached: the scan is over.
     Stopped,
     /// The sibling changed, or holds an entry that is not inline, after
     /// some of its entries were handed out: the walker is where it was,

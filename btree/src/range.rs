@@ -31,15 +31,18 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         let mut n = 0;
         // The first leaf handed out straight from its slots where it can
         // be (see the loop below); else descended to and copied.
-        if matches!(to, Bound::Unbounded) {
+        if !is_empty_range(from, to) {
             let key = match from {
                 Bound::Included(k) | Bound::Excluded(k) => k,
                 Bound::Unbounded => &[],
             };
-            match r.leaves.hand_out_first(key, from, &mut n, &mut r.last, f) {
+            match r
+                .leaves
+                .hand_out_first(key, from, to, &mut n, &mut r.last, f)
+            {
                 HandOut::Stopped => return n,
                 HandOut::Moved => {
-                    if r.leaves.high().is_none() {
+                    if r.ends_here() {
                         return n;
                     }
                     r.next = Next::Right;
@@ -76,17 +79,20 @@ impl<L: Latch, const N: usize> Tree<L, N> {
                 }
             }
             // The next leaf, handed out straight from its slots where it
-            // can be (an open upper end, inline entries, a latch whose
-            // reads hold nothing), leaf after leaf; else copied.
-            while matches!(r.next, Next::Right) && matches!(r.to, Bound::Unbounded) {
+            // can be (inline entries, a latch whose reads hold nothing),
+            // leaf after leaf; else copied.
+            while matches!(r.next, Next::Right) {
                 r.last = r.last_key();
                 r.start = 0;
                 r.pos = 0;
                 r.len = 0;
-                match r.leaves.hand_out_right(r.from, &mut n, &mut r.last, f) {
+                match r
+                    .leaves
+                    .hand_out_right(r.from, r.to, &mut n, &mut r.last, f)
+                {
                     HandOut::Stopped => return n,
                     HandOut::Moved => {
-                        if r.leaves.high().is_none() {
+                        if r.ends_here() {
                             return n;
                         }
                     }
@@ -241,6 +247,19 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
         }
         self.settle();
         true
+    }
+
+    /// Whether nothing right of the leaf the walker stands on is in
+    /// range: it is the last leaf, or the upper bound is at or below its
+    /// high fence.
+    fn ends_here(&self) -> bool {
+        match self.leaves.high() {
+            None => true,
+            Some(h) => match self.to {
+                Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
+                Bound::Unbounded => false,
+            },
+        }
     }
 
     /// After a copy: selects its entries in range and above the last key

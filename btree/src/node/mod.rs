@@ -310,7 +310,8 @@ pub(crate) enum HandedOut<'g, L: Latch, const N: usize> {
         low: Option<EntryRef<'g>>,
         right: Option<&'g Node<L, N>>,
     },
-    /// The callback asked to stop.
+    /// The callback asked to stop, or the walk reached an entry past
+    /// the scan's upper end.
     Stopped,
     /// The leaf changed, or holds an entry that is not inline, before
     /// every entry was handed out: the walk goes on after `last` another

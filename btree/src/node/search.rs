@@ -484,15 +484,16 @@ impl<L: Latch, const N: usize> Node<L, N> {
     /// a latch whose reads hold nothing ([`Latch::READS_HOLD_NOTHING`]):
     /// `f` runs inside the read. The leading entries that `skip` says
     /// were seen already (at or below the last key handed out) are
-    /// passed over, as a copy's are. Counts the entries handed out in
-    /// `n`.
+    /// passed over, as a copy's are; the walk stops (`Stopped`) at the
+    /// first entry `past` says is past the scan's upper end. Counts the
+    /// entries handed out in `n`.
     #[inline(always)]
     pub(crate) fn hand_out_inline<'g>(
         &'g self,
         v: &Reading<'_, L>,
         guard: &'g Guard,
         start: usize,
-        skip: impl Fn(Bytes<'_>) -> bool,
+        (skip, past): (impl Fn(Bytes<'_>) -> bool, impl Fn(Bytes<'_>) -> bool),
         n: &mut usize,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandedOut<'g, L, N> {
@@ -544,6 +545,10 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 return HandedOut::Broke(last(last_abs, last_len));
             };
             let (key, val) = (abs.to_be_bytes(), word.to_le_bytes());
+            if past(Bytes::inline(key, klen)) {
+                *n += handed;
+                return HandedOut::Stopped;
+            }
             handed += 1;
             (last_abs, last_len) = (abs, klen);
             if !f(&key[..klen], &val[..vlen]) {
