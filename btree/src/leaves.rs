@@ -204,6 +204,15 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         true
     }
 
+    /// Whether the walk hands leaves out without a copy: the latch's
+    /// reads hold nothing, and the walk takes inline copies and has not
+    /// met a leaf of other entries (a walk over long keys would only pay
+    /// for the try).
+    #[inline]
+    fn may_hand_out(&self) -> bool {
+        L::READS_HOLD_NOTHING && self.inline_copies
+    }
+
     /// Hands the entries of the copied leaf's right sibling to `f`
     /// without copying it, each validated before `f` sees it, if the
     /// latch's reads hold nothing and the sibling's entries are inline
@@ -223,10 +232,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         last: &mut Option<Bytes<'g>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandOut {
-        // Only a walk that takes inline copies and has not met a leaf
-        // of other entries tries (a walk over long keys would only pay
-        // for the try).
-        if !L::READS_HOLD_NOTHING || !self.inline_copies {
+        if !self.may_hand_out() {
             return HandOut::NotTaken;
         }
         let Some(node) = self.right.filter(|_| self.high.is_some()) else {
@@ -257,7 +263,7 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         last: &mut Option<Bytes<'g>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandOut {
-        if !L::READS_HOLD_NOTHING || !self.inline_copies {
+        if !self.may_hand_out() {
             return HandOut::NotTaken;
         }
         let sk = SearchKey::new(key);

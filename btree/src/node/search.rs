@@ -196,24 +196,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let to = to.min(self.count());
         let from = from.min(to);
         let mut len = to - from;
-        // Start every line of the three slot arrays in range, and the
-        // right sibling's header (a scan usually goes on there), at once.
-        for i in (from..to).step_by(8) {
-            ordex_core::sync::prefetch(&self.heads[i]);
-            ordex_core::sync::prefetch(&self.words[i]);
-        }
-        for i in (from..to).step_by(32) {
-            ordex_core::sync::prefetch(&self.meta[i]);
-        }
-        // The right sibling, whole: a scan usually goes on there, and its
-        // misses then overlap with the work on this leaf.
-        let right = self.right.load(Ordering::Relaxed);
-        if !right.is_null() {
-            let bytes = core::mem::size_of::<Node<L, N>>();
-            for off in (0..bytes).step_by(64) {
-                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
-            }
-        }
+        self.prefetch_slots(from, to);
+        self.prefetch_right();
         // One pass over the slots: an inline slot (key and value in the
         // slot) becomes its item at once, which is arithmetic on the
         // loaded words, harmless if the read turns out torn; any other
@@ -394,6 +378,33 @@ impl<L: Latch, const N: usize> Node<L, N> {
         })
     }
 
+    /// Starts every line of the three slot arrays in `from..to` at once
+    /// (a leaf copy's).
+    #[inline]
+    fn prefetch_slots(&self, from: usize, to: usize) {
+        for i in (from..to).step_by(8) {
+            ordex_core::sync::prefetch(&self.heads[i]);
+            ordex_core::sync::prefetch(&self.words[i]);
+        }
+        for i in (from..to).step_by(32) {
+            ordex_core::sync::prefetch(&self.meta[i]);
+        }
+    }
+
+    /// Starts the right sibling, whole: a scan usually goes on there, and
+    /// its misses then overlap with the work on this leaf. A racy load of
+    /// the link (a prefetch of a stale address faults nothing).
+    #[inline]
+    fn prefetch_right(&self) {
+        let right = self.right.load(Ordering::Relaxed);
+        if !right.is_null() {
+            let bytes = core::mem::size_of::<Node<L, N>>();
+            for off in (0..bytes).step_by(64) {
+                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
+            }
+        }
+    }
+
     /// Whether slot `i` (below `N`) holds its key and value inline, by a
     /// racy read: a guess, for choosing between ways to read a leaf that
     /// are each exact.
@@ -425,20 +436,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
         if from < to && !self.looks_inline(from) {
             return Ok(None);
         }
-        for i in (from..to).step_by(8) {
-            ordex_core::sync::prefetch(&self.heads[i]);
-            ordex_core::sync::prefetch(&self.words[i]);
-        }
-        for i in (from..to).step_by(32) {
-            ordex_core::sync::prefetch(&self.meta[i]);
-        }
-        let right = self.right.load(Ordering::Relaxed);
-        if !right.is_null() {
-            let bytes = core::mem::size_of::<Node<L, N>>();
-            for off in (0..bytes).step_by(64) {
-                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
-            }
-        }
+        self.prefetch_slots(from, to);
+        self.prefetch_right();
         out.len = 0;
         out.pfx = self.prefix();
         // Whether a copied slot is not inline: its key's length class
@@ -498,13 +497,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandedOut<'g, L, N> {
         debug_assert!(L::READS_HOLD_NOTHING);
-        let right = self.right.load(Ordering::Relaxed);
-        if !right.is_null() {
-            let bytes = core::mem::size_of::<Node<L, N>>();
-            for off in (0..bytes).step_by(64) {
-                ordex_core::sync::prefetch(right.cast::<u8>().wrapping_add(off).cast_const());
-            }
-        }
+        self.prefetch_right();
         // Racy until the first entry's check, and then for good: every
         // later check is of the same read.
         let count = self.count();
