@@ -266,20 +266,10 @@ impl<'g, L: Latch, const N: usize> Range<'g, L, N> {
     /// yielded, and where to go once they are drained.
     fn settle(&mut self) {
         let cut = self.select();
-        self.next = match self.leaves.high() {
-            _ if cut => Next::End,
-            Some(h) => {
-                let past = match self.to {
-                    Bound::Included(hi) | Bound::Excluded(hi) => hi <= h.key(),
-                    Bound::Unbounded => false,
-                };
-                if past {
-                    Next::End
-                } else {
-                    Next::Right
-                }
-            }
-            None => Next::End,
+        self.next = if cut || self.ends_here() {
+            Next::End
+        } else {
+            Next::Right
         };
     }
 
