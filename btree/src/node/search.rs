@@ -502,25 +502,42 @@ impl<L: Latch, const N: usize> Node<L, N> {
         // later check is of the same read.
         let count = self.count();
         let pfx = self.prefix();
-        // The entry of slot `i`, loaded and validated: its key's
-        // whole-key head and length, value word and length; `None` if the
-        // read failed or the slot is not inline.
-        let load = |i: usize| {
-            let meta = self.meta[i].load(Ordering::Relaxed);
-            let head = self.heads[i].load(Ordering::Relaxed);
-            let word = self.words[i].load(Ordering::Relaxed).addr() as u64;
-            if self.check(v).is_err() || meta & (KLEN_MASK | CHAIN | PACKED) > 8 {
+        // A key of at most 8 bytes under a prefix of 8 or more is the
+        // prefix itself, one key at most: such a leaf is copied instead,
+        // so that every whole-key head below is one shift and one `or`.
+        if pfx.len >= 8 {
+            return HandedOut::Broke(None);
+        }
+        let shift = 8 * pfx.len as u32;
+        // The entry of a slot, loaded and validated: its key's whole-key
+        // head and length, value word and length; `None` if the read
+        // failed or the slot is not inline.
+        let load = |((meta, head), word): ((&AtomicU16, &AtomicU64), &AtomicPtr<u8>)| {
+            let meta = meta.load(Ordering::Relaxed);
+            let head = head.load(Ordering::Relaxed);
+            let word = word.load(Ordering::Relaxed).addr() as u64;
+            // At most 8 with neither flag set: a length of at most 8.
+            let klen = meta & (KLEN_MASK | CHAIN | PACKED);
+            if self.check(v).is_err() || klen > 8 {
                 return None;
             }
-            let klen = usize::from(meta & KLEN_MASK).min(8);
             let vlen = usize::from((meta >> VLEN_SHIFT) & 0xF).min(INLINE_MAX);
-            Some((pfx.abs_short(head), klen, word, vlen))
+            Some((pfx.head | (head >> shift), usize::from(klen), word, vlen))
+        };
+        // The entries from slot `i` on, as one walk over three equal
+        // slices (no bounds test per entry).
+        let from = |i: usize| {
+            self.meta[i..count]
+                .iter()
+                .zip(&self.heads[i..count])
+                .zip(&self.words[i..count])
+                .map(load)
         };
         // Passed over: the leading entries seen already (keys are in
         // order, so once one is new, the rest are).
-        let mut i = start;
-        while i < count {
-            let Some((abs, klen, ..)) = load(i) else {
+        let mut i = start.min(count);
+        for e in from(i) {
+            let Some((abs, klen, ..)) = e else {
                 return HandedOut::Broke(None);
             };
             if !skip(Bytes::inline(abs.to_be_bytes(), klen)) {
@@ -532,8 +549,8 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let (mut last_abs, mut last_len) = (0u64, 9usize);
         let last = |abs: u64, len: usize| (len <= 8).then_some((abs.to_be_bytes(), len));
         let mut handed = 0;
-        while i < count {
-            let Some((abs, klen, word, vlen)) = load(i) else {
+        for e in from(i) {
+            let Some((abs, klen, word, vlen)) = e else {
                 *n += handed;
                 return HandedOut::Broke(last(last_abs, last_len));
             };
@@ -548,7 +565,6 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 *n += handed;
                 return HandedOut::Stopped;
             }
-            i += 1;
         }
         *n += handed;
         let last = last(last_abs, last_len);
