@@ -43,6 +43,7 @@ use core::cmp::Ordering as Cmp;
 use core::ptr::NonNull;
 use crossbeam_epoch::Guard;
 use ordex_core::counter::Counter;
+use ordex_core::head::word_le;
 use ordex_core::mvcc::{must_keep, Clock, Taken, NO_SNAPSHOT};
 use ordex_core::olc::{retry, Restart, Stamp};
 use ordex_core::reclaim::{retire, Account};
@@ -1872,9 +1873,16 @@ fn stored_match(prefix: Prefix, plen: usize, key: &[u8], depth: usize) -> bool {
     let Some(k) = key.get(depth..depth + n) else {
         return false;
     };
-    k.iter()
-        .enumerate()
-        .all(|(i, &b)| prefix_byte(prefix, i) == b)
+    // Word by word, as the prefix is packed (little-endian, byte `i` of
+    // the path in word `i / 8`); bytes past the path are masked off.
+    let (lo, hi) = k.split_at(n.min(8));
+    let differ = |w: u64, part: &[u8]| {
+        let mask = u64::MAX
+            .checked_shr(64 - 8 * part.len() as u32)
+            .unwrap_or(0);
+        (word_le(part) ^ w) & mask != 0
+    };
+    !differ(prefix[0], lo) && (hi.is_empty() || !differ(prefix[1], hi))
 }
 
 /// Where `key` (from `depth`) leaves a path of `plen` bytes, and how the
