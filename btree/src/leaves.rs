@@ -299,13 +299,16 @@ impl<'g, L: Latch, const N: usize> Leaves<'g, L, N> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> HandOut {
         let seen = *last;
-        let skip = |k: Bytes<'_>| {
-            seen.is_some_and(|l| k <= l)
-                || match from {
-                    Bound::Included(lo) => k.cmp_slice(lo).is_lt(),
-                    Bound::Excluded(lo) => k.cmp_slice(lo).is_le(),
-                    Bound::Unbounded => false,
-                }
+        // A key above one handed out already is within the lower bound
+        // too (what was handed out was), so `from` is asked only before
+        // the first.
+        let skip = |k: Bytes<'_>| match seen {
+            Some(l) => k <= l,
+            None => match from {
+                Bound::Included(lo) => k.cmp_slice(lo).is_lt(),
+                Bound::Excluded(lo) => k.cmp_slice(lo).is_le(),
+                Bound::Unbounded => false,
+            },
         };
         // An open upper end gets a loop of its own, with no test per entry.
         let done = match to {
