@@ -143,6 +143,10 @@ pub(crate) fn random_height(_key: &[u8]) -> usize {
 pub(crate) struct Splice {
     prev: [NodeRef; MAX_HEIGHT],
     next: [Option<NodeRef>; MAX_HEIGHT],
+    /// The levels whose `next` is a node, a bit each: a splice's check
+    /// of which levels still bracket a target visits only those (at the
+    /// tail of the list, where ascending keys go, none is).
+    nexts: u32,
     /// Levels below this are valid for the last position computed.
     valid: usize,
     /// For one insert only: its search may start from the top index, below
@@ -159,6 +163,29 @@ pub(crate) struct Splice {
     last: Option<(NodeRef, usize)>,
     before: [NodeRef; FINGER_LEVELS],
 }
+
+impl Splice {
+    /// Sets the successor at `level` (and its bit in `nexts`).
+    #[inline]
+    fn set_next(&mut self, level: usize, next: Option<NodeRef>) {
+        self.next[level] = next;
+        let bit = 1u32 << level;
+        self.nexts = if next.is_some() {
+            self.nexts | bit
+        } else {
+            self.nexts & !bit
+        };
+    }
+}
+
+/// The bits of levels below `n` (`n <= MAX_HEIGHT`).
+#[inline]
+fn low_bits(n: usize) -> u32 {
+    debug_assert!(n <= MAX_HEIGHT);
+    (1u32 << n) - 1
+}
+
+const _: () = assert!(MAX_HEIGHT < 32, "a splice's levels fit the bits of a u32");
 
 /// Where a thread's finger stands for a target (see
 /// [`List::finger_brackets`]).
@@ -206,6 +233,7 @@ impl List {
         Splice {
             prev: [self.head; MAX_HEIGHT],
             next: [None; MAX_HEIGHT],
+            nexts: 0,
             valid: 0,
             single: false,
             finger: false,
@@ -645,7 +673,7 @@ impl List {
                     let (node, height) = s.last.expect("a last node");
                     for l in 0..height {
                         s.prev[l] = s.before[l];
-                        s.next[l] = Some(node);
+                        s.set_next(l, Some(node));
                     }
                     s.single = false;
                     behind = Some(level);
@@ -672,13 +700,15 @@ impl List {
                 }
             }
             // Levels at and above `from` bracket the target only if all of
-            // them do: find the first level above which every one does.
-            let mut l = from;
-            while l < top {
+            // them do: find the first level above which every one does (a
+            // level with no successor always does).
+            let mut levels = s.nexts & !low_bits(from) & low_bits(top);
+            while levels != 0 {
+                let l = levels.trailing_zeros() as usize;
                 if matches!(s.next[l], Some(n) if self.before(n, key, seqno)) {
                     from = l + 1;
                 }
-                l += 1;
+                levels &= levels - 1;
             }
         }
         let mut x = if from < top { s.prev[from] } else { self.head };
@@ -731,7 +761,7 @@ impl List {
                 };
                 stop = next;
                 s.prev[level] = x;
-                s.next[level] = next;
+                s.set_next(level, next);
             }
             break;
         }
@@ -909,7 +939,7 @@ impl List {
                 }
                 let (p, n) = self.find_at(prev, level, key, seqno);
                 s.prev[level] = p;
-                s.next[level] = n;
+                s.set_next(level, n);
             }
         }
         #[cfg(not(loom))]
