@@ -228,11 +228,18 @@ unsafe impl Send for Arena {}
 // SAFETY: as above.
 unsafe impl Sync for Arena {}
 
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let touched = self.high_water();
+        self.mem.set_touched(touched);
+    }
+}
+
 impl Arena {
     /// An arena of at most `capacity` bytes in chunks of `1 << chunk_shift`
     /// bytes (`10 <= chunk_shift <= 24`), advised for huge pages if
     /// `huge_pages` (see `pages.rs`).
-    pub(crate) fn new(capacity: usize, chunk_shift: u32, huge_pages: bool) -> Arena {
+    pub(crate) fn new(capacity: usize, chunk_shift: u32, huge_pages: bool, reuse: bool) -> Arena {
         assert!((10..=24).contains(&chunk_shift), "chunk_shift out of range");
         let chunk = 1usize << chunk_shift;
         // Offsets are u32: chunk index in the bits above chunk_shift; the
@@ -243,6 +250,7 @@ impl Arena {
             (capacity / chunk).clamp(1, addressable),
             chunk_shift,
             huge_pages,
+            reuse,
         );
         Arena {
             chunk_shift,
@@ -257,6 +265,14 @@ impl Arena {
 
     fn chunk_size(&self) -> usize {
         1 << self.chunk_shift
+    }
+
+    /// Bytes from the arena's start that may have been written: up to the
+    /// shared cursor (lane blocks, large nodes and reservations all come
+    /// from it, in order).
+    fn high_water(&self) -> usize {
+        let c = self.cursor.load(Ordering::Relaxed);
+        (((c >> 32) as usize) << self.chunk_shift) + (c & 0xFFFF_FFFF) as usize
     }
 
     /// Bytes a lane block takes from the shared cursor.
@@ -764,7 +780,7 @@ mod tests {
 
     #[test]
     fn nodes_round_trip_across_chunk_handovers() {
-        let arena = Arena::new(1 << 16, 10, false); // 1 KiB chunks, 64 of them
+        let arena = Arena::new(1 << 16, 10, false, false); // 1 KiB chunks, 64 of them
         let block = Block::new();
         let mut nodes = Vec::new();
         for i in 0..300u32 {
@@ -800,9 +816,57 @@ mod tests {
         assert_eq!(block.used() + arena.direct_used(), used, "exact accounting");
     }
 
+    /// A dropped arena's mapping is taken by the next arena of its shape
+    /// (Linux), and nodes written there read back whole over what the
+    /// first arena left (debug builds fill it with a pattern on drop).
+    #[test]
+    fn a_dropped_arena_is_reused_by_the_next_of_its_shape() {
+        // A shape no other test makes: 3 MiB of 1 MiB chunks, small pages.
+        let first = Arena::new(3 << 20, 20, false, true);
+        let block = Block::new();
+        for i in 0..2000u32 {
+            first
+                .alloc(&block, None, 4, 1, 1, &i.to_be_bytes(), &[0xEE; 40])
+                .unwrap();
+        }
+        let base = first.mem.ptr(0) as usize;
+        drop((first, block));
+        let second = Arena::new(3 << 20, 20, false, true);
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            second.mem.ptr(0) as usize,
+            base,
+            "the kept mapping is taken"
+        );
+        let _ = base;
+        let block = Block::new();
+        let nodes: Vec<_> = (0..500u32)
+            .map(|i| {
+                let value = vec![i as u8; (i % 50) as usize];
+                let n = second.alloc(
+                    &block,
+                    None,
+                    1 + (i % 5) as usize,
+                    7,
+                    1,
+                    &i.to_le_bytes(),
+                    &value,
+                );
+                (n.unwrap(), i, value)
+            })
+            .collect();
+        for (n, i, value) in nodes {
+            assert_eq!(second.entry(n), (&i.to_le_bytes()[..], &value[..], 7));
+            assert_eq!(second.height(n), 1 + (i % 5) as usize);
+            for level in 0..second.height(n) {
+                assert_eq!(second.next(n, level), None, "a fresh node links nowhere");
+            }
+        }
+    }
+
     #[test]
     fn long_values_round_trip() {
-        let arena = Arena::new(1 << 22, 20, true);
+        let arena = Arena::new(1 << 22, 20, true, false);
         let block = Block::new();
         for len in [0usize, 1, LONG - 1, LONG, LONG + 1, 200_000] {
             let value = vec![(len % 251) as u8; len];
@@ -819,7 +883,7 @@ mod tests {
     /// seqno intact, and the blocks count exactly their bytes.
     #[test]
     fn out_of_line_values_round_trip() {
-        let arena = Arena::new(1 << 24, 20, true);
+        let arena = Arena::new(1 << 24, 20, true, false);
         let (nodes, values) = (Block::new(), Block::new());
         for (i, len) in [0usize, 1, 3, 32, 1000, LONG - 2, LONG - 1, LONG, 70_000]
             .into_iter()
@@ -852,7 +916,7 @@ mod tests {
 
     #[test]
     fn full_is_reported_sticky_and_oversized_nodes_refused() {
-        let arena = Arena::new(2048, 10, false);
+        let arena = Arena::new(2048, 10, false, false);
         let block = Block::new();
         assert_eq!(
             arena.alloc(&block, None, 1, 0, 1, &[0; 2000], b""),

@@ -182,6 +182,16 @@ pub struct Config {
     /// page; past them the kernel commits memory 2 MiB at a time. Advice
     /// only: without huge pages to give, the kernel uses small ones.
     pub huge_pages: bool,
+    /// When the table is dropped, keep its arena for the next table the
+    /// process makes with the same `max_memory`, `chunk_shift` and
+    /// `huge_pages` (default `true`; Linux; one arena at a time, with at
+    /// most 64 MiB of its pages still committed), as an allocator keeps
+    /// freed memory for the next allocation. An engine drops a memtable
+    /// for every one it seals: the next then writes to pages the kernel
+    /// has already committed, instead of taking a page fault and a
+    /// zeroed page for every 4 KiB (or 2 MiB) it fills. `false` gives a
+    /// dropped table's memory back to the kernel at once.
+    pub reuse_memory: bool,
     /// Seal the table when a write hits `max_memory` or `max_entries`
     /// (default `false`): that write fails with [`Error::Full`], every
     /// later one with [`Error::Sealed`], and the engine rotates with
@@ -231,6 +241,7 @@ impl Default for Config {
             max_entries: usize::MAX,
             chunk_shift: 20,
             huge_pages: true,
+            reuse_memory: true,
             auto_seal: false,
             duplicates: Duplicates::Reject,
         }
@@ -340,7 +351,12 @@ impl SkipList {
     pub fn with_config(mut config: Config) -> Self {
         config.chunk_shift = config.chunk_shift.clamp(10, 24);
         let shift = config.chunk_shift;
-        let arena = Arena::new(config.max_memory.max(2 << shift), shift, config.huge_pages);
+        let arena = Arena::new(
+            config.max_memory.max(2 << shift),
+            shift,
+            config.huge_pages,
+            config.reuse_memory,
+        );
         let lanes = Lanes::new(Lanes::default_count());
         let first = lanes.iter().next().expect("at least one lane");
         let list = List::new(arena, &first.block).expect("the first chunk holds the head node");

@@ -24,6 +24,15 @@
 //!   the mapping with small pages and nothing else changes. If the kernel
 //!   refuses a mapping that large (strict overcommit), the capacity is
 //!   halved until it accepts one, and the table is full that much sooner.
+//!
+//!   A dropped table's mapping is kept for the next table of the same
+//!   size and page settings that the process makes (one at a time, with at
+//!   most [`KEEP_MAX`] of its pages still committed), as an allocator keeps
+//!   what is freed for the next allocation: an engine seals and drops a
+//!   memtable for every one it makes, and a table writing to pages the
+//!   kernel has already committed takes no page fault and no clearing of a
+//!   fresh page per 4 KiB (or 2 MiB) written. Nothing in the arena relies
+//!   on zeroed memory: every node is written whole when it is allocated.
 //! - **Elsewhere, and under loom: a chunk table.** Each chunk is allocated
 //!   from the global allocator (zeroed) the first time the arena's cursor
 //!   reaches it, installed with a CAS, and looked up per access.
@@ -42,6 +51,28 @@ const HUGE_PAGE: usize = 2 << 20;
 #[cfg(all(target_os = "linux", not(loom)))]
 const SMALL_START: usize = 256 << 10;
 
+/// Most bytes of a dropped table's mapping that stay committed while it
+/// is kept for the next table (see the [module docs](self)); pages past
+/// them are given back to the kernel.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) const KEEP_MAX: usize = 64 << 20;
+
+/// A dropped table's mapping, kept for the next table of its shape (the
+/// addresses as integers: the mapping is owned by this slot alone).
+#[cfg(all(target_os = "linux", not(loom)))]
+struct Spare {
+    raw: usize,
+    span: usize,
+    base: usize,
+    len: usize,
+    chunk_shift: u32,
+    huge_pages: bool,
+}
+
+/// The one mapping kept (see [`Spare`]).
+#[cfg(all(target_os = "linux", not(loom)))]
+static SPARE: std::sync::Mutex<Option<Spare>> = std::sync::Mutex::new(None);
+
 /// The arena's memory; see the [module docs](self).
 pub(crate) struct Memory {
     #[cfg(all(target_os = "linux", not(loom)))]
@@ -52,6 +83,14 @@ pub(crate) struct Memory {
     /// Start of the mapping (before alignment) and its length.
     #[cfg(all(target_os = "linux", not(loom)))]
     mapping: (*mut u8, usize),
+    #[cfg(all(target_os = "linux", not(loom)))]
+    huge_pages: bool,
+    /// Whether a drop keeps the mapping for the next table.
+    #[cfg(all(target_os = "linux", not(loom)))]
+    reuse: bool,
+    /// Bytes from `base` that may have been written (set before a drop).
+    #[cfg(all(target_os = "linux", not(loom)))]
+    touched: usize,
 
     #[cfg(not(all(target_os = "linux", not(loom))))]
     chunks: Box<[ordex_core::sync::AtomicPtr<u8>]>,
@@ -69,12 +108,25 @@ impl Memory {
     /// Address space for up to `max_chunks` chunks of `1 << chunk_shift`
     /// bytes; returns it with the number of chunks it really holds (fewer
     /// only if the kernel refused the full size; at least one, or the
-    /// allocation error handler runs).
-    pub(crate) fn new(max_chunks: usize, chunk_shift: u32, huge_pages: bool) -> (Memory, usize) {
+    /// allocation error handler runs). With `reuse`, the mapping a dropped
+    /// table kept is taken if it has this shape, and this one is kept when
+    /// dropped (see the [module docs](self)).
+    pub(crate) fn new(
+        max_chunks: usize,
+        chunk_shift: u32,
+        huge_pages: bool,
+        reuse: bool,
+    ) -> (Memory, usize) {
         let mut chunks = max_chunks.max(1);
+        if reuse {
+            if let Some(mem) = Self::take_spare(chunks << chunk_shift, chunk_shift, huge_pages) {
+                return (mem, chunks);
+            }
+        }
         loop {
             let len = chunks << chunk_shift;
-            if let Some(mem) = Self::map(len, chunk_shift, huge_pages) {
+            if let Some(mut mem) = Self::map(len, chunk_shift, huge_pages) {
+                mem.reuse = reuse;
                 return (mem, chunks);
             }
             if chunks == 1 {
@@ -137,8 +189,81 @@ impl Memory {
             base,
             len,
             mapping: (raw, span),
+            huge_pages,
+            reuse: false,
+            touched: 0,
             chunk_shift,
         })
+    }
+
+    /// The kept mapping, if it has this shape.
+    fn take_spare(len: usize, chunk_shift: u32, huge_pages: bool) -> Option<Memory> {
+        let mut slot = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(s)
+                if s.len == len && s.chunk_shift == chunk_shift && s.huge_pages == huge_pages => {}
+            _ => return None,
+        }
+        let s = slot.take()?;
+        Some(Memory {
+            base: s.base as *mut u8,
+            len: s.len,
+            mapping: (s.raw as *mut u8, s.span),
+            huge_pages,
+            reuse: true,
+            touched: 0,
+            chunk_shift,
+        })
+    }
+
+    /// Notes that the arena may have written bytes `..touched` (what a
+    /// drop keeps committed, up to [`KEEP_MAX`]).
+    pub(crate) fn set_touched(&mut self, touched: usize) {
+        self.touched = touched.min(self.len);
+    }
+
+    /// Keeps the mapping for the next table if the slot is free (with
+    /// its pages past [`KEEP_MAX`] given back); `false` if it is not.
+    fn keep(&mut self) -> bool {
+        let mut slot = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return false;
+        }
+        let page = if self.huge_pages { HUGE_PAGE } else { 4096 };
+        let base = self.base as usize;
+        // Past KEEP_MAX, from a page boundary on (the huge pages past the
+        // small start are aligned on `base + SMALL_START`).
+        let from = (base + KEEP_MAX).next_multiple_of(page) - base;
+        if self.touched > from {
+            // SAFETY: `base + from .. base + touched` lies inside the
+            // mapping (`touched <= len`) and starts on a page boundary;
+            // nothing refers into it (`&mut self` in a drop). Its pages
+            // read as zeros afterwards, which nothing relies on either way.
+            unsafe {
+                libc::madvise(
+                    self.base.add(from).cast(),
+                    self.touched - from,
+                    libc::MADV_DONTNEED,
+                );
+            }
+        }
+        // Debug builds fill what stays committed with a pattern, so the
+        // tests catch any read of arena memory the arena did not write.
+        #[cfg(debug_assertions)]
+        // SAFETY: as above, `base .. base + touched.min(from)` is inside
+        // the mapping and unreferenced.
+        unsafe {
+            self.base.write_bytes(0xA5, self.touched.min(from));
+        }
+        *slot = Some(Spare {
+            raw: self.mapping.0 as usize,
+            span: self.mapping.1,
+            base,
+            len: self.len,
+            chunk_shift: self.chunk_shift,
+            huge_pages: self.huge_pages,
+        });
+        true
     }
 
     /// Makes chunk `ci` usable. Pages of the flat mapping need nothing:
@@ -161,6 +286,9 @@ impl Memory {
 #[cfg(all(target_os = "linux", not(loom)))]
 impl Drop for Memory {
     fn drop(&mut self) {
+        if self.reuse && self.keep() {
+            return;
+        }
         // SAFETY: the mapping made in `map`, exactly as returned by mmap;
         // `&mut self` means nothing refers into it any more.
         let rc = unsafe { libc::munmap(self.mapping.0.cast(), self.mapping.1) };
@@ -172,7 +300,12 @@ impl Drop for Memory {
 impl Memory {
     /// A chunk table for up to `max_chunks` chunks of `1 << chunk_shift`
     /// bytes (allocated on demand); returns it with `max_chunks`.
-    pub(crate) fn new(max_chunks: usize, chunk_shift: u32, _huge_pages: bool) -> (Memory, usize) {
+    pub(crate) fn new(
+        max_chunks: usize,
+        chunk_shift: u32,
+        _huge_pages: bool,
+        _reuse: bool,
+    ) -> (Memory, usize) {
         let max_chunks = max_chunks.max(1);
         let chunks = (0..max_chunks)
             .map(|_| ordex_core::sync::AtomicPtr::new(std::ptr::null_mut()))
@@ -185,6 +318,9 @@ impl Memory {
             max_chunks,
         )
     }
+
+    /// Nothing to note: chunks are freed with the table.
+    pub(crate) fn set_touched(&mut self, _touched: usize) {}
 
     fn layout(&self) -> std::alloc::Layout {
         std::alloc::Layout::from_size_align(1 << self.chunk_shift, 8).expect("chunk layout")

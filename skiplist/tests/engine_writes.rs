@@ -476,3 +476,49 @@ fn counts_and_max_seqno_name_what_they_count() {
         (5, 2, 0, 30)
     );
 }
+
+/// A table made right after another of the same shape was dropped (which
+/// keeps its arena for it, `Config::reuse_memory`) starts empty and holds
+/// exactly what is written to it, over whatever the first left in the
+/// memory (debug builds fill it with a pattern when it is kept).
+#[test]
+fn a_table_on_a_reused_arena_holds_only_its_own_writes() {
+    // A shape no other test makes, so the two tables meet the same arena.
+    let config = Config {
+        max_memory: 40 << 20,
+        ..Config::default()
+    };
+    let first = SkipList::with_config(config);
+    for i in 0..20_000u32 {
+        first.insert(&i.to_be_bytes(), &[0xEE; 24]).unwrap();
+    }
+    drop(first);
+    let second = SkipList::with_config(config);
+    assert!(second.is_empty() && second.version_count() == 0);
+    assert_eq!(second.versions().count(), 0);
+    let mut model = BTreeMap::new();
+    let mut x = 7u64;
+    for _ in 0..5_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let k = (x >> 40).to_be_bytes()[5..].to_vec();
+        let v = (x >> 20).to_le_bytes()[..(x % 9) as usize].to_vec();
+        second.insert(&k, &v).unwrap();
+        model.insert(k, v);
+    }
+    let live: Vec<(Vec<u8>, Vec<u8>)> = second
+        .versions()
+        .map(|v| (v.key.to_vec(), v.value.expect("a put").to_vec()))
+        .fold(Vec::new(), |mut out, (k, v)| {
+            // Versions come newest first within a key: keep the first.
+            if out
+                .last()
+                .is_none_or(|(last, _): &(Vec<u8>, Vec<u8>)| *last != k)
+            {
+                out.push((k, v));
+            }
+            out
+        });
+    assert_eq!(live, model.into_iter().collect::<Vec<_>>());
+}
