@@ -194,12 +194,12 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     #[inline]
     fn end(&self, i: usize) -> usize {
         let at = self.ends_start() + END * i;
-        u32::from_le_bytes([
-            self.buf[at],
-            self.buf[at + 1],
-            self.buf[at + 2],
-            self.buf[at + 3],
-        ]) as usize
+        // One bounds check and one load (four byte loads, each checked,
+        // before).
+        let (b, _) = self.buf[at..]
+            .split_first_chunk::<END>()
+            .expect("string `i` has an end");
+        u32::from_le_bytes(*b) as usize
     }
 
     #[inline]
@@ -297,9 +297,18 @@ impl<const N: usize, const S: usize> Strings<N, S> {
 
     /// Adds `delta` to the ends of strings `from..to`.
     fn shift_ends(&mut self, from: usize, to: usize, delta: isize) {
-        for j in from..to {
-            let e = self.end(j) as isize + delta;
-            self.set_end(j, e as usize);
+        if from >= to {
+            return;
+        }
+        let e = self.ends_start();
+        let (ends, _) = self.buf[e + END * from..e + END * to].as_chunks_mut::<END>();
+        // Every end stays in `0..=u32::MAX` (the buffer's bound), so adding
+        // `delta` modulo 2^32 is adding it. One pass the compiler turns
+        // into vector adds (a call per end, four checked byte loads and a
+        // copy each, was 590 instructions of a single insert's 8,600).
+        let d = delta as u32;
+        for c in ends {
+            *c = u32::from_le_bytes(*c).wrapping_add(d).to_le_bytes();
         }
     }
 
