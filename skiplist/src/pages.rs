@@ -55,7 +55,7 @@ const SMALL_START: usize = 256 << 10;
 /// is kept for the next table (see the [module docs](self)); pages past
 /// them are given back to the kernel.
 #[cfg(all(target_os = "linux", not(loom)))]
-pub(crate) const KEEP_MAX: usize = 64 << 20;
+const KEEP_MAX: usize = 64 << 20;
 
 /// A dropped table's mapping, kept for the next table of its shape (the
 /// addresses as integers: the mapping is owned by this slot alone).
