@@ -587,7 +587,8 @@ fn scan_prefix(
 /// Hands `f` the walker's entries from where it stands (`ok`: it stands
 /// on one) while their keys pass `within`, until `f` says stop; returns
 /// how many it was given. Runs and Node256s of values go a batch at a
-/// time ([`Walker::values_after`]).
+/// time ([`Walker::values_after`]), and so do the inline entries of other
+/// nodes and the small nodes of them below ([`Walker::children_after`]).
 fn walk_while(
     w: &mut Walker<'_>,
     mut ok: bool,
@@ -606,16 +607,22 @@ fn walk_while(
         if !f(key, value) {
             break;
         }
-        if w.in_batched() {
+        let batched = w.in_batched();
+        if batched || w.in_children() {
             let mut ended = false;
-            let batch = w.values_after(&mut |k, v| {
+            let mut each = |k: &[u8], v: &[u8]| {
                 if !within(k) {
                     ended = true;
                     return false;
                 }
                 n += 1;
                 f(k, v)
-            });
+            };
+            let batch = if batched {
+                w.values_after(&mut each)
+            } else {
+                w.children_after(&mut each)
+            };
             if batch == Some(false) || ended {
                 break;
             }

@@ -38,6 +38,7 @@ use crate::leaf::{Leaf, LeafRef};
 use crate::search::{find_sorted, key_at_n, rank_sorted, with_key_n};
 use core::alloc::Layout;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use crossbeam_epoch::Guard;
 use ordex_core::olc::VersionLock;
@@ -1611,6 +1612,18 @@ impl<'g> NodeRef<'g> {
         }
     }
 
+    /// Whether this is a Node48 or a Node256.
+    #[inline]
+    pub(crate) fn is_wide(self) -> bool {
+        matches!(self.kind(), Kind::N48 | Kind::N256)
+    }
+
+    /// Whether this is a Node4, 16 or 32.
+    #[inline]
+    pub(crate) fn is_small(self) -> bool {
+        matches!(self.kind(), Kind::N4 | Kind::N16 | Kind::N32)
+    }
+
     /// Whether this is a [`Kind::V256`].
     #[inline]
     pub(crate) fn is_v256(self) -> bool {
@@ -1678,6 +1691,105 @@ impl<'g> NodeRef<'g> {
             count += 1;
         }
         Some(count)
+    }
+
+    /// For a forward scan through a Node4, 16, 32, 48 or 256: its
+    /// children from byte `from` on, in byte order, with their bytes, into
+    /// `out` (cleared first), up to `max` of them (empty slots passed; the
+    /// end leaf, which sorts before every child, is not among them). The
+    /// node or leaf a copied slot names is asked for at once, so that the
+    /// misses of a batch's children overlap. `None` for a run or a
+    /// Node256 of values. Read racily: the caller validates the node's
+    /// version before it uses them.
+    #[inline]
+    pub(crate) fn children_after<const N: usize>(
+        self,
+        from: usize,
+        max: usize,
+        out: &mut Copied<(u8, Entry), N>,
+    ) -> Option<()> {
+        out.clear();
+        let max = max.min(N);
+        if max == 0 {
+            return Some(());
+        }
+        let mut put = |b: usize, e: Entry| {
+            if !e.word.is_inline() {
+                prefetch_word(e.word.0);
+            }
+            out.push((b as u8, e));
+            out.len() < max
+        };
+        match self.kind() {
+            Kind::N4 => {
+                // Sorted in every consistent state (as in `next_slot`).
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                for i in 0..self.count().min(4) {
+                    let b = ((keys >> (8 * i)) as u8) as usize;
+                    if b >= from && !put(b, load(&n.slots, i)) {
+                        break;
+                    }
+                }
+            }
+            Kind::N16 => self.n16().children_after(self.count(), from, &mut put),
+            Kind::N32 => self.n32().children_after(self.count(), from, &mut put),
+            Kind::N48 => {
+                let n = self.n48();
+                for b in from..256 {
+                    let j = n.index[b].load(R) as usize;
+                    if j != 0 {
+                        let e = load(&n.slots, (j - 1) % 48);
+                        if !e.is_empty() && !put(b, e) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Kind::N256 => {
+                let n = self.n256();
+                for b in from..256 {
+                    let e = load(&n.slots, b);
+                    if !e.is_empty() && !put(b, e) {
+                        break;
+                    }
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// For a forward scan: the children of a Node4, 16 or 32 that holds
+    /// inline entries only (no end leaf, and no node, leaf or empty slot
+    /// among its slots in use), with their bytes, in byte order, into
+    /// `out` (cleared first). `None` for any other node (a walk enters
+    /// it). Read racily, after the caller read the node's version, which
+    /// it validates before it uses them.
+    #[inline]
+    pub(crate) fn inline_children(self, out: &mut Copied<(u8, Inline), 32>) -> Option<()> {
+        out.clear();
+        if !self.end().is_empty() {
+            return None;
+        }
+        let count = self.count();
+        match self.kind() {
+            Kind::N4 => {
+                let n = self.n4();
+                let keys = n.keys.load(R);
+                for i in 0..count.min(4) {
+                    let e = load(&n.slots, i);
+                    if !e.word.is_inline() {
+                        return None;
+                    }
+                    out.push(((keys >> (8 * i)) as u8, Inline(e)));
+                }
+                Some(())
+            }
+            Kind::N16 => self.n16().inline_children(count, out),
+            Kind::N32 => self.n32().inline_children(count, out),
+            _ => None,
+        }
     }
 
     /// Stores `e` in slot `b` of a [`Kind::V256`] (under the latch; the
@@ -1749,6 +1861,42 @@ impl<const W: usize, const C: usize> Sorted<W, C> {
         Some((k as i32 + 1, load(&self.slots, i % C)))
     }
 
+    /// [`NodeRef::children_after`] for this kind: each child from byte
+    /// `from` on, in order, to `put` until it says stop.
+    #[inline]
+    fn children_after(
+        &self,
+        count: usize,
+        from: usize,
+        put: &mut impl FnMut(usize, Entry) -> bool,
+    ) {
+        if from > 255 {
+            return;
+        }
+        let keys = self.load_keys();
+        let count = count.min(C);
+        for i in rank_sorted(&keys, count, from as u8)..count {
+            if !put(usize::from(key_at_n(&keys, i)), load(&self.slots, i % C)) {
+                break;
+            }
+        }
+    }
+
+    /// [`NodeRef::inline_children`] for this kind (`None`: a child is
+    /// not inline).
+    #[inline]
+    fn inline_children(&self, count: usize, out: &mut Copied<(u8, Inline), 32>) -> Option<()> {
+        let keys = self.load_keys();
+        for i in 0..count.min(C) {
+            let e = load(&self.slots, i % C);
+            if !e.word.is_inline() {
+                return None;
+            }
+            out.push((key_at_n(&keys, i), Inline(e)));
+        }
+        Some(())
+    }
+
     /// The child with the greatest byte below `below` (at most 256).
     #[inline]
     fn prev(&self, count: usize, below: usize) -> Option<(i32, Entry)> {
@@ -1809,6 +1957,57 @@ impl Header {
             kind: kind as u8,
             vlen: vlen as u8,
         }
+    }
+}
+
+/// Items a scan copied from a node in a racy batch read, to use once the
+/// node's version is validated: up to `N`, the array left uninitialised
+/// beyond them, so that a batch costs no clearing of its whole array
+/// (which cost a scan more than its reads where a batch ends early).
+pub(crate) struct Copied<T: Copy, const N: usize> {
+    len: usize,
+    items: [MaybeUninit<T>; N],
+}
+
+impl<T: Copy, const N: usize> Copied<T, N> {
+    /// None yet.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Copied {
+            len: 0,
+            items: [const { MaybeUninit::uninit() }; N],
+        }
+    }
+
+    /// Forgets the items.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Adds `t` (dropped if full).
+    #[inline]
+    pub(crate) fn push(&mut self, t: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            slot.write(t);
+            self.len += 1;
+        }
+    }
+
+    /// How many.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The items, in the order pushed.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[T] {
+        let init = &self.items[..self.len.min(N)];
+        // SAFETY: `push` wrote every item below `len` (and `len` never
+        // exceeds `N`); `MaybeUninit<T>` has `T`'s layout, so the
+        // initialised prefix reads as a `[T]`.
+        unsafe { &*(core::ptr::from_ref(init) as *const [T]) }
     }
 }
 

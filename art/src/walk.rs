@@ -23,7 +23,9 @@
 
 use crate::bytes::{Bytes, InlineBytes, INLINE_KEY};
 use crate::leaf::{LeafRef, RecordRef};
-use crate::node::{prefix_byte, Child, Entry, Head, Inline, NodeRef, Packed, STORED};
+use crate::node::{
+    prefix_byte, Child, Copied, Entry, Head, Inline, NodeRef, Packed, INLINE_SUFFIX, STORED,
+};
 use crate::tree::{run_find, Tree};
 use core::cmp::Ordering as Cmp;
 use crossbeam_epoch::Guard;
@@ -48,6 +50,12 @@ struct Frame<'g> {
     /// A forward walk has asked for the children of the bytes below
     /// this one (see [`Walker::ask_ahead`]).
     asked: i32,
+    /// [`Walker::children_after`] may take the node's entries: a Node48
+    /// or Node256, or a Node4, 16 or 32 below one (the bottom of a tree
+    /// of integer keys). Small nodes below small nodes (the inner nodes
+    /// of words, whose next child is most often a run) are left to the
+    /// step: there a look at the next child cost more than it saved.
+    children: bool,
 }
 
 /// The walker's path: the node it is in, kept apart from the nodes above
@@ -288,6 +296,16 @@ impl<'g> Walker<'g> {
         matches!(&self.stack.top, Some(t) if t.batched)
     }
 
+    /// Whether the walker stands on an inline entry of a Node4, 16, 32,
+    /// 48 or 256 whose entries [`children_after`](Self::children_after)
+    /// may hand out a batch at a time: a scan asks before each entry
+    /// that [`values_after`](Self::values_after) does not take.
+    #[inline]
+    pub(crate) fn in_children(&self) -> bool {
+        matches!(&self.stack.top, Some(t) if t.children && !self.raw)
+            && matches!(self.cur, Some(Cur::Inline(..)))
+    }
+
     /// A forward scan's shortcut through the entries of one node, a batch
     /// at a time: when the walker stands on an entry of a run or of a
     /// `V256` node (a Node256 of values: dense integer keys, ids behind a
@@ -357,6 +375,135 @@ impl<'g> Walker<'g> {
             from = usize::from(last.0) + 1;
             size = VALUES_BATCH;
         }
+    }
+
+    /// A forward scan's shortcut through a Node4, 16, 32, 48 or 256 (the
+    /// frame at the top of the stack, where the walker stands on an
+    /// inline entry: [`in_children`](Self::in_children)), as
+    /// [`values_after`](Self::values_after) is through runs and Node256s
+    /// of values: the node's children after the walker's position, a
+    /// batch at a time under one validation, handed to `f` in key order
+    /// as long as they are inline entries, or nodes of inline entries
+    /// only (Node4, 16 or 32, the bottom of a tree of integer keys), which
+    /// are read whole under their own validation without entering them.
+    /// When the node is done the walk goes on in its parent the same way.
+    /// A batch ends before anything else (a leaf, whose versions a step
+    /// resolves at its seqno; a larger node; a child that changed; a key
+    /// longer than the buffer), where the walker's step takes over.
+    /// Leaves the walker on the last entry given; returns what
+    /// `values_after` does.
+    ///
+    /// A random-u64 scan crosses a small bottom node every other entry:
+    /// entering and leaving it through the step cost more than the rest
+    /// of the scan (the section on scans in `docs/art.md`).
+    #[inline(never)]
+    pub(crate) fn children_after(
+        &mut self,
+        f: &mut impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Option<bool> {
+        // A look at the next child first: where it is one for the step,
+        // that is all this costs.
+        let mut batch = Copied::<(u8, Entry), VALUES_BATCH>::new();
+        let mut small = Copied::<(u8, Inline), 32>::new();
+        let mut any = false;
+        // A first batch of two, growing fourfold: where the walk soon
+        // needs the step (a leaf, a run below), little was read for
+        // nothing, and a scan that ends soon reads little ahead.
+        let mut size = 2;
+        loop {
+            let top = match self.stack.top {
+                Some(t) if t.children => t,
+                _ => return any.then_some(true),
+            };
+            let depth = top.depth;
+            let from = top.pos.max(0) as usize;
+            top.node.children_after(from, size, &mut batch)?;
+            let n = batch.len();
+            // What was read is used only once the node is seen unchanged.
+            if top.node.lock().check(top.stamp).is_err() {
+                return any.then_some(true);
+            }
+            if n == 0 {
+                // Done with this node: on in its parent, after it.
+                self.stack.pop();
+                continue;
+            }
+            for &(b, e) in batch.as_slice() {
+                if e.word.is_inline() {
+                    let i = Inline::from_entry(e);
+                    let Ok(len) = self.inline_at(depth, b, i) else {
+                        return any.then_some(true);
+                    };
+                    self.set_pos(i32::from(b) + 1);
+                    self.cur = Some(Cur::Inline(len, i));
+                    any = true;
+                    if !f(&self.kbuf[..usize::from(len)], i.value_bytes()) {
+                        return Some(false);
+                    }
+                    continue;
+                }
+                // SAFETY: loaded from a slot of `top.node`, reached under
+                // the walker's guard, and validated above.
+                let Some(Child::Node(c)) = (unsafe { e.get(self.guard) }) else {
+                    return any.then_some(true);
+                };
+                let Ok(s) = c.lock().read_begin() else {
+                    return any.then_some(true);
+                };
+                // Lock coupling, as in `advance`.
+                if top.node.lock().check(top.stamp).is_err() {
+                    return any.then_some(true);
+                }
+                if c.inline_children(&mut small).is_none() {
+                    return any.then_some(true);
+                }
+                let plen = c.plen();
+                let prefix = c.prefix();
+                if c.lock().check(s).is_err() || plen > STORED {
+                    return any.then_some(true);
+                }
+                // The child's key bytes: its byte here, its path, then each
+                // entry's byte and suffix.
+                let below = depth + 1 + plen;
+                if below + 1 + INLINE_SUFFIX > INLINE_KEY {
+                    return any.then_some(true);
+                }
+                self.kbuf[depth] = b;
+                for j in 0..plen {
+                    self.kbuf[depth + 1 + j] = prefix_byte(prefix, j);
+                }
+                self.set_pos(i32::from(b) + 1);
+                let m = small.len();
+                for (j, &(kb, i)) in small.as_slice().iter().enumerate() {
+                    let Ok(len) = self.inline_at(below, kb, i) else {
+                        return any.then_some(true);
+                    };
+                    self.cur = Some(Cur::Inline(len, i));
+                    any = true;
+                    if !f(&self.kbuf[..usize::from(len)], i.value_bytes()) {
+                        if j + 1 < m {
+                            // Stopped inside the child: the walker stands
+                            // there, as a step would have left it.
+                            self.enter(c, s, depth + 1, i32::from(kb) + 1);
+                        }
+                        return Some(false);
+                    }
+                }
+            }
+            if n < size {
+                // The node holds nothing after the batch.
+                self.stack.pop();
+            }
+            size = (4 * size).min(VALUES_BATCH);
+        }
+    }
+
+    /// Writes the key of inline entry `i` of byte `b` of a node whose
+    /// child bytes are at `depth` into the buffer; its length.
+    #[inline]
+    fn inline_at(&mut self, depth: usize, b: u8, i: Inline) -> Result<u8, Restart> {
+        *self.kbuf.get_mut(depth).ok_or(Restart)? = b;
+        self.inline_key(depth + 1, i)
     }
 
     /// [`values_after`](Self::values_after) in a run (the frame `top`):
@@ -732,6 +879,9 @@ impl<'g> Walker<'g> {
             }
         }
         let run = node.is_run();
+        // The frame above which this one is pushed is its parent's.
+        let children = node.is_wide()
+            || (node.is_small() && matches!(&self.stack.top, Some(p) if p.node.is_wide()));
         Frame {
             node,
             stamp,
@@ -740,6 +890,7 @@ impl<'g> Walker<'g> {
             run,
             batched: run || node.is_v256(),
             asked: 0,
+            children,
         }
     }
 

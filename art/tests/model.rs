@@ -392,6 +392,122 @@ fn scans_through_node256s_of_values() {
     art.check_structure().unwrap();
 }
 
+/// Scans through Node256s whose children are inline entries and small
+/// nodes of inline entries (the bottom of a tree of random integer
+/// keys), which a forward scan reads a batch of slots at a time and,
+/// for a small node, whole without entering it: from many starts,
+/// stopped after every count (inside a small node too), with upper
+/// bounds, against the model; some small nodes with compressed paths,
+/// some leaves (values too long to sit inline) among the entries, and
+/// through a snapshot while the keys change.
+#[test]
+fn scans_through_small_bottom_nodes() {
+    let art = Art::new();
+    let mut model = Model::new();
+    let put = |art: &Art, model: &mut Model, k: Vec<u8>, v: Vec<u8>| {
+        art.insert(&k, &v).unwrap();
+        model.insert(k, v);
+    };
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..20_000 {
+        let k = next();
+        put(
+            &art,
+            &mut model,
+            k.to_be_bytes().to_vec(),
+            k.to_le_bytes().to_vec(),
+        );
+    }
+    // Small nodes with compressed paths: under bytes (0x7F, j), the
+    // bytes "PATH", then a few keys told apart by their last two bytes.
+    for j in 0..200u64 {
+        for _ in 0..3 {
+            let r = next();
+            let k = [&[0x7F, j as u8][..], b"PATH", &r.to_be_bytes()[..2]].concat();
+            put(&art, &mut model, k, vec![j as u8; 8]);
+        }
+    }
+    // Leaves among the inline entries.
+    let some: Vec<Vec<u8>> = model.keys().step_by(97).cloned().collect();
+    for k in &some {
+        put(&art, &mut model, k.clone(), vec![0xAB; 12]);
+    }
+    let nodes = art.stats().nodes;
+    assert!(
+        nodes[0] >= 500 && nodes[4] >= 200,
+        "Node4s, Node256s: {nodes:?}"
+    );
+    let starts: Vec<Vec<u8>> = model
+        .keys()
+        .step_by(61)
+        .cloned()
+        .chain((0..200).map(|_| next().to_be_bytes().to_vec()))
+        .chain((0..50u8).map(|j| vec![0x7F, j, b'P']))
+        .collect();
+    let check = |scan: ScanFn<'_>, model: &Model| {
+        for lo in &starts {
+            for n in [1usize, 2, 3, 4, 5, 7, 33, 100, 257] {
+                let mut got = Vec::new();
+                let seen = scan(Bound::Included(lo), Bound::Unbounded, &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    got.len() < n
+                });
+                let want: Vec<_> = model
+                    .range(lo.clone()..)
+                    .take(n)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(seen, got.len());
+                assert_eq!(got, want, "{n} from {lo:02x?}");
+            }
+            // An upper bound some keys on (included, then excluded).
+            let Some(hi) = model.range(lo.clone()..).nth(40).map(|(k, _)| k.clone()) else {
+                continue;
+            };
+            for hi_b in [Bound::Included(&hi[..]), Bound::Excluded(&hi[..])] {
+                let mut got = Vec::new();
+                scan(Bound::Excluded(lo), hi_b, &mut |k, v| {
+                    got.push((k.to_vec(), v.to_vec()));
+                    true
+                });
+                let want: Vec<_> = model
+                    .range::<[u8], _>((Bound::Excluded(&lo[..]), hi_b))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(got, want, "from {lo:02x?} to {hi_b:02x?}");
+            }
+        }
+    };
+    check(&|a, b, f| art.scan(a, b, f), &model);
+    let snap = art.snapshot();
+    let before = model.clone();
+    // Overwrites (leaves now: the snapshot needs the old versions),
+    // removals and new keys.
+    let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
+    for (i, k) in keys.iter().enumerate().step_by(5) {
+        if i % 2 == 0 {
+            put(&art, &mut model, k.clone(), vec![1; 8]);
+        } else {
+            art.remove(k).unwrap();
+            model.remove(k);
+        }
+    }
+    for _ in 0..2_000 {
+        let k = next();
+        put(&art, &mut model, k.to_be_bytes().to_vec(), vec![2; 8]);
+    }
+    check(&|a, b, f| snap.scan(a, b, f), &before);
+    check(&|a, b, f| art.scan(a, b, f), &model);
+    drop(snap);
+    art.check_structure().unwrap();
+}
+
 /// Every node kind grows and shrinks back under one byte, with the
 /// structure checked at each size; the tree returns to its root alone.
 /// Short keys (whose tails fit a node's inline entries) grow through the

@@ -9,7 +9,8 @@
 //! turns from an inline value into a leaf under a reader; and packed
 //! entries (whole keys and values in a run's area): an overwrite that
 //! writes a new record, and an insert that gives the run a larger area,
-//! each racing a reader. `cargo test` runs each once on real
+//! each racing a reader; a key added in place to a small node of inline
+//! entries while a scan reads it whole. `cargo test` runs each once on real
 //! threads; `.ci/loom.sh` explores the interleavings (under `--cfg loom`
 //! every atomic of the tree is loom's).
 //!
@@ -215,6 +216,43 @@ fn merge_races_a_scan() {
             "{keys:?}"
         );
         w.join().unwrap();
+        art.check_structure().unwrap();
+    });
+}
+
+/// A key is added in place to a small node of inline entries (a Node4
+/// of three, its slots shifted to make room in the middle) while a scan
+/// reads the node: a forward scan standing on the inline entry before it
+/// reads such a node whole, under its version, without entering it. The
+/// scan sees the old three keys or all four, in order, each with its own
+/// value (a read of the shifting slots used without the node's version
+/// checked shows one twice, or one missing).
+#[test]
+fn insert_races_a_scan_reading_a_small_node_whole() {
+    sync::model(|| {
+        let art = Arc::new(Art::new());
+        art.insert(&key(b"sA", 7), b"a").unwrap();
+        for b in [0, 2, 4] {
+            art.insert(&key(b"sB", b), &[b]).unwrap();
+        }
+        let w = {
+            let art = art.clone();
+            thread::spawn(move || {
+                art.insert(&key(b"sB", 1), &[1]).unwrap();
+            })
+        };
+        let got = entries(&art);
+        let pairs = |bs: &[u8]| {
+            let mut v: Vec<(Vec<u8>, Vec<u8>)> = vec![(key(b"sA", 7), b"a".to_vec())];
+            v.extend(bs.iter().map(|&b| (key(b"sB", b), vec![b])));
+            v
+        };
+        assert!(
+            got == pairs(&[0, 2, 4]) || got == pairs(&[0, 1, 2, 4]),
+            "{got:?}"
+        );
+        w.join().unwrap();
+        assert_eq!(entries(&art), pairs(&[0, 1, 2, 4]));
         art.check_structure().unwrap();
     });
 }
