@@ -311,6 +311,23 @@ proptest! {
     }
 }
 
+/// A scan from `lo` (included) that stops itself after `n` entries
+/// hands out the model's first `n` from there, and counts them.
+fn check_first(scan: ScanFn<'_>, model: &Model, lo: &[u8], n: usize) {
+    let mut got = Vec::new();
+    let seen = scan(Bound::Included(lo), Bound::Unbounded, &mut |k, v| {
+        got.push((k.to_vec(), v.to_vec()));
+        got.len() < n
+    });
+    let want: Vec<_> = model
+        .range::<[u8], _>((Bound::Included(lo), Bound::Unbounded))
+        .take(n)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(seen, got.len());
+    assert_eq!(got, want, "{n} from {lo:02x?}");
+}
+
 /// Scans through Node256s of values (dense keys), which a forward scan
 /// reads a batch of slots at a time: every start, lengths on both sides
 /// of a batch and of a node, bounds inside a batch, slots that hold a
@@ -350,18 +367,7 @@ fn scans_through_node256s_of_values() {
         for start in (0..1010).step_by(7) {
             for n in [1usize, 2, 31, 32, 33, 64, 100, 255, 257, 600, 2000] {
                 let lo = key(start);
-                let mut got = Vec::new();
-                let seen = scan(Bound::Included(&lo), Bound::Unbounded, &mut |k, v| {
-                    got.push((k.to_vec(), v.to_vec()));
-                    got.len() < n
-                });
-                let want: Vec<_> = model
-                    .range(lo.clone()..)
-                    .take(n)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                assert_eq!(seen, got.len());
-                assert_eq!(got, want, "{n} from {start}");
+                check_first(scan, model, &lo, n);
                 // An upper bound inside the scan (excluded), and one just
                 // past a key (included).
                 let hi = key(start + n as u32 / 2);
@@ -453,18 +459,7 @@ fn scans_through_small_bottom_nodes() {
     let check = |scan: ScanFn<'_>, model: &Model| {
         for lo in &starts {
             for n in [1usize, 2, 3, 4, 5, 7, 33, 100, 257] {
-                let mut got = Vec::new();
-                let seen = scan(Bound::Included(lo), Bound::Unbounded, &mut |k, v| {
-                    got.push((k.to_vec(), v.to_vec()));
-                    got.len() < n
-                });
-                let want: Vec<_> = model
-                    .range(lo.clone()..)
-                    .take(n)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                assert_eq!(seen, got.len());
-                assert_eq!(got, want, "{n} from {lo:02x?}");
+                check_first(scan, model, lo, n);
             }
             // An upper bound some keys on (included, then excluded).
             let Some(hi) = model.range(lo.clone()..).nth(40).map(|(k, _)| k.clone()) else {
