@@ -54,7 +54,8 @@ struct Frame<'g> {
     /// or Node256, or a Node4, 16 or 32 below one (the bottom of a tree
     /// of integer keys). Small nodes below small nodes (the inner nodes
     /// of words, whose next child is most often a run) are left to the
-    /// step: there a look at the next child cost more than it saved.
+    /// step: trying there took few entries and cost words' scans 1.5%
+    /// more instructions.
     children: bool,
 }
 
@@ -401,8 +402,6 @@ impl<'g> Walker<'g> {
         &mut self,
         f: &mut impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Option<bool> {
-        // A look at the next child first: where it is one for the step,
-        // that is all this costs.
         let mut batch = Copied::<(u8, Entry), VALUES_BATCH>::new();
         let mut small = Copied::<(u8, Inline), 32>::new();
         let mut any = false;
