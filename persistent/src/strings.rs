@@ -21,11 +21,11 @@
 //! prefix the first and the last key share: they are ascending), and the
 //! head of a key is the 8 bytes after those, zero-padded, read big-endian.
 //! Heads order as their keys do but for ties, so a search compares the
-//! sought key with the shared prefix once, then with every head in one
-//! branch-free pass (its loads are independent: a node's cache misses
-//! overlap instead of queueing behind one another as a binary search's
-//! do), and reads key bytes only among the keys whose head ties with its
-//! own. Taking heads after the shared prefix keeps them telling keys
+//! sought key with the shared prefix once, then with the heads in a
+//! branch-free binary search (the node's lines were all asked for when
+//! the reader reached it, so its probes do not queue behind one miss
+//! each), and reads key bytes only among the keys whose head ties with
+//! its own. Taking heads after the shared prefix keeps them telling keys
 //! apart when every key of a node starts alike (ids behind a table
 //! prefix, URLs).
 
@@ -59,6 +59,31 @@ fn head_at(s: &[u8], skip: usize) -> u64 {
         .iter()
         .enumerate()
         .fold(0, |h, (i, &b)| h | u64::from(b) << (8 * (HEAD - 1 - i)))
+}
+
+/// How many of `heads` satisfy `holds`, which holds of a prefix of them
+/// (heads ascend, and `holds` is `x < h` or `x <= h`): a branch-free
+/// binary search. Every step has the same shape whatever the heads, so a
+/// search mispredicts no branch (a branchy one over random keys
+/// mispredicts about every other step); against a pass over every head
+/// it does 5 comparisons instead of 32 in a full node, and the lines it
+/// reads were asked for together when the node was reached (the parent's
+/// prefetch hints), so its dependent probes find them on the way.
+#[inline(always)]
+fn count_ascending(heads: &[[u8; HEAD]], holds: impl Fn(u64) -> bool) -> usize {
+    if heads.is_empty() {
+        return 0;
+    }
+    // Invariant: the count lies in `lo..=lo + len`, and `lo + len` is at
+    // most the number of heads (every probe is in bounds).
+    let (mut lo, mut len) = (0, heads.len());
+    while len > 1 {
+        let half = len / 2;
+        let mid = lo + half;
+        lo = core::hint::select_unpredictable(holds(u64::from_ne_bytes(heads[mid])), mid, lo);
+        len -= half;
+    }
+    lo + usize::from(holds(u64::from_ne_bytes(heads[lo])))
 }
 
 /// `dst.copy_from_slice(src)` for the short strings of a node without a
@@ -577,14 +602,14 @@ impl<const N: usize, const S: usize> Strings<N, S> {
             }
         }
         let h = head_at(key, skip);
-        let heads = &self.buf[..HEAD * k];
-        let (mut lt, mut le) = (0usize, 0usize);
-        for c in heads.chunks_exact(HEAD) {
-            let x = u64::from_ne_bytes(c.try_into().expect("8 bytes"));
-            lt += usize::from(x < h);
-            le += usize::from(x <= h);
+        let (heads, _) = self.buf[..HEAD * k].as_chunks::<HEAD>();
+        let lt = count_ascending(heads, |x| x < h);
+        // Most searches find no head equal to theirs (or one, at the key
+        // itself): the run of ties is searched only when there is one.
+        if lt == k || u64::from_ne_bytes(heads[lt]) != h {
+            return (lt, lt);
         }
-        (lt, le)
+        (lt, lt + 1 + count_ascending(&heads[lt + 1..], |x| x <= h))
     }
 
     /// The index of the key equal to `key`, or where it would go, among
@@ -652,6 +677,25 @@ mod tests {
     }
 
     /// Random edits of unordered strings (no keys) against a `Vec`.
+    #[test]
+    fn counts_of_ascending_heads_agree_with_a_pass_over_them() {
+        // Every length a node has, runs of equal heads among them, every
+        // threshold around each head.
+        for n in 0..=40usize {
+            let heads: Vec<[u8; HEAD]> =
+                (0..n).map(|i| ((i / 3 * 2) as u64).to_ne_bytes()).collect();
+            for h in 0..=(n as u64 + 2) {
+                let lt = heads.iter().filter(|x| u64::from_ne_bytes(**x) < h).count();
+                let le = heads
+                    .iter()
+                    .filter(|x| u64::from_ne_bytes(**x) <= h)
+                    .count();
+                assert_eq!(count_ascending(&heads, |x| x < h), lt, "{n} {h}");
+                assert_eq!(count_ascending(&heads, |x| x <= h), le, "{n} {h}");
+            }
+        }
+    }
+
     #[test]
     fn heads_and_short_copies_agree_with_their_definitions() {
         let bytes: Vec<u8> = (1..=24u8).map(|b| b.wrapping_mul(37)).collect();
