@@ -361,6 +361,7 @@ impl Tree {
                     return Ok(hit.then_some(Hit::Inline(i)));
                 }
                 Some(Child::Node(c)) => {
+                    e.word.prefetch_node();
                     parent = Some((node, v));
                     node = c;
                     depth += 1;
@@ -470,6 +471,7 @@ impl Tree {
                         return Ok(best);
                     }
                     Some(Child::Node(c)) => {
+                        e.word.prefetch_node();
                         parent = Some((node, v));
                         node = c;
                         depth += 1;
@@ -748,6 +750,7 @@ impl Tree {
                     return Ok(t.seqno);
                 }
                 Some(Child::Node(c)) => {
+                    e.word.prefetch_node();
                     parent = Some(Parent {
                         node,
                         stamp: v,
@@ -1582,6 +1585,7 @@ impl Tree {
                     return Ok((r.key() == key).then(|| found(Hit::Packed(r))));
                 }
                 Some(Child::Node(c)) => {
+                    e.word.prefetch_node();
                     let Place::Byte(byte) = place else {
                         return Err(Restart);
                     };
@@ -1809,7 +1813,10 @@ impl Tree {
             let p = &f.parents[n_par - 1];
             let (small, bytes) = node.copy_resized(false);
             self.account.add(bytes);
-            p.node.replace(p.byte, Entry::of(Word::node(small)));
+            // SAFETY: fresh and ours until published here, then reachable
+            // from the tree.
+            let small = unsafe { NodeRef::from_raw(small) };
+            p.node.replace(p.byte, Entry::of(small.word()));
             node.lock().unlock_obsolete();
             p.node.lock().unlock();
             self.retire_node(node, guard);

@@ -1127,6 +1127,7 @@ impl<'g> Walker<'g> {
                     };
                 }
                 Some(Child::Node(c)) => {
+                    w.word.prefetch_node();
                     parent = Some((node, v));
                     node = c;
                     depth = depth_here + 1;
