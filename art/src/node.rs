@@ -10,7 +10,8 @@
 //! before use, and the reader validates the version before it acts on what
 //! it read. Writers hold the node's latch, so no field needs `&mut`.
 //!
-//! A slot holds a [`Word`]: empty, a node, a leaf (tagged), an inline
+//! A slot holds a [`Word`]: empty, a node (untagged, with a hint of its
+//! size in bit 2, see [`Word::prefetch_node`]), a leaf (tagged), an inline
 //! entry (tagged: a short key tail and a value of at most 8 bytes, in the
 //! slot's value word), or, in a run, a packed entry (tagged: a record of
 //! its whole key and value in the run's area, see [`Packed`]), so small
@@ -474,8 +475,8 @@ impl Word {
         Word(p.as_ptr() as usize | TAG_LEAF)
     }
 
-    /// A word naming a node (without [`BIG`]: a root, whose lines
-    /// nobody prefetches, or a node made small).
+    /// A word naming a node, without the [`BIG`] hint: a root's (whose
+    /// lines nobody prefetches); [`NodeRef::word`] adds the hint.
     pub(crate) fn node(p: NonNull<Header>) -> Word {
         Word(p.as_ptr() as usize)
     }
