@@ -161,6 +161,18 @@ fn reader_beside_writer(
     (a, b)
 }
 
+/// About a microsecond of arithmetic on registers only (a control
+/// thread's work that touches no memory).
+fn spin(seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..1_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
 /// Writes `writes` overwrites of present keys with `threads` threads, each
 /// its own share; returns the writes per second.
 fn writers(threads: usize, keys: &[[u8; 8]], writes: usize, index: &PersistentBTree) -> f64 {
@@ -360,6 +372,44 @@ pub fn run(args: PersistentArgs, default_out: PathBuf) -> Result<(), String> {
         value: format!("{} ({alone:.0} vs {beside:.0} ns/get)", xr(&alone, &beside)),
         target: ">= 0.9×",
         pass: Some(ratio(&alone, &beside) >= 0.9),
+    });
+    // Two controls for the line above, so that it tells what publication
+    // costs a reader from what sharing the machine costs it: the same
+    // reader beside a thread that only computes (no memory traffic: what
+    // the second core's mere activity costs, e.g. if the two vCPUs share a
+    // physical core), and beside a writer of another tree of the same
+    // size (the same work and memory traffic, but nothing the reader
+    // reads is ever replaced).
+    let (salone, sbeside) =
+        reader_beside_writer(repeat, &probes, &|k| ours.get(key(k)).is_some(), &|i| {
+            black_box(spin(i as u64));
+        });
+    lines.push(Line {
+        what: "(control) the same reader beside a thread that only computes".into(),
+        value: format!(
+            "{} ({salone:.0} vs {sbeside:.0} ns/get)",
+            xr(&salone, &sbeside)
+        ),
+        target: "",
+        pass: None,
+    });
+    let other = Ours::new();
+    for k in &keys {
+        other.insert(key(k), &value);
+    }
+    let (oalone, obeside) =
+        reader_beside_writer(repeat, &probes, &|k| ours.get(key(k)).is_some(), &|i| {
+            other.insert(key(&keys[i * 7919 % n]), &(i as u64).to_le_bytes())
+        });
+    drop(other);
+    lines.push(Line {
+        what: "(control) the same reader beside a writer of another tree of its size".into(),
+        value: format!(
+            "{} ({oalone:.0} vs {obeside:.0} ns/get)",
+            xr(&oalone, &obeside)
+        ),
+        target: "",
+        pass: None,
     });
     let (ialone, ibeside) =
         reader_beside_writer(repeat, &probes, &|k| imbl.get(key(k)).is_some(), &|i| {
