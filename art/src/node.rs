@@ -504,6 +504,29 @@ impl Word {
         }
     }
 
+    /// [`prefetch_node`](Self::prefetch_node) for a point lookup that
+    /// will next search the node for byte `next`: a [`BIG`] node's slot
+    /// for that byte is also asked for, at the offsets a Node256's and a
+    /// Node256 of values' slot for it would have with an empty path
+    /// (and the line of the latter's inline bits). A guess, as the kind
+    /// and the path are the header's to tell: wrong for a Node48 or a
+    /// node with a path, and then only lines asked for in vain. Only
+    /// point lookups take it: a dense key's bottom node is a Node256 of
+    /// values, and its header and slot, asked for together, arrive
+    /// together.
+    #[inline(always)]
+    pub(crate) fn prefetch_node_for(self, next: Option<u8>) {
+        self.prefetch_node();
+        if let (true, Some(b)) = (self.0 & BIG != 0, next) {
+            let p = (self.0 & !BIG) as *const u8;
+            let b = usize::from(b);
+            let h = core::mem::size_of::<Header>();
+            ordex_core::sync::prefetch(p.wrapping_add(h + 16 * b));
+            ordex_core::sync::prefetch(p.wrapping_add(h + 8 * (b / 64)));
+            ordex_core::sync::prefetch(p.wrapping_add(h + 32 + 8 * b));
+        }
+    }
+
     /// Whether the slot is empty.
     #[inline]
     pub(crate) fn is_empty(self) -> bool {

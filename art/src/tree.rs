@@ -361,7 +361,7 @@ impl Tree {
                     return Ok(hit.then_some(Hit::Inline(i)));
                 }
                 Some(Child::Node(c)) => {
-                    e.word.prefetch_node();
+                    e.word.prefetch_node_for(key.get(depth + 1).copied());
                     parent = Some((node, v));
                     node = c;
                     depth += 1;
