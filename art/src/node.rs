@@ -518,12 +518,15 @@ impl Word {
     pub(crate) fn prefetch_node_for(self, next: Option<u8>) {
         self.prefetch_node();
         if let (true, Some(b)) = (self.0 & BIG != 0, next) {
+            use core::mem::{offset_of, size_of};
             let p = (self.0 & !BIG) as *const u8;
             let b = usize::from(b);
-            let h = core::mem::size_of::<Header>();
-            ordex_core::sync::prefetch(p.wrapping_add(h + 16 * b));
-            ordex_core::sync::prefetch(p.wrapping_add(h + 8 * (b / 64)));
-            ordex_core::sync::prefetch(p.wrapping_add(h + 32 + 8 * b));
+            let n256_slot = offset_of!(N256, slots) + b * size_of::<Slot>();
+            let v256_bits = offset_of!(V256, inline) + (b / 64) * size_of::<AtomicU64>();
+            let v256_slot = offset_of!(V256, slots) + b * size_of::<AtomicU64>();
+            for at in [n256_slot, v256_bits, v256_slot] {
+                ordex_core::sync::prefetch(p.wrapping_add(at));
+            }
         }
     }
 
