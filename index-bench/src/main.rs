@@ -159,6 +159,13 @@ struct RunArgs {
     /// turn; more slices give sharper ratios.
     #[arg(long, default_value_t = runner::LOAD_SLICE)]
     load_slice: usize,
+    /// Loads per index and repeat when the load workload is measured,
+    /// each on a fresh index; the repeat's figure is the pass of median
+    /// time, so that a stall of the machine in one pass does not set it.
+    /// It triples the loads' time, and on this machine did not tighten
+    /// the load intervals (`docs/index-bench.md`), so the default is one.
+    #[arg(long, default_value_t = runner::LOAD_PASSES)]
+    load_passes: usize,
     /// Most operations per slice of a workload (at least two slices per
     /// phase). Each slice starts on caches the other indexes' slices have
     /// used: a larger slice measures an index warmer, and less precisely.
@@ -368,6 +375,7 @@ fn run(mut args: RunArgs) -> Result<(), String> {
         order: args.order,
         warm: !args.cold,
         load_slice: args.load_slice.max(1),
+        load_passes: args.load_passes.max(1),
         phase_slice: args.phase_slice.max(1),
         gated: args.gated,
         contention: args.contention,

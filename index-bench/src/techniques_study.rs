@@ -154,6 +154,7 @@ pub fn run(args: TechniquesArgs, default_out: PathBuf) -> Result<(), String> {
         order: Order::Rotate,
         warm: true,
         load_slice: runner::LOAD_SLICE,
+        load_passes: 1,
         phase_slice: runner::PHASE_SLICE,
         gated: false,
         contention: true,
