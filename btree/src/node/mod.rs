@@ -61,7 +61,10 @@
 //!
 //!   in an inner node, `words[i]` is child `i`, which holds the keys in
 //!   `(sep[i-1], sep[i]]`, and separator `i`'s bytes are an [`Entry`] in
-//!   the node's `ext` array (read only when heads tie on long keys).
+//!   the node's `ext` ([`Ext`]), with its *tail*, the 8 bytes after its
+//!   head (zero-padded): where heads tie on long keys (URLs behind one
+//!   host) the tails order most separators without a read of their
+//!   entries, which a descent would wait for at every level.
 //!
 //! Every field read by optimistic readers is an atomic, so a reader that
 //! races a writer reads stale or mixed values but never undefined
@@ -367,7 +370,7 @@ pub(crate) struct Node<L: Latch, const N: usize> {
     low: AtomicPtr<Entry>,
     right: AtomicPtr<Node<L, N>>,
     /// Inner nodes only: the separator entries (immutable box).
-    ext: Option<Box<[AtomicPtr<Entry>; N]>>,
+    ext: Option<Box<Ext<N>>>,
     /// Leaves only: the block the packed entries' items live in (null:
     /// none yet), its capacity, its bytes in use, and of those the dead
     /// ones (items no slot points to). Read and written only under the latch (or by the
@@ -385,13 +388,26 @@ pub(crate) struct Node<L: Latch, const N: usize> {
 }
 
 /// An inner node's separator slot as stored: moving one copies these
-/// three words instead of reading the entry's key again (a miss per
-/// separator moved).
+/// words instead of reading the entry's key again (a miss per separator
+/// moved).
 #[derive(Debug, Clone, Copy)]
 struct Separator {
     head: u64,
     meta: u16,
     e: *mut Entry,
+    tail: u64,
+}
+
+/// An inner node's separators: each one's entry (its key bytes) and its
+/// tail, the 8 bytes of its key after its head in the node's prefix,
+/// zero-padded, big-endian (see the layout above). Two separators whose
+/// heads and tails both agree are ordered by their entries' keys; a
+/// tail that differs orders a long separator against a long search key
+/// whose head ties with it, as the head does one byte window earlier.
+#[derive(Debug)]
+pub(crate) struct Ext<const N: usize> {
+    seps: [AtomicPtr<Entry>; N],
+    tails: [AtomicU64; N],
 }
 
 /// A half-split to finish: the separator (the left node's new high key,

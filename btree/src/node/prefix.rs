@@ -133,6 +133,17 @@ impl Prefix {
         }
     }
 
+    /// The 8 bytes of `key` after its head in a node with this prefix
+    /// (zero-padded, big-endian): an inner node's separator *tail*.
+    #[inline]
+    pub(super) fn tail(self, key: &[u8]) -> u64 {
+        let at = self.len + 8;
+        match key.get(at..at + 8) {
+            Some(b) => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+            None => head_of(key.get(at..).unwrap_or(&[])),
+        }
+    }
+
     /// The head of a search key in a node with this prefix, from its
     /// whole-key head when the key has at most 8 bytes.
     #[inline]

@@ -11,7 +11,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             + if level == 0 {
                 0
             } else {
-                core::mem::size_of::<[AtomicPtr<Entry>; N]>()
+                core::mem::size_of::<Ext<N>>()
             }
     }
 
@@ -31,8 +31,12 @@ impl<L: Latch, const N: usize> Node<L, N> {
             high: AtomicPtr::new(ptr::null_mut()),
             low: AtomicPtr::new(ptr::null_mut()),
             right: AtomicPtr::new(ptr::null_mut()),
-            ext: (level > 0)
-                .then(|| Box::new(core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())))),
+            ext: (level > 0).then(|| {
+                Box::new(Ext {
+                    seps: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+                    tails: core::array::from_fn(|_| AtomicU64::new(0)),
+                })
+            }),
             block: AtomicPtr::new(ptr::null_mut()),
             block_cap: AtomicU32::new(0),
             block_used: AtomicU32::new(0),
@@ -592,7 +596,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             return Err(Restart);
         }
         let raw = self.raw(i).absolute(self.prefix());
-        let sep = self.ext.as_ref().map(|x| x[i].load(Ordering::Acquire));
+        let sep = self.ext.as_ref().map(|x| x.seps[i].load(Ordering::Acquire));
         self.check(v)?;
         if !raw.key_is_long() {
             return Ok(short_key(raw.head, raw.meta));
@@ -777,7 +781,9 @@ impl<L: Latch, const N: usize> Node<L, N> {
         // walk; the first slot alone decides a hit, a key below the run
         // (descending ids), and a run of one.
         if lo < hi && self.heads[lo].load(Ordering::Relaxed) == head {
-            match self.tie_cmp(lo, sk, v)? {
+            // The search key's tail, for separators (an inner node's).
+            let tail = pfx.tail(sk.key);
+            match self.tie_cmp(lo, sk, tail, v)? {
                 core::cmp::Ordering::Equal => return Ok((lo, true)),
                 core::cmp::Ordering::Greater => return Ok((lo, false)),
                 core::cmp::Ordering::Less => {}
@@ -792,7 +798,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
                 let ord = if self.heads[m].load(Ordering::Relaxed) != head {
                     core::cmp::Ordering::Greater
                 } else {
-                    self.tie_cmp(m, sk, v)?
+                    self.tie_cmp(m, sk, tail, v)?
                 };
                 match ord {
                     core::cmp::Ordering::Less => a = m + 1,
@@ -839,6 +845,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         &self,
         i: usize,
         sk: SearchKey<'_>,
+        tail: u64,
         v: &Reading<'_, L>,
     ) -> Result<core::cmp::Ordering, Restart> {
         let meta = self.meta[i].load(Ordering::Relaxed);
@@ -846,7 +853,16 @@ impl<L: Latch, const N: usize> Node<L, N> {
             return Ok(o);
         }
         let p = match &self.ext {
-            Some(x) => x[i].load(Ordering::Acquire),
+            Some(x) => {
+                // Both keys are long and agree up to the tails: tails
+                // that differ order them (zero padding only ever meets a
+                // key's end, which sorts first, or a real zero byte).
+                let t = x.tails[i].load(Ordering::Relaxed);
+                if t != tail {
+                    return Ok(t.cmp(&tail));
+                }
+                x.seps[i].load(Ordering::Acquire)
+            }
             None => {
                 let w = self.words[i].load(Ordering::Acquire);
                 if meta & PACKED != 0 {
@@ -882,6 +898,13 @@ impl<L: Latch, const N: usize> Node<L, N> {
             let head = self.heads[i].load(Ordering::Relaxed);
             if head != pfx.rel(&k) {
                 return Err(format!("slot {i}: head {head:x} is not that of {k:?}"));
+            }
+            if let Some(x) = &self.ext {
+                let tail = x.tails[i].load(Ordering::Relaxed);
+                let meta = self.meta[i].load(Ordering::Relaxed);
+                if tail != tail_of(pfx, &k, meta) {
+                    return Err(format!("separator {i}: tail {tail:x} is not that of {k:?}"));
+                }
             }
             keys.push(k);
         }
@@ -956,7 +979,11 @@ impl<L: Latch, const N: usize> Node<L, N> {
     }
 
     pub(super) fn ext(&self) -> &[AtomicPtr<Entry>; N] {
-        self.ext.as_deref().expect("inner node")
+        &self.ext.as_deref().expect("inner node").seps
+    }
+
+    fn tails(&self) -> &[AtomicU64; N] {
+        &self.ext.as_deref().expect("inner node").tails
     }
 
     pub(super) fn sep_ptr(&self, i: usize) -> *mut Entry {
@@ -990,6 +1017,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
             head: self.heads[i].load(Ordering::Relaxed),
             meta: self.meta[i].load(Ordering::Relaxed),
             e: self.ext()[i].load(Ordering::Relaxed),
+            tail: self.tails()[i].load(Ordering::Relaxed),
         }
     }
 
@@ -997,6 +1025,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
     pub(super) fn put_sep(&self, i: usize, s: Separator) {
         self.heads[i].store(s.head, Ordering::Relaxed);
         self.meta[i].store(s.meta, Ordering::Relaxed);
+        self.tails()[i].store(s.tail, Ordering::Relaxed);
         self.ext()[i].store(s.e, Ordering::Release);
     }
 
@@ -1049,7 +1078,7 @@ impl<L: Latch, const N: usize> Node<L, N> {
         let n = (self.count.load(Ordering::Relaxed) as usize).min(self.cap());
         let entry = |i: usize| -> *const u8 {
             match &self.ext {
-                Some(x) => x[i].load(Ordering::Relaxed).cast::<u8>(),
+                Some(x) => x.seps[i].load(Ordering::Relaxed).cast::<u8>(),
                 None => self.words[i].load(Ordering::Relaxed),
             }
         };
@@ -1067,6 +1096,15 @@ impl<L: Latch, const N: usize> Node<L, N> {
             // entry or packed item (invariants 1 and 6), as its meta says.
             let h = unsafe { rehead(h, m, entry(i), from, to) };
             self.heads[i].store(h, Ordering::Relaxed);
+            if let Some(x) = &self.ext {
+                let e = x.seps[i].load(Ordering::Relaxed);
+                if !e.is_null() && m & KLEN_MASK == KLEN_LONG {
+                    // SAFETY: as above: a long separator of an owned or
+                    // latched inner node is a live entry.
+                    let t = to.tail(unsafe { entry_key(e) });
+                    x.tails[i].store(t, Ordering::Relaxed);
+                }
+            }
         }
         self.store_prefix(to);
     }

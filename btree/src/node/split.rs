@@ -32,6 +32,7 @@ impl Separator {
         head: 0,
         meta: 0,
         e: ptr::null_mut(),
+        tail: 0,
     };
 
     /// The slot for entry `e` (null: an empty slot), from its key, in a
@@ -43,22 +44,44 @@ impl Separator {
         // SAFETY: a non-null `e` is an entry this thread owns or that the
         // latched node holds (invariant 1).
         let k = unsafe { entry_key(e) };
+        let meta = klen_meta(k);
         Separator {
             head: pfx.rel(k),
-            meta: klen_meta(k),
+            meta,
             e,
+            tail: tail_of(pfx, k, meta),
         }
     }
 
     /// This separator moved from a node with prefix `from` to one with
     /// prefix `to`.
     pub(super) fn moved(self, from: Prefix, to: Prefix) -> Separator {
+        if from == to || self.e.is_null() || self.meta & KLEN_MASK != KLEN_LONG {
+            return Separator {
+                // SAFETY: a separator's entry is live while a latched or
+                // owned node holds it (invariant 1).
+                head: unsafe { rehead(self.head, self.meta, self.e.cast::<u8>(), from, to) },
+                ..self
+            };
+        }
+        // SAFETY: as above.
+        let k = unsafe { entry_key(self.e) };
         Separator {
-            // SAFETY: a separator's entry is live while a latched or owned
-            // node holds it (invariant 1).
-            head: unsafe { rehead(self.head, self.meta, self.e.cast::<u8>(), from, to) },
+            head: to.rel(k),
+            tail: to.tail(k),
             ..self
         }
+    }
+}
+
+/// A separator's tail (see [`Ext`]): the 8 bytes of `key` after its head
+/// in a node with prefix `pfx`, for a long key (`meta`); 0 for a key of
+/// at most 8 bytes, which its head and length class order alone.
+pub(super) fn tail_of(pfx: Prefix, key: &[u8], meta: u16) -> u64 {
+    if meta & KLEN_MASK == KLEN_LONG {
+        pfx.tail(key)
+    } else {
+        0
     }
 }
 
