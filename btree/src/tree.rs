@@ -145,19 +145,26 @@ impl<L: Latch, const N: usize> Tree<L, N> {
         if node.level() < level {
             return Err(Restart);
         }
+        // The parent's child after `node` (null at the start): while it
+        // is still `node`'s right sibling, `node`'s high key is the
+        // parent's separator above the key (`Node::right_is`).
+        let mut next: *const Node<L, N> = core::ptr::null();
         loop {
             // Move right while the key is above the high key (B-link).
-            while !node.covers(sk, &v, guard)? {
-                let r = node.right(guard).ok_or(Restart)?;
-                node.check(&v)?;
-                v = r.read_mode(excl && r.level() == level)?;
-                node = r;
+            if !node.right_is(next) {
+                while !node.covers(sk, &v, guard)? {
+                    let r = node.right(guard).ok_or(Restart)?;
+                    node.check(&v)?;
+                    v = r.read_mode(excl && r.level() == level)?;
+                    node = r;
+                }
             }
             if node.level() == level {
                 return Ok((node, v));
             }
             let (pos, _) = node.lower_bound(sk, &v, guard)?;
             let kid = node.child(pos, guard).ok_or(Restart)?;
+            next = node.next_child(pos);
             if let Some(p) = path.as_deref_mut() {
                 p.set(node.level(), node);
             }

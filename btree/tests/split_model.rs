@@ -42,6 +42,37 @@ fn split_races_reader() {
     });
 }
 
+/// A reader descending from a parent races the split of the leaf it goes
+/// to, a leaf whose right sibling is the parent's next child: before the
+/// split, the descent may take the parent's separator as the leaf's high
+/// key (no read of it); after it, the leaf's right-link is the new half,
+/// the descent reads the new high key and moves right to the key that
+/// moved. The reader finds the keys that stay and the one that moves.
+/// Two preemptions.
+#[test]
+fn split_under_a_parent_races_reader() {
+    sync::model_bounded(2, || {
+        // Root [c]: leaves (b, c) and (d, f, h); then (a, b, ba, c) full.
+        let t = full_leaf();
+        t.insert(b"c", b"c").unwrap();
+        t.insert(b"a", b"a").unwrap();
+        t.insert(b"ba", b"ba").unwrap();
+        let t = Arc::new(t);
+        let w = {
+            let t = t.clone();
+            thread::spawn(move || {
+                // Splits (a, b, ba, bb, c): c moves to the new right half.
+                t.insert(b"bb", b"bb").unwrap();
+            })
+        };
+        assert_eq!(t.get_copied(b"c").as_deref(), Some(&b"c"[..]));
+        assert_eq!(t.get_copied(b"a").as_deref(), Some(&b"a"[..]));
+        w.join().unwrap();
+        assert_eq!(t.get_copied(b"bb").as_deref(), Some(&b"bb"[..]));
+        t.check_invariants(true).unwrap();
+    });
+}
+
 /// A scan racing the split sees every key present throughout, ascending,
 /// exactly once; the new key may or may not be seen. Two preemptions: at
 /// three it took about 1,000 s (69 s at two) when a scan copied every

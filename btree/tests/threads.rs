@@ -408,3 +408,82 @@ fn fill_and_empty<L: Latch>(block: u32) {
     // (Versions kept for the last snapshots may remain until a sweep.)
     tree.check_invariants(false).unwrap();
 }
+
+/// Readers get keys that never change while writers insert keys between
+/// them, so that the nodes holding the readers' keys split under them
+/// (half-splits: a node's new high key and right sibling before its
+/// parent learns of them) and the readers' keys move right. Every get
+/// must find its key with its value: a descent that trusted a parent's
+/// separator above the key for a child that has split since would search
+/// the left half and miss it. Long keys behind one prefix (their first 8
+/// bytes tie with every high key) and 8-slot nodes, many splits a second;
+/// 6 threads on 2 cores.
+#[test]
+fn gets_find_keys_that_splits_move_right() {
+    const KEPT: u32 = 2000;
+    let rounds: usize = 8 * std::env::var("ORDEX_STRESS_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let key = |i: u32, w: u32| format!("https://example.org/item/{i:08}/{w}").into_bytes();
+    let t = BTree::<Optimistic, 8>::new();
+    for i in 0..KEPT {
+        t.insert(&key(i, 0), &i.to_le_bytes()).unwrap();
+    }
+    let done = AtomicBool::new(false);
+    let gets = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (1..=3u32)
+            .map(|w| {
+                let (t, key) = (&t, &key);
+                s.spawn(move || {
+                    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(w);
+                    for _ in 0..rounds {
+                        let i = (xorshift(&mut x) % u64::from(KEPT)) as u32;
+                        t.insert(&key(i, w), b"between").unwrap();
+                    }
+                })
+            })
+            .collect();
+        for r in 0..3u64 {
+            let (t, key, done, gets) = (&t, &key, &done, &gets);
+            s.spawn(move || {
+                let mut x = 0xD1B5_4A32_D192_ED03u64 ^ r;
+                while !done.load(Ordering::Relaxed) {
+                    let i = (xorshift(&mut x) % u64::from(KEPT)) as u32;
+                    assert_eq!(
+                        t.get_copied(&key(i, 0)),
+                        Some(i.to_le_bytes().to_vec()),
+                        "key {i} lost while splits went on"
+                    );
+                    gets.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    assert!(gets.load(Ordering::Relaxed) > 0);
+    t.check_invariants(true).unwrap();
+    assert_eq!(
+        t.len(),
+        KEPT as usize + 3 * rounds - dupes(&key, rounds, KEPT)
+    );
+}
+
+/// How many of the writers' inserts above wrote a key already written (the
+/// same `(i, w)` drawn twice), replayed from the same seeds.
+fn dupes(key: &dyn Fn(u32, u32) -> Vec<u8>, rounds: usize, kept: u32) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut dupes = 0;
+    for w in 1..=3u32 {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(w);
+        for _ in 0..rounds {
+            let i = (xorshift(&mut x) % u64::from(kept)) as u32;
+            dupes += usize::from(!seen.insert(key(i, w)));
+        }
+    }
+    dupes
+}

@@ -643,6 +643,36 @@ impl<L: Latch, const N: usize> Node<L, N> {
         Ok(ord != core::cmp::Ordering::Less)
     }
 
+    /// The child after child `pos` of this inner node (null past the
+    /// last), under the read `v`: meaningful once `v` validates. A
+    /// descent keeps it to know, at the child, whether the child's range
+    /// still ends where the separator above the key says
+    /// ([`right_is`](Self::right_is)).
+    #[inline]
+    pub(crate) fn next_child(&self, pos: usize) -> *const Node<L, N> {
+        if pos >= self.count() {
+            return ptr::null();
+        }
+        self.words[pos + 1]
+            .load(Ordering::Acquire)
+            .cast::<Node<L, N>>()
+    }
+
+    /// Whether this node's right sibling is `next` (non-null), under the
+    /// read `v`. A node reached from a parent whose separator above the
+    /// key is the node's high key, and whose next child is the node's
+    /// right sibling, covers the key: the high key moves only with the
+    /// right-link (a split links a new sibling, an unlink or a merge
+    /// takes the sibling's range and its right-link, under the parent's
+    /// latch), and a node the descent saw is not freed while its guard
+    /// lives, so its address is no other node's. Then the descent need
+    /// not read the high key (for keys whose first 8 bytes tie with it,
+    /// a miss per level).
+    #[inline]
+    pub(crate) fn right_is(&self, next: *const Node<L, N>) -> bool {
+        !next.is_null() && ptr::eq(self.right.load(Ordering::Acquire), next)
+    }
+
     /// Whether `sk` is above this leaf's low fence (always, without one):
     /// with [`covers`](Self::covers), whether the key belongs in this leaf.
     pub(crate) fn above_low(
