@@ -10,23 +10,9 @@
 
 use ordex_btree::{BTree, Latch, Optimistic};
 use ordex_core::OrderedIndex;
+use ordex_testkit::rng::Rng;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// A URL-like key: one of a few long hosts, then path segments from a
 /// small alphabet, so that keys tie on long prefixes and part at every
@@ -39,19 +25,19 @@ fn url(rng: &mut Rng) -> Vec<u8> {
         "https://a.b/",
     ];
     const WORDS: [&str; 3] = ["category/", "section-", ""];
-    let mut k = HOSTS[rng.below(HOSTS.len())].as_bytes().to_vec();
-    for _ in 0..1 + rng.below(4) {
-        k.extend(WORDS[rng.below(WORDS.len())].as_bytes());
-        let len = 1 + rng.below(5);
-        k.extend((0..len).map(|_| b"abc/_"[rng.below(5)]));
+    let mut k = HOSTS[rng.index(HOSTS.len())].as_bytes().to_vec();
+    for _ in 0..1 + rng.index(4) {
+        k.extend(WORDS[rng.index(WORDS.len())].as_bytes());
+        let len = 1 + rng.index(5);
+        k.extend((0..len).map(|_| b"abc/_"[rng.index(5)]));
     }
     k
 }
 
 fn value(rng: &mut Rng) -> Vec<u8> {
-    let len = [0, 8, 12, 40][rng.below(4)];
+    let len = [0, 8, 12, 40][rng.index(4)];
     (0..len)
-        .map(|i| (rng.next() as u8).wrapping_add(i as u8))
+        .map(|i| (rng.next_u64() as u8).wrapping_add(i as u8))
         .collect()
 }
 
@@ -85,7 +71,7 @@ fn check<L: Latch, const N: usize>(
 }
 
 fn run<const N: usize>(seed: u64, rounds: usize) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let t = BTree::<Optimistic, N>::new();
     let mut model = BTreeMap::new();
     for round in 0..rounds {
@@ -94,7 +80,7 @@ fn run<const N: usize>(seed: u64, rounds: usize) {
         let snap = (round % 3 == 1).then(|| t.snapshot_ref());
         for _ in 0..300 {
             let k = url(&mut rng);
-            match rng.below(40) {
+            match rng.index(40) {
                 0..=23 => {
                     let v = value(&mut rng);
                     t.insert(&k, &v).unwrap();

@@ -132,20 +132,27 @@ impl Measured {
     }
 }
 
+impl Measured {
+    /// Nothing measured yet: no operations in no time.
+    fn empty() -> Measured {
+        Measured {
+            ops: 0,
+            seconds: 0.0,
+            reads: 0,
+            hits: 0,
+            scans: 0,
+            scanned: 0,
+            scan_requested: 0,
+            restarts: 0,
+            waits: 0,
+            hist: new_hist(),
+        }
+    }
+}
+
 fn merge(results: Vec<ThreadResult>) -> Measured {
     let mut hist = new_hist();
-    let mut m = Measured {
-        ops: 0,
-        seconds: 0.0,
-        reads: 0,
-        hits: 0,
-        scans: 0,
-        scanned: 0,
-        scan_requested: 0,
-        restarts: 0,
-        waits: 0,
-        hist: new_hist(),
-    };
+    let mut m = Measured::empty();
     let start = results.iter().filter_map(|r| r.start).min();
     let end = results.iter().filter_map(|r| r.end).max();
     for r in results {
@@ -1245,16 +1252,8 @@ mod tests {
     #[test]
     fn the_median_pass_is_the_middle_time() {
         let pass = |seconds: f64| Measured {
-            ops: 10,
             seconds,
-            reads: 0,
-            hits: 0,
-            scans: 0,
-            scanned: 0,
-            scan_requested: 0,
-            restarts: 0,
-            waits: 0,
-            hist: new_hist(),
+            ..Measured::empty()
         };
         let times = |v: Vec<f64>| median_pass(v.into_iter().map(pass).collect()).map(|m| m.seconds);
         assert_eq!(times(vec![]), None);
