@@ -1375,14 +1375,7 @@ mod tests {
             Measured {
                 ops: 1,
                 seconds: 1.0,
-                reads: 0,
-                hits: 0,
-                scans: 0,
-                scanned: 0,
-                scan_requested: 0,
-                restarts: 0,
-                waits: 0,
-                hist: new_hist(),
+                ..Measured::empty()
             }
         }
     }
