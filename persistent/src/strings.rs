@@ -30,6 +30,7 @@
 //! prefix, URLs).
 
 use crate::pool;
+use ordex_core::head::head_u64;
 use smallvec::SmallVec;
 
 /// Bytes of one end offset.
@@ -102,6 +103,19 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
     } else {
         dst.copy_from_slice(src);
     }
+}
+
+/// Whether `a` and `b` hold the same bytes: for strings of at most 8
+/// bytes (most keys a search compares whole) two words, no call to
+/// `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= HEAD {
+            head_u64(a) == head_u64(b)
+        } else {
+            a == b
+        }
 }
 
 /// The length of the longest common prefix of `a` and `b`.
@@ -579,25 +593,41 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         self.refresh_skip();
     }
 
-    /// Key positions `lo..hi` that may hold `key` or the boundary around
-    /// it: every key before `lo` is below `key` and every key from `hi` on
-    /// is above it. Compares `key` with the shared prefix once, then with
-    /// every head.
+    /// Where `key` goes among the heads: `Ok((lt, h))` if head `lt` is
+    /// `key`'s own, `h` (the keys before `lt` are below `key`, and the
+    /// keys whose heads tie from `lt` on must be compared), `Err(at)` if
+    /// none is (exactly `at` keys are below `key`). Compares `key` with
+    /// the shared prefix once, then with the heads.
     #[inline]
-    fn candidates(&self, key: &[u8]) -> (usize, usize) {
+    fn first_tie(&self, key: &[u8]) -> Result<(usize, u64), usize> {
         let k = self.keys();
         if k == 0 {
-            return (0, 0);
+            return Err(0);
         }
         let skip = self.skip as usize;
         if skip > 0 {
-            let shared = &self.key(0)[..skip];
+            // Key 0 starts where the data does: its first `skip` bytes
+            // without a read of its end.
+            let d = self.data_start();
             let n = skip.min(key.len());
-            match key[..n].cmp(&shared[..n]) {
-                core::cmp::Ordering::Less => return (0, 0),
-                core::cmp::Ordering::Greater => return (k, k),
+            let order = match (
+                key.first_chunk::<HEAD>(),
+                self.buf[d..].first_chunk::<HEAD>(),
+            ) {
+                // The first 8 bytes of each as big-endian words, cut to
+                // the `n` compared: they order as those bytes do, with no
+                // call to `memcmp` for the common short prefix.
+                (Some(a), Some(b)) if n <= HEAD => {
+                    let cut = 8 * (HEAD - n) as u32;
+                    (u64::from_be_bytes(*a) >> cut).cmp(&(u64::from_be_bytes(*b) >> cut))
+                }
+                _ => key[..n].cmp(&self.buf[d..d + n]),
+            };
+            match order {
+                core::cmp::Ordering::Less => return Err(0),
+                core::cmp::Ordering::Greater => return Err(k),
                 // A proper prefix of the shared bytes sorts first.
-                core::cmp::Ordering::Equal if key.len() < skip => return (0, 0),
+                core::cmp::Ordering::Equal if key.len() < skip => return Err(0),
                 core::cmp::Ordering::Equal => {}
             }
         }
@@ -607,9 +637,17 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         // Most searches find no head equal to theirs (or one, at the key
         // itself): the run of ties is searched only when there is one.
         if lt == k || u64::from_ne_bytes(heads[lt]) != h {
-            return (lt, lt);
+            return Err(lt);
         }
-        (lt, lt + 1 + count_ascending(&heads[lt + 1..], |x| x <= h))
+        Ok((lt, h))
+    }
+
+    /// One past the last key whose head is `h`, given that head `lt` is
+    /// the first.
+    #[inline]
+    fn tie_end(&self, lt: usize, h: u64) -> usize {
+        let (heads, _) = self.buf[..HEAD * self.keys()].as_chunks::<HEAD>();
+        lt + 1 + count_ascending(&heads[lt + 1..], |x| x <= h)
     }
 
     /// The index of the key equal to `key`, or where it would go, among
@@ -617,7 +655,13 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     #[inline]
     pub(crate) fn find(&self, key: &[u8]) -> Result<usize, usize> {
         debug_assert!(S != 0);
-        let (mut lo, mut hi) = self.candidates(key);
+        let (mut lo, mut hi) = match self.first_tie(key) {
+            // The key whose head is the sought key's own is most often
+            // that key (a hit): one compare, not a search of the ties.
+            Ok((lt, _)) if same_bytes(self.key(lt), key) => return Ok(lt),
+            Ok((lt, h)) => (lt, self.tie_end(lt, h)),
+            Err(at) => return Err(at),
+        };
         while lo < hi {
             let mid = (lo + hi) / 2;
             match self.key(mid).cmp(key) {
@@ -633,7 +677,13 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     #[inline]
     pub(crate) fn count_le(&self, key: &[u8]) -> usize {
         debug_assert!(S != 0);
-        let (mut lo, mut hi) = self.candidates(key);
+        let (mut lo, mut hi) = match self.first_tie(key) {
+            // Keys ascend strictly: if the first tied key is `key`, the
+            // ones after it are above it.
+            Ok((lt, _)) if same_bytes(self.key(lt), key) => return lt + 1,
+            Ok((lt, h)) => (lt, self.tie_end(lt, h)),
+            Err(at) => return at,
+        };
         while lo < hi {
             let mid = (lo + hi) / 2;
             if self.key(mid) <= key {
