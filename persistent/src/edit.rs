@@ -53,6 +53,14 @@ pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     if let Node::Inner(i) = root {
         i.prefetch();
     }
+    lookup_asked(root, key)
+}
+
+/// [`lookup`] of a root whose buffers were asked for already (a
+/// version's, from the hints it keeps for its root: asking again would
+/// only issue the same prefetches twice).
+#[inline]
+pub(crate) fn lookup_asked<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     let mut node = root;
     loop {
         match node {

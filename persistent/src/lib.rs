@@ -206,7 +206,7 @@ impl Version {
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
         let root = self.tree.root.as_ref()?;
         node::prefetch_node(root, self.root_hints);
-        edit::lookup(root, key)
+        edit::lookup_asked(root, key)
     }
 }
 
