@@ -319,6 +319,9 @@ impl Split {
     }
 }
 
+/// A contender's get: whether it found the key (with the value loaded).
+type Get<'a> = dyn Fn(&[u8; 8]) -> bool + 'a;
+
 /// A SplitMix64 stream.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -353,8 +356,6 @@ fn main() {
     let probes: Vec<[u8; 8]> = (0..2_000_000)
         .map(|_| keys[(splitmix(&mut state) % n as u64) as usize].to_be_bytes())
         .collect();
-    let (mut real, mut laid, mut held, mut apart) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The tree built in key order (full nodes), as the probes are: its
     // nodes lie in memory in key order too.
     let entries: Vec<([u8; 8], [u8; 8])> = sorted
@@ -362,58 +363,31 @@ fn main() {
         .map(|k| (k.to_be_bytes(), value.to_le_bytes()))
         .collect();
     let bulk = PersistentBTree::from_sorted_slice(&entries).expect("sorted");
-    let mut loaded = Vec::new();
     // A snapshot's gets: the tree's descent without the load of the
     // current version.
     let snapshot = tree.snapshot_owned();
+    let found = |v: &[u8]| assert_eq!(v, value.to_le_bytes());
+    let contenders: [&Get; 5] = [
+        &|k| tree.get(k, &mut |v| found(v)),
+        &|k| snapshot.get(k, &mut |v| found(v)),
+        &|k| bulk.get(k, &mut |v| found(v)),
+        &|k| split.get(k) == Some(value),
+        &|k| probe.get(k) == Some(value),
+    ];
+    // Nanoseconds a get, each round's, for each contender in turn.
+    let mut times: [Vec<f64>; 5] = Default::default();
     for _ in 0..rounds {
-        let t = Instant::now();
-        let mut found = 0;
-        for k in &probes {
-            found += usize::from(snapshot.get(k, &mut |v| assert_eq!(v, value.to_le_bytes())));
+        for (get, times) in contenders.iter().zip(&mut times) {
+            let t = Instant::now();
+            let hits = probes.iter().filter(|k| get(k)).count();
+            times.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
+            assert_eq!(hits, probes.len(), "every probe is a key");
         }
-        held.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
-        assert_eq!(found, probes.len());
-        let t = Instant::now();
-        let mut found = 0;
-        for k in &probes {
-            found += usize::from(bulk.get(k, &mut |v| assert_eq!(v, value.to_le_bytes())));
-        }
-        loaded.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
-        assert_eq!(found, probes.len());
-        let t = Instant::now();
-        let mut found = 0;
-        for k in &probes {
-            found += usize::from(tree.get(k, &mut |v| assert_eq!(v, value.to_le_bytes())));
-        }
-        real.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
-        assert_eq!(found, probes.len());
-        let t = Instant::now();
-        let mut found = 0;
-        for k in &probes {
-            found += usize::from(probe.get(k) == Some(value));
-        }
-        laid.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
-        assert_eq!(found, probes.len());
-        let t = Instant::now();
-        let mut found = 0;
-        for k in &probes {
-            found += usize::from(split.get(k) == Some(value));
-        }
-        apart.push(t.elapsed().as_nanos() as f64 / probes.len() as f64);
-        assert_eq!(found, probes.len());
     }
-    let median = |v: &mut Vec<f64>| {
+    let [r, h, b, a, l] = times.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
-    };
-    let (r, l, h, a, b) = (
-        median(&mut real),
-        median(&mut laid),
-        median(&mut held),
-        median(&mut apart),
-        median(&mut loaded),
-    );
+    });
     println!(
         "{n} keys, nodes of {fill}, height {} (tree {}), ns a get: tree {r:.0}, tree's snapshot {h:.0}, tree bulk-loaded {b:.0}, \
          probe in the tree's layout {a:.0}, probe in one allocation a node {l:.0} \
