@@ -22,14 +22,45 @@ use std::time::Instant;
 /// Most entries (children) of a probe node, as the tree's.
 const CAP: usize = 32;
 
-/// A probe leaf: `n` entries, their keys' heads, and (as the real leaf's
-/// buffer) an end offset per key and per value, then their bytes.
+/// A probe leaf: `n` entries and, in the same allocation, its body.
 #[repr(C)]
 struct Leaf {
     n: usize,
+    body: LeafBody,
+}
+
+/// A leaf's entries: their keys' heads and (as the real leaf's buffer)
+/// an end offset per key and per value, then their bytes.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct LeafBody {
     heads: [u64; CAP],
     ends: [u32; 2 * CAP],
     bytes: [u8; 16 * CAP],
+}
+
+impl LeafBody {
+    /// The value of `key` among the first `n` entries, read as the
+    /// tree's leaf search does: heads, then the found key's bytes
+    /// compared, then its value's bytes.
+    #[inline(always)]
+    fn get(&self, n: usize, key: &[u8; 8]) -> Option<u64> {
+        let h = u64::from_be_bytes(*key);
+        let i = count_le(&self.heads[..n], h).checked_sub(1)?;
+        if self.heads[i] != h {
+            return None;
+        }
+        let k0 = if i == 0 {
+            0
+        } else {
+            self.ends[2 * i - 1] as usize
+        };
+        let (k1, v1) = (self.ends[2 * i] as usize, self.ends[2 * i + 1] as usize);
+        if self.bytes[k0..k1] != key[..] {
+            return None;
+        }
+        Some(u64::from_le_bytes(self.bytes[k1..v1].try_into().ok()?))
+    }
 }
 
 /// A probe inner node: `n` children, the heads of the `n - 1`
@@ -80,16 +111,19 @@ impl Probe {
             .map(|chunk| {
                 let mut leaf = Box::new(Leaf {
                     n: chunk.len(),
-                    heads: [0; CAP],
-                    ends: [0; 2 * CAP],
-                    bytes: [0; 16 * CAP],
+                    body: LeafBody {
+                        heads: [0; CAP],
+                        ends: [0; 2 * CAP],
+                        bytes: [0; 16 * CAP],
+                    },
                 });
+                let body = &mut leaf.body;
                 for (i, k) in chunk.iter().enumerate() {
-                    leaf.heads[i] = *k;
-                    leaf.ends[2 * i] = (16 * i + 8) as u32;
-                    leaf.ends[2 * i + 1] = (16 * i + 16) as u32;
-                    leaf.bytes[16 * i..16 * i + 8].copy_from_slice(&k.to_be_bytes());
-                    leaf.bytes[16 * i + 8..16 * i + 16].copy_from_slice(&value.to_le_bytes());
+                    body.heads[i] = *k;
+                    body.ends[2 * i] = (16 * i + 8) as u32;
+                    body.ends[2 * i + 1] = (16 * i + 16) as u32;
+                    body.bytes[16 * i..16 * i + 8].copy_from_slice(&k.to_be_bytes());
+                    body.bytes[16 * i + 8..16 * i + 16].copy_from_slice(&value.to_le_bytes());
                 }
                 let p = Box::into_raw(leaf).cast::<u8>();
                 nodes.push((p, true));
@@ -143,23 +177,7 @@ impl Probe {
         }
         // SAFETY: as above: after `height` levels, a leaf.
         let leaf = unsafe { &*p.cast::<Leaf>() };
-        let i = count_le(&leaf.heads[..leaf.n], h).checked_sub(1)?;
-        if leaf.heads[i] != h {
-            return None;
-        }
-        let (k0, k1) = (
-            if i == 0 {
-                0
-            } else {
-                leaf.ends[2 * i - 1] as usize
-            },
-            leaf.ends[2 * i] as usize,
-        );
-        if leaf.bytes[k0..k1] != key[..] {
-            return None;
-        }
-        let v1 = leaf.ends[2 * i + 1] as usize;
-        Some(u64::from_le_bytes(leaf.bytes[k1..v1].try_into().ok()?))
+        leaf.body.get(leaf.n, key)
     }
 }
 
@@ -205,14 +223,6 @@ struct SplitNode {
     b: *mut Child,
 }
 
-/// A split leaf's buffer: a [`Leaf`] without its count.
-#[repr(C)]
-struct LeafBody {
-    heads: [u64; CAP],
-    ends: [u32; 2 * CAP],
-    bytes: [u8; 16 * CAP],
-}
-
 impl Split {
     /// The probe's tree, in the split layout (the probe's nodes are
     /// copied: the probe keeps its own).
@@ -221,11 +231,7 @@ impl Split {
             if level == 0 {
                 // SAFETY: a live probe leaf (see `Probe::get`).
                 let leaf = unsafe { &*p.cast::<Leaf>() };
-                let body = Box::into_raw(Box::new(LeafBody {
-                    heads: leaf.heads,
-                    ends: leaf.ends,
-                    bytes: leaf.bytes,
-                }));
+                let body = Box::into_raw(Box::new(leaf.body));
                 let node = Box::into_raw(Box::new(SplitNode {
                     n: leaf.n,
                     a: body.cast(),
@@ -299,23 +305,7 @@ impl Split {
             let node = &*child.node;
             (node.n, &*node.a.cast::<LeafBody>())
         };
-        let i = count_le(&leaf.heads[..n], h).checked_sub(1)?;
-        if leaf.heads[i] != h {
-            return None;
-        }
-        let (k0, k1) = (
-            if i == 0 {
-                0
-            } else {
-                leaf.ends[2 * i - 1] as usize
-            },
-            leaf.ends[2 * i] as usize,
-        );
-        if leaf.bytes[k0..k1] != key[..] {
-            return None;
-        }
-        let v1 = leaf.ends[2 * i + 1] as usize;
-        Some(u64::from_le_bytes(leaf.bytes[k1..v1].try_into().ok()?))
+        leaf.get(n, key)
     }
 }
 
