@@ -309,6 +309,105 @@ impl Split {
     }
 }
 
+/// The same tree with one buffer a node: a small header pointing to it,
+/// a leaf's buffer its body, an inner node's its heads followed by its
+/// children, each child its header's address and its buffer's (one
+/// hint, 16 bytes). The step between [`Split`] and [`Probe`]: a level
+/// asks for two allocations instead of three (inner) and the children
+/// take 16 bytes instead of 24.
+struct Merged {
+    root: MChild,
+    height: usize,
+}
+
+/// A merged node's child: its header and its buffer's address.
+#[derive(Clone, Copy)]
+struct MChild {
+    node: *const MNode,
+    buf: *const u8,
+}
+
+/// A merged node's header: its count and its one buffer.
+struct MNode {
+    n: usize,
+    buf: *mut u8,
+}
+
+/// An inner node's buffer in the merged layout.
+#[repr(C)]
+struct MInner {
+    heads: [u64; CAP],
+    children: [MChild; CAP],
+}
+
+impl Merged {
+    fn from_probe(probe: &Probe) -> Merged {
+        fn copy(p: *const u8, level: usize) -> MChild {
+            if level == 0 {
+                // SAFETY: a live probe leaf (see `Probe::get`).
+                let leaf = unsafe { &*p.cast::<Leaf>() };
+                let body = Box::into_raw(Box::new(leaf.body)).cast::<u8>();
+                let node = Box::into_raw(Box::new(MNode {
+                    n: leaf.n,
+                    buf: body,
+                }));
+                return MChild {
+                    node,
+                    buf: body.cast_const(),
+                };
+            }
+            // SAFETY: a live probe inner node.
+            let inner = unsafe { &*p.cast::<Inner>() };
+            let mut buf = Box::new(MInner {
+                heads: inner.heads,
+                children: [MChild {
+                    node: core::ptr::null(),
+                    buf: core::ptr::null(),
+                }; CAP],
+            });
+            for i in 0..inner.n {
+                buf.children[i] = copy(inner.children[i], level - 1);
+            }
+            let buf = Box::into_raw(buf).cast::<u8>();
+            let node = Box::into_raw(Box::new(MNode { n: inner.n, buf }));
+            MChild {
+                node,
+                buf: buf.cast_const(),
+            }
+        }
+        Merged {
+            root: copy(probe.root, probe.height),
+            height: probe.height,
+        }
+    }
+
+    /// [`Probe::get`] over the merged layout.
+    #[inline(never)]
+    fn get(&self, key: &[u8; 8]) -> Option<u64> {
+        let h = u64::from_be_bytes(*key);
+        let mut child = self.root;
+        for _ in 0..self.height {
+            // SAFETY: the merged tree's nodes and buffers live as long as
+            // it does (leaked, see `main`); above the leaves a buffer is
+            // an `MInner`.
+            let (node, buf) = unsafe {
+                let node = &*child.node;
+                (node, &*node.buf.cast::<MInner>())
+            };
+            let c = count_le(&buf.heads[..node.n - 1], h);
+            child = buf.children[c];
+            ask(child.node.cast(), 64);
+            ask(child.buf, core::mem::size_of::<MInner>().min(1024));
+        }
+        // SAFETY: as above: a leaf, whose buffer is its body.
+        let (n, leaf) = unsafe {
+            let node = &*child.node;
+            (node.n, &*node.buf.cast::<LeafBody>())
+        };
+        leaf.get(n, key)
+    }
+}
+
 /// A contender's get: whether it found the key (with the value loaded).
 type Get<'a> = dyn Fn(&[u8; 8]) -> bool + 'a;
 
@@ -343,6 +442,7 @@ fn main() {
     let probe = Probe::build(&sorted, value, fill);
     // Leaked at the end of the run (a probe, not a library).
     let split = Split::from_probe(&probe);
+    let merged = Merged::from_probe(&probe);
     let probes: Vec<[u8; 8]> = (0..2_000_000)
         .map(|_| keys[(splitmix(&mut state) % n as u64) as usize].to_be_bytes())
         .collect();
@@ -357,15 +457,16 @@ fn main() {
     // current version.
     let snapshot = tree.snapshot_owned();
     let found = |v: &[u8]| assert_eq!(v, value.to_le_bytes());
-    let contenders: [&Get; 5] = [
+    let contenders: [&Get; 6] = [
         &|k| tree.get(k, &mut |v| found(v)),
         &|k| snapshot.get(k, &mut |v| found(v)),
         &|k| bulk.get(k, &mut |v| found(v)),
         &|k| split.get(k) == Some(value),
+        &|k| merged.get(k) == Some(value),
         &|k| probe.get(k) == Some(value),
     ];
     // Nanoseconds a get, each round's, for each contender in turn.
-    let mut times: [Vec<f64>; 5] = Default::default();
+    let mut times: [Vec<f64>; 6] = Default::default();
     for _ in 0..rounds {
         for (get, times) in contenders.iter().zip(&mut times) {
             let t = Instant::now();
@@ -374,13 +475,13 @@ fn main() {
             assert_eq!(hits, probes.len(), "every probe is a key");
         }
     }
-    let [r, h, b, a, l] = times.map(|mut v| {
+    let [r, h, b, a, m, l] = times.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     });
     println!(
         "{n} keys, nodes of {fill}, height {} (tree {}), ns a get: tree {r:.0}, tree's snapshot {h:.0}, tree bulk-loaded {b:.0}, \
-         probe in the tree's layout {a:.0}, probe in one allocation a node {l:.0} \
+         probe in the tree's layout {a:.0}, one buffer a node {m:.0}, probe in one allocation a node {l:.0} \
          (tree / one allocation {:.2}x, tree's layout / one allocation {:.2}x)",
         probe.height,
         tree.stats().height,

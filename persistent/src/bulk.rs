@@ -132,12 +132,12 @@ fn levels(leaves: Vec<Shared<Node>>, len: usize) -> Tree {
         let mut children = level.into_iter();
         for size in sizes {
             let mut inner = Inner::new();
-            inner
-                .children
-                .extend(children.by_ref().take(size).map(Child::new));
+            inner.extend_children(children.by_ref().take(size).map(Child::new));
             // The separators in one allocation, not one push each.
-            inner.keys = Strings::from_parts(inner.children[1..].iter().map(|c| c.first_key()));
-            inner.entries = inner.children.iter().map(|c| c.entries()).sum();
+            inner.set_keys(Strings::from_parts(
+                inner.children()[1..].iter().map(|c| c.first_key()),
+            ));
+            inner.entries = inner.children().iter().map(|c| c.entries()).sum();
             next.push(Shared::new(Node::Inner(inner)));
         }
         level = next;

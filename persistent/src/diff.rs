@@ -80,7 +80,7 @@ impl<'a> Side<'a> {
             let top = self.stack.last()?;
             if top.idx < top.node.size() {
                 return Some(match top.node {
-                    Node::Inner(i) => Head::Subtree(&i.children[top.idx], top.height - 1),
+                    Node::Inner(i) => Head::Subtree(&i.children()[top.idx], top.height - 1),
                     Node::Leaf(l) => Head::Entry(l.key(top.idx), l.value(top.idx)),
                 });
             }

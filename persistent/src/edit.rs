@@ -21,7 +21,7 @@
 //! once its leaf says the key is new. Splits, borrows and merges move the
 //! counts of the children they move.
 
-use crate::node::{set_hints, Child, Hints, Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
+use crate::node::{set_hint, Child, Hint, Inner, Leaf, Node, INNER_MIN, LEAF_CAP, LEAF_MIN};
 use crate::shared::Shared;
 use smallvec::SmallVec;
 
@@ -45,9 +45,9 @@ impl core::fmt::Debug for Tree {
 
 /// The value of `key` under `root`.
 ///
-/// Each step asks for the child's allocation and buffers at once, from
-/// the hints its parent keeps (see [`Child`]); the root's buffers are
-/// asked for from the root itself.
+/// Each step asks for the child's allocation and buffer at once, from
+/// the hint its parent keeps (see [`Child`]); the root's buffer is asked
+/// for from the root itself.
 #[inline]
 pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     if let Node::Inner(i) = root {
@@ -56,16 +56,16 @@ pub(crate) fn lookup<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     lookup_asked(root, key)
 }
 
-/// [`lookup`] of a root whose buffers were asked for already (a
-/// version's, from the hints it keeps for its root: asking again would
-/// only issue the same prefetches twice).
+/// [`lookup`] of a root whose buffer was asked for already (a version's,
+/// from the hint it keeps for its root: asking again would only issue
+/// the same prefetches twice).
 #[inline]
 pub(crate) fn lookup_asked<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
     let mut node = root;
     loop {
         match node {
             Node::Inner(i) => {
-                let child = &i.children[i.child_index(key)];
+                let child = &i.children()[i.child_index(key)];
                 child.prefetch();
                 node = child;
             }
@@ -101,40 +101,41 @@ impl Tree {
         // into), to add the new entry to once the leaf says it is new.
         {
             let mut counts: SmallVec<[&mut usize; 16]> = SmallVec::new();
-            // The hints of the node the descent is in, in its parent
+            // The hint of the node the descent is in, in its parent
             // (none for the root): an inner node's buffers do not change
             // here, a leaf's may (set once it is written).
-            let mut hints: Option<&mut Hints> = None;
+            let mut hint: Option<&mut Hint> = None;
             let mut node = Shared::make_mut(root);
             loop {
                 match node {
                     Node::Inner(i) => {
                         let c = i.child_index(key);
-                        counts.push(&mut i.entries);
-                        // A copy below reads the child and its buffers:
+                        let (entries, children) = i.entries_and_children_mut();
+                        counts.push(entries);
+                        // A copy below reads the child and its buffer:
                         // ask for them together.
-                        i.children[c].prefetch();
-                        let Child { node: n, hints: h } = &mut i.children[c];
+                        children[c].prefetch();
+                        let Child { node: n, hint: h } = &mut children[c];
                         let before = Shared::as_ptr(n);
                         let child = Shared::make_mut(n);
                         if !core::ptr::eq(before, child) {
                             // A copy: new buffers (an inner node's do not
                             // change below; a leaf's hints are set once
                             // it is written).
-                            *h = child.hints();
+                            *h = child.hint();
                         }
-                        hints = Some(h);
+                        hint = Some(h);
                         node = child;
                     }
                     Node::Leaf(l) => match l.search(key) {
                         Ok(at) => {
                             l.set_value(at, value);
-                            set_hints(hints, l.hints());
+                            set_hint(hint, l.hint());
                             return false;
                         }
                         Err(at) if l.len() < LEAF_CAP => {
                             l.insert(at, key, value);
-                            set_hints(hints, l.hints());
+                            set_hint(hint, l.hint());
                             for n in counts {
                                 *n += 1;
                             }
@@ -151,12 +152,12 @@ impl Tree {
             let old = self.root.take().expect("root");
             let mut inner = Inner::new();
             inner.entries = self.len;
-            inner.children.push(Child::new(old));
+            inner.push_child(Child::new(old));
             split_child(&mut inner, 0, key);
             self.root = Some(Shared::new(Node::Inner(inner)));
             self.height += 1;
         }
-        let mut hints: Option<&mut Hints> = None;
+        let mut hint: Option<&mut Hint> = None;
         let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
@@ -165,16 +166,16 @@ impl Tree {
                     // full and the key absent).
                     i.entries += 1;
                     let mut c = i.child_index(key);
-                    if i.children[c].is_full() {
+                    if i.children()[c].is_full() {
                         split_child(i, c, key);
-                        if key >= i.keys.get(c) {
+                        if key >= i.keys().get(c) {
                             c += 1;
                         }
                     }
                     // Done with this node: its buffers are final.
-                    set_hints(hints, i.hints());
-                    let Child { node: n, hints: h } = &mut i.children[c];
-                    hints = Some(h);
+                    set_hint(hint, i.hint());
+                    let Child { node: n, hint: h } = &mut i.children_mut()[c];
+                    hint = Some(h);
                     node = Shared::make_mut(n);
                 }
                 Node::Leaf(l) => {
@@ -182,7 +183,7 @@ impl Tree {
                     if let Err(at) = l.search(key) {
                         l.insert(at, key, value);
                     }
-                    set_hints(hints, l.hints());
+                    set_hint(hint, l.hint());
                     self.len += 1;
                     return true;
                 }
@@ -196,7 +197,7 @@ impl Tree {
             Some(root) if lookup(root, key).is_some() => {}
             _ => return false,
         }
-        let mut hints: Option<&mut Hints> = None;
+        let mut hint: Option<&mut Hint> = None;
         let mut node = Shared::make_mut(self.root.as_mut().expect("root"));
         loop {
             match node {
@@ -204,20 +205,20 @@ impl Tree {
                     // The key is present (looked up above).
                     i.entries -= 1;
                     let mut c = i.child_index(key);
-                    if i.children[c].is_minimal() {
+                    if i.children()[c].is_minimal() {
                         c = fix_child(i, c);
                     }
                     // Done with this node: its buffers are final.
-                    set_hints(hints, i.hints());
-                    let Child { node: n, hints: h } = &mut i.children[c];
-                    hints = Some(h);
+                    set_hint(hint, i.hint());
+                    let Child { node: n, hint: h } = &mut i.children_mut()[c];
+                    hint = Some(h);
                     node = Shared::make_mut(n);
                 }
                 Node::Leaf(l) => {
                     if let Ok(at) = l.search(key) {
                         l.remove(at);
                     }
-                    set_hints(hints, l.hints());
+                    set_hint(hint, l.hint());
                     break;
                 }
             }
@@ -228,8 +229,8 @@ impl Tree {
         loop {
             let root = self.root.as_mut().expect("root");
             match Shared::make_mut(root) {
-                Node::Inner(i) if i.children.len() == 1 => {
-                    let only = i.children.pop().expect("one child");
+                Node::Inner(i) if i.len() == 1 => {
+                    let only = i.pop_child().expect("one child");
                     self.root = Some(only.node);
                     self.height -= 1;
                 }
@@ -265,12 +266,12 @@ pub(crate) enum Lean {
 /// quarters full; if it goes before the first, the right part does; else
 /// the halves are even.
 pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
-    let lean = match &**parent.children[c] {
+    let lean = match &**parent.children()[c] {
         Node::Leaf(l) if key > l.key(l.len() - 1) => Lean::Left,
         Node::Leaf(l) if key < l.key(0) => Lean::Right,
         Node::Leaf(_) => Lean::Even,
         Node::Inner(i) => match i.child_index(key) {
-            at if at == i.children.len() - 1 => Lean::Left,
+            at if at == i.len() - 1 => Lean::Left,
             0 => Lean::Right,
             _ => Lean::Even,
         },
@@ -281,7 +282,7 @@ pub(crate) fn split_child(parent: &mut Inner, c: usize, key: &[u8]) {
 /// Splits the full child `c` of `parent` (which has room for one more
 /// child) in two as `lean` says, the separator going up.
 pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
-    let child = Shared::make_mut(&mut parent.children[c]);
+    let child = Shared::make_mut(&mut parent.children_mut()[c]);
     let (sep, right) = match child {
         Node::Leaf(l) => {
             let n = l.len();
@@ -294,27 +295,25 @@ pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
             (right.key(0).to_vec(), Node::Leaf(right))
         }
         Node::Inner(i) => {
-            let n = i.children.len();
+            let n = i.len();
             let mid = match lean {
                 Lean::Left => n - INNER_MIN,
                 Lean::Right => INNER_MIN,
                 Lean::Even => n / 2,
             };
             let mut right = Inner::new();
-            right.children.extend(i.children.drain(mid..));
-            right.keys = i.keys.split_off(mid);
+            right.extend_children(i.split_children_off(mid));
+            right.set_keys(i.split_keys_off(mid));
             right.recount();
             i.entries -= right.entries;
-            let sep = i.keys.last().to_vec();
-            i.keys.truncate(mid - 1);
+            let sep = i.keys().last().to_vec();
+            i.truncate_keys(mid - 1);
             (sep, Node::Inner(right))
         }
     };
-    parent.keys.insert(c, &sep);
-    parent.children[c].refresh();
-    parent
-        .children
-        .insert(c + 1, Child::new(Shared::new(right)));
+    parent.insert_key(c, &sep);
+    parent.children_mut()[c].refresh();
+    parent.insert_child(c + 1, Child::new(Shared::new(right)));
 }
 
 /// Makes child `c` of `parent` hold more than the minimum, by taking one
@@ -322,11 +321,11 @@ pub(crate) fn split_child_leaning(parent: &mut Inner, c: usize, lean: Lean) {
 /// with a sibling. Returns the index of the child that now covers what `c`
 /// covered.
 fn fix_child(parent: &mut Inner, c: usize) -> usize {
-    let n = parent.children.len();
-    if c > 0 && !parent.children[c - 1].is_minimal() {
+    let n = parent.len();
+    if c > 0 && !parent.children()[c - 1].is_minimal() {
         take_from_left(parent, c);
         c
-    } else if c + 1 < n && !parent.children[c + 1].is_minimal() {
+    } else if c + 1 < n && !parent.children()[c + 1].is_minimal() {
         take_from_right(parent, c);
         c
     } else if c > 0 {
@@ -341,19 +340,19 @@ fn fix_child(parent: &mut Inner, c: usize) -> usize {
 /// Children `left` and `left + 1` of `parent`, to change (their hints
 /// are the caller's to refresh, with [`refresh_pair`]).
 pub(crate) fn pair(parent: &mut Inner, left: usize) -> (&mut Node, &mut Node) {
-    let (a, b) = parent.children.split_at_mut(left + 1);
+    let (a, b) = parent.children_mut().split_at_mut(left + 1);
     (Shared::make_mut(&mut a[left]), Shared::make_mut(&mut b[0]))
 }
 
 /// Refreshes the hints of children `left` and `left + 1` of `parent`
 /// once a change through [`pair`] is done.
 pub(crate) fn refresh_pair(parent: &mut Inner, left: usize) {
-    parent.children[left].refresh();
-    parent.children[left + 1].refresh();
+    parent.children_mut()[left].refresh();
+    parent.children_mut()[left + 1].refresh();
 }
 
 fn take_from_left(parent: &mut Inner, c: usize) {
-    let sep_above = parent.keys.get(c - 1).to_vec();
+    let sep_above = parent.keys().get(c - 1).to_vec();
     let (left, child) = pair(parent, c - 1);
     let new_sep = match (left, child) {
         (Node::Leaf(l), Node::Leaf(ch)) => {
@@ -363,23 +362,23 @@ fn take_from_left(parent: &mut Inner, c: usize) {
             ch.key(0).to_vec()
         }
         (Node::Inner(l), Node::Inner(ch)) => {
-            let moved = l.children.pop().expect("left has children");
+            let moved = l.pop_child().expect("left has children");
             l.entries -= moved.entries();
             ch.entries += moved.entries();
-            ch.children.insert(0, moved);
-            ch.keys.insert(0, &sep_above);
-            let up = l.keys.last().to_vec();
-            l.keys.truncate(l.keys.len() - 1);
+            ch.insert_child(0, moved);
+            ch.insert_key(0, &sep_above);
+            let up = l.keys().last().to_vec();
+            l.truncate_keys(l.keys().len() - 1);
             up
         }
         _ => unreachable!("siblings are at the same level"),
     };
     refresh_pair(parent, c - 1);
-    parent.keys.replace(c - 1, &new_sep);
+    parent.replace_key(c - 1, &new_sep);
 }
 
 fn take_from_right(parent: &mut Inner, c: usize) {
-    let sep_above = parent.keys.get(c).to_vec();
+    let sep_above = parent.keys().get(c).to_vec();
     let (child, right) = pair(parent, c);
     let new_sep = match (child, right) {
         (Node::Leaf(ch), Node::Leaf(r)) => {
@@ -388,41 +387,41 @@ fn take_from_right(parent: &mut Inner, c: usize) {
             r.key(0).to_vec()
         }
         (Node::Inner(ch), Node::Inner(r)) => {
-            let moved = r.children.remove(0);
+            let moved = r.remove_child(0);
             r.entries -= moved.entries();
             ch.entries += moved.entries();
-            ch.children.push(moved);
-            ch.keys.push(&sep_above);
-            let up = r.keys.get(0).to_vec();
-            r.keys.remove(0);
+            ch.push_child(moved);
+            ch.push_key(&sep_above);
+            let up = r.keys().get(0).to_vec();
+            r.remove_key(0);
             up
         }
         _ => unreachable!("siblings are at the same level"),
     };
     refresh_pair(parent, c);
-    parent.keys.replace(c, &new_sep);
+    parent.replace_key(c, &new_sep);
 }
 
 /// Merges child `i + 1` of `parent` into child `i` (their entries, or
 /// children, must fit one node).
 pub(crate) fn merge(parent: &mut Inner, i: usize) {
-    let right = parent.children.remove(i + 1);
-    let sep = parent.keys.get(i).to_vec();
-    parent.keys.remove(i);
-    let left = Shared::make_mut(&mut parent.children[i]);
+    let right = parent.remove_child(i + 1);
+    let sep = parent.keys().get(i).to_vec();
+    parent.remove_key(i);
+    let left = Shared::make_mut(&mut parent.children_mut()[i]);
     match (left, &**right) {
         (Node::Leaf(l), Node::Leaf(r)) => {
             l.append(r);
         }
         (Node::Inner(l), Node::Inner(r)) => {
-            l.keys.push(&sep);
-            l.keys.extend_from(&r.keys, 0, r.keys.len());
-            l.children.extend(r.children.iter().cloned());
+            l.push_key(&sep);
+            l.extend_keys_from(r.keys(), 0, r.keys().len());
+            l.extend_children(r.children().iter().cloned());
             l.entries += r.entries;
         }
         _ => unreachable!("siblings are at the same level"),
     }
-    parent.children[i].refresh();
+    parent.children_mut()[i].refresh();
     // `right`, if this batch owned it, is freed here: its children moved
     // by clone, so its own drop only gives their references back.
 }
@@ -482,7 +481,7 @@ pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
                 count += l.len();
             }
             Node::Inner(i) => {
-                let n = i.children.len();
+                let n = i.len();
                 ensure!(
                     depth < tree.height,
                     "an inner node at depth {depth}, height {}",
@@ -494,12 +493,15 @@ pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
                 );
                 ensure!(is_root || n >= INNER_MIN, "inner underflow: {n} children");
                 ensure!(
-                    i.keys.len() == n - 1,
+                    i.keys().len() == n - 1,
                     "{} separators for {n} children",
-                    i.keys.len()
+                    i.keys().len()
                 );
-                ensure!(i.keys.heads_agree(), "separators and their heads disagree");
-                let sum: usize = i.children.iter().map(|c| c.entries()).sum();
+                ensure!(
+                    i.keys().heads_agree(),
+                    "separators and their heads disagree"
+                );
+                let sum: usize = i.children().iter().map(|c| c.entries()).sum();
                 ensure!(
                     i.entries == sum,
                     "an inner node counts {} entries, its children {sum}",
@@ -507,26 +509,26 @@ pub(crate) fn check_tree(tree: &Tree) -> Result<usize, String> {
                 );
                 for c in 0..n.saturating_sub(2) {
                     ensure!(
-                        i.keys.get(c) < i.keys.get(c + 1),
+                        i.keys().get(c) < i.keys().get(c + 1),
                         "separators not ascending"
                     );
                 }
-                for (c, child) in i.children.iter().enumerate() {
+                for (c, child) in i.children().iter().enumerate() {
                     // Not needed for correctness (a stale hint costs
                     // time only), but every write path keeps them.
                     ensure!(
-                        child.hints == child.node.hints(),
-                        "child {c}'s prefetch hints are stale"
+                        child.hint == child.node.hint(),
+                        "child {c}'s prefetch hint is stale"
                     );
                     let clo = if c == 0 {
                         lo.clone()
                     } else {
-                        Some(i.keys.get(c - 1).to_vec())
+                        Some(i.keys().get(c - 1).to_vec())
                     };
                     let chi = if c + 1 == n {
                         hi.clone()
                     } else {
-                        Some(i.keys.get(c).to_vec())
+                        Some(i.keys().get(c).to_vec())
                     };
                     stack.push((child, depth + 1, clo, chi));
                 }
@@ -581,7 +583,7 @@ mod tests {
         while let Some(n) = stack.pop() {
             match n {
                 Node::Leaf(_) => leaves += 1,
-                Node::Inner(i) => stack.extend(i.children.iter().map(|c| &*c.node)),
+                Node::Inner(i) => stack.extend(i.children().iter().map(|c| &*c.node)),
             }
         }
         tree.len as f64 / leaves as f64

@@ -119,11 +119,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod buf;
 mod bulk;
 mod commit;
 mod cursor;
 mod diff;
 mod edit;
+mod inner;
 pub mod node;
 mod pool;
 mod publish;
@@ -170,10 +172,10 @@ pub const IMPLEMENTED: bool = true;
 pub(crate) struct Version {
     /// The tree, by aliases of the index's references.
     pub(crate) tree: TreeAlias,
-    /// Prefetch hints for the root's buffers (see [`node::Child`]): a
-    /// reader that finds a new version asks for the root and its buffers
+    /// A prefetch hint for the root's buffer (see [`node::Child`]): a
+    /// reader that finds a new version asks for the root and its buffer
     /// together, as a descent does for every level below.
-    root_hints: node::Hints,
+    root_hint: node::Hint,
     pub(crate) seqno: Seqno,
     pub(crate) family: std::sync::Arc<Family>,
     _keep: std::sync::Arc<Keep>,
@@ -194,7 +196,7 @@ impl Version {
             // may reach its node is left, and `keep` holds whatever the
             // index held when it was dropped.
             tree: TreeAlias::of(tree),
-            root_hints: tree.root.as_ref().map_or([0, 0], |r| r.hints()),
+            root_hint: tree.root.as_ref().map_or(0, |r| r.hint()),
             seqno,
             family,
             _keep: keep,
@@ -205,7 +207,7 @@ impl Version {
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
         let root = self.tree.root.as_ref()?;
-        node::prefetch_node(root, self.root_hints);
+        node::prefetch_node(root, self.root_hint);
         edit::lookup_asked(root, key)
     }
 }
@@ -800,7 +802,7 @@ impl PersistentBTree {
                 return Err("a hollow node in the current tree".into());
             }
             if let Node::Inner(i) = &**n {
-                stack.extend(i.children.iter().map(|c| &c.node));
+                stack.extend(i.children().iter().map(|c| &c.node));
             }
         }
         Ok(())
@@ -831,7 +833,7 @@ fn node_bytes(tree: &Tree, seen: &mut HashSet<*const u8>) -> usize {
         }
         bytes += node.heap_bytes();
         match &**node {
-            Node::Inner(i) => stack.extend(i.children.iter().map(|c| &c.node)),
+            Node::Inner(i) => stack.extend(i.children().iter().map(|c| &c.node)),
             Node::Leaf(l) => {
                 for v in l.big_values() {
                     if seen.insert(std::sync::Arc::as_ptr(v).cast()) {

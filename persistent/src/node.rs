@@ -16,10 +16,11 @@
 //!   its path, without counting the entries;
 //! - every leaf is at the same depth; a version records its height (0:
 //!   the root is a leaf);
-//! - an inner node's children are `Child`ren: the node and prefetch
-//!   hints for its buffers, which every write keeps current (the
+//! - an inner node's children are `Child`ren: the node and a prefetch
+//!   hint for its buffer, which every write keeps current (the
 //!   structure check verifies it), so that a reader asks for a level's
-//!   node and buffers at once.
+//!   node and buffer at once; they live in the same buffer as the
+//!   node's separators (the `inner` module).
 //!
 //! A node reachable from a published version is never written again: a
 //! writer changes a node only through `Shared::make_mut`, which writes in place
@@ -30,6 +31,7 @@
 //! Dropping a tree never recurses: a node's `Drop` moves the children it
 //! owns alone onto an explicit stack.
 
+pub(crate) use crate::inner::{Child, Hint, Inner};
 use crate::shared::{Owns, Shared};
 use crate::strings::Strings;
 use std::sync::Arc;
@@ -88,6 +90,10 @@ pub const MAX_KEY_LEN: usize = 1 << 20;
 pub const MAX_VALUE_LEN: usize = usize::MAX;
 
 const _: () = {
+    assert!(
+        HINT_BYTES <= 16 * LINE,
+        "a hint's lines are asked for in four groups of four"
+    );
     assert!(LEAF_CAP >= 4 && INNER_CAP >= 4, "fan-out of at least 4");
     assert!(
         2 * LEAF_MIN <= LEAF_CAP && 2 * INNER_MIN <= INNER_CAP,
@@ -112,13 +118,13 @@ const HINT_BYTES: usize = 1024;
 /// Where a hint's line count starts; the bits below hold the address.
 const HINT_LINES_AT: u32 = 56;
 
-/// A prefetch hint: where a buffer was, and how many of its cache lines
+/// A prefetch hint ([`Hint`]): where a buffer was, and how many of its cache lines
 /// (up to [`HINT_BYTES`]) a reader should ask for, in one `u64` (the top
 /// byte counts the lines). A hint is never dereferenced, only prefetched
 /// (which never faults and has no effect a program can observe), so a
 /// stale one costs time, never correctness.
 #[inline]
-fn hint_of(addr: usize, bytes: usize) -> u64 {
+pub(crate) fn hint_of(addr: usize, bytes: usize) -> Hint {
     let bytes = bytes.min(HINT_BYTES);
     if bytes == 0 {
         return 0;
@@ -129,108 +135,57 @@ fn hint_of(addr: usize, bytes: usize) -> u64 {
 
 /// Asks for the lines a hint names.
 #[inline(always)]
-fn prefetch_hint(h: u64) {
+pub(crate) fn prefetch_hint(h: Hint) {
     let lines = (h >> HINT_LINES_AT) as usize;
     let base = (h & ((1 << HINT_LINES_AT) - 1)) as usize & !(LINE - 1);
-    for l in 0..lines {
-        ordex_core::sync::prefetch(core::ptr::without_provenance::<u8>(base + l * LINE));
+    let p = core::ptr::without_provenance::<u8>(base);
+    let ask = |l: usize| ordex_core::sync::prefetch(p.wrapping_add(l * LINE));
+    // Whole groups of four lines (up to three more than the hint names,
+    // at most 16), straight-line: a loop of one line a round spent two
+    // instructions of loop on each prefetch.
+    let groups = lines.div_ceil(4);
+    if groups >= 1 {
+        ask(0);
+        ask(1);
+        ask(2);
+        ask(3);
+    }
+    if groups >= 2 {
+        ask(4);
+        ask(5);
+        ask(6);
+        ask(7);
+    }
+    if groups >= 3 {
+        ask(8);
+        ask(9);
+        ask(10);
+        ask(11);
+    }
+    if groups >= 4 {
+        ask(12);
+        ask(13);
+        ask(14);
+        ask(15);
     }
 }
 
-/// A child of an inner node, with prefetch hints for the buffers it had
-/// when its parent last set them: the node's packed buffer and, for an
-/// inner node, its children's array. A reader going down asks for the
-/// child's allocation and both buffers at once, so a level costs one
-/// wait for memory instead of two or three in a row (the node, then the
-/// buffers it points to).
-///
-/// A writer sets a child's hints when it makes or changes the child (the
-/// descent of an edit refreshes the hints of the node it leaves once it
-/// is done with it; a split, a borrow or a merge those of the nodes it
-/// changed; a new child gets them in [`Child::new`]). A hint left stale
-/// (see [`hint_of`]) only makes reads of that child as slow as they
-/// would be without it.
-pub(crate) struct Child {
-    pub(crate) node: Shared<Node>,
-    pub(crate) hints: Hints,
-}
-
-impl Clone for Child {
-    /// Another reference to the child, with its hints; a clone of a
-    /// hollow node is a copy (see `Shared::clone`), whose buffers are
-    /// its own: the hints are taken from the node cloned.
-    fn clone(&self) -> Child {
-        let node = self.node.clone();
-        if Shared::ptr_eq(&node, &self.node) {
-            Child {
-                node,
-                hints: self.hints,
-            }
-        } else {
-            Child::new(node)
-        }
-    }
-}
-
-/// A child's prefetch hints (see [`Child`]).
-pub(crate) type Hints = [u64; 2];
-
-impl Child {
-    /// A child with hints for `node`'s buffers as they are.
-    #[inline]
-    pub(crate) fn new(node: Shared<Node>) -> Child {
-        let hints = node.hints();
-        Child { node, hints }
-    }
-
-    /// Sets the hints for the child's buffers as they are now.
-    #[inline]
-    pub(crate) fn refresh(&mut self) {
-        self.hints = self.node.hints();
-    }
-
-    /// Asks for the child's allocation and the buffers its hints name.
-    #[inline(always)]
-    pub(crate) fn prefetch(&self) {
-        prefetch_node(&self.node, self.hints);
-    }
-}
-
-/// Asks for `node`'s allocation and the buffers `hints` name (hints once
-/// taken from it: stale ones cost time only, see [`hint_of`]).
+/// Asks for `node`'s allocation and the buffer `hint` names (a hint once
+/// taken from it: a stale one costs time only, see [`hint_of`]).
 #[inline(always)]
-pub(crate) fn prefetch_node(node: &Shared<Node>, hints: Hints) {
+pub(crate) fn prefetch_node(node: &Shared<Node>, hint: Hint) {
     let p = Shared::as_ptr(node).cast::<u8>();
     ordex_core::sync::prefetch(p);
     ordex_core::sync::prefetch(p.wrapping_add(LINE));
-    prefetch_hint(hints[0]);
-    prefetch_hint(hints[1]);
+    prefetch_hint(hint);
 }
 
-/// Sets the hints a descent holds for the node it is in (none: the node
-/// is a root) to `hints`, once the descent is done changing the node.
+/// Sets the hint a descent holds for the node it is in (none: the node
+/// is a root) to `hint`, once the descent is done changing the node.
 #[inline]
-pub(crate) fn set_hints(slot: Option<&mut Hints>, hints: Hints) {
+pub(crate) fn set_hint(slot: Option<&mut Hint>, hint: Hint) {
     if let Some(h) = slot {
-        *h = hints;
-    }
-}
-
-impl core::ops::Deref for Child {
-    type Target = Shared<Node>;
-
-    #[inline]
-    fn deref(&self) -> &Shared<Node> {
-        &self.node
-    }
-}
-
-impl core::ops::DerefMut for Child {
-    /// The child's node. Changing the node through it leaves the hints
-    /// as they were: refresh them once done (see [`Child`]).
-    #[inline]
-    fn deref_mut(&mut self) -> &mut Shared<Node> {
-        &mut self.node
+        *h = hint;
     }
 }
 
@@ -263,14 +218,6 @@ fn below(i: usize) -> u64 {
     } else {
         (1u64 << i) - 1
     }
-}
-
-/// Separators and children.
-pub(crate) struct Inner {
-    pub(crate) keys: Strings<INNER_CAP, 1>,
-    pub(crate) children: Vec<Child>,
-    /// Entries in this subtree (the sum of the children's).
-    pub(crate) entries: usize,
 }
 
 impl Leaf {
@@ -336,14 +283,14 @@ impl Leaf {
         self.kv.find(key)
     }
 
-    /// Hints for the leaf's buffer (see [`Child`]): all of it (up to
+    /// A hint for the leaf's buffer (see [`Child`]): all of it (up to
     /// [`HINT_BYTES`]), as a point read's search reads the heads, then the
     /// ends of the entry it found, then its key and value bytes, each
     /// load waiting for the one before when they are not on their way.
     #[inline]
-    pub(crate) fn hints(&self) -> Hints {
+    pub(crate) fn hint(&self) -> Hint {
         let (addr, bytes) = self.kv.buffer();
-        [hint_of(addr, bytes), 0]
+        hint_of(addr, bytes)
     }
 
     pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
@@ -472,81 +419,13 @@ impl Leaf {
     }
 }
 
-impl Clone for Inner {
-    /// A copy whose children's array has room for [`INNER_CAP`]
-    /// children (one size, which the writer's pool keeps).
-    fn clone(&self) -> Self {
-        let mut children = children_array(self.children.len());
-        children.extend(self.children.iter().cloned());
-        Inner {
-            keys: self.keys.clone(),
-            children,
-            entries: self.entries,
-        }
-    }
-}
-
-/// An empty children's array with room for [`INNER_CAP`] children (or
-/// `len`, if more), from the writer's pool if one is active on this
-/// thread (see the `pool` module).
-#[inline]
-fn children_array(len: usize) -> Vec<Child> {
-    crate::pool::vec(INNER_CAP.max(len))
-}
-
-impl Inner {
-    pub(crate) fn new() -> Self {
-        Inner {
-            keys: Strings::new(),
-            children: children_array(0),
-            entries: 0,
-        }
-    }
-
-    /// Sets [`entries`](Self::entries) to the sum of the children's
-    /// (reads each child: O(children)).
-    pub(crate) fn recount(&mut self) {
-        self.entries = self.children.iter().map(|c| c.entries()).sum();
-    }
-
-    /// The child whose range holds `key`.
-    #[inline]
-    pub(crate) fn child_index(&self, key: &[u8]) -> usize {
-        self.keys.count_le(key)
-    }
-
-    /// Hints for the node's heads and children's array (see [`Child`]):
-    /// a search of the separators reads the heads, and their bytes only
-    /// where heads tie.
-    #[inline]
-    pub(crate) fn hints(&self) -> Hints {
-        let (addr, _) = self.keys.buffer();
-        [
-            hint_of(addr, self.keys.heads_bytes()),
-            hint_of(
-                self.children.as_ptr() as usize,
-                self.children.len() * core::mem::size_of::<Child>(),
-            ),
-        ]
-    }
-
-    /// Asks for the lines of the node's buffer and children's array (for
-    /// a node that no parent's hint asked for: the root).
-    #[inline]
-    pub(crate) fn prefetch(&self) {
-        let [a, b] = self.hints();
-        prefetch_hint(a);
-        prefetch_hint(b);
-    }
-}
-
 impl Node {
-    /// Hints for the node's buffers as they are now (see [`Child`]).
+    /// A hint for the node's buffer as it is now (see [`Child`]).
     #[inline]
-    pub(crate) fn hints(&self) -> Hints {
+    pub(crate) fn hint(&self) -> Hint {
         match self {
-            Node::Leaf(l) => l.hints(),
-            Node::Inner(i) => i.hints(),
+            Node::Leaf(l) => l.hint(),
+            Node::Inner(i) => i.hint(),
         }
     }
 
@@ -555,7 +434,7 @@ impl Node {
     pub(crate) fn size(&self) -> usize {
         match self {
             Node::Leaf(l) => l.len(),
-            Node::Inner(i) => i.children.len(),
+            Node::Inner(i) => i.len(),
         }
     }
 
@@ -574,7 +453,7 @@ impl Node {
     pub(crate) fn is_underfull(&self) -> bool {
         match self {
             Node::Leaf(l) => l.len() < LEAF_MIN,
-            Node::Inner(i) => i.children.len() < INNER_MIN,
+            Node::Inner(i) => i.len() < INNER_MIN,
         }
     }
 
@@ -583,7 +462,7 @@ impl Node {
     pub(crate) fn is_full(&self) -> bool {
         match self {
             Node::Leaf(l) => l.len() >= LEAF_CAP,
-            Node::Inner(i) => i.children.len() >= INNER_CAP,
+            Node::Inner(i) => i.len() >= INNER_CAP,
         }
     }
 
@@ -592,7 +471,7 @@ impl Node {
     pub(crate) fn is_minimal(&self) -> bool {
         match self {
             Node::Leaf(l) => l.len() <= LEAF_MIN,
-            Node::Inner(i) => i.children.len() <= INNER_MIN,
+            Node::Inner(i) => i.len() <= INNER_MIN,
         }
     }
 
@@ -602,9 +481,7 @@ impl Node {
         let own = 2 * core::mem::size_of::<usize>() + core::mem::size_of::<Node>();
         own + match self {
             Node::Leaf(l) => l.buffer_bytes(),
-            Node::Inner(i) => {
-                i.keys.heap_bytes() + i.children.capacity() * core::mem::size_of::<Child>()
-            }
+            Node::Inner(i) => i.buffer_bytes(),
         }
     }
 
@@ -614,7 +491,7 @@ impl Node {
         loop {
             match node {
                 Node::Leaf(l) => return l.key(0),
-                Node::Inner(i) => node = &i.children[0],
+                Node::Inner(i) => node = &i.children()[0],
             }
         }
     }
@@ -625,7 +502,7 @@ impl Node {
         loop {
             match node {
                 Node::Leaf(l) => return l.key(l.len() - 1),
-                Node::Inner(i) => node = &i.children[i.children.len() - 1],
+                Node::Inner(i) => node = &i.children()[i.len() - 1],
             }
         }
     }
@@ -634,33 +511,24 @@ impl Node {
 impl Owns for Node {
     /// An inner node's copy takes over its children (same nodes, same
     /// hints, no counts changed); a leaf holds no nodes and is cloned.
-    fn take_over(&self, mut alias: impl FnMut(&Shared<Node>) -> Shared<Node>) -> Option<Node> {
+    fn take_over(&self, alias: impl FnMut(&Shared<Node>) -> Shared<Node>) -> Option<Node> {
         let Node::Inner(inner) = self else {
             return None;
         };
-        let mut children = children_array(inner.children.len());
-        children.extend(inner.children.iter().map(|c| Child {
-            node: alias(&c.node),
-            hints: c.hints,
-        }));
-        Some(Node::Inner(Inner {
-            keys: inner.keys.clone(),
-            children,
-            entries: inner.entries,
-        }))
+        Some(Node::Inner(inner.take_over(alias)))
     }
 
     fn forget_references(&mut self) {
         if let Node::Inner(inner) = self {
-            crate::shared::forget_elements(&mut inner.children);
+            inner.forget_children();
         }
     }
 
-    /// (Each child's hints are refreshed after `f`, which may replace
-    /// the child.)
+    /// (Each child's hint is refreshed after `f`, which may replace the
+    /// child.)
     fn for_each_reference(&mut self, f: &mut dyn FnMut(&mut Shared<Node>)) {
         if let Node::Inner(inner) = self {
-            for c in &mut inner.children {
+            for c in inner.children_mut() {
                 f(&mut c.node);
                 c.refresh();
             }
@@ -670,35 +538,23 @@ impl Owns for Node {
 
 impl Drop for Node {
     /// Frees the subtrees this node holds alone without recursion: each
-    /// child whose last reference this is gives up its children's array
-    /// to a stack of arrays still to go through before it is dropped, so
-    /// every drop below this one finds no children (depth 1 whatever the
-    /// tree's height). Children still shared lose one reference each in
-    /// place: only the arrays move, not their elements.
-    ///
-    /// The arrays go to the writer's pool when one is active on this
-    /// thread (see the `pool` module).
+    /// child whose last reference this is gives up its children (the
+    /// inner node, taken whole) to a stack of nodes still to go through
+    /// before it is dropped, so every drop below this one finds no
+    /// children (depth 1 whatever the tree's height). Children still
+    /// shared lose one reference each.
     fn drop(&mut self) {
         let Node::Inner(inner) = self else { return };
-        let mut current = core::mem::take(&mut inner.children);
-        if current.is_empty() {
-            crate::pool::recycle(current);
+        if inner.len() == 0 {
             return;
         }
-        let mut arrays: Vec<Vec<Child>> = Vec::new();
-        loop {
-            for child in current.drain(..) {
+        let mut stack: Vec<Inner> = vec![inner.take()];
+        while let Some(mut current) = stack.pop() {
+            while let Some(child) = current.pop_child() {
                 // A node freed here is dropped at the end of this
-                // statement, its children's array taken first.
+                // statement, its children taken first.
                 if let Some(Node::Inner(i)) = Shared::into_inner(child.node).as_mut() {
-                    arrays.push(core::mem::take(&mut i.children));
-                }
-            }
-            match arrays.pop() {
-                Some(next) => crate::pool::recycle(core::mem::replace(&mut current, next)),
-                None => {
-                    crate::pool::recycle(current);
-                    return;
+                    stack.push(i.take());
                 }
             }
         }

@@ -4,9 +4,9 @@
 //!
 //! A batch copies about as many nodes as the sweep after it frees (the
 //! nodes of the versions it replaced): each copy is an allocation for
-//! the node and one for its packed buffer (and one for an inner node's
-//! children's array), each free a call into the allocator that touches
-//! the block's header, a cache miss when the old node has gone cold.
+//! the node and one for its packed buffer (an inner node's children
+//! live in that buffer too), each free a call into the allocator that
+//! touches the block's header, a cache miss when the old node has gone cold.
 //! With the system allocator those calls were a third of the time of a
 //! batch of 1024 random keys into a million entries (a `perf` profile,
 //! see docs/persistent.md). Here the writer *enters* its index's pool
@@ -16,8 +16,7 @@
 //! freed first. Frees on other threads (a snapshot dropped by a reader)
 //! and outside those spans go to the allocator.
 //!
-//! The blocks of the nodes themselves (and of inner nodes' children's
-//! arrays) are kept only from sweeps that free many (a large batch's):
+//! The blocks of the nodes themselves are kept only from sweeps that free many (a large batch's):
 //! after a write or two the allocator's per-thread caches serve them as
 //! fast, and place a node beside its buffer (see [`Pool::keep_nodes`]).
 //!
@@ -33,6 +32,9 @@
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::NonNull;
+
+/// The alignment of byte buffers' blocks (see the `buf` module).
+pub(crate) const BUF_ALIGN: usize = 8;
 
 /// Byte buffers are kept by size class: class `c` holds blocks of
 /// `c * STEP` up to `(c + 1) * STEP - 1` bytes, and a request of `n`
@@ -54,7 +56,8 @@ pub(crate) const FLOOR_BYTES: usize = 256 << 10;
 /// [module docs](self)).
 #[derive(Default)]
 pub(crate) struct Pool {
-    /// Byte buffers (alignment 1) by size class, each with its size.
+    /// Byte buffers (alignment [`BUF_ALIGN`]) by size class, each with
+    /// its size.
     bytes: Vec<Vec<(NonNull<u8>, usize)>>,
     /// Blocks of any other layout, by exact layout.
     other: Vec<(Layout, Vec<NonNull<u8>>)>,
@@ -63,7 +66,7 @@ pub(crate) struct Pool {
     /// Bytes asked of the pool (taken or not) since the last sweep.
     asked: usize,
     /// Whether blocks of layouts other than byte buffers (the nodes
-    /// themselves, inner nodes' children's arrays) are kept: only in
+    /// themselves) are kept: only in
     /// large sweeps (see [`Pool::keep_nodes`]).
     nodes: bool,
 }
@@ -80,8 +83,8 @@ impl Pool {
         self.kept
     }
 
-    /// Whether to keep blocks of the nodes themselves (and inner nodes'
-    /// children's arrays), not only their packed buffers, until this is
+    /// Whether to keep blocks of the nodes themselves, not only their
+    /// packed buffers, until this is
     /// called again: for a sweep that frees many (a large batch's, which
     /// the allocator's per-thread caches would not hold), not for one
     /// that frees a path or two. Kept node blocks go to the nodes the
@@ -95,51 +98,65 @@ impl Pool {
         self.nodes = yes;
     }
 
-    /// A kept block for `layout`, with its size (at least `layout`'s).
-    fn take(&mut self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
-        self.asked += layout.size();
-        let (p, size) = if layout.align() == 1 {
-            let c = layout.size().div_ceil(STEP);
-            self.bytes.get_mut(c)?.pop()?
-        } else {
-            let (_, blocks) = self.other.iter_mut().find(|(l, _)| *l == layout)?;
-            (blocks.pop()?, layout.size())
-        };
+    /// A kept byte buffer block of at least `size` bytes, with its size.
+    fn take_bytes(&mut self, size: usize) -> Option<(NonNull<u8>, usize)> {
+        self.asked += size;
+        let c = size.div_ceil(STEP);
+        let (p, size) = self.bytes.get_mut(c)?.pop()?;
         self.kept -= size;
         unpoison(p, size);
         Some((p, size))
     }
 
-    /// Keeps the block `p` of `layout`, or gives it back (`false`) if the
-    /// pool is full or does not keep such blocks.
+    /// A kept block for `layout` (not a byte buffer's).
+    fn take(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        self.asked += layout.size();
+        let (_, blocks) = self.other.iter_mut().find(|(l, _)| *l == layout)?;
+        let p = blocks.pop()?;
+        self.kept -= layout.size();
+        unpoison(p, layout.size());
+        Some(p)
+    }
+
+    /// Keeps the byte buffer block `p` of `size` bytes, or gives it back
+    /// (`false`) if the pool is full or does not keep blocks of that
+    /// size.
     ///
     /// # Safety
     ///
-    /// `p` was allocated by the global allocator with `layout` (for a
-    /// byte buffer: alignment 1, its whole size), and the caller gives it
-    /// up if this returns `true`: nothing uses it again.
-    unsafe fn keep(&mut self, p: NonNull<u8>, layout: Layout) -> bool {
-        let size = layout.size();
-        if size == 0 || self.kept + size > MOST_BYTES {
+    /// `p` was allocated by the global allocator with `size` bytes and
+    /// alignment [`BUF_ALIGN`], and the caller gives it up if this
+    /// returns `true`: nothing uses it again.
+    unsafe fn keep_bytes(&mut self, p: NonNull<u8>, size: usize) -> bool {
+        let c = size / STEP;
+        if c == 0 || c >= CLASSES || self.kept + size > MOST_BYTES {
             return false;
         }
-        if layout.align() == 1 {
-            let c = size / STEP;
-            if c == 0 || c >= CLASSES {
-                return false;
-            }
-            if self.bytes.len() <= c {
-                self.bytes.resize_with(c + 1, Vec::new);
-            }
-            self.bytes[c].push((p, size));
-        } else {
-            if !self.nodes {
-                return false;
-            }
-            match self.other.iter_mut().find(|(l, _)| *l == layout) {
-                Some((_, blocks)) => blocks.push(p),
-                None => self.other.push((layout, vec![p])),
-            }
+        if self.bytes.len() <= c {
+            self.bytes.resize_with(c + 1, Vec::new);
+        }
+        self.bytes[c].push((p, size));
+        self.kept += size;
+        poison(p, size);
+        true
+    }
+
+    /// Keeps the block `p` of `layout` (not a byte buffer's), or gives
+    /// it back (`false`) if the pool is full or does not keep such
+    /// blocks.
+    ///
+    /// # Safety
+    ///
+    /// `p` was allocated by the global allocator with `layout`, and the
+    /// caller gives it up if this returns `true`: nothing uses it again.
+    unsafe fn keep(&mut self, p: NonNull<u8>, layout: Layout) -> bool {
+        let size = layout.size();
+        if size == 0 || self.kept + size > MOST_BYTES || !self.nodes {
+            return false;
+        }
+        match self.other.iter_mut().find(|(l, _)| *l == layout) {
+            Some((_, blocks)) => blocks.push(p),
+            None => self.other.push((layout, vec![p])),
         }
         self.kept += size;
         poison(p, size);
@@ -165,9 +182,9 @@ impl Pool {
             }
             for (p, size) in class.drain(..cut) {
                 self.kept -= size;
-                // SAFETY: kept by `keep`, whose caller allocated it with
-                // alignment 1 and this size and gave it up.
-                unsafe { release(p, Layout::from_size_align_unchecked(size, 1)) };
+                // SAFETY: kept by `keep_bytes`, whose caller allocated it
+                // with alignment `BUF_ALIGN` and this size and gave it up.
+                unsafe { release(p, Layout::from_size_align_unchecked(size, BUF_ALIGN)) };
             }
         }
         for (layout, blocks) in &mut self.other {
@@ -192,7 +209,7 @@ impl Drop for Pool {
         for class in self.bytes.drain(..) {
             for (p, size) in class {
                 // SAFETY: as in `settle`.
-                unsafe { release(p, Layout::from_size_align_unchecked(size, 1)) };
+                unsafe { release(p, Layout::from_size_align_unchecked(size, BUF_ALIGN)) };
             }
         }
         for (layout, blocks) in self.other.drain(..) {
@@ -322,68 +339,39 @@ impl Drop for Using {
     }
 }
 
-/// An empty byte buffer of at least `capacity` bytes, from this
-/// thread's pool if it has a block for it.
+/// A block of at least `capacity` bytes (not 0), aligned to
+/// [`BUF_ALIGN`], with its size: from this thread's pool if it has one
+/// for it (for `buf::Buf`).
 #[inline]
-pub(crate) fn bytes(capacity: usize) -> Vec<u8> {
+pub(crate) fn alloc_bytes(capacity: usize) -> (NonNull<u8>, usize) {
+    debug_assert!(capacity > 0);
     if capacity >= STEP {
-        let layout = Layout::array::<u8>(capacity).expect("a buffer's size");
-        if let Some((p, size)) = with_active(|pool| pool.take(layout)).flatten() {
-            // SAFETY: the block came from the global allocator with
-            // alignment 1 and `size` bytes (`keep`'s contract), and the
-            // pool gave it up to this buffer alone; no element is
-            // exposed (length 0).
-            return unsafe { Vec::from_raw_parts(p.as_ptr(), 0, size) };
+        if let Some(got) = with_active(|pool| pool.take_bytes(capacity)).flatten() {
+            return got;
         }
     }
-    Vec::with_capacity(capacity)
+    let layout = Layout::from_size_align(capacity, BUF_ALIGN).expect("a buffer's size");
+    // SAFETY: `layout` is not zero-sized.
+    let p = unsafe { std::alloc::alloc(layout) };
+    let p = NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+    (p, capacity)
 }
 
-/// An empty `Vec` of exactly `capacity` elements of `T` (aligned above
-/// 1 byte), from this thread's pool if it has a block of that layout.
+/// Frees a block from [`alloc_bytes`] into this thread's pool if it has
+/// one (and keeps blocks of its size), else to the allocator.
+///
+/// # Safety
+///
+/// `p` came from [`alloc_bytes`] with `size` bytes (the size it gave),
+/// and nothing uses it again.
 #[inline]
-pub(crate) fn vec<T>(capacity: usize) -> Vec<T> {
-    match Layout::array::<T>(capacity) {
-        Ok(layout) if layout.size() > 0 && layout.align() > 1 => {
-            if let Some((p, _)) = with_active(|pool| pool.take(layout)).flatten() {
-                // SAFETY: the pool keeps blocks aligned above 1 by exact
-                // layout, so this one came from the global allocator
-                // with the layout of `capacity` elements of `T` (`keep`'s
-                // contract), and the pool gave it up to this `Vec` alone;
-                // no element is exposed (length 0).
-                return unsafe { Vec::from_raw_parts(p.as_ptr().cast(), 0, capacity) };
-            }
-            Vec::with_capacity(capacity)
-        }
-        _ => Vec::with_capacity(capacity),
-    }
-}
-
-/// Frees `v`'s buffer into this thread's pool if it has one (and the
-/// buffer is one the pool keeps), else to the allocator. Its elements
-/// are dropped first.
-#[inline]
-pub(crate) fn recycle<T>(mut v: Vec<T>) {
-    v.clear();
-    let capacity = v.capacity();
-    let Ok(layout) = Layout::array::<T>(capacity) else {
-        return;
-    };
-    if layout.size() == 0 {
-        return;
-    }
-    let mut v = core::mem::ManuallyDrop::new(v);
-    // SAFETY: a `Vec`'s pointer, non-null once it has allocated (its
-    // layout's size is not 0).
-    let p = unsafe { NonNull::new_unchecked(v.as_mut_ptr().cast::<u8>()) };
-    // SAFETY: a `Vec` allocates its buffer with the global allocator
-    // and the layout of `capacity` elements; `v` is not used again
-    // (`ManuallyDrop`, never taken out) if the pool keeps it.
-    let kept = with_active(|pool| unsafe { pool.keep(p, layout) }).unwrap_or(false);
+pub(crate) unsafe fn free_bytes(p: NonNull<u8>, size: usize) {
+    // SAFETY: the caller's contract (`alloc_bytes`'s blocks come from the
+    // global allocator with `size` bytes and alignment `BUF_ALIGN`).
+    let kept = with_active(|pool| unsafe { pool.keep_bytes(p, size) }).unwrap_or(false);
     if !kept {
-        // SAFETY: `v` is not used again; the buffer goes back to the
-        // `Vec` it came from, which frees it.
-        drop(unsafe { core::mem::ManuallyDrop::take(&mut v) });
+        // SAFETY: the caller's contract.
+        unsafe { release(p, Layout::from_size_align_unchecked(size, BUF_ALIGN)) }
     }
 }
 
@@ -392,7 +380,7 @@ pub(crate) fn recycle<T>(mut v: Vec<T>) {
 #[inline]
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0);
-    if let Some((p, _)) = with_active(|pool| pool.take(layout)).flatten() {
+    if let Some(p) = with_active(|pool| pool.take(layout)).flatten() {
         return p;
     }
     // SAFETY: `layout` is not zero-sized.
@@ -420,6 +408,11 @@ pub(crate) unsafe fn free(p: NonNull<u8>, layout: Layout) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buf::Buf;
+
+    fn bytes(n: usize) -> Buf {
+        Buf::with_capacity(n)
+    }
 
     #[test]
     fn blocks_freed_in_a_span_serve_its_later_requests() {
@@ -428,17 +421,11 @@ mod tests {
         let span = Using::enter(pool);
         let a = bytes(1000);
         let pa = a.as_ptr();
-        recycle(a);
+        drop(a);
         // A request its size class serves takes the block just freed.
         let mut b = bytes(800);
         assert_eq!(b.as_ptr(), pa);
         assert!(b.capacity() >= 1000);
-        let c: Vec<u64> = vec(32);
-        let pc = c.as_ptr();
-        recycle(c);
-        let d: Vec<u64> = vec(32);
-        assert_eq!(d.as_ptr(), pc);
-        assert_eq!(d.capacity(), 32);
         let l = Layout::new::<[u64; 5]>();
         let e = alloc(l);
         // SAFETY: from `alloc` with `l`, not used again.
@@ -455,10 +442,9 @@ mod tests {
         assert_eq!(f, e, "a kept block still serves");
         // SAFETY: as above.
         unsafe { free(f, l) };
-        recycle(core::mem::take(&mut b));
+        drop(core::mem::take(&mut b));
         let pool = span.leave();
         assert_eq!(pool.kept_bytes(), 1000, "the buffer only");
-        drop(d);
     }
 
     /// Under AddressSanitizer, a kept block is poisoned, and readable
@@ -475,23 +461,23 @@ mod tests {
         let a = bytes(1000);
         let pa = a.as_ptr();
         assert!(!poisoned(pa));
-        recycle(a);
+        drop(a);
         assert!(poisoned(pa) && poisoned(pa.wrapping_add(999)));
         let b = bytes(800);
         assert_eq!(b.as_ptr(), pa);
         assert!(!poisoned(pa) && !poisoned(pa.wrapping_add(999)));
-        recycle(b);
+        drop(b);
         drop(span.leave());
     }
 
     #[test]
     fn outside_a_span_blocks_go_to_the_allocator() {
         let a = bytes(1000);
-        recycle(a);
+        drop(a);
         let span = Using::enter(Box::default());
         // A nested span keeps the outer pool active.
         let inner = Using::enter(Box::default());
-        recycle(bytes(2000));
+        drop(bytes(2000));
         assert_eq!(inner.leave().kept_bytes(), 0);
         let outer = span.leave();
         assert_eq!(outer.kept_bytes(), 2000);
@@ -500,9 +486,9 @@ mod tests {
     #[test]
     fn settling_gives_back_what_was_not_asked_for() {
         let span = Using::enter(Box::default());
-        let buffers: Vec<Vec<u8>> = (0..1000).map(|_| bytes(1024)).collect();
+        let buffers: Vec<Buf> = (0..1000).map(|_| bytes(1024)).collect();
         for b in buffers {
-            recycle(b);
+            drop(b);
         }
         let mut pool = span.leave();
         assert!(pool.kept_bytes() <= MOST_BYTES);
@@ -514,9 +500,9 @@ mod tests {
         assert!(pool.kept_bytes() <= FLOOR_BYTES);
         // A full pool gives the block back.
         let span = Using::enter(pool);
-        let big: Vec<Vec<u8>> = (0..(MOST_BYTES / 4096 + 10)).map(|_| bytes(4096)).collect();
+        let big: Vec<Buf> = (0..(MOST_BYTES / 4096 + 10)).map(|_| bytes(4096)).collect();
         for b in big {
-            recycle(b);
+            drop(b);
         }
         let pool = span.leave();
         assert!(pool.kept_bytes() <= MOST_BYTES);

@@ -303,6 +303,7 @@ pub(crate) trait Owns: Clone {
 /// Empties `v` without dropping its elements (they are leaked), keeping
 /// its buffer: for [`Owns::forget_references`] of a hollow value, whose
 /// references its copy gives up instead.
+#[cfg(test)]
 pub(crate) fn forget_elements<E>(v: &mut Vec<E>) {
     // SAFETY: a length of 0 exposes no element, initialised or not; the
     // elements are leaked, never read or dropped again, which is safe.

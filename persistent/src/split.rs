@@ -37,7 +37,7 @@
 
 use crate::commit::{Op, Outcome};
 use crate::edit::{merge, pair, refresh_pair, split_child_leaning, Lean, Tree};
-use crate::node::{set_hints, Child, Hints, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
+use crate::node::{set_hint, Child, Hint, Inner, Leaf, Node, INNER_CAP, LEAF_CAP};
 use crate::shared::Shared;
 use crate::walk::scan_tree;
 use crate::{PersistentBTree, PersistentSnapshot};
@@ -93,11 +93,11 @@ fn of_node(node: Shared<Node>, height: usize) -> Tree {
 fn fragment(inner: &Inner, from: usize, to: usize, height: usize) -> Tree {
     match to - from {
         0 => Tree::default(),
-        1 => of_node(inner.children[from].node.clone(), height - 1),
+        1 => of_node(inner.children()[from].node.clone(), height - 1),
         _ => {
             let mut f = Inner::new();
-            f.children.extend(inner.children[from..to].iter().cloned());
-            f.keys.extend_from(&inner.keys, from, to - 1);
+            f.extend_children(inner.children()[from..to].iter().cloned());
+            f.extend_keys_from(inner.keys(), from, to - 1);
             f.recount();
             of_node(Shared::new(Node::Inner(f)), height)
         }
@@ -127,8 +127,8 @@ pub(crate) fn split(tree: &Tree, cut: Cut<'_>) -> (Tree, Tree) {
         };
         let c = i.child_index(cut.key());
         lefts.push(fragment(i, 0, c, height));
-        rights.push(fragment(i, c + 1, i.children.len(), height));
-        node = &i.children[c];
+        rights.push(fragment(i, c + 1, i.len(), height));
+        node = &i.children()[c];
     }
     let Node::Leaf(l) = &**node else {
         unreachable!("a leaf at the bottom")
@@ -179,14 +179,14 @@ fn join_level(a: Tree, b: Tree) -> Tree {
     let ra = a.root.expect("non-empty");
     let rb = b.root.expect("non-empty");
     let mut top = Inner::new();
-    top.keys.push(rb.first_key());
-    top.children.push(Child::new(ra));
-    top.children.push(Child::new(rb));
+    top.push_key(rb.first_key());
+    top.push_child(Child::new(ra));
+    top.push_child(Child::new(rb));
     top.entries = len;
     balance(&mut top, 0);
-    if top.children.len() == 1 {
+    if top.len() == 1 {
         Tree {
-            root: top.children.pop().map(|c| c.node),
+            root: top.pop_child().map(|c| c.node),
             height,
             len,
         }
@@ -209,7 +209,7 @@ fn make_room_at_root(tree: &mut Tree, lean: Lean) {
     let old = tree.root.take().expect("non-empty");
     let mut top = Inner::new();
     top.entries = tree.len;
-    top.children.push(Child::new(old));
+    top.push_child(Child::new(old));
     split_child_leaning(&mut top, 0, lean);
     tree.root = Some(Shared::new(Node::Inner(top)));
     tree.height += 1;
@@ -221,9 +221,9 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
     let target = b.height + 1;
     let rb = b.root.expect("non-empty");
     make_room_at_root(&mut a, Lean::Left);
-    // The hints of the node the descent is in, in its parent (none for
+    // The hint of the node the descent is in, in its parent (none for
     // the root), refreshed once the descent is done with the node.
-    let mut hints: Option<&mut Hints> = None;
+    let mut hint: Option<&mut Hint> = None;
     let mut node = Shared::make_mut(a.root.as_mut().expect("non-empty"));
     let mut height = a.height;
     loop {
@@ -231,22 +231,22 @@ fn graft_last(mut a: Tree, b: Tree) -> Tree {
             unreachable!("inner nodes above the leaves")
         };
         i.entries += b.len;
-        let last = i.children.len() - 1;
+        let last = i.len() - 1;
         if height == target {
-            i.keys.push(rb.first_key());
-            i.children.push(Child::new(rb));
+            i.push_key(rb.first_key());
+            i.push_child(Child::new(rb));
             balance(i, last);
-            set_hints(hints, i.hints());
+            set_hint(hint, i.hint());
             break;
         }
         let mut c = last;
-        if i.children[c].is_full() {
+        if i.children()[c].is_full() {
             split_child_leaning(i, c, Lean::Left);
             c += 1;
         }
-        set_hints(hints, i.hints());
-        let Child { node: n, hints: h } = &mut i.children[c];
-        hints = Some(h);
+        set_hint(hint, i.hint());
+        let Child { node: n, hint: h } = &mut i.children_mut()[c];
+        hint = Some(h);
         node = Shared::make_mut(n);
         height -= 1;
     }
@@ -260,7 +260,7 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
     let target = a.height + 1;
     let ra = a.root.expect("non-empty");
     make_room_at_root(&mut b, Lean::Right);
-    let mut hints: Option<&mut Hints> = None;
+    let mut hint: Option<&mut Hint> = None;
     let mut node = Shared::make_mut(b.root.as_mut().expect("non-empty"));
     let mut height = b.height;
     loop {
@@ -269,19 +269,19 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
         };
         i.entries += a.len;
         if height == target {
-            let sep = i.children[0].first_key().to_vec();
-            i.keys.insert(0, &sep);
-            i.children.insert(0, Child::new(ra));
+            let sep = i.children()[0].first_key().to_vec();
+            i.insert_key(0, &sep);
+            i.insert_child(0, Child::new(ra));
             balance(i, 0);
-            set_hints(hints, i.hints());
+            set_hint(hint, i.hint());
             break;
         }
-        if i.children[0].is_full() {
+        if i.children()[0].is_full() {
             split_child_leaning(i, 0, Lean::Right);
         }
-        set_hints(hints, i.hints());
-        let Child { node: n, hints: h } = &mut i.children[0];
-        hints = Some(h);
+        set_hint(hint, i.hint());
+        let Child { node: n, hint: h } = &mut i.children_mut()[0];
+        hint = Some(h);
         node = Shared::make_mut(n);
         height -= 1;
     }
@@ -293,7 +293,7 @@ fn graft_first(mut b: Tree, a: Tree) -> Tree {
 /// minimum, if one of them does not (the other does): merges them if
 /// they fit one node, else shares their entries (or children) evenly.
 pub(crate) fn balance(parent: &mut Inner, i: usize) {
-    let (l, r) = (&parent.children[i], &parent.children[i + 1]);
+    let (l, r) = (&parent.children()[i], &parent.children()[i + 1]);
     if !l.is_underfull() && !r.is_underfull() {
         return;
     }
@@ -312,7 +312,7 @@ pub(crate) fn balance(parent: &mut Inner, i: usize) {
 /// `parent` evenly between them (together they hold more than one node
 /// may, so each half holds at least the minimum).
 fn redistribute(parent: &mut Inner, i: usize) {
-    let sep_above = parent.keys.get(i).to_vec();
+    let sep_above = parent.keys().get(i).to_vec();
     let (left, right) = pair(parent, i);
     let new_sep = match (left, right) {
         (Node::Leaf(l), Node::Leaf(r)) => {
@@ -329,31 +329,31 @@ fn redistribute(parent: &mut Inner, i: usize) {
             r.key(0).to_vec()
         }
         (Node::Inner(l), Node::Inner(r)) => {
-            let (nl, nr) = (l.children.len(), r.children.len());
+            let (nl, nr) = (l.len(), r.len());
             let want = (nl + nr) / 2;
             let up = if nl > want {
                 // Children `want..` of the left move to the front of the
                 // right, with the separators between them and the one
                 // above; separator `want - 1` goes up.
-                let mut keys = l.keys.split_off(want);
-                let up = l.keys.last().to_vec();
-                l.keys.truncate(want - 1);
+                let mut keys = l.split_keys_off(want);
+                let up = l.keys().last().to_vec();
+                l.truncate_keys(want - 1);
                 keys.push(&sep_above);
-                keys.extend_from(&r.keys, 0, r.keys.len());
-                r.keys = keys;
-                let moved: SmallVec<[Child; 8]> = l.children.drain(want..).collect();
-                r.children.splice(0..0, moved);
+                keys.extend_from(r.keys(), 0, r.keys().len());
+                r.set_keys(keys);
+                let moved = l.split_children_off(want);
+                r.prepend_children(moved);
                 up
             } else {
                 // The first `k` children of the right move to the end of
                 // the left; separator `k - 1` of the right goes up.
                 let k = want - nl;
-                l.keys.push(&sep_above);
-                l.keys.extend_from(&r.keys, 0, k - 1);
-                let up = r.keys.get(k - 1).to_vec();
-                let rest = r.keys.split_off(k);
-                r.keys = rest;
-                l.children.extend(r.children.drain(..k));
+                l.push_key(&sep_above);
+                l.extend_keys_from(r.keys(), 0, k - 1);
+                let up = r.keys().get(k - 1).to_vec();
+                let rest = r.split_keys_off(k);
+                r.set_keys(rest);
+                l.extend_children(r.take_first_children(k));
                 up
             };
             l.recount();
@@ -363,7 +363,7 @@ fn redistribute(parent: &mut Inner, i: usize) {
         _ => unreachable!("siblings are at the same level"),
     };
     refresh_pair(parent, i);
-    parent.keys.replace(i, &new_sep);
+    parent.replace_key(i, &new_sep);
 }
 
 /// Appends every entry of `other` to `tree`, the values of `other`

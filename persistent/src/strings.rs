@@ -5,8 +5,16 @@
 //! `Vec<u8>`:
 //!
 //! ```text
-//! [ heads: u64 per key ][ ends: u32 per string ][ the strings' bytes ]
+//! [ front: F bytes ][ heads: u64 per key ][ ends: u32 per string ][ the strings' bytes ]
 //! ```
+//!
+//! The *front* is `F` bytes (0 but for inner nodes) that `Strings` keeps
+//! for its owner and never reads: an inner node keeps its children there
+//! (see `node::Inner`), so that a node's keys and children are one
+//! allocation, asked for at once. Every edit keeps the front's bytes as
+//! they are (moving them with the buffer when it grows); a clone copies
+//! them as bytes (the owner makes them right); a new `Strings` has them
+//! zeroed. The buffer is aligned to 8 bytes (a [`Buf`]).
 //!
 //! Copying a node (the path copy of a write) is then one allocation and
 //! one `memcpy` however many strings it holds, and a node pays for the
@@ -29,7 +37,7 @@
 //! apart when every key of a node starts alike (ids behind a table
 //! prefix, URLs).
 
-use crate::pool;
+use crate::buf::Buf;
 use ordex_core::head::head_u64;
 use smallvec::SmallVec;
 
@@ -127,15 +135,21 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 /// Up to `N` byte strings in one buffer, the strings at positions that
 /// are multiples of `S` being keys with heads (none when `S` is 0); see
 /// the [module docs](self).
-pub(crate) struct Strings<const N: usize, const S: usize> {
+pub(crate) struct Strings<const N: usize, const S: usize, const F: usize = 0> {
     /// How many strings.
     len: u32,
     /// The bytes every key shares, before its head.
     skip: u32,
-    /// A head per key (native-endian `u64`), a little-endian `u32` end per
-    /// string (where it ends, counted from the start of the data), then
-    /// the strings' bytes back to back.
-    buf: Vec<u8>,
+    /// The first 8 bytes of the first key, big-endian, zero-padded (0
+    /// when `skip` is 0): a search compares a shared prefix of up to 8
+    /// bytes with it, in the node's own allocation, before it reads the
+    /// buffer.
+    pre: u64,
+    /// The front (`F` bytes, see the [module docs](self)), a head per
+    /// key (native-endian `u64`), a little-endian `u32` end per string
+    /// (where it ends, counted from the start of the data), then the
+    /// strings' bytes back to back. At least `F` bytes long.
+    buf: Buf,
 }
 
 /// Buffer capacities are multiples of this: a writer frees the buffers
@@ -150,36 +164,68 @@ fn capacity_for(n: usize) -> usize {
     n.div_ceil(CAPACITY_STEP) * CAPACITY_STEP
 }
 
-impl<const N: usize, const S: usize> Clone for Strings<N, S> {
+impl<const N: usize, const S: usize, const F: usize> Clone for Strings<N, S, F> {
     /// A copy whose capacity is the length rounded up to a
-    /// [`CAPACITY_STEP`] (often room for the write that copied it).
+    /// [`CAPACITY_STEP`] (often room for the write that copied it); the
+    /// front is copied as bytes.
     fn clone(&self) -> Self {
-        let mut buf = pool::bytes(capacity_for(self.buf.len()));
+        let mut buf = Buf::with_capacity(capacity_for(self.buf.len()));
         buf.extend_from_slice(&self.buf);
         Strings {
             len: self.len,
             skip: self.skip,
+            pre: self.pre,
             buf,
         }
     }
 }
 
-impl<const N: usize, const S: usize> Drop for Strings<N, S> {
-    /// Frees the buffer into the writer's pool if one is active on this
-    /// thread (see the `pool` module).
-    fn drop(&mut self) {
-        pool::recycle(core::mem::take(&mut self.buf));
-    }
-}
-
-impl<const N: usize, const S: usize> Strings<N, S> {
-    /// No strings.
+impl<const N: usize, const S: usize, const F: usize> Strings<N, S, F> {
+    /// No strings (a zeroed front).
     pub(crate) fn new() -> Self {
+        let mut buf = Buf::new();
+        if F > 0 {
+            buf = Buf::with_capacity(capacity_for(F));
+            buf.resize(F);
+        }
         Strings {
             len: 0,
             skip: 0,
-            buf: Vec::new(),
+            pre: 0,
+            buf,
         }
+    }
+
+    /// No strings and no buffer, not even a front: a value only to be
+    /// dropped (see `inner::Inner::take`).
+    pub(crate) fn unallocated() -> Self {
+        Strings {
+            len: 0,
+            skip: 0,
+            pre: 0,
+            buf: Buf::new(),
+        }
+    }
+
+    /// Sets this one's front to `other`'s bytes.
+    pub(crate) fn copy_front_from(&mut self, other: &Self) {
+        self.buf[..F].copy_from_slice(&other.buf[..F]);
+    }
+
+    /// The front's address (see the [module docs](self)): `F` bytes,
+    /// aligned to 8, valid until the next edit through `&mut self`
+    /// (which may move the buffer, with the front's bytes as they are).
+    #[inline]
+    pub(crate) fn front(&self) -> *const u8 {
+        debug_assert!(self.buf.len() >= F);
+        self.buf.as_ptr()
+    }
+
+    /// The front's address, for writes (see [`front`](Self::front)).
+    #[inline]
+    pub(crate) fn front_mut(&mut self) -> *mut u8 {
+        debug_assert!(self.buf.len() >= F);
+        self.buf.as_mut_ptr()
     }
 
     /// How many strings.
@@ -204,11 +250,17 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         (self.buf.as_ptr() as usize, self.buf.len())
     }
 
-    /// The bytes of the heads, at the start of the buffer (what a search
-    /// reads first, and often all it reads).
+    /// The bytes at the start of the buffer that a search reads when no
+    /// head ties with its key's: the front and the heads, and for a
+    /// shared prefix of more than 8 bytes (compared first, with the first
+    /// key's bytes) the ends and that prefix too.
     #[inline]
-    pub(crate) fn heads_bytes(&self) -> usize {
-        self.ends_start()
+    pub(crate) fn search_bytes(&self) -> usize {
+        if self.skip as usize <= HEAD {
+            self.ends_start()
+        } else {
+            self.data_start() + self.skip as usize
+        }
     }
 
     /// How many keys.
@@ -220,7 +272,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     /// Where the ends start in `buf`.
     #[inline]
     fn ends_start(&self) -> usize {
-        HEAD * self.keys()
+        F + HEAD * self.keys()
     }
 
     /// Where the data starts in `buf`.
@@ -294,7 +346,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     /// Head `j`.
     #[inline]
     fn head(&self, j: usize) -> u64 {
-        let at = HEAD * j;
+        let at = F + HEAD * j;
         let mut b = [0u8; HEAD];
         b.copy_from_slice(&self.buf[at..at + HEAD]);
         u64::from_ne_bytes(b)
@@ -302,7 +354,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
 
     #[inline]
     fn set_head(&mut self, j: usize, h: u64) {
-        let at = HEAD * j;
+        let at = F + HEAD * j;
         self.buf[at..at + HEAD].copy_from_slice(&h.to_ne_bytes());
     }
 
@@ -328,9 +380,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     fn grow(&mut self, extra: usize) {
         if self.buf.capacity() - self.buf.len() < extra {
             let want = capacity_for(self.buf.len() + extra + self.buf.len() / 8);
-            let mut buf = pool::bytes(want);
-            buf.extend_from_slice(&self.buf);
-            pool::recycle(core::mem::replace(&mut self.buf, buf));
+            self.buf.reserve_to(want);
         }
     }
 
@@ -351,6 +401,16 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         }
     }
 
+    /// The `pre` of a first key `first` and `skip`.
+    #[inline]
+    fn pre_of(skip: usize, first: &[u8]) -> u64 {
+        if skip == 0 {
+            0
+        } else {
+            head_u64(first)
+        }
+    }
+
     /// The `skip` of keys `first` and `last` (the first and the last of
     /// `count` keys).
     fn skip_of(count: usize, first: &[u8], last: &[u8]) -> usize {
@@ -367,9 +427,11 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         let k = self.keys();
         if k == 0 {
             self.skip = 0;
+            self.pre = 0;
             return;
         }
         let skip = Self::skip_of(k, self.key(0), self.key(k - 1));
+        self.pre = Self::pre_of(skip, self.key(0));
         if skip != self.skip as usize {
             self.skip = skip as u32;
             for j in 0..k {
@@ -396,7 +458,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         let (e, d) = (self.ends_start(), self.data_start());
         let old = self.buf.len();
         self.grow(HEAD * dk + END * m + bytes);
-        self.buf.resize(old + HEAD * dk + END * m + bytes, 0);
+        self.buf.resize(old + HEAD * dk + END * m + bytes);
         let (ne, nd) = (e + HEAD * dk, d + HEAD * dk + END * m);
         // The data after the insertion point, the data before it, the
         // ends after string `i`'s, the ends before it, then the heads
@@ -416,7 +478,8 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         self.shift_ends(i + m, n + m, bytes as isize);
         if keyed {
             let j = i / S;
-            self.buf.copy_within(HEAD * j..HEAD * k, HEAD * (j + 1));
+            self.buf
+                .copy_within(F + HEAD * j..F + HEAD * k, F + HEAD * (j + 1));
             let h = head_at(parts[0], self.skip as usize);
             self.set_head(j, h);
             if j == 0 || j == k {
@@ -439,7 +502,8 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         let old = self.buf.len();
         if keyed {
             let j = i / S;
-            self.buf.copy_within(HEAD * (j + 1)..HEAD * k, HEAD * j);
+            self.buf
+                .copy_within(F + HEAD * (j + 1)..F + HEAD * k, F + HEAD * j);
         }
         let (ne, nd) = (e - HEAD * dk, d - HEAD * dk - END * m);
         self.buf.copy_within(e..e + END * i, ne);
@@ -500,11 +564,17 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         let parts: Vec<&[u8]> = (0..self.len())
             .map(|x| if x == i { s } else { self.get(x) })
             .collect();
-        *self = Self::from_parts(parts.into_iter());
+        *self = self.rebuilt(Self::from_parts(parts.into_iter()));
+    }
+
+    /// `new` (made of this one's strings) with this one's front.
+    fn rebuilt(&self, mut new: Self) -> Self {
+        new.copy_front_from(self);
+        new
     }
 
     /// Strings made of `parts` (at most `N`), in one allocation of exactly
-    /// their size.
+    /// their size (a zeroed front).
     pub(crate) fn from_parts<'a>(parts: impl Iterator<Item = &'a [u8]>) -> Self {
         let parts: SmallVec<[&[u8]; 64]> = parts.collect();
         Self::from_indexed(parts.len(), |i| parts[i])
@@ -526,10 +596,11 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         } else {
             Self::skip_of(keys, part(0), part(S * (keys - 1)))
         };
-        let data = HEAD * keys + END * count;
-        let mut buf = pool::bytes(data + bytes);
-        buf.resize(data + bytes, 0);
-        let (heads, rest) = buf.split_at_mut(HEAD * keys);
+        let data = F + HEAD * keys + END * count;
+        let mut buf = Buf::with_capacity(data + bytes);
+        buf.resize(data + bytes);
+        let (_, rest) = buf.split_at_mut(F);
+        let (heads, rest) = rest.split_at_mut(HEAD * keys);
         let (ends, mut out) = rest.split_at_mut(END * count);
         if S != 0 {
             for (j, h) in heads.chunks_exact_mut(HEAD).enumerate() {
@@ -550,6 +621,11 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         Strings {
             len: count as u32,
             skip: skip as u32,
+            pre: if keys == 0 {
+                0
+            } else {
+                Self::pre_of(skip, part(0))
+            },
             buf,
         }
     }
@@ -572,7 +648,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         debug_assert!(S == 0 || (from.is_multiple_of(S) && self.len().is_multiple_of(S)));
         let mine = (0..self.len()).map(|x| self.get(x));
         let theirs = (from..to).map(|x| other.get(x));
-        *self = Self::from_parts(mine.chain(theirs));
+        *self = self.rebuilt(Self::from_parts(mine.chain(theirs)));
     }
 
     /// Keeps the first `n` strings (`n` a multiple of `S`).
@@ -585,7 +661,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         // the first strings move left over the dropped heads and ends.
         let keep = self.start(n);
         let (e, d) = (self.ends_start(), self.data_start());
-        let ne = HEAD * Self::keys_of(n);
+        let ne = F + HEAD * Self::keys_of(n);
         self.buf.copy_within(e..e + END * n, ne);
         self.buf.copy_within(d..d + keep, ne + END * n);
         self.buf.truncate(ne + END * n + keep);
@@ -606,22 +682,19 @@ impl<const N: usize, const S: usize> Strings<N, S> {
         }
         let skip = self.skip as usize;
         if skip > 0 {
-            // Key 0 starts where the data does: its first `skip` bytes
-            // without a read of its end.
-            let d = self.data_start();
             let n = skip.min(key.len());
-            let order = match (
-                key.first_chunk::<HEAD>(),
-                self.buf[d..].first_chunk::<HEAD>(),
-            ) {
-                // The first 8 bytes of each as big-endian words, cut to
-                // the `n` compared: they order as those bytes do, with no
-                // call to `memcmp` for the common short prefix.
-                (Some(a), Some(b)) if n <= HEAD => {
-                    let cut = 8 * (HEAD - n) as u32;
-                    (u64::from_be_bytes(*a) >> cut).cmp(&(u64::from_be_bytes(*b) >> cut))
-                }
-                _ => key[..n].cmp(&self.buf[d..d + n]),
+            let order = if skip <= HEAD {
+                // The first `n` bytes of each as big-endian words (the
+                // node's `pre`, no read of its buffer), cut to the `n`
+                // compared: they order as those bytes do.
+                let cut = 8 * (HEAD - n) as u32;
+                (head_u64(key).checked_shr(cut).unwrap_or(0))
+                    .cmp(&self.pre.checked_shr(cut).unwrap_or(0))
+            } else {
+                // Key 0 starts where the data does: its first `skip`
+                // bytes without a read of its end.
+                let d = self.data_start();
+                key[..n].cmp(&self.buf[d..d + n])
             };
             match order {
                 core::cmp::Ordering::Less => return Err(0),
@@ -632,7 +705,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
             }
         }
         let h = head_at(key, skip);
-        let (heads, _) = self.buf[..HEAD * k].as_chunks::<HEAD>();
+        let (heads, _) = self.buf[F..F + HEAD * k].as_chunks::<HEAD>();
         let lt = count_ascending(heads, |x| x < h);
         // Most searches find no head equal to theirs (or one, at the key
         // itself): the run of ties is searched only when there is one.
@@ -646,7 +719,7 @@ impl<const N: usize, const S: usize> Strings<N, S> {
     /// the first.
     #[inline]
     fn tie_end(&self, lt: usize, h: u64) -> usize {
-        let (heads, _) = self.buf[..HEAD * self.keys()].as_chunks::<HEAD>();
+        let (heads, _) = self.buf[F..F + HEAD * self.keys()].as_chunks::<HEAD>();
         lt + 1 + count_ascending(&heads[lt + 1..], |x| x <= h)
     }
 
@@ -706,7 +779,9 @@ impl<const N: usize, const S: usize> Strings<N, S> {
             return true;
         }
         let skip = Self::skip_of(k, self.key(0), self.key(k - 1));
-        skip == self.skip as usize && (0..k).all(|j| self.head(j) == head_at(self.key(j), skip))
+        skip == self.skip as usize
+            && self.pre == Self::pre_of(skip, self.key(0))
+            && (0..k).all(|j| self.head(j) == head_at(self.key(j), skip))
     }
 }
 

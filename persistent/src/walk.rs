@@ -57,7 +57,7 @@ pub(crate) fn descend<'a>(
         };
         let c = i.child_index(key);
         path.at[level] = c as u16;
-        let child = &i.children[c];
+        let child = &i.children()[c];
         child.prefetch();
         node = &child.node;
     }
@@ -82,9 +82,9 @@ pub(crate) fn edge<'a>(
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
         };
-        let c = if last { i.children.len() - 1 } else { 0 };
+        let c = if last { i.len() - 1 } else { 0 };
         path.at[l] = c as u16;
-        node = &i.children[c];
+        node = &i.children()[c];
     }
     let leaf = leaf_of(node);
     path.at[height] = if last { leaf.len() as u16 - 1 } else { 0 };
@@ -98,7 +98,7 @@ fn node_at<'a>(root: &'a Shared<Node>, path: &Path, level: usize) -> &'a Shared<
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
         };
-        node = &i.children[path.at[l] as usize];
+        node = &i.children()[path.at[l] as usize];
     }
     node
 }
@@ -118,16 +118,16 @@ pub(crate) fn next_leaf<'a>(
         let Node::Inner(i) = &**node else {
             unreachable!("inner above the leaves")
         };
-        node = &i.children[path.at[l] as usize];
+        node = &i.children()[path.at[l] as usize];
     }
     for l in (0..height).rev() {
         let Some(Node::Inner(i)) = nodes[l] else {
             unreachable!("inner above the leaves")
         };
         let c = path.at[l] as usize + 1;
-        if c < i.children.len() {
+        if c < i.len() {
             path.at[l] = c as u16;
-            return Some(edge(&i.children[c], l + 1, height, false, path));
+            return Some(edge(&i.children()[c], l + 1, height, false, path));
         }
     }
     None
@@ -147,7 +147,7 @@ pub(crate) fn prev_leaf<'a>(
                 unreachable!("inner above the leaves")
             };
             path.at[l] = (c - 1) as u16;
-            return Some(edge(&i.children[c - 1], l + 1, height, true, path));
+            return Some(edge(&i.children()[c - 1], l + 1, height, true, path));
         }
     }
     None
