@@ -175,7 +175,24 @@ pub(crate) fn scan_tree(
     let mut n = 0;
     // Entries ascend: once one is at or past the start, all after it are.
     let mut started = matches!(from, Bound::Unbounded);
+    // The leaf's parent (none if the root is the leaf): the next leaf is
+    // most often its next child, taken from it without a walk from the
+    // root, and asked for while this leaf is read (its node and buffer,
+    // from the parent's hint), so that a scan waits for the next leaf's
+    // lines only if it outruns them.
+    let parent_of = |path: &Path| match height {
+        0 => None,
+        _ => match &**node_at(root, path, height - 1) {
+            Node::Inner(p) => Some(p),
+            Node::Leaf(_) => unreachable!("inner above the leaves"),
+        },
+    };
+    let mut parent = parent_of(&path);
     loop {
+        let sibling = parent.and_then(|p| p.children().get(path.at[height - 1] as usize + 1));
+        if let Some(next) = sibling {
+            next.prefetch();
+        }
         for (k, v) in leaf_of(leaf).entries_from(i) {
             if past_end(k, to) {
                 return n;
@@ -191,10 +208,17 @@ pub(crate) fn scan_tree(
                 return n;
             }
         }
+        i = 0;
+        if let Some(next) = sibling {
+            path.at[height - 1] += 1;
+            path.at[height] = 0;
+            leaf = next;
+            continue;
+        }
         match next_leaf(root, height, &mut path) {
             Some(next) => {
                 leaf = next;
-                i = 0;
+                parent = parent_of(&path);
             }
             None => return n,
         }
