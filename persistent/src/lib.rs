@@ -42,8 +42,9 @@
 //!
 //! - **Nodes** ([`node`] module docs): B+tree nodes of up to
 //!   [`LEAF_CAP`](node::LEAF_CAP) entries and
-//!   [`INNER_CAP`](node::INNER_CAP) children, keys (and values) packed in
-//!   one buffer per node, shared between versions through reference
+//!   [`INNER_CAP`](node::INNER_CAP) children, keys (and values, or an
+//!   inner node's children) packed in one buffer per node, shared
+//!   between versions through reference
 //!   counts that change without locked instructions, under one lock per
 //!   family of indexes that share nodes (see the `shared` module). Values
 //!   longer than [`BIG_VALUE`](node::BIG_VALUE) bytes live out of line in
