@@ -22,6 +22,7 @@
 use crate::node::{Node, INNER_CAP};
 use crate::shared::Shared;
 use crate::strings::Strings;
+use core::marker::PhantomData;
 use smallvec::SmallVec;
 
 /// A prefetch hint: where a node's buffer was, and how many of its cache
@@ -115,8 +116,9 @@ impl core::ops::DerefMut for Child {
 ///
 /// Invariant: slots `0..n` of `keys`' front hold children this node owns
 /// (initialised, each dropped once, by this node), the other slots
-/// anything; `keys`' front is `FRONT` bytes (or `keys` holds no buffer
-/// and `n` is 0: [`Inner::take`]).
+/// anything; `keys`' front is `FRONT` bytes whenever `n` is above 0 (a
+/// node [`Inner::take`] leaves behind has no buffer; `Strings::front_mut`
+/// gives it its front before a child goes in).
 pub(crate) struct Inner {
     /// The separators, the children in their front.
     keys: Strings<INNER_CAP, 1, FRONT>,
@@ -124,6 +126,9 @@ pub(crate) struct Inner {
     n: u32,
     /// Entries in this subtree (the sum of the children's).
     pub(crate) entries: usize,
+    /// The children live in `keys`' bytes: this makes the node `Send`
+    /// and `Sync` only as its children are.
+    _children: PhantomData<Child>,
 }
 
 /// Children moved out of a node, at most a node's worth.
@@ -136,6 +141,7 @@ impl Inner {
             keys: Strings::new(),
             n: 0,
             entries: 0,
+            _children: PhantomData,
         }
     }
 
@@ -151,6 +157,7 @@ impl Inner {
             keys,
             n: 0,
             entries,
+            _children: PhantomData,
         };
         inner.extend_children(children);
         inner
@@ -166,6 +173,7 @@ impl Inner {
                 keys: Strings::unallocated(),
                 n: 0,
                 entries: 0,
+                _children: PhantomData,
             },
         )
     }
@@ -488,5 +496,12 @@ mod tests {
             Shared::as_ptr(&copy.children()[0].node),
             Shared::as_ptr(&inner.children()[0].node)
         ));
+        // A node left behind by `take` has no buffer; a child put in it
+        // gets a front first.
+        let taken = inner.take();
+        assert_eq!(firsts(&taken), model);
+        assert!(inner.children().is_empty());
+        inner.push_child(leaf(7));
+        assert_eq!(firsts(&inner), [7]);
     }
 }

@@ -221,10 +221,16 @@ impl<const N: usize, const S: usize, const F: usize> Strings<N, S, F> {
         self.buf.as_ptr()
     }
 
-    /// The front's address, for writes (see [`front`](Self::front)).
+    /// The front's address, for writes (see [`front`](Self::front)); an
+    /// [`unallocated`](Self::unallocated) one gets its (zeroed) front
+    /// first, so the `F` bytes there are always the buffer's.
     #[inline]
     pub(crate) fn front_mut(&mut self) -> *mut u8 {
-        debug_assert!(self.buf.len() >= F);
+        if self.buf.len() < F {
+            // Only an unallocated one: it holds no strings.
+            debug_assert_eq!(self.len, 0);
+            self.buf.resize(F);
+        }
         self.buf.as_mut_ptr()
     }
 
