@@ -71,7 +71,7 @@ pub(crate) fn lookup_asked<'a>(root: &'a Node, key: &[u8]) -> Option<&'a [u8]> {
             }
             Node::Leaf(l) => {
                 // Its buffer was asked for with it (or it is the root).
-                return l.search(key).ok().map(|i| l.value(i));
+                return l.get(key);
             }
         }
     }

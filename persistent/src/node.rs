@@ -277,6 +277,18 @@ impl Leaf {
         })
     }
 
+    /// The value of `key`, if it is here (a point read: see
+    /// `Strings::find_with_next`).
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        let (i, v) = self.kv.find_with_next(key)?;
+        Some(if self.is_big(i) {
+            &self.big[self.rank(i)]
+        } else {
+            v
+        })
+    }
+
     /// The index of `key`, or where it would go.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {

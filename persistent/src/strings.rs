@@ -752,6 +752,63 @@ impl<const N: usize, const S: usize, const F: usize> Strings<N, S, F> {
         Err(lo)
     }
 
+    /// The index of the key equal to `key` and the string after it (its
+    /// value), if the key is here (`S` is 2: keys and values alternate).
+    /// A point read's search: where a head finds the key (most hits),
+    /// the key's start and end and its value's end are read in one load
+    /// of the ends, and neither string is looked up again.
+    #[inline]
+    pub(crate) fn find_with_next(&self, key: &[u8]) -> Option<(usize, &[u8])> {
+        debug_assert!(S == 2);
+        let (lt, h) = self.first_tie(key).ok()?;
+        let (start, end, next) = self.pair(S * lt);
+        let data = &self.buf[self.data_start()..];
+        if same_bytes(&data[start..end], key) {
+            return Some((lt, &data[end..next]));
+        }
+        // Another key of the same head (or none): search their run.
+        let (mut lo, mut hi) = (lt, self.tie_end(lt, h));
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.key(mid).cmp(key) {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return Some((mid, self.get(S * mid + 1))),
+            }
+        }
+        None
+    }
+
+    /// Where string `i` starts and ends and where string `i + 1` ends
+    /// (from the start of the data; `i + 1 < len`), in one bounds check.
+    #[inline]
+    fn pair(&self, i: usize) -> (usize, usize, usize) {
+        let at = self.ends_start() + END * i;
+        let word = |b: &[u8; END]| u32::from_le_bytes(*b) as usize;
+        if i == 0 {
+            let (e, _) = self.buf[at..]
+                .split_first_chunk::<{ 2 * END }>()
+                .expect("strings `i` and `i + 1` have ends");
+            let (a, b) = e.split_at(END);
+            (
+                0,
+                word(a.try_into().expect("4")),
+                word(b.try_into().expect("4")),
+            )
+        } else {
+            let (e, _) = self.buf[at - END..]
+                .split_first_chunk::<{ 3 * END }>()
+                .expect("strings `i - 1` to `i + 1` have ends");
+            let (s, rest) = e.split_at(END);
+            let (a, b) = rest.split_at(END);
+            (
+                word(s.try_into().expect("4")),
+                word(a.try_into().expect("4")),
+                word(b.try_into().expect("4")),
+            )
+        }
+    }
+
     /// How many of the keys are `<= key` (`S` is 1 or 2).
     #[inline]
     pub(crate) fn count_le(&self, key: &[u8]) -> usize {
@@ -991,6 +1048,51 @@ mod tests {
     /// bytes, keys that are prefixes of others, zero bytes at the end) are
     /// told apart by their bytes, and keys that all share a long prefix
     /// get heads after it.
+    #[test]
+    fn a_point_read_finds_each_key_and_its_value() {
+        // Keys whose heads tie (they share more than a head past the
+        // shared prefix), one key a prefix of another, the empty key.
+        let mut keys: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"k".to_vec(),
+            b"key-0123456789-a".to_vec(),
+            b"key-0123456789-b".to_vec(),
+            b"key-0123456789".to_vec(),
+            b"key-01234567".to_vec(),
+            b"key-1".to_vec(),
+            b"z\xff\xff".to_vec(),
+        ];
+        keys.sort();
+        let model: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), vec![i as u8; i]))
+            .collect();
+        for skip_all in [false, true] {
+            let mut s = Strings::<32, 2>::new();
+            for (k, v) in &model {
+                if skip_all && k.len() < 4 {
+                    continue;
+                }
+                s.insert_pair(s.keys(), k, v);
+            }
+            let mut probes: Vec<Vec<u8>> = keys.clone();
+            probes.extend(keys.iter().map(|k| [&k[..], b"\0"].concat()));
+            probes.extend(
+                keys.iter()
+                    .filter(|k| !k.is_empty())
+                    .map(|k| k[..k.len() - 1].to_vec()),
+            );
+            for p in &probes {
+                let want = model
+                    .get(p)
+                    .filter(|_| !skip_all || p.len() >= 4)
+                    .map(|v| (s.find(p).expect("present"), &v[..]));
+                assert_eq!(s.find_with_next(p), want, "{p:?}");
+            }
+        }
+    }
+
     #[test]
     fn searches_through_shared_prefixes_and_tied_heads() {
         let mut words: Vec<Vec<u8>> = vec![
