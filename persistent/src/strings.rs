@@ -734,13 +734,21 @@ impl<const N: usize, const S: usize, const F: usize> Strings<N, S, F> {
     #[inline]
     pub(crate) fn find(&self, key: &[u8]) -> Result<usize, usize> {
         debug_assert!(S != 0);
-        let (mut lo, mut hi) = match self.first_tie(key) {
+        let (lo, hi) = match self.first_tie(key) {
             // The key whose head is the sought key's own is most often
             // that key (a hit): one compare, not a search of the ties.
             Ok((lt, _)) if same_bytes(self.key(lt), key) => return Ok(lt),
             Ok((lt, h)) => (lt, self.tie_end(lt, h)),
             Err(at) => return Err(at),
         };
+        self.find_in_ties(key, lo, hi)
+    }
+
+    /// [`find`](Self::find) among keys `lo..hi`, whose heads tie with
+    /// `key`'s (the keys before `lo` are below it, those from `hi` on
+    /// above it).
+    #[inline]
+    fn find_in_ties(&self, key: &[u8], mut lo: usize, mut hi: usize) -> Result<usize, usize> {
         while lo < hi {
             let mid = (lo + hi) / 2;
             match self.key(mid).cmp(key) {
@@ -766,17 +774,10 @@ impl<const N: usize, const S: usize, const F: usize> Strings<N, S, F> {
         if same_bytes(&data[start..end], key) {
             return Some((lt, &data[end..next]));
         }
-        // Another key of the same head (or none): search their run.
-        let (mut lo, mut hi) = (lt, self.tie_end(lt, h));
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.key(mid).cmp(key) {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return Some((mid, self.get(S * mid + 1))),
-            }
-        }
-        None
+        // Another key of the same head (or none): the run of ties is
+        // searched as `find` does.
+        let j = self.find_in_ties(key, lt, self.tie_end(lt, h)).ok()?;
+        Some((j, self.get(S * j + 1)))
     }
 
     /// Where string `i` starts and ends and where string `i + 1` ends
