@@ -117,8 +117,9 @@ impl core::ops::DerefMut for Child {
 /// Invariant: slots `0..n` of `keys`' front hold children this node owns
 /// (initialised, each dropped once, by this node), the other slots
 /// anything; `keys`' front is `FRONT` bytes whenever `n` is above 0 (a
-/// node [`Inner::take`] leaves behind has no buffer; `Strings::front_mut`
-/// gives it its front before a child goes in).
+/// node [`Inner::take`] leaves behind has no buffer;
+/// [`insert_child`](Self::insert_child) gives it its front before a
+/// first child goes in).
 pub(crate) struct Inner {
     /// The separators, the children in their front.
     keys: Strings<INNER_CAP, 1, FRONT>,
@@ -244,6 +245,10 @@ impl Inner {
             i <= n && n < INNER_CAP,
             "an inner node holds {INNER_CAP} children"
         );
+        if n == 0 {
+            // A node `take` left behind has no front yet.
+            self.keys.ensure_front();
+        }
         let p = self.slots_mut();
         // SAFETY: slots `i..n` move one right, within the front (`n + 1
         // <= INNER_CAP` slots); slot `i`, moved out, takes `child`;
