@@ -1063,10 +1063,8 @@ mod tests {
         }
     }
 
-    /// Keys whose heads tie (a shared 8-byte prefix after the shared
-    /// bytes, keys that are prefixes of others, zero bytes at the end) are
-    /// told apart by their bytes, and keys that all share a long prefix
-    /// get heads after it.
+    /// A point read (`find_with_next`) finds the key `find` finds, with
+    /// its value, and nothing for a key that is not there.
     #[test]
     fn a_point_read_finds_each_key_and_its_value() {
         // Keys whose heads tie (they share more than a head past the
@@ -1112,6 +1110,10 @@ mod tests {
         }
     }
 
+    /// Keys whose heads tie (a shared 8-byte prefix after the shared
+    /// bytes, keys that are prefixes of others, zero bytes at the end) are
+    /// told apart by their bytes, and keys that all share a long prefix
+    /// get heads after it.
     #[test]
     fn searches_through_shared_prefixes_and_tied_heads() {
         let mut words: Vec<Vec<u8>> = vec![
