@@ -250,9 +250,10 @@ impl Inner {
             self.keys.ensure_front();
         }
         let p = self.slots_mut();
-        // SAFETY: slots `i..n` move one right, within the front (`n + 1
-        // <= INNER_CAP` slots); slot `i`, moved out, takes `child`;
-        // then `n + 1` slots hold children.
+        // SAFETY: the front is `FRONT` bytes (the invariant when `n` is
+        // above 0, `ensure_front` above when it is 0); slots `i..n` move
+        // one right, within it (`n + 1 <= INNER_CAP` slots); slot `i`,
+        // moved out, takes `child`; then `n + 1` slots hold children.
         unsafe {
             core::ptr::copy(p.add(i), p.add(i + 1), n - i);
             p.add(i).write(child);
