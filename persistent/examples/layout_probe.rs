@@ -318,6 +318,31 @@ impl Split {
 struct Merged {
     root: MChild,
     height: usize,
+    /// Leaves of fixed 16-byte entries ([`FixedBody`]), not [`LeafBody`]s.
+    fixed: bool,
+}
+
+/// A leaf of fixed-size entries: each key's head (the whole key, for
+/// 8-byte keys) beside its value, so that the search's last probe lands
+/// on the line that holds the value.
+#[repr(C)]
+struct FixedBody {
+    slots: [[u64; 2]; CAP],
+}
+
+impl FixedBody {
+    #[inline(always)]
+    fn get(&self, n: usize, key: &[u8; 8]) -> Option<u64> {
+        let h = u64::from_be_bytes(*key);
+        let slots = &self.slots[..n];
+        let (mut lo, mut len) = (0usize, slots.len());
+        while len > 1 {
+            let half = len / 2;
+            lo = core::hint::select_unpredictable(slots[lo + half][0] <= h, lo + half, lo);
+            len -= half;
+        }
+        (slots[lo][0] == h).then_some(slots[lo][1])
+    }
 }
 
 /// A merged node's child: its header and its buffer's address.
@@ -341,12 +366,26 @@ struct MInner {
 }
 
 impl Merged {
-    fn from_probe(probe: &Probe) -> Merged {
-        fn copy(p: *const u8, level: usize) -> MChild {
+    fn from_probe(probe: &Probe, fixed: bool) -> Merged {
+        fn copy(p: *const u8, level: usize, fixed: bool) -> MChild {
             if level == 0 {
                 // SAFETY: a live probe leaf (see `Probe::get`).
                 let leaf = unsafe { &*p.cast::<Leaf>() };
-                let body = Box::into_raw(Box::new(leaf.body)).cast::<u8>();
+                let body = if fixed {
+                    let mut f = Box::new(FixedBody {
+                        slots: [[u64::MAX, 0]; CAP],
+                    });
+                    for i in 0..leaf.n {
+                        let v = &leaf.body.bytes[16 * i + 8..16 * i + 16];
+                        f.slots[i] = [
+                            leaf.body.heads[i],
+                            u64::from_le_bytes(v.try_into().expect("8")),
+                        ];
+                    }
+                    Box::into_raw(f).cast::<u8>()
+                } else {
+                    Box::into_raw(Box::new(leaf.body)).cast::<u8>()
+                };
                 let node = Box::into_raw(Box::new(MNode {
                     n: leaf.n,
                     buf: body,
@@ -366,7 +405,7 @@ impl Merged {
                 }; CAP],
             });
             for i in 0..inner.n {
-                buf.children[i] = copy(inner.children[i], level - 1);
+                buf.children[i] = copy(inner.children[i], level - 1, fixed);
             }
             let buf = Box::into_raw(buf).cast::<u8>();
             let node = Box::into_raw(Box::new(MNode { n: inner.n, buf }));
@@ -376,8 +415,9 @@ impl Merged {
             }
         }
         Merged {
-            root: copy(probe.root, probe.height),
+            root: copy(probe.root, probe.height, fixed),
             height: probe.height,
+            fixed,
         }
     }
 
@@ -386,7 +426,7 @@ impl Merged {
     fn get(&self, key: &[u8; 8]) -> Option<u64> {
         let h = u64::from_be_bytes(*key);
         let mut child = self.root;
-        for _ in 0..self.height {
+        for level in 0..self.height {
             // SAFETY: the merged tree's nodes and buffers live as long as
             // it does (leaked, see `main`); above the leaves a buffer is
             // an `MInner`.
@@ -397,7 +437,19 @@ impl Merged {
             let c = count_le(&buf.heads[..node.n - 1], h);
             child = buf.children[c];
             ask(child.node.cast(), 64);
-            ask(child.buf, core::mem::size_of::<MInner>().min(1024));
+            if self.fixed && level + 1 == self.height {
+                ask(child.buf, core::mem::size_of::<FixedBody>());
+            } else {
+                ask(child.buf, core::mem::size_of::<MInner>().min(1024));
+            }
+        }
+        if self.fixed {
+            // SAFETY: as below: a leaf, whose buffer is a `FixedBody`.
+            let (n, leaf) = unsafe {
+                let node = &*child.node;
+                (node.n, &*node.buf.cast::<FixedBody>())
+            };
+            return leaf.get(n, key);
         }
         // SAFETY: as above: a leaf, whose buffer is its body.
         let (n, leaf) = unsafe {
@@ -442,7 +494,8 @@ fn main() {
     let probe = Probe::build(&sorted, value, fill);
     // Leaked at the end of the run (a probe, not a library).
     let split = Split::from_probe(&probe);
-    let merged = Merged::from_probe(&probe);
+    let merged = Merged::from_probe(&probe, false);
+    let fixed = Merged::from_probe(&probe, true);
     let probes: Vec<[u8; 8]> = (0..2_000_000)
         .map(|_| keys[(splitmix(&mut state) % n as u64) as usize].to_be_bytes())
         .collect();
@@ -457,16 +510,17 @@ fn main() {
     // current version.
     let snapshot = tree.snapshot_owned();
     let found = |v: &[u8]| assert_eq!(v, value.to_le_bytes());
-    let contenders: [&Get; 6] = [
+    let contenders: [&Get; 7] = [
         &|k| tree.get(k, &mut |v| found(v)),
         &|k| snapshot.get(k, &mut |v| found(v)),
         &|k| bulk.get(k, &mut |v| found(v)),
         &|k| split.get(k) == Some(value),
         &|k| merged.get(k) == Some(value),
         &|k| probe.get(k) == Some(value),
+        &|k| fixed.get(k) == Some(value),
     ];
     // Nanoseconds a get, each round's, for each contender in turn.
-    let mut times: [Vec<f64>; 6] = Default::default();
+    let mut times: [Vec<f64>; 7] = Default::default();
     for _ in 0..rounds {
         for (get, times) in contenders.iter().zip(&mut times) {
             let t = Instant::now();
@@ -475,13 +529,13 @@ fn main() {
             assert_eq!(hits, probes.len(), "every probe is a key");
         }
     }
-    let [r, h, b, a, m, l] = times.map(|mut v| {
+    let [r, h, b, a, m, l, f] = times.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     });
     println!(
         "{n} keys, nodes of {fill}, height {} (tree {}), ns a get: tree {r:.0}, tree's snapshot {h:.0}, tree bulk-loaded {b:.0}, \
-         probe in the tree's layout {a:.0}, one buffer a node {m:.0}, probe in one allocation a node {l:.0} \
+         probe in the tree's layout {a:.0}, one buffer a node {m:.0}, the same with leaves of fixed entries {f:.0}, probe in one allocation a node {l:.0} \
          (tree / one allocation {:.2}x, tree's layout / one allocation {:.2}x)",
         probe.height,
         tree.stats().height,

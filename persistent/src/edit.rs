@@ -622,6 +622,73 @@ mod tests {
         assert!(f > 0.6 && f < 0.8, "random: leaves {f:.2} full");
     }
 
+    /// Leaves by kind: (records, packed).
+    fn leaf_kinds(tree: &Tree) -> (usize, usize) {
+        let (mut fixed, mut packed) = (0, 0);
+        let mut stack: Vec<&Node> = tree.root.iter().map(|r| &**r).collect();
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Leaf(crate::node::Leaf::Fixed(_)) => fixed += 1,
+                Node::Leaf(crate::node::Leaf::Packed(_)) => packed += 1,
+                Node::Inner(i) => stack.extend(i.children().iter().map(|c| &*c.node)),
+            }
+        }
+        (fixed, packed)
+    }
+
+    /// u64 keys and values (leaves of records) with now and then a key or
+    /// a value of another length (that leaf becomes packed), inserts,
+    /// overwrites and removals: splits and merges between leaves of both
+    /// kinds, checked against a `BTreeMap`, old versions unchanged.
+    #[test]
+    fn leaves_of_records_and_packed_leaves_mix() {
+        // Trees built outside an index: their counts change under this.
+        let family = crate::shared::Family::new();
+        let held = family.hold();
+        let _batch = crate::shared::TestBatch::begin(&held);
+        let mut tree = Tree::default();
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut kept = Vec::new();
+        let mut kinds_seen = (0, 0);
+        let mut x = 7u64;
+        for step in 0..40_000u32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = x >> 16;
+            let mut key = (r % 5000 * 0x0101_0101).to_be_bytes().to_vec();
+            if r % 97 == 0 {
+                key.push(1);
+            }
+            let value = if r % 89 == 0 {
+                vec![3; 3]
+            } else {
+                step.to_le_bytes().repeat(2)
+            };
+            if r % 5 < 3 {
+                assert_eq!(
+                    tree.insert(&key, &value),
+                    model.insert(key, value).is_none()
+                );
+            } else {
+                assert_eq!(tree.remove(&key), model.remove(&key).is_some());
+            }
+            if step % 2000 == 0 {
+                check(&tree);
+                let (f, p) = leaf_kinds(&tree);
+                kinds_seen = (kinds_seen.0.max(f), kinds_seen.1.max(p));
+                kept.push((tree.clone(), model.clone()));
+            }
+        }
+        check(&tree);
+        assert!(kinds_seen.0 > 10 && kinds_seen.1 > 10, "{kinds_seen:?}");
+        assert_eq!(contents(&tree), model.into_iter().collect::<Vec<_>>());
+        for (t, m) in kept {
+            check(&t);
+            assert_eq!(contents(&t), m.into_iter().collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn random_edits_agree_with_btreemap_and_old_versions_stay() {
         // Trees built outside an index: their counts change under this.

@@ -126,6 +126,7 @@ mod commit;
 mod cursor;
 mod diff;
 mod edit;
+mod fixed;
 mod inner;
 pub mod node;
 mod pool;

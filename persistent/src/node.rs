@@ -31,6 +31,7 @@
 //! Dropping a tree never recurses: a node's `Drop` moves the children it
 //! owns alone onto an explicit stack.
 
+use crate::fixed::Fixed;
 pub(crate) use crate::inner::{Child, Hint, Inner};
 use crate::shared::{Owns, Shared};
 use crate::strings::Strings;
@@ -196,12 +197,24 @@ pub(crate) enum Node {
     Inner(Inner),
 }
 
+/// A leaf's entries: as records of 16 bytes when every key has one
+/// length of at most 8 bytes and every value one length of at most 8
+/// ([`Fixed`]: u64 keys and values), else packed ([`Packed`]). A leaf
+/// starts as records and becomes packed when an entry that does not fit
+/// them goes in (it stays packed: a later removal does not convert it
+/// back); a bulk load or a split makes whichever fits.
+#[derive(Clone)]
+pub(crate) enum Leaf {
+    Fixed(Fixed),
+    Packed(Packed),
+}
+
 /// Entries, keys and values packed together; values longer than
 /// [`BIG_VALUE`] live out of line, each in an `Arc<[u8]>` shared by every
 /// copy of the leaf, so a write copies a leaf in time proportional to its
 /// entries and short values, never to its big values.
 #[derive(Clone)]
-pub(crate) struct Leaf {
+pub(crate) struct Packed {
     /// `key0, value0, key1, value1, …`; an out-of-line value is empty here.
     kv: Strings<{ 2 * LEAF_CAP }, 2>,
     /// Bit `i`: value `i` is out of line.
@@ -220,9 +233,9 @@ fn below(i: usize) -> u64 {
     }
 }
 
-impl Leaf {
+impl Packed {
     pub(crate) fn new() -> Self {
-        Leaf {
+        Packed {
             kv: Strings::new(),
             outline: 0,
             big: Vec::new(),
@@ -331,15 +344,15 @@ impl Leaf {
     /// A leaf of `entries` (at most [`LEAF_CAP`], keys ascending), its
     /// buffer made in one allocation of exactly its size when no value is
     /// big (the bulk load's path).
-    pub(crate) fn from_entries<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Leaf {
+    pub(crate) fn from_entries<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Packed {
         if entries.iter().any(|(_, v)| v.as_ref().len() > BIG_VALUE) {
-            let mut leaf = Leaf::new();
+            let mut leaf = Packed::new();
             for (k, v) in entries {
                 leaf.push(k.as_ref(), v.as_ref());
             }
             return leaf;
         }
-        Leaf {
+        Packed {
             kv: Strings::from_indexed(2 * entries.len(), |i| {
                 let (k, v) = &entries[i / 2];
                 if i % 2 == 0 {
@@ -377,9 +390,9 @@ impl Leaf {
     }
 
     /// Moves entries `at..` into a new leaf.
-    pub(crate) fn split_off(&mut self, at: usize) -> Leaf {
+    pub(crate) fn split_off(&mut self, at: usize) -> Packed {
         let r = self.rank(at);
-        let right = Leaf {
+        let right = Packed {
             kv: self.kv.split_off(2 * at),
             outline: if at >= 64 { 0 } else { self.outline >> at },
             big: self.big.split_off(r),
@@ -389,7 +402,7 @@ impl Leaf {
     }
 
     /// Appends every entry of `other` (whose keys are all greater).
-    pub(crate) fn append(&mut self, other: &Leaf) {
+    pub(crate) fn append(&mut self, other: &Packed) {
         let n = self.len();
         debug_assert!(n + other.len() <= LEAF_CAP);
         self.kv.extend_from(&other.kv, 0, other.kv.len());
@@ -428,6 +441,205 @@ impl Leaf {
     /// which copies of the leaf share).
     fn buffer_bytes(&self) -> usize {
         self.kv.heap_bytes() + self.big.capacity() * core::mem::size_of::<Arc<[u8]>>()
+    }
+}
+
+// A node's header is its count, its birth and this (see `heap_bytes`):
+// leaves of records took no byte from it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Node>() == 64);
+
+/// Either of two iterators of one item type.
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::A(a) => a.next(),
+            Either::B(b) => b.next(),
+        }
+    }
+}
+
+impl Leaf {
+    /// No entries (as records: see [`Leaf`]).
+    pub(crate) fn new() -> Self {
+        Leaf::Fixed(Fixed::new())
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Leaf::Fixed(f) => f.len(),
+            Leaf::Packed(p) => p.len(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        match self {
+            Leaf::Fixed(f) => f.key(i),
+            Leaf::Packed(p) => p.key(i),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, i: usize) -> &[u8] {
+        match self {
+            Leaf::Fixed(f) => f.value(i),
+            Leaf::Packed(p) => p.value(i),
+        }
+    }
+
+    /// Entries `i..`, in order, as (key, value).
+    #[inline]
+    pub(crate) fn entries_from(&self, i: usize) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        match self {
+            Leaf::Fixed(f) => Either::A((i..f.len()).map(move |j| (f.key(j), f.value(j)))),
+            Leaf::Packed(p) => Either::B(p.entries_from(i)),
+        }
+    }
+
+    /// The value of `key`, if it is here (a point read).
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        match self {
+            Leaf::Fixed(f) => f.get(key),
+            Leaf::Packed(p) => p.get(key),
+        }
+    }
+
+    /// The index of `key`, or where it would go.
+    #[inline]
+    pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        match self {
+            Leaf::Fixed(f) => f.search(key),
+            Leaf::Packed(p) => p.search(key),
+        }
+    }
+
+    /// A hint for the leaf's buffer (see [`Child`]): all of it (up to
+    /// [`HINT_BYTES`]; records: 512 bytes for a full leaf).
+    #[inline]
+    pub(crate) fn hint(&self) -> Hint {
+        match self {
+            Leaf::Fixed(f) => {
+                let (addr, bytes) = f.buffer();
+                hint_of(addr, bytes)
+            }
+            Leaf::Packed(p) => p.hint(),
+        }
+    }
+
+    /// The packed form of this leaf (made from its records if it has
+    /// them: out of line, as an entry that does not fit records is rare).
+    #[cold]
+    #[inline(never)]
+    fn packed(&mut self) -> &mut Packed {
+        if let Leaf::Fixed(f) = self {
+            let packed = {
+                let entries: smallvec::SmallVec<[(&[u8], &[u8]); LEAF_CAP]> =
+                    (0..f.len()).map(|i| (f.key(i), f.value(i))).collect();
+                Packed::from_entries(&entries)
+            };
+            *self = Leaf::Packed(packed);
+        }
+        match self {
+            Leaf::Packed(p) => p,
+            Leaf::Fixed(_) => unreachable!("made packed above"),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
+        debug_assert!(i <= self.len() && self.len() < LEAF_CAP);
+        match self {
+            Leaf::Packed(p) => p.insert(i, key, value),
+            Leaf::Fixed(f) if f.fits(key, value) => f.insert(i, key, value),
+            Leaf::Fixed(_) => self.packed().insert(i, key, value),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, i: usize) {
+        match self {
+            Leaf::Fixed(f) => f.remove(i),
+            Leaf::Packed(p) => p.remove(i),
+        }
+    }
+
+    /// A leaf of `entries` (at most [`LEAF_CAP`], keys ascending), its
+    /// buffer made in one allocation of exactly its size when no value is
+    /// big (the bulk load's path).
+    pub(crate) fn from_entries<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Leaf {
+        if Fixed::all_fit(entries) {
+            Leaf::Fixed(Fixed::from_entries(entries))
+        } else {
+            Leaf::Packed(Packed::from_entries(entries))
+        }
+    }
+
+    pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.insert(self.len(), key, value);
+    }
+
+    /// Replaces value `i`.
+    pub(crate) fn set_value(&mut self, i: usize, value: &[u8]) {
+        match self {
+            Leaf::Packed(p) => p.set_value(i, value),
+            Leaf::Fixed(f) if f.fits(f.key(i), value) => f.set_value(i, value),
+            Leaf::Fixed(_) => self.packed().set_value(i, value),
+        }
+    }
+
+    /// Moves entries `at..` into a new leaf.
+    pub(crate) fn split_off(&mut self, at: usize) -> Leaf {
+        match self {
+            Leaf::Fixed(f) => Leaf::Fixed(f.split_off(at)),
+            Leaf::Packed(p) => Leaf::Packed(p.split_off(at)),
+        }
+    }
+
+    /// Appends every entry of `other` (whose keys are all greater).
+    pub(crate) fn append(&mut self, other: &Leaf) {
+        match (&mut *self, other) {
+            (Leaf::Fixed(f), Leaf::Fixed(g)) if f.can_append(g) => f.append(g),
+            (_, Leaf::Packed(g)) => self.packed().append(g),
+            (_, Leaf::Fixed(g)) => {
+                let mut g = Leaf::Fixed(g.clone());
+                let g = g.packed();
+                self.packed().append(g);
+            }
+        }
+    }
+
+    /// Checks the leaf's own bookkeeping (for the structure check).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match self {
+            Leaf::Fixed(f) => f.check(),
+            Leaf::Packed(p) => p.check(),
+        }
+    }
+
+    /// The out-of-line values.
+    pub(crate) fn big_values(&self) -> &[Arc<[u8]>] {
+        match self {
+            Leaf::Fixed(_) => &[],
+            Leaf::Packed(p) => p.big_values(),
+        }
+    }
+
+    /// Heap bytes of the leaf's buffers (not of its out-of-line values,
+    /// which copies of the leaf share).
+    fn buffer_bytes(&self) -> usize {
+        match self {
+            Leaf::Fixed(f) => f.heap_bytes(),
+            Leaf::Packed(p) => p.buffer_bytes(),
+        }
     }
 }
 
@@ -570,5 +782,70 @@ impl Drop for Node {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(leaf: &Leaf) -> Vec<(Vec<u8>, Vec<u8>)> {
+        leaf.entries_from(0)
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    }
+
+    /// Appends between leaves of records of different lengths and packed
+    /// leaves keep every entry in order, in the kind that holds them.
+    #[test]
+    fn appends_across_kinds_keep_the_entries() {
+        // Half a leaf each (LEAF_CAP is 4 with small nodes).
+        let h = LEAF_CAP / 2;
+        let short: Vec<([u8; 4], [u8; 8])> =
+            (0..h as u32).map(|i| (i.to_be_bytes(), [1; 8])).collect();
+        let long: Vec<([u8; 8], [u8; 2])> = (1..=h as u64)
+            .map(|i| ((i << 40).to_be_bytes(), [2; 2]))
+            .collect();
+        let words: Vec<(Vec<u8>, Vec<u8>)> = (0..h as u8)
+            .map(|i| (vec![0xF0, i, i], vec![i; usize::from(i)]))
+            .collect();
+        let fixed = |e: &[([u8; 4], [u8; 8])]| Leaf::from_entries(e);
+        let mut want: Vec<(Vec<u8>, Vec<u8>)> = short
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        let mut leaf = fixed(&short);
+        assert!(matches!(leaf, Leaf::Fixed(_)));
+        let other = Leaf::from_entries(&long);
+        assert!(matches!(other, Leaf::Fixed(_)));
+        leaf.append(&other);
+        want.extend(long.iter().map(|(k, v)| (k.to_vec(), v.to_vec())));
+        assert!(matches!(leaf, Leaf::Packed(_)));
+        assert_eq!(entries(&leaf), want);
+        leaf.check().unwrap();
+        let packed = Leaf::from_entries(&words);
+        assert!(matches!(packed, Leaf::Packed(_)));
+        let mut front = fixed(&short[..1]);
+        front.append(&packed);
+        let mut w: Vec<(Vec<u8>, Vec<u8>)> = short[..1]
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        w.extend(words.iter().cloned());
+        assert_eq!(entries(&front), w);
+        // Two leaves of records of one kind stay records.
+        let mut a = fixed(&short[..1]);
+        a.append(&fixed(&short[1..]));
+        assert!(matches!(a, Leaf::Fixed(_)));
+        assert_eq!(entries(&a), want[..h]);
+        // A packed leaf takes records in.
+        let mut p = Leaf::from_entries(&words[..2]);
+        debug_assert!(h >= 2);
+        assert!(matches!(p, Leaf::Packed(_)));
+        let mut tail = Leaf::new();
+        tail.push(&[0xF1], &[9; 8]);
+        p.append(&tail);
+        assert_eq!(entries(&p).last().unwrap(), &(vec![0xF1], vec![9; 8]));
+        p.check().unwrap();
     }
 }

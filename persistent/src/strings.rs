@@ -160,7 +160,7 @@ const CAPACITY_STEP: usize = 128;
 
 /// `n` rounded up to a capacity step.
 #[inline]
-fn capacity_for(n: usize) -> usize {
+pub(crate) fn capacity_for(n: usize) -> usize {
     n.div_ceil(CAPACITY_STEP) * CAPACITY_STEP
 }
 
