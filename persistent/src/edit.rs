@@ -657,10 +657,10 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let r = x >> 16;
             let mut key = (r % 5000 * 0x0101_0101).to_be_bytes().to_vec();
-            if r % 97 == 0 {
+            if r.is_multiple_of(97) {
                 key.push(1);
             }
-            let value = if r % 89 == 0 {
+            let value = if r.is_multiple_of(89) {
                 vec![3; 3]
             } else {
                 step.to_le_bytes().repeat(2)
