@@ -1,10 +1,12 @@
-//! [`Fixed`]: a leaf's entries as records of 16 bytes, for leaves whose
-//! keys all have one length of at most 8 bytes and whose values all have
-//! one length of at most 8 bytes (u64 keys and values, the commonest
-//! table of all).
+//! [`Fixed`]: a leaf's entries as records of 16 or 24 bytes, for leaves
+//! whose keys all have one length of at most 16 bytes and whose values
+//! all have one length of at most 8 bytes (u64 keys and values, the
+//! commonest table of all; ids behind a table prefix; the tuple codec's
+//! (table, row) keys).
 //!
 //! ```text
-//! [ key 0, zero-padded to 8 ][ value 0, zero-padded to 8 ][ key 1 … ] …
+//! keys of up to 8 bytes:  [ key 0, zero-padded to 8  ][ value 0, zero-padded to 8 ][ key 1 … ] …
+//! keys of 9 to 16 bytes:  [ key 0, zero-padded to 16 ][ value 0, zero-padded to 8 ][ key 1 … ] …
 //! ```
 //!
 //! A packed leaf (`strings::Strings`) keeps a head per key, an end per
@@ -22,24 +24,24 @@
 //! records*).
 //!
 //! Order: every key has the same length, so keys order as their
-//! zero-padded 8 bytes read big-endian (two keys of one length with the
-//! same padded bytes are the same key).
+//! zero-padded 8 (or 16) bytes read big-endian (two keys of one length
+//! with the same padded bytes are the same key).
 
 use crate::buf::Buf;
 use crate::strings::capacity_for;
 use ordex_core::head::head_u64;
 
-/// Bytes of one record: the key's 8, then the value's 8.
-const REC: usize = 16;
-/// Most bytes of a key or a value in a record.
+/// Bytes of a value's room in a record, and of a short key's.
 pub(crate) const WORD: usize = 8;
+/// Most bytes of a key in a record.
+pub(crate) const KEY_MAX: usize = 2 * WORD;
 
-/// Up to `LEAF_CAP` entries as records of [`REC`] bytes (see the
-/// [module docs](self)).
+/// Up to `LEAF_CAP` entries as records of 16 bytes (keys of up to 8
+/// bytes) or 24 (keys of 9 to 16), see the [module docs](self).
 pub(crate) struct Fixed {
     /// How many entries.
     n: u32,
-    /// The length of every key (0 to 8).
+    /// The length of every key (0 to 16).
     klen: u8,
     /// The length of every value (0 to 8).
     vlen: u8,
@@ -78,7 +80,7 @@ impl Fixed {
     #[inline]
     pub(crate) fn fits(&self, key: &[u8], value: &[u8]) -> bool {
         if self.n == 0 {
-            key.len() <= WORD && value.len() <= WORD
+            key.len() <= KEY_MAX && value.len() <= WORD
         } else {
             key.len() == usize::from(self.klen) && value.len() == usize::from(self.vlen)
         }
@@ -90,7 +92,7 @@ impl Fixed {
             return true;
         };
         let (kl, vl) = (k0.as_ref().len(), v0.as_ref().len());
-        kl <= WORD
+        kl <= KEY_MAX
             && vl <= WORD
             && entries
                 .iter()
@@ -107,12 +109,13 @@ impl Fixed {
             f.klen = k.as_ref().len() as u8;
             f.vlen = v.as_ref().len() as u8;
         }
-        f.buf = Buf::with_capacity(REC * entries.len());
-        f.buf.resize(REC * entries.len());
-        for (rec, (k, v)) in f.buf.chunks_exact_mut(REC).zip(entries) {
+        let (rec, at) = (f.stride(), f.value_at());
+        f.buf = Buf::with_capacity(rec * entries.len());
+        f.buf.resize(rec * entries.len());
+        for (r, (k, v)) in f.buf.chunks_exact_mut(rec).zip(entries) {
             let (k, v) = (k.as_ref(), v.as_ref());
-            rec[..k.len()].copy_from_slice(k);
-            rec[WORD..WORD + v.len()].copy_from_slice(v);
+            r[..k.len()].copy_from_slice(k);
+            r[at..at + v.len()].copy_from_slice(v);
         }
         f.n = entries.len() as u32;
         f
@@ -123,18 +126,52 @@ impl Fixed {
         self.n as usize
     }
 
-    /// Record `i`'s bytes.
+    /// Whether keys take 16 bytes of a record (they are longer than 8).
     #[inline(always)]
-    fn rec(&self, i: usize) -> &[u8; REC] {
-        self.buf[REC * i..REC * i + REC]
-            .first_chunk()
-            .expect("a record is 16 bytes")
+    fn wide(&self) -> bool {
+        usize::from(self.klen) > WORD
     }
 
-    /// Key `i`'s zero-padded bytes, read big-endian: its order.
+    /// Bytes of one record: the key's room, then the value's 8.
+    #[inline(always)]
+    fn stride(&self) -> usize {
+        if self.wide() {
+            KEY_MAX + WORD
+        } else {
+            2 * WORD
+        }
+    }
+
+    /// Where a record's value starts.
+    #[inline(always)]
+    fn value_at(&self) -> usize {
+        self.stride() - WORD
+    }
+
+    /// Record `i`'s bytes.
+    #[inline(always)]
+    fn rec(&self, i: usize) -> &[u8] {
+        let s = self.stride();
+        &self.buf[s * i..s * i + s]
+    }
+
+    /// Key `i`'s 8 zero-padded bytes read big-endian: its order (short
+    /// keys; the stride a constant, so a search's probes need no
+    /// multiply).
     #[inline(always)]
     fn head(&self, i: usize) -> u64 {
-        u64::from_be_bytes(*self.rec(i).first_chunk().expect("8 of 16"))
+        const S: usize = 2 * WORD;
+        let b = &self.buf[S * i..S * i + WORD];
+        u64::from_be_bytes(*b.first_chunk().expect("8 bytes"))
+    }
+
+    /// Key `i`'s 16 zero-padded bytes read big-endian: its order (wide
+    /// keys).
+    #[inline(always)]
+    fn head_wide(&self, i: usize) -> u128 {
+        const S: usize = KEY_MAX + WORD;
+        let b = &self.buf[S * i..S * i + KEY_MAX];
+        u128::from_be_bytes(*b.first_chunk().expect("16 bytes"))
     }
 
     #[inline]
@@ -144,13 +181,14 @@ impl Fixed {
 
     #[inline]
     pub(crate) fn value(&self, i: usize) -> &[u8] {
-        &self.rec(i)[WORD..WORD + usize::from(self.vlen)]
+        let at = self.value_at();
+        &self.rec(i)[at..at + usize::from(self.vlen)]
     }
 
-    /// How many keys have a head below `h` (a branch-free binary search,
-    /// as a packed leaf's over its heads).
+    /// How many keys have a head below `h`, the heads read by `head` (a
+    /// branch-free binary search, as a packed leaf's over its heads).
     #[inline(always)]
-    fn count_below(&self, h: u64) -> usize {
+    fn count_below<H: Ord + Copy>(&self, h: H, head: impl Fn(usize) -> H) -> usize {
         let n = self.len();
         if n == 0 {
             return 0;
@@ -161,18 +199,35 @@ impl Fixed {
         while len > 1 {
             let half = len / 2;
             let mid = lo + half;
-            lo = core::hint::select_unpredictable(self.head(mid) < h, mid, lo);
+            lo = core::hint::select_unpredictable(head(mid) < h, mid, lo);
             len -= half;
         }
-        lo + usize::from(self.head(lo) < h)
+        lo + usize::from(head(lo) < h)
+    }
+
+    /// Where `key` goes by its head: `(i, tie)`, `i` the count of keys
+    /// whose head is below `key`'s, `tie` whether key `i`'s head is
+    /// `key`'s (then key `i` is `key`, a prefix of it, or it with zeros
+    /// after it: the lengths tell).
+    #[inline(always)]
+    fn place(&self, key: &[u8]) -> (usize, bool) {
+        if self.wide() {
+            let rest = key.get(WORD..).unwrap_or_default();
+            let h = u128::from(head_u64(key)) << 64 | u128::from(head_u64(rest));
+            let i = self.count_below(h, |j| self.head_wide(j));
+            (i, i < self.len() && self.head_wide(i) == h)
+        } else {
+            let h = head_u64(key);
+            let i = self.count_below(h, |j| self.head(j));
+            (i, i < self.len() && self.head(i) == h)
+        }
     }
 
     /// The index of `key`, or where it would go.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
-        let h = head_u64(key);
-        let i = self.count_below(h);
-        if i < self.len() && self.head(i) == h {
+        let (i, tie) = self.place(key);
+        if tie {
             // Key `i` is `key`'s first 8 bytes or `key` with zeros after
             // it, or `key` itself: the shorter sorts first.
             let kl = usize::from(self.klen);
@@ -191,9 +246,8 @@ impl Fixed {
         if key.len() != usize::from(self.klen) {
             return None;
         }
-        let h = head_u64(key);
-        let i = self.count_below(h);
-        (i < self.len() && self.head(i) == h).then(|| self.value(i))
+        let (i, tie) = self.place(key);
+        tie.then(|| self.value(i))
     }
 
     /// The buffer's address and length (for prefetch hints).
@@ -215,36 +269,40 @@ impl Fixed {
             self.klen = key.len() as u8;
             self.vlen = value.len() as u8;
         }
+        let (rec, at) = (self.stride(), self.value_at());
         let old = self.buf.len();
-        if old + REC > self.buf.capacity() {
-            self.buf.reserve_to(capacity_for(old + REC));
+        if old + rec > self.buf.capacity() {
+            self.buf.reserve_to(capacity_for(old + rec));
         }
-        self.buf.resize(old + REC);
-        self.buf.copy_within(REC * i..old, REC * i + REC);
-        let rec = &mut self.buf[REC * i..REC * i + REC];
-        rec.fill(0);
-        rec[..key.len()].copy_from_slice(key);
-        rec[WORD..WORD + value.len()].copy_from_slice(value);
+        self.buf.resize(old + rec);
+        self.buf.copy_within(rec * i..old, rec * i + rec);
+        let r = &mut self.buf[rec * i..rec * i + rec];
+        r.fill(0);
+        r[..key.len()].copy_from_slice(key);
+        r[at..at + value.len()].copy_from_slice(value);
         self.n += 1;
     }
 
     /// Removes entry `i`.
     pub(crate) fn remove(&mut self, i: usize) {
+        let rec = self.stride();
         let old = self.buf.len();
-        self.buf.copy_within(REC * i + REC..old, REC * i);
-        self.buf.truncate(old - REC);
+        self.buf.copy_within(rec * i + rec..old, rec * i);
+        self.buf.truncate(old - rec);
         self.n -= 1;
     }
 
     /// Replaces value `i` with `value`, as long as the others.
     pub(crate) fn set_value(&mut self, i: usize, value: &[u8]) {
         debug_assert_eq!(value.len(), usize::from(self.vlen));
-        self.buf[REC * i + WORD..REC * i + WORD + value.len()].copy_from_slice(value);
+        let (rec, at) = (self.stride(), self.value_at());
+        self.buf[rec * i + at..rec * i + at + value.len()].copy_from_slice(value);
     }
 
     /// Moves entries `at..` into a new one.
     pub(crate) fn split_off(&mut self, at: usize) -> Fixed {
-        let tail = &self.buf[REC * at..];
+        let rec = self.stride();
+        let tail = &self.buf[rec * at..];
         let mut buf = Buf::with_capacity(tail.len());
         buf.extend_from_slice(tail);
         let right = Fixed {
@@ -253,7 +311,7 @@ impl Fixed {
             vlen: self.vlen,
             buf,
         };
-        self.buf.truncate(REC * at);
+        self.buf.truncate(rec * at);
         self.n = at as u32;
         // The left part keeps what it holds plus an eighth, as a packed
         // leaf's does.
@@ -284,15 +342,16 @@ impl Fixed {
     /// Checks the records: lengths, zero padding, keys ascending.
     pub(crate) fn check(&self) -> Result<(), String> {
         let (kl, vl) = (usize::from(self.klen), usize::from(self.vlen));
-        if kl > WORD || vl > WORD || self.buf.len() != REC * self.len() {
+        if kl > KEY_MAX || vl > WORD || self.buf.len() != self.stride() * self.len() {
             return Err("fixed leaf: lengths and buffer disagree".into());
         }
+        let at = self.value_at();
         for i in 0..self.len() {
             let r = self.rec(i);
-            if r[kl..WORD].iter().chain(&r[WORD + vl..]).any(|&b| b != 0) {
+            if r[kl..at].iter().chain(&r[at + vl..]).any(|&b| b != 0) {
                 return Err(format!("fixed leaf: record {i} not zero-padded"));
             }
-            if i > 0 && self.head(i - 1) >= self.head(i) {
+            if i > 0 && self.key(i - 1) >= self.key(i) {
                 return Err(format!("fixed leaf: key {i} not above key {}", i - 1));
             }
         }
@@ -306,11 +365,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// Keys of one length, values of one length: every search, get and
-    /// edit agrees with a `BTreeMap`, for keys of every length up to 8
+    /// edit agrees with a `BTreeMap`, for keys of every length up to 16
     /// (zero bytes at their ends too) and searched keys of any length.
     #[test]
     fn records_agree_with_a_btreemap() {
-        for kl in 0..=WORD {
+        for kl in 0..=KEY_MAX {
             for vl in [0, 3, 8] {
                 let mut f = Fixed::new();
                 let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
@@ -397,6 +456,8 @@ mod tests {
             (&[1u8; 4][..], &[0u8; 1][..]),
             (&[2u8; 4], &[0u8; 2])
         ]));
-        assert!(!Fixed::all_fit(&[([1u8; 9], [0u8; 1])]));
+        assert!(Fixed::all_fit(&[([1u8; 16], [0u8; 1])]));
+        assert!(!Fixed::all_fit(&[([1u8; 17], [0u8; 1])]));
+        assert!(!Fixed::all_fit(&[([1u8; 2], [0u8; 9])]));
     }
 }
