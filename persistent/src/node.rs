@@ -6,7 +6,9 @@
 //!
 //! - a leaf holds `1..=LEAF_CAP` entries (only the root may hold
 //!   fewer than [`LEAF_MIN`]; an empty tree has no root), keys strictly
-//!   ascending, keys and values packed in one packed buffer (`Strings`) as
+//!   ascending, as records of a fixed stride when every key has one
+//!   length of at most 16 bytes and every value one length of at most 8
+//!   (the `fixed` module), else packed in one buffer (`Strings`) as
 //!   `key0, value0, key1, value1, …`;
 //! - an inner node holds `2..=INNER_CAP` children (at least
 //!   [`INNER_MIN`] unless it is the root) and one separator fewer: child
@@ -197,9 +199,10 @@ pub(crate) enum Node {
     Inner(Inner),
 }
 
-/// A leaf's entries: as records of 16 bytes when every key has one
-/// length of at most 8 bytes and every value one length of at most 8
-/// ([`Fixed`]: u64 keys and values), else packed ([`Packed`]). A leaf
+/// A leaf's entries: as records of 16 or 24 bytes when every key has
+/// one length of at most 16 bytes and every value one length of at most
+/// 8 ([`Fixed`]: u64 keys and values, ids, composite keys), else packed
+/// ([`Packed`]). A leaf
 /// starts as records and becomes packed when an entry that does not fit
 /// them goes in (it stays packed: a later removal does not convert it
 /// back); a bulk load or a split makes whichever fits.
