@@ -415,17 +415,27 @@ impl Inner {
         self.keys.heap_bytes()
     }
 
-    /// A copy holding the same children as this one, each made with
-    /// `alias` (see `Owns::take_over`), with the same hints.
-    pub(crate) fn take_over(&self, mut alias: impl FnMut(&Shared<Node>) -> Shared<Node>) -> Inner {
-        Inner::from_parts(
-            self.keys.clone(),
-            self.children().iter().map(|c| Child {
-                node: alias(&c.node),
-                hint: c.hint,
-            }),
-            self.entries,
-        )
+    /// A copy holding the same children as this one, with the same
+    /// hints, none of them counted: the copy of the buffer copies the
+    /// front's bytes, so each child of the copy is an alias of this
+    /// node's (see `Shared::alias` and `Owns::take_over`). One copy of
+    /// the buffer: a child-by-child copy of the front after it wrote
+    /// those 512 bytes a second time, and single writes into 1M keys ran
+    /// 1.10–1.18× slower with it (docs/persistent.md, *A path copy's
+    /// children copied with its buffer*).
+    ///
+    /// # Safety
+    ///
+    /// As for `Owns::take_over`: each child's reference is given up by
+    /// one of the two nodes only (this one made hollow, or the copy
+    /// forgotten).
+    pub(crate) unsafe fn take_over(&self) -> Inner {
+        Inner {
+            keys: self.keys.clone(),
+            n: self.n,
+            entries: self.entries,
+            _children: PhantomData,
+        }
     }
 }
 

@@ -738,11 +738,12 @@ impl Node {
 impl Owns for Node {
     /// An inner node's copy takes over its children (same nodes, same
     /// hints, no counts changed); a leaf holds no nodes and is cloned.
-    fn take_over(&self, alias: impl FnMut(&Shared<Node>) -> Shared<Node>) -> Option<Node> {
+    unsafe fn take_over(&self) -> Option<Node> {
         let Node::Inner(inner) = self else {
             return None;
         };
-        Some(Node::Inner(inner.take_over(alias)))
+        // SAFETY: the caller's contract, which is `Inner::take_over`'s.
+        Some(Node::Inner(unsafe { inner.take_over() }))
     }
 
     fn forget_references(&mut self) {

@@ -286,11 +286,21 @@ struct Counted<T> {
 /// a copy to take over (see [`Shared::make_mut`]).
 pub(crate) trait Owns: Clone {
     /// A copy of `self` that holds the same references as `self`
-    /// without taking new ones, each made with `alias`, or `None` if
-    /// values of this kind are copied with [`Clone`]. `self` is then
-    /// hollow: it keeps its references to read, but no longer gives them
-    /// up (see [`forget_references`](Self::forget_references)).
-    fn take_over(&self, alias: impl FnMut(&Shared<Self>) -> Shared<Self>) -> Option<Self>;
+    /// without taking new ones (each an alias, as [`Shared::alias`]
+    /// makes), or `None` if values of this kind are copied with
+    /// [`Clone`]. `self` is then hollow: it keeps its references to
+    /// read, but no longer gives them up (see
+    /// [`forget_references`](Self::forget_references)).
+    ///
+    /// # Safety
+    ///
+    /// The copy's references stand for no count of their own: the
+    /// caller makes sure each reference is given up once, by `self` or
+    /// by the copy (marking `self` hollow before anything gives one up,
+    /// or making each of the copy's references one of its own, counted
+    /// or replaced, before the copy is given out), as for
+    /// [`Shared::alias`].
+    unsafe fn take_over(&self) -> Option<Self>;
 
     /// Lets go of every reference `self` holds without giving any up:
     /// `self` is hollow, and the copy that took them over owns them.
@@ -478,12 +488,10 @@ impl<T: Owns> Shared<T> {
         check_held(&a.counted().family);
         let value = &a.counted().value;
         let taken = if count == 1 {
-            value.take_over(|s| {
-                // SAFETY: the original is marked hollow right after, before
-                // anything can give up a reference, so each reference is
-                // given up once, by the copy.
-                unsafe { Shared::alias(s) }
-            })
+            // SAFETY: the original is marked hollow right after, before
+            // anything can give up a reference, so each reference is
+            // given up once, by the copy.
+            unsafe { value.take_over() }
         } else {
             None
         };
@@ -529,16 +537,12 @@ impl<T: Owns> Shared<T> {
     fn copy_hollow(h: &Self) -> Self {
         // Aliases first (no count changed), each then made a reference
         // of the copy's own.
-        let alias = |s: &Shared<T>| {
+        let copy = |v: &Shared<T>| {
             // SAFETY: every alias made here is either counted (made a
             // reference of the copy's own) or forgotten and replaced by
             // a copy, below, before the copy is given out.
-            unsafe { Shared::alias(s) }
-        };
-        let copy = |v: &Shared<T>| {
-            let value = v
-                .take_over(alias)
-                .expect("only a copy that took over leaves a value hollow");
+            let value =
+                unsafe { v.take_over() }.expect("only a copy that took over leaves a value hollow");
             Shared::new(value)
         };
         let top = copy(h);
@@ -951,8 +955,13 @@ mod tests {
     }
 
     impl Owns for T {
-        fn take_over(&self, alias: impl FnMut(&Shared<T>) -> Shared<T>) -> Option<T> {
-            let refs = self.refs.iter().map(alias).collect();
+        unsafe fn take_over(&self) -> Option<T> {
+            let refs = self
+                .refs
+                .iter()
+                // SAFETY: the caller's contract.
+                .map(|r| unsafe { Shared::alias(r) })
+                .collect();
             Some(T {
                 v: self.v,
                 refs,
@@ -970,7 +979,7 @@ mod tests {
     }
 
     impl Owns for u8 {
-        fn take_over(&self, _: impl FnMut(&Shared<u8>) -> Shared<u8>) -> Option<u8> {
+        unsafe fn take_over(&self) -> Option<u8> {
             None
         }
 
