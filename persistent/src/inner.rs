@@ -420,7 +420,7 @@ impl Inner {
     /// front's bytes, so each child of the copy is an alias of this
     /// node's (see `Shared::alias` and `Owns::take_over`). One copy of
     /// the buffer: a child-by-child copy of the front after it wrote
-    /// those 512 bytes a second time, and single writes into 1M keys ran
+    /// those bytes a second time, and single writes into 1M keys ran
     /// 1.10–1.18× slower with it (docs/persistent.md, *A path copy's
     /// children copied with its buffer*).
     ///
