@@ -265,8 +265,33 @@ fn long(b: u8) -> Vec<u8> {
     k
 }
 
+/// The two models below: a run of three long keys (2, 4, 6), and a
+/// thread that inserts key 1 at its front (shifting its entries one
+/// place up). Returns the tree and the writer; once it is joined, the
+/// run of four and the tree's structure are checked by [`run_of_four`].
+fn run_of_three_and_a_front_insert() -> (Arc<Art>, thread::JoinHandle<()>) {
+    let art = Arc::new(Art::new());
+    for b in [2, 4, 6] {
+        art.insert(&long(b), &[b]).unwrap();
+    }
+    let w = {
+        let art = art.clone();
+        thread::spawn(move || {
+            art.insert(&long(1), b"new").unwrap();
+        })
+    };
+    (art, w)
+}
+
+/// After the front insert: key 1 there, one run of four, a sound tree.
+fn run_of_four(art: &Art) {
+    assert_eq!(art.get_copied(&long(1)).as_deref(), Some(&b"new"[..]));
+    assert_eq!(art.stats().nodes[5], 1, "one run of four");
+    art.check_structure().unwrap();
+}
+
 /// An insert at the front of a run shifts its entries one place up while
-/// a reader looks up a key that was there all along: found, at whatever
+/// a reader looks up keys that were there all along: found, at whatever
 /// index. (The reader's walk of the same run is the next model: one
 /// model for both explored each interleaving of the one with every one
 /// of the other, three minutes of CI's loom step for no schedule either
@@ -274,22 +299,11 @@ fn long(b: u8) -> Vec<u8> {
 #[test]
 fn run_insert_races_a_get() {
     sync::model(|| {
-        let art = Arc::new(Art::new());
-        for b in [2, 4, 6] {
-            art.insert(&long(b), &[b]).unwrap();
-        }
-        let w = {
-            let art = art.clone();
-            thread::spawn(move || {
-                art.insert(&long(1), b"new").unwrap();
-            })
-        };
+        let (art, w) = run_of_three_and_a_front_insert();
         assert_eq!(art.get_copied(&long(4)), Some(vec![4]));
         assert_eq!(art.get_copied(&long(6)), Some(vec![6]));
         w.join().unwrap();
-        assert_eq!(art.get_copied(&long(1)).as_deref(), Some(&b"new"[..]));
-        assert_eq!(art.stats().nodes[5], 1, "one run of four");
-        art.check_structure().unwrap();
+        run_of_four(&art);
     });
 }
 
@@ -299,24 +313,14 @@ fn run_insert_races_a_get() {
 #[test]
 fn run_insert_races_a_cursor_walk() {
     sync::model(|| {
-        let art = Arc::new(Art::new());
-        for b in [2, 4, 6] {
-            art.insert(&long(b), &[b]).unwrap();
-        }
-        let w = {
-            let art = art.clone();
-            thread::spawn(move || {
-                art.insert(&long(1), b"new").unwrap();
-            })
-        };
+        let (art, w) = run_of_three_and_a_front_insert();
         let keys: Vec<Vec<u8>> = entries(&art).into_iter().map(|(k, _)| k).collect();
         assert!(
             keys == [long(2), long(4), long(6)] || keys == [long(1), long(2), long(4), long(6)],
             "{keys:?}"
         );
         w.join().unwrap();
-        assert_eq!(art.stats().nodes[5], 1, "one run of four");
-        art.check_structure().unwrap();
+        run_of_four(&art);
     });
 }
 
