@@ -49,6 +49,213 @@ pub(crate) struct Fixed {
     buf: Buf,
 }
 
+/// Bit 63 of a child's hint: the hint is a leaf of records'
+/// [descriptor](Fixed::descriptor), not an address and a line count.
+pub(crate) const DESCRIPTOR: u64 = 1 << 63;
+/// Where a descriptor's fields start: the address in bits `0..48`, the
+/// count of records in `48..54`, the key length in `54..59`, the value
+/// length in `59..63`.
+const DESC_N_AT: u32 = 48;
+const DESC_KLEN_AT: u32 = 54;
+const DESC_VLEN_AT: u32 = 59;
+
+const _: () = {
+    assert!(crate::node::LEAF_CAP < 1 << (DESC_KLEN_AT - DESC_N_AT));
+    assert!(KEY_MAX < 1 << (DESC_VLEN_AT - DESC_KLEN_AT));
+    assert!(WORD < 1 << (63 - DESC_VLEN_AT));
+};
+
+/// Bytes of a record whose key is `klen` bytes long: the key's room (8
+/// or 16), then the value's 8.
+#[inline(always)]
+fn stride_of(klen: u8) -> usize {
+    if usize::from(klen) > WORD {
+        KEY_MAX + WORD
+    } else {
+        2 * WORD
+    }
+}
+
+/// A descriptor's address, count of records, key and value lengths.
+#[inline(always)]
+fn decode(d: u64) -> (usize, u32, u8, u8) {
+    let field = |at: u32, to: u32| (d >> at) & ((1 << (to - at)) - 1);
+    (
+        field(0, DESC_N_AT) as usize,
+        field(DESC_N_AT, DESC_KLEN_AT) as u32,
+        field(DESC_KLEN_AT, DESC_VLEN_AT) as u8,
+        field(DESC_VLEN_AT, 63) as u8,
+    )
+}
+
+/// A leaf's records as a reader searches them: the bytes, how many
+/// records, the lengths of keys and values.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    bytes: &'a [u8],
+    n: u32,
+    klen: u8,
+    vlen: u8,
+}
+
+impl<'a> View<'a> {
+    /// The records a [descriptor](Fixed::descriptor) names, read without
+    /// the leaf's node.
+    ///
+    /// # Safety
+    ///
+    /// `d` is the descriptor of a leaf of records that stays alive and
+    /// unchanged for `'a` (a leaf reachable from a published version,
+    /// whose parent keeps its descriptor exact: see `node::Child`).
+    #[inline(always)]
+    pub(crate) unsafe fn described(d: u64) -> View<'a> {
+        debug_assert!(d & DESCRIPTOR != 0);
+        let (addr, n, klen, vlen) = decode(d);
+        let len = stride_of(klen) * n as usize;
+        // SAFETY: by the contract, `addr` is the leaf's buffer, holding
+        // `n` records of this stride, initialised, alive and unwritten
+        // for `'a`; a pointer rebuilt from that address takes the
+        // provenance of the block, which `Fixed::descriptor` exposed.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(core::ptr::with_exposed_provenance::<u8>(addr), len)
+        };
+        View {
+            bytes,
+            n,
+            klen,
+            vlen,
+        }
+    }
+
+    /// The address and length of the records a descriptor names (for
+    /// their prefetch; never dereferenced).
+    #[inline(always)]
+    pub(crate) fn described_bytes(d: u64) -> (usize, usize) {
+        let (addr, n, klen, _) = decode(d);
+        (addr, stride_of(klen) * n as usize)
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// Whether keys take 16 bytes of a record (they are longer than 8).
+    #[inline(always)]
+    fn wide(&self) -> bool {
+        usize::from(self.klen) > WORD
+    }
+
+    /// Bytes of one record: the key's room, then the value's 8.
+    #[inline(always)]
+    fn stride(&self) -> usize {
+        stride_of(self.klen)
+    }
+
+    /// Where a record's value starts.
+    #[inline(always)]
+    fn value_at(&self) -> usize {
+        self.stride() - WORD
+    }
+
+    /// Record `i`'s bytes.
+    #[inline(always)]
+    fn rec(&self, i: usize) -> &'a [u8] {
+        let s = self.stride();
+        &self.bytes[s * i..s * i + s]
+    }
+
+    /// Key `i`'s 8 zero-padded bytes read big-endian: its order (short
+    /// keys; the stride a constant, so a search's probes need no
+    /// multiply).
+    #[inline(always)]
+    fn head(&self, i: usize) -> u64 {
+        const S: usize = 2 * WORD;
+        let b = &self.bytes[S * i..S * i + WORD];
+        u64::from_be_bytes(*b.first_chunk().expect("8 bytes"))
+    }
+
+    /// Key `i`'s 16 zero-padded bytes read big-endian: its order (wide
+    /// keys).
+    #[inline(always)]
+    fn head_wide(&self, i: usize) -> u128 {
+        const S: usize = KEY_MAX + WORD;
+        let b = &self.bytes[S * i..S * i + KEY_MAX];
+        u128::from_be_bytes(*b.first_chunk().expect("16 bytes"))
+    }
+
+    #[inline(always)]
+    pub(crate) fn value(&self, i: usize) -> &'a [u8] {
+        let at = self.value_at();
+        &self.rec(i)[at..at + usize::from(self.vlen)]
+    }
+
+    /// How many keys have a head below `h`, the heads read by `head` (a
+    /// branch-free binary search, as a packed leaf's over its heads).
+    #[inline(always)]
+    fn count_below<H: Ord + Copy>(&self, h: H, head: impl Fn(usize) -> H) -> usize {
+        let n = self.len();
+        if n == 0 {
+            return 0;
+        }
+        // Invariant: the count lies in `lo..=lo + len`, every probe in
+        // bounds.
+        let (mut lo, mut len) = (0, n);
+        while len > 1 {
+            let half = len / 2;
+            let mid = lo + half;
+            lo = core::hint::select_unpredictable(head(mid) < h, mid, lo);
+            len -= half;
+        }
+        lo + usize::from(head(lo) < h)
+    }
+
+    /// Where `key` goes by its head: `(i, tie)`, `i` the count of keys
+    /// whose head is below `key`'s, `tie` whether key `i`'s head is
+    /// `key`'s (then key `i` is `key`, a prefix of it, or it with zeros
+    /// after it: the lengths tell).
+    #[inline(always)]
+    fn place(&self, key: &[u8]) -> (usize, bool) {
+        if self.wide() {
+            let rest = key.get(WORD..).unwrap_or_default();
+            let h = u128::from(head_u64(key)) << 64 | u128::from(head_u64(rest));
+            let i = self.count_below(h, |j| self.head_wide(j));
+            (i, i < self.len() && self.head_wide(i) == h)
+        } else {
+            let h = head_u64(key);
+            let i = self.count_below(h, |j| self.head(j));
+            (i, i < self.len() && self.head(i) == h)
+        }
+    }
+
+    /// The index of `key`, or where it would go.
+    #[inline]
+    pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        let (i, tie) = self.place(key);
+        if tie {
+            // Key `i` is `key`'s first 8 bytes or `key` with zeros after
+            // it, or `key` itself: the shorter sorts first.
+            let kl = usize::from(self.klen);
+            return match key.len().cmp(&kl) {
+                core::cmp::Ordering::Equal => Ok(i),
+                core::cmp::Ordering::Greater => Err(i + 1),
+                core::cmp::Ordering::Less => Err(i),
+            };
+        }
+        Err(i)
+    }
+
+    /// The value of `key`, if it is here.
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
+        if key.len() != usize::from(self.klen) {
+            return None;
+        }
+        let (i, tie) = self.place(key);
+        tie.then(|| self.value(i))
+    }
+}
+
 impl Clone for Fixed {
     /// A copy whose capacity is the length rounded up to a capacity step
     /// (often room for the write that copied it), as a packed leaf's.
@@ -126,20 +333,21 @@ impl Fixed {
         self.n as usize
     }
 
-    /// Whether keys take 16 bytes of a record (they are longer than 8).
+    /// The records as a reader sees them.
     #[inline(always)]
-    fn wide(&self) -> bool {
-        usize::from(self.klen) > WORD
+    fn view(&self) -> View<'_> {
+        View {
+            bytes: &self.buf,
+            n: self.n,
+            klen: self.klen,
+            vlen: self.vlen,
+        }
     }
 
     /// Bytes of one record: the key's room, then the value's 8.
     #[inline(always)]
     fn stride(&self) -> usize {
-        if self.wide() {
-            KEY_MAX + WORD
-        } else {
-            2 * WORD
-        }
+        stride_of(self.klen)
     }
 
     /// Where a record's value starts.
@@ -155,25 +363,6 @@ impl Fixed {
         &self.buf[s * i..s * i + s]
     }
 
-    /// Key `i`'s 8 zero-padded bytes read big-endian: its order (short
-    /// keys; the stride a constant, so a search's probes need no
-    /// multiply).
-    #[inline(always)]
-    fn head(&self, i: usize) -> u64 {
-        const S: usize = 2 * WORD;
-        let b = &self.buf[S * i..S * i + WORD];
-        u64::from_be_bytes(*b.first_chunk().expect("8 bytes"))
-    }
-
-    /// Key `i`'s 16 zero-padded bytes read big-endian: its order (wide
-    /// keys).
-    #[inline(always)]
-    fn head_wide(&self, i: usize) -> u128 {
-        const S: usize = KEY_MAX + WORD;
-        let b = &self.buf[S * i..S * i + KEY_MAX];
-        u128::from_be_bytes(*b.first_chunk().expect("16 bytes"))
-    }
-
     #[inline]
     pub(crate) fn key(&self, i: usize) -> &[u8] {
         &self.rec(i)[..usize::from(self.klen)]
@@ -185,69 +374,32 @@ impl Fixed {
         &self.rec(i)[at..at + usize::from(self.vlen)]
     }
 
-    /// How many keys have a head below `h`, the heads read by `head` (a
-    /// branch-free binary search, as a packed leaf's over its heads).
-    #[inline(always)]
-    fn count_below<H: Ord + Copy>(&self, h: H, head: impl Fn(usize) -> H) -> usize {
-        let n = self.len();
-        if n == 0 {
-            return 0;
-        }
-        // Invariant: the count lies in `lo..=lo + len`, every probe in
-        // bounds.
-        let (mut lo, mut len) = (0, n);
-        while len > 1 {
-            let half = len / 2;
-            let mid = lo + half;
-            lo = core::hint::select_unpredictable(head(mid) < h, mid, lo);
-            len -= half;
-        }
-        lo + usize::from(head(lo) < h)
-    }
-
-    /// Where `key` goes by its head: `(i, tie)`, `i` the count of keys
-    /// whose head is below `key`'s, `tie` whether key `i`'s head is
-    /// `key`'s (then key `i` is `key`, a prefix of it, or it with zeros
-    /// after it: the lengths tell).
-    #[inline(always)]
-    fn place(&self, key: &[u8]) -> (usize, bool) {
-        if self.wide() {
-            let rest = key.get(WORD..).unwrap_or_default();
-            let h = u128::from(head_u64(key)) << 64 | u128::from(head_u64(rest));
-            let i = self.count_below(h, |j| self.head_wide(j));
-            (i, i < self.len() && self.head_wide(i) == h)
-        } else {
-            let h = head_u64(key);
-            let i = self.count_below(h, |j| self.head(j));
-            (i, i < self.len() && self.head(i) == h)
-        }
-    }
-
     /// The index of `key`, or where it would go.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
-        let (i, tie) = self.place(key);
-        if tie {
-            // Key `i` is `key`'s first 8 bytes or `key` with zeros after
-            // it, or `key` itself: the shorter sorts first.
-            let kl = usize::from(self.klen);
-            return match key.len().cmp(&kl) {
-                core::cmp::Ordering::Equal => Ok(i),
-                core::cmp::Ordering::Greater => Err(i + 1),
-                core::cmp::Ordering::Less => Err(i),
-            };
-        }
-        Err(i)
+        self.view().search(key)
     }
 
     /// The value of `key`, if it is here.
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        if key.len() != usize::from(self.klen) {
-            return None;
-        }
-        let (i, tie) = self.place(key);
-        tie.then(|| self.value(i))
+        self.view().get(key)
+    }
+
+    /// The leaf's *descriptor*: its records' address, count and lengths
+    /// in one word, which a parent keeps as its child's hint (see
+    /// [`View::described`]); `None` where they do not fit one (an
+    /// address above 48 bits).
+    #[inline]
+    pub(crate) fn descriptor(&self) -> Option<u64> {
+        let addr = self.buf.as_ptr().expose_provenance() as u64;
+        (addr < 1 << DESC_N_AT && u64::from(self.n) < 1 << (DESC_KLEN_AT - DESC_N_AT)).then(|| {
+            DESCRIPTOR
+                | u64::from(self.vlen) << DESC_VLEN_AT
+                | u64::from(self.klen) << DESC_KLEN_AT
+                | u64::from(self.n) << DESC_N_AT
+                | addr
+        })
     }
 
     /// The buffer's address and length (for prefetch hints).
@@ -427,6 +579,13 @@ mod tests {
                         };
                         assert_eq!(got, want, "{probe:?} among {keys:?}");
                         assert_eq!(f.get(&probe), model.get(&probe).map(|v| &v[..]));
+                        // The same records read through the descriptor.
+                        let d = f.descriptor().expect("a heap address under 48 bits");
+                        // SAFETY: `f`'s own descriptor, `f` unchanged
+                        // while the view lives.
+                        let view = unsafe { View::described(d) };
+                        assert_eq!(view.get(&probe), f.get(&probe));
+                        assert_eq!(view.search(&probe), f.search(&probe));
                     }
                 }
             }

@@ -26,9 +26,12 @@ use core::marker::PhantomData;
 use smallvec::SmallVec;
 
 /// A prefetch hint: where a node's buffer was, and how many of its cache
-/// lines a reader should ask for (see `node::hint_of`). Never
-/// dereferenced, only prefetched: a stale one costs time, never
-/// correctness.
+/// lines a reader should ask for (see `node::hint_of`), only prefetched:
+/// a stale one costs time, never correctness. A leaf of records'
+/// hint is instead its *descriptor* (bit 63 set, see
+/// `fixed::Fixed::descriptor`): the address, count and lengths of its
+/// records, which a point read of a published version reads without
+/// the leaf's node, so it must be exact there (see [`Child`]).
 pub(crate) type Hint = u64;
 
 /// A child of an inner node, with a prefetch hint for the buffer it had
@@ -40,8 +43,16 @@ pub(crate) type Hint = u64;
 /// A writer sets a child's hint when it makes or changes the child (the
 /// descent of an edit refreshes the hint of the node it leaves once it
 /// is done with it; a split, a borrow or a merge those of the nodes it
-/// changed; a new child gets it in [`Child::new`]). A hint left stale
-/// only makes reads of that child as slow as they would be without it.
+/// changed; a new child gets it in [`Child::new`]); a change through
+/// `DerefMut` leaves it as it was, for the writer to
+/// [`refresh`](Child::refresh) once done. Every child's hint is exact
+/// once a write is done (the structure check, `edit::check_tree`,
+/// verifies every one), so every hint of a published version is: for
+/// an inner node or a packed leaf a stale one would only make reads of
+/// that child slower, but a leaf of records' descriptor is read as its
+/// records' address by `edit::lookup_asked`, the gets of a published
+/// version, where it must be exact (debug builds assert it at each
+/// use).
 #[repr(C)]
 pub(crate) struct Child {
     pub(crate) node: Shared<Node>,

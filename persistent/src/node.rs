@@ -129,9 +129,10 @@ const HINT_LINES_AT: u32 = 56;
 
 /// A prefetch hint ([`Hint`]): where a buffer was, and how many of its cache lines
 /// (up to [`HINT_BYTES`]) a reader should ask for, in one `u64` (the top
-/// byte counts the lines). A hint is never dereferenced, only prefetched
-/// (which never faults and has no effect a program can observe), so a
-/// stale one costs time, never correctness.
+/// byte counts the lines). Such a hint is never dereferenced, only
+/// prefetched (which never faults and has no effect a program can
+/// observe), so a stale one costs time, never correctness (a leaf of
+/// records has a descriptor instead, see [`Hint`]).
 #[inline]
 pub(crate) fn hint_of(addr: usize, bytes: usize) -> Hint {
     let bytes = bytes.min(HINT_BYTES);
@@ -142,11 +143,23 @@ pub(crate) fn hint_of(addr: usize, bytes: usize) -> Hint {
     (addr as u64 & ((1 << HINT_LINES_AT) - 1)) | ((lines as u64) << HINT_LINES_AT)
 }
 
-/// Asks for the lines a hint names.
+/// Asks for the lines a hint (or a descriptor) names.
 #[inline(always)]
 pub(crate) fn prefetch_hint(h: Hint) {
-    let lines = (h >> HINT_LINES_AT) as usize;
-    let base = (h & ((1 << HINT_LINES_AT) - 1)) as usize & !(LINE - 1);
+    let (lines, base) = if h & crate::fixed::DESCRIPTOR != 0 {
+        let (addr, bytes) = crate::fixed::View::described_bytes(h);
+        let lines = if bytes == 0 {
+            0
+        } else {
+            (addr + bytes - 1) / LINE - addr / LINE + 1
+        };
+        (lines, addr & !(LINE - 1))
+    } else {
+        (
+            (h >> HINT_LINES_AT) as usize,
+            (h & ((1 << HINT_LINES_AT) - 1)) as usize & !(LINE - 1),
+        )
+    };
     let p = core::ptr::without_provenance::<u8>(base);
     let ask = |l: usize| ordex_core::sync::prefetch(p.wrapping_add(l * LINE));
     // Whole groups of four lines (up to three more than the hint names,
@@ -544,10 +557,10 @@ impl Leaf {
     #[inline]
     pub(crate) fn hint(&self) -> Hint {
         match self {
-            Leaf::Fixed(f) => {
+            Leaf::Fixed(f) => f.descriptor().unwrap_or_else(|| {
                 let (addr, bytes) = f.buffer();
                 hint_of(addr, bytes)
-            }
+            }),
             Leaf::Packed(p) => p.hint(),
         }
     }
