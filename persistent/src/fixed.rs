@@ -23,6 +23,14 @@
 //! 1.11× as fast, ascending ids' loads 1.12× and composite keys' 1.09×
 //! (`index-bench ab`; docs/persistent.md, *Leaves of records*).
 //!
+//! A leaf's parent keeps the leaf's *descriptor* as its child's hint
+//! (the records' address, count and lengths in one word, see
+//! [`Fixed::descriptor`]), and a point read of a published version
+//! searches the records through it ([`View::described`]) without reading
+//! the leaf's node: gets of random u64 keys at 1M ran 1.04–1.05× and of
+//! composite keys 1.08–1.10× as fast (`index-bench ab`; docs/persistent.md,
+//! *A leaf of records read through its parent*).
+//!
 //! Order: every key has the same length, so keys order as their
 //! zero-padded 8 (or 16) bytes read big-endian (two keys of one length
 //! with the same padded bytes are the same key).
