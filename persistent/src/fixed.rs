@@ -160,19 +160,6 @@ impl<'a> View<'a> {
         stride_of(self.klen)
     }
 
-    /// Where a record's value starts.
-    #[inline(always)]
-    fn value_at(&self) -> usize {
-        self.stride() - WORD
-    }
-
-    /// Record `i`'s bytes.
-    #[inline(always)]
-    fn rec(&self, i: usize) -> &'a [u8] {
-        let s = self.stride();
-        &self.bytes[s * i..s * i + s]
-    }
-
     /// Key `i`'s 8 zero-padded bytes read big-endian: its order (short
     /// keys; the stride a constant, so a search's probes need no
     /// multiply).
@@ -192,10 +179,11 @@ impl<'a> View<'a> {
         u128::from_be_bytes(*b.first_chunk().expect("16 bytes"))
     }
 
+    /// Value `i`: the record's last 8 bytes, cut to the values' length.
     #[inline(always)]
     pub(crate) fn value(&self, i: usize) -> &'a [u8] {
-        let at = self.value_at();
-        &self.rec(i)[at..at + usize::from(self.vlen)]
+        let at = self.stride() * (i + 1) - WORD;
+        &self.bytes[at..at + usize::from(self.vlen)]
     }
 
     /// How many keys have a head below `h`, the heads read by `head` (a
