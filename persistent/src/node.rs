@@ -139,8 +139,17 @@ pub(crate) fn hint_of(addr: usize, bytes: usize) -> Hint {
     if bytes == 0 {
         return 0;
     }
-    let lines = (addr + bytes - 1) / LINE - addr / LINE + 1;
-    (addr as u64 & ((1 << HINT_LINES_AT) - 1)) | ((lines as u64) << HINT_LINES_AT)
+    (addr as u64 & ((1 << HINT_LINES_AT) - 1)) | ((lines_of(addr, bytes) as u64) << HINT_LINES_AT)
+}
+
+/// The cache lines that `bytes` bytes from `addr` touch.
+#[inline(always)]
+fn lines_of(addr: usize, bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        (addr + bytes - 1) / LINE - addr / LINE + 1
+    }
 }
 
 /// Asks for the lines a hint (or a descriptor) names.
@@ -148,12 +157,7 @@ pub(crate) fn hint_of(addr: usize, bytes: usize) -> Hint {
 pub(crate) fn prefetch_hint(h: Hint) {
     let (lines, base) = if h & crate::fixed::DESCRIPTOR != 0 {
         let (addr, bytes) = crate::fixed::View::described_bytes(h);
-        let lines = if bytes == 0 {
-            0
-        } else {
-            (addr + bytes - 1) / LINE - addr / LINE + 1
-        };
-        (lines, addr & !(LINE - 1))
+        (lines_of(addr, bytes), addr & !(LINE - 1))
     } else {
         (
             (h >> HINT_LINES_AT) as usize,
